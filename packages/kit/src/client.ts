@@ -1,0 +1,54 @@
+import {
+  type CallOptions,
+  type ChannelOptions,
+  type ClientUnaryCall,
+  credentials,
+  Metadata,
+  type ServiceError,
+} from "@grpc/grpc-js";
+
+/** Channel options every prescient client uses. */
+export function clientChannelOptions(maxMessageBytes = 16 * 1024 * 1024): ChannelOptions {
+  return {
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.max_send_message_length": maxMessageBytes,
+    "grpc.keepalive_time_ms": 30_000,
+  };
+}
+
+export const insecure = credentials.createInsecure;
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+export interface CallSettings {
+  /** Relative deadline; none when unset. */
+  timeoutMs?: number;
+  /** Absolute deadline (ms since epoch); wins over timeoutMs. */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+  metadata?: Metadata;
+}
+
+/** Promise form of a generated grpc-js unary method, with a deadline and cancellation. */
+export function callUnary<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  settings: CallSettings = {},
+): Promise<Res> {
+  const deadline =
+    settings.deadlineMs ?? (settings.timeoutMs !== undefined ? Date.now() + settings.timeoutMs : undefined);
+  return new Promise<Res>((resolve, reject) => {
+    const call = method(
+      request,
+      settings.metadata ?? new Metadata(),
+      deadline !== undefined ? { deadline } : {},
+      (error, response) => (error ? reject(error) : resolve(response)),
+    );
+    settings.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+  });
+}

@@ -1,0 +1,117 @@
+import type {
+  handleClientStreamingCall,
+  handleUnaryCall,
+  Metadata,
+  ServerReadableStream,
+  ServerUnaryCall,
+  sendUnaryData,
+} from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import { Counter, Histogram } from "prom-client";
+import { createLogger } from "./logger.js";
+import { kitRegistry } from "./metrics.js";
+import { toServiceError } from "./status.js";
+
+/** What a handler may know about its call besides the request. */
+export interface CallContext {
+  /** Absolute deadline in ms since the epoch, if the client set one. */
+  deadlineMs: number | undefined;
+  /** Aborted when the client cancels or the deadline passes. */
+  signal: AbortSignal;
+  metadata: Metadata;
+}
+
+const log = createLogger("grpc");
+
+const handled = new Counter({
+  name: "prescient_grpc_server_handled_total",
+  help: "RPCs completed on the server, by method and status code.",
+  labelNames: ["grpc_service", "grpc_method", "grpc_code"] as const,
+  registers: [kitRegistry],
+});
+
+const handling = new Histogram({
+  name: "prescient_grpc_server_handling_seconds",
+  help: "Time from receiving an RPC to sending its answer.",
+  labelNames: ["grpc_service", "grpc_method"] as const,
+  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [kitRegistry],
+});
+
+const codeNames = Object.fromEntries(
+  Object.entries(status)
+    .filter(([, v]) => typeof v === "number")
+    .map(([k, v]) => [v, k]),
+) as Record<number, string>;
+
+type AnyCall = ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>;
+
+function contextOf(call: AnyCall): CallContext {
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort(new Error("call cancelled by the client or its deadline")));
+  const deadline = call.getDeadline();
+  const deadlineMs =
+    deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined;
+  return { deadlineMs, signal: controller.signal, metadata: call.metadata };
+}
+
+/** Times a call and maps its outcome (or thrown domain error) to a gRPC answer. */
+function finish<Res>(
+  service: string,
+  method: string,
+  started: bigint,
+  work: Promise<Res>,
+  callback: sendUnaryData<Res>,
+): void {
+  const timer = handling.labels(service, method);
+  work.then(
+    (response) => {
+      timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      handled.labels(service, method, "OK").inc();
+      callback(null, response);
+    },
+    (e: unknown) => {
+      timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      const { error, unexpected } = toServiceError(e);
+      handled.labels(service, method, codeNames[error.code] ?? String(error.code)).inc();
+      if (unexpected) log.error({ err: e, service, method }, "handler failed unexpectedly");
+      callback(error, null);
+    },
+  );
+}
+
+/** Adapts `async (request, ctx) => response` to a grpc-js unary handler. */
+export function unary<Req, Res>(
+  service: string,
+  method: string,
+  handler: (request: Req, ctx: CallContext) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    let work: Promise<Res>;
+    try {
+      work = handler(call.request, contextOf(call as AnyCall));
+    } catch (e) {
+      work = Promise.reject(e);
+    }
+    finish(service, method, started, work, callback);
+  };
+}
+
+/** Adapts `async (messages, ctx) => response` to a grpc-js client-streaming handler. */
+export function clientStream<Req, Res>(
+  service: string,
+  method: string,
+  handler: (messages: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
+): handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    let work: Promise<Res>;
+    try {
+      work = handler(call as AsyncIterable<Req>, contextOf(call as AnyCall));
+    } catch (e) {
+      work = Promise.reject(e);
+    }
+    finish(service, method, started, work, callback);
+  };
+}
