@@ -9,6 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal" },
     reporters: ["default"],
   },
 });

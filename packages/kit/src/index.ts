@@ -1,6 +1,7 @@
 export * from "./client.js";
 export * from "./config.js";
 export * from "./handlers.js";
+export * from "./health-client.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./reflection.js";

@@ -1,0 +1,27 @@
+import { type BenchReport, printReport, writeReport } from "./report.js";
+
+/**
+ * `npm run bench -- <name> [...]`: runs each named benchmark, prints its
+ * table and writes bench-results/<name>.json. With no name, lists them.
+ */
+const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>> = {
+  cache: () => import("./cache.js"),
+};
+
+const names = process.argv.slice(2);
+if (names.length === 0) {
+  process.stdout.write(`usage: npm run bench -- <${Object.keys(benchmarks).join("|")}> [...]\n`);
+  process.exit(2);
+}
+for (const name of names) {
+  const load = benchmarks[name];
+  if (load === undefined) {
+    process.stderr.write(
+      `unknown benchmark ${JSON.stringify(name)}; known: ${Object.keys(benchmarks).join(", ")}\n`,
+    );
+    process.exit(2);
+  }
+  const report = await (await load()).run();
+  printReport(report);
+  process.stdout.write(`wrote ${writeReport(report)}\n`);
+}

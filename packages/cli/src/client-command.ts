@@ -1,0 +1,56 @@
+import { status } from "@grpc/grpc-js";
+import { errorMessage, isDomainError } from "@prescient/core";
+import { isGrpcError } from "@prescient/kit";
+import { type Command, InvalidArgumentError as UsageError } from "commander";
+
+/** Flags every client command takes. */
+export interface ClientFlags {
+  addr: string;
+  json: boolean;
+  timeout: number;
+}
+
+/** Adds --addr, --timeout and (unless the command uses --json for input) the --json output flag. */
+export function withClientFlags(
+  command: Command,
+  options: { jsonFlag: boolean } = { jsonFlag: true },
+): Command {
+  command
+    .option("--addr <host:port>", "address of the mesh or service", "127.0.0.1:50051")
+    .option("--timeout <ms>", "deadline of each call", parsePositiveInt, 10_000);
+  return options.jsonFlag ? command.option("--json", "print JSON", false) : command;
+}
+
+export function parsePositiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`expected a positive integer, got ${text}`);
+  return n;
+}
+
+export function parsePositiveNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`expected a positive number, got ${text}`);
+  return n;
+}
+
+const statusNames = Object.fromEntries(
+  Object.entries(status)
+    .filter(([, v]) => typeof v === "number")
+    .map(([k, v]) => [v, k]),
+) as Record<number, string>;
+
+/** Runs a client action and turns failures into one readable line and exit code 1. */
+export async function runClient(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (e) {
+    if (isGrpcError(e)) {
+      process.stderr.write(`error: ${statusNames[e.code] ?? e.code}: ${e.details}\n`);
+    } else if (isDomainError(e)) {
+      process.stderr.write(`error: ${e.message}\n`);
+    } else {
+      process.stderr.write(`error: ${errorMessage(e)}\n`);
+    }
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,53 @@
+import { errorMessage } from "@prescient/core";
+import type { Command } from "commander";
+import { parsePositiveInt } from "../client-command.js";
+import { startMesh } from "../mesh.js";
+import { isServiceName, type ServiceName, serviceNames } from "../services.js";
+
+async function run(
+  services: readonly ServiceName[],
+  address: string | undefined,
+  redisUrl: string | undefined,
+) {
+  try {
+    const mesh = await startMesh({
+      services,
+      ...(address !== undefined ? { address } : {}),
+      ...(redisUrl !== undefined ? { redisUrl } : {}),
+    });
+    mesh.host.installSignalHandlers();
+    await mesh.ready;
+  } catch (e) {
+    process.stderr.write(`prescient: cannot start: ${errorMessage(e)}\n`);
+    process.exit(1);
+  }
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command("up")
+    .description("start all five services in one process on one port, with in-memory stores (or Redis)")
+    .option("--host <host>", "interface to bind", "127.0.0.1")
+    .option("--port <port>", "port to bind (default: PRESCIENT_ADDR's, 50051)", parsePositiveInt)
+    .option("--redis <url>", "use Redis stores at this URL (default: REDIS_URL, else memory)")
+    .action(async (opts: { host: string; port?: number; redis?: string }) => {
+      const address = opts.port !== undefined ? `${opts.host}:${opts.port}` : undefined;
+      await run(serviceNames, address, opts.redis);
+    });
+
+  program
+    .command("serve")
+    .description("run one service in its own process, as Kubernetes does")
+    .argument("<service>", `one of ${serviceNames.join(", ")}`)
+    .option("--addr <host:port>", "address to bind (default: PRESCIENT_ADDR)")
+    .option("--redis <url>", "use Redis stores at this URL (default: REDIS_URL)")
+    .action(async (service: string, opts: { addr?: string; redis?: string }) => {
+      if (!isServiceName(service)) {
+        process.stderr.write(
+          `prescient: unknown service ${JSON.stringify(service)}; one of ${serviceNames.join(", ")}\n`,
+        );
+        process.exit(2);
+      }
+      await run([service], opts.addr, opts.redis);
+    });
+}

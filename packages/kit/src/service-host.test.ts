@@ -1,0 +1,146 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type Client,
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { executorV1 } from "@prescient/contracts";
+import { InvalidArgumentError, UnavailableError } from "@prescient/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { callUnary } from "./client.js";
+import { unary } from "./handlers.js";
+import { checkHealth } from "./health-client.js";
+import { ServiceHost } from "./service-host.js";
+
+const EXECUTOR = "prescient.executor.v1.ExecutorService";
+const hosts: ServiceHost[] = [];
+
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.shutdown()));
+});
+
+/** An executor whose Pause waits `delayMs` and whose Resume throws what it is told to. */
+async function startHost(delayMs = 0, resumeError?: Error): Promise<ServiceHost> {
+  const host = new ServiceHost({ address: "127.0.0.1:0", drainTimeoutMs: 2000 });
+  hosts.push(host);
+  const notImplemented = async (): Promise<never> => {
+    throw new UnavailableError("not in this test");
+  };
+  const impl: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(executorV1.ExecutorServiceService)) {
+    impl[name] = unary(EXECUTOR, method.path, notImplemented);
+  }
+  impl.pause = unary(EXECUTOR, "Pause", async (_req: executorV1.PauseRequest, ctx) => {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (ctx.signal.aborted) throw new Error("aborted");
+    return {};
+  });
+  impl.resume = unary(EXECUTOR, "Resume", async () => {
+    if (resumeError) throw resumeError;
+    return {};
+  });
+  host.addService(EXECUTOR, executorV1.ExecutorServiceService, impl as never);
+  await host.start();
+  return host;
+}
+
+const client = (host: ServiceHost) =>
+  new executorV1.ExecutorServiceClient(host.address, credentials.createInsecure());
+
+describe("ServiceHost", () => {
+  it("reports NOT_SERVING until the service says it is ready", async () => {
+    const host = await startHost();
+    expect(await checkHealth(host.address, EXECUTOR)).toBe("NOT_SERVING");
+    expect(await checkHealth(host.address)).toBe("NOT_SERVING");
+    host.setServing(EXECUTOR, true);
+    expect(await checkHealth(host.address, EXECUTOR)).toBe("SERVING");
+    expect(await checkHealth(host.address)).toBe("SERVING");
+    expect(await checkHealth(host.address, "no.such.Service")).toBe("SERVICE_UNKNOWN");
+  });
+
+  it("maps domain errors to status codes at the boundary", async () => {
+    const host = await startHost(0, new InvalidArgumentError("bad thing"));
+    const c = client(host);
+    const error = (await callUnary(c.resume.bind(c), {}).catch((e: unknown) => e)) as ServiceError;
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toBe("bad thing");
+    c.close();
+  });
+
+  it("hides unexpected errors behind INTERNAL", async () => {
+    const host = await startHost(0, new TypeError("x is undefined"));
+    const c = client(host);
+    const error = (await callUnary(c.resume.bind(c), {}).catch((e: unknown) => e)) as ServiceError;
+    expect(error.code).toBe(status.INTERNAL);
+    c.close();
+  });
+
+  it("drains: an in-flight call finishes, health turns NOT_SERVING, new calls are refused", async () => {
+    const host = await startHost(300);
+    host.setServing(EXECUTOR, true);
+    const c = client(host);
+    const inFlight = callUnary(c.pause.bind(c), {});
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = host.shutdown();
+    await expect(inFlight).resolves.toEqual({});
+    await closing;
+    const after = (await callUnary(c.pause.bind(c), {}, { timeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    )) as ServiceError;
+    expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]).toContain(after.code);
+    c.close();
+  });
+
+  it("honours client deadlines", async () => {
+    const host = await startHost(1000);
+    const c = client(host);
+    const error = (await callUnary(c.pause.bind(c), {}, { timeoutMs: 100 }).catch(
+      (e: unknown) => e,
+    )) as ServiceError;
+    expect(error.code).toBe(status.DEADLINE_EXCEEDED);
+    c.close();
+  });
+
+  it("serves reflection from the exact descriptor set", async () => {
+    const host = await startHost();
+    const root = dirname(createRequire(import.meta.url).resolve("@grpc/reflection/package.json"));
+    const def = loadSync(join(root, "build/proto/grpc/reflection/v1/reflection.proto"), { oneofs: true });
+    const pkg = loadPackageDefinition(def) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: new (a: string, c: unknown) => Client } } };
+    };
+    const reflection = new pkg.grpc.reflection.v1.ServerReflection(
+      host.address,
+      credentials.createInsecure(),
+    );
+    // proto-loader's client is dynamic; call through it directly.
+    const dynamic = reflection as unknown as {
+      ServerReflectionInfo(): NodeJS.ReadWriteStream & { write(m: unknown): void };
+    };
+    const stream = dynamic.ServerReflectionInfo();
+    const answers: Record<string, unknown>[] = [];
+    const done = new Promise<void>((resolve) => stream.on("end", () => resolve()));
+    stream.on("data", (m: Record<string, unknown>) => answers.push(m));
+    stream.write({ listServices: "*" });
+    stream.write({ fileContainingSymbol: "prescient.executor.v1.ExecutorService" });
+    stream.end();
+    await done;
+    reflection.close();
+    const services = (answers[0]?.listServicesResponse as { service: { name: string }[] }).service.map(
+      (s) => s.name,
+    );
+    expect(services).toEqual([EXECUTOR]);
+    const files = (
+      answers[1]?.fileDescriptorResponse as { fileDescriptorProto: Buffer[] }
+    ).fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
+    expect(files[0]?.name).toBe("prescient/executor/v1/executor.proto");
+    expect(files.map((f) => f.name)).toContain("prescient/common/v1/common.proto");
+    expect(files.map((f) => f.name)).toContain("google/protobuf/timestamp.proto");
+  });
+});
