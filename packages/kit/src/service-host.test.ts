@@ -2,14 +2,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import {
-  type Client,
-  credentials,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceError,
-  status,
-} from "@grpc/grpc-js";
+import { type Client, credentials, loadPackageDefinition, type ServiceError, status } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { executorV1 } from "@prescient/contracts";
 import { InvalidArgumentError, UnavailableError } from "@prescient/core";
@@ -132,12 +125,12 @@ describe("ServiceHost", () => {
     stream.end();
     await done;
     reflection.close();
-    const services = (answers[0]?.listServicesResponse as { service: { name: string }[] }).service.map(
+    const services = (answers[0]!.listServicesResponse as { service: { name: string }[] }).service.map(
       (s) => s.name,
     );
     expect(services).toEqual([EXECUTOR]);
     const files = (
-      answers[1]?.fileDescriptorResponse as { fileDescriptorProto: Buffer[] }
+      answers[1]!.fileDescriptorResponse as { fileDescriptorProto: Buffer[] }
     ).fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
     expect(files[0]?.name).toBe("prescient/executor/v1/executor.proto");
     expect(files.map((f) => f.name)).toContain("prescient/common/v1/common.proto");

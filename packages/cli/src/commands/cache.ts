@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { type ClientFlags, parsePositiveNumber, runClient, withClientFlags } from "../client-command.js";
 import { print, printTable, resultToJson } from "../render.js";
 
-function client(flags: ClientFlags): cacheV1.CacheServiceClient {
+function client(flags: Pick<ClientFlags, "addr">): cacheV1.CacheServiceClient {
   return new cacheV1.CacheServiceClient(flags.addr, insecure(), clientChannelOptions());
 }
 
