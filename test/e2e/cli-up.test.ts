@@ -1,0 +1,110 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { checkHealth, waitForServing } from "@prescient/kit";
+import { freePort } from "@prescient/kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * Boots `prescient up` as a child process, exactly as `npm start` does, and
+ * drives it through the CLI. Needs the build (`npm test` runs it first).
+ */
+const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
+let mesh: ChildProcess;
+let addr: string;
+let meshOutput = "";
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function prescient(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile("node", [cli, ...args, "--addr", addr], { timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (npm test does)`);
+  const port = await freePort();
+  addr = `127.0.0.1:${port}`;
+  mesh = spawn("node", [cli, "up", "--port", String(port)], {
+    env: { ...process.env, LOG_LEVEL: "info", REDIS_URL: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  mesh.stdout?.on("data", (c: Buffer) => {
+    meshOutput += c.toString();
+  });
+  mesh.stderr?.on("data", (c: Buffer) => {
+    meshOutput += c.toString();
+  });
+  await waitForServing(addr, "prescient.cache.v1.CacheService", 30_000);
+}, 60_000);
+
+afterAll(async () => {
+  if (mesh && mesh.exitCode === null) {
+    const exited = new Promise((resolve) => mesh.once("exit", resolve));
+    mesh.kill("SIGTERM");
+    await exited;
+  }
+});
+
+describe("prescient up, driven by the CLI", () => {
+  it("puts, looks up, invalidates and counts", async () => {
+    const put = await prescient("put", "acme/ctr_prediction/ad-42", "--json", '{"probability":0.031}', "--tag", "spring");
+    expect(put.stderr).toBe("");
+    expect(JSON.parse(put.stdout)).toMatchObject({ key: "acme/ctr_prediction/ad-42" });
+
+    const hit = JSON.parse((await prescient("lookup", "acme/ctr_prediction/ad-42", "--json")).stdout);
+    expect(hit).toMatchObject({ hit: true, stale: false, value: { probability: 0.031 } });
+    // CTR results live 6 h by the shipped task-type configuration.
+    const ttlMs = Date.parse(hit.expires_at) - Date.parse(hit.computed_at);
+    expect(ttlMs).toBe(6 * 3600 * 1000);
+
+    const human = await prescient("lookup", "acme/ctr_prediction/ad-42");
+    expect(human.stdout).toMatch(/hit\s+true/);
+
+    const removed = JSON.parse((await prescient("invalidate", "acme/ctr_prediction/ad-*", "--json")).stdout);
+    expect(removed).toEqual({ removed: 1 });
+
+    const miss = JSON.parse((await prescient("lookup", "acme/ctr_prediction/ad-42", "--json")).stdout);
+    expect(miss).toMatchObject({ hit: false });
+
+    const stats = JSON.parse((await prescient("stats", "--json")).stdout);
+    expect(stats.total.hits).toBeGreaterThanOrEqual(2);
+    expect(stats.total.misses).toBeGreaterThanOrEqual(1);
+    expect(stats.by_task_type.map((g: { name: string }) => g.name)).toContain("ctr_prediction");
+  });
+
+  it("answers bad input with a status and stays healthy", async () => {
+    const unknownType = await prescient("lookup", "acme/no_such_type/x");
+    expect(unknownType.code).toBe(1);
+    expect(unknownType.stderr).toMatch(/INVALID_ARGUMENT: unknown task type/);
+
+    const escape = await prescient("invalidate", "acme/../other/*");
+    expect(escape.code).toBe(1);
+    expect(escape.stderr).toMatch(/INVALID_ARGUMENT/);
+
+    const compute = await prescient("lookup", "acme/ctr_prediction/never", "--on-miss", "compute");
+    expect(compute.code).toBe(1);
+    expect(compute.stderr).toMatch(/UNAVAILABLE: .*executor/);
+
+    expect(await checkHealth(addr, "prescient.cache.v1.CacheService")).toBe("SERVING");
+  });
+
+  it("reports unbuilt services as NOT_SERVING", async () => {
+    expect(await checkHealth(addr, "prescient.analyzer.v1.AnalyzerService")).toBe("NOT_SERVING");
+  });
+
+  it("drains on SIGTERM and exits 0", async () => {
+    const exited = new Promise<number | null>((resolve) => mesh.once("exit", (code) => resolve(code)));
+    mesh.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(meshOutput).toContain("draining");
+  });
+});
