@@ -1,0 +1,4 @@
+import { entityStoreConformance } from "./entity-store-conformance.test-util.js";
+import { MemoryEntityStore } from "./memory-entity-store.js";
+
+entityStoreConformance("memory", async () => new MemoryEntityStore());
