@@ -6,6 +6,7 @@ import { type BenchReport, printReport, writeReport } from "./report.js";
  */
 const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>> = {
   cache: () => import("./cache.js"),
+  predictor: () => import("./predictor.js"),
 };
 
 const names = process.argv.slice(2);

@@ -1,4 +1,5 @@
 import { startCache } from "@prescient/cache";
+import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
 import { defaultTaskTypesPath, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
 import { type CommonEnv, createLogger, loadCommonEnv, ServiceHost, startMetricsServer } from "@prescient/kit";
 import { grpcServiceOf, type ServiceName } from "./services.js";
@@ -50,6 +51,9 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
             env: options.env ?? process.env,
           }),
         );
+        break;
+      case "predictor":
+        warmups.push(startPredictor(host, predictorOptionsFromEnv(options.env ?? process.env)).ready);
         break;
       default:
         // Not implemented yet: it reports NOT_SERVING on health rather than pretending.

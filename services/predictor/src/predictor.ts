@@ -1,0 +1,124 @@
+import { fileURLToPath } from "node:url";
+import { inference, predictorV1 } from "@prescient/contracts";
+import { errorMessage, FailedPreconditionError } from "@prescient/core";
+import { createLogger, type Logger, type ServiceHost } from "@prescient/kit";
+import { ModelRepository } from "./repository/model-repository.js";
+import { inferenceService, inferenceServiceName } from "./service/inference-service.js";
+import { repositoryService, repositoryServiceName } from "./service/repository-service.js";
+
+export interface PredictorOptions {
+  /** Model repository directory. Default: the shipped example models (services/predictor/models). */
+  repositoryPath: string;
+  /** Models to serve; undefined serves every model in the repository. Default undefined. */
+  models: string[] | undefined;
+  /** How often to rescan the repository for new or changed versions; 0 turns polling off. Default 5000. */
+  pollIntervalMs: number;
+  /** Name in ServerMetadata. Default "prescient-predictor". */
+  serverName: string;
+  logger: Logger;
+}
+
+export const shippedModelsPath: string = fileURLToPath(new URL("../models/", import.meta.url));
+
+const defaults = (): PredictorOptions => ({
+  repositoryPath: shippedModelsPath,
+  models: undefined,
+  pollIntervalMs: 5000,
+  serverName: "prescient-predictor",
+  logger: createLogger("predictor"),
+});
+
+export interface PredictorRuntime {
+  readonly repository: ModelRepository;
+  /** Resolves once the configured models are loaded (health turns SERVING); rejects naming the ones that failed. */
+  readonly ready: Promise<void>;
+  isReady(): boolean;
+  /** Stops polling and unloads every model, letting queued requests finish. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const predictorServiceNames = [inferenceServiceName, repositoryServiceName] as const;
+
+/**
+ * Mounts the predictor on a shared ServiceHost: the OIP inference service and
+ * the repository service, NOT_SERVING until the configured models are loaded.
+ * Loading runs in the background so the host can listen (and answer health
+ * probes) meanwhile.
+ */
+export function startPredictor(host: ServiceHost, options?: Partial<PredictorOptions>): PredictorRuntime {
+  const o = { ...defaults(), ...options };
+  const repository = new ModelRepository({ root: o.repositoryPath, models: o.models, logger: o.logger });
+  let ready = false;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  host.addService(
+    inferenceServiceName,
+    inference.GRPCInferenceServiceService,
+    inferenceService({
+      repository,
+      isReady: () => ready && !closed,
+      serverName: o.serverName,
+      serverVersion: "0.1.0",
+    }),
+  );
+  host.addService(
+    repositoryServiceName,
+    predictorV1.ModelRepositoryServiceService,
+    repositoryService(repository),
+  );
+
+  const initial = (async () => {
+    const wanted = await repository.wantedModels();
+    const failures: string[] = [];
+    for (const name of wanted) {
+      const statuses = await repository.load(name).catch((e: unknown) => {
+        failures.push(`${name}: ${errorMessage(e)}`);
+        return [];
+      });
+      for (const s of statuses.filter((v) => v.state === "FAILED"))
+        failures.push(`${name} version ${s.version}: ${s.reason}`);
+      if (statuses.length > 0 && !statuses.some((s) => s.state === "READY"))
+        failures.push(`${name}: no version ready`);
+    }
+    return { wanted, failures };
+  })();
+
+  const markReady = (): void => {
+    if (closed) return;
+    ready = true;
+    for (const name of predictorServiceNames) host.setServing(name, true);
+  };
+
+  const readyPromise = initial.then(({ wanted, failures }) => {
+    if (o.pollIntervalMs > 0) {
+      timer = setInterval(() => {
+        void repository.poll().then(() => {
+          // A model that failed at start but was fixed on disk lets the server turn ready.
+          if (!ready && wanted.every((m) => repository.readyVersions(m).length > 0)) markReady();
+        });
+      }, o.pollIntervalMs);
+      timer.unref();
+    }
+    if (failures.length > 0)
+      throw new FailedPreconditionError(`predictor: models failed to load: ${failures.join("; ")}`);
+    markReady();
+    o.logger.info({ models: wanted, repository: o.repositoryPath }, "predictor ready");
+  });
+  // The caller may not await `ready`; the failure is logged here either way.
+  readyPromise.catch((e: unknown) => o.logger.error({ err: errorMessage(e) }, "predictor not ready"));
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      if (timer !== undefined) clearInterval(timer);
+      await initial.catch(() => undefined);
+      await repository.close();
+    })();
+    return closing;
+  };
+  host.onShutdown(close);
+
+  return { repository, ready: readyPromise, isReady: () => ready && !closed, close };
+}

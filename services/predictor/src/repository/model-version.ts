@@ -1,0 +1,159 @@
+import { readFile } from "node:fs/promises";
+import { FailedPreconditionError } from "@prescient/core";
+import type { Logger } from "@prescient/kit";
+import { type InferenceSession, Tensor } from "onnxruntime-node";
+import {
+  type BatchRunner,
+  DynamicBatcher,
+  type InferOutcome,
+  type SubmitOptions,
+} from "../batching/dynamic-batcher.js";
+import { inferenceMetrics } from "../metrics.js";
+import {
+  type Datatype,
+  datatypeOfOrt,
+  datatypes,
+  type HostTensor,
+  type TypedArray,
+} from "../tensors/datatypes.js";
+import { createSessions } from "./execution-providers.js";
+import type { ExecutionProviderName, ModelConfig } from "./model-config.js";
+
+/** A tensor as the model declares it; -1 marks a dimension of any size (the batch dimension among them). */
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+/** One loaded version of a model: its sessions (one per instance), tensor metadata and batcher. */
+export class ModelVersion {
+  readonly model: string;
+  readonly version: number;
+  readonly config: ModelConfig;
+  readonly provider: ExecutionProviderName;
+  readonly inputs: TensorSpec[];
+  readonly outputs: TensorSpec[];
+  readonly #sessions: InferenceSession[];
+  readonly #batcher: DynamicBatcher;
+  readonly #labels: { model: string; version: string };
+
+  constructor(
+    model: string,
+    version: number,
+    config: ModelConfig,
+    started: { provider: ExecutionProviderName; sessions: InferenceSession[] },
+  ) {
+    this.model = model;
+    this.version = version;
+    this.config = config;
+    this.provider = started.provider;
+    this.#sessions = started.sessions;
+    const label = `${model} version ${version}`;
+    const first = started.sessions[0]!;
+    this.inputs = first.inputMetadata.map((m) => specOf(m, label, "input"));
+    this.outputs = first.outputMetadata.map((m) => specOf(m, label, "output"));
+    if (config.maxBatchSize > 0) {
+      for (const t of [...this.inputs, ...this.outputs]) {
+        if (t.shape.length === 0 || t.shape[0] !== -1)
+          throw new FailedPreconditionError(
+            `${label}: max_batch_size is ${config.maxBatchSize} but tensor ${t.name} has no variable first (batch) dimension (shape [${t.shape.join(", ")}]); set max_batch_size: 0`,
+          );
+      }
+    }
+    this.#labels = { model, version: String(version) };
+    const labels = this.#labels;
+    this.#batcher = new DynamicBatcher(
+      {
+        maxBatchSize: config.maxBatchSize,
+        dynamicBatching: config.dynamicBatching,
+        preferredBatchSizes: config.preferredBatchSizes,
+        maxQueueDelayMs: config.maxQueueDelayMs,
+        maxQueueSize: config.maxQueueSize,
+        priorityLevels: config.priorityLevels,
+      },
+      this.#sessions.map((s) => this.#runner(s)),
+      undefined,
+      ({ rows, computeMs }) => {
+        inferenceMetrics.executions.inc(labels);
+        inferenceMetrics.inferences.inc(labels, rows);
+        inferenceMetrics.computeSeconds.observe(labels, computeMs / 1000);
+      },
+    );
+  }
+
+  async infer(inputs: HostTensor[], options: SubmitOptions): Promise<InferOutcome> {
+    inferenceMetrics.pending.inc(this.#labels);
+    try {
+      const outcome = await this.#batcher.submit(inputs, options);
+      inferenceMetrics.queueSeconds.observe(this.#labels, outcome.queueMs / 1000);
+      return outcome;
+    } finally {
+      inferenceMetrics.pending.dec(this.#labels);
+    }
+  }
+
+  /** Finishes queued and running requests, then frees the sessions. */
+  async close(): Promise<void> {
+    await this.#batcher.close();
+    await Promise.allSettled(this.#sessions.map((s) => s.release()));
+  }
+
+  #runner(session: InferenceSession): BatchRunner {
+    return async (inputs) => {
+      const feeds: Record<string, Tensor> = {};
+      for (const [i, spec] of this.inputs.entries()) {
+        const t = inputs[i]!;
+        feeds[spec.name] = new Tensor(datatypes[t.datatype].ort, t.data as Float32Array, t.shape);
+      }
+      const results = await session.run(feeds);
+      return this.outputs.map((spec) => {
+        const out = results[spec.name];
+        if (out === undefined) throw new Error(`model produced no output ${spec.name}`);
+        return { datatype: spec.datatype, shape: [...out.dims], data: out.data as TypedArray };
+      });
+    };
+  }
+}
+
+function specOf(meta: InferenceSession.ValueMetadata, label: string, role: string): TensorSpec {
+  if (!meta.isTensor) throw new FailedPreconditionError(`${label}: ${role} ${meta.name} is not a tensor`);
+  const datatype = datatypeOfOrt(meta.type);
+  if (datatype === undefined)
+    throw new FailedPreconditionError(
+      `${label}: ${role} ${meta.name} has type ${meta.type}, which the predictor cannot serve`,
+    );
+  return {
+    name: meta.name,
+    datatype,
+    shape: meta.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1)),
+  };
+}
+
+/** Reads `<dir>/model.onnx` and starts its sessions on the configured providers. */
+export async function loadModelVersion(
+  model: string,
+  version: number,
+  file: string,
+  config: ModelConfig,
+  log: Logger,
+): Promise<ModelVersion> {
+  const bytes = await readFile(file);
+  const started = await createSessions(
+    bytes,
+    {
+      providers: config.executionProviders,
+      fallback: config.providerFallback,
+      intraOpThreads: config.intraOpThreads,
+      instances: config.instanceCount,
+    },
+    log,
+    `${model} version ${version}`,
+  );
+  try {
+    return new ModelVersion(model, version, config, started);
+  } catch (e) {
+    await Promise.allSettled(started.sessions.map((s) => s.release()));
+    throw e;
+  }
+}
