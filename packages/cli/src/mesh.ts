@@ -2,6 +2,7 @@ import { startCache } from "@prescient/cache";
 import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
 import { defaultTaskTypesPath, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
 import { type CommonEnv, createLogger, loadCommonEnv, ServiceHost, startMetricsServer } from "@prescient/kit";
+import { shutdownTracing } from "@prescient/tracing";
 import { grpcServiceOf, type ServiceName } from "./services.js";
 
 export interface MeshOptions {
@@ -39,6 +40,9 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     maxMessageBytes: env.PRESCIENT_MAX_MESSAGE_BYTES,
     drainTimeoutMs: env.PRESCIENT_DRAIN_TIMEOUT_MS,
   });
+
+  // Registered first so it runs last: spans of the drain itself still get flushed.
+  host.onShutdown(() => shutdownTracing());
 
   const warmups: Promise<unknown>[] = [];
   for (const service of options.services) {

@@ -1,0 +1,207 @@
+import { fileURLToPath } from "node:url";
+import { Deployment, type IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { INamespace } from "kubernetes-models/v1/Namespace";
+import type { IService } from "kubernetes-models/v1/Service";
+import { beforeAll, describe, expect, it } from "vitest";
+import { checkBuild, grpcProbe, MESH_NAMES } from "./checks.js";
+import { hasKubectl, kustomize, kustomizeWithComponents, type Manifest } from "./kustomize.js";
+import { allowed, type Endpoint } from "./network-reach.js";
+import { envOf, isMesh, mainContainer, named, of, podSpec, selects } from "./objects.js";
+
+/**
+ * Renders every kustomization in deploy/ with `kubectl kustomize` (offline)
+ * and checks each build (checks.ts), then what each overlay and component is
+ * for, and the network policy graph against the mesh diagram.
+ */
+const deploy = fileURLToPath(new URL("../../deploy/", import.meta.url));
+const kubectl = hasKubectl();
+if (!kubectl) console.warn("test/deploy: kubectl is not installed, so the manifest checks are skipped");
+
+describe.skipIf(!kubectl)("deploy/ manifests", () => {
+  const builds = new Map<string, Manifest[]>();
+  const build = (name: string): Manifest[] => {
+    const ms = builds.get(name);
+    if (ms === undefined) throw new Error(`no build ${name}`);
+    return ms;
+  };
+  const components = ["gpu", "network-policies", "monitoring"];
+
+  beforeAll(() => {
+    builds.set("base", kustomize(`${deploy}base`));
+    builds.set("overlays/dev", kustomize(`${deploy}overlays/dev`));
+    builds.set("overlays/prod", kustomize(`${deploy}overlays/prod`));
+    for (const c of components) {
+      builds.set(`base + ${c}`, kustomizeWithComponents(`${deploy}base`, [`${deploy}components/${c}`]));
+    }
+  });
+
+  it("validates a bad object, so the schema check has teeth", () => {
+    const bad = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "x" },
+      spec: { replicas: "two" },
+    };
+    expect(() => new Deployment(bad as unknown as IDeployment).validate()).toThrow();
+  });
+
+  it.each(["base", "overlays/dev", "overlays/prod", ...components.map((c) => `base + ${c}`)])(
+    "%s: every object is valid, hardened and consistent",
+    (name) => {
+      checkBuild(build(name));
+    },
+  );
+
+  it("base: autoscales executor and cache, waits for the predictor's models, samples traces", () => {
+    const ms = build("base");
+    expect(
+      of<IHorizontalPodAutoscaler>(ms, "HorizontalPodAutoscaler")
+        .map((h) => h.spec?.scaleTargetRef.name)
+        .sort(),
+    ).toEqual(["cache", "executor"]);
+    const predictor = mainContainer(named(of<IDeployment>(ms, "Deployment"), "predictor"));
+    grpcProbe(predictor.startupProbe, "inference.GRPCInferenceService");
+    const { periodSeconds = 10, failureThreshold = 3 } = predictor.startupProbe ?? {};
+    expect(periodSeconds * failureThreshold).toBeGreaterThanOrEqual(120);
+    expect(predictor.resources?.limits?.["nvidia.com/gpu"]).toBeUndefined();
+    const tracing = of<IConfigMap>(ms, "ConfigMap").find((c) => c.metadata?.name?.startsWith("tracing-"));
+    expect(tracing?.data?.OTEL_TRACES_SAMPLER).toBe("parentbased_traceidratio");
+    for (const kind of ["Redis", "otel-collector", "jaeger"]) {
+      expect(of<IDeployment>(ms, "Deployment").some((d) => d.metadata?.name === kind.toLowerCase())).toBe(
+        true,
+      );
+    }
+    const jaeger = named(of<IService>(ms, "Service"), "jaeger");
+    expect(jaeger.spec?.ports?.map((p) => p.port)).toContain(16686);
+  });
+
+  it("overlays/dev: one replica each, no autoscaler, no GPU, every trace kept", () => {
+    const ms = build("overlays/dev");
+    expect(ms.every((m) => m.kind === "Namespace" || m.metadata.namespace === "prescient-dev")).toBe(true);
+    expect(of<IHorizontalPodAutoscaler>(ms, "HorizontalPodAutoscaler")).toEqual([]);
+    for (const d of of<IDeployment>(ms, "Deployment")) {
+      expect(d.spec?.replicas, d.metadata?.name).toBe(1);
+      expect(podSpec(d).tolerations).toBeUndefined();
+      if (isMesh(d)) expect(mainContainer(d).image).toBe("prescient:dev");
+    }
+    const tracing = of<IConfigMap>(ms, "ConfigMap").find((c) => c.metadata?.name?.startsWith("tracing-"));
+    expect(tracing?.data?.OTEL_TRACES_SAMPLER).toBe("parentbased_always_on");
+    expect(of<INamespace>(ms, "Namespace")[0]?.metadata?.labels?.["pod-security.kubernetes.io/enforce"]).toBe(
+      "restricted",
+    );
+  });
+
+  it("overlays/prod: GPU predictor, more replicas, budgets, spread, policies, monitoring", () => {
+    const ms = build("overlays/prod");
+    const deployments = of<IDeployment>(ms, "Deployment");
+    expect(ms.every((m) => m.kind === "Namespace" || m.metadata.namespace === "prescient")).toBe(true);
+
+    const predictor = named(deployments, "predictor");
+    const gpu = mainContainer(predictor);
+    expect(gpu.resources?.limits?.["nvidia.com/gpu"]).toBe(1);
+    expect(gpu.image).toMatch(/\/prescient-gpu:[\w.-]+$/);
+    expect(envOf(gpu).PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS).toBe("cuda,cpu");
+    expect(podSpec(predictor).tolerations).toContainEqual({
+      key: "nvidia.com/gpu",
+      operator: "Exists",
+      effect: "NoSchedule",
+    });
+    expect(Object.keys(podSpec(predictor).nodeSelector ?? {})).toHaveLength(1);
+
+    for (const d of deployments.filter(isMesh)) {
+      const name = d.metadata?.name ?? "";
+      expect(mainContainer(d).image, name).toMatch(/^[\w.-]+\/prescient(-gpu)?:[\w.-]+$/);
+      const spread = podSpec(d).topologySpreadConstraints ?? [];
+      expect(spread.map((t) => t.topologyKey).sort(), name).toEqual([
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+      ]);
+      expect(d.spec?.replicas ?? 2, name).toBeGreaterThanOrEqual(2);
+      const pdb = of<IPodDisruptionBudget>(ms, "PodDisruptionBudget").find((p) =>
+        selects(p.spec?.selector?.matchLabels, d.spec?.template.metadata?.labels),
+      );
+      expect(pdb?.spec?.maxUnavailable, name).toBe(1);
+    }
+    for (const hpa of of<IHorizontalPodAutoscaler>(ms, "HorizontalPodAutoscaler")) {
+      expect(hpa.spec?.minReplicas).toBeGreaterThanOrEqual(3);
+    }
+    expect(of<INetworkPolicy>(ms, "NetworkPolicy").map((p) => p.metadata?.name)).toContain("default-deny");
+    expect(ms.filter((m) => m.kind === "PodMonitor")).toHaveLength(1);
+  });
+
+  it("gpu component alone: only the predictor changes", () => {
+    const ms = build("base + gpu");
+    for (const d of of<IDeployment>(ms, "Deployment")) {
+      const limits = mainContainer(d).resources?.limits ?? {};
+      expect("nvidia.com/gpu" in limits, d.metadata?.name).toBe(d.metadata?.name === "predictor");
+    }
+  });
+
+  it("monitoring component: the PodMonitor selects every mesh service's metrics port", () => {
+    const ms = build("base + monitoring");
+    const monitor = ms.find((m) => m.kind === "PodMonitor");
+    const spec = monitor?.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined;
+    const selector = spec?.selector?.matchLabels;
+    const scraped = of<IDeployment>(ms, "Deployment").filter((d) =>
+      selects(selector, d.spec?.template.metadata?.labels),
+    );
+    expect(scraped.map((d) => d.metadata?.name).sort()).toEqual([...MESH_NAMES].sort());
+  });
+
+  it("network policies allow exactly the edges of the mesh diagram", () => {
+    const ms = build("overlays/prod");
+    const namespace = "prescient";
+    const policies = of<INetworkPolicy>(ms, "NetworkPolicy");
+    // The evaluator understands matchLabels, numeric ports and no ipBlock; keep the policies to that.
+    expect(JSON.stringify(policies)).not.toMatch(/matchExpressions|ipBlock|"port":"/);
+
+    const pods = new Map<string, { endpoint: Endpoint; ports: number[] }>();
+    for (const d of of<IDeployment>(ms, "Deployment")) {
+      const labels = d.spec?.template.metadata?.labels ?? {};
+      const ports = podSpec(d)
+        .containers.flatMap((c) => c.ports ?? [])
+        .map((p) => p.containerPort);
+      pods.set(d.metadata?.name ?? "", { endpoint: { namespace, labels }, ports });
+    }
+    const mesh = (to: string[]) => to.map((t) => `${t}:50051`);
+    const expected: Record<string, string[]> = {
+      cache: [...mesh(["executor", "analyzer"]), "redis:6379", "otel-collector:4317"],
+      precomputer: [...mesh(["analyzer", "cache", "executor"]), "redis:6379", "otel-collector:4317"],
+      executor: [...mesh(["predictor", "cache"]), "redis:6379", "otel-collector:4317"],
+      analyzer: [...mesh(["predictor"]), "redis:6379", "otel-collector:4317"],
+      predictor: ["otel-collector:4317"],
+      redis: [],
+      "otel-collector": ["jaeger:4317"],
+      jaeger: [],
+    };
+    expect([...pods.keys()].sort()).toEqual(Object.keys(expected).sort());
+
+    const dns: Endpoint = { namespace: "kube-system", labels: { "k8s-app": "kube-dns" } };
+    for (const [from, source] of pods) {
+      const reached = [...pods].flatMap(([to, target]) =>
+        target.ports
+          .filter(
+            (port) => to !== from && allowed(policies, namespace, source.endpoint, target.endpoint, port),
+          )
+          .map((port) => `${to}:${port}`),
+      );
+      expect(reached.sort(), `${from} may reach`).toEqual([...(expected[from] ?? [])].sort());
+      expect(allowed(policies, namespace, source.endpoint, dns, 53, "UDP"), `${from} DNS`).toBe(true);
+    }
+
+    // From outside the namespace: backends reach the two entry points; Prometheus reaches metrics.
+    const backend: Endpoint = { namespace: "ads", labels: {} };
+    const prometheus: Endpoint = { namespace: "monitoring", labels: {} };
+    for (const [to, target] of pods) {
+      const entry = to === "cache" || to === "precomputer";
+      expect(allowed(policies, namespace, backend, target.endpoint, 50051), `backend -> ${to}`).toBe(entry);
+      expect(allowed(policies, namespace, prometheus, target.endpoint, 9464), `prometheus -> ${to}`).toBe(
+        MESH_NAMES.includes(to),
+      );
+    }
+  });
+});
