@@ -1,6 +1,7 @@
 import { intFromEnv, loadEnv } from "@prescient/kit";
 import { z } from "zod";
 import type { PredictorOptions } from "./predictor.js";
+import { executionProviders } from "./repository/model-config.js";
 
 /** Environment variables of `prescient serve predictor` (and `up`); unset ones keep the defaults. */
 export const predictorEnvShape = {
@@ -10,6 +11,12 @@ export const predictorEnvShape = {
   PRESCIENT_MODELS: z.string().min(1).optional(),
   /** Repository poll interval in ms; 0 turns polling off. */
   PRESCIENT_MODEL_POLL_MS: intFromEnv(0, 86_400_000).optional(),
+  /** Comma-separated execution providers for every model, e.g. "cuda,cpu"; unset keeps each model's config. */
+  PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS: z
+    .string()
+    .transform((v) => v.split(",").map((p) => p.trim()))
+    .pipe(z.array(z.enum(executionProviders)).min(1))
+    .optional(),
 };
 
 export function predictorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PredictorOptions> {
@@ -24,5 +31,8 @@ export function predictorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
         }
       : {}),
     ...(e.PRESCIENT_MODEL_POLL_MS !== undefined ? { pollIntervalMs: e.PRESCIENT_MODEL_POLL_MS } : {}),
+    ...(e.PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS !== undefined
+      ? { executionProviders: e.PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS }
+      : {}),
   };
 }

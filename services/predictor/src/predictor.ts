@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { inference, predictorV1 } from "@prescient/contracts";
 import { errorMessage, FailedPreconditionError } from "@prescient/core";
 import { createLogger, type Logger, type ServiceHost } from "@prescient/kit";
+import type { ExecutionProviderName } from "./repository/model-config.js";
 import { ModelRepository } from "./repository/model-repository.js";
 import { inferenceService, inferenceServiceName } from "./service/inference-service.js";
 import { repositoryService, repositoryServiceName } from "./service/repository-service.js";
@@ -13,6 +14,8 @@ export interface PredictorOptions {
   models: string[] | undefined;
   /** How often to rescan the repository for new or changed versions; 0 turns polling off. Default 5000. */
   pollIntervalMs: number;
+  /** Execution providers for every model, in order of preference; undefined keeps each model's config. Default undefined. */
+  executionProviders: ExecutionProviderName[] | undefined;
   /** Name in ServerMetadata. Default "prescient-predictor". */
   serverName: string;
   logger: Logger;
@@ -24,6 +27,7 @@ const defaults = (): PredictorOptions => ({
   repositoryPath: shippedModelsPath,
   models: undefined,
   pollIntervalMs: 5000,
+  executionProviders: undefined,
   serverName: "prescient-predictor",
   logger: createLogger("predictor"),
 });
@@ -47,7 +51,12 @@ export const predictorServiceNames = [inferenceServiceName, repositoryServiceNam
  */
 export function startPredictor(host: ServiceHost, options?: Partial<PredictorOptions>): PredictorRuntime {
   const o = { ...defaults(), ...options };
-  const repository = new ModelRepository({ root: o.repositoryPath, models: o.models, logger: o.logger });
+  const repository = new ModelRepository({
+    root: o.repositoryPath,
+    models: o.models,
+    executionProviders: o.executionProviders,
+    logger: o.logger,
+  });
   let ready = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,11 @@
 import { errorMessage, InvalidArgumentError, NotFoundError } from "@prescient/core";
 import type { Logger } from "@prescient/kit";
-import { type ModelConfig, parseModelConfig, selectVersions } from "./model-config.js";
+import {
+  type ExecutionProviderName,
+  type ModelConfig,
+  parseModelConfig,
+  selectVersions,
+} from "./model-config.js";
 import { loadModelVersion, type ModelVersion } from "./model-version.js";
 import { listModelDirs, type ScannedModel, scanModel } from "./repository-scan.js";
 
@@ -19,6 +24,12 @@ export interface RepositoryOptions {
   root: string;
   /** Models loaded at start and picked up by polling; undefined means every model in the directory. */
   models: string[] | undefined;
+  /**
+   * Replaces every model's execution_providers, so one deployment setting
+   * (the gpu component's PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS) moves all
+   * models to the GPU without editing their configs. Undefined keeps each config's list.
+   */
+  executionProviders?: ExecutionProviderName[] | undefined;
   logger: Logger;
 }
 
@@ -186,7 +197,9 @@ export class ModelRepository {
 
   async #apply(name: string, entry: ModelEntry, scanned: ScannedModel): Promise<void> {
     const log = this.#options.logger;
-    const config: ModelConfig = parseModelConfig(scanned.configText, name);
+    const parsed: ModelConfig = parseModelConfig(scanned.configText, name);
+    const override = this.#options.executionProviders;
+    const config: ModelConfig = override ? { ...parsed, executionProviders: override } : parsed;
     const configChanged = scanned.configText !== entry.configText;
     const wanted = selectVersions(config.versionPolicy, [...scanned.versions.keys()]);
     for (const version of wanted) {

@@ -1,0 +1,33 @@
+import { isConfigError } from "@prescient/kit";
+import { describe, expect, it } from "vitest";
+import { predictorOptionsFromEnv } from "./predictor-env.js";
+
+describe("predictorOptionsFromEnv", () => {
+  it("reads the repository, models, polling and a provider override", () => {
+    expect(
+      predictorOptionsFromEnv({
+        PRESCIENT_MODEL_REPOSITORY: "/models",
+        PRESCIENT_MODELS: "ctr_prediction, roas_prediction",
+        PRESCIENT_MODEL_POLL_MS: "0",
+        PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS: "cuda,cpu",
+      }),
+    ).toEqual({
+      repositoryPath: "/models",
+      models: ["ctr_prediction", "roas_prediction"],
+      pollIntervalMs: 0,
+      executionProviders: ["cuda", "cpu"],
+    });
+    expect(predictorOptionsFromEnv({})).toEqual({});
+  });
+
+  it("names the variable of an unknown provider", () => {
+    let error: unknown;
+    try {
+      predictorOptionsFromEnv({ PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS: "cuda,tpu" });
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS");
+  });
+});
