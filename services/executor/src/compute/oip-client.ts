@@ -1,0 +1,101 @@
+import { credentials } from "@grpc/grpc-js";
+import { inference } from "@prescient/contracts";
+import { callUnary, clientChannelOptions } from "@prescient/kit";
+import type { BatchTensor } from "../inputs/build-inputs.js";
+import { decodeOutput, encodeRaw } from "./oip-tensors.js";
+
+/** Rows of one output tensor, split back per input row. */
+export interface OutputRows {
+  name: string;
+  datatype: string;
+  /** Shape of one row's slice (the batch dimension set to 1). */
+  rowShape: number[];
+  /** rows[i] holds the values of input row i. */
+  rows: number[][];
+}
+
+export interface InferSettings {
+  /** Absolute deadline, ms since the epoch. */
+  deadlineMs?: number;
+}
+
+/** What the worker needs of a predictor: one batched inference. Implemented over OIP gRPC. */
+export interface Predictor {
+  infer(
+    model: string,
+    version: string,
+    inputs: readonly BatchTensor[],
+    outputs: readonly string[],
+    settings?: InferSettings,
+  ): Promise<{ modelVersion: string; outputs: OutputRows[] }>;
+  close(): void;
+}
+
+/**
+ * An OIP v2 client: inputs travel as raw little-endian bytes (the compact
+ * form), outputs come back raw and are split along the batch dimension.
+ */
+export class OipPredictor implements Predictor {
+  readonly #client: inference.GRPCInferenceServiceClient;
+
+  constructor(address: string) {
+    this.#client = new inference.GRPCInferenceServiceClient(
+      address,
+      credentials.createInsecure(),
+      clientChannelOptions(),
+    );
+  }
+
+  async infer(
+    model: string,
+    version: string,
+    inputs: readonly BatchTensor[],
+    outputs: readonly string[],
+    settings: InferSettings = {},
+  ): Promise<{ modelVersion: string; outputs: OutputRows[] }> {
+    const rows = inputs[0]?.shape[0] ?? 0;
+    const request: inference.ModelInferRequest = {
+      modelName: model,
+      modelVersion: version,
+      id: "",
+      parameters: {
+        binary_data_output: { boolParam: true },
+        ...(settings.priority !== undefined
+          ? { priority: { int64Param: BigInt(tritonPriority(settings.priority)) } }
+          : {}),
+      },
+      inputs: inputs.map((t) => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: t.shape.map(BigInt),
+        parameters: {},
+      })),
+      outputs: outputs.map((name) => ({ name, parameters: {} })),
+      rawInputContents: inputs.map((t) => encodeRaw(t.datatype, t.values)),
+    };
+    const infer = this.#client.modelInfer.bind(this.#client);
+    const response = await callUnary(
+      infer,
+      request,
+      settings.deadlineMs !== undefined ? { deadlineMs: settings.deadlineMs } : {},
+    );
+    return {
+      modelVersion: response.modelVersion,
+      outputs: response.outputs.map((tensor, i) => {
+        const values = decodeOutput(tensor, response.rawOutputContents[i]);
+        const shape = tensor.shape.map(Number);
+        const perRow = rows > 0 ? values.length / rows : 0;
+        return {
+          name: tensor.name,
+          datatype: tensor.datatype,
+          rowShape: [1, ...shape.slice(1)],
+          rows: Array.from({ length: rows }, (_, r) => values.slice(r * perRow, (r + 1) * perRow)),
+        };
+      }),
+    };
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
