@@ -1,0 +1,70 @@
+import type { commonV1 } from "@prescient/contracts";
+import {
+  formatKey,
+  InvalidArgumentError,
+  inputDigest,
+  isInvalidArgument,
+  type KeyParts,
+  type TaskType,
+  type TaskTypeRegistry,
+} from "@prescient/core";
+
+/** A validated key: its canonical form, its parts and its task type. */
+export interface ResolvedKey {
+  key: string;
+  parts: KeyParts;
+  type: TaskType;
+}
+
+/**
+ * Validates a request's Key and renders its canonical form. Entity ids are
+ * escaped and semantic inputs digested by @prescient/core, so no key can
+ * reach another tenant's or type's entries. Errors name `field`.
+ */
+export function resolveKey(
+  registry: TaskTypeRegistry,
+  key: commonV1.Key | undefined,
+  field: string,
+): ResolvedKey {
+  // Inline rather than withField: this runs for every key of every lookup.
+  try {
+    return resolve(registry, key);
+  } catch (e) {
+    if (isInvalidArgument(e)) throw new InvalidArgumentError(`${field}: ${e.message}`);
+    throw e;
+  }
+}
+
+function resolve(registry: TaskTypeRegistry, key: commonV1.Key | undefined): ResolvedKey {
+  if (key === undefined) throw new InvalidArgumentError("is required");
+  const subjects =
+    (key.entityId !== undefined ? 1 : 0) +
+    (key.inputDigest !== undefined ? 1 : 0) +
+    (key.inputs !== undefined ? 1 : 0);
+  if (subjects !== 1)
+    throw new InvalidArgumentError(
+      `needs exactly one of entity_id, input_digest or inputs (got ${subjects === 0 ? "none" : subjects})`,
+    );
+  const parts: KeyParts =
+    key.entityId !== undefined
+      ? { tenant: key.tenant, taskType: key.taskType, entityId: key.entityId }
+      : {
+          tenant: key.tenant,
+          taskType: key.taskType,
+          digest: key.inputDigest ?? inputDigest(key.inputs),
+        };
+  // formatKey first: it checks the tenant and the type's spelling before
+  // the registry is asked about a name.
+  const canonical = formatKey(parts);
+  return { key: canonical, parts, type: registry.get(key.taskType) };
+}
+
+/** Runs `check`, prefixing any INVALID_ARGUMENT message with the field it concerns. */
+export function withField<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (isInvalidArgument(e)) throw new InvalidArgumentError(`${field}: ${e.message}`);
+    throw e;
+  }
+}

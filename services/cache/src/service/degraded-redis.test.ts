@@ -1,0 +1,83 @@
+import { status } from "@grpc/grpc-js";
+import { cacheV1 } from "@prescient/contracts";
+import { checkHealth } from "@prescient/kit";
+import { type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { entry, key, lookupRequest, testTypes } from "../core/core.test-util.js";
+import type { MissHandler } from "../core/miss-handler.js";
+import { cacheServiceName } from "./cache-service.js";
+import { grpcError, startTestCache } from "./grpc.test-util.js";
+
+/**
+ * The store-down case with a real Redis: this test owns its redis-server,
+ * stops it mid-test, and checks that the cache keeps answering (degraded)
+ * and stays healthy, then recovers when Redis returns.
+ */
+describe("cache service when its Redis dies", () => {
+  let redis: RedisServerProcess;
+  let cache: Awaited<ReturnType<typeof startTestCache>>;
+  let computes = 0;
+  const missHandler: MissHandler = {
+    enqueue: async () => ({ taskId: "task-1" }),
+    compute: async () => {
+      computes++;
+      return { modelName: "fallback", modelVersion: "1", computeMs: 2, inputDigest: "", tags: [] };
+    },
+  };
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    cache = await startTestCache({
+      taskTypes: testTypes,
+      store: { redisUrl: redis.url, keyPrefix: "test:degraded:" },
+      missHandler,
+    });
+  });
+  afterAll(async () => {
+    await cache.stop();
+    await redis.stop();
+  });
+
+  it("answers degraded misses instead of failing, and recovers", async () => {
+    expect(await checkHealth(cache.host.address, cacheServiceName)).toBe("SERVING");
+    await cache.rpc.put({ entry: entry(key("a")) });
+    expect((await cache.rpc.lookup(lookupRequest(key("a")))).hit).toBe(true);
+
+    await redis.stop();
+    const started = Date.now();
+    expect(await cache.rpc.lookup(lookupRequest(key("a")))).toMatchObject({ hit: false, degraded: true });
+    expect(Date.now() - started).toBeLessThan(1500);
+    const many = await cache.rpc.lookupMany({
+      keys: [key("a"), key("b")],
+      onMiss: 0,
+      userId: "",
+      rejectStale: false,
+    });
+    expect(many.results.map((r) => r.degraded)).toEqual([true, true]);
+    const computed = await cache.rpc.lookup(
+      lookupRequest(key("a"), { onMiss: cacheV1.OnMiss.ON_MISS_COMPUTE }),
+    );
+    expect(computed).toMatchObject({
+      hit: false,
+      degraded: true,
+      computed: true,
+      result: { modelName: "fallback" },
+    });
+    expect(computes).toBe(1);
+    expect((await grpcError(cache.rpc.put({ entry: entry(key("b")) }))).code).toBe(status.UNAVAILABLE);
+    const stats = await cache.rpc.stats({ tenant: "", taskType: "" });
+    expect(stats.total?.errors).toBe(4n);
+    expect(await checkHealth(cache.host.address, cacheServiceName)).toBe("SERVING");
+
+    redis = await startRedisServer({ port: redis.port });
+    const deadline = Date.now() + 15_000;
+    let answer = await cache.rpc.lookup(lookupRequest(key("a")));
+    while (answer.degraded && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      answer = await cache.rpc.lookup(lookupRequest(key("a")));
+    }
+    expect(answer).toMatchObject({ degraded: false });
+    await cache.rpc.put({ entry: entry(key("a")) });
+    expect((await cache.rpc.lookup(lookupRequest(key("a")))).hit).toBe(true);
+  });
+});

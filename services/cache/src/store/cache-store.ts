@@ -1,0 +1,72 @@
+import type { commonV1 } from "@prescient/contracts";
+import type { CompiledPattern } from "@prescient/core";
+
+/** A stored prediction: the Result message as served (computed_at/expires_at included). */
+export type CachedResult = commonV1.Result;
+
+/** One entry to write. */
+export interface StoreWrite {
+  /** Canonical key, `{tenant}/{task_type}/{subject}` (see @prescient/core formatKey). */
+  key: string;
+  tenant: string;
+  taskType: string;
+  result: CachedResult;
+  /**
+   * When the store may forget the entry, ms since the epoch on the store's
+   * clock: expires_at plus the type's stale grace, so that stale results
+   * stay servable through the grace window.
+   */
+  physicalExpiryMs: number;
+}
+
+/** What to remove. Keys, patterns and tags are always within one tenant. */
+export type InvalidationSelector =
+  | { kind: "pattern"; pattern: CompiledPattern }
+  | { kind: "tag"; tenant: string; tag: string }
+  /** `tenant` undefined: every tenant. */
+  | { kind: "task_type"; tenant: string | undefined; taskType: string }
+  /** Entries of `modelName` whose numeric model version is below `olderThan`. */
+  | { kind: "model_older_than"; tenant: string | undefined; modelName: string; olderThan: number };
+
+export interface StoreCount {
+  /** Entries held, expired-but-unevicted ones included. */
+  entries: number;
+  /** Bytes held, where the store can tell; undefined otherwise. */
+  bytes: number | undefined;
+}
+
+/**
+ * Where the cache keeps results. Two implementations (memory, Redis) pass one
+ * conformance suite (store-conformance.test-util.ts). Every method may throw
+ * when the backing store is down; the cache core turns that into degraded
+ * answers, never a crash.
+ */
+export interface CacheStore {
+  /** "memory" or "redis", reported by Stats. */
+  readonly name: string;
+  /** Resolves once the store can serve (Redis: connected). */
+  ready(): Promise<void>;
+  /** One entry, or undefined when absent or physically expired. */
+  get(key: string): Promise<CachedResult | undefined>;
+  /** Entries in the order of `keys`; one round trip per tenant at most. */
+  getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]>;
+  /** Writes entries (replacing any with the same key) with their tags, type and model indexed. */
+  putMany(entries: readonly StoreWrite[]): Promise<void>;
+  /** Removes exact keys; answers how many existed. */
+  delete(keys: readonly string[]): Promise<number>;
+  /** Removes what the selector names, in bounded chunks; answers how many entries were removed. */
+  invalidate(selector: InvalidationSelector): Promise<number>;
+  count(): Promise<StoreCount>;
+  close(): Promise<void>;
+}
+
+/**
+ * Model versions are compared numerically ("2" < "10"); a version that is not
+ * a plain non-negative decimal number (empty, "v2", "1.2.3") is never older
+ * than anything, so it is never removed by version.
+ */
+export function numericModelVersion(version: string): number | undefined {
+  if (!/^\d+(\.\d+)?$/.test(version)) return undefined;
+  const n = Number(version);
+  return Number.isFinite(n) ? n : undefined;
+}

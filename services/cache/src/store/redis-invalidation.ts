@@ -1,0 +1,204 @@
+import { commonV1 } from "@prescient/contracts";
+import type { CachedResult, InvalidationSelector } from "./cache-store.js";
+import { numericModelVersion } from "./cache-store.js";
+import { type RedisClient, type RedisLayout, scanSet } from "./redis-layout.js";
+
+/**
+ * Invalidation and index hygiene for the Redis store. Nothing here blocks
+ * Redis: candidates come from the tenant's index sets in SSCAN/ZRANGE chunks,
+ * are deleted with UNLINK (freed in the background), and each chunk is one
+ * MULTI within one hash-tagged slot. No KEYS, no SMEMBERS of big sets.
+ */
+
+/**
+ * Removes members of an index whose entries no longer exist, atomically per
+ * chunk, so a concurrent Put that recreates an entry never loses its index.
+ * KEYS[1] the index, KEYS[i>1] entry keys; ARGV[1] 's' or 'z', ARGV[i>1] members.
+ */
+const pruneScript = `
+local cmd = ARGV[1] == 'z' and 'zrem' or 'srem'
+local n = 0
+for i = 2, #KEYS do
+  if redis.call('exists', KEYS[i]) == 0 then n = n + redis.call(cmd, KEYS[1], ARGV[i]) end
+end
+return n`;
+
+/** Forgets an index name once its index has expired away. */
+const forgetIndexScript = `
+if redis.call('exists', KEYS[2]) == 0 then return redis.call('srem', KEYS[1], ARGV[1]) end
+return 0`;
+
+interface Drain {
+  client: RedisClient;
+  layout: RedisLayout;
+  tenant: string;
+  chunk: number;
+}
+
+export async function invalidateRedis(
+  client: RedisClient,
+  layout: RedisLayout,
+  selector: InvalidationSelector,
+  chunk: number,
+): Promise<number> {
+  switch (selector.kind) {
+    case "pattern": {
+      const { tenant, redisGlob, regex } = selector.pattern;
+      const d = { client, layout, tenant, chunk };
+      return drainSet(d, layout.keys(tenant), { match: redisGlob, filter: (k) => regex.test(k) });
+    }
+    case "tag": {
+      const d = { client, layout, tenant: selector.tenant, chunk };
+      return drainSet(d, layout.tag(selector.tenant, selector.tag), {
+        verify: (r) => r.tags.includes(selector.tag),
+      });
+    }
+    case "task_type":
+      return sumOverTenants(client, layout, selector.tenant, chunk, (d) =>
+        drainSet(d, layout.type(d.tenant, selector.taskType), {}),
+      );
+    case "model_older_than":
+      return sumOverTenants(client, layout, selector.tenant, chunk, (d) =>
+        drainModel(d, selector.modelName, selector.olderThan),
+      );
+  }
+}
+
+async function sumOverTenants(
+  client: RedisClient,
+  layout: RedisLayout,
+  tenant: string | undefined,
+  chunk: number,
+  each: (d: Drain) => Promise<number>,
+): Promise<number> {
+  if (tenant !== undefined) return each({ client, layout, tenant, chunk });
+  let removed = 0;
+  for await (const tenants of scanSet(client, layout.tenants(), chunk))
+    for (const t of tenants) removed += await each({ client, layout, tenant: t, chunk });
+  return removed;
+}
+
+interface DrainRules {
+  /** SSCAN MATCH glob: a superset of what `filter` keeps. */
+  match?: string;
+  filter?: (key: string) => boolean;
+  /** Reads each candidate and keeps it only if this holds (for indexes that can go stale by content). */
+  verify?: (result: CachedResult) => boolean;
+}
+
+async function drainSet(d: Drain, index: string, rules: DrainRules): Promise<number> {
+  const { client, layout, tenant } = d;
+  const keysIndex = layout.keys(tenant);
+  let removed = 0;
+  for await (const members of scanSet(client, index, d.chunk, rules.match)) {
+    const candidates = rules.filter ? members.filter(rules.filter) : members;
+    if (candidates.length === 0) continue;
+    const doomed = rules.verify ? await verified(d, candidates, rules.verify) : candidates;
+    if (doomed.length > 0)
+      removed += await unlinkAll(d, doomed, index === keysIndex ? [index] : [index, keysIndex]);
+    if (rules.verify && doomed.length < candidates.length) {
+      const kept = new Set(doomed);
+      await prune(
+        d,
+        index,
+        "s",
+        candidates.filter((k) => !kept.has(k)),
+      );
+    }
+  }
+  return removed;
+}
+
+/** Walks the model's zset by score below `olderThan`, chunk by chunk. */
+async function drainModel(d: Drain, modelName: string, olderThan: number): Promise<number> {
+  const { client, layout, tenant } = d;
+  const index = layout.model(tenant, modelName);
+  let removed = 0;
+  // Survivors (entries moved to another model) stay in the zset below the
+  // bound; skipping them by offset keeps the walk finite.
+  let offset = 0;
+  for (;;) {
+    const candidates = await client.zrangebyscore(index, "-inf", `(${olderThan}`, "LIMIT", offset, d.chunk);
+    if (candidates.length === 0) return removed;
+    const doomed = await verified(d, candidates, (r) => {
+      const version = numericModelVersion(r.modelVersion);
+      return r.modelName === modelName && version !== undefined && version < olderThan;
+    });
+    if (doomed.length > 0) removed += await unlinkAll(d, doomed, [index, layout.keys(tenant)]);
+    let pruned = 0;
+    if (doomed.length < candidates.length) {
+      const kept = new Set(doomed);
+      pruned = await prune(
+        d,
+        index,
+        "z",
+        candidates.filter((k) => !kept.has(k)),
+      );
+    }
+    offset += candidates.length - doomed.length - pruned;
+  }
+}
+
+async function verified(d: Drain, keys: string[], keep: (r: CachedResult) => boolean): Promise<string[]> {
+  const values = await d.client.mgetBuffer(keys.map((k) => d.layout.entry(k, d.tenant)));
+  return keys.filter((_, i) => {
+    const bytes = values[i];
+    return bytes !== null && bytes !== undefined && keep(commonV1.Result.decode(bytes));
+  });
+}
+
+/** UNLINKs entries and drops them from the given indexes in one MULTI; answers how many existed. */
+async function unlinkAll(d: Drain, keys: string[], indexes: string[]): Promise<number> {
+  const multi = d.client.multi().unlink(...keys.map((k) => d.layout.entry(k, d.tenant)));
+  for (const index of indexes) {
+    if (d.layout.isModelIndex(index)) multi.zrem(index, ...keys);
+    else multi.srem(index, ...keys);
+  }
+  const replies = await multi.exec();
+  const failed = replies?.find(([err]) => err !== null);
+  if (failed) throw failed[0];
+  const unlinked = replies?.[0]?.[1];
+  return typeof unlinked === "number" ? unlinked : 0;
+}
+
+async function prune(d: Drain, index: string, kind: "s" | "z", members: string[]): Promise<number> {
+  if (members.length === 0) return 0;
+  const keys = [index, ...members.map((k) => d.layout.entry(k, d.tenant))];
+  const n = await d.client.eval(pruneScript, keys.length, ...keys, kind, ...members);
+  return typeof n === "number" ? n : 0;
+}
+
+/**
+ * Prunes members whose entries Redis has expired from every index of every
+ * tenant, and forgets indexes that expired away. Answers members pruned.
+ */
+export async function sweepRedis(client: RedisClient, layout: RedisLayout, chunk: number): Promise<number> {
+  let pruned = 0;
+  for await (const tenants of scanSet(client, layout.tenants(), chunk)) {
+    for (const tenant of tenants) {
+      const d = { client, layout, tenant, chunk };
+      const registry = layout.indexes(tenant);
+      for await (const members of scanSet(client, layout.keys(tenant), chunk))
+        pruned += await prune(d, layout.keys(tenant), "s", members);
+      for await (const names of scanSet(client, registry, chunk)) {
+        for (const name of names) {
+          const zset = layout.isModelIndex(name);
+          for await (const members of zset ? scanZset(client, name, chunk) : scanSet(client, name, chunk))
+            pruned += await prune(d, name, zset ? "z" : "s", members);
+          await client.eval(forgetIndexScript, 2, registry, name, name);
+        }
+      }
+    }
+  }
+  return pruned;
+}
+
+async function* scanZset(client: RedisClient, key: string, count: number): AsyncGenerator<string[]> {
+  let cursor = "0";
+  do {
+    const [next, flat] = await client.zscan(key, cursor, "COUNT", count);
+    cursor = next;
+    const members = flat.filter((_, i) => i % 2 === 0);
+    if (members.length > 0) yield members;
+  } while (cursor !== "0");
+}

@@ -1,0 +1,91 @@
+import type { Cluster, Redis } from "ioredis";
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Key names of the Redis store. Every key of a tenant carries the hash tag
+ * `{tenant}`, so that all of one tenant's entries and index sets live in one
+ * Redis Cluster slot and multi-key commands (MGET, MULTI, UNLINK) work there.
+ * Entry keys continue with '/', index keys with ':', so the two never meet.
+ *
+ * - `{p}{t}/type/entity`   the entry: protobuf-encoded Result, PX = expiry + grace
+ * - `{p}{t}:keys`          set of the tenant's canonical keys (prefix/pattern scans)
+ * - `{p}{t}:type:<type>`   set of keys per task type
+ * - `{p}{t}:tag:<tag>`     set of keys per tag
+ * - `{p}{t}:model:<name>`  zset of keys per model, scored by numeric version
+ * - `{p}{t}:indexes`       set of the index names above, for the sweeper
+ * - `{p}tenants`           set of tenants, for invalidation across tenants
+ *
+ * Index members can outlive their entries (Redis expires entries on its
+ * own); readers verify, and the sweeper prunes.
+ */
+export class RedisLayout {
+  constructor(readonly prefix: string) {}
+
+  tenantOf(key: string): string {
+    return key.slice(0, key.indexOf("/"));
+  }
+
+  /** The physical key of a canonical key `tenant/type/subject`. */
+  entry(key: string, tenant: string = this.tenantOf(key)): string {
+    return `${this.prefix}{${tenant}}${key.slice(tenant.length)}`;
+  }
+
+  keys(tenant: string): string {
+    return `${this.prefix}{${tenant}}:keys`;
+  }
+
+  type(tenant: string, taskType: string): string {
+    return `${this.prefix}{${tenant}}:type:${taskType}`;
+  }
+
+  tag(tenant: string, tag: string): string {
+    return `${this.prefix}{${tenant}}:tag:${tag}`;
+  }
+
+  model(tenant: string, modelName: string): string {
+    return `${this.prefix}{${tenant}}:model:${modelName}`;
+  }
+
+  isModelIndex(name: string): boolean {
+    return name.includes("}:model:");
+  }
+
+  indexes(tenant: string): string {
+    return `${this.prefix}{${tenant}}:indexes`;
+  }
+
+  tenants(): string {
+    return `${this.prefix}tenants`;
+  }
+}
+
+/** Groups positions of `keys` by tenant, keeping order within each tenant. */
+export function groupByTenant(layout: RedisLayout, keys: readonly string[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < keys.length; i++) {
+    const tenant = layout.tenantOf(keys[i] as string);
+    const group = groups.get(tenant);
+    if (group === undefined) groups.set(tenant, [i]);
+    else group.push(i);
+  }
+  return groups;
+}
+
+/** Iterates a set with SSCAN in bounded chunks: never blocks Redis the way SMEMBERS or KEYS can. */
+export async function* scanSet(
+  client: RedisClient,
+  key: string,
+  count: number,
+  match?: string,
+): AsyncGenerator<string[]> {
+  let cursor = "0";
+  do {
+    const [next, members] =
+      match === undefined
+        ? await client.sscan(key, cursor, "COUNT", count)
+        : await client.sscan(key, cursor, "MATCH", match, "COUNT", count);
+    cursor = next;
+    if (members.length > 0) yield members;
+  } while (cursor !== "0");
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { CacheStore } from "./cache-store.js";
+import { RedisCacheStore } from "./redis-store.js";
+import { describeStoreConformance, write } from "./store-conformance.test-util.js";
+
+const url = inject("redisUrl");
+const filePrefix = `test:${randomUUID().slice(0, 8)}:`;
+let admin: Redis;
+
+beforeAll(() => {
+  admin = new Redis(url);
+});
+
+afterAll(async () => {
+  await removePrefix(filePrefix);
+  await admin.quit();
+});
+
+async function removePrefix(prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) await admin.unlink(...keys);
+  } while (cursor !== "0");
+}
+
+let n = 0;
+const fresh = (): RedisCacheStore =>
+  // A small chunk size makes every invalidation walk several chunks.
+  new RedisCacheStore({ url, keyPrefix: `${filePrefix}${n++}:`, chunkSize: 7, sweepIntervalMs: 0 });
+
+describeStoreConformance(
+  "redis",
+  async () => fresh(),
+  async (store: CacheStore) => {
+    await removePrefix((store as RedisCacheStore).layout.prefix);
+    await store.close();
+  },
+);
+
+describe("redis store layout", () => {
+  it("hash-tags every key of a tenant, so one tenant's keys share a cluster slot", async () => {
+    const store = fresh();
+    await store.ready();
+    await store.putMany([
+      write("acme", "ctr_prediction", "a", { tags: ["x"], modelName: "m", modelVersion: "1" }),
+    ]);
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await admin.scan(cursor, "MATCH", `${store.layout.prefix}*`, "COUNT", 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== "0");
+    const tenantKeys = keys.filter((k) => k !== store.layout.tenants());
+    expect(tenantKeys.length).toBeGreaterThanOrEqual(6);
+    for (const k of tenantKeys) expect(k).toContain("{acme}");
+    // Index keys expire with their longest-lived member.
+    for (const k of tenantKeys) expect(await admin.pttl(k)).toBeGreaterThan(0);
+    await store.close();
+  });
+
+  it("sweeps index members whose entries expired", async () => {
+    const store = fresh();
+    await store.ready();
+    await store.putMany([
+      write("t", "ctr_prediction", "short", { ttlMs: 100, tags: ["x"], modelName: "m", modelVersion: "1" }),
+      write("t", "ctr_prediction", "long", { tags: ["x"], modelName: "m", modelVersion: "1" }),
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await store.count()).entries).toBe(2);
+    // keys, type, tag and model index each lose the expired member.
+    expect(await store.sweep()).toBe(4);
+    expect((await store.count()).entries).toBe(1);
+    expect(await store.sweep()).toBe(0);
+    await store.close();
+  });
+
+  it("fails fast instead of queueing while disconnected", async () => {
+    const store = new RedisCacheStore({ url: "redis://127.0.0.1:1", sweepIntervalMs: 0 });
+    const started = Date.now();
+    await expect(store.get("t/ctr_prediction/a")).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(500);
+    await store.close();
+  });
+});

@@ -1,0 +1,264 @@
+import { commonV1 } from "@prescient/contracts";
+import { type Clock, errorMessage, systemClock } from "@prescient/core";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type {
+  CachedResult,
+  CacheStore,
+  InvalidationSelector,
+  StoreCount,
+  StoreWrite,
+} from "./cache-store.js";
+import { numericModelVersion } from "./cache-store.js";
+import { EncodedResult } from "./encoded-result.js";
+import { invalidateRedis, sweepRedis } from "./redis-invalidation.js";
+import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
+
+export interface RedisStoreOptions {
+  /** redis:// URL, used when no `client` is given. Default redis://127.0.0.1:6379. */
+  url: string;
+  /** A client to use instead (e.g. an ioredis Cluster); the store does not close it. */
+  client: RedisClient | undefined;
+  /** Prefix of every key the store writes. Default "prescient:cache:". */
+  keyPrefix: string;
+  /** Per-command limit, so a hung Redis turns into degraded answers, not hung calls. Default 1000 ms. */
+  commandTimeoutMs: number;
+  /** Members per SSCAN/ZRANGE chunk and per UNLINK during invalidation. Default 500. */
+  chunkSize: number;
+  /** How often stale index members are pruned; 0 turns the sweeper off. Default 5 min. */
+  sweepIntervalMs: number;
+  /** Turns expiry instants into relative PX times. Default: the system clock. */
+  clock: Clock;
+  logger: Logger | undefined;
+}
+
+export const redisStoreDefaults: Readonly<Omit<RedisStoreOptions, "clock" | "client" | "logger">> = {
+  url: "redis://127.0.0.1:6379",
+  keyPrefix: "prescient:cache:",
+  commandTimeoutMs: 1000,
+  chunkSize: 500,
+  sweepIntervalMs: 5 * 60_000,
+};
+
+/**
+ * The production store. Entries are protobuf-encoded Results under
+ * hash-tagged keys (see redis-layout.ts); writes go as one MULTI per tenant,
+ * reads as one MGET per tenant. Needs Redis 7 (PEXPIRE NX/GT).
+ */
+export class RedisCacheStore implements CacheStore {
+  readonly name = "redis";
+  readonly options: RedisStoreOptions;
+  readonly client: RedisClient;
+  readonly layout: RedisLayout;
+  readonly #ownsClient: boolean;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options?: Partial<RedisStoreOptions>) {
+    this.options = {
+      ...redisStoreDefaults,
+      clock: systemClock,
+      client: undefined,
+      logger: undefined,
+      ...options,
+    };
+    this.layout = new RedisLayout(this.options.keyPrefix);
+    this.#ownsClient = this.options.client === undefined;
+    this.client =
+      this.options.client ??
+      new Redis(this.options.url, {
+        connectionName: "prescient-cache",
+        commandTimeout: this.options.commandTimeoutMs,
+        // Fail fast while disconnected: a lookup then answers degraded at once
+        // instead of waiting in a queue; ioredis keeps reconnecting meanwhile.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+      });
+    let lastLog = 0;
+    this.client.on("error", (err: Error) => {
+      // ioredis repeats connection errors on every retry; one line per 10 s is plenty.
+      const now = Date.now();
+      if (now - lastLog < 10_000) return;
+      lastLog = now;
+      this.options.logger?.warn({ err: errorMessage(err) }, "redis connection error");
+    });
+    if (this.options.sweepIntervalMs > 0) {
+      this.#sweeper = setInterval(() => {
+        this.sweep().catch((err: unknown) =>
+          this.options.logger?.warn({ err: errorMessage(err) }, "redis index sweep failed"),
+        );
+      }, this.options.sweepIntervalMs);
+      this.#sweeper.unref();
+    }
+  }
+
+  ready(): Promise<void> {
+    if (this.client.status === "ready") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onReady = (): void => {
+        this.client.off("end", onEnd);
+        resolve();
+      };
+      const onEnd = (): void => {
+        this.client.off("ready", onReady);
+        reject(new Error("redis connection ended before it was ready"));
+      };
+      this.client.once("ready", onReady);
+      this.client.once("end", onEnd);
+    });
+  }
+
+  async get(key: string): Promise<CachedResult | undefined> {
+    const bytes = await this.client.getBuffer(this.layout.entry(key));
+    return bytes === null ? undefined : new EncodedResult(bytes);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]> {
+    const out = new Array<CachedResult | undefined>(keys.length);
+    if (keys.length === 0) return out;
+    const groups = groupByTenant(this.layout, keys);
+    await Promise.all(
+      [...groups].map(async ([tenant, positions]) => {
+        const physical = positions.map((i) => this.layout.entry(keys[i] as string, tenant));
+        const values = await this.client.mgetBuffer(physical);
+        for (let j = 0; j < positions.length; j++) {
+          const bytes = values[j];
+          out[positions[j] as number] =
+            bytes === null || bytes === undefined ? undefined : new EncodedResult(bytes);
+        }
+      }),
+    );
+    return out;
+  }
+
+  async putMany(entries: readonly StoreWrite[]): Promise<void> {
+    if (entries.length === 0) return;
+    const now = this.options.clock.now();
+    const byTenant = new Map<string, StoreWrite[]>();
+    for (const e of entries) {
+      const list = byTenant.get(e.tenant);
+      if (list === undefined) byTenant.set(e.tenant, [e]);
+      else list.push(e);
+    }
+    const writes: Promise<unknown>[] = [this.client.sadd(this.layout.tenants(), ...byTenant.keys())];
+    for (const [tenant, list] of byTenant) writes.push(this.#putTenant(tenant, list, now));
+    await Promise.all(writes);
+  }
+
+  /** One MULTI per tenant, so an entry and its index memberships appear together. */
+  async #putTenant(tenant: string, entries: StoreWrite[], now: number): Promise<void> {
+    const multi = this.client.multi();
+    const sets = new Map<string, { members: string[]; ttl: number }>();
+    const zsets = new Map<string, { args: (string | number)[]; ttl: number }>();
+    const addTo = (name: string, member: string, ttl: number): void => {
+      const s = sets.get(name);
+      if (s === undefined) sets.set(name, { members: [member], ttl });
+      else {
+        s.members.push(member);
+        s.ttl = Math.max(s.ttl, ttl);
+      }
+    };
+    for (const e of entries) {
+      const physical = this.layout.entry(e.key, tenant);
+      const ttl = Math.ceil(e.physicalExpiryMs - now);
+      if (ttl <= 0) {
+        // Already past its grace window: storing it would only serve misses.
+        multi.unlink(physical);
+        continue;
+      }
+      const bytes =
+        e.result instanceof EncodedResult ? e.result.encoded : commonV1.Result.encode(e.result).finish();
+      multi.set(physical, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), "PX", ttl);
+      addTo(this.layout.keys(tenant), e.key, ttl);
+      addTo(this.layout.type(tenant, e.taskType), e.key, ttl);
+      for (const tag of e.result.tags) addTo(this.layout.tag(tenant, tag), e.key, ttl);
+      const version = numericModelVersion(e.result.modelVersion);
+      if (e.result.modelName !== "" && version !== undefined) {
+        const name = this.layout.model(tenant, e.result.modelName);
+        const z = zsets.get(name);
+        if (z === undefined) zsets.set(name, { args: [version, e.key], ttl });
+        else {
+          z.args.push(version, e.key);
+          z.ttl = Math.max(z.ttl, ttl);
+        }
+      }
+    }
+    const indexNames: string[] = [];
+    // An index lives as long as its longest-lived member: NX sets the first
+    // expiry, GT only ever extends it.
+    for (const [name, { members, ttl }] of sets) {
+      multi
+        .sadd(name, ...members)
+        .pexpire(name, ttl, "NX")
+        .pexpire(name, ttl, "GT");
+      indexNames.push(name);
+    }
+    for (const [name, { args, ttl }] of zsets) {
+      multi
+        .zadd(name, ...args)
+        .pexpire(name, ttl, "NX")
+        .pexpire(name, ttl, "GT");
+      indexNames.push(name);
+    }
+    if (indexNames.length > 0) {
+      const registry = this.layout.indexes(tenant);
+      const ttl = Math.max(...[...sets.values(), ...zsets.values()].map((s) => s.ttl));
+      multi
+        .sadd(registry, ...indexNames)
+        .pexpire(registry, ttl, "NX")
+        .pexpire(registry, ttl, "GT");
+    }
+    const replies = await multi.exec();
+    const failed = replies?.find(([err]) => err !== null);
+    if (failed) throw failed[0];
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    const groups = groupByTenant(this.layout, keys);
+    const counts = await Promise.all(
+      [...groups].map(async ([tenant, positions]) => {
+        const canonical = positions.map((i) => keys[i] as string);
+        const replies = await this.client
+          .multi()
+          .unlink(...canonical.map((k) => this.layout.entry(k, tenant)))
+          .srem(this.layout.keys(tenant), ...canonical)
+          .exec();
+        const unlinked = replies?.[0]?.[1];
+        return typeof unlinked === "number" ? unlinked : 0;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  invalidate(selector: InvalidationSelector): Promise<number> {
+    return invalidateRedis(this.client, this.layout, selector, this.options.chunkSize);
+  }
+
+  /** Entries indexed: live ones plus expired ones the sweeper has not pruned yet. Bytes are unknown. */
+  async count(): Promise<StoreCount> {
+    let entries = 0;
+    for await (const tenants of scanSet(this.client, this.layout.tenants(), this.options.chunkSize)) {
+      const pipeline = this.client.pipeline();
+      for (const t of tenants) pipeline.scard(this.layout.keys(t));
+      for (const [err, n] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        entries += typeof n === "number" ? n : 0;
+      }
+    }
+    return { entries, bytes: undefined };
+  }
+
+  /** Prunes index members whose entries Redis has expired. Safe to run at any time, on any replica. */
+  sweep(): Promise<number> {
+    return sweepRedis(this.client, this.layout, this.options.chunkSize);
+  }
+
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    if (!this.#ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
