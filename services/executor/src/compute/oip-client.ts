@@ -58,12 +58,9 @@ export class OipPredictor implements Predictor {
       modelName: model,
       modelVersion: version,
       id: "",
-      parameters: {
-        binary_data_output: { boolParam: true },
-        ...(settings.priority !== undefined
-          ? { priority: { int64Param: BigInt(tritonPriority(settings.priority)) } }
-          : {}),
-      },
+      // Queue order already reflects task priority, and models differ in their
+      // priority_levels, so no per-request priority is sent.
+      parameters: { binary_data_output: { boolParam: true } },
       inputs: inputs.map((t) => ({
         name: t.name,
         datatype: t.datatype,
