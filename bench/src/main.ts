@@ -6,7 +6,9 @@ import { type BenchReport, printReport, writeReport } from "./report.js";
  */
 const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>> = {
   cache: () => import("./cache.js"),
+  analyzer: () => import("./analyzer.js"),
   predictor: () => import("./predictor.js"),
+  "executor-queue": () => import("./executor-queue.js"),
 };
 
 const names = process.argv.slice(2);

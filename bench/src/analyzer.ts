@@ -1,0 +1,238 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import {
+  type AnalyzerRuntime,
+  computeBucketOf,
+  forwardWeight,
+  hourOfWeek,
+  landmarkFor,
+  rateOfHalfLife,
+  startAnalyzer,
+} from "@prescient/analyzer";
+import { analyzerV1 } from "@prescient/contracts";
+import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { startRedisServer } from "@prescient/kit/testing";
+import { startPredictor } from "@prescient/predictor";
+import { Redis } from "ioredis";
+import { closedLoop, loadOptions } from "./load.js";
+import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
+
+/**
+ * Issue 5's analyzer benchmark. Ingestion: RecordQueries streaming into the
+ * Redis store (validation, aggregation and one Lua call per message) against
+ * a raw ioredis pipeline that writes the same counters per event with no
+ * gRPC, no validation and no bound on memory, one pipeline per message.
+ * Serving: PredictNextActions latency at concurrency 1 and 64, answered by
+ * the learned model through the predictor.
+ */
+const EVENTS = Number(process.env.BENCH_ANALYZER_EVENTS ?? "200000");
+const PER_MESSAGE = 500;
+const KEYS = 50_000;
+const TYPES = ["ctr_prediction", "roas_prediction", "video_analysis", "variant_scoring"];
+const TENANTS = ["acme", "globex", "initech"];
+const ACTIONS = ["login", "search", "view_campaign", "view_report", "edit_campaign", "export", "logout"];
+
+function zipf(n: number, random: () => number): number {
+  // Inverse-CDF of a continuous 1/x law over [1, n]: a heavy head and a long tail.
+  return Math.min(n - 1, Math.floor(Math.exp(random() * Math.log(n))) - 1);
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function messages(now: number): analyzerV1.QueryEvent[][] {
+  const random = seeded(1);
+  const out: analyzerV1.QueryEvent[][] = [];
+  for (let m = 0; m < EVENTS / PER_MESSAGE; m++) {
+    const events: analyzerV1.QueryEvent[] = [];
+    for (let i = 0; i < PER_MESSAGE; i++) {
+      const k = zipf(KEYS, random);
+      const miss = random() < 0.3;
+      events.push({
+        time: new Date(now - 60_000 + Math.floor(((m * PER_MESSAGE + i) / EVENTS) * 60_000)),
+        tenant: TENANTS[k % TENANTS.length]!,
+        taskType: TYPES[k % TYPES.length]!,
+        entityId: `entity-${k}`,
+        key: "",
+        userId: `user-${Math.floor(random() * 1000)}`,
+        outcome: miss ? 3 : 1,
+        computeMs: miss ? 5 + random() * 50 : 0,
+        latencyMs: 1,
+      });
+    }
+    out.push(events);
+  }
+  return out;
+}
+
+async function ingestThroughService(
+  client: analyzerV1.AnalyzerServiceClient,
+  batches: analyzerV1.QueryEvent[][],
+) {
+  const t0 = performance.now();
+  const response = await new Promise<analyzerV1.RecordQueriesResponse>((resolve, reject) => {
+    const call = client.recordQueries((err, res) => (err ? reject(err) : resolve(res)));
+    let i = 0;
+    const pump = (): void => {
+      while (i < batches.length) {
+        if (!call.write({ events: batches[i++]! })) {
+          call.once("drain", pump);
+          return;
+        }
+      }
+      call.end();
+    };
+    pump();
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const sent = batches.length * PER_MESSAGE;
+  if (Number(response.accepted) !== sent) throw new Error(`accepted ${response.accepted} of ${sent}`);
+  return sent / seconds;
+}
+
+/** The same counter updates, per event, with a raw pipeline per message: the floor of Redis cost. */
+async function ingestRawPipeline(redis: Redis, batches: analyzerV1.QueryEvent[][]) {
+  const rate = rateOfHalfLife(3_600_000);
+  const profile = rateOfHalfLife(14 * 86_400_000);
+  const p = "bench:{raw}:";
+  const t0 = performance.now();
+  for (const events of batches) {
+    const pipeline = redis.pipeline();
+    const landmark = landmarkFor(events.at(-1)!.time!.getTime(), { demand: rate, profile, successors: rate });
+    for (const e of events) {
+      const t = e.time!.getTime();
+      const w = forwardWeight(rate, t, landmark);
+      const key = `${e.tenant}/${e.taskType}/${e.entityId}`;
+      pipeline.zincrby(`${p}keys`, w, key);
+      if (e.outcome === 3) pipeline.hincrbyfloat(`${p}keymiss`, key, w);
+      pipeline.zincrby(`${p}entities`, w, `${e.tenant}/${e.entityId}`);
+      pipeline.zincrby(`${p}tenants`, w, e.tenant);
+      pipeline.hincrbyfloat(`${p}type:${e.taskType}`, e.outcome === 3 ? "miss" : "hit", w);
+      if (e.computeMs > 0)
+        pipeline.hincrbyfloat(`${p}type:${e.taskType}`, `b${computeBucketOf(e.computeMs)}`, w);
+      pipeline.hincrbyfloat(`${p}hours`, String(hourOfWeek(t)), forwardWeight(profile, t, landmark));
+    }
+    await pipeline.exec();
+  }
+  return (batches.length * PER_MESSAGE) / ((performance.now() - t0) / 1000);
+}
+
+function population(now: number): analyzerV1.ActionEvent[] {
+  const random = seeded(2);
+  const events: analyzerV1.ActionEvent[] = [];
+  for (let u = 0; u < 400; u++) {
+    let t = now - 5 * 86_400_000 + Math.floor(random() * 86_400_000);
+    let last = "login";
+    for (let i = 0; i < 30; i++) {
+      events.push({ time: new Date(t), tenant: "acme", userId: `user-${u}`, action: last, attributes: {} });
+      const favourite =
+        ACTIONS[(ACTIONS.indexOf(last) * 3 + (new Date(t).getUTCHours() >> 2)) % ACTIONS.length]!;
+      last = random() < 0.7 ? favourite : ACTIONS[Math.floor(random() * ACTIONS.length)]!;
+      t += 60_000 + Math.floor(random() * 4 * 3_600_000);
+    }
+  }
+  return events;
+}
+
+export async function run(): Promise<BenchReport> {
+  const redisServer = await startRedisServer();
+  const repository = await mkdtemp(join(tmpdir(), "bench-analyzer-models-"));
+  const predictorHost = new ServiceHost({ address: "127.0.0.1:0" });
+  const host = new ServiceHost({ address: "127.0.0.1:0" });
+  let runtime: AnalyzerRuntime | undefined;
+  const redis = new Redis(redisServer.url);
+  const results: BenchResult[] = [];
+  try {
+    const predictor = startPredictor(predictorHost, { repositoryPath: repository, pollIntervalMs: 1000 });
+    await predictorHost.start();
+    await predictor.ready;
+    runtime = await startAnalyzer(host, {
+      store: { redisUrl: redisServer.url, keyPrefix: "bench:{analyzer}:" },
+      predictorAddress: predictorHost.address,
+      modelRepositoryPath: repository,
+      retrainIntervalMs: 0,
+      cleanupIntervalMs: 0,
+    });
+    await host.start();
+    await runtime.ready;
+    const client = new analyzerV1.AnalyzerServiceClient(
+      host.address,
+      credentials.createInsecure(),
+      clientChannelOptions(),
+    );
+
+    const batches = messages(Date.now());
+    process.stdout.write(`analyzer: ingesting ${EVENTS} events through RecordQueries (Redis store)...\n`);
+    await ingestThroughService(client, batches.slice(0, 20)); // warm-up: connections, JIT, scripts
+    const service = await ingestThroughService(client, batches);
+    process.stdout.write("analyzer: the same updates through a raw ioredis pipeline...\n");
+    await ingestRawPipeline(redis, batches.slice(0, 20));
+    const raw = await ingestRawPipeline(redis, batches);
+    results.push(
+      result({
+        case: "RecordQueries streaming, Redis store",
+        metric: "throughput",
+        unit: "events/s",
+        value: service,
+        baseline: "raw ioredis pipeline, same updates per event",
+        baseline_value: raw,
+        target_ratio: 0.5,
+      }),
+    );
+
+    process.stdout.write("analyzer: training the next-action model...\n");
+    const actions = population(Date.now());
+    for (let i = 0; i < actions.length; i += 1000)
+      await callUnary(client.recordActions.bind(client), { events: actions.slice(i, i + 1000) });
+    const trained = await callUnary(client.retrainNextAction.bind(client), {});
+    if (!trained.promoted) throw new Error(`no model promoted: ${trained.explanation}`);
+    let calls = 0;
+    const predict = async (): Promise<void> => {
+      const res = await callUnary(client.predictNextActions.bind(client), {
+        tenant: "acme",
+        userId: `user-${calls++ % 400}`,
+        limit: 3,
+      });
+      if (res.source !== analyzerV1.PredictionSource.PREDICTION_SOURCE_MODEL)
+        throw new Error(res.fallbackReason);
+    };
+    for (const concurrency of [1, 64]) {
+      process.stdout.write(`analyzer: PredictNextActions at concurrency ${concurrency}...\n`);
+      const load = await closedLoop(predict, loadOptions(concurrency));
+      if (load.errors > 0) process.stdout.write(`  ${load.errors} of ${load.calls} calls failed\n`);
+      for (const [metric, value] of [
+        ["p50 latency", load.p50Ms],
+        ["p99 latency", load.p99Ms],
+      ] as const)
+        results.push(
+          result({
+            case: `PredictNextActions, concurrency ${concurrency} (${Math.round(load.throughput)} calls/s)`,
+            metric,
+            unit: "ms",
+            value,
+            baseline: "(none)",
+            baseline_value: value,
+            target_ratio: null,
+            lowerIsBetter: true,
+          }),
+        );
+    }
+    client.close();
+  } finally {
+    await host.shutdown();
+    await predictorHost.shutdown();
+    redis.disconnect();
+    await redisServer.stop();
+    await rm(repository, { recursive: true, force: true });
+  }
+  return newReport("analyzer", results);
+}

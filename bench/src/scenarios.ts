@@ -1,0 +1,87 @@
+import { credentials } from "@grpc/grpc-js";
+import { cacheV1, type commonV1 } from "@prescient/contracts";
+import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { Redis } from "ioredis";
+import { EchoClient } from "./echo-server.js";
+
+/**
+ * Client-side workloads, runnable in a worker thread so that the load
+ * generator and the server under test each get a core, as they would on
+ * separate machines. Each factory builds its client and returns one call.
+ */
+export interface Scenario {
+  call(): Promise<unknown>;
+  close(): void;
+}
+
+export type ScenarioArgs =
+  | { kind: "echo"; address: string; requestBytes: number }
+  | { kind: "lookup"; address: string; keys: commonV1.Key[] }
+  | { kind: "lookup-many"; address: string; keys: commonV1.Key[]; batch: number }
+  | { kind: "mget"; redisUrl: string; keys: string[]; batch: number };
+
+export function createScenario(args: ScenarioArgs): Scenario {
+  switch (args.kind) {
+    case "echo": {
+      const client = new EchoClient(args.address, args.requestBytes);
+      return { call: () => client.echo(), close: () => client.close() };
+    }
+    case "lookup": {
+      const client = new cacheV1.CacheServiceClient(
+        args.address,
+        credentials.createInsecure(),
+        clientChannelOptions(),
+      );
+      const lookup = client.lookup.bind(client);
+      let i = 0;
+      return {
+        call: async () => {
+          const key = args.keys[i++ % args.keys.length];
+          const r = await callUnary(lookup, {
+            key,
+            onMiss: cacheV1.OnMiss.ON_MISS_NONE,
+            features: {},
+            userId: "",
+            rejectStale: false,
+          });
+          if (!r.hit) throw new Error("benchmark lookup missed");
+        },
+        close: () => client.close(),
+      };
+    }
+    case "lookup-many": {
+      const client = new cacheV1.CacheServiceClient(
+        args.address,
+        credentials.createInsecure(),
+        clientChannelOptions(),
+      );
+      const lookupMany = client.lookupMany.bind(client);
+      let offset = 0;
+      return {
+        call: async () => {
+          const start = (offset += args.batch) % (args.keys.length - args.batch);
+          const r = await callUnary(lookupMany, {
+            keys: args.keys.slice(start, start + args.batch),
+            onMiss: cacheV1.OnMiss.ON_MISS_NONE,
+            userId: "",
+            rejectStale: false,
+          });
+          if (r.results.some((x) => !x.hit)) throw new Error("benchmark LookupMany missed");
+        },
+        close: () => client.close(),
+      };
+    }
+    case "mget": {
+      const redis = new Redis(args.redisUrl);
+      let offset = 0;
+      return {
+        call: async () => {
+          const start = (offset += args.batch) % (args.keys.length - args.batch);
+          const values = await redis.mgetBuffer(...args.keys.slice(start, start + args.batch));
+          if (values.some((v) => v === null)) throw new Error("benchmark MGET missed");
+        },
+        close: () => redis.disconnect(),
+      };
+    }
+  }
+}
