@@ -1,0 +1,85 @@
+/**
+ * @prescient/analyzer: demand learning from query logs and user actions.
+ *
+ * The service shell (`startAnalyzer`, the QueryReporter's gRPC sink) sits on
+ * top of a pure core (`Analyzer` and the policy modules) that imports neither
+ * gRPC nor Redis, so the trace evaluator runs the same code under a virtual
+ * clock with the memory store.
+ */
+
+// Core.
+export {
+  Analyzer,
+  type AnalyzerDeps,
+  type AnalyzerLog,
+  type NextActionPrediction,
+  type PredictionSource,
+  type RetrainReport,
+} from "./analyzer.js";
+export { computeBucket as computeBucketOf, histogramQuantile } from "./core/compute-histogram.js";
+export { buildCounterDelta, hourOfWeek } from "./core/counter-delta.js";
+export { type Pattern, type RankOptions, rankPatterns } from "./core/demand-ranking.js";
+export {
+  type ActionEvent,
+  type ActionEventInput,
+  emptyIngestResult,
+  type IngestResult,
+  type Outcome,
+  type QueryEvent,
+  type QueryEventInput,
+  validateActionEvent,
+  validateQueryEvent,
+} from "./core/events.js";
+export {
+  type DecayRates,
+  decayedValue,
+  forwardWeight,
+  landmarkFor,
+  rateOfHalfLife,
+} from "./core/forward-decay.js";
+export { type LaunchInput, validateLaunch } from "./core/launches.js";
+export { findOffPeakWindow, type OffPeakSettings, type OffPeakWindow } from "./core/off-peak.js";
+export { SequenceTracker, sequenceOf, type Transition } from "./core/sequence-tracker.js";
+export { type HeavyHitter, SpaceSaving } from "./core/space-saving.js";
+export { summarizeType, type TypeSummary } from "./core/type-stats.js";
+export { FileModelPublisher } from "./model/file-publisher.js";
+export { OipScorer } from "./model/oip-scorer.js";
+export { InProcessScorer } from "./model/onnx-scorer.js";
+// Model publishing and scoring ports, with their implementations.
+export type { ModelPublisher, NextActionScorer, PublishedModel, ScoreRequest } from "./model/ports.js";
+// Next-action model.
+export { type Distribution, FrequencyBaseline, MarkovBaseline, topActions } from "./next-action/baselines.js";
+export { actionVocabulary, buildExamples, type Example, splitByTime } from "./next-action/examples.js";
+export { encodeFeatures, type FeatureSpec, featureWidth } from "./next-action/features.js";
+export { evaluate, type Metrics } from "./next-action/metrics.js";
+export { exportNextActionOnnx, importNextActionOnnx, nextActionTensors } from "./next-action/onnx-export.js";
+export { NextActionModel, type TrainingSettings, trainSoftmax } from "./next-action/softmax-regression.js";
+export {
+  defaultNextActionSettings,
+  type NextActionSettings,
+  type RetrainOutcome,
+  retrainNextAction,
+} from "./next-action/trainer.js";
+export {
+  type AnalyzerEnv,
+  type AnalyzerOptions,
+  analyzerEnvShape,
+  analyzerOptionsFromEnv,
+  resolveOptions,
+} from "./options.js";
+export {
+  QueryReporter,
+  type QueryReporterOptions,
+  type QueryReporterStats,
+  type QuerySink,
+} from "./query-reporter.js";
+export { analyzerServiceName } from "./service/analyzer-service.js";
+export { grpcQuerySink } from "./service/grpc-query-sink.js";
+// Service shell.
+export { type AnalyzerRuntime, startAnalyzer } from "./service/start-analyzer.js";
+export { type AnalyzerSettings, resolveSettings } from "./settings.js";
+
+// Stores.
+export type * from "./store/analyzer-store.js";
+export { MemoryAnalyzerStore } from "./store/memory-store.js";
+export { RedisAnalyzerStore, type RedisAnalyzerStoreOptions } from "./store/redis-store.js";

@@ -1,0 +1,72 @@
+import { addressSchema, createLogger, intFromEnv, type Logger, redisUrlSchema } from "@prescient/kit";
+import { z } from "zod";
+import { type AnalyzerSettings, resolveSettings } from "./settings.js";
+
+/**
+ * Options of the analyzer service: the core's policy settings (settings.ts)
+ * plus the shell's wiring. Defaults are documented here and applied in
+ * `resolveOptions` only.
+ */
+export interface AnalyzerOptions extends AnalyzerSettings {
+  /** Where counters, action logs and launches live. Default "memory". */
+  store: "memory" | { redisUrl: string; keyPrefix?: string };
+  logger: Logger;
+  /** The predictor serving the next-action model (host:port); undefined scores in process. */
+  predictorAddress: string | undefined;
+  /** Deadline of a ModelInfer call. Default 250 ms. */
+  predictorTimeoutMs: number;
+  /** The predictor's model repository; published versions go there. Default: a private temp directory. */
+  modelRepositoryPath: string | undefined;
+  /** Model name in the repository. Default "next_action". */
+  modelName: string;
+  /** Scheduled retraining period; 0 turns it off. Default 6 hours. */
+  retrainIntervalMs: number;
+  /** Scheduled clean-up period; 0 turns it off. Default 1 day. */
+  cleanupIntervalMs: number;
+}
+
+export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOptions {
+  return {
+    store: "memory",
+    logger: createLogger("analyzer"),
+    predictorAddress: undefined,
+    predictorTimeoutMs: 250,
+    modelRepositoryPath: undefined,
+    modelName: "next_action",
+    retrainIntervalMs: 6 * 3_600_000,
+    cleanupIntervalMs: 86_400_000,
+    ...options,
+    ...resolveSettings(options),
+  };
+}
+/** The analyzer's environment variables (beyond the common ones), for `prescient serve analyzer`. */
+export const analyzerEnvShape = {
+  /** The predictor that serves the next-action model; unset scores in process. */
+  PRESCIENT_PREDICTOR_ADDR: addressSchema.optional(),
+  /** The predictor's model repository, where new next-action versions are written. */
+  PRESCIENT_MODEL_REPOSITORY: z.string().min(1).optional(),
+  /** Half-life of demand counters, seconds. */
+  PRESCIENT_ANALYZER_HALF_LIFE_S: intFromEnv(1, 365 * 86_400).default(3_600),
+  /** Retention of action logs and sessions, days. */
+  PRESCIENT_ANALYZER_DAYS_TO_KEEP: intFromEnv(1, 365).default(7),
+  /** Scheduled retraining period, seconds; 0 turns it off. */
+  PRESCIENT_ANALYZER_RETRAIN_INTERVAL_S: intFromEnv(0, 30 * 86_400).default(6 * 3_600),
+  /** Heavy-hitter capacity for keys. */
+  PRESCIENT_ANALYZER_KEY_CAPACITY: intFromEnv(10, 10_000_000).default(10_000),
+  REDIS_URL: redisUrlSchema.optional(),
+};
+
+export type AnalyzerEnv = z.infer<z.ZodObject<typeof analyzerEnvShape>>;
+
+/** Options from validated env. */
+export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOptions> {
+  return {
+    store: env.REDIS_URL === undefined ? "memory" : { redisUrl: env.REDIS_URL },
+    predictorAddress: env.PRESCIENT_PREDICTOR_ADDR,
+    modelRepositoryPath: env.PRESCIENT_MODEL_REPOSITORY,
+    demandHalfLifeMs: env.PRESCIENT_ANALYZER_HALF_LIFE_S * 1000,
+    daysToKeep: env.PRESCIENT_ANALYZER_DAYS_TO_KEEP,
+    retrainIntervalMs: env.PRESCIENT_ANALYZER_RETRAIN_INTERVAL_S * 1000,
+    keyCapacity: env.PRESCIENT_ANALYZER_KEY_CAPACITY,
+  };
+}

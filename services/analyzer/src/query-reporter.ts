@@ -1,0 +1,106 @@
+import type { QueryEventInput } from "./core/events.js";
+
+/**
+ * The cache's side of the query log: lookups are reported into a bounded
+ * buffer and shipped to the analyzer in batches, asynchronously, one batch
+ * in flight at a time. `report` never blocks and never throws: when the
+ * buffer is full (a slow or absent analyzer), events are dropped and
+ * counted, and a failed batch is dropped and counted too, because a lookup
+ * must never wait for analytics.
+ */
+export interface QueryReporterOptions {
+  /** Events buffered at most; beyond it they are dropped. Default 10,000. */
+  maxBuffer: number;
+  /** Events per batch sent. Default 500. */
+  batchSize: number;
+  /** Longest an event waits for a batch to fill. Default 250 ms. */
+  flushIntervalMs: number;
+}
+
+export type QuerySink = (events: QueryEventInput[]) => Promise<unknown>;
+
+export interface QueryReporterStats {
+  reported: number;
+  sent: number;
+  /** Dropped because the buffer was full. */
+  dropped: number;
+  /** Lost with a batch the analyzer did not take. */
+  failed: number;
+  buffered: number;
+}
+
+export class QueryReporter {
+  readonly #sink: QuerySink;
+  readonly #o: QueryReporterOptions;
+  #buffer: QueryEventInput[] = [];
+  #inFlight: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #stats = { reported: 0, sent: 0, dropped: 0, failed: 0 };
+
+  constructor(sink: QuerySink, options?: Partial<QueryReporterOptions>) {
+    this.#sink = sink;
+    this.#o = { maxBuffer: 10_000, batchSize: 500, flushIntervalMs: 250, ...options };
+  }
+
+  get stats(): QueryReporterStats {
+    return { ...this.#stats, buffered: this.#buffer.length };
+  }
+
+  report(event: QueryEventInput): void {
+    if (this.#closed || this.#buffer.length >= this.#o.maxBuffer) {
+      this.#stats.dropped++;
+      return;
+    }
+    this.#stats.reported++;
+    this.#buffer.push(event);
+    if (this.#buffer.length >= this.#o.batchSize) this.#kick();
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#kick();
+      }, this.#o.flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Sends everything buffered now; resolves when it has been sent (or dropped). */
+  async flush(): Promise<void> {
+    while (this.#buffer.length > 0 || this.#inFlight !== undefined) {
+      this.#kick();
+      await this.#inFlight;
+    }
+  }
+
+  /** Flushes, then refuses further reports (they count as dropped). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+
+  #kick(): void {
+    if (this.#inFlight !== undefined || this.#buffer.length === 0) return;
+    const batch = this.#buffer.splice(0, this.#o.batchSize);
+    this.#inFlight = this.#sink(batch).then(
+      () => {
+        this.#stats.sent += batch.length;
+      },
+      () => {
+        this.#stats.failed += batch.length;
+      },
+    );
+    void this.#inFlight.finally(() => {
+      this.#inFlight = undefined;
+      if (this.#buffer.length >= this.#o.batchSize) this.#kick();
+      else if (this.#buffer.length > 0 && this.#timer === undefined && !this.#closed) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#kick();
+        }, this.#o.flushIntervalMs);
+        this.#timer.unref();
+      }
+    });
+  }
+}

@@ -1,0 +1,309 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials, type ServiceError, status } from "@grpc/grpc-js";
+import { analyzerV1 } from "@prescient/contracts";
+import { ManualClock } from "@prescient/core";
+import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { freePort } from "@prescient/kit/testing";
+import { startPredictor } from "@prescient/predictor";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syntheticPopulation } from "../next-action/synthetic-population.test-util.js";
+import { type AnalyzerRuntime, startAnalyzer } from "./start-analyzer.js";
+
+const { PredictionSource } = analyzerV1;
+const now = Date.UTC(2025, 1, 10, 12);
+
+async function expectCode(p: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
+  const e = (await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )) as ServiceError | undefined;
+  expect(e?.code, `expected gRPC status ${status[code]}`).toBe(code);
+  if (message) expect(e?.details).toMatch(message);
+}
+
+function recordStream(client: analyzerV1.AnalyzerServiceClient, messages: analyzerV1.QueryEvent[][]) {
+  return new Promise<analyzerV1.RecordQueriesResponse>((resolve, reject) => {
+    const call = client.recordQueries((err, res) => (err ? reject(err) : resolve(res)));
+    for (const events of messages) call.write({ events });
+    call.end();
+  });
+}
+
+const event = (over: Partial<analyzerV1.QueryEvent>): analyzerV1.QueryEvent => ({
+  time: new Date(now - 1000),
+  tenant: "acme",
+  taskType: "ctr_prediction",
+  entityId: "ad-1",
+  key: "",
+  userId: "u1",
+  outcome: analyzerV1.LookupOutcome.LOOKUP_OUTCOME_MISS,
+  computeMs: 4,
+  latencyMs: 1,
+  ...over,
+});
+
+describe("AnalyzerService over gRPC, with the predictor serving the next-action model", () => {
+  let predictorHost: ServiceHost;
+  let host: ServiceHost;
+  let runtime: AnalyzerRuntime;
+  let client: analyzerV1.AnalyzerServiceClient;
+  let repository: string;
+  const clock = new ManualClock(now);
+
+  beforeAll(async () => {
+    repository = await mkdtemp(join(tmpdir(), "analyzer-test-repo-"));
+    predictorHost = new ServiceHost({ address: "127.0.0.1:0" });
+    const predictor = startPredictor(predictorHost, { repositoryPath: repository, pollIntervalMs: 200 });
+    await predictorHost.start();
+    await predictor.ready;
+    host = new ServiceHost({ address: "127.0.0.1:0" });
+    runtime = await startAnalyzer(host, {
+      clock,
+      daysToKeep: 60,
+      predictorAddress: predictorHost.address,
+      modelRepositoryPath: repository,
+      retrainIntervalMs: 0,
+    });
+    await host.start();
+    await runtime.ready;
+    client = new analyzerV1.AnalyzerServiceClient(
+      host.address,
+      credentials.createInsecure(),
+      clientChannelOptions(),
+    );
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await host?.shutdown();
+    await predictorHost?.shutdown();
+    await rm(repository, { recursive: true, force: true });
+  });
+
+  it("reports SERVING once ready", () => {
+    expect(host.servingStatus("prescient.analyzer.v1.AnalyzerService")).toBe("SERVING");
+  });
+
+  it("rejects malformed events one by one with reasons while the stream goes on", async () => {
+    const res = await recordStream(client, [
+      [event({}), event({ tenant: "bad/tenant" }), event({ time: new Date(now + 3_600_000) })],
+      [
+        event({ computeMs: -1 }),
+        event({ outcome: 9 as analyzerV1.LookupOutcome }),
+        event({ key: "acme/ctr_prediction/ad-2", entityId: "" }),
+      ],
+      [
+        event({ key: "acme/ctr_prediction/ad-2", entityId: "", tenant: "other" }),
+        event({ entityId: "" }),
+        event({ latencyMs: Number.NaN }),
+      ],
+      [event({ entityId: "ad-3" })],
+    ]);
+    expect(res.accepted).toBe(3n);
+    expect(res.rejected).toBe(7n);
+    expect(res.rejections.map((r) => Number(r.index))).toEqual([1, 2, 3, 4, 6, 7, 8]);
+    expect(res.rejections[0]!.reason).toMatch(/tenant/);
+    expect(res.rejections[1]!.reason).toMatch(/future/);
+    expect(res.rejections[2]!.reason).toMatch(/compute_ms/);
+    expect(res.rejections[3]!.reason).toMatch(/outcome/);
+    expect(res.rejections[4]!.reason).toMatch(/differs/);
+    const batch = await callUnary(client.recordQueryBatch.bind(client), {
+      events: [event({ entityId: "ad-1" }), event({ taskType: "Bad-Type" })],
+    });
+    expect([batch.accepted, batch.rejected]).toEqual([1n, 1n]);
+    const top = await callUnary(client.topPatterns.bind(client), { limit: 2, taskType: "", tenant: "acme" });
+    expect(top.patterns[0]!.key).toBe("acme/ctr_prediction/ad-1");
+    expect(top.patterns[0]!.benefit).toBeGreaterThan(0);
+  });
+
+  it("answers INVALID_ARGUMENT for bad input on every unary RPC", async () => {
+    const bad = status.INVALID_ARGUMENT;
+    const actions = await callUnary(client.recordActions.bind(client), {
+      events: [
+        { time: new Date(now), tenant: "acme", userId: "", action: "login", attributes: {} },
+        { time: new Date(now), tenant: "acme", userId: "u", action: "bad action!", attributes: {} },
+        { time: new Date(now), tenant: "acme", userId: "u", action: "login", attributes: {} },
+      ],
+    });
+    expect([actions.accepted, actions.rejected]).toEqual([1n, 2n]);
+    await expectCode(
+      callUnary(client.topPatterns.bind(client), { limit: 10_000_000, taskType: "", tenant: "" }),
+      bad,
+    );
+    await expectCode(
+      callUnary(client.topPatterns.bind(client), { limit: 1, taskType: "", tenant: "a/b" }),
+      bad,
+    );
+    await expectCode(
+      callUnary(client.offPeakWindow.bind(client), { durationMinutes: 60, timezone: "Nowhere/Zone" }),
+      bad,
+      /IANA/,
+    );
+    await expectCode(callUnary(client.registerLaunch.bind(client), {}), bad, /launch is required/);
+    const launch = {
+      id: "",
+      tenant: "acme",
+      campaignId: "spring",
+      entityIds: ["ad-1"],
+      taskTypes: ["ctr_prediction"],
+    };
+    await expectCode(
+      callUnary(client.registerLaunch.bind(client), {
+        launch: { ...launch, launchAt: new Date(now - 60_000) },
+      }),
+      bad,
+      /past/,
+    );
+    await expectCode(
+      callUnary(client.listUpcomingLaunches.bind(client), { hoursAhead: -1, tenant: "" }),
+      bad,
+    );
+    await expectCode(
+      callUnary(client.predictNextActions.bind(client), { tenant: "acme", userId: "", limit: 3 }),
+      bad,
+    );
+    await expectCode(
+      callUnary(client.predictNextActions.bind(client), { tenant: "", userId: "u", limit: 3 }),
+      bad,
+    );
+    await expectCode(callUnary(client.predictNextKeys.bind(client), { key: "not-a-key", limit: 3 }), bad);
+    await expectCode(callUnary(client.cleanup.bind(client), { daysToKeep: 100_000 }), bad);
+  });
+
+  it("registers launches and lists the upcoming ones", async () => {
+    const launchAt = new Date(now + 2 * 3_600_000);
+    const { launch } = await callUnary(client.registerLaunch.bind(client), {
+      launch: {
+        id: "",
+        tenant: "acme",
+        campaignId: "spring",
+        launchAt,
+        entityIds: ["ad-1", "ad-1"],
+        taskTypes: [],
+      },
+    });
+    expect(launch?.id).toBe(`spring@${launchAt.getTime()}`);
+    expect(launch?.entityIds).toEqual(["ad-1"]);
+    const soon = await callUnary(client.listUpcomingLaunches.bind(client), { hoursAhead: 1, tenant: "" });
+    expect(soon.launches).toEqual([]);
+    const later = await callUnary(client.listUpcomingLaunches.bind(client), {
+      hoursAhead: 3,
+      tenant: "acme",
+    });
+    expect(later.launches.map((l) => l.campaignId)).toEqual(["spring"]);
+  });
+
+  it("trains, publishes and serves the next-action model through the predictor, and retrains without a restart", async () => {
+    const population = syntheticPopulation({
+      users: 150,
+      sessionsPerUser: 10,
+      start: now - 28 * 86_400_000,
+      days: 27,
+      seed: 5,
+    });
+    const retrainEmpty = await callUnary(client.retrainNextAction.bind(client), {});
+    expect(retrainEmpty.promoted).toBe(false);
+    expect(retrainEmpty.explanation).toMatch(/too little data/);
+    for (const h of population.histories) {
+      const events = h.actions.map((a) => ({
+        time: new Date(a.time),
+        tenant: h.tenant,
+        userId: h.userId,
+        action: a.action,
+        attributes: {},
+      }));
+      for (let i = 0; i < events.length; i += 1000) {
+        const r = await callUnary(client.recordActions.bind(client), { events: events.slice(i, i + 1000) });
+        expect(r.rejected).toBe(0n);
+      }
+    }
+    const user = population.histories[0]!;
+    const before = await callUnary(client.predictNextActions.bind(client), {
+      tenant: "acme",
+      userId: user.userId,
+      limit: 3,
+    });
+    expect(before.source).toBe(PredictionSource.PREDICTION_SOURCE_MARKOV);
+    expect(before.fallbackReason).toMatch(/no next-action model/);
+
+    const first = await callUnary(client.retrainNextAction.bind(client), {});
+    expect(first.promoted).toBe(true);
+    expect(first.version).toBe("1");
+    expect(first.candidate!.top1Accuracy).toBeGreaterThan(first.markovBaseline!.top1Accuracy);
+    expect(first.markovBaseline!.top1Accuracy).toBeGreaterThan(first.frequencyBaseline!.top1Accuracy);
+    expect(await readdir(join(repository, "next_action"))).toEqual(
+      expect.arrayContaining(["1", "config.yaml"]),
+    );
+    const served = await callUnary(client.predictNextActions.bind(client), {
+      tenant: "acme",
+      userId: user.userId,
+      limit: 3,
+    });
+    expect(served.source).toBe(PredictionSource.PREDICTION_SOURCE_MODEL);
+    expect(served.modelVersion).toBe("1");
+    expect(served.actions).toHaveLength(3);
+    const total = served.actions.reduce((s, a) => s + a.probability, 0);
+    expect(total).toBeGreaterThan(0.3);
+    expect(total).toBeLessThanOrEqual(1.0001);
+
+    const second = await callUnary(client.retrainNextAction.bind(client), {});
+    expect(second.current!.top1Accuracy).toBeCloseTo(first.candidate!.top1Accuracy, 6);
+    expect(second.promoted).toBe(true);
+    expect(second.version).toBe("2");
+    const again = await callUnary(client.predictNextActions.bind(client), {
+      tenant: "acme",
+      userId: user.userId,
+      limit: 3,
+    });
+    expect(again.modelVersion).toBe("2");
+    const stranger = await callUnary(client.predictNextActions.bind(client), {
+      tenant: "acme",
+      userId: "nobody",
+      limit: 2,
+    });
+    expect(stranger.source).toBe(PredictionSource.PREDICTION_SOURCE_FREQUENCY);
+    expect(stranger.actions).toHaveLength(2);
+  });
+
+  it("falls back to Markov and says why when the predictor is unreachable", async () => {
+    const h = new ServiceHost({ address: "127.0.0.1:0" });
+    const r = await startAnalyzer(h, {
+      clock,
+      daysToKeep: 60,
+      predictorAddress: `127.0.0.1:${await freePort()}`,
+      predictorTimeoutMs: 500,
+      modelRepositoryPath: repository,
+      retrainIntervalMs: 0,
+    });
+    await h.start();
+    await r.ready;
+    await r.analyzer.recordActions(
+      [0, 1, 2].map((i) => ({
+        time: new Date(now - 1000 + i),
+        tenant: "acme",
+        userId: "solo",
+        action: i === 1 ? "search" : "login",
+        attributes: {},
+      })),
+      { accepted: 0, rejected: 0, rejections: [] },
+    );
+    const p = await r.analyzer.predictNextActions({ tenant: "acme", userId: "solo", limit: 2 });
+    expect(p.source).toBe("markov");
+    expect(p.fallbackReason).toMatch(/unavailable/);
+    await h.shutdown();
+  });
+
+  it("cleans up old actions and past launches", async () => {
+    clock.set(now + 3 * 3_600_000);
+    const removed = await callUnary(client.cleanup.bind(client), { daysToKeep: 1 });
+    expect(removed.removed).toBeGreaterThan(0n);
+    const launches = await callUnary(client.listUpcomingLaunches.bind(client), {
+      hoursAhead: 100,
+      tenant: "",
+    });
+    expect(launches.launches).toEqual([]);
+    clock.set(now);
+  });
+});

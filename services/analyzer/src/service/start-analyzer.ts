@@ -1,0 +1,112 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { analyzerV1 } from "@prescient/contracts";
+import { errorMessage } from "@prescient/core";
+import type { ServiceHost } from "@prescient/kit";
+import { Analyzer } from "../analyzer.js";
+import { FileModelPublisher } from "../model/file-publisher.js";
+import { OipScorer } from "../model/oip-scorer.js";
+import { InProcessScorer } from "../model/onnx-scorer.js";
+import type { NextActionScorer } from "../model/ports.js";
+import { type AnalyzerOptions, resolveOptions } from "../options.js";
+import type { AnalyzerStore } from "../store/analyzer-store.js";
+import { MemoryAnalyzerStore } from "../store/memory-store.js";
+import { RedisAnalyzerStore } from "../store/redis-store.js";
+import { analyzerService, analyzerServiceName } from "./analyzer-service.js";
+
+export interface AnalyzerRuntime {
+  readonly analyzer: Analyzer;
+  readonly options: AnalyzerOptions;
+  /** Where next-action versions are published. */
+  readonly modelRepositoryPath: string;
+  /** Resolves once the store is ready and the service reports SERVING. */
+  readonly ready: Promise<void>;
+  /** Stops the schedules and closes the scorer and the store. Idempotent; also runs on host shutdown. */
+  close(): Promise<void>;
+}
+
+/** How long to wait between attempts to reach the store at start. */
+const readyRetryMs = 2_000;
+
+/**
+ * Mounts the analyzer on a ServiceHost: NOT_SERVING until its store answers,
+ * then SERVING; scheduled retraining and clean-up; a shutdown hook.
+ */
+export async function startAnalyzer(
+  host: ServiceHost,
+  options?: Partial<AnalyzerOptions>,
+): Promise<AnalyzerRuntime> {
+  const o = resolveOptions(options);
+  const store: AnalyzerStore =
+    o.store === "memory"
+      ? new MemoryAnalyzerStore()
+      : new RedisAnalyzerStore(
+          o.store.keyPrefix === undefined
+            ? { redisUrl: o.store.redisUrl }
+            : { redisUrl: o.store.redisUrl, keyPrefix: o.store.keyPrefix },
+        );
+  const ownRepository = o.modelRepositoryPath === undefined;
+  const repository = o.modelRepositoryPath ?? (await mkdtemp(join(tmpdir(), "prescient-analyzer-models-")));
+  const scorer: NextActionScorer =
+    o.predictorAddress === undefined
+      ? new InProcessScorer()
+      : new OipScorer(o.predictorAddress, o.modelName, o.predictorTimeoutMs);
+  const analyzer = new Analyzer(
+    { store, publisher: new FileModelPublisher(repository, o.modelName), scorer, log: o.logger },
+    o,
+  );
+  host.addService(analyzerServiceName, analyzerV1.AnalyzerServiceService, analyzerService(analyzer));
+
+  let closed = false;
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, what: string, job: () => Promise<unknown>): void => {
+    if (ms <= 0) return;
+    const t = setInterval(() => {
+      job().catch((e: unknown) => o.logger.error({ err: errorMessage(e) }, `scheduled ${what} failed`));
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+
+  const ready = (async () => {
+    for (;;) {
+      try {
+        await analyzer.start();
+        break;
+      } catch (e) {
+        if (closed) return;
+        o.logger.warn({ err: errorMessage(e) }, "analyzer store not ready; retrying");
+        await new Promise((r) => setTimeout(r, readyRetryMs).unref());
+      }
+    }
+    if (closed) return;
+    host.setServing(analyzerServiceName, true);
+    every(o.retrainIntervalMs, "retrain", async () => {
+      const r = await analyzer.retrainNextAction();
+      o.logger.info(
+        { promoted: r.promoted, version: r.version, explanation: r.explanation },
+        "scheduled retrain",
+      );
+    });
+    every(o.cleanupIntervalMs, "clean-up", () => analyzer.cleanup());
+    o.logger.info(
+      { repository, scorer: scorer.description, store: o.store === "memory" ? "memory" : "redis" },
+      "analyzer ready",
+    );
+  })();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      await scorer.close();
+      await store.close();
+      if (ownRepository) await rm(repository, { recursive: true, force: true });
+    })();
+    return closing;
+  };
+  host.onShutdown(close);
+  return { analyzer, options: o, modelRepositoryPath: repository, ready, close };
+}

@@ -1,0 +1,84 @@
+import { type Clock, systemClock } from "@prescient/core";
+import { defaultNextActionSettings, type NextActionSettings } from "./next-action/trainer.js";
+
+/**
+ * The analyzer core's policy settings, with every default documented here and
+ * applied in `resolveSettings` only. Pure: the trace evaluator builds an
+ * Analyzer from these under a virtual clock.
+ */
+export interface AnalyzerSettings {
+  /** Time source: the system clock live, a ManualClock under replay. */
+  clock: Clock;
+  /** Half-life of key, entity, tenant and type demand. Default 1 hour. */
+  demandHalfLifeMs: number;
+  /** Half-life of the hour-of-week traffic profile. Default 14 days. */
+  profileHalfLifeMs: number;
+  /** Half-life of next-key successor counts. Default 1 day. */
+  successorHalfLifeMs: number;
+  /** Heavy-hitter capacities: keys tracked (default 10,000), entities (10,000), tenants (1,000), task types (256). */
+  keyCapacity: number;
+  entityCapacity: number;
+  tenantCapacity: number;
+  typeCapacity: number;
+  /** Keys whose successors are tracked (default 10,000), and successors kept per key (default 8). */
+  successorSourceCapacity: number;
+  successorsPerKey: number;
+  /** Access sequences (tenant × user) whose last key is remembered. Default 100,000. */
+  sequenceCapacity: number;
+  /** Reads or actions further apart than this belong to different sessions. Default 30 minutes. */
+  sessionGapMs: number;
+  /** Events this far in the future are rejected. Default 5 minutes. */
+  maxClockSkewMs: number;
+  /** Retention of action logs and sessions, in days; events older are rejected. Default 7. */
+  daysToKeep: number;
+  /** Actions kept per user (default 1,000) and users kept (default 100,000). */
+  maxActionsPerUser: number;
+  maxUsers: number;
+  /** Events accepted in one request or stream message. Default 10,000. */
+  maxEventsPerMessage: number;
+  /** Rejections reported back per call (all are counted). Default 100. */
+  maxRejectionsReported: number;
+  /** Default off-peak window: local start minute of the day (02:00) and duration (4 h). */
+  defaultOffPeakStartMinute: number;
+  defaultOffPeakDurationMinutes: number;
+  /** Events needed before the traffic profile is trusted. Default 1,000. */
+  offPeakMinEvents: number;
+  /** TopPatterns: prior strength (events) of the type's miss rate, and the cost of a type with no compute times. Defaults 5 and 1 ms. */
+  missPriorEvents: number;
+  defaultComputeMs: number;
+  nextAction: NextActionSettings;
+}
+
+export function resolveSettings(settings?: Partial<AnalyzerSettings>): AnalyzerSettings {
+  return {
+    clock: systemClock,
+    demandHalfLifeMs: 3_600_000,
+    profileHalfLifeMs: 14 * 86_400_000,
+    successorHalfLifeMs: 86_400_000,
+    keyCapacity: 10_000,
+    entityCapacity: 10_000,
+    tenantCapacity: 1_000,
+    typeCapacity: 256,
+    successorSourceCapacity: 10_000,
+    successorsPerKey: 8,
+    sequenceCapacity: 100_000,
+    sessionGapMs: 30 * 60_000,
+    maxClockSkewMs: 5 * 60_000,
+    daysToKeep: 7,
+    maxActionsPerUser: 1_000,
+    maxUsers: 100_000,
+    maxEventsPerMessage: 10_000,
+    maxRejectionsReported: 100,
+    defaultOffPeakStartMinute: 120,
+    defaultOffPeakDurationMinutes: 240,
+    offPeakMinEvents: 1_000,
+    missPriorEvents: 5,
+    defaultComputeMs: 1,
+    ...settings,
+    nextAction: {
+      ...defaultNextActionSettings,
+      ...settings?.nextAction,
+      training: { ...defaultNextActionSettings.training, ...settings?.nextAction?.training },
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+import { RedisAnalyzerStore } from "./redis-store.js";
+import { storeConformance } from "./store-conformance.test-util.js";
+
+storeConformance(
+  "redis",
+  async () =>
+    new RedisAnalyzerStore({
+      redisUrl: inject("redisUrl"),
+      keyPrefix: `test:{analyzer-${randomBytes(4).toString("hex")}}:`,
+    }),
+);

@@ -1,0 +1,277 @@
+import { createHash } from "node:crypto";
+import { UnavailableError } from "@prescient/core";
+import { Redis } from "ioredis";
+import type { ActionEvent } from "../core/events.js";
+import type {
+  ActionLimits,
+  ActionRecord,
+  AnalyzerStore,
+  Capacities,
+  CounterDelta,
+  KeyCount,
+  LaunchRecord,
+  MemberCount,
+  ProfileRecord,
+  Scaled,
+  SuccessorsRecord,
+  TypeStatsRecord,
+  UserHistory,
+} from "./analyzer-store.js";
+import { appendActionsLua, applyCountersLua, removeActionsLua } from "./redis-scripts.js";
+
+export interface RedisAnalyzerStoreOptions {
+  redisUrl: string;
+  /** Prefix of every key; keep a hash tag in it for Redis Cluster. Default "prescient:{analyzer}:". */
+  keyPrefix: string;
+}
+
+interface Script {
+  lua: string;
+  sha: string;
+}
+
+const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") });
+const scripts = {
+  applyCounters: script(applyCountersLua),
+  appendActions: script(appendActionsLua),
+  removeActions: script(removeActionsLua),
+};
+
+const num = (v: string | null | undefined): number => (v == null ? 0 : Number(v));
+const userId = (tenant: string, user: string): string => `${tenant}\u0000${user}`;
+
+/** Production store: one Lua call per ingest batch (a single pipelined round trip). */
+export class RedisAnalyzerStore implements AnalyzerStore {
+  readonly redis: Redis;
+  readonly #p: string;
+
+  constructor(options: Partial<RedisAnalyzerStoreOptions> & { redisUrl: string }) {
+    this.#p = options.keyPrefix ?? "prescient:{analyzer}:";
+    this.redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    // Connection errors surface on the calls that need Redis; without a listener they would crash the process.
+    this.redis.on("error", () => undefined);
+  }
+
+  async ready(): Promise<void> {
+    try {
+      if (this.redis.status === "wait") await this.redis.connect();
+      for (const s of Object.values(scripts)) await this.redis.script("LOAD", s.lua);
+    } catch (e) {
+      throw new UnavailableError(`analyzer store: Redis is unreachable: ${(e as Error).message}`);
+    }
+  }
+
+  async applyCounters(d: CounterDelta, c: Capacities): Promise<void> {
+    const args: Array<string | number> = [
+      d.landmark,
+      d.rates.demand,
+      d.rates.profile,
+      d.rates.successors,
+      c.keys,
+      c.entities,
+      c.tenants,
+      c.types,
+      c.successorSources,
+      c.successorsPerSource,
+      d.events,
+      d.firstTime,
+      d.keys.size,
+    ];
+    for (const [k, v] of d.keys) args.push(k, v.w, v.miss);
+    for (const family of [d.entities, d.tenants]) {
+      args.push(family.size);
+      for (const [m, w] of family) args.push(m, w);
+    }
+    args.push(d.types.size);
+    for (const [t, v] of d.types) {
+      args.push(t, v.w, v.hit, v.stale, v.miss, v.computeW, v.computeSum, v.buckets.size);
+      for (const [b, w] of v.buckets) args.push(b, w);
+    }
+    args.push(d.hours.size);
+    for (const [h, w] of d.hours) args.push(h, w);
+    args.push(d.successors.size);
+    for (const [source, next] of d.successors) {
+      let total = 0;
+      for (const w of next.values()) total += w;
+      args.push(source, total, next.size);
+      for (const [k, w] of next) args.push(k, w);
+    }
+    await this.#run(scripts.applyCounters, args);
+  }
+
+  async topKeys(limit: number): Promise<Scaled<KeyCount[]>> {
+    const [landmark, flat] = await this.#withLandmark(
+      this.redis.zrevrange(`${this.#p}keys`, 0, limit - 1, "WITHSCORES"),
+    );
+    const keys = pairs(flat);
+    if (keys.length === 0) return { landmark, value: [] };
+    const names = keys.map(([k]) => k);
+    const [miss, err] = await Promise.all([
+      this.redis.hmget(`${this.#p}keymiss`, ...names),
+      this.redis.hmget(`${this.#p}keyerr`, ...names),
+    ]);
+    return {
+      landmark,
+      value: keys.map(([key, w], i) => ({ key, w, miss: num(miss[i]), error: num(err[i]) })),
+    };
+  }
+
+  async topMembers(family: "entities" | "tenants", limit: number): Promise<Scaled<MemberCount[]>> {
+    const [landmark, flat] = await this.#withLandmark(
+      this.redis.zrevrange(`${this.#p}${family}`, 0, limit - 1, "WITHSCORES"),
+    );
+    return { landmark, value: pairs(flat).map(([member, w]) => ({ member, w })) };
+  }
+
+  async typeStats(): Promise<Scaled<TypeStatsRecord[]>> {
+    const [landmark, types] = await this.#withLandmark(this.redis.zrange(`${this.#p}types`, "0", "-1"));
+    const pipeline = this.redis.pipeline();
+    for (const t of types) pipeline.hgetall(`${this.#p}type:${t}`);
+    const replies = types.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+    const value = types.map((type, i) => {
+      const h = (replies[i]?.[1] ?? {}) as Record<string, string>;
+      const buckets = new Map<number, number>();
+      for (const [f, v] of Object.entries(h))
+        if (f.startsWith("b")) buckets.set(Number(f.slice(1)), Number(v));
+      return {
+        type,
+        w: num(h.w),
+        hit: num(h.hit),
+        stale: num(h.stale),
+        miss: num(h.miss),
+        computeW: num(h.cw),
+        computeSum: num(h.cs),
+        buckets,
+      };
+    });
+    return { landmark, value };
+  }
+
+  async profile(): Promise<Scaled<ProfileRecord>> {
+    const [hours, meta] = await Promise.all([
+      this.redis.hgetall(`${this.#p}hours`),
+      this.redis.hgetall(`${this.#p}meta`),
+    ]);
+    const value: ProfileRecord = {
+      hours: Array.from({ length: 168 }, (_, h) => num(hours[String(h)])),
+      events: num(meta.events),
+      firstTime: meta.first === undefined ? undefined : Number(meta.first),
+    };
+    return { landmark: num(meta.landmark), value };
+  }
+
+  async successors(source: string, limit: number): Promise<Scaled<SuccessorsRecord>> {
+    const [landmark, [total, flat]] = await this.#withLandmark(
+      Promise.all([
+        this.redis.zscore(`${this.#p}sources`, source),
+        this.redis.zrevrange(`${this.#p}succ:${source}`, 0, limit - 1, "WITHSCORES"),
+      ]),
+    );
+    return {
+      landmark,
+      value: { total: num(total), successors: pairs(flat).map(([member, w]) => ({ member, w })) },
+    };
+  }
+
+  async appendActions(events: readonly ActionEvent[], limits: ActionLimits): Promise<void> {
+    if (events.length === 0) return;
+    const args: Array<string | number> = [limits.perUser, limits.users];
+    for (const e of events) args.push(userId(e.tenant, e.userId), e.time, e.action);
+    await this.#run(scripts.appendActions, args);
+  }
+
+  async userActions(tenant: string, user: string, limit: number): Promise<ActionRecord[]> {
+    const entries = await this.redis.lrange(`${this.#p}act:${userId(tenant, user)}`, -limit, -1);
+    return parseActions(entries);
+  }
+
+  async histories(): Promise<UserHistory[]> {
+    const users = await this.redis.zrange(`${this.#p}actusers`, "0", "-1");
+    const out: UserHistory[] = [];
+    // In chunks, so that one pipeline never holds every log at once.
+    for (let i = 0; i < users.length; i += 500) {
+      const chunk = users.slice(i, i + 500);
+      const pipeline = this.redis.pipeline();
+      for (const u of chunk) pipeline.lrange(`${this.#p}act:${u}`, 0, -1);
+      const replies = (await pipeline.exec()) ?? [];
+      chunk.forEach((u, j) => {
+        const sep = u.indexOf("\u0000");
+        const actions = parseActions((replies[j]?.[1] ?? []) as string[]);
+        if (actions.length > 0) out.push({ tenant: u.slice(0, sep), userId: u.slice(sep + 1), actions });
+      });
+    }
+    return out;
+  }
+
+  async removeActionsBefore(cutoff: number): Promise<number> {
+    return Number(await this.#run(scripts.removeActions, [cutoff]));
+  }
+
+  async putLaunch(launch: LaunchRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(`${this.#p}launches`, launch.id, JSON.stringify(launch))
+      .zadd(`${this.#p}launchtimes`, launch.launchAt, launch.id)
+      .exec();
+  }
+
+  async launchesBetween(from: number, to: number, tenant?: string): Promise<LaunchRecord[]> {
+    const ids = await this.redis.zrangebyscore(`${this.#p}launchtimes`, from, to);
+    if (ids.length === 0) return [];
+    const docs = await this.redis.hmget(`${this.#p}launches`, ...ids);
+    return docs
+      .filter((d): d is string => d !== null)
+      .map((d) => JSON.parse(d) as LaunchRecord)
+      .filter((l) => tenant === undefined || l.tenant === tenant)
+      .sort((a, b) => a.launchAt - b.launchAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async removeLaunchesBefore(cutoff: number): Promise<number> {
+    const ids = await this.redis.zrangebyscore(`${this.#p}launchtimes`, "-inf", `(${cutoff}`);
+    if (ids.length === 0) return 0;
+    await this.redis
+      .multi()
+      .hdel(`${this.#p}launches`, ...ids)
+      .zrem(`${this.#p}launchtimes`, ...ids)
+      .exec();
+    return ids.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status === "end" || this.redis.status === "wait") {
+      this.redis.disconnect();
+      return;
+    }
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  async #withLandmark<T>(read: Promise<T>): Promise<[number, T]> {
+    const [landmark, value] = await Promise.all([this.redis.hget(`${this.#p}meta`, "landmark"), read]);
+    return [num(landmark), value];
+  }
+
+  /** EVALSHA, loading the script again if Redis lost it (a restart or SCRIPT FLUSH). */
+  async #run(s: Script, args: Array<string | number>): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(s.sha, 1, this.#p, ...args);
+    } catch (e) {
+      if (!String((e as Error).message).includes("NOSCRIPT")) throw e;
+      return await this.redis.eval(s.lua, 1, this.#p, ...args);
+    }
+  }
+}
+
+function pairs(flat: string[]): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
+  return out;
+}
+
+function parseActions(entries: string[]): ActionRecord[] {
+  return entries
+    .map((e) => {
+      const sep = e.indexOf("|");
+      return { time: Number(e.slice(0, sep)), action: e.slice(sep + 1) };
+    })
+    .sort((a, b) => a.time - b.time);
+}

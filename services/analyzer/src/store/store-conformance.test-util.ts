@@ -1,0 +1,213 @@
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { type DecayRates, rateOfHalfLife } from "../core/forward-decay.js";
+import type { AnalyzerStore, Capacities, CounterDelta, TypeDelta } from "./analyzer-store.js";
+
+/** One behavioural suite that every AnalyzerStore implementation passes. */
+const rates: DecayRates = {
+  demand: rateOfHalfLife(3_600_000),
+  profile: rateOfHalfLife(14 * 86_400_000),
+  successors: rateOfHalfLife(86_400_000),
+};
+const caps: Capacities = {
+  keys: 4,
+  entities: 4,
+  tenants: 4,
+  types: 2,
+  successorSources: 2,
+  successorsPerSource: 2,
+};
+
+function delta(landmark: number, part: Partial<CounterDelta>): CounterDelta {
+  return {
+    landmark,
+    rates,
+    keys: new Map(),
+    entities: new Map(),
+    tenants: new Map(),
+    types: new Map(),
+    hours: new Map(),
+    successors: new Map(),
+    events: 0,
+    firstTime: landmark,
+    ...part,
+  };
+}
+
+const typeDelta = (w: number, part: Partial<TypeDelta> = {}): TypeDelta => ({
+  w,
+  hit: 0,
+  stale: 0,
+  miss: 0,
+  computeW: 0,
+  computeSum: 0,
+  buckets: new Map(),
+  ...part,
+});
+
+export function storeConformance(name: string, make: () => Promise<AnalyzerStore>): void {
+  describe(`${name} analyzer store conformance`, () => {
+    let store: AnalyzerStore;
+    const opened: AnalyzerStore[] = [];
+    beforeEach(async () => {
+      store = await make();
+      opened.push(store);
+      await store.ready();
+    });
+    afterAll(async () => {
+      for (const s of opened) await s.close();
+    });
+
+    it("adds key weights and keeps the heaviest within capacity (Space-Saving)", async () => {
+      const keys = new Map<string, { w: number; miss: number }>();
+      for (const [k, w] of [
+        ["a", 10],
+        ["b", 8],
+        ["c", 6],
+        ["d", 4],
+      ] as const)
+        keys.set(`t/x/${k}`, { w, miss: w / 2 });
+      await store.applyCounters(delta(1000, { keys, events: 4 }), caps);
+      await store.applyCounters(delta(1000, { keys: new Map([["t/x/e", { w: 1, miss: 1 }]]) }), caps);
+      const top = await store.topKeys(10);
+      expect(top.landmark).toBe(1000);
+      expect(top.value.map((k) => k.key)).toEqual(["t/x/a", "t/x/b", "t/x/c", "t/x/e"]);
+      const e = top.value.find((k) => k.key === "t/x/e")!;
+      // The newcomer inherits the evicted minimum (4) as its error bound.
+      expect(e.w).toBeCloseTo(5);
+      expect(e.error).toBeCloseTo(4);
+      expect(e.miss).toBeCloseTo(1);
+      expect(top.value[0]!.miss).toBeCloseTo(5);
+      expect((await store.topKeys(2)).value).toHaveLength(2);
+    });
+
+    it("rescales stored counts when the landmark moves forward, and scales an older delta down", async () => {
+      await store.applyCounters(delta(0, { keys: new Map([["t/x/a", { w: 8, miss: 0 }]]) }), caps);
+      const hour = 3_600_000;
+      await store.applyCounters(delta(hour, { keys: new Map([["t/x/b", { w: 1, miss: 0 }]]) }), caps);
+      let top = await store.topKeys(10);
+      expect(top.landmark).toBe(hour);
+      expect(top.value.find((k) => k.key === "t/x/a")!.w).toBeCloseTo(4);
+      await store.applyCounters(delta(0, { keys: new Map([["t/x/b", { w: 2, miss: 0 }]]) }), caps);
+      top = await store.topKeys(10);
+      expect(top.value.find((k) => k.key === "t/x/b")!.w).toBeCloseTo(2);
+    });
+
+    it("keeps entities, tenants and per-type statistics, bounded", async () => {
+      await store.applyCounters(
+        delta(0, {
+          entities: new Map([
+            ["t/e1", 3],
+            ["t/e2", 1],
+          ]),
+          tenants: new Map([["t", 4]]),
+          types: new Map([
+            [
+              "ctr",
+              typeDelta(4, { hit: 3, miss: 1, computeW: 1, computeSum: 12, buckets: new Map([[40, 1]]) }),
+            ],
+            ["roas", typeDelta(1)],
+          ]),
+        }),
+        caps,
+      );
+      await store.applyCounters(delta(0, { types: new Map([["video", typeDelta(2)]]) }), caps);
+      expect((await store.topMembers("entities", 1)).value).toEqual([{ member: "t/e1", w: 3 }]);
+      expect((await store.topMembers("tenants", 5)).value).toEqual([{ member: "t", w: 4 }]);
+      const types = (await store.typeStats()).value.sort((a, b) => (a.type < b.type ? -1 : 1));
+      // Capacity 2: "roas" (the lightest) made way for "video".
+      expect(types.map((t) => t.type)).toEqual(["ctr", "video"]);
+      const ctr = types[0]!;
+      expect([ctr.w, ctr.hit, ctr.miss, ctr.computeW, ctr.computeSum]).toEqual([4, 3, 1, 1, 12]);
+      expect([...ctr.buckets]).toEqual([[40, 1]]);
+    });
+
+    it("accumulates the hour-of-week profile with its event count and first time", async () => {
+      await store.applyCounters(
+        delta(0, {
+          hours: new Map([
+            [5, 2],
+            [167, 1],
+          ]),
+          events: 3,
+          firstTime: 500,
+        }),
+        caps,
+      );
+      await store.applyCounters(delta(0, { hours: new Map([[5, 1]]), events: 1, firstTime: 700 }), caps);
+      const p = (await store.profile()).value;
+      expect(p.hours).toHaveLength(168);
+      expect(p.hours[5]).toBeCloseTo(3);
+      expect(p.hours[167]).toBeCloseTo(1);
+      expect(p.events).toBe(4);
+      expect(p.firstTime).toBe(500);
+    });
+
+    it("counts successors per source with confidence totals, bounded", async () => {
+      const successors = new Map([
+        [
+          "t/x/a",
+          new Map([
+            ["t/x/b", 3],
+            ["t/x/c", 1],
+          ]),
+        ],
+        ["t/x/b", new Map([["t/x/c", 1]])],
+      ]);
+      await store.applyCounters(delta(0, { successors }), caps);
+      await store.applyCounters(
+        delta(0, { successors: new Map([["t/x/a", new Map([["t/x/d", 3]])]]) }),
+        caps,
+      );
+      const s = (await store.successors("t/x/a", 5)).value;
+      expect(s.total).toBeCloseTo(7);
+      // Two successors per source: d replaced c and inherited its count.
+      expect(s.successors.map((x) => x.member)).toEqual(["t/x/d", "t/x/b"]);
+      expect((await store.successors("t/x/zzz", 5)).value).toEqual({ total: 0, successors: [] });
+    });
+
+    it("keeps action logs per user in time order, bounded per user and in users", async () => {
+      const limits = { perUser: 3, users: 2 };
+      const ev = (user: string, time: number, action: string) => ({
+        tenant: "t",
+        userId: user,
+        time,
+        action,
+      });
+      await store.appendActions(
+        [ev("u1", 1, "a"), ev("u1", 3, "c"), ev("u1", 2, "b"), ev("u1", 4, "d")],
+        limits,
+      );
+      expect(await store.userActions("t", "u1", 10)).toEqual([
+        { time: 2, action: "b" },
+        { time: 3, action: "c" },
+        { time: 4, action: "d" },
+      ]);
+      expect(await store.userActions("t", "u1", 1)).toEqual([{ time: 4, action: "d" }]);
+      await store.appendActions([ev("u2", 5, "a")], limits);
+      await store.appendActions([ev("u3", 6, "a")], limits);
+      const users = (await store.histories()).map((h) => h.userId).sort();
+      expect(users).toEqual(["u2", "u3"]);
+      expect(await store.removeActionsBefore(6)).toBe(1);
+      expect((await store.histories()).map((h) => h.userId)).toEqual(["u3"]);
+    });
+
+    it("stores launches, lists them by window and tenant, and removes past ones", async () => {
+      const launch = (id: string, tenant: string, launchAt: number) => ({
+        id,
+        tenant,
+        campaignId: `c-${id}`,
+        launchAt,
+        entityIds: ["e1"],
+        taskTypes: ["ctr"],
+      });
+      await store.putLaunch(launch("l2", "t", 200));
+      await store.putLaunch(launch("l1", "t", 100));
+      await store.putLaunch(launch("l3", "u", 150));
+      expect((await store.launchesBetween(0, 1000)).map((l) => l.id)).toEqual(["l1", "l3", "l2"]);
+      expect((await store.launchesBetween(0, 1000, "t")).map((l) => l.id)).toEqual(["l1", "l2"]);
+      expect(await store.launchesBetween(120, 160)).toEqual([launch("l3", "u", 150)]);
+      expect(await store.removeLaunchesBefore(160)).toBe(2);
+      expect((await store.launchesBetween(0, 1000)).map((l) => l.id)).toEqual(["l2"]);
+    });
+  });
+}
