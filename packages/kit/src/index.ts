@@ -2,6 +2,7 @@ export * from "./client.js";
 export * from "./config.js";
 export * from "./handlers.js";
 export * from "./health-client.js";
+export * from "./key-resolution.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./reflection.js";

@@ -12,13 +12,13 @@ import {
   validateTenant,
   xfetchRefreshDue,
 } from "@prescient/core";
+import { type ResolvedKey, resolveKey, withField } from "@prescient/kit";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { CachedResult, CacheStore, StoreWrite } from "../store/cache-store.js";
 import { CacheMetrics } from "./cache-metrics.js";
 import { CacheStats, type CounterValues, hitRate, type StatsCell } from "./cache-stats.js";
 import { toInvalidation } from "./invalidate-validation.js";
-import { type ResolvedKey, resolveKey, withField } from "./key-resolution.js";
 import {
   type MissFeatures,
   type MissHandler,

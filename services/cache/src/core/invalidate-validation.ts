@@ -5,8 +5,8 @@ import {
   type TaskTypeRegistry,
   validateTenant,
 } from "@prescient/core";
+import { resolveKey, withField } from "@prescient/kit";
 import { type InvalidationSelector, numericModelVersion } from "../store/cache-store.js";
-import { resolveKey, withField } from "./key-resolution.js";
 import { checkText, putLimits } from "./put-validation.js";
 
 /** An exact key, or what a store's invalidate takes. */

@@ -1,7 +1,7 @@
 import type { cacheV1, commonV1 } from "@prescient/contracts";
 import { InvalidArgumentError, type TaskTypeRegistry } from "@prescient/core";
+import { resolveKey, withField } from "@prescient/kit";
 import type { StoreWrite } from "../store/cache-store.js";
-import { resolveKey, withField } from "./key-resolution.js";
 
 export const putLimits = {
   maxTags: 32,
