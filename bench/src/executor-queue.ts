@@ -17,6 +17,7 @@ import { type BenchReport, newReport, result } from "./report.js";
  * BENCH_TASKS sets N (default 100,000).
  */
 const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);
+if (!Number.isSafeInteger(TASKS) || TASKS < 1) throw new Error("BENCH_TASKS must be a positive integer");
 const CHUNK = 1_000;
 const CLAIM = 256;
 const WORKERS = 4;
@@ -34,6 +35,15 @@ function newTask(i: number): NewTask {
 interface Phase {
   enqueuePerS: number;
   drainPerS: number;
+  /** redis-server CPU time per task while draining: what bounds throughput on a shared machine. */
+  redisCpuUsPerTask: number;
+}
+
+/** CPU seconds redis-server has used (INFO cpu). */
+async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info("cpu");
+  const field = (name: string): number => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return field("used_cpu_user") + field("used_cpu_sys");
 }
 
 /** Times `work`, printing how far it got once a second. */
@@ -49,6 +59,8 @@ async function timed(label: string, total: number, done: () => number, work: () 
   log(`  ${label}: ${total} in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)}/s`);
   return total / seconds;
 }
+
+const producerConnection = (connections: Redis[]): Redis => connections[0] as Redis;
 
 async function prescient(url: string, n: number): Promise<Phase> {
   const connections = Array.from({ length: WORKERS }, () => new Redis(url));
@@ -68,6 +80,7 @@ async function prescient(url: string, n: number): Promise<Phase> {
     },
   );
   let acked = 0;
+  const cpuBefore = await redisCpu(producerConnection(connections));
   const drainPerS = await timed(
     "claim+ack",
     n,
@@ -85,14 +98,15 @@ async function prescient(url: string, n: number): Promise<Phase> {
       );
     },
   );
+  const redisCpuUsPerTask = (((await redisCpu(producerConnection(connections))) - cpuBefore) * 1e6) / n;
   const stats = await producer.stats();
   if (acked !== n || stats.total.completed !== n || stats.size !== 0)
     throw new Error(`prescient queue lost work: acked ${acked}, stats ${JSON.stringify(stats.total)}`);
   await Promise.all(connections.map((c) => c.quit()));
-  return { enqueuePerS, drainPerS };
+  return { enqueuePerS, drainPerS, redisCpuUsPerTask };
 }
 
-async function bullmq(port: number, n: number): Promise<Phase> {
+async function bullmq(port: number, admin: Redis, n: number): Promise<Phase> {
   const connection = { host: "127.0.0.1", port, maxRetriesPerRequest: null };
   const name = `bench-${n}`;
   const queue = new Queue(name, { connection });
@@ -125,6 +139,7 @@ async function bullmq(port: number, n: number): Promise<Phase> {
   worker.on("completed", () => {
     if (++completed === n) finish();
   });
+  const cpuBefore = await redisCpu(admin);
   const drainPerS = await timed(
     "BullMQ worker",
     n,
@@ -134,10 +149,11 @@ async function bullmq(port: number, n: number): Promise<Phase> {
       await allDone;
     },
   );
+  const redisCpuUsPerTask = (((await redisCpu(admin)) - cpuBefore) * 1e6) / n;
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return { enqueuePerS, drainPerS };
+  return { enqueuePerS, drainPerS, redisCpuUsPerTask };
 }
 
 export async function run(): Promise<BenchReport> {
@@ -148,15 +164,18 @@ export async function run(): Promise<BenchReport> {
     const warm = Math.max(1_000, Math.min(10_000, Math.floor(TASKS / 20)));
     log(`warm-up: ${warm} tasks each`);
     await prescient(redis.url, warm);
-    await bullmq(redis.port, warm);
+    await bullmq(redis.port, admin, warm);
     await admin.flushall();
 
     log(`prescient task queue: ${TASKS} tasks, ${WORKERS} workers claiming ${CLAIM} per call`);
     const ours = await prescient(redis.url, TASKS);
     await admin.flushall();
     log(`BullMQ: ${TASKS} jobs, one Worker at concurrency ${BULL_CONCURRENCY}`);
-    const theirs = await bullmq(redis.port, TASKS);
+    const theirs = await bullmq(redis.port, admin, TASKS);
     log(`claim+ack ratio: ${(ours.drainPerS / theirs.drainPerS).toFixed(2)}x BullMQ`);
+    log(
+      `redis-server CPU per task while draining: ${ours.redisCpuUsPerTask.toFixed(1)} us, BullMQ ${theirs.redisCpuUsPerTask.toFixed(1)} us`,
+    );
 
     return newReport("executor-queue", [
       result({
@@ -167,6 +186,16 @@ export async function run(): Promise<BenchReport> {
         baseline: `BullMQ Worker c=${BULL_CONCURRENCY}, no-op jobs`,
         baseline_value: theirs.drainPerS,
         target_ratio: null,
+      }),
+      result({
+        case: `claim ${CLAIM} + ack, ${WORKERS} workers, ${TASKS} tasks`,
+        metric: "redis-server CPU per task",
+        unit: "us",
+        value: ours.redisCpuUsPerTask,
+        baseline: `BullMQ Worker c=${BULL_CONCURRENCY}, no-op jobs`,
+        baseline_value: theirs.redisCpuUsPerTask,
+        target_ratio: null,
+        lowerIsBetter: true,
       }),
       result({
         case: `enqueueMany, chunks of ${CHUNK}`,

@@ -9,6 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * Boots `prescient up` as a child process, exactly as `npm start` does, and
  * drives it through the CLI. Needs the build (`npm test` runs it first).
  */
+const ctrFeatures = {
+  bid: 1.2,
+  quality_score: 7,
+  position: 1,
+  hour_of_day: 14,
+  ad_age_days: 3,
+  historical_ctr: 0.05,
+  relevance: 0.8,
+  device_mobile: 1,
+};
 const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 let mesh: ChildProcess;
 let addr: string;
@@ -43,7 +53,8 @@ beforeAll(async () => {
   mesh.stderr?.on("data", (c: Buffer) => {
     meshOutput += c.toString();
   });
-  await waitForServing(addr, "prescient.cache.v1.CacheService", 30_000);
+  // The process as a whole serves once every service it implements does.
+  await waitForServing(addr, "", 60_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -56,7 +67,14 @@ afterAll(async () => {
 
 describe("prescient up, driven by the CLI", () => {
   it("puts, looks up, invalidates and counts", async () => {
-    const put = await prescient("put", "acme/ctr_prediction/ad-42", "--json", '{"probability":0.031}', "--tag", "spring");
+    const put = await prescient(
+      "put",
+      "acme/ctr_prediction/ad-42",
+      "--json",
+      '{"probability":0.031}',
+      "--tag",
+      "spring",
+    );
     expect(put.stderr).toBe("");
     expect(JSON.parse(put.stdout)).toMatchObject({ key: "acme/ctr_prediction/ad-42" });
 
@@ -84,21 +102,55 @@ describe("prescient up, driven by the CLI", () => {
   it("answers bad input with a status and stays healthy", async () => {
     const unknownType = await prescient("lookup", "acme/no_such_type/x");
     expect(unknownType.code).toBe(1);
-    expect(unknownType.stderr).toMatch(/INVALID_ARGUMENT: unknown task type/);
+    expect(unknownType.stderr).toMatch(/INVALID_ARGUMENT: key: unknown task type/);
 
-    const escape = await prescient("invalidate", "acme/../other/*");
-    expect(escape.code).toBe(1);
-    expect(escape.stderr).toMatch(/INVALID_ARGUMENT/);
+    const escaping = await prescient("invalidate", "acme/../other/*");
+    expect(escaping.code).toBe(1);
+    expect(escaping.stderr).toMatch(/INVALID_ARGUMENT/);
 
-    const compute = await prescient("lookup", "acme/ctr_prediction/never", "--on-miss", "compute");
-    expect(compute.code).toBe(1);
-    expect(compute.stderr).toMatch(/UNAVAILABLE: .*executor/);
+    const noFeatures = await prescient("lookup", "acme/ctr_prediction/never", "--on-miss", "compute");
+    expect(noFeatures.code).toBe(1);
+    expect(noFeatures.stderr).toMatch(/INVALID_ARGUMENT: cannot compute .*no features stored/);
 
     expect(await checkHealth(addr, "prescient.cache.v1.CacheService")).toBe("SERVING");
   });
 
-  it("reports unbuilt services as NOT_SERVING", async () => {
-    expect(await checkHealth(addr, "prescient.analyzer.v1.AnalyzerService")).toBe("NOT_SERVING");
+  it("computes a key that was never computed, through executor and predictor, and caches it", async () => {
+    const features = JSON.stringify(ctrFeatures);
+    const computed = await prescient(
+      "lookup",
+      "acme/ctr_prediction/fresh-ad",
+      "--on-miss",
+      "compute",
+      "--features",
+      features,
+      "--json",
+    );
+    expect(computed.stderr).toBe("");
+    const first = JSON.parse(computed.stdout);
+    expect(first).toMatchObject({
+      hit: false,
+      computed: true,
+      model_name: "ctr_prediction",
+      model_version: "1",
+    });
+    const probability = first.value.probability.data[0];
+    expect(probability).toBeGreaterThan(0);
+    expect(probability).toBeLessThan(1);
+
+    const again = JSON.parse((await prescient("lookup", "acme/ctr_prediction/fresh-ad", "--json")).stdout);
+    expect(again).toMatchObject({ hit: true, computed: false });
+    expect(again.value.probability.data[0]).toBe(probability);
+  });
+
+  it("reports unbuilt services as NOT_SERVING and built ones as SERVING", async () => {
+    expect(await checkHealth(addr, "prescient.precomputer.v1.PrecomputerService")).toBe("NOT_SERVING");
+    for (const name of [
+      "prescient.analyzer.v1.AnalyzerService",
+      "prescient.executor.v1.ExecutorService",
+      "inference.GRPCInferenceService",
+    ])
+      expect(await checkHealth(addr, name)).toBe("SERVING");
   });
 
   it("drains on SIGTERM and exits 0", async () => {

@@ -1,9 +1,19 @@
+import { analyzerEnvShape, analyzerOptionsFromEnv, startAnalyzer } from "@prescient/analyzer";
 import { startCache } from "@prescient/cache";
-import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
 import { defaultTaskTypesPath, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
-import { type CommonEnv, createLogger, loadCommonEnv, ServiceHost, startMetricsServer } from "@prescient/kit";
+import { executorOptionsFromEnv, startExecutor } from "@prescient/executor";
+import {
+  type CommonEnv,
+  createLogger,
+  loadCommonEnv,
+  loadEnv,
+  ServiceHost,
+  startMetricsServer,
+} from "@prescient/kit";
+import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
 import { shutdownTracing } from "@prescient/tracing";
 import { grpcServiceOf, type ServiceName } from "./services.js";
+import { GrpcMissHandler, InProcessMissHandler, runtimeModelRepository } from "./wiring.js";
 
 export interface MeshOptions {
   /** Services this process runs. */
@@ -28,41 +38,79 @@ const log = createLogger("mesh");
 
 /**
  * Starts the given services on one gRPC server. Configuration is validated
- * before anything binds, so a bad variable fails fast with its name.
+ * before anything binds, so a bad variable fails fast with its name. Services
+ * in the same process call each other's cores directly; the others are
+ * reached over gRPC at the addresses the environment gives.
  */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
-  const env = loadCommonEnv(options.env ?? process.env);
+  const rawEnv = options.env ?? process.env;
+  const env = loadCommonEnv(rawEnv);
   const address = options.address ?? env.PRESCIENT_ADDR;
-  const redisUrl = options.redisUrl ?? env.REDIS_URL;
+  const redisUrl = options.redisUrl || env.REDIS_URL;
+  const store = redisUrl ? { redisUrl } : ("memory" as const);
   const taskTypes = loadTaskTypes(env.PRESCIENT_TASK_TYPES ?? defaultTaskTypesPath);
+  const has = (s: ServiceName) => options.services.includes(s);
+  const predictorEnv = predictorOptionsFromEnv(rawEnv);
+  const executorEnv = executorOptionsFromEnv(rawEnv);
+  const analyzerEnv = analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, rawEnv));
   const host = new ServiceHost({
     address,
     maxMessageBytes: env.PRESCIENT_MAX_MESSAGE_BYTES,
     drainTimeoutMs: env.PRESCIENT_DRAIN_TIMEOUT_MS,
   });
-
   // Registered first so it runs last: spans of the drain itself still get flushed.
   host.onShutdown(() => shutdownTracing());
+  const self = (): string => host.address;
+  const repository =
+    predictorEnv.repositoryPath ??
+    analyzerEnv.modelRepositoryPath ??
+    (has("predictor") ? runtimeModelRepository() : undefined);
 
   const warmups: Promise<unknown>[] = [];
+  const inProcessMisses = new InProcessMissHandler();
+  const executorAddress = rawEnv.PRESCIENT_EXECUTOR_ADDR;
+  const missHandler = has("executor")
+    ? inProcessMisses
+    : executorAddress
+      ? new GrpcMissHandler(executorAddress)
+      : undefined;
+  if (missHandler instanceof GrpcMissHandler) host.onShutdown(() => missHandler.close());
+
+  const cache = has("cache")
+    ? startCache(host, { taskTypes, store, env: rawEnv, ...(missHandler ? { missHandler } : {}) })
+    : undefined;
+  if (cache) warmups.push(cache);
+  if (has("predictor")) {
+    warmups.push(
+      startPredictor(host, { ...predictorEnv, ...(repository ? { repositoryPath: repository } : {}) }).ready,
+    );
+  }
+  if (has("executor")) {
+    const executor = startExecutor(host, {
+      taskTypes,
+      store,
+      ...executorEnv,
+      ...(has("predictor") ? { predictor: self } : {}),
+      ...(cache
+        ? { sink: { putMany: async (entries) => void (await (await cache).core.putMany({ entries })) } }
+        : {}),
+    });
+    inProcessMisses.core = executor.core;
+    warmups.push(executor.ready);
+  }
+  if (has("analyzer")) {
+    warmups.push(
+      startAnalyzer(host, {
+        ...analyzerEnv,
+        store,
+        ...(has("predictor") ? { predictorAddress: address } : {}),
+        ...(repository ? { modelRepositoryPath: repository } : {}),
+      }).then((a) => a.ready),
+    );
+  }
   for (const service of options.services) {
-    switch (service) {
-      case "cache":
-        warmups.push(
-          startCache(host, {
-            taskTypes,
-            store: redisUrl === undefined ? "memory" : { redisUrl },
-            env: options.env ?? process.env,
-          }),
-        );
-        break;
-      case "predictor":
-        warmups.push(startPredictor(host, predictorOptionsFromEnv(options.env ?? process.env)).ready);
-        break;
-      default:
-        // Not implemented yet: it reports NOT_SERVING on health rather than pretending.
-        for (const name of grpcServiceOf[service]) host.declareUnimplemented(name);
-    }
+    // Not built yet: it reports NOT_SERVING on health rather than pretending.
+    if (service === "precomputer") for (const name of grpcServiceOf[service]) host.declareUnimplemented(name);
   }
 
   await host.start();
@@ -73,7 +121,10 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   if (metrics) host.onShutdown(() => metrics.close());
 
   const ready = Promise.all(warmups).then(() => {
-    log.info({ address: host.address, store: redisUrl === undefined ? "memory" : "redis" }, "mesh ready");
+    log.info(
+      { address: host.address, store: redisUrl ? "redis" : "memory", services: options.services },
+      "mesh ready",
+    );
   });
   ready.catch((err: unknown) => log.error({ err }, "a service failed to start"));
   return { host, env, taskTypes, ready, close: () => host.shutdown() };

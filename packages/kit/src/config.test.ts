@@ -9,6 +9,10 @@ describe("loadCommonEnv", () => {
     expect(env.REDIS_URL).toBeUndefined();
   });
 
+  it("treats empty variables as unset", () => {
+    expect(loadCommonEnv({ REDIS_URL: "", PRESCIENT_ADDR: "" }).PRESCIENT_ADDR).toBe("127.0.0.1:50051");
+  });
+
   it("fails naming every bad variable", () => {
     let error: unknown;
     try {

@@ -17,6 +17,26 @@ function toKey(parts: KeyParts): commonV1.Key {
   };
 }
 
+/** `--features '{"bid": 1.2, "country": "DE"}'`: a flat object of numbers and strings. */
+export function parseFeatures(text: string | undefined): Record<string, commonV1.FeatureValue> {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidArgumentError(`--features is not valid JSON: ${(e as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new InvalidArgumentError("--features must be a JSON object of numbers and strings");
+  const out: Record<string, commonV1.FeatureValue> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value === "number") out[name] = { number: value };
+    else if (typeof value === "string") out[name] = { text: value };
+    else throw new InvalidArgumentError(`--features.${name} must be a number or a string`);
+  }
+  return out;
+}
+
 interface PutFlags {
   addr: string;
   timeout: number;
@@ -76,38 +96,44 @@ export function registerCacheCommands(program: Command): void {
       .description("look a key up; prints the result with hit true or false")
       .argument("<key>", "tenant/task_type/entity_id")
       .option("--on-miss <mode>", "none, enqueue or compute", "none")
-      .option("--reject-stale", "treat stale results as misses", false),
-  ).action(async (keyText: string, opts: ClientFlags & { onMiss: string; rejectStale: boolean }) =>
-    runClient(async () => {
-      const onMiss = onMissModes[opts.onMiss];
-      if (onMiss === undefined) throw new InvalidArgumentError(`--on-miss must be none, enqueue or compute`);
-      const c = client(opts);
-      const r = await callUnary(
-        c.lookup.bind(c),
-        {
-          key: toKey(parseHumanKey(keyText)),
-          onMiss,
-          features: {},
-          userId: "",
-          rejectStale: opts.rejectStale,
-        },
-        { timeoutMs: opts.timeout },
-      );
-      c.close();
-      print(
-        {
-          key: r.key,
-          hit: r.hit,
-          stale: r.stale,
-          refresh_due: r.refreshDue,
-          degraded: r.degraded,
-          computed: r.computed,
-          ...(r.taskId ? { task_id: r.taskId } : {}),
-          ...(r.result ? resultToJson(r.result) : {}),
-        },
-        opts.json,
-      );
-    }),
+      .option("--reject-stale", "treat stale results as misses", false)
+      .option("--features <json>", "entity features to compute from on a miss, as a JSON object"),
+  ).action(
+    async (
+      keyText: string,
+      opts: ClientFlags & { onMiss: string; rejectStale: boolean; features?: string },
+    ) =>
+      runClient(async () => {
+        const onMiss = onMissModes[opts.onMiss];
+        if (onMiss === undefined)
+          throw new InvalidArgumentError(`--on-miss must be none, enqueue or compute`);
+        const c = client(opts);
+        const r = await callUnary(
+          c.lookup.bind(c),
+          {
+            key: toKey(parseHumanKey(keyText)),
+            onMiss,
+            features: parseFeatures(opts.features),
+            userId: "",
+            rejectStale: opts.rejectStale,
+          },
+          { timeoutMs: opts.timeout },
+        );
+        c.close();
+        print(
+          {
+            key: r.key,
+            hit: r.hit,
+            stale: r.stale,
+            refresh_due: r.refreshDue,
+            degraded: r.degraded,
+            computed: r.computed,
+            ...(r.taskId ? { task_id: r.taskId } : {}),
+            ...(r.result ? resultToJson(r.result) : {}),
+          },
+          opts.json,
+        );
+      }),
   );
 
   withClientFlags(

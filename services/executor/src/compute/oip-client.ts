@@ -36,14 +36,24 @@ export interface Predictor {
  * form), outputs come back raw and are split along the batch dimension.
  */
 export class OipPredictor implements Predictor {
-  readonly #client: inference.GRPCInferenceServiceClient;
+  readonly #address: string | (() => string);
+  #client: inference.GRPCInferenceServiceClient | undefined;
 
-  constructor(address: string) {
-    this.#client = new inference.GRPCInferenceServiceClient(
-      address,
-      credentials.createInsecure(),
-      clientChannelOptions(),
-    );
+  /** `address` may be a function, for a mesh whose own port is known only once it listens. */
+  constructor(address: string | (() => string)) {
+    this.#address = address;
+  }
+
+  #connect(): inference.GRPCInferenceServiceClient {
+    if (this.#client === undefined) {
+      const address = typeof this.#address === "string" ? this.#address : this.#address();
+      this.#client = new inference.GRPCInferenceServiceClient(
+        address,
+        credentials.createInsecure(),
+        clientChannelOptions(),
+      );
+    }
+    return this.#client;
   }
 
   async infer(
@@ -70,7 +80,8 @@ export class OipPredictor implements Predictor {
       outputs: outputs.map((name) => ({ name, parameters: {} })),
       rawInputContents: inputs.map((t) => encodeRaw(t.datatype, t.values)),
     };
-    const infer = this.#client.modelInfer.bind(this.#client);
+    const client = this.#connect();
+    const infer = client.modelInfer.bind(client);
     const response = await callUnary(
       infer,
       request,
@@ -93,6 +104,6 @@ export class OipPredictor implements Predictor {
   }
 
   close(): void {
-    this.#client.close();
+    this.#client?.close();
   }
 }

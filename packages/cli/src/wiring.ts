@@ -1,0 +1,109 @@
+import { cpSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import type { MissFeatures, MissHandler, MissKey } from "@prescient/cache";
+import { commonV1, executorV1 } from "@prescient/contracts";
+import { UnavailableError } from "@prescient/core";
+import type { ExecutorCore, Features } from "@prescient/executor";
+import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { shippedModelsPath } from "@prescient/predictor";
+
+/**
+ * How services find each other: in one process (`prescient up`) they call
+ * each other's cores directly; one per process (`prescient serve`), over gRPC
+ * at the addresses their environment names.
+ */
+function featuresOf(features: MissFeatures): Features {
+  const out: Features = {};
+  for (const [name, v] of Object.entries(features)) {
+    if (v.number !== undefined) out[name] = v.number;
+    else if (v.text !== undefined) out[name] = v.text;
+  }
+  return out;
+}
+
+const protoKey = (key: MissKey): commonV1.Key => ({
+  tenant: key.tenant,
+  taskType: key.taskType,
+  ...(key.entityId !== undefined ? { entityId: key.entityId } : { inputDigest: key.digest ?? "" }),
+});
+
+/** The cache's misses, handled by an executor in this process (set once it has started). */
+export class InProcessMissHandler implements MissHandler {
+  core: ExecutorCore | undefined;
+
+  #executor(): ExecutorCore {
+    if (this.core === undefined) throw new UnavailableError("the executor is still starting");
+    return this.core;
+  }
+
+  async enqueue(key: MissKey, features: MissFeatures): Promise<{ taskId: string }> {
+    const [r] = await this.#executor().enqueueMany([
+      { parts: key, priority: undefined, reason: "miss", features: featuresOf(features) },
+    ]);
+    return { taskId: r?.taskId ?? "" };
+  }
+
+  async compute(key: MissKey, features: MissFeatures): Promise<commonV1.Result> {
+    // The cache stores what it gets back, so the executor need not write it too.
+    return (await this.#executor().compute(key, featuresOf(features), false)).result;
+  }
+}
+
+/** The cache's misses, handled by a remote executor. */
+export class GrpcMissHandler implements MissHandler {
+  readonly #client: executorV1.ExecutorServiceClient;
+
+  constructor(
+    address: string,
+    readonly timeoutMs = 30_000,
+  ) {
+    this.#client = new executorV1.ExecutorServiceClient(
+      address,
+      credentials.createInsecure(),
+      clientChannelOptions(),
+    );
+  }
+
+  async enqueue(key: MissKey, features: MissFeatures): Promise<{ taskId: string }> {
+    const r = await callUnary(
+      this.#client.enqueue.bind(this.#client),
+      {
+        task: {
+          key: protoKey(key),
+          priority: 0,
+          reason: commonV1.TaskReason.TASK_REASON_MISS,
+          features: { ...features },
+        },
+      },
+      { timeoutMs: this.timeoutMs },
+    );
+    return { taskId: r.taskId };
+  }
+
+  async compute(key: MissKey, features: MissFeatures): Promise<commonV1.Result> {
+    const r = await callUnary(
+      this.#client.compute.bind(this.#client),
+      { key: protoKey(key), features: { ...features } },
+      { timeoutMs: this.timeoutMs },
+    );
+    if (r.result === undefined) throw new UnavailableError(`executor computed no result for ${key.key}`);
+    return r.result;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+/**
+ * A writable model repository for this process: the analyzer publishes new
+ * next-action versions into it and the predictor picks them up. It starts as
+ * a copy of the shipped example models, so the checkout is never written to.
+ */
+export function runtimeModelRepository(): string {
+  const dir = mkdtempSync(join(tmpdir(), "prescient-models-"));
+  cpSync(shippedModelsPath, dir, { recursive: true });
+  return dir;
+}

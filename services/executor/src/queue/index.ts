@@ -1,0 +1,12 @@
+export type { RedisClient } from "./lua-script.js";
+export { MemoryTaskQueue } from "./memory-task-queue.js";
+export {
+  defaultTaskQueueOptions,
+  queueLimits,
+  resolveTaskQueueOptions,
+  type TaskQueueOptions,
+} from "./options.js";
+export { RedisTaskQueue } from "./redis-task-queue.js";
+export { readyScore, retryDelayMs } from "./scheduling.js";
+export * from "./task-queue.js";
+export { isTaskId } from "./validation.js";

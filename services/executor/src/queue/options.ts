@@ -1,0 +1,92 @@
+import { InvalidArgumentError } from "@prescient/core";
+
+export interface TaskQueueOptions {
+  /**
+   * Most tasks queued, delayed, failed (awaiting retry) or processing at once.
+   * Enqueue beyond it throws ResourceExhaustedError. Default 1,000,000.
+   */
+  capacity: number;
+  /** Lease of a claimed task; a worker that does not ack, fail or extend in time loses it. Default 30 s. */
+  leaseMs: number;
+  /** Attempts (claims) before a task is dead-lettered. Default 5. */
+  maxAttempts: number;
+  /** First retry delay; it doubles per attempt, with jitter over its upper half. Default 1 s. */
+  backoffBaseMs: number;
+  /** Retry delays stop growing here. Default 5 min. */
+  backoffMaxMs: number;
+  /**
+   * How long a completed task's record stays readable (get, getByKey). Default
+   * 5 min. Records cost memory: at 30k tasks/s, 5 min is 9M records, so
+   * lower it for high throughput.
+   */
+  retentionMs: number;
+  /**
+   * Namespace of the queue in Redis; it becomes the hash tag `{keyPrefix}`.
+   * Two queues with different prefixes are independent. Default "prescient:q".
+   */
+  keyPrefix: string;
+  /** Source of jitter in [0, 1). Default Math.random. */
+  random: () => number;
+}
+
+export const defaultTaskQueueOptions: Readonly<TaskQueueOptions> = {
+  capacity: 1_000_000,
+  leaseMs: 30_000,
+  maxAttempts: 5,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 300_000,
+  retentionMs: 300_000,
+  keyPrefix: "prescient:q",
+  random: Math.random,
+};
+
+/** Hard limits that keep one store call (one Lua script) short. */
+export const queueLimits = {
+  /** Most tasks per enqueueMany. */
+  enqueueBatchMax: 10_000,
+  /** Most tasks per claim, ack, fail, release or extendLease call. */
+  batchMax: 5_000,
+  /** Largest payload, in bytes. */
+  payloadMaxBytes: 64 * 1024,
+  errorMaxLength: 2_048,
+  workerIdMaxLength: 256,
+  /** Largest dead-letter page. */
+  pageSizeMax: 1_000,
+  defaultPageSize: 100,
+  /** Most expired leases returned, and delayed tasks promoted per type, in one step. */
+  housekeepingBatch: 1_000,
+} as const;
+
+/** Applies the defaults and validates: the one place where queue options are resolved. */
+export function resolveTaskQueueOptions(options: Partial<TaskQueueOptions> = {}): TaskQueueOptions {
+  const o: TaskQueueOptions = { ...defaultTaskQueueOptions };
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined) Object.assign(o, { [name]: value });
+  }
+  positiveInteger("capacity", o.capacity);
+  positiveInteger("leaseMs", o.leaseMs);
+  positiveInteger("maxAttempts", o.maxAttempts);
+  nonNegativeInteger("backoffBaseMs", o.backoffBaseMs);
+  nonNegativeInteger("backoffMaxMs", o.backoffMaxMs);
+  nonNegativeInteger("retentionMs", o.retentionMs);
+  if (o.backoffMaxMs < o.backoffBaseMs)
+    throw new InvalidArgumentError("task queue option backoffMaxMs must be at least backoffBaseMs");
+  // No braces: the prefix becomes the Redis Cluster hash tag `{keyPrefix}`.
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(o.keyPrefix))
+    throw new InvalidArgumentError(
+      `task queue option keyPrefix ${JSON.stringify(o.keyPrefix)} must be 1 to 64 of [A-Za-z0-9:._-]`,
+    );
+  if (typeof o.random !== "function")
+    throw new InvalidArgumentError("task queue option random must be a function");
+  return o;
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new InvalidArgumentError(`task queue option ${name} must be a positive integer, got ${value}`);
+}
+
+function nonNegativeInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new InvalidArgumentError(`task queue option ${name} must be a non-negative integer, got ${value}`);
+}

@@ -1,0 +1,34 @@
+import { luaLib } from "./lib.js";
+
+/**
+ * Stats per task type, after promoting due tasks so that "queued" means
+ * claimable now and "delayed" means not yet due, as in the memory queue.
+ * ARGV: B, NOW, limit.
+ * Returns {{type, ready, delayed, retry, active, completed, dead, {count per priority 1..10}}..., paused}.
+ */
+export const statsLua = `${luaLib}
+local LIMIT = tonumber(ARGV[3])
+local counts = B .. 'counts'
+local out = {}
+for _, taskType in ipairs(redis.call('SMEMBERS', B .. 'types')) do
+  promote(taskType, LIMIT)
+  local ready = zkey('ready', taskType)
+  local byPriority = {}
+  for p = 1, 10 do
+    local low = (10 - p) * BAND
+    byPriority[p] = redis.call('ZCOUNT', ready, fmt(low), '(' .. fmt(low + BAND))
+  end
+  out[#out + 1] = { taskType, redis.call('ZCARD', ready), redis.call('ZCARD', zkey('delayed', taskType)),
+    redis.call('ZCARD', zkey('retry', taskType)), redis.call('ZCARD', zkey('active', taskType)),
+    tonumber(redis.call('HGET', counts, 'completed:' .. taskType) or '0'),
+    tonumber(redis.call('HGET', counts, 'dead:' .. taskType) or '0'), byPriority }
+end
+return { out, redis.call('EXISTS', B .. 'paused') }
+`;
+
+/** ARGV: B, NOW, key. Returns the record of the key's newest task, or {}. */
+export const getByKeyLua = `${luaLib}
+local id = redis.call('GET', kkey(ARGV[3]))
+if not id then return {} end
+return redis.call('HGETALL', tkey(id))
+`;

@@ -1,0 +1,158 @@
+/**
+ * Lua shared by every queue script, prepended to each one.
+ *
+ * Calling convention: KEYS[1] is the queue's `types` set, ARGV[1] the key base
+ * `{keyPrefix}:` and ARGV[2] the caller's clock in epoch ms. Time comes from
+ * the caller, never from Redis, so that one injected Clock (a ManualClock in
+ * tests, the replay clock in the evaluator) drives both queue implementations.
+ *
+ * Redis Cluster: every key of one queue starts with the same hash tag
+ * `{keyPrefix}`, so all of them live in one slot and a script may touch any
+ * of them. The scripts build most key names themselves (task records, one set
+ * per task type) because they are not known before the script runs; KEYS[1]
+ * only routes the call to the queue's slot. One queue in one slot is fine: a
+ * shard sustains far more claims than a fleet of executors issues, and a
+ * deployment that outgrows it runs several queues (one prefix per group of
+ * task types), each on its own slot.
+ *
+ * Keys under the base B:
+ *   seq, deadseq        counters: task ids / FIFO order, and dead-letter order
+ *   types               set of task types ever enqueued
+ *   paused              present while claims are paused
+ *   counts              hash: completed:<type> (a counter), dead:<type>
+ *   ready:<type>        zset of claimable ids, score (10 - priority) * 2^49 + seq
+ *   delayed:<type>      zset of queued ids with a future not-before, score = due time
+ *   retry:<type>        zset of failed ids waiting for their retry, score = due time
+ *   active:<type>       zset of processing ids, score = lease expiry
+ *   dead                zset of dead ids, score = deadseq (stable paging)
+ *   task:<id>           hash: the status record (fields below)
+ *   key:<key>           string: id of the newest task of a canonical key
+ *
+ * Record fields: id key type tenant priority reasons state attempts created
+ * updated notbefore error traceparent payload worker lease seq deadseq.
+ * `reasons` is a comma-separated set (reason names are [a-z]); `worker` and
+ * `lease` mean something only while the state is processing.
+ */
+export const luaLib = `
+local B = ARGV[1]
+local NOW = tonumber(ARGV[2])
+local BAND = 562949953421312 -- 2^49: the width of one priority band (scheduling.ts)
+
+local function tkey(id) return B .. 'task:' .. id end
+local function kkey(key) return B .. 'key:' .. key end
+local function zkey(kind, taskType) return B .. kind .. ':' .. taskType end
+-- redis.call turns Lua numbers into strings with 14 significant digits; scores
+-- and sequence numbers need all of theirs.
+local function fmt(n) return string.format('%.0f', n) end
+local function readyScore(priority, seq) return fmt((10 - priority) * BAND + seq) end
+local NOWS = fmt(NOW)
+local function isWaiting(state) return state == 'queued' or state == 'failed' end
+
+-- Batched writes, in slices: unpack() of thousands of values overflows
+-- Lua's C stack. One call per slice instead of one per task is most of what
+-- makes a 256-task claim cheap.
+local function zremAll(z, ids)
+  for i = 1, #ids, 500 do
+    redis.call('ZREM', z, unpack(ids, i, math.min(i + 499, #ids)))
+  end
+end
+-- pairs: a flat list score1, member1, score2, member2, ...
+local function zaddAll(z, pairs)
+  for i = 1, #pairs, 1000 do
+    redis.call('ZADD', z, unpack(pairs, i, math.min(i + 999, #pairs)))
+  end
+end
+-- Appends to the list stored under 'name' in table 'groups', creating it.
+local function push(groups, name, ...)
+  local list = groups[name]
+  if not list then list = {}; groups[name] = list end
+  for _, v in ipairs({ ... }) do list[#list + 1] = v end
+end
+
+local function toReady(id, taskType)
+  local f = redis.call('HMGET', tkey(id), 'priority', 'seq')
+  redis.call('ZADD', zkey('ready', taskType), readyScore(tonumber(f[1]), tonumber(f[2])), id)
+end
+
+-- A task waiting again takes its key's pointer, unless a newer task of the
+-- key is still live (then that one is what getByKey and dedup should see).
+local function takeKey(id, key)
+  local current = redis.call('GET', kkey(key))
+  if current == id then return end
+  if current then
+    local other = redis.call('HGET', tkey(current), 'state')
+    if isWaiting(other) or other == 'processing' then return end
+  end
+  redis.call('SET', kkey(key), id)
+end
+
+-- Leaves processing for another state. The worker and lease fields stay
+-- behind (deleting them costs a call per task); readers ignore them unless
+-- the state is processing.
+local function endLease(id, state, err)
+  if err then
+    redis.call('HSET', tkey(id), 'state', state, 'updated', NOWS, 'error', err)
+  else
+    redis.call('HSET', tkey(id), 'state', state, 'updated', NOWS)
+  end
+end
+
+local function toDead(id, taskType, err)
+  endLease(id, 'dead', err)
+  local seq = redis.call('INCR', B .. 'deadseq')
+  redis.call('HSET', tkey(id), 'deadseq', seq)
+  redis.call('ZADD', B .. 'dead', seq, id)
+  redis.call('HINCRBY', B .. 'counts', 'dead:' .. taskType, 1)
+end
+
+-- Moves up to 'limit' due tasks of each of delayed:<type> and retry:<type>
+-- to ready:<type>. Bounded so that one call stays short; the next claim
+-- promotes the rest.
+local function promote(taskType, limit)
+  for _, kind in ipairs({ 'delayed', 'retry' }) do
+    local z = zkey(kind, taskType)
+    local due = redis.call('ZRANGEBYSCORE', z, '-inf', NOWS, 'LIMIT', 0, limit)
+    for _, id in ipairs(due) do
+      toReady(id, taskType)
+      if kind == 'retry' then redis.call('HSET', tkey(id), 'state', 'queued', 'updated', NOWS) end
+    end
+    if #due > 0 then zremAll(z, due) end
+  end
+end
+
+-- Returns tasks whose lease expired (their worker died or hung), up to
+-- 'limit' per type. The attempt was counted at claim; out of attempts, the
+-- task is dead-lettered (a task that kills its workers must not loop).
+local function reap(maxAttempts, limit)
+  local n = 0
+  for _, taskType in ipairs(redis.call('SMEMBERS', B .. 'types')) do
+    local z = zkey('active', taskType)
+    local expired = redis.call('ZRANGEBYSCORE', z, '-inf', NOWS, 'LIMIT', 0, limit)
+    for _, id in ipairs(expired) do
+      local f = redis.call('HMGET', tkey(id), 'attempts', 'worker', 'key')
+      local err = 'lease expired (worker ' .. (f[2] or '?') .. ' stopped without acking)'
+      if tonumber(f[1]) >= maxAttempts then
+        toDead(id, taskType, err)
+      else
+        endLease(id, 'queued', err)
+        toReady(id, taskType)
+        takeKey(id, f[3])
+      end
+    end
+    if #expired > 0 then zremAll(z, expired) end
+    n = n + #expired
+  end
+  return n
+end
+
+-- Tasks counted against capacity: ready, delayed, retry-waiting, processing.
+local function queueSize()
+  local n = 0
+  for _, taskType in ipairs(redis.call('SMEMBERS', B .. 'types')) do
+    for _, kind in ipairs({ 'ready', 'delayed', 'retry', 'active' }) do
+      n = n + redis.call('ZCARD', zkey(kind, taskType))
+    end
+  end
+  return n
+end
+`;

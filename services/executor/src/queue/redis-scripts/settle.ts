@@ -1,0 +1,104 @@
+import { luaLib } from "./lib.js";
+
+/**
+ * The ends of a claim: ack, fail, release and extendLease. Each acts only on
+ * tasks that are processing now; an id in any other state (acked twice,
+ * reaped after its lease expired, unknown) is skipped and not counted.
+ */
+
+/** ARGV: B, NOW, retentionMs, ids... Returns how many were completed. */
+export const ackLua = `${luaLib}
+local RETENTION = ARGV[3]
+local n, done = 0, {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local t = tkey(id)
+  local f = redis.call('HMGET', t, 'state', 'type', 'key')
+  if f[1] == 'processing' then
+    endLease(id, 'completed', nil)
+    -- The record, and the key's pointer to it, stay readable for the retention.
+    redis.call('PEXPIRE', t, RETENTION)
+    local pointer = kkey(f[3])
+    if redis.call('GET', pointer) == id then redis.call('PEXPIRE', pointer, RETENTION) end
+    local list = done[f[2]]
+    if not list then list = {}; done[f[2]] = list end
+    list[#list + 1] = id
+    n = n + 1
+  end
+end
+for taskType, ids in pairs(done) do
+  zremAll(zkey('active', taskType), ids)
+  redis.call('HINCRBY', B .. 'counts', 'completed:' .. taskType, #ids)
+end
+return n
+`;
+
+/**
+ * ARGV: B, NOW, maxAttempts, backoffBaseMs, backoffMaxMs, then per failure:
+ * id, error, permanent ('1'/'0'), jitter in [0, 1) (drawn by the caller: Lua's
+ * math.random is deterministic inside Redis).
+ * Returns {outcome1, retryAt1, outcome2, retryAt2, ...}.
+ */
+export const failLua = `${luaLib}
+local MAX_ATTEMPTS = tonumber(ARGV[3])
+local BASE, CAP = tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {}
+for i = 6, #ARGV, 4 do
+  local id, err, permanent, jitter = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1', tonumber(ARGV[i + 3])
+  local f = redis.call('HMGET', tkey(id), 'state', 'type', 'attempts', 'key')
+  if f[1] ~= 'processing' then
+    table.insert(out, 'ignored'); table.insert(out, 0)
+  else
+    redis.call('ZREM', zkey('active', f[2]), id)
+    local attempts = tonumber(f[3])
+    if permanent or attempts >= MAX_ATTEMPTS then
+      toDead(id, f[2], err)
+      table.insert(out, 'dead'); table.insert(out, 0)
+    else
+      -- retryDelayMs in scheduling.ts: exponential, capped, equal jitter.
+      local nominal = math.min(CAP, BASE * 2 ^ math.max(0, attempts - 1))
+      local at = NOW + math.floor(nominal / 2 + jitter * nominal / 2)
+      endLease(id, 'failed', err)
+      redis.call('HSET', tkey(id), 'notbefore', fmt(at))
+      redis.call('ZADD', zkey('retry', f[2]), fmt(at), id)
+      takeKey(id, f[4])
+      table.insert(out, 'retry'); table.insert(out, fmt(at))
+    end
+  end
+end
+return out
+`;
+
+/** ARGV: B, NOW, ids... Gives tasks back un-started: the attempt is returned. */
+export const releaseLua = `${luaLib}
+local n = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local f = redis.call('HMGET', tkey(id), 'state', 'type', 'attempts', 'key')
+  if f[1] == 'processing' then
+    redis.call('HSET', tkey(id), 'attempts', math.max(0, tonumber(f[3]) - 1))
+    endLease(id, 'queued', nil)
+    redis.call('ZREM', zkey('active', f[2]), id)
+    toReady(id, f[2])
+    takeKey(id, f[4])
+    n = n + 1
+  end
+end
+return n
+`;
+
+/** ARGV: B, NOW, leaseMs, ids... */
+export const extendLua = `${luaLib}
+local UNTIL = fmt(NOW + tonumber(ARGV[3]))
+local n = 0
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local f = redis.call('HMGET', tkey(id), 'state', 'type')
+  if f[1] == 'processing' then
+    redis.call('HSET', tkey(id), 'lease', UNTIL, 'updated', NOWS)
+    redis.call('ZADD', zkey('active', f[2]), UNTIL, id)
+    n = n + 1
+  end
+end
+return n
+`;

@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import type { commonV1 } from "@prescient/contracts";
+import {
+  errorMessage,
+  formatKey,
+  InvalidArgumentError,
+  type KeyParts,
+  type TaskTypeRegistry,
+  UnavailableError,
+} from "@prescient/core";
+import { currentTraceparent } from "@prescient/tracing";
+import type { EntityStore, Features } from "../entities/entity-store.js";
+import { validateEntityRecord } from "../entities/entity-store.js";
+import type { EnqueueResult, TaskQueue, TaskReason } from "../queue/index.js";
+import { type BatchDeps, processBatch } from "../worker/batch-processor.js";
+
+/** A task to enqueue, already decoded from the wire. */
+export interface TaskRequest {
+  parts: KeyParts;
+  /** 1..10; undefined takes the task type's default. */
+  priority: number | undefined;
+  reason: TaskReason;
+  notBefore?: number;
+  features: Features;
+}
+
+/**
+ * What the executor does for its callers, shared by the gRPC service and the
+ * in-process cache miss handler: enqueue (features upserted first, trace
+ * context captured) and compute now (coalesced per key).
+ */
+export class ExecutorCore {
+  readonly #queue: TaskQueue;
+  readonly #entities: EntityStore;
+  readonly #taskTypes: TaskTypeRegistry;
+  readonly #deps: BatchDeps;
+  readonly #computing = new Map<string, Promise<commonV1.Result>>();
+  readonly #onEnqueued: () => void;
+
+  constructor(queue: TaskQueue, deps: BatchDeps, onEnqueued: () => void = () => {}) {
+    this.#queue = queue;
+    this.#entities = deps.entities;
+    this.#taskTypes = deps.taskTypes;
+    this.#deps = deps;
+    this.#onEnqueued = onEnqueued;
+  }
+
+  get queue(): TaskQueue {
+    return this.#queue;
+  }
+
+  async enqueueMany(requests: readonly TaskRequest[]): Promise<EnqueueResult[]> {
+    const traceparent = currentTraceparent();
+    const upserts = requests
+      .filter((r) => r.parts.entityId !== undefined && Object.keys(r.features).length > 0)
+      .map((r) =>
+        validateEntityRecord({
+          tenant: r.parts.tenant,
+          entityId: r.parts.entityId as string,
+          features: r.features,
+        }),
+      );
+    const tasks = requests.map((r) => {
+      const taskType = this.#taskTypes.get(r.parts.taskType);
+      return {
+        key: formatKey(r.parts),
+        taskType: taskType.name,
+        tenant: r.parts.tenant,
+        priority: r.priority ?? taskType.defaultPriority,
+        reason: r.reason,
+        ...(r.notBefore !== undefined ? { notBefore: r.notBefore } : {}),
+        ...(traceparent ? { traceparent } : {}),
+        // Input-addressed keys have no entity record: their inputs ride with the task.
+        ...(r.parts.digest !== undefined && Object.keys(r.features).length > 0
+          ? { payload: JSON.stringify(r.features) }
+          : {}),
+      };
+    });
+    // Features first: a worker may claim the task the moment it is queued.
+    if (upserts.length > 0) await this.#entities.upsertMany(upserts);
+    const results = await this.#queue.enqueueMany(tasks);
+    this.#onEnqueued();
+    return results;
+  }
+
+  /**
+   * Computes one key now, bypassing the queue (it is the highest priority
+   * there is), coalesced with any computation of the same key under way.
+   * `store` writes the result to the cache; the cache's own miss path stores
+   * what it gets back itself, so it passes false.
+   */
+  compute(
+    parts: KeyParts,
+    features: Features,
+    store: boolean,
+  ): Promise<{ result: commonV1.Result; coalesced: boolean }> {
+    const key = formatKey(parts);
+    this.#taskTypes.get(parts.taskType);
+    const running = this.#computing.get(key);
+    if (running) return running.then((result) => ({ result, coalesced: true }));
+    const work = this.#computeOnce(key, parts, features, store).finally(() => this.#computing.delete(key));
+    this.#computing.set(key, work);
+    return work.then((result) => ({ result, coalesced: false }));
+  }
+
+  async #computeOnce(
+    key: string,
+    parts: KeyParts,
+    features: Features,
+    store: boolean,
+  ): Promise<commonV1.Result> {
+    if (parts.entityId !== undefined && Object.keys(features).length > 0) {
+      await this.#entities.upsertMany([
+        validateEntityRecord({ tenant: parts.tenant, entityId: parts.entityId, features }),
+      ]);
+    }
+    const deps: BatchDeps = store ? this.#deps : { ...this.#deps, sink: { putMany: async () => {} } };
+    const id = `compute-${randomUUID()}`;
+    const payload = Object.keys(features).length > 0 ? JSON.stringify(features) : undefined;
+    const outcome = await processBatch([{ id, key, ...(payload ? { payload } : {}) }], deps).catch(
+      (e: unknown) => {
+        throw new UnavailableError(`computing ${key} failed: ${errorMessage(e)}`);
+      },
+    );
+    const result = outcome.results.get(id);
+    if (result) return result;
+    const failure = outcome.failed[0];
+    if (failure?.permanent) throw new InvalidArgumentError(`cannot compute ${key}: ${failure.error}`);
+    throw new UnavailableError(`computing ${key} failed: ${failure?.error ?? "no result"}`);
+  }
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import { errorMessage } from "@prescient/core";
+import { createLogger, type Logger } from "@prescient/kit";
+import { linksFromCarriers, withSpan } from "@prescient/tracing";
+import type { ClaimedTask, TaskQueue } from "../queue/index.js";
+import { type BatchDeps, processBatch } from "./batch-processor.js";
+
+export interface WorkerPoolOptions {
+  /** Tasks claimed at once. Default 256. */
+  claimSize: number;
+  /** Batches processed at once. Default 2. */
+  batchesInFlight: number;
+  /** Only these task types; empty means all. Default []. */
+  taskTypes: string[];
+  /** Lease of claimed tasks; extended while a batch runs long. Default 30 s. */
+  leaseMs: number;
+  /** Longest wait between claims when the queue is empty. Default 200 ms. */
+  maxIdleMs: number;
+  /** Worker identity recorded on claimed tasks. Default executor-<random>. */
+  workerId: string;
+  logger: Logger;
+}
+
+const defaults = (): WorkerPoolOptions => ({
+  claimSize: 256,
+  batchesInFlight: 2,
+  taskTypes: [],
+  leaseMs: 30_000,
+  maxIdleMs: 200,
+  workerId: `executor-${randomUUID().slice(0, 8)}`,
+  logger: createLogger("executor"),
+});
+
+export interface PoolCounters {
+  batches: number;
+  completed: number;
+  failed: number;
+}
+
+/**
+ * Claim loops over the task queue. Each loop claims a batch, processes it
+ * (one ModelInfer per group, one PutMany for all), then acks and fails in one
+ * round trip each. An empty queue backs the loop off up to `maxIdleMs`; a
+ * failing queue (Redis down) backs it off the same way and logs.
+ */
+export class WorkerPool {
+  readonly options: WorkerPoolOptions;
+  readonly counters: PoolCounters = { batches: 0, completed: 0, failed: 0 };
+  readonly #queue: TaskQueue;
+  readonly #deps: BatchDeps;
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #wake: (() => void) | undefined;
+
+  constructor(queue: TaskQueue, deps: BatchDeps, options?: Partial<WorkerPoolOptions>) {
+    this.#queue = queue;
+    this.#deps = deps;
+    this.options = { ...defaults(), ...options };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loops = Array.from({ length: this.options.batchesInFlight }, (_, i) => this.#loop(i));
+  }
+
+  /** Ends idle waits early, e.g. right after an enqueue in this process. */
+  nudge(): void {
+    this.#wake?.();
+  }
+
+  /**
+   * Stops claiming and waits for the batches in flight to finish (they ack or
+   * fail their tasks). Batches are processed whole, so nothing claimed is left
+   * unstarted; a worker killed outright loses its leases and the tasks return.
+   */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await Promise.all(this.#loops);
+  }
+
+  async #loop(index: number): Promise<void> {
+    const workerId = `${this.options.workerId}/${index}`;
+    let idleMs = 1;
+    while (this.#running) {
+      let claimed: ClaimedTask[] = [];
+      try {
+        claimed = await this.#queue.claim(this.options.claimSize, {
+          workerId,
+          leaseMs: this.options.leaseMs,
+          ...(this.options.taskTypes.length > 0 ? { taskTypes: this.options.taskTypes } : {}),
+        });
+      } catch (err) {
+        this.options.logger.warn({ err: errorMessage(err) }, "claim failed; backing off");
+        idleMs = this.options.maxIdleMs;
+      }
+      if (claimed.length === 0) {
+        await this.#sleep(idleMs);
+        idleMs = Math.min(this.options.maxIdleMs, idleMs * 2);
+        continue;
+      }
+      idleMs = 1;
+      if (!this.#running) {
+        // Claimed just as shutdown began: hand the tasks back unstarted.
+        await this.#queue.release(claimed.map((t) => t.id)).catch(() => 0);
+        return;
+      }
+      await this.#run(claimed);
+    }
+  }
+
+  async #run(claimed: ClaimedTask[]): Promise<void> {
+    const ids = claimed.map((t) => t.id);
+    // A batch that outlives half its lease extends it, so a slow predictor does not hand the tasks to a second worker.
+    const extender = setInterval(() => {
+      void this.#queue.extendLease(ids, this.options.leaseMs).catch(() => 0);
+    }, this.options.leaseMs / 2);
+    extender.unref();
+    try {
+      const links = linksFromCarriers(
+        claimed.map((t) => (t.traceparent ? { traceparent: t.traceparent } : undefined)),
+      );
+      const outcome = await withSpan(
+        "executor.batch",
+        { "prescient.batch.size": claimed.length },
+        () => processBatch(claimed, this.#deps),
+        { links },
+      );
+      await Promise.all([
+        outcome.completed.length > 0 ? this.#queue.ack(outcome.completed) : Promise.resolve(0),
+        outcome.failed.length > 0
+          ? this.#queue.failMany(
+              outcome.failed.map((f) => ({ id: f.id, error: f.error, permanent: f.permanent })),
+            )
+          : Promise.resolve([]),
+      ]);
+      this.counters.batches++;
+      this.counters.completed += outcome.completed.length;
+      this.counters.failed += outcome.failed.length;
+    } catch (err) {
+      // The queue itself failed mid-batch: the leases run out and the tasks come back.
+      this.options.logger.error({ err: errorMessage(err), tasks: ids.length }, "batch could not be settled");
+    } finally {
+      clearInterval(extender);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}
