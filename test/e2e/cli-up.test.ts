@@ -1,7 +1,9 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { checkHealth, waitForServing } from "@prescient/kit";
+import { credentials } from "@grpc/grpc-js";
+import { analyzerV1 } from "@prescient/contracts";
+import { callUnary, checkHealth, waitForServing } from "@prescient/kit";
 import { freePort } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -141,6 +143,27 @@ describe("prescient up, driven by the CLI", () => {
     const again = JSON.parse((await prescient("lookup", "acme/ctr_prediction/fresh-ad", "--json")).stdout);
     expect(again).toMatchObject({ hit: true, computed: false });
     expect(again.value.probability.data[0]).toBe(probability);
+  });
+
+  it("reports lookups to the analyzer, whose demand ranking then knows the key", async () => {
+    for (let i = 0; i < 3; i++) await prescient("lookup", "acme/roas_prediction/campaign-7");
+    const analyzer = new analyzerV1.AnalyzerServiceClient(addr, credentials.createInsecure());
+    const top = async () =>
+      (
+        await callUnary(analyzer.topPatterns.bind(analyzer), {
+          limit: 10,
+          taskType: "roas_prediction",
+          tenant: "acme",
+        })
+      ).patterns;
+    // The cache ships its query log in batches, every 250 ms at the latest.
+    let patterns = await top();
+    for (let i = 0; i < 20 && patterns.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      patterns = await top();
+    }
+    analyzer.close();
+    expect(patterns.map((p) => p.key)).toContain("acme/roas_prediction/campaign-7");
   });
 
   it("reports unbuilt services as NOT_SERVING and built ones as SERVING", async () => {

@@ -13,7 +13,13 @@ import {
 import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
 import { shutdownTracing } from "@prescient/tracing";
 import { grpcServiceOf, type ServiceName } from "./services.js";
-import { GrpcMissHandler, InProcessMissHandler, runtimeModelRepository } from "./wiring.js";
+import {
+  GrpcMissHandler,
+  InProcessMissHandler,
+  queryEventOf,
+  queryReporter,
+  runtimeModelRepository,
+} from "./wiring.js";
 
 export interface MeshOptions {
   /** Services this process runs. */
@@ -76,8 +82,31 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       : undefined;
   if (missHandler instanceof GrpcMissHandler) host.onShutdown(() => missHandler.close());
 
+  const analyzer = has("analyzer")
+    ? startAnalyzer(host, {
+        ...analyzerEnv,
+        store,
+        ...(has("predictor") ? { predictorAddress: address } : {}),
+        ...(repository ? { modelRepositoryPath: repository } : {}),
+      })
+    : undefined;
+  if (analyzer) warmups.push(analyzer.then((a) => a.ready));
+  const analyzerAddress = rawEnv.PRESCIENT_ANALYZER_ADDR;
+  const reporter = analyzer
+    ? queryReporter(analyzer.then((a) => a.analyzer))
+    : analyzerAddress
+      ? queryReporter(analyzerAddress)
+      : undefined;
+  if (reporter) host.onShutdown(() => reporter.close());
+
   const cache = has("cache")
-    ? startCache(host, { taskTypes, store, env: rawEnv, ...(missHandler ? { missHandler } : {}) })
+    ? startCache(host, {
+        taskTypes,
+        store,
+        env: rawEnv,
+        ...(missHandler ? { missHandler } : {}),
+        ...(reporter ? { lookupObserver: (lookup) => reporter.report(queryEventOf(lookup)) } : {}),
+      })
     : undefined;
   if (cache) warmups.push(cache);
   if (has("predictor")) {
@@ -97,16 +126,6 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     });
     inProcessMisses.core = executor.core;
     warmups.push(executor.ready);
-  }
-  if (has("analyzer")) {
-    warmups.push(
-      startAnalyzer(host, {
-        ...analyzerEnv,
-        store,
-        ...(has("predictor") ? { predictorAddress: address } : {}),
-        ...(repository ? { modelRepositoryPath: repository } : {}),
-      }).then((a) => a.ready),
-    );
   }
   for (const service of options.services) {
     // Not built yet: it reports NOT_SERVING on health rather than pretending.

@@ -2,8 +2,15 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
-import type { MissFeatures, MissHandler, MissKey } from "@prescient/cache";
-import { commonV1, executorV1 } from "@prescient/contracts";
+import {
+  type Analyzer,
+  emptyIngestResult,
+  grpcQuerySink,
+  type QueryEventInput,
+  QueryReporter,
+} from "@prescient/analyzer";
+import type { MissFeatures, MissHandler, MissKey, ObservedLookup } from "@prescient/cache";
+import { analyzerV1, commonV1, executorV1 } from "@prescient/contracts";
 import { UnavailableError } from "@prescient/core";
 import type { ExecutorCore, Features } from "@prescient/executor";
 import { callUnary, clientChannelOptions } from "@prescient/kit";
@@ -106,4 +113,36 @@ export function runtimeModelRepository(): string {
   const dir = mkdtempSync(join(tmpdir(), "prescient-models-"));
   cpSync(shippedModelsPath, dir, { recursive: true });
   return dir;
+}
+
+/** The cache's lookups as the analyzer's query events (LookupOutcome: 1 hit, 2 stale, 3 miss). */
+export function queryEventOf(lookup: ObservedLookup): QueryEventInput {
+  return {
+    time: new Date(lookup.time),
+    tenant: lookup.tenant,
+    taskType: lookup.taskType,
+    entityId: lookup.entityId,
+    key: lookup.key,
+    userId: lookup.userId,
+    outcome: lookup.outcome === "hit" ? 1 : lookup.outcome === "stale" ? 2 : 3,
+    computeMs: lookup.computeMs,
+    latencyMs: 0,
+  };
+}
+
+/**
+ * The cache's query log: lookups go, batched and asynchronously, to the
+ * analyzer in this process, or to a remote one over gRPC. A slow or absent
+ * analyzer costs lookups nothing: the reporter drops and counts.
+ */
+export function queryReporter(target: Promise<Analyzer> | string): QueryReporter {
+  if (typeof target === "string") {
+    const client = new analyzerV1.AnalyzerServiceClient(
+      target,
+      credentials.createInsecure(),
+      clientChannelOptions(),
+    );
+    return new QueryReporter(grpcQuerySink(client));
+  }
+  return new QueryReporter(async (events) => (await target).recordQueries(events, emptyIngestResult()));
 }

@@ -8,7 +8,12 @@ import type { CacheStore } from "./store/cache-store.js";
 import { MemoryCacheStore } from "./store/memory-store.js";
 import { RedisCacheStore } from "./store/redis-store.js";
 
-export { CacheCore, type CacheCoreOptions, cacheCoreDefaults } from "./core/cache-core.js";
+export {
+  CacheCore,
+  type CacheCoreOptions,
+  cacheCoreDefaults,
+  type ObservedLookup,
+} from "./core/cache-core.js";
 export {
   type MissFeatures,
   type MissHandler,

@@ -49,6 +49,27 @@ export interface CacheCoreOptions {
   registry: Registry | undefined;
   /** Store failures are logged here, rate-limited. Default: none. */
   logger: Logger | undefined;
+  /**
+   * Told of every answered lookup, synchronously, for the analyzer's query
+   * log. It must not block or throw (the QueryReporter buffers and drops).
+   * Default: none.
+   */
+  lookupObserver: ((lookup: ObservedLookup) => void) | undefined;
+}
+
+/** One answered lookup, as the demand model wants it. */
+export interface ObservedLookup {
+  /** ms since the epoch, on the core's clock. */
+  time: number;
+  key: string;
+  tenant: string;
+  taskType: string;
+  /** Raw entity id, or `#<digest>` for input-addressed keys. */
+  entityId: string;
+  userId: string;
+  outcome: "hit" | "stale" | "miss";
+  /** The stored result's compute time on a hit; 0 when unknown. */
+  computeMs: number;
 }
 
 export const cacheCoreDefaults: Readonly<CacheCoreOptions> = {
@@ -61,6 +82,7 @@ export const cacheCoreDefaults: Readonly<CacheCoreOptions> = {
   random: Math.random,
   registry: undefined,
   logger: undefined,
+  lookupObserver: undefined,
 };
 
 type LookupResponse = cacheV1.LookupResponse;
@@ -112,7 +134,9 @@ export class CacheCore {
       degraded = true;
       this.#storeFailed("get", err);
     }
-    return this.#answer(k, result, degraded, request.onMiss, request.rejectStale, request.features);
+    const answer = this.#answer(k, result, degraded, request.onMiss, request.rejectStale, request.features);
+    if (this.options.lookupObserver) this.#observe(k, answer, result, request.userId);
+    return answer;
   }
 
   async lookupMany(request: cacheV1.LookupManyRequest): Promise<cacheV1.LookupManyResponse> {
@@ -131,9 +155,12 @@ export class CacheCore {
       degraded = true;
       this.#storeFailed("get_many", err);
     }
-    const answers = resolved.map((k, i) =>
-      this.#answer(k, results[i], degraded, request.onMiss, request.rejectStale, noFeatures),
-    );
+    const observe = this.options.lookupObserver !== undefined;
+    const answers = resolved.map((k, i) => {
+      const answer = this.#answer(k, results[i], degraded, request.onMiss, request.rejectStale, noFeatures);
+      if (observe) this.#observe(k, answer, results[i], request.userId);
+      return answer;
+    });
     return { results: await Promise.all(answers) };
   }
 
@@ -253,6 +280,25 @@ export class CacheCore {
     if (onMiss === onMissMode.enqueue) return this.#enqueue(k, degraded, features);
     if (onMiss === onMissMode.compute) return this.#compute(k, degraded, features);
     return miss(k.key, degraded);
+  }
+
+  #observe(
+    k: ResolvedKey,
+    answer: LookupResponse | Promise<LookupResponse>,
+    result: CachedResult | undefined,
+    userId: string,
+  ): void {
+    const served = !(answer instanceof Promise) && answer.hit;
+    this.options.lookupObserver?.({
+      time: this.options.clock.now(),
+      key: k.key,
+      tenant: k.parts.tenant,
+      taskType: k.parts.taskType,
+      entityId: k.parts.entityId ?? `#${k.parts.digest ?? ""}`,
+      userId,
+      outcome: !served ? "miss" : (answer as LookupResponse).stale ? "stale" : "hit",
+      computeMs: result?.computeMs ?? 0,
+    });
   }
 
   #markRefreshDue(key: string, cell: StatsCell): void {

@@ -1,0 +1,38 @@
+import { ManualClock } from "@prescient/core";
+import { describe, expect, it } from "vitest";
+import { CacheCore, type ObservedLookup } from "./cache-core.js";
+import { entry, FlakyStore, key, lookupRequest, testTypes } from "./core.test-util.js";
+
+const t0 = 1_700_000_000_000;
+
+describe("cache core: lookup observer (the analyzer's query log)", () => {
+  it("reports every answered lookup with its outcome, user and compute time", async () => {
+    const clock = new ManualClock(t0);
+    const seen: ObservedLookup[] = [];
+    const core = new CacheCore(new FlakyStore(clock), testTypes, {
+      clock,
+      random: () => 0.5,
+      lookupObserver: (l) => seen.push(l),
+    });
+    await core.put({ entry: entry(key("a"), { computeMs: 40 }) });
+    await core.lookup(lookupRequest(key("a"), { userId: "u1" }));
+    clock.advance(105_000); // past the 100 s TTL, inside the 10 s grace
+    await core.lookup(lookupRequest(key("a"), { userId: "u1" }));
+    await core.lookupMany({ keys: [key("a"), key("b/c")], onMiss: 0, userId: "u2", rejectStale: true });
+
+    expect(seen.map((l) => [l.key, l.outcome, l.userId])).toEqual([
+      ["acme/ctr_prediction/a", "hit", "u1"],
+      ["acme/ctr_prediction/a", "stale", "u1"],
+      ["acme/ctr_prediction/a", "miss", "u2"],
+      ["acme/ctr_prediction/b%2Fc", "miss", "u2"],
+    ]);
+    expect(seen[0]).toMatchObject({
+      tenant: "acme",
+      taskType: "ctr_prediction",
+      entityId: "a",
+      computeMs: 40,
+      time: t0,
+    });
+    expect(seen[3]?.entityId).toBe("b/c");
+  });
+});
