@@ -3,6 +3,7 @@ import { startCache } from "@prescient/cache";
 import { defaultTaskTypesPath, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
 import { executorOptionsFromEnv, startExecutor } from "@prescient/executor";
 import {
+  addressSchema,
   type CommonEnv,
   createLogger,
   loadCommonEnv,
@@ -42,6 +43,14 @@ export interface Mesh {
 
 const log = createLogger("mesh");
 
+/** Peers a service reaches over gRPC when they do not run in this process. */
+const peerEnvShape = {
+  /** ExecutorService, for the cache's ENQUEUE and COMPUTE misses. */
+  PRESCIENT_EXECUTOR_ADDR: addressSchema.optional(),
+  /** AnalyzerService, for the cache's query log. */
+  PRESCIENT_ANALYZER_ADDR: addressSchema.optional(),
+};
+
 /**
  * Starts the given services on one gRPC server. Configuration is validated
  * before anything binds, so a bad variable fails fast with its name. Services
@@ -59,6 +68,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const predictorEnv = predictorOptionsFromEnv(rawEnv);
   const executorEnv = executorOptionsFromEnv(rawEnv);
   const analyzerEnv = analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, rawEnv));
+  const peers = loadEnv(peerEnvShape, rawEnv);
   const host = new ServiceHost({
     address,
     maxMessageBytes: env.PRESCIENT_MAX_MESSAGE_BYTES,
@@ -74,7 +84,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
 
   const warmups: Promise<unknown>[] = [];
   const inProcessMisses = new InProcessMissHandler();
-  const executorAddress = rawEnv.PRESCIENT_EXECUTOR_ADDR;
+  const executorAddress = peers.PRESCIENT_EXECUTOR_ADDR;
   const missHandler = has("executor")
     ? inProcessMisses
     : executorAddress
@@ -91,7 +101,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       })
     : undefined;
   if (analyzer) warmups.push(analyzer.then((a) => a.ready));
-  const analyzerAddress = rawEnv.PRESCIENT_ANALYZER_ADDR;
+  const analyzerAddress = peers.PRESCIENT_ANALYZER_ADDR;
   const reporter = analyzer
     ? queryReporter(analyzer.then((a) => a.analyzer))
     : analyzerAddress
