@@ -59,7 +59,8 @@ export function createScenario(args: ScenarioArgs): Scenario {
       let offset = 0;
       return {
         call: async () => {
-          const start = (offset += args.batch) % (args.keys.length - args.batch);
+          offset += args.batch;
+          const start = offset % (args.keys.length - args.batch);
           const r = await callUnary(lookupMany, {
             keys: args.keys.slice(start, start + args.batch),
             onMiss: cacheV1.OnMiss.ON_MISS_NONE,
@@ -76,7 +77,8 @@ export function createScenario(args: ScenarioArgs): Scenario {
       let offset = 0;
       return {
         call: async () => {
-          const start = (offset += args.batch) % (args.keys.length - args.batch);
+          offset += args.batch;
+          const start = offset % (args.keys.length - args.batch);
           const values = await redis.mgetBuffer(...args.keys.slice(start, start + args.batch));
           if (values.some((v) => v === null)) throw new Error("benchmark MGET missed");
         },
