@@ -10,6 +10,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal" },
-    reporters: ["default"],
+    reporters: ["default", "./test/setup/summary-reporter.ts"],
   },
 });
