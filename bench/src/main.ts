@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>>
   analyzer: () => import("./analyzer.js"),
   predictor: () => import("./predictor.js"),
   "executor-queue": () => import("./executor-queue.js"),
+  executor: () => import("./executor.js"),
 };
 
 const names = process.argv.slice(2);

@@ -145,6 +145,51 @@ describe("prescient up, driven by the CLI", () => {
     expect(again.value.probability.data[0]).toBe(probability);
   });
 
+  it("enqueues a task with features; a worker completes it and the lookup hits", async () => {
+    const enqueued = await prescient(
+      "enqueue",
+      "acme/ctr_prediction/queued-ad",
+      "--priority",
+      "9",
+      "--reason",
+      "trigger",
+      "--features",
+      JSON.stringify(ctrFeatures),
+      "--json",
+    );
+    expect(enqueued.stderr).toBe("");
+    const { task_id: taskId, deduplicated } = JSON.parse(enqueued.stdout);
+    expect(deduplicated).toBe(false);
+
+    let task = JSON.parse((await prescient("task", taskId, "--json")).stdout);
+    for (let i = 0; i < 50 && task.state !== "completed"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      task = JSON.parse((await prescient("task", "acme/ctr_prediction/queued-ad", "--json")).stdout);
+    }
+    expect(task).toMatchObject({
+      id: taskId,
+      state: "completed",
+      priority: 9,
+      reasons: ["trigger"],
+      attempts: 1,
+    });
+
+    const hit = JSON.parse((await prescient("lookup", "acme/ctr_prediction/queued-ad", "--json")).stdout);
+    expect(hit).toMatchObject({ hit: true, model_name: "ctr_prediction", model_version: "1" });
+    expect(hit.value.probability.data[0]).toBeGreaterThan(0);
+
+    const stats = JSON.parse((await prescient("queue-stats", "--json")).stdout);
+    expect(stats).toMatchObject({ paused: false, total: { processing: 0 } });
+    expect(stats.total.completed).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse((await prescient("dlq", "list", "--json")).stdout)).toEqual({
+      tasks: [],
+      next_page_token: "",
+    });
+    const neither = await prescient("dlq", "requeue");
+    expect(neither.code).toBe(1);
+    expect(neither.stderr).toMatch(/give task ids or --all/);
+  });
+
   it("reports lookups to the analyzer, whose demand ranking then knows the key", async () => {
     for (let i = 0; i < 3; i++) await prescient("lookup", "acme/roas_prediction/campaign-7");
     const analyzer = new analyzerV1.AnalyzerServiceClient(addr, credentials.createInsecure());

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerCacheCommands } from "./commands/cache.js";
+import { registerExecutorCommands } from "./commands/executor.js";
 import { registerUp } from "./commands/up.js";
 
 const program = new Command()
@@ -11,5 +12,6 @@ const program = new Command()
 
 registerUp(program);
 registerCacheCommands(program);
+registerExecutorCommands(program);
 
 await program.parseAsync(process.argv);

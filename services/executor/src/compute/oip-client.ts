@@ -14,6 +14,9 @@ export interface OutputRows {
   rows: number[][];
 }
 
+/** Deadline of a ModelInfer when the caller gives none. */
+export const defaultInferTimeoutMs = 30_000;
+
 export interface InferSettings {
   /** Absolute deadline, ms since the epoch. */
   deadlineMs?: number;
@@ -85,7 +88,10 @@ export class OipPredictor implements Predictor {
     const response = await callUnary(
       infer,
       request,
-      settings.deadlineMs !== undefined ? { deadlineMs: settings.deadlineMs } : {},
+      // A hung predictor must not hold a batch (whose leases keep being extended) forever.
+      settings.deadlineMs !== undefined
+        ? { deadlineMs: settings.deadlineMs }
+        : { timeoutMs: defaultInferTimeoutMs },
     );
     return {
       modelVersion: response.modelVersion,

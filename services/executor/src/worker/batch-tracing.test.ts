@@ -1,0 +1,97 @@
+import { trace } from "@opentelemetry/api";
+import { withSpan } from "@prescient/tracing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  type InMemoryTracing,
+  installInMemoryTracing,
+} from "../../../../packages/tracing/src/in-memory-tracing.test-util.js";
+import { ExecutorCore } from "../service/executor-core.js";
+import {
+  type Backends,
+  batchDeps,
+  ctrFeatures,
+  openStores,
+  quietLogger,
+  startBackends,
+  waitFor,
+} from "./pipeline.test-util.js";
+import { WorkerPool } from "./worker-pool.js";
+
+/**
+ * Tracing across the queue: each task carries its enqueuer's trace context,
+ * and the batch span links to every one of them. The ModelInfer and PutMany
+ * calls run inside the batch span, so the client spans that the gRPC
+ * instrumentation makes for them (with the preload) are its children; here
+ * that is checked through the active span those calls see.
+ */
+const redisUrl = inject("redisUrl");
+let tracing: InMemoryTracing;
+let backends: Backends;
+
+beforeAll(async () => {
+  tracing = installInMemoryTracing();
+  backends = await startBackends();
+}, 60_000);
+afterAll(async () => {
+  await backends.close();
+  await tracing.uninstall();
+});
+
+describe("the executor.batch span", () => {
+  it("links to every enqueuing task's trace and is the parent of the batch's calls", async () => {
+    const stores = await openStores("redis", redisUrl);
+    const activeAt: { call: string; spanId: string | undefined }[] = [];
+    backends.predictor.before = () => {
+      activeAt.push({ call: "ModelInfer", spanId: trace.getActiveSpan()?.spanContext().spanId });
+    };
+    const deps = batchDeps(stores, {
+      predictor: backends.predictor,
+      sink: {
+        putMany: (entries) => {
+          activeAt.push({ call: "PutMany", spanId: trace.getActiveSpan()?.spanContext().spanId });
+          return backends.sink.putMany(entries);
+        },
+      },
+    });
+    const core = new ExecutorCore(stores.queue, deps);
+    const pool = new WorkerPool(stores.queue, deps, { claimSize: 64, maxIdleMs: 20, logger: quietLogger });
+    try {
+      // Three callers in three traces, enqueuing before any worker runs.
+      const callers = await Promise.all(
+        ["a", "b", "c"].map((name, i) =>
+          withSpan(`caller.${name}`, {}, async (span) => {
+            await core.enqueueMany([
+              {
+                parts: { tenant: "traced", taskType: "ctr_prediction", entityId: `ad-${name}` },
+                priority: undefined,
+                reason: "trigger",
+                features: ctrFeatures(i),
+              },
+            ]);
+            return span.spanContext();
+          }),
+        ),
+      );
+      expect(new Set(callers.map((c) => c.traceId)).size).toBe(3);
+      pool.start();
+      await waitFor("the batch to complete", async () => (await stores.queue.stats()).total.completed === 3);
+      await pool.stop();
+
+      const batch = tracing.exporter.getFinishedSpans().find((s) => s.name === "executor.batch");
+      expect(batch?.attributes["prescient.batch.size"]).toBe(3);
+      expect(batch?.links.map((l) => `${l.context.traceId}/${l.context.spanId}`).sort()).toEqual(
+        callers.map((c) => `${c.traceId}/${c.spanId}`).sort(),
+      );
+      // A batch is its own trace; the callers' traces are reached by the links.
+      expect(callers.map((c) => c.traceId)).not.toContain(batch?.spanContext().traceId);
+      expect(activeAt).toEqual([
+        { call: "ModelInfer", spanId: batch?.spanContext().spanId },
+        { call: "PutMany", spanId: batch?.spanContext().spanId },
+      ]);
+    } finally {
+      backends.predictor.before = undefined;
+      await pool.stop();
+      await stores.close();
+    }
+  });
+});
