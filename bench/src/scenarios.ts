@@ -1,5 +1,5 @@
 import { credentials } from "@grpc/grpc-js";
-import { cacheV1, type commonV1 } from "@prescient/contracts";
+import { cacheV1, type commonV1, inference } from "@prescient/contracts";
 import { callUnary, clientChannelOptions } from "@prescient/kit";
 import { Redis } from "ioredis";
 import { EchoClient } from "./echo-server.js";
@@ -18,7 +18,9 @@ export type ScenarioArgs =
   | { kind: "echo"; address: string; requestBytes: number }
   | { kind: "lookup"; address: string; keys: commonV1.Key[] }
   | { kind: "lookup-many"; address: string; keys: commonV1.Key[]; batch: number }
-  | { kind: "mget"; redisUrl: string; keys: string[]; batch: number };
+  | { kind: "mget"; redisUrl: string; keys: string[]; batch: number }
+  /** One ModelInfer, sent as given (the encoded request travels to the worker). */
+  | { kind: "infer"; address: string; request: Uint8Array };
 
 export function createScenario(args: ScenarioArgs): Scenario {
   switch (args.kind) {
@@ -71,6 +73,16 @@ export function createScenario(args: ScenarioArgs): Scenario {
         },
         close: () => client.close(),
       };
+    }
+    case "infer": {
+      const client = new inference.GRPCInferenceServiceClient(
+        args.address,
+        credentials.createInsecure(),
+        clientChannelOptions(),
+      );
+      const infer = client.modelInfer.bind(client);
+      const request = inference.ModelInferRequest.decode(args.request);
+      return { call: () => callUnary(infer, request), close: () => client.close() };
     }
     case "mget": {
       const redis = new Redis(args.redisUrl);
