@@ -9,7 +9,9 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>>
   analyzer: () => import("./analyzer.js"),
   predictor: () => import("./predictor.js"),
   "executor-queue": () => import("./executor-queue.js"),
+  evaluator: () => import("./evaluator.js"),
   executor: () => import("./executor.js"),
+  precomputer: () => import("./precomputer.js"),
 };
 
 const names = process.argv.slice(2);

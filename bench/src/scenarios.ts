@@ -68,6 +68,7 @@ export function createScenario(args: ScenarioArgs): Scenario {
             onMiss: cacheV1.OnMiss.ON_MISS_NONE,
             userId: "",
             rejectStale: false,
+            peek: false,
           });
           if (r.results.some((x) => !x.hit)) throw new Error("benchmark LookupMany missed");
         },

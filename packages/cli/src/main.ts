@@ -2,7 +2,10 @@
 import { Command } from "commander";
 import { registerCacheCommands } from "./commands/cache.js";
 import { registerExecutorCommands } from "./commands/executor.js";
+import { registerPrecomputerCommands } from "./commands/precomputer.js";
+import { registerReplay } from "./commands/replay.js";
 import { registerUp } from "./commands/up.js";
+import { registerWorkload } from "./commands/workload.js";
 
 const program = new Command()
   .name("prescient")
@@ -12,6 +15,9 @@ const program = new Command()
 
 registerUp(program);
 registerCacheCommands(program);
+registerPrecomputerCommands(program);
+registerReplay(program);
+registerWorkload(program);
 registerExecutorCommands(program);
 
 await program.parseAsync(process.argv);

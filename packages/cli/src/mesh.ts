@@ -1,7 +1,7 @@
 import { analyzerEnvShape, analyzerOptionsFromEnv, startAnalyzer } from "@prescient/analyzer";
 import { startCache } from "@prescient/cache";
 import { defaultTaskTypesPath, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
-import { executorOptionsFromEnv, startExecutor } from "@prescient/executor";
+import { executorOptionsFromEnv, GrpcTaskHandlers, startExecutor } from "@prescient/executor";
 import {
   addressSchema,
   type CommonEnv,
@@ -11,9 +11,18 @@ import {
   ServiceHost,
   startMetricsServer,
 } from "@prescient/kit";
+import {
+  inProcessAnalyzer,
+  inProcessCache,
+  inProcessExecutor,
+  mountReferenceHandler,
+  precomputerOptionsFromEnv,
+  ReferenceTaskHandlers,
+  startPrecomputer,
+} from "@prescient/precomputer";
 import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
 import { shutdownTracing } from "@prescient/tracing";
-import { grpcServiceOf, type ServiceName } from "./services.js";
+import { type ServiceName, serviceNames } from "./services.js";
 import {
   GrpcMissHandler,
   InProcessMissHandler,
@@ -124,22 +133,41 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       startPredictor(host, { ...predictorEnv, ...(repository ? { repositoryPath: repository } : {}) }).ready,
     );
   }
-  if (has("executor")) {
-    const executor = startExecutor(host, {
-      taskTypes,
-      store,
-      ...executorEnv,
-      ...(has("predictor") ? { predictor: self } : {}),
-      ...(cache
-        ? { sink: { putMany: async (entries) => void (await (await cache).core.putMany({ entries })) } }
-        : {}),
-    });
+  // `up` runs the example external task types on the reference handler, in process and as a
+  // TaskHandlerService; elsewhere a real handler is named by PRESCIENT_HANDLER_ADDR.
+  const embedded = serviceNames.every(has) && executorEnv.handlerAddress === undefined;
+  const handlerFallback = embedded ? new GrpcTaskHandlers(undefined) : undefined;
+  if (handlerFallback) {
+    mountReferenceHandler(host);
+    host.onShutdown(() => handlerFallback.close());
+  }
+  const executor = has("executor")
+    ? startExecutor(host, {
+        taskTypes,
+        store,
+        ...executorEnv,
+        ...(handlerFallback ? { handlers: new ReferenceTaskHandlers(handlerFallback) } : {}),
+        ...(has("predictor") ? { predictor: self } : {}),
+        ...(cache
+          ? { sink: { putMany: async (entries) => void (await (await cache).core.putMany({ entries })) } }
+          : {}),
+      })
+    : undefined;
+  if (executor) {
     inProcessMisses.core = executor.core;
     warmups.push(executor.ready);
   }
-  for (const service of options.services) {
-    // Not built yet: it reports NOT_SERVING on health rather than pretending.
-    if (service === "precomputer") for (const name of grpcServiceOf[service]) host.declareUnimplemented(name);
+  if (has("precomputer")) {
+    // Peers in this process are called directly; the others at PRESCIENT_*_ADDR.
+    const precomputer = startPrecomputer(host, {
+      taskTypes,
+      store,
+      ...precomputerOptionsFromEnv(rawEnv),
+      ...(executor ? { executor: inProcessExecutor(executor.core, executor.entities) } : {}),
+      ...(cache ? { cache: inProcessCache(cache.then((c) => c.core)) } : {}),
+      ...(analyzer ? { analyzer: inProcessAnalyzer(analyzer.then((a) => a.analyzer)) } : {}),
+    });
+    warmups.push(precomputer.ready);
   }
 
   await host.start();

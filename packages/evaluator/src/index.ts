@@ -1,1 +1,34 @@
-export {};
+/**
+ * @prescient/evaluator: trace replay under a virtual clock with the mesh's
+ * real policy modules, baselines and an oracle bound; workload generators;
+ * A/B comparison; reports.
+ */
+
+export { armOf, fnv1a32, splitUnit } from "./ab/split.js";
+export { type AbResult, type ArmStats, compareArms } from "./ab/stats.js";
+export { type LiveOptions, type LiveResult, liveReplay } from "./live/live-replay.js";
+export { type PrescientSettings, prescientDefaults } from "./policies/prescient/settings.js";
+export { renderHtml } from "./report/html.js";
+export { renderTable } from "./report/table.js";
+export { computeReasons, type PolicyMetrics } from "./sim/metrics.js";
+export {
+  type AbSettings,
+  type PolicyName,
+  policyNames,
+  type ReplayOptions,
+  resolveReplayOptions,
+} from "./sim/options.js";
+export { type ReplayReport, replay } from "./sim/replay.js";
+export { type OpenTraceOptions, openTrace, type TraceFormat, traceFormats } from "./trace/open-trace.js";
+export type { TraceEvent, TraceRead, TraceRecord, TraceSource } from "./trace/record.js";
+export { isTraceFormatError, TraceFormatError } from "./trace/trace-error.js";
+export {
+  generate,
+  type Workload,
+  type WorkloadKind,
+  workloadEpoch,
+  workloadKinds,
+} from "./workload/kinds.js";
+export { RowsTraceSource, writeCsv } from "./workload/output.js";
+export { type Check, validateWorkload } from "./workload/validate.js";
+export { dailyAmplitude, fitZipfExponent, ZipfSampler } from "./workload/zipf.js";

@@ -240,6 +240,7 @@ describe("cache core: a failing store", () => {
       onMiss: 0,
       userId: "",
       rejectStale: false,
+      peek: false,
     });
     expect(many.results.map((r) => r.degraded)).toEqual([true, true]);
     expect(isUnavailable(await rejection(core.put({ entry: entry(key("b")) })))).toBe(true);
@@ -365,7 +366,9 @@ describe("cache core: keys and validation", () => {
   it("enforces the LookupMany and PutMany limits with RESOURCE_EXHAUSTED", async () => {
     const { core } = setup({ maxLookupMany: 3, maxPutMany: 2 });
     const keys = ["a", "b", "c", "d"].map((e) => key(e));
-    const many = await rejection(core.lookupMany({ keys, onMiss: 0, userId: "", rejectStale: false }));
+    const many = await rejection(
+      core.lookupMany({ keys, onMiss: 0, userId: "", rejectStale: false, peek: false }),
+    );
     expect(isResourceExhausted(many)).toBe(true);
     expect((many as Error).message).toBe("LookupMany asked for 4 keys; the limit is 3 per call");
     const puts = await rejection(core.putMany({ entries: keys.map((k) => entry(k)) }));

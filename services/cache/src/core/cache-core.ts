@@ -155,6 +155,11 @@ export class CacheCore {
       degraded = true;
       this.#storeFailed("get_many", err);
     }
+    if (request.peek) {
+      // A freshness check, not demand: answer from the store and count nothing.
+      const now = this.options.clock.now();
+      return { results: resolved.map((k, i) => peekAnswer(k, results[i], now, degraded)) };
+    }
     const observe = this.options.lookupObserver !== undefined;
     const answers = resolved.map((k, i) => {
       const answer = this.#answer(k, results[i], degraded, request.onMiss, request.rejectStale, noFeatures);
@@ -421,4 +426,16 @@ function counters(c: CounterValues): cacheV1.Counters {
     errors: BigInt(c.errors),
     hitRate: hitRate(c),
   };
+}
+
+/** A peek's answer: the stored result if fresh or stale, nothing else happens. */
+function peekAnswer(
+  k: ResolvedKey,
+  result: CachedResult | undefined,
+  now: number,
+  degraded: boolean,
+): LookupResponse {
+  if (result === undefined) return miss(k.key, degraded);
+  const freshness = classifyFreshness(now, result.expiresAt?.getTime() ?? 0, k.type.staleGraceMs);
+  return freshness === "expired" ? miss(k.key, degraded) : hit(k.key, result, freshness === "stale", false);
 }

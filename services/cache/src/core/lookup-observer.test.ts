@@ -18,7 +18,13 @@ describe("cache core: lookup observer (the analyzer's query log)", () => {
     await core.lookup(lookupRequest(key("a"), { userId: "u1" }));
     clock.advance(105_000); // past the 100 s TTL, inside the 10 s grace
     await core.lookup(lookupRequest(key("a"), { userId: "u1" }));
-    await core.lookupMany({ keys: [key("a"), key("b/c")], onMiss: 0, userId: "u2", rejectStale: true });
+    await core.lookupMany({
+      keys: [key("a"), key("b/c")],
+      onMiss: 0,
+      userId: "u2",
+      rejectStale: true,
+      peek: false,
+    });
 
     expect(seen.map((l) => [l.key, l.outcome, l.userId])).toEqual([
       ["acme/ctr_prediction/a", "hit", "u1"],
@@ -34,5 +40,34 @@ describe("cache core: lookup observer (the analyzer's query log)", () => {
       time: t0,
     });
     expect(seen[3]?.entityId).toBe("b/c");
+  });
+});
+
+describe("cache core: peek", () => {
+  it("answers freshness without counting, logging or marking a refresh", async () => {
+    const clock = new ManualClock(t0);
+    const seen: ObservedLookup[] = [];
+    // random 0.999...: XFetch would mark any hit due if the peek consulted it.
+    const core = new CacheCore(new FlakyStore(clock), testTypes, {
+      clock,
+      random: () => 0.999_999,
+      lookupObserver: (l) => seen.push(l),
+    });
+    await core.put({ entry: entry(key("a"), { computeMs: 90_000 }) });
+    const peeked = await core.lookupMany({
+      keys: [key("a"), key("b")],
+      onMiss: 0,
+      userId: "precomputer",
+      rejectStale: false,
+      peek: true,
+    });
+    expect(peeked.results.map((r) => [r.hit, r.refreshDue])).toEqual([
+      [true, false],
+      [false, false],
+    ]);
+    expect(seen).toEqual([]);
+    expect(core.takeRefreshDue({ limit: 0 }).keys).toEqual([]);
+    const stats = await core.stats({ tenant: "", taskType: "" });
+    expect(stats.total).toMatchObject({ hits: 0n, misses: 0n });
   });
 });

@@ -81,6 +81,7 @@ describe.each(stores)("cache service over gRPC (%s store)", (storeName, store) =
       onMiss: 0,
       userId: "u",
       rejectStale: false,
+      peek: false,
     });
     expect(many.results.map((r) => [r.key, r.hit])).toEqual([
       ["acme/ctr_prediction/m1", true],
@@ -145,6 +146,7 @@ describe.each(stores)("cache service over gRPC (%s store)", (storeName, store) =
     onMiss: 0,
     userId: "",
     rejectStale: false,
+    peek: false,
   });
   const badInputs: [string, () => Promise<unknown>, status, RegExp][] = [
     [

@@ -52,6 +52,7 @@ describe("cache service when its Redis dies", () => {
       onMiss: 0,
       userId: "",
       rejectStale: false,
+      peek: false,
     });
     expect(many.results.map((r) => r.degraded)).toEqual([true, true]);
     const computed = await cache.rpc.lookup(

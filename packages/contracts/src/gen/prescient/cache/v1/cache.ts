@@ -117,6 +117,11 @@ export interface LookupManyRequest {
   onMiss: OnMiss;
   userId: string;
   rejectStale: boolean;
+  /**
+   * Read without being a read: no hit/miss counts, no query log, no refresh
+   * marks. For freshness checks (the precomputer's), which are not demand.
+   */
+  peek: boolean;
 }
 
 export interface LookupManyResponse {
@@ -693,7 +698,7 @@ export const LookupResponse: MessageFns<LookupResponse> = {
 };
 
 function createBaseLookupManyRequest(): LookupManyRequest {
-  return { keys: [], onMiss: 0, userId: "", rejectStale: false };
+  return { keys: [], onMiss: 0, userId: "", rejectStale: false, peek: false };
 }
 
 export const LookupManyRequest: MessageFns<LookupManyRequest> = {
@@ -709,6 +714,9 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     }
     if (message.rejectStale !== false) {
       writer.uint32(32).bool(message.rejectStale);
+    }
+    if (message.peek !== false) {
+      writer.uint32(40).bool(message.peek);
     }
     return writer;
   },
@@ -758,6 +766,14 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
             message.rejectStale = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.peek = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -788,6 +804,7 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
         : isSet(object.reject_stale)
         ? globalThis.Boolean(object.reject_stale)
         : false,
+      peek: isSet(object.peek) ? globalThis.Boolean(object.peek) : false,
     };
   },
 
@@ -805,6 +822,9 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     if (message.rejectStale !== false) {
       obj.rejectStale = message.rejectStale;
     }
+    if (message.peek !== false) {
+      obj.peek = message.peek;
+    }
     return obj;
   },
 
@@ -817,6 +837,7 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     message.onMiss = object.onMiss ?? 0;
     message.userId = object.userId ?? "";
     message.rejectStale = object.rejectStale ?? false;
+    message.peek = object.peek ?? false;
     return message;
   },
 };

@@ -185,6 +185,20 @@ export interface StatsResponse {
   /** Background tasks enqueued in the current minute, and the cap. */
   budgetUsed: bigint;
   budgetLimit: bigint;
+  /** The alert rules (queue depth, hit rate) as last evaluated. */
+  alerts: AlertStatus[];
+  /** How far the worst load signal is over its threshold: 0 none, 1 background work stopped. */
+  budgetPressure: number;
+}
+
+export interface AlertStatus {
+  /** "queue_depth_high" or "hit_rate_low". */
+  name: string;
+  firing: boolean;
+  /** The signal's last value; unset when it could not be read. */
+  value?: number | undefined;
+  threshold: number;
+  message: string;
 }
 
 function createBaseEvent(): Event {
@@ -1984,7 +1998,15 @@ export const ReasonCount: MessageFns<ReasonCount> = {
 };
 
 function createBaseStatsResponse(): StatsResponse {
-  return { enqueuedByReason: [], enqueuedByTaskType: [], skippedByReason: [], budgetUsed: 0n, budgetLimit: 0n };
+  return {
+    enqueuedByReason: [],
+    enqueuedByTaskType: [],
+    skippedByReason: [],
+    budgetUsed: 0n,
+    budgetLimit: 0n,
+    alerts: [],
+    budgetPressure: 0,
+  };
 }
 
 export const StatsResponse: MessageFns<StatsResponse> = {
@@ -2009,6 +2031,12 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         throw new globalThis.Error("value provided for field message.budgetLimit of type uint64 too large");
       }
       writer.uint32(40).uint64(message.budgetLimit);
+    }
+    for (const v of message.alerts) {
+      AlertStatus.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.budgetPressure !== 0) {
+      writer.uint32(57).double(message.budgetPressure);
     }
     return writer;
   },
@@ -2066,6 +2094,22 @@ export const StatsResponse: MessageFns<StatsResponse> = {
             message.budgetLimit = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.alerts.push(AlertStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.budgetPressure = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2105,6 +2149,14 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         : isSet(object.budget_limit)
         ? BigInt(object.budget_limit)
         : 0n,
+      alerts: globalThis.Array.isArray(object?.alerts)
+        ? object.alerts.map((e: any) => AlertStatus.fromJSON(e))
+        : [],
+      budgetPressure: isSet(object.budgetPressure)
+        ? globalThis.Number(object.budgetPressure)
+        : isSet(object.budget_pressure)
+        ? globalThis.Number(object.budget_pressure)
+        : 0,
     };
   },
 
@@ -2125,6 +2177,12 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     if (message.budgetLimit !== 0n) {
       obj.budgetLimit = message.budgetLimit.toString();
     }
+    if (message.alerts?.length) {
+      obj.alerts = message.alerts.map((e) => AlertStatus.toJSON(e));
+    }
+    if (message.budgetPressure !== 0) {
+      obj.budgetPressure = floatToJson(message.budgetPressure);
+    }
     return obj;
   },
 
@@ -2142,6 +2200,141 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     message.budgetLimit = (object.budgetLimit !== undefined && object.budgetLimit !== null)
       ? BigInt(object.budgetLimit)
       : 0n;
+    message.alerts = object.alerts?.map((e) => AlertStatus.fromPartial(e)) || [];
+    message.budgetPressure = object.budgetPressure ?? 0;
+    return message;
+  },
+};
+
+function createBaseAlertStatus(): AlertStatus {
+  return { name: "", firing: false, value: undefined, threshold: 0, message: "" };
+}
+
+export const AlertStatus: MessageFns<AlertStatus> = {
+  encode(message: AlertStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.firing !== false) {
+      writer.uint32(16).bool(message.firing);
+    }
+    if (message.value !== undefined) {
+      writer.uint32(25).double(message.value);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(33).double(message.threshold);
+    }
+    if (message.message !== "") {
+      writer.uint32(42).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlertStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlertStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.firing = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlertStatus {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      firing: isSet(object.firing) ? globalThis.Boolean(object.firing) : false,
+      value: isSet(object.value) ? globalThis.Number(object.value) : undefined,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: AlertStatus): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.firing !== false) {
+      obj.firing = message.firing;
+    }
+    if (message.value !== undefined) {
+      obj.value = floatToJson(message.value);
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = floatToJson(message.threshold);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlertStatus>, I>>(base?: I): AlertStatus {
+    return AlertStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlertStatus>, I>>(object: I): AlertStatus {
+    const message = createBaseAlertStatus();
+    message.name = object.name ?? "";
+    message.firing = object.firing ?? false;
+    message.value = object.value ?? undefined;
+    message.threshold = object.threshold ?? 0;
+    message.message = object.message ?? "";
     return message;
   },
 };
@@ -2360,6 +2553,10 @@ export const PrecomputerServiceClient = makeGenericClientConstructor(
   service: typeof PrecomputerServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 

@@ -1,0 +1,181 @@
+import { credentials } from "@grpc/grpc-js";
+import { startCache } from "@prescient/cache";
+import { commonV1, executorV1, precomputerV1 } from "@prescient/contracts";
+import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
+import { startExecutor } from "@prescient/executor";
+import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { startRedisServer } from "@prescient/kit/testing";
+import { inProcessCache, inProcessExecutor, startPrecomputer } from "@prescient/precomputer";
+import { type BenchReport, newReport, result } from "./report.js";
+
+/**
+ * Issue 6: TriggerMany with six-way fan-out (video_uploaded) on Redis, in
+ * events per second, against direct EnqueueMany of the same six tasks per
+ * event on the executor, in the same run, on the same host and redis-server.
+ * The difference is the precomputer's own layer: validation, fan-out, the
+ * freshness lookup in the cache (Redis), the budget and the response.
+ *
+ * One process carries cache, executor (no workers: enqueue only) and
+ * precomputer, as `prescient up --redis` does; the client calls over gRPC
+ * with BENCH_INFLIGHT calls in flight, BENCH_BATCH events per call.
+ */
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 100);
+const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 4);
+for (const [name, v] of Object.entries({ EVENTS, BATCH, INFLIGHT }))
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`BENCH_${name} must be a positive integer`);
+const WARMUP = Math.min(3000, EVENTS);
+const TARGET = 5000;
+const fanOut = [
+  "scene_detection",
+  "face_detection",
+  "hook_analysis",
+  "ctr_prediction",
+  "thumbnail_generation",
+  "caption_generation",
+];
+
+const log = (line: string): void => {
+  process.stdout.write(`precomputer: ${line}\n`);
+};
+
+const features = (i: number): Record<string, commonV1.FeatureValue> => ({
+  duration_s: { number: 10 + (i % 50) },
+  lang: { text: "en" },
+});
+
+/** Runs `call(batchStart, size)` over `total` events from `first`, INFLIGHT calls at a time; answers events/s. */
+async function drive(
+  label: string,
+  call: (start: number, size: number) => Promise<void>,
+  total = EVENTS,
+  first = 0,
+): Promise<number> {
+  const EVENTS = first + total;
+  let next = first;
+  let done = 0;
+  const started = performance.now();
+  const ticker = setInterval(() => log(`  ${label}: ${done} / ${total} events`), 1000);
+  try {
+    await Promise.all(
+      Array.from({ length: INFLIGHT }, async () => {
+        while (next < EVENTS) {
+          const start = next;
+          const size = Math.min(BATCH, EVENTS - start);
+          next += size;
+          await call(start, size);
+          done += size;
+        }
+      }),
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const rate = total / seconds;
+  log(
+    `  ${label}: ${total} events (${total * 6} tasks) in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s`,
+  );
+  return rate;
+}
+
+export async function run(): Promise<BenchReport> {
+  const redis = await startRedisServer();
+  const host = new ServiceHost({ address: "127.0.0.1:0", drainTimeoutMs: 1000 });
+  try {
+    const taskTypes = loadTaskTypes(defaultTaskTypesPath);
+    const store = { redisUrl: redis.url };
+    const cache = startCache(host, { taskTypes, store });
+    const executor = startExecutor(host, {
+      taskTypes,
+      store,
+      runWorkers: false,
+      predictor: "127.0.0.1:1",
+      sink: { putMany: async () => {} },
+      queue: { capacity: (EVENTS + WARMUP) * 6 * 3 },
+    });
+    const precomputer = startPrecomputer(host, {
+      taskTypes,
+      store,
+      executor: inProcessExecutor(executor.core, executor.entities),
+      cache: inProcessCache(cache.then((c) => c.core)),
+      runSchedules: false,
+      alertIntervalMs: 0,
+    });
+    await host.start();
+    await Promise.all([cache, executor.ready, precomputer.ready]);
+    const options = clientChannelOptions();
+    const pc = new precomputerV1.PrecomputerServiceClient(
+      host.address,
+      credentials.createInsecure(),
+      options,
+    );
+    const ex = new executorV1.ExecutorServiceClient(host.address, credentials.createInsecure(), options);
+    log(`${EVENTS} events, ${BATCH} per call, ${INFLIGHT} calls in flight; redis at ${redis.url}`);
+
+    // Baseline: the same six tasks per event, straight to the executor (features on the first, as fan-out does).
+    const enqueueMany = async (start: number, size: number): Promise<void> => {
+      const tasks: executorV1.TaskSpec[] = [];
+      for (let i = start; i < start + size; i++)
+        fanOut.forEach((taskType, j) => {
+          tasks.push({
+            key: { tenant: "bench", taskType, entityId: `base-${i}` },
+            priority: 8,
+            reason: commonV1.TaskReason.TASK_REASON_TRIGGER,
+            features: j === 0 ? features(i) : {},
+          });
+        });
+      const r = await callUnary(ex.enqueueMany.bind(ex), { tasks }, { timeoutMs: 60_000 });
+      if (r.results.length !== tasks.length)
+        throw new Error("EnqueueMany answered the wrong number of outcomes");
+    };
+    const triggerMany = async (start: number, size: number): Promise<void> => {
+      const events: precomputerV1.Event[] = [];
+      for (let i = start; i < start + size; i++)
+        events.push({
+          type: "video_uploaded",
+          tenant: "bench",
+          entityId: `vid-${i}`,
+          userId: "",
+          features: features(i),
+          attributes: {},
+        });
+      const r = await callUnary(pc.triggerMany.bind(pc), { events }, { timeoutMs: 60_000 });
+      if (r.results.some((x) => x.queued.length !== 6))
+        throw new Error("an event did not fan out to six task types");
+    };
+    // Both paths warm up first (JIT, connections, Lua scripts), so neither pays for going first.
+    await drive("warm-up EnqueueMany", enqueueMany, WARMUP, EVENTS);
+    await drive("warm-up TriggerMany", triggerMany, WARMUP, EVENTS);
+    const baseline = await drive("EnqueueMany (baseline)", enqueueMany);
+    const trigger = await drive("TriggerMany", triggerMany);
+
+    const queued = await executor.queue.stats();
+    log(`  queue holds ${queued.total.queued} tasks (expected ${(EVENTS + WARMUP) * 12})`);
+    pc.close();
+    ex.close();
+    return newReport("precomputer", [
+      result({
+        case: "TriggerMany, six-way fan-out, Redis",
+        metric: "throughput",
+        unit: "events/s",
+        value: trigger,
+        baseline: "direct EnqueueMany of the same tasks",
+        baseline_value: baseline,
+        target_ratio: null,
+      }),
+      result({
+        case: "TriggerMany, six-way fan-out, Redis",
+        metric: "throughput vs the issue's target",
+        unit: "events/s",
+        value: trigger,
+        baseline: "issue 6 target",
+        baseline_value: TARGET,
+        target_ratio: 1,
+      }),
+    ]);
+  } finally {
+    await host.shutdown();
+    await redis.stop();
+  }
+}

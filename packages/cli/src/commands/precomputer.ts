@@ -1,0 +1,169 @@
+import { precomputerV1 } from "@prescient/contracts";
+import { InvalidArgumentError } from "@prescient/core";
+import { callUnary, clientChannelOptions, insecure } from "@prescient/kit";
+import type { Command } from "commander";
+import { type ClientFlags, parsePositiveInt, runClient, withClientFlags } from "../client-command.js";
+import { print, printTable } from "../render.js";
+import { parseFeatures } from "./cache.js";
+
+function client(flags: Pick<ClientFlags, "addr">): precomputerV1.PrecomputerServiceClient {
+  return new precomputerV1.PrecomputerServiceClient(flags.addr, insecure(), clientChannelOptions());
+}
+
+const queuedJson = (q: precomputerV1.QueuedTasks[]) =>
+  Object.fromEntries(q.map((x) => [x.taskType, x.taskIds]));
+
+const statusNames: Record<number, string> = {
+  [precomputerV1.RunStatus.RUN_STATUS_RUNNING]: "running",
+  [precomputerV1.RunStatus.RUN_STATUS_SUCCEEDED]: "succeeded",
+  [precomputerV1.RunStatus.RUN_STATUS_FAILED]: "failed",
+};
+
+function runJson(r: precomputerV1.ScheduleRun) {
+  return {
+    schedule: r.schedule,
+    window_start: r.windowStart?.toISOString() ?? null,
+    started_at: r.startedAt?.toISOString() ?? null,
+    finished_at: r.finishedAt?.toISOString() ?? null,
+    status: statusNames[r.status] ?? "unknown",
+    items: Number(r.items),
+    owner: r.owner,
+    error: r.error,
+  };
+}
+
+/** `--attr key=value` pairs. */
+function parseAttributes(pairs: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs ?? []) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new InvalidArgumentError(`--attr ${JSON.stringify(p)} is not key=value`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+export function registerPrecomputerCommands(program: Command): void {
+  withClientFlags(
+    program
+      .command("trigger")
+      .description("report an event; prints the queued task ids per task type")
+      .argument("<event>", "event type, e.g. video_uploaded, campaign_created, user_login")
+      .requiredOption("--tenant <tenant>", "tenant of the event")
+      .option("--entity <id>", "entity the event is about", "")
+      .option("--user <id>", "user who caused it", "")
+      .option("--features <json>", "the entity's features, as a JSON object of numbers and strings")
+      .option("--attr <key=value...>", "event attributes"),
+  ).action(
+    async (
+      type: string,
+      opts: ClientFlags & {
+        tenant: string;
+        entity: string;
+        user: string;
+        features?: string;
+        attr?: string[];
+      },
+    ) =>
+      runClient(async () => {
+        const c = client(opts);
+        const r = await callUnary(
+          c.trigger.bind(c),
+          {
+            event: {
+              type,
+              tenant: opts.tenant,
+              entityId: opts.entity,
+              userId: opts.user,
+              features: parseFeatures(opts.features),
+              attributes: parseAttributes(opts.attr),
+            },
+          },
+          { timeoutMs: opts.timeout },
+        );
+        c.close();
+        print({ queued: queuedJson(r.queued), skipped_fresh: r.skippedFresh }, opts.json);
+      }),
+  );
+
+  withClientFlags(
+    program
+      .command("warm")
+      .description("enqueue entities x task types now, e.g. to warm a campaign before it launches")
+      .requiredOption("--tenant <tenant>", "tenant")
+      .requiredOption("--entity <id...>", "entity ids")
+      .requiredOption("--task-type <type...>", "task types")
+      .option("--priority <1-10>", "priority (default: each type's)", parsePositiveInt),
+  ).action(
+    async (opts: ClientFlags & { tenant: string; entity: string[]; taskType: string[]; priority?: number }) =>
+      runClient(async () => {
+        const c = client(opts);
+        const r = await callUnary(
+          c.warm.bind(c),
+          {
+            tenant: opts.tenant,
+            entityIds: opts.entity,
+            taskTypes: opts.taskType,
+            priority: opts.priority ?? 0,
+          },
+          { timeoutMs: opts.timeout },
+        );
+        c.close();
+        print({ queued: queuedJson(r.queued) }, opts.json);
+      }),
+  );
+
+  withClientFlags(
+    program
+      .command("runs")
+      .description("schedule run history, newest first")
+      .option("--schedule <name>", "only this schedule", "")
+      .option("--limit <n>", "runs to show", parsePositiveInt, 20),
+  ).action(async (opts: ClientFlags & { schedule: string; limit: number }) =>
+    runClient(async () => {
+      const c = client(opts);
+      const r = await callUnary(
+        c.listRuns.bind(c),
+        { schedule: opts.schedule, limit: opts.limit },
+        { timeoutMs: opts.timeout },
+      );
+      c.close();
+      const runs = r.runs.map(runJson);
+      if (opts.json) {
+        print({ runs }, true);
+        return;
+      }
+      printTable(
+        ["schedule", "window", "status", "items", "owner", "started", "error"],
+        runs.map((x) => [
+          x.schedule,
+          x.window_start ?? "",
+          x.status,
+          x.items,
+          x.owner,
+          x.started_at ?? "",
+          x.error,
+        ]),
+      );
+    }),
+  );
+
+  const schedule = program.command("schedule").description("schedules of the precomputer");
+  withClientFlags(
+    schedule
+      .command("run")
+      .description("run a schedule now, by hand (in a window of its own); prints the finished run")
+      .argument(
+        "<name>",
+        "schedule name, e.g. daily_top_n, launch_warming, analysis, cleanup, refresh_ahead",
+      ),
+  ).action(async (name: string, opts: ClientFlags) =>
+    runClient(async () => {
+      const c = client(opts);
+      const r = await callUnary(c.runScheduleNow.bind(c), { schedule: name }, { timeoutMs: opts.timeout });
+      c.close();
+      print(r.run ? runJson(r.run) : {}, opts.json);
+      if (r.run?.status === precomputerV1.RunStatus.RUN_STATUS_FAILED) process.exitCode = 1;
+    }),
+  );
+}

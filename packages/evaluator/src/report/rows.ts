@@ -1,0 +1,89 @@
+import type { PolicyMetrics } from "../sim/metrics.js";
+import type { ReplayReport } from "../sim/replay.js";
+import { duration, int, pct } from "./format.js";
+
+/**
+ * The comparison tables as rows of strings, built once for the text and the
+ * HTML report alike.
+ */
+export interface Table {
+  title: string;
+  headers: string[];
+  rows: string[][];
+}
+
+const oracleOf = (r: ReplayReport): PolicyMetrics | undefined =>
+  r.policies.find((p) => p.policy === "oracle");
+
+export function summaryTable(r: ReplayReport): Table {
+  const oracle = oracleOf(r);
+  return {
+    title: "Policies",
+    headers: [
+      "policy",
+      "hit rate",
+      "vs oracle",
+      "first-read",
+      "after-expiry",
+      "stale served",
+      "waste",
+      "computes",
+      "ahead",
+      "budget used",
+      "latency saved",
+      "pf accuracy",
+      "pf coverage",
+      "pf timely",
+    ],
+    rows: r.policies.map((p) => [
+      p.policy,
+      pct(p.hitRate),
+      oracle !== undefined && oracle.hitRate > 0 ? `${(p.hitRate / oracle.hitRate).toFixed(2)}x` : "-",
+      pct(p.firstReads.hitRate),
+      pct(p.afterExpiryReads.hitRate),
+      p.staleServed > 0 ? `${int(p.staleServed)} (${duration(p.meanStalenessMs)})` : "0",
+      pct(p.waste),
+      int(p.computes.total),
+      int(p.computes.ahead),
+      pct(p.budget.utilisation),
+      pct(p.latencySavedShare),
+      p.prefetch.issued > 0 ? pct(p.prefetch.accuracy) : "-",
+      p.prefetch.issued > 0 ? pct(p.prefetch.coverage) : "-",
+      p.prefetch.issued > 0 ? pct(p.prefetch.timeliness) : "-",
+    ]),
+  };
+}
+
+export function byTypeTable(r: ReplayReport): Table {
+  const types = [...new Set(r.policies.flatMap((p) => Object.keys(p.byType)))].sort();
+  return {
+    title: "Hit rate by task type",
+    headers: ["task type", "reads", ...r.policies.map((p) => p.policy)],
+    rows: types.map((t) => [
+      t,
+      int(r.policies[0]?.byType[t]?.reads ?? 0),
+      ...r.policies.map((p) => pct(p.byType[t]?.hitRate ?? 0)),
+    ]),
+  };
+}
+
+export function byReasonTable(r: ReplayReport): Table {
+  const rows: string[][] = [];
+  for (const p of r.policies)
+    for (const [reason, c] of Object.entries(p.byReason))
+      rows.push([
+        p.policy,
+        reason,
+        int(c.computes),
+        int(c.used),
+        int(c.wasted),
+        int(c.late),
+        int(c.hits),
+        pct(c.hitShare),
+      ]);
+  return {
+    title: "Computes and hits by the reason that put the result there",
+    headers: ["policy", "reason", "computes", "used", "wasted", "late", "hits", "share of hits"],
+    rows,
+  };
+}

@@ -1,0 +1,89 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openTrace } from "../trace/open-trace.js";
+import type { TraceRecord } from "../trace/record.js";
+import { isTraceFormatError } from "../trace/trace-error.js";
+import { sharedTraceNote, sharedTraces, traceFile } from "./fixtures.test-util.js";
+
+async function all(path: string, skipBad = false): Promise<{ records: TraceRecord[]; skipped: number }> {
+  const source = await openTrace(path, { skipBad });
+  const records: TraceRecord[] = [];
+  for await (const r of source.records()) records.push(r);
+  return { records, skipped: source.stats.skipped };
+}
+
+describe.skipIf(sharedTraces === undefined)(`shared traces (${sharedTraces ?? sharedTraceNote})`, () => {
+  const dir = sharedTraces ?? "";
+  it.each([
+    ["short_bigcache_traces.csv", "cachelib-bigcache", 9999, 0],
+    ["kv_traces_1.csv", "cachelib-kv", 678, 11],
+    ["block_traces_1.csv", "cachelib-block", 623, 400],
+  ])("%s reads as %s", async (file, format, reads, events) => {
+    const source = await openTrace(join(dir, file));
+    expect(source.format).toBe(format);
+    const { records } = await all(join(dir, file));
+    expect(records.filter((r) => r.kind === "read")).toHaveLength(reads);
+    expect(records.filter((r) => r.kind === "event")).toHaveLength(events);
+    for (let i = 1; i < records.length; i++)
+      expect(records[i]!.time).toBeGreaterThanOrEqual(records[i - 1]!.time);
+  });
+});
+
+describe("readers", () => {
+  it("generic CSV: canonical keys, events and launches", async () => {
+    const { records } = await all(
+      traceFile(
+        "ts,key,user,event,launch_at\n1.5,acme/ctr_prediction/ad 1,u1,,\n2,acme/x/c1,,launch,100\n3,plainkey,,,\n",
+      ),
+    );
+    expect(records[0]).toMatchObject({
+      kind: "read",
+      time: 1500,
+      tenant: "acme",
+      taskType: "ctr_prediction",
+      entity: "ad 1",
+      user: "u1",
+      key: "acme/ctr_prediction/ad%201",
+    });
+    expect(records[1]).toMatchObject({ kind: "event", event: "launch", anchor: 100_000 });
+    expect(records[2]).toMatchObject({ tenant: "default", taskType: "object", entity: "plainkey" });
+  });
+
+  it("plain ids and ARC lines are timed by position", async () => {
+    const plain = await all(traceFile("a\nb\na\n", "txt"));
+    expect(plain.records.map((r) => r.time)).toEqual([0, 1000, 2000]);
+    const arc = await all(traceFile("10 3 0 1\n5 1 0 2\n", "arc"));
+    expect(arc.records.map((r) => (r.kind === "read" ? r.entity : ""))).toEqual(["10", "11", "12", "5"]);
+    expect(arc.records.map((r) => r.time)).toEqual([0, 1000, 2000, 3000]);
+  });
+
+  it("libCacheSim CSV, with or without its header", async () => {
+    const { records } = await all(traceFile("version,time,op,size,lbn\n1,10,r,4096,77\n1,11,w,4096,78\n"));
+    expect(records[0]).toMatchObject({ kind: "read", time: 10_000, entity: "77" });
+    expect(records[1]).toMatchObject({ kind: "event", event: "write" });
+    expect((await all(traceFile("1,10,r,4096,77\n"))).records).toHaveLength(1);
+  });
+
+  it("names the line of a malformed record, or skips and counts it", async () => {
+    const path = traceFile("ts,key\n1,a\nnot-a-time,b\n3,c\n");
+    await expect(all(path)).rejects.toThrow(/:3: ts "not-a-time" is not a number/);
+    const skipped = await all(path, true);
+    expect(skipped.records).toHaveLength(2);
+    expect(skipped.skipped).toBe(1);
+  });
+
+  it("a truncated last line is an error naming it", async () => {
+    const path = traceFile(
+      "op_time,block_id,block_id_size,io_size,io_offset,user_name,user_namespace,op_name,op_count,host_name,rs_shard_id\n1,b1,40,8,0,u,n,getChunkData.x,1,h,0\n2,b2,40,8",
+    );
+    const e = await all(path).catch((err: unknown) => err);
+    expect(isTraceFormatError(e)).toBe(true);
+    expect(String(e)).toMatch(/:3: expected 11 fields, found 4/);
+  });
+
+  it("a header without ts and key, or an unknown first line, is refused clearly", async () => {
+    await expect(all(traceFile("ts,nokey\n1,a\n"))).rejects.toThrow(/lacks the required ts and key/);
+    await expect(openTrace(traceFile("a b c\n"))).rejects.toThrow(/cannot tell the trace format/);
+    await expect(openTrace("/nonexistent/trace.csv")).rejects.toThrow(/cannot open trace/);
+  });
+});

@@ -1,0 +1,121 @@
+import { errorMessage } from "@prescient/core";
+import { readLines } from "./lines.js";
+import { emptyStats, type ReaderStats, type TraceRecord, type TraceSource } from "./record.js";
+import { TraceFormatError } from "./trace-error.js";
+
+/**
+ * The common shell of every line-based reader: streaming, line numbers,
+ * --skip-bad accounting, and time order. A format supplies a parser that
+ * turns one line into records (or none, for lines it ignores) and throws
+ * with a reason on a malformed one.
+ */
+export interface LineParser {
+  /** Whether the first line is a header to check and skip. */
+  header?: (line: string) => void;
+  parse(line: string, position: number): TraceRecord[] | TraceRecord | undefined;
+}
+
+export interface LineSourceOptions {
+  skipBad: boolean;
+  /**
+   * The resolution of the format's timestamps, ms (1000 for whole seconds), or
+   * 0. Records that share a truncated timestamp happened somewhere in that
+   * unit; they are spread evenly across it rather than replayed at one instant,
+   * where every read after the first would wait on the first one's compute.
+   */
+  resolutionMs: number;
+}
+
+const maxExamples = 5;
+
+export class LineTraceSource implements TraceSource {
+  readonly name: string;
+  readonly format: string;
+  stats: ReaderStats = emptyStats();
+  /** Records whose time was earlier than one before them; replayed at the later time. */
+  reordered = 0;
+  readonly #path: string;
+  readonly #makeParser: () => LineParser;
+  readonly #skipBad: boolean;
+  readonly #resolutionMs: number;
+
+  constructor(path: string, format: string, makeParser: () => LineParser, options: LineSourceOptions) {
+    this.name = path;
+    this.format = format;
+    this.#path = path;
+    this.#makeParser = makeParser;
+    this.#skipBad = options.skipBad;
+    this.#resolutionMs = options.resolutionMs;
+  }
+
+  records(): AsyncGenerator<TraceRecord> {
+    return this.#resolutionMs > 0 ? spreadTies(this.#raw(), this.#resolutionMs) : this.#raw();
+  }
+
+  async *#raw(): AsyncGenerator<TraceRecord> {
+    const stats = emptyStats();
+    this.stats = stats;
+    this.reordered = 0;
+    const parser = this.#makeParser();
+    let last = Number.NEGATIVE_INFINITY;
+    let position = 0;
+    for await (const { line, number } of readLines(this.#path)) {
+      stats.lines = number;
+      if (number === 1 && parser.header !== undefined) {
+        try {
+          parser.header(line);
+        } catch (e) {
+          throw new TraceFormatError(this.name, number, errorMessage(e));
+        }
+        continue;
+      }
+      if (line.trim() === "" || line.startsWith("#")) continue;
+      let out: TraceRecord[] | TraceRecord | undefined;
+      try {
+        out = parser.parse(line, position);
+      } catch (e) {
+        if (!this.#skipBad)
+          throw new TraceFormatError(
+            this.name,
+            number,
+            `${errorMessage(e)} (use --skip-bad to skip such lines)`,
+          );
+        stats.skipped++;
+        if (stats.skippedExamples.length < maxExamples)
+          stats.skippedExamples.push(`line ${number}: ${errorMessage(e)}`);
+        continue;
+      }
+      if (out === undefined) continue;
+      for (const r of Array.isArray(out) ? out : [out]) {
+        position++;
+        // Traces are mostly in order; a slightly late record is replayed at the latest time seen.
+        if (r.time < last) {
+          this.reordered++;
+          r.time = last;
+        } else last = r.time;
+        stats.records++;
+        yield r;
+      }
+    }
+  }
+}
+
+/** Spreads each run of records with one timestamp evenly across the timestamp's unit. */
+async function* spreadTies(records: AsyncIterable<TraceRecord>, unitMs: number): AsyncGenerator<TraceRecord> {
+  let run: TraceRecord[] = [];
+  const release = function* (): Generator<TraceRecord> {
+    const step = unitMs / run.length;
+    for (const [i, r] of run.entries()) {
+      const shift = Math.floor(i * step);
+      r.time += shift;
+      if (r.kind === "event") r.anchor += shift;
+      yield r;
+    }
+    run = [];
+  };
+  for await (const r of records) {
+    if (run.length > 0 && r.time !== run[0]!.time) yield* release();
+    run.push(r);
+  }
+  if (run.length > 0) yield* release();
+}

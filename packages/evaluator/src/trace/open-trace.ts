@@ -1,0 +1,90 @@
+import { open } from "node:fs/promises";
+import { InvalidArgumentError, NotFoundError } from "@prescient/core";
+import { bigcacheParser, blockParser, kvParser } from "./cachelib.js";
+import { genericCsvParser } from "./generic-csv.js";
+import { type LineParser, LineTraceSource } from "./line-source.js";
+import { arcParser, libCacheSimParser, plainParser } from "./position-timed.js";
+
+/** The formats `prescient replay` reads; `auto` detects from the first line. */
+export const traceFormats = [
+  "auto",
+  "generic",
+  "cachelib-bigcache",
+  "cachelib-kv",
+  "cachelib-block",
+  "libcachesim-csv",
+  "plain",
+  "arc",
+] as const;
+export type TraceFormat = (typeof traceFormats)[number];
+
+export interface OpenTraceOptions {
+  format: TraceFormat;
+  skipBad: boolean;
+  /** Unit of libCacheSim's time column, in ms. Default 1000 (seconds). */
+  timeUnitMs: number;
+}
+
+const defaults: OpenTraceOptions = { format: "auto", skipBad: false, timeUnitMs: 1000 };
+
+async function firstLine(path: string): Promise<string> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, "r");
+  } catch (e) {
+    throw new NotFoundError(`cannot open trace ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    const text = buf.subarray(0, bytesRead).toString("utf8");
+    return text.split(/\r?\n/, 1)[0] ?? "";
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Which format a first line looks like. */
+export function detectFormat(line: string): Exclude<TraceFormat, "auto"> {
+  const header = line.split(",").map((h) => h.trim());
+  const has = (...names: string[]): boolean => names.every((n) => header.includes(n));
+  if (has("timestamp", "cacheKey", "OpType")) return "cachelib-bigcache";
+  if (has("op_time", "block_id")) return "cachelib-block";
+  if (has("op_time", "key", "op")) return "cachelib-kv";
+  if (header.includes("ts") || header.includes("key")) return "generic";
+  if (has("version", "time", "op", "size", "lbn") || header.length === 5) return "libcachesim-csv";
+  const words = line.trim().split(/\s+/);
+  if (words.length === 4 && words.every((w) => /^\d+$/.test(w))) return "arc";
+  if (words.length === 1 && !line.includes(",")) return "plain";
+  throw new InvalidArgumentError(
+    `cannot tell the trace format from its first line ${JSON.stringify(line.slice(0, 120))}; pass --format (${traceFormats.join(", ")})`,
+  );
+}
+
+function parserFor(format: Exclude<TraceFormat, "auto">, o: OpenTraceOptions): () => LineParser {
+  switch (format) {
+    case "generic":
+      return genericCsvParser;
+    case "cachelib-bigcache":
+      return bigcacheParser;
+    case "cachelib-kv":
+      return kvParser;
+    case "cachelib-block":
+      return blockParser;
+    case "libcachesim-csv":
+      return () => libCacheSimParser(o.timeUnitMs);
+    case "plain":
+      return plainParser;
+    case "arc":
+      return arcParser;
+  }
+}
+
+export async function openTrace(path: string, options?: Partial<OpenTraceOptions>): Promise<LineTraceSource> {
+  const o = { ...defaults, ...options };
+  const line = await firstLine(path);
+  const format = o.format === "auto" ? detectFormat(line) : o.format;
+  // CacheLib traces stamp whole seconds.
+  const resolutionMs = format.startsWith("cachelib-") ? 1000 : 0;
+  return new LineTraceSource(path, format, parserFor(format, o), { skipBad: o.skipBad, resolutionMs });
+}

@@ -1,0 +1,90 @@
+import { escapeEntityId } from "@prescient/core";
+
+/**
+ * What the evaluator replays: reads (a lookup of one key) and trigger events
+ * (something happened to an entity), in time order. Every reader turns its
+ * format into these, so the simulator and the policies see one shape.
+ */
+export interface TraceRead {
+  kind: "read";
+  /** ms since the epoch (or since the trace's start, for position-timed formats). */
+  time: number;
+  tenant: string;
+  taskType: string;
+  entity: string;
+  /** "" when the format has no user. */
+  user: string;
+  /** Canonical `{tenant}/{task_type}/{escaped entity}`. */
+  key: string;
+}
+
+export interface TraceEvent {
+  kind: "event";
+  time: number;
+  tenant: string;
+  entity: string;
+  user: string;
+  /** Event type (video_uploaded, campaign_created, ...). */
+  event: string;
+  /** The task type the row names, or "". */
+  taskType: string;
+  /** When the reads it announces start: a launch's time, or the event's own time. */
+  anchor: number;
+}
+
+export type TraceRecord = TraceRead | TraceEvent;
+
+/** Counts a reader keeps while it streams. */
+export interface ReaderStats {
+  lines: number;
+  records: number;
+  /** Malformed lines skipped under --skip-bad. */
+  skipped: number;
+  /** First few skipped lines, with their reasons. */
+  skippedExamples: string[];
+}
+
+/** A streaming source of records; each call to `records()` reads the trace again from the start. */
+export interface TraceSource {
+  readonly name: string;
+  readonly format: string;
+  readonly stats: ReaderStats;
+  records(): AsyncIterable<TraceRecord>;
+}
+
+/** Entity ids longer than the key schema allows are replaced by a stable digest of themselves. */
+const maxEntityBytes = 512;
+
+function fnv1a64(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
+}
+
+export function safeEntity(entity: string): string {
+  if (entity.length * 3 <= maxEntityBytes || Buffer.byteLength(entity, "utf8") <= maxEntityBytes)
+    return entity;
+  return `${entity.slice(0, 64)}~${fnv1a64(entity)}`;
+}
+
+export function canonicalKey(tenant: string, taskType: string, entity: string): string {
+  return `${tenant}/${taskType}/${escapeEntityId(entity)}`;
+}
+
+export function makeRead(
+  time: number,
+  tenant: string,
+  taskType: string,
+  entity: string,
+  user: string,
+): TraceRead {
+  const e = safeEntity(entity);
+  return { kind: "read", time, tenant, taskType, entity: e, user, key: canonicalKey(tenant, taskType, e) };
+}
+
+export const emptyStats = (): ReaderStats => ({ lines: 0, records: 0, skipped: 0, skippedExamples: [] });

@@ -1,0 +1,214 @@
+import { credentials, status } from "@grpc/grpc-js";
+import { analyzerV1, cacheV1, type commonV1, executorV1 } from "@prescient/contracts";
+import {
+  errorMessage,
+  InvalidArgumentError,
+  NotFoundError,
+  parseKey,
+  ResourceExhaustedError,
+  UnavailableError,
+} from "@prescient/core";
+import { callUnary, clientChannelOptions, isGrpcError } from "@prescient/kit";
+import type { Features, PlannedTask } from "../core/types.js";
+import { reasonToProto } from "./in-process.js";
+import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./peers.js";
+
+/**
+ * Peers over gRPC (`prescient serve precomputer`, addresses from
+ * PRESCIENT_EXECUTOR_ADDR, PRESCIENT_CACHE_ADDR, PRESCIENT_ANALYZER_ADDR).
+ * A peer's status becomes the matching domain error, so a bad request stays
+ * INVALID_ARGUMENT and anything else reads as the peer being unavailable.
+ */
+export interface GrpcPeerTimeouts {
+  executorMs: number;
+  cacheMs: number;
+  analyzerMs: number;
+}
+
+export const grpcPeerTimeouts: GrpcPeerTimeouts = { executorMs: 10_000, cacheMs: 2_000, analyzerMs: 10_000 };
+
+export function fromPeerError(peer: string, e: unknown): Error {
+  if (!isGrpcError(e)) return new UnavailableError(`${peer}: ${errorMessage(e)}`);
+  const detail = `${peer}: ${e.details || e.message}`;
+  switch (e.code) {
+    case status.INVALID_ARGUMENT:
+      return new InvalidArgumentError(detail);
+    case status.RESOURCE_EXHAUSTED:
+      return new ResourceExhaustedError(detail);
+    case status.NOT_FOUND:
+      return new NotFoundError(detail);
+    default:
+      return new UnavailableError(detail);
+  }
+}
+
+async function call<T>(peer: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw fromPeerError(peer, e);
+  }
+}
+
+export function featuresToProto(features: Features): Record<string, commonV1.FeatureValue> {
+  const out: Record<string, commonV1.FeatureValue> = {};
+  for (const [k, v] of Object.entries(features)) out[k] = typeof v === "number" ? { number: v } : { text: v };
+  return out;
+}
+
+export function taskSpecOf(t: PlannedTask): executorV1.TaskSpec {
+  return {
+    key: { tenant: t.tenant, taskType: t.taskType, entityId: t.entityId },
+    priority: t.priority,
+    reason: reasonToProto[t.reason],
+    ...(t.notBefore !== undefined ? { notBefore: new Date(t.notBefore) } : {}),
+    features: t.features ? featuresToProto(t.features) : {},
+  };
+}
+
+export function grpcExecutor(address: string, timeoutMs = grpcPeerTimeouts.executorMs): ExecutorPeer {
+  const client = new executorV1.ExecutorServiceClient(
+    address,
+    credentials.createInsecure(),
+    clientChannelOptions(),
+  );
+  return {
+    sink: {
+      enqueueMany: (tasks) =>
+        call("executor", async () => {
+          const r = await callUnary(
+            client.enqueueMany.bind(client),
+            { tasks: tasks.map(taskSpecOf) },
+            { timeoutMs },
+          );
+          return r.results.map((x) => ({ taskId: x.taskId, deduplicated: x.deduplicated }));
+        }),
+    },
+    queueDepth: () =>
+      call("executor", async () => {
+        const s = await callUnary(client.queueStats.bind(client), {}, { timeoutMs });
+        return Number((s.total?.queued ?? 0n) + (s.total?.delayed ?? 0n));
+      }),
+    close: () => client.close(),
+  };
+}
+
+export function grpcCache(address: string, timeoutMs = grpcPeerTimeouts.cacheMs): CachePeer {
+  const client = new cacheV1.CacheServiceClient(
+    address,
+    credentials.createInsecure(),
+    clientChannelOptions(),
+  );
+  return {
+    expiries: (keys) =>
+      call("cache", async () => {
+        // A peek: freshness checks must not count as demand, or checked keys would stay hot forever.
+        const r = await callUnary(
+          client.lookupMany.bind(client),
+          {
+            keys: keys.map((k) => {
+              const p = parseKey(k);
+              return {
+                tenant: p.tenant,
+                taskType: p.taskType,
+                ...(p.entityId !== undefined ? { entityId: p.entityId } : { inputDigest: p.digest ?? "" }),
+              };
+            }),
+            onMiss: cacheV1.OnMiss.ON_MISS_NONE,
+            userId: "precomputer",
+            rejectStale: false,
+            peek: true,
+          },
+          { timeoutMs },
+        );
+        return r.results.map((x) => (x.hit ? x.result?.expiresAt?.getTime() : undefined));
+      }),
+    takeRefreshDue: (limit) =>
+      call(
+        "cache",
+        async () => (await callUnary(client.takeRefreshDue.bind(client), { limit }, { timeoutMs })).keys,
+      ),
+    counters: () =>
+      call("cache", async () => {
+        const s = await callUnary(client.stats.bind(client), { tenant: "", taskType: "" }, { timeoutMs });
+        const t = s.total;
+        return { lookups: Number((t?.hits ?? 0n) + (t?.misses ?? 0n)), hits: Number(t?.hits ?? 0n) };
+      }),
+    close: () => client.close(),
+  };
+}
+
+export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analyzerMs): AnalyzerPeer {
+  const client = new analyzerV1.AnalyzerServiceClient(
+    address,
+    credentials.createInsecure(),
+    clientChannelOptions(),
+  );
+  const settings = { timeoutMs };
+  return {
+    topPatterns: (r) =>
+      call("analyzer", async () =>
+        (
+          await callUnary(
+            client.topPatterns.bind(client),
+            { limit: r.limit, taskType: r.taskType ?? "", tenant: r.tenant ?? "" },
+            settings,
+          )
+        ).patterns.map((p) => ({
+          key: p.key,
+          tenant: p.tenant,
+          taskType: p.taskType,
+          entityId: p.entityId,
+          demand: p.demand,
+          benefit: p.benefit,
+        })),
+      ),
+    offPeakWindow: (r) =>
+      call("analyzer", async () => {
+        const w = await callUnary(
+          client.offPeakWindow.bind(client),
+          { durationMinutes: r.durationMinutes, timezone: r.timeZone },
+          settings,
+        );
+        if (w.nextStart === undefined) throw new UnavailableError("analyzer answered no off-peak start");
+        return { nextStart: w.nextStart.getTime(), durationMinutes: w.durationMinutes };
+      }),
+    upcomingLaunches: (hoursAhead) =>
+      call("analyzer", async () =>
+        (
+          await callUnary(client.listUpcomingLaunches.bind(client), { hoursAhead, tenant: "" }, settings)
+        ).launches.map((l) => ({
+          id: l.id,
+          tenant: l.tenant,
+          campaignId: l.campaignId,
+          launchAt: l.launchAt?.getTime() ?? 0,
+          entityIds: l.entityIds,
+          taskTypes: l.taskTypes,
+        })),
+      ),
+    predictNextActions: (r) =>
+      call(
+        "analyzer",
+        async () => (await callUnary(client.predictNextActions.bind(client), { ...r }, settings)).actions,
+      ),
+    predictNextKeys: (key, limit) =>
+      call(
+        "analyzer",
+        async () => (await callUnary(client.predictNextKeys.bind(client), { key, limit }, settings)).keys,
+      ),
+    retrainNextAction: () =>
+      call("analyzer", async () => {
+        const r = await callUnary(
+          client.retrainNextAction.bind(client),
+          {},
+          { timeoutMs: Math.max(timeoutMs, 120_000) },
+        );
+        return `${r.promoted ? `promoted version ${r.version}` : "kept the current model"}: ${r.explanation}`;
+      }),
+    cleanup: () =>
+      call("analyzer", async () =>
+        Number((await callUnary(client.cleanup.bind(client), { daysToKeep: 0 }, settings)).removed),
+      ),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,95 @@
+import type { Analyzer } from "@prescient/analyzer";
+import type { CacheCore } from "@prescient/cache";
+import { commonV1 } from "@prescient/contracts";
+import type { EntityStore, ExecutorCore } from "@prescient/executor";
+import type { PlannedTask } from "../core/types.js";
+import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./peers.js";
+
+/**
+ * Peers in this process (`prescient up`): the executor, cache and analyzer
+ * cores called directly. The cache is read through its store, not its
+ * lookup path, so freshness checks neither count as hits nor reach the
+ * analyzer as demand (which would keep every checked key hot forever).
+ */
+export function inProcessExecutor(core: ExecutorCore, entities?: EntityStore): ExecutorPeer {
+  return {
+    sink: {
+      enqueueMany: (tasks: readonly PlannedTask[]) =>
+        core.enqueueMany(
+          tasks.map((t) => ({
+            parts: { tenant: t.tenant, taskType: t.taskType, entityId: t.entityId },
+            priority: t.priority,
+            reason: t.reason,
+            ...(t.notBefore !== undefined ? { notBefore: t.notBefore } : {}),
+            features: t.features ?? {},
+          })),
+        ),
+    },
+    queueDepth: async () => {
+      const s = await core.queue.stats();
+      return s.total.queued + s.total.delayed;
+    },
+    ...(entities !== undefined ? { upsertFeatures: (records) => entities.upsertMany(records) } : {}),
+    close: () => {},
+  };
+}
+
+export function inProcessCache(core: CacheCore | Promise<CacheCore>): CachePeer {
+  const ready = Promise.resolve(core);
+  return {
+    async expiries(keys) {
+      const results = await (await ready).store.getMany(keys);
+      return results.map((r) => r?.expiresAt?.getTime());
+    },
+    async takeRefreshDue(limit) {
+      return (await ready).takeRefreshDue({ limit }).keys;
+    },
+    async counters() {
+      const s = await (await ready).stats({ tenant: "", taskType: "" });
+      const t = s.total;
+      return { lookups: Number((t?.hits ?? 0n) + (t?.misses ?? 0n)), hits: Number(t?.hits ?? 0n) };
+    },
+    close: () => {},
+  };
+}
+
+export function inProcessAnalyzer(analyzer: Analyzer | Promise<Analyzer>): AnalyzerPeer {
+  const ready = Promise.resolve(analyzer);
+  return {
+    async topPatterns(request) {
+      return (await ready).topPatterns(request);
+    },
+    async offPeakWindow(request) {
+      const w = await (await ready).offPeakWindow(request);
+      return { nextStart: w.nextStart, durationMinutes: w.durationMinutes };
+    },
+    async upcomingLaunches(hoursAhead) {
+      return (await ready).upcomingLaunches(hoursAhead, "");
+    },
+    async predictNextActions(request) {
+      return (await (await ready).predictNextActions(request)).actions;
+    },
+    async predictNextKeys(key, limit) {
+      return (await ready).predictNextKeys(key, limit);
+    },
+    async retrainNextAction() {
+      const r = await (await ready).retrainNextAction();
+      return `${r.promoted ? `promoted version ${r.version}` : "kept the current model"}: ${r.explanation}`;
+    },
+    async cleanup() {
+      return (await ready).cleanup();
+    },
+    close: () => {},
+  };
+}
+
+/** common.v1.TaskReason of each reason. */
+export const reasonToProto: Record<PlannedTask["reason"], commonV1.TaskReason> = {
+  trigger: commonV1.TaskReason.TASK_REASON_TRIGGER,
+  schedule: commonV1.TaskReason.TASK_REASON_SCHEDULE,
+  launch: commonV1.TaskReason.TASK_REASON_LAUNCH,
+  predicted: commonV1.TaskReason.TASK_REASON_PREDICTED,
+  refresh: commonV1.TaskReason.TASK_REASON_REFRESH,
+  miss: commonV1.TaskReason.TASK_REASON_MISS,
+  manual: commonV1.TaskReason.TASK_REASON_MANUAL,
+};

@@ -1,0 +1,89 @@
+import { defaultTaskTypesPath, loadTaskTypes, parseTaskTypes } from "@prescient/core";
+import { describe, expect, it } from "vitest";
+import { parsePrecomputerConfig } from "./config.js";
+import { validateCron } from "./schedule-window.js";
+
+const shipped = loadTaskTypes(defaultTaskTypesPath);
+
+describe("precomputer configuration", () => {
+  it("reads the shipped rules, schedules and settings", () => {
+    const c = parsePrecomputerConfig(shipped.raw, shipped, validateCron);
+    expect(c.rules.get("video_uploaded")?.targets.map((t) => [t.taskType, t.priority])).toEqual([
+      ["scene_detection", 8],
+      ["face_detection", 8],
+      ["hook_analysis", 8],
+      ["ctr_prediction", 8],
+      ["thumbnail_generation", 8],
+      ["caption_generation", 8],
+    ]);
+    expect(c.rules.get("campaign_created")?.targets.map((t) => t.taskType)).toEqual([
+      "variant_generation",
+      "variant_scoring",
+      "roas_prediction",
+    ]);
+    const login = c.rules.get("user_login");
+    expect(login?.predictNextActions).toBe(true);
+    expect(login?.targets).toEqual([
+      { taskType: "dashboard_data", priority: 7, keyBy: "user" },
+      { taskType: "campaign_analytics", priority: 7, keyBy: "entity" },
+    ]);
+    expect(c.schedules.get("daily_top_n")).toMatchObject({
+      job: "top_n",
+      limit: 1000,
+      timing: { kind: "off_peak" },
+    });
+    expect(c.schedules.get("launch_warming")).toMatchObject({
+      hoursAhead: 4,
+      timing: { kind: "every", everyMs: 7_200_000 },
+    });
+    expect(c.schedules.get("analysis")?.timing).toEqual({ kind: "cron", cron: "0 * * * *", timeZone: "UTC" });
+    expect(c.predicted.minConfidence).toBe(0.5);
+    expect(c.alerts).toEqual({ queueDepthAbove: 100, hitRateBelow: 0.8 });
+  });
+
+  it("takes a custom event and task type from configuration alone", () => {
+    const r = parseTaskTypes(`
+task_types:
+  churn_score: { kind: external, ttl_seconds: 60 }
+rules:
+  subscription_cancelled: { priority: 10, task_types: [churn_score] }
+`);
+    const c = parsePrecomputerConfig(r.raw, r, validateCron);
+    expect(c.rules.get("subscription_cancelled")?.targets).toEqual([
+      { taskType: "churn_score", priority: 10, keyBy: "entity" },
+    ]);
+    expect(c.schedules.size).toBe(0);
+  });
+
+  it("names every problem with its path", () => {
+    const r = parseTaskTypes(`
+task_types:
+  a: { kind: external, ttl_seconds: 60 }
+rules:
+  ev: { task_types: [a, nope] }
+schedules:
+  s1: { job: top_n, cron: "not a cron" }
+  s2: { job: cleanup, every: 5m, cron: "* * * * *" }
+  s3: { job: top_n, every: "soon" }
+`);
+    expect(() => parsePrecomputerConfig(r.raw, r, validateCron)).toThrow(/schedules\.s2: give exactly one/);
+    const r2 = parseTaskTypes(`
+task_types:
+  a: { kind: external, ttl_seconds: 60 }
+rules:
+  ev: { task_types: [a, nope] }
+schedules:
+  s1: { job: top_n, cron: "not a cron" }
+  s3: { job: top_n, every: "soon" }
+`);
+    let message = "";
+    try {
+      parsePrecomputerConfig(r2.raw, r2, validateCron);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('rules.ev.task_types[1]: unknown task type "nope"');
+    expect(message).toContain("schedules.s1.cron");
+    expect(message).toContain('schedules.s3.every "soon" is not a duration');
+  });
+});

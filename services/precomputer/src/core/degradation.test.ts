@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { harness } from "./fakes.test-util.js";
+
+const login = {
+  type: "user_login",
+  tenant: "acme",
+  entityId: "",
+  userId: "u1",
+  features: { plan: "pro" },
+  attributes: {},
+};
+
+describe("degradation", () => {
+  it("analyzer down: triggers still fan out, without predictions, and say why in Stats", async () => {
+    const h = harness();
+    h.analyzer.down = true;
+    const r = await h.core.trigger(login);
+    expect(r.queued.map((q) => q.taskType)).toEqual(["dashboard_data", "campaign_analytics"]);
+    expect(h.core.counters.skippedCount("analyzer_unavailable")).toBe(1);
+  });
+
+  it("analyzer down: a schedule run fails, is retried later in its window, and succeeds once it is back", async () => {
+    const h = harness({ start: Date.parse("2024-05-01T12:00:30Z") });
+    h.analyzer.down = true;
+    const first = await h.core.tick("analysis");
+    expect(first).toMatchObject({ ran: true, record: { status: "failed", attempts: 1 } });
+    expect(await h.core.tick("analysis")).toMatchObject({ ran: false, why: "retry_later" });
+    h.analyzer.down = false;
+    h.clock.advance(60_000);
+    expect(await h.core.tick("analysis")).toMatchObject({
+      ran: true,
+      record: { status: "succeeded", attempts: 2 },
+    });
+  });
+
+  it("analyzer down: the off-peak schedule is simply not due, and says so once", async () => {
+    const warnings: string[] = [];
+    const h = harness({
+      deps: { log: { info: () => {}, error: () => {}, warn: (_o, m) => warnings.push(m) } },
+    });
+    h.analyzer.down = true;
+    expect(await h.core.tick("daily_top_n")).toBeUndefined();
+    expect(await h.core.tick("daily_top_n")).toBeUndefined();
+    expect(warnings).toEqual(["analyzer unavailable: cannot tell the off-peak window; checking again later"]);
+  });
+
+  it("executor down: Trigger answers UNAVAILABLE, counts nothing and keeps no budget", async () => {
+    const h = harness();
+    h.executor.down = true;
+    h.analyzer.actions = [{ action: "view_dashboard", probability: 0.9 }];
+    await expect(h.core.trigger({ ...login, entityId: "acct" })).rejects.toMatchObject({
+      kind: "unavailable",
+    });
+    expect(h.core.counters.snapshot().enqueuedByReason).toEqual([]);
+    expect(h.core.budget.usage().used).toBe(0);
+    await expect(
+      h.core.warm({ tenant: "acme", entityIds: ["a"], taskTypes: ["ctr_prediction"] }),
+    ).rejects.toMatchObject({ kind: "unavailable" });
+  });
+
+  it("cache down: nothing is skipped as fresh, and triggers still work", async () => {
+    const h = harness();
+    h.cache.down = true;
+    const r = await h.core.trigger({ ...login, type: "video_uploaded", entityId: "v1" });
+    expect(r.queued).toHaveLength(6);
+    expect(h.core.counters.skippedCount("freshness_unknown")).toBe(1);
+  });
+
+  it("predictions at or above the threshold are precomputed for the user; the rest are counted", async () => {
+    const h = harness();
+    h.analyzer.actions = [
+      { action: "view_campaign", probability: 0.6 },
+      { action: "view_dashboard", probability: 0.5 },
+      { action: "upload_video", probability: 0.2 },
+      { action: "dance", probability: 0.9 },
+    ];
+    const r = await h.core.trigger({ ...login, entityId: "acct" });
+    expect(h.executor.tasks.map((t) => [t.key, t.reason])).toEqual([
+      ["acme/dashboard_data/u1", "trigger"],
+      ["acme/campaign_analytics/acct", "trigger"],
+      ["acme/campaign_analytics/u1", "predicted"],
+    ]);
+    expect(r.queued.find((q) => q.taskType === "campaign_analytics")?.taskIds).toHaveLength(2);
+    expect(h.core.counters.skippedCount("low_confidence")).toBe(1);
+    expect(h.core.counters.skippedCount("unmapped_action")).toBe(1);
+  });
+});

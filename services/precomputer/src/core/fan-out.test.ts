@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { harness } from "./fakes.test-util.js";
+
+const video = {
+  type: "video_uploaded",
+  tenant: "acme",
+  entityId: "vid/1",
+  userId: "u1",
+  features: { duration_s: 31, title: "launch" },
+  attributes: {},
+};
+
+describe("trigger fan-out", () => {
+  it("fans video_uploaded out to its six task types at priority 8, features upserted once", async () => {
+    const h = harness();
+    const r = await h.core.trigger(video);
+    expect(r.queued.map((q) => q.taskType)).toEqual([
+      "scene_detection",
+      "face_detection",
+      "hook_analysis",
+      "ctr_prediction",
+      "thumbnail_generation",
+      "caption_generation",
+    ]);
+    expect(r.queued.every((q) => q.taskIds.length === 1)).toBe(true);
+    expect(h.executor.tasks.map((t) => [t.key, t.priority, t.reason])).toContainEqual([
+      "acme/scene_detection/vid%2F1",
+      8,
+      "trigger",
+    ]);
+    expect(h.executor.tasks.filter((t) => t.features !== undefined)).toHaveLength(1);
+    expect(h.executor.tasks[0]?.features).toEqual(video.features);
+  });
+
+  it("fans campaign_created out at priority 9 and user_login keys the dashboard by user", async () => {
+    const h = harness();
+    await h.core.trigger({ ...video, type: "campaign_created", entityId: "c1" });
+    expect(h.executor.tasks.map((t) => [t.taskType, t.priority])).toEqual([
+      ["variant_generation", 9],
+      ["variant_scoring", 9],
+      ["roas_prediction", 9],
+    ]);
+    const login = harness();
+    const r = await login.core.trigger({ ...video, type: "user_login", entityId: "acct-9", features: {} });
+    expect(login.executor.tasks.map((t) => t.key)).toEqual([
+      "acme/dashboard_data/u1",
+      "acme/campaign_analytics/acct-9",
+    ]);
+    expect(r.queued.map((q) => q.taskType)).toEqual(["dashboard_data", "campaign_analytics"]);
+  });
+
+  it("skips task types already fresh in the cache and counts them", async () => {
+    const h = harness();
+    h.cache.expiresAt.set("acme/ctr_prediction/vid%2F1", h.clock.now() + 60_000);
+    h.cache.expiresAt.set("acme/hook_analysis/vid%2F1", h.clock.now() - 1); // expired: recomputed
+    const r = await h.core.trigger(video);
+    expect(r.skippedFresh).toEqual(["ctr_prediction"]);
+    expect(r.queued).toHaveLength(5);
+    expect(h.core.counters.skippedCount("fresh")).toBe(1);
+  });
+
+  it("runs custom events from configuration alone", async () => {
+    const h = harness({
+      yaml: `
+task_types:
+  churn_score: { kind: external, ttl_seconds: 60 }
+  retention_offer: { kind: external, ttl_seconds: 60 }
+rules:
+  subscription_cancelled: { priority: 10, task_types: [churn_score, retention_offer] }
+`,
+    });
+    const r = await h.core.trigger({ ...video, type: "subscription_cancelled", entityId: "sub-1" });
+    expect(r.queued.map((q) => q.taskType)).toEqual(["churn_score", "retention_offer"]);
+    expect(h.executor.tasks.every((t) => t.priority === 10)).toBe(true);
+  });
+
+  it("fans TriggerMany out per event, in order", async () => {
+    const h = harness();
+    const r = await h.core.triggerMany([video, { ...video, type: "campaign_created", entityId: "c2" }]);
+    expect(r.map((x) => x.queued.length)).toEqual([6, 3]);
+  });
+
+  it("rejects bad events with the field named, before enqueueing anything", async () => {
+    const h = harness();
+    await expect(h.core.trigger({ ...video, type: "nope" })).rejects.toThrow(/event.type "nope" has no rule/);
+    await expect(h.core.trigger({ ...video, tenant: "a/b" })).rejects.toThrow(/event.tenant/);
+    await expect(h.core.trigger({ ...video, entityId: "", userId: "" })).rejects.toThrow(
+      /entity_id or a user_id/,
+    );
+    await expect(h.core.trigger({ ...video, type: "user_login", userId: "" })).rejects.toThrow(
+      /user_id is required/,
+    );
+    await expect(h.core.triggerMany([video, { ...video, tenant: "" }])).rejects.toThrow(/events\[1\].tenant/);
+    await expect(h.core.triggerMany([])).rejects.toThrow(/events is empty/);
+    expect(h.executor.tasks).toHaveLength(0);
+  });
+});

@@ -1,0 +1,102 @@
+import { formatKey, InvalidArgumentError, validateEntityId, validateTenant } from "@prescient/core";
+import type { TriggerRule } from "./config.js";
+import type { Features, PlannedTask, TriggerEvent } from "./types.js";
+
+/**
+ * Fan-out: one event becomes one task per task type its rule names, keyed
+ * by the event's entity (or its user, per target), at the rule's priority
+ * with reason `trigger`. The event's features ride on the first task of each
+ * entity, so the executor upserts them once before anything is queued.
+ */
+export const eventLimits = { typeLength: 64, attributes: 64, attributeBytes: 1024 } as const;
+const eventTypePattern = /^[a-z][a-z0-9_]*$/;
+
+/** Checks an event's shape and its type against the rules; errors name the field. */
+export function validateEvent(
+  event: TriggerEvent,
+  rules: ReadonlyMap<string, TriggerRule>,
+  field = "event",
+): TriggerRule {
+  if (event.type === "") throw new InvalidArgumentError(`${field}.type is empty`);
+  if (event.type.length > eventLimits.typeLength || !eventTypePattern.test(event.type))
+    throw new InvalidArgumentError(
+      `${field}.type ${JSON.stringify(event.type.slice(0, 80))} must match ${eventTypePattern.source}`,
+    );
+  const rule = rules.get(event.type);
+  if (rule === undefined)
+    throw new InvalidArgumentError(
+      `${field}.type ${JSON.stringify(event.type)} has no rule; configured events: ${[...rules.keys()].join(", ") || "(none)"}`,
+    );
+  named(`${field}.tenant`, () => validateTenant(event.tenant));
+  if (event.entityId !== "") named(`${field}.entity_id`, () => validateEntityId(event.entityId));
+  if (event.userId !== "") named(`${field}.user_id`, () => validateEntityId(event.userId));
+  if (event.entityId === "" && event.userId === "")
+    throw new InvalidArgumentError(`${field} needs an entity_id or a user_id`);
+  const attributes = Object.entries(event.attributes);
+  if (attributes.length > eventLimits.attributes)
+    throw new InvalidArgumentError(`${field}.attributes has more than ${eventLimits.attributes} entries`);
+  for (const [k, v] of attributes)
+    if (Buffer.byteLength(k) + Buffer.byteLength(v) > eventLimits.attributeBytes)
+      throw new InvalidArgumentError(
+        `${field}.attributes.${k.slice(0, 40)} is longer than ${eventLimits.attributeBytes} bytes`,
+      );
+  if (event.time !== undefined && !Number.isFinite(event.time))
+    throw new InvalidArgumentError(`${field}.time is not a valid timestamp`);
+  for (const t of rule.targets)
+    if (t.keyBy === "user" && event.userId === "")
+      throw new InvalidArgumentError(
+        `${field}.user_id is required: rule ${event.type} keys ${t.taskType} by user`,
+      );
+  return rule;
+}
+
+function named<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw new InvalidArgumentError(`${field}: ${(e as Error).message}`);
+  }
+}
+
+/** The entity a target is keyed by: the user for `key_by: user`, else the entity (the user when the event has none). */
+export function subjectOf(event: TriggerEvent, keyBy: "entity" | "user"): string {
+  if (keyBy === "user") return event.userId;
+  return event.entityId !== "" ? event.entityId : event.userId;
+}
+
+/** The tasks of one (validated) event, one per target, duplicates dropped. */
+export function planFanOut(event: TriggerEvent, rule: TriggerRule): PlannedTask[] {
+  const tasks: PlannedTask[] = [];
+  const seen = new Set<string>();
+  const featuresSent = new Set<string>();
+  for (const target of rule.targets) {
+    const entityId = subjectOf(event, target.keyBy);
+    const key = formatKey({ tenant: event.tenant, taskType: target.taskType, entityId });
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const task: PlannedTask = {
+      key,
+      tenant: event.tenant,
+      taskType: target.taskType,
+      entityId,
+      priority: target.priority,
+      reason: "trigger",
+    };
+    // The event's features describe its entity; a user-keyed target gets them only when that is the entity.
+    if (
+      hasFeatures(event.features) &&
+      entityId === (event.entityId || event.userId) &&
+      !featuresSent.has(entityId)
+    ) {
+      task.features = event.features;
+      featuresSent.add(entityId);
+    }
+    tasks.push(task);
+  }
+  return tasks;
+}
+
+function hasFeatures(f: Features): boolean {
+  for (const _ in f) return true;
+  return false;
+}

@@ -1,0 +1,79 @@
+import { formatKey, type TaskTypeRegistry } from "@prescient/core";
+import type { UpcomingLaunch } from "./ports.js";
+import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js";
+
+/**
+ * Launch warming: for each launch due within `hoursAhead`, the launch's
+ * entities (the campaign itself when it names none) × its task types (the
+ * `defaultTaskTypes` when it names none), reason `launch`, so that results
+ * are ready when the campaign goes live.
+ *
+ * Timing: a task becomes claimable `leadMs` before the launch (the original
+ * design warmed 2 h ahead), but never so early that its result would expire
+ * before the launch (at most 90% of its TTL ahead), and never later than now
+ * when the launch is nearer than the lead. The priority rises as the launch
+ * nears, so that the last hour's launches overtake other background work.
+ */
+export interface LaunchWarmingOptions {
+  now: number;
+  hoursAhead: number;
+  leadMs: number;
+  priority: number;
+  /** Task types warmed for a launch that names none. */
+  defaultTaskTypes: readonly string[];
+}
+
+/** Launches this close get priority + 2 (at most 9). */
+export const urgentLaunchMs = 3_600_000;
+
+export function planLaunchWarming(
+  launches: readonly UpcomingLaunch[],
+  options: LaunchWarmingOptions,
+  taskTypes: TaskTypeRegistry,
+  skipped: Counts,
+): PlannedTask[] {
+  const tasks: PlannedTask[] = [];
+  const seen = new Set<string>();
+  const horizon = options.now + options.hoursAhead * 3_600_000;
+  for (const launch of launches) {
+    if (launch.launchAt < options.now) {
+      addCount(skipped, skipReasons.launchPast);
+      continue;
+    }
+    if (launch.launchAt > horizon) {
+      addCount(skipped, skipReasons.launchTooFar);
+      continue;
+    }
+    const entities = launch.entityIds.length > 0 ? launch.entityIds : [launch.campaignId];
+    const types = launch.taskTypes.length > 0 ? launch.taskTypes : options.defaultTaskTypes;
+    const urgent = launch.launchAt - options.now <= urgentLaunchMs;
+    const priority = urgent ? Math.min(9, options.priority + 2) : options.priority;
+    for (const taskType of types) {
+      if (!taskTypes.has(taskType)) {
+        addCount(skipped, skipReasons.unknownTaskType, entities.length);
+        continue;
+      }
+      const ttlMs = taskTypes.get(taskType).ttlMs;
+      const ahead = Math.min(options.leadMs, 0.9 * ttlMs);
+      const notBefore = Math.max(options.now, launch.launchAt - ahead);
+      for (const entityId of entities) {
+        const key = formatKey({ tenant: launch.tenant, taskType, entityId });
+        if (seen.has(key)) {
+          addCount(skipped, skipReasons.duplicate);
+          continue;
+        }
+        seen.add(key);
+        tasks.push({
+          key,
+          tenant: launch.tenant,
+          taskType,
+          entityId,
+          priority,
+          reason: "launch",
+          ...(notBefore > options.now ? { notBefore } : {}),
+        });
+      }
+    }
+  }
+  return tasks;
+}

@@ -1,0 +1,94 @@
+import type { Features, PlannedTask } from "./types.js";
+
+/**
+ * What the precomputer needs from its peers, as plain interfaces. The
+ * service adapts them to the executor, cache and analyzer cores in one
+ * process or to gRPC clients; the evaluator adapts them to its simulation.
+ */
+
+/** The executor's queue. All or nothing: a failure rejects and keeps nothing half-done. */
+export interface TaskSink {
+  enqueueMany(tasks: readonly PlannedTask[]): Promise<Array<{ taskId: string; deduplicated: boolean }>>;
+}
+
+/** The cache, read for freshness without counting as demand where the adapter can. */
+export interface FreshnessSource {
+  /** expires_at (ms) of each key's stored result, undefined when there is none; in order. */
+  expiries(keys: readonly string[]): Promise<(number | undefined)[]>;
+  /** Keys whose hits XFetch flagged for early refresh (taken: each is handed out once). */
+  takeRefreshDue(limit: number): Promise<string[]>;
+}
+
+/** One key ranked by the analyzer (TopPatterns). */
+export interface DemandPattern {
+  key: string;
+  tenant: string;
+  taskType: string;
+  /** Raw entity id, or `#<digest>` for an input-addressed key. */
+  entityId: string;
+  /** Decayed requests per second. */
+  demand: number;
+  benefit: number;
+}
+
+export interface UpcomingLaunch {
+  id: string;
+  tenant: string;
+  campaignId: string;
+  launchAt: number;
+  entityIds: string[];
+  taskTypes: string[];
+}
+
+export interface OffPeak {
+  /** The next start of the off-peak window (ms). */
+  nextStart: number;
+  durationMinutes: number;
+}
+
+/** The analyzer: what is in demand, when it is quiet, what comes next. */
+export interface DemandSource {
+  topPatterns(request: { limit: number; taskType?: string; tenant?: string }): Promise<DemandPattern[]>;
+  offPeakWindow(request: { durationMinutes: number; timeZone: string }): Promise<OffPeak>;
+  upcomingLaunches(hoursAhead: number): Promise<UpcomingLaunch[]>;
+  predictNextActions(request: {
+    tenant: string;
+    userId: string;
+    limit: number;
+  }): Promise<Array<{ action: string; probability: number }>>;
+  predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>>;
+  /** Retrains the next-action model; answers a one-line summary for the run history. */
+  retrainNextAction(): Promise<string>;
+  /** Drops old logs; answers how many records went. */
+  cleanup(): Promise<number>;
+}
+
+/** Live load, for the budget's back-off. A signal that cannot be read is left out. */
+export interface LoadSample {
+  /** Cache lookups per second. */
+  liveQps?: number;
+  /** Tasks waiting in the executor's queue. */
+  queueDepth?: number;
+  /** Mean time a predictor request waited for its batch, ms. */
+  predictorQueueMs?: number;
+  /** Cache hit rate over the last interval, 0..1. */
+  hitRate?: number;
+}
+
+export interface LoadProbe {
+  sample(): Promise<LoadSample>;
+}
+
+export const noLoad: LoadProbe = { sample: async () => ({}) };
+
+/** The features an event carried, for ports that pass them on. */
+export type { Features };
+
+/** Where the core logs; pino fits. */
+export interface PrecomputerLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export const silentLog: PrecomputerLog = { info: () => {}, warn: () => {}, error: () => {} };

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { harness } from "./fakes.test-util.js";
+
+const minute = 60_000;
+
+describe("refresh-ahead under a virtual clock", () => {
+  it("re-enqueues a hot key before it expires, leaves a cold one to expire, and never lets the hot one go cold", async () => {
+    const h = harness();
+    const ttl = 6 * 3_600_000; // ctr_prediction: 6 h, so the horizon is max(10 min, 10% of 6 h) = 36 min
+    const hot = "acme/ctr_prediction/hot";
+    const cold = "acme/ctr_prediction/cold";
+    h.analyzer.patterns = [
+      { key: hot, tenant: "acme", taskType: "ctr_prediction", entityId: "hot", demand: 2, benefit: 10 },
+      { key: cold, tenant: "acme", taskType: "ctr_prediction", entityId: "cold", demand: 0.0001, benefit: 1 },
+    ];
+    let expiresHot = h.clock.now() + ttl;
+    h.cache.expiresAt.set(hot, expiresHot);
+    h.cache.expiresAt.set(cold, h.clock.now() + ttl);
+    const refreshed: number[] = [];
+    // Run the 5-minute refresh schedule for 13 hours of virtual time.
+    for (let t = 0; t < 13 * 60; t += 5) {
+      h.clock.set(Date.parse("2024-05-01T12:00:00Z") + t * minute);
+      const before = h.executor.tasks.length;
+      const outcome = await h.core.tick("refresh_ahead");
+      expect(outcome?.ran).toBe(true);
+      for (const task of h.executor.tasks.slice(before)) {
+        expect(task).toMatchObject({ key: hot, reason: "refresh", priority: 3 });
+        refreshed.push(h.clock.now());
+        // The executor recomputes it a minute later.
+        expiresHot = h.clock.now() + minute + ttl;
+        h.cache.expiresAt.set(hot, expiresHot);
+      }
+      expect(h.cache.expiresAt.get(hot) ?? 0).toBeGreaterThan(h.clock.now());
+    }
+    // Refreshed once per TTL, each time within the horizon before expiry, never after.
+    expect(refreshed.length).toBe(2);
+    const first = refreshed[0] ?? 0;
+    expect(Date.parse("2024-05-01T12:00:00Z") + ttl - first).toBeLessThanOrEqual(36 * minute);
+    expect(Date.parse("2024-05-01T12:00:00Z") + ttl - first).toBeGreaterThan(30 * minute);
+    expect(h.executor.tasks.some((t) => t.key === cold)).toBe(false);
+    expect(h.core.counters.skippedCount("cold")).toBeGreaterThan(0);
+    expect(h.core.counters.skippedCount("not_near_expiry")).toBeGreaterThan(0);
+  });
+
+  it("refreshes keys the cache flagged through XFetch, once each", async () => {
+    const h = harness();
+    h.cache.refreshDue = [
+      "acme/dashboard_data/u1",
+      "acme/dashboard_data/u1",
+      "acme/nope/x",
+      `acme/ctr_prediction/#${"a".repeat(64)}`,
+    ];
+    const outcome = await h.core.runScheduleNow("refresh_ahead");
+    expect(outcome).toMatchObject({ status: "succeeded", items: 1 });
+    expect(h.executor.tasks.map((t) => [t.key, t.reason])).toEqual([["acme/dashboard_data/u1", "refresh"]]);
+    expect(h.core.counters.skippedCount("unknown_task_type")).toBe(1);
+    expect(h.core.counters.skippedCount("semantic_key")).toBe(1);
+  });
+
+  it("backs off under load, but a key the budget deferred is picked up by a later run", async () => {
+    const h = harness();
+    const key = "acme/ctr_prediction/hot";
+    h.analyzer.patterns = [
+      { key, tenant: "acme", taskType: "ctr_prediction", entityId: "hot", demand: 1, benefit: 1 },
+    ];
+    h.load.queueDepth = 50_000; // five times max_queue_depth
+    await h.core.runScheduleNow("refresh_ahead");
+    expect(h.executor.tasks).toHaveLength(0);
+    expect(h.core.counters.skippedCount("backoff_queue_depth")).toBe(1);
+    h.load.queueDepth = 10;
+    h.clock.advance(5 * minute);
+    await h.core.runScheduleNow("refresh_ahead");
+    expect(h.executor.tasks.map((t) => t.key)).toEqual([key]);
+  });
+});

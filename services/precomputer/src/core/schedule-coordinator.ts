@@ -1,0 +1,123 @@
+import { type Clock, errorMessage } from "@prescient/core";
+import type { ScheduleSpec } from "./config.js";
+import type { PrecomputerLog } from "./ports.js";
+import type { ClaimOutcome, RunRecord, RunStore } from "./run-store.js";
+
+/** What a job reports when it finishes. */
+export interface JobResult {
+  items: number;
+  note: string;
+}
+
+export interface JobContext {
+  runKey: string;
+  windowStart: number;
+  /** Aborted when the lease is lost to a takeover: the job should stop enqueueing. */
+  signal: AbortSignal;
+}
+
+export type RunOutcome =
+  | { ran: true; record: RunRecord }
+  | { ran: false; why: Extract<ClaimOutcome, { claimed: false }>["why"]; record: RunRecord };
+
+/**
+ * Runs a schedule's window at most once across replicas: claim in the run
+ * store, renew the lease while the job runs (every third of the lease), and
+ * record the outcome. A failed job is recorded with a retry time inside its
+ * window; a job whose lease was taken over records nothing (the new owner
+ * will). The heartbeat uses real timers, as leases are about process death.
+ */
+export class ScheduleCoordinator {
+  readonly owner: string;
+  readonly #store: RunStore;
+  readonly #clock: Clock;
+  readonly #log: PrecomputerLog;
+
+  constructor(store: RunStore, clock: Clock, owner: string, log: PrecomputerLog) {
+    this.#store = store;
+    this.#clock = clock;
+    this.owner = owner;
+    this.#log = log;
+  }
+
+  get store(): RunStore {
+    return this.#store;
+  }
+
+  async run(
+    spec: ScheduleSpec,
+    runKey: string,
+    windowStart: number,
+    job: (ctx: JobContext) => Promise<JobResult>,
+  ): Promise<RunOutcome> {
+    const claim = await this.#store.claim({
+      key: runKey,
+      schedule: spec.name,
+      windowStart,
+      owner: this.owner,
+      now: this.#clock.now(),
+      leaseMs: spec.leaseMs,
+      maxAttempts: spec.maxAttempts,
+    });
+    if (!claim.claimed) return { ran: false, why: claim.why, record: claim.record };
+    if (claim.takeover)
+      this.#log.warn(
+        { schedule: spec.name, run: runKey, attempt: claim.record.attempts },
+        "taking over a run whose owner stopped renewing its lease",
+      );
+    const lost = new AbortController();
+    const heartbeat = setInterval(
+      () => {
+        this.#store.renew(runKey, this.owner, spec.leaseMs, this.#clock.now()).then(
+          (held) => {
+            if (!held) lost.abort(new Error("lease lost"));
+          },
+          (err: unknown) => this.#log.warn({ err: errorMessage(err), run: runKey }, "lease renewal failed"),
+        );
+      },
+      Math.max(10, Math.floor(spec.leaseMs / 3)),
+    );
+    heartbeat.unref();
+    let result: JobResult | undefined;
+    let failure: unknown;
+    try {
+      result = await job({ runKey, windowStart, signal: lost.signal });
+    } catch (e) {
+      failure = e;
+    } finally {
+      clearInterval(heartbeat);
+    }
+    const finishedAt = this.#clock.now();
+    const finish =
+      result !== undefined
+        ? { status: "succeeded" as const, finishedAt, items: result.items, error: "", note: result.note }
+        : {
+            status: "failed" as const,
+            finishedAt,
+            items: 0,
+            error: errorMessage(failure),
+            note: "",
+            retryAt: finishedAt + spec.retryAfterMs,
+          };
+    const kept = await this.#store.finish(runKey, this.owner, finish);
+    if (!kept)
+      this.#log.warn(
+        { schedule: spec.name, run: runKey },
+        "run finished after its lease was taken over; outcome dropped",
+      );
+    if (failure !== undefined)
+      this.#log.warn(
+        {
+          schedule: spec.name,
+          run: runKey,
+          err: errorMessage(failure),
+          retryInMs: spec.retryAfterMs,
+          attempt: claim.record.attempts,
+          maxAttempts: spec.maxAttempts,
+        },
+        `schedule run failed; it will be retried in ${Math.round(spec.retryAfterMs / 1000)} s within its window`,
+      );
+    const record = (await this.#store.get(runKey)) ?? { ...claim.record, ...finish };
+    return { ran: true, record };
+  }
+}

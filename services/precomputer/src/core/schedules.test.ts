@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { harness } from "./fakes.test-util.js";
+
+const hour = 3_600_000;
+
+describe("schedules", () => {
+  it("runs each window once, and again in the next window", async () => {
+    const h = harness({ start: Date.parse("2024-05-01T12:10:00Z") });
+    expect(await h.core.tick("analysis")).toMatchObject({
+      ran: true,
+      record: { status: "succeeded", windowStart: Date.parse("2024-05-01T12:00:00Z") },
+    });
+    expect(await h.core.tick("analysis")).toMatchObject({ ran: false, why: "succeeded" });
+    h.clock.advance(hour);
+    expect(await h.core.tick("analysis")).toMatchObject({ ran: true });
+    expect(h.analyzer.calls.filter((c) => c === "retrainNextAction")).toHaveLength(2);
+  });
+
+  it("runs the daily top-N only inside the off-peak window, once per day", async () => {
+    const h = harness({ start: Date.parse("2024-05-01T01:50:00Z") });
+    h.analyzer.offPeak = { nextStart: Date.parse("2024-05-03T02:00:00Z"), durationMinutes: 60 };
+    h.analyzer.patterns = Array.from({ length: 1500 }, (_, i) => ({
+      key: `acme/ctr_prediction/ad${i}`,
+      tenant: "acme",
+      taskType: "ctr_prediction",
+      entityId: `ad${i}`,
+      demand: 1,
+      benefit: 1500 - i,
+    }));
+    h.cache.expiresAt.set("acme/ctr_prediction/ad0", h.clock.now() + 5 * hour); // fresh beyond the horizon: skipped
+    expect(await h.core.tick("daily_top_n")).toBeUndefined();
+    h.clock.set(Date.parse("2024-05-01T02:05:00Z"));
+    const run = await h.core.tick("daily_top_n");
+    expect(run).toMatchObject({
+      ran: true,
+      record: { windowStart: Date.parse("2024-05-01T02:00:00Z"), items: 999 },
+    });
+    expect(h.executor.tasks[0]).toMatchObject({
+      key: "acme/ctr_prediction/ad1",
+      reason: "schedule",
+      priority: 4,
+    });
+    h.clock.set(Date.parse("2024-05-01T02:40:00Z"));
+    expect(await h.core.tick("daily_top_n")).toMatchObject({ ran: false, why: "succeeded" });
+    h.clock.set(Date.parse("2024-05-02T02:01:00Z"));
+    expect(await h.core.tick("daily_top_n")).toMatchObject({ ran: true });
+  });
+
+  it("warms launches within hours_ahead so they are claimable before the launch", async () => {
+    const h = harness();
+    const now = h.clock.now();
+    h.analyzer.launches = [
+      {
+        id: "l1",
+        tenant: "acme",
+        campaignId: "c1",
+        launchAt: now + 3 * hour,
+        entityIds: [],
+        taskTypes: ["ctr_prediction"],
+      },
+      {
+        id: "l2",
+        tenant: "acme",
+        campaignId: "c2",
+        launchAt: now + 30 * 60_000,
+        entityIds: ["ad1", "ad2"],
+        taskTypes: [],
+      },
+      { id: "l3", tenant: "acme", campaignId: "c3", launchAt: now + 9 * hour, entityIds: [], taskTypes: [] },
+    ];
+    const run = await h.core.runScheduleNow("launch_warming");
+    expect(run.status).toBe("succeeded");
+    const byKey = new Map(h.executor.tasks.map((t) => [t.key, t]));
+    // Three hours out: claimable two hours before the launch.
+    expect(byKey.get("acme/ctr_prediction/c1")).toMatchObject({
+      reason: "launch",
+      priority: 6,
+      notBefore: now + hour,
+    });
+    // Half an hour out: now, and urgent; task types from the campaign_launch_scheduled rule.
+    expect(byKey.get("acme/roas_prediction/ad1")).toMatchObject({ priority: 8 });
+    expect(byKey.get("acme/roas_prediction/ad1")?.notBefore).toBeUndefined();
+    expect([...byKey.keys()].filter((k) => k.includes("ad2"))).toHaveLength(3);
+    expect([...byKey.keys()].some((k) => k.endsWith("/c3"))).toBe(false);
+    expect(h.core.counters.skippedCount("launch_too_far")).toBe(1);
+  });
+
+  it("records run history with items and errors", async () => {
+    const h = harness();
+    await h.core.runScheduleNow("cleanup");
+    h.analyzer.down = true;
+    const failed = await h.core.runScheduleNow("cleanup");
+    expect(failed).toMatchObject({ status: "failed", error: expect.stringMatching(/analyzer unavailable/) });
+    const runs = await h.core.listRuns("cleanup", 10);
+    expect(runs.map((r) => r.status).sort()).toEqual(["failed", "succeeded"]);
+    expect(runs.find((r) => r.status === "succeeded")).toMatchObject({ items: 3, owner: "test" });
+    await expect(h.core.runScheduleNow("nope")).rejects.toThrow(/no schedule "nope"/);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * The precomputer's vocabulary: plain data shared by every policy module.
+ * Times are milliseconds since the Unix epoch, read from an injected Clock.
+ */
+
+/** Why a task was asked for (common.v1.TaskReason, lower-cased). */
+export type TaskReason = "trigger" | "schedule" | "launch" | "predicted" | "refresh" | "miss" | "manual";
+
+/** An entity's flat feature record. */
+export type Features = Record<string, number | string>;
+
+/** An event a backend reports: `video_uploaded`, `campaign_created`, `user_login`, ... */
+export interface TriggerEvent {
+  type: string;
+  tenant: string;
+  /** The entity the event is about; may be empty when the event is about a user. */
+  entityId: string;
+  userId: string;
+  features: Features;
+  attributes: Record<string, string>;
+  /** When it happened; the clock's now when absent. */
+  time?: number;
+}
+
+/** One key the precomputer wants computed. */
+export interface PlannedTask {
+  /** Canonical key (formatKey). */
+  key: string;
+  tenant: string;
+  taskType: string;
+  entityId: string;
+  /** 1 (lowest) to 10 (critical). */
+  priority: number;
+  reason: TaskReason;
+  /** Not claimed before this time. */
+  notBefore?: number;
+  /**
+   * Features upserted into the executor's entity store before the task is
+   * queued. Fan-out sets them on one task per entity: one upsert suffices.
+   */
+  features?: Features;
+}
+
+/** Counts by a name (a skip reason, a task type, a reason). */
+export type Counts = Map<string, number>;
+
+export function addCount(counts: Counts, name: string, n = 1): void {
+  if (n > 0) counts.set(name, (counts.get(name) ?? 0) + n);
+}
+
+/** Skip and defer reasons, as counted by Stats and the metrics. */
+export const skipReasons = {
+  /** The result is already fresh in the cache. */
+  fresh: "fresh",
+  /** Over the per-minute background budget. */
+  budgetExhausted: "budget_exhausted",
+  /** Back-off: live query load above its threshold. */
+  backoffLiveLoad: "backoff_live_load",
+  /** Back-off: executor queue depth above its threshold. */
+  backoffQueueDepth: "backoff_queue_depth",
+  /** Back-off: predictor queue time above its threshold. */
+  backoffPredictorQueue: "backoff_predictor_queue",
+  /** Refresh-ahead: demand below the threshold, left to expire. */
+  cold: "cold",
+  /** Refresh-ahead: not yet within the refresh horizon. */
+  notNearExpiry: "not_near_expiry",
+  /** Predicted: confidence below the threshold. */
+  lowConfidence: "low_confidence",
+  /** Predicted: an action that maps to no task type. */
+  unmappedAction: "unmapped_action",
+  /** A key of a task type the configuration does not declare. */
+  unknownTaskType: "unknown_task_type",
+  /** An input-addressed key: no entity record to rebuild inputs from. */
+  semanticKey: "semantic_key",
+  /** A predicted key of another tenant than the event's. */
+  otherTenant: "other_tenant",
+  /** A key that does not parse. */
+  badKey: "bad_key",
+  /** Launch warming: the launch is already past. */
+  launchPast: "launch_past",
+  /** Launch warming: the launch is beyond hours_ahead. */
+  launchTooFar: "launch_too_far",
+  /** The same key was planned twice in one batch. */
+  duplicate: "duplicate",
+} as const;
+
+export type SkipReason = (typeof skipReasons)[keyof typeof skipReasons];

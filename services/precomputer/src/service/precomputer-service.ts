@@ -1,0 +1,53 @@
+import type { precomputerV1 } from "@prescient/contracts";
+import { InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
+import { unary } from "@prescient/kit";
+import type { Precomputer } from "../core/precomputer.js";
+import { eventFromProto, runToProto, statsToProto } from "./proto-mapping.js";
+
+export const precomputerServiceName = "prescient.precomputer.v1.PrecomputerService";
+
+/** The gRPC shell of the precomputer: decode and validate, call the core, encode. */
+export function precomputerServiceImplementation(core: Precomputer): precomputerV1.PrecomputerServiceServer {
+  const s = precomputerServiceName;
+  return {
+    trigger: unary(s, "Trigger", async (req: precomputerV1.TriggerRequest) => {
+      const r = await core.trigger(eventFromProto(req.event, "event"));
+      return { queued: r.queued, skippedFresh: r.skippedFresh };
+    }),
+    triggerMany: unary(s, "TriggerMany", async (req: precomputerV1.TriggerManyRequest) => {
+      // Counted before decoding, so an oversized batch costs no validation work.
+      if (req.events.length > core.options.maxEvents)
+        throw new ResourceExhaustedError(
+          `${req.events.length} events in one TriggerMany; the limit is ${core.options.maxEvents}`,
+        );
+      const events = req.events.map((e, i) => eventFromProto(e, `events[${i}]`));
+      const results = await core.triggerMany(events);
+      return { results: results.map((r) => ({ queued: r.queued, skippedFresh: r.skippedFresh })) };
+    }),
+    warm: unary(s, "Warm", async (req: precomputerV1.WarmRequest) => ({
+      queued: await core.warm({
+        tenant: req.tenant,
+        entityIds: req.entityIds,
+        taskTypes: req.taskTypes,
+        priority: req.priority,
+      }),
+    })),
+    refresh: unary(s, "Refresh", async (req: precomputerV1.RefreshRequest) => {
+      if (req.taskType === "") throw new InvalidArgumentError("task_type is required");
+      const n = await core.refresh({
+        taskType: req.taskType,
+        ...(req.tenant !== "" ? { tenant: req.tenant } : {}),
+        ...(req.entityPrefix !== "" ? { entityPrefix: req.entityPrefix } : {}),
+      });
+      return { enqueued: BigInt(n) };
+    }),
+    listRuns: unary(s, "ListRuns", async (req: precomputerV1.ListRunsRequest) => ({
+      runs: (await core.listRuns(req.schedule || undefined, req.limit)).map(runToProto),
+    })),
+    runScheduleNow: unary(s, "RunScheduleNow", async (req: precomputerV1.RunScheduleNowRequest) => {
+      if (req.schedule === "") throw new InvalidArgumentError("schedule is required");
+      return { run: runToProto(await core.runScheduleNow(req.schedule)) };
+    }),
+    stats: unary(s, "Stats", async () => statsToProto(await core.stats())),
+  };
+}
