@@ -145,19 +145,51 @@ export class Analyzer {
    * first one in its stream, so rejections name stream positions.
    */
   async recordQueries(inputs: readonly QueryEventInput[], result: IngestResult, offset = 0): Promise<void> {
+    const events: QueryEvent[] = [];
+    this.#validateQueries(inputs, result, offset, events);
+    if (events.length === 0) return;
+    await this.#applyQueries(events);
+    result.accepted += events.length;
+  }
+
+  /**
+   * A stream of query messages (RecordQueries) with group commit: one store
+   * update in flight at a time; the messages that arrive meanwhile are
+   * validated at once and gathered into the next update (up to
+   * `ingestBatchEvents` events), so Node's work overlaps the store's and a
+   * busy stream pays one store round trip per gathered batch, not per message.
+   */
+  queryStream(result: IngestResult): QueryStream {
+    return new QueryStream(
+      (inputs, offset, into) => this.#validateQueries(inputs, result, offset, into),
+      (events) => this.#applyQueries(events),
+      result,
+    );
+  }
+
+  #validateQueries(
+    inputs: readonly QueryEventInput[],
+    result: IngestResult,
+    offset: number,
+    into: QueryEvent[],
+  ): void {
     if (this.#oversized(inputs.length, result, offset)) return;
     const limits = this.#limits();
-    const events: QueryEvent[] = [];
-    inputs.forEach((input, i) => {
-      const v = validateQueryEvent(input, limits);
-      if (v.ok) events.push(v.event);
+    for (let i = 0; i < inputs.length; i++) {
+      const v = validateQueryEvent(inputs[i]!, limits);
+      if (v.ok) into.push(v.event);
       else this.#reject(result, offset + i, v.reason);
-    });
-    if (events.length === 0) return;
+    }
+  }
+
+  async #applyQueries(events: QueryEvent[]): Promise<void> {
     // Sequences need time order; a batch is nearly always sorted already.
-    if (events.some((e, i) => i > 0 && e.time < events[i - 1]!.time)) events.sort((a, b) => a.time - b.time);
+    for (let i = 1; i < events.length; i++)
+      if (events[i]!.time < events[i - 1]!.time) {
+        events.sort((a, b) => a.time - b.time);
+        break;
+      }
     await this.#store.applyCounters(buildCounterDelta(events, this.rates, this.#sequences), this.#capacities);
-    result.accepted += events.length;
   }
 
   async recordActions(inputs: readonly ActionEventInput[], result: IngestResult): Promise<void> {
@@ -424,5 +456,65 @@ export class Analyzer {
         "ignoring an unreadable next-action model",
       );
     }
+  }
+}
+
+/** Events gathered into one store update by a query stream, at most. */
+export const ingestBatchEvents = 8192;
+
+/** See Analyzer.queryStream. `push` each message in order, then `end`; either throws the store's error. */
+export class QueryStream {
+  readonly #validate: (inputs: readonly QueryEventInput[], offset: number, into: QueryEvent[]) => void;
+  readonly #apply: (events: QueryEvent[]) => Promise<void>;
+  readonly #result: IngestResult;
+  #pending: QueryEvent[] = [];
+  #inFlight: Promise<void> | undefined;
+  #failed: { error: unknown } | undefined;
+
+  constructor(
+    validate: (inputs: readonly QueryEventInput[], offset: number, into: QueryEvent[]) => void,
+    apply: (events: QueryEvent[]) => Promise<void>,
+    result: IngestResult,
+  ) {
+    this.#validate = validate;
+    this.#apply = apply;
+    this.#result = result;
+  }
+
+  /** Validates a message now; waits only while a full batch is already waiting for the store. */
+  async push(inputs: readonly QueryEventInput[], offset: number): Promise<void> {
+    this.#throwIfFailed();
+    this.#validate(inputs, offset, this.#pending);
+    while (this.#inFlight !== undefined && this.#pending.length >= ingestBatchEvents) await this.#inFlight;
+    this.#throwIfFailed();
+    if (this.#inFlight === undefined) this.#next();
+  }
+
+  /** Waits for every pushed event to be applied. */
+  async end(): Promise<void> {
+    while (this.#inFlight !== undefined) await this.#inFlight;
+    this.#throwIfFailed();
+  }
+
+  #next(): void {
+    if (this.#pending.length === 0 || this.#failed !== undefined) return;
+    const batch =
+      this.#pending.length <= ingestBatchEvents ? this.#pending : this.#pending.splice(0, ingestBatchEvents);
+    if (batch === this.#pending) this.#pending = [];
+    this.#inFlight = this.#apply(batch).then(
+      () => {
+        this.#result.accepted += batch.length;
+        this.#inFlight = undefined;
+        this.#next();
+      },
+      (error: unknown) => {
+        this.#failed = { error };
+        this.#inFlight = undefined;
+      },
+    );
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failed !== undefined) throw this.#failed.error;
   }
 }

@@ -12,8 +12,10 @@ export {
   Analyzer,
   type AnalyzerDeps,
   type AnalyzerLog,
+  ingestBatchEvents,
   type NextActionPrediction,
   type PredictionSource,
+  QueryStream,
   type RetrainReport,
 } from "./analyzer.js";
 export { computeBucket as computeBucketOf, histogramQuantile } from "./core/compute-histogram.js";

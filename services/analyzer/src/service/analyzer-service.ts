@@ -30,11 +30,18 @@ export function analyzerService(analyzer: Analyzer): UntypedServiceImplementatio
       "RecordQueries",
       async (messages) => {
         const result = emptyIngestResult();
+        const stream = analyzer.queryStream(result);
         let offset = 0;
-        for await (const message of messages) {
-          await guard(() => analyzer.recordQueries(message.events, result, offset));
-          offset += message.events.length;
+        try {
+          for await (const message of messages) {
+            await guard(() => stream.push(message.events, offset));
+            offset += message.events.length;
+          }
+        } finally {
+          // Whatever was accepted before a failure is applied before the call ends.
+          await stream.end().catch(() => undefined);
         }
+        await guard(() => stream.end());
         return ingestResponse(result);
       },
     ),

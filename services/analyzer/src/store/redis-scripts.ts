@@ -9,10 +9,8 @@
 const helpers = `
 local P = KEYS[1]
 local function ss(z, cap, m, w)
-  if redis.call('ZSCORE', z, m) then
-    redis.call('ZINCRBY', z, w, m)
-    return nil, 0
-  end
+  -- One call when the member is counted already (nil when it is not).
+  if redis.call('ZADD', z, 'XX', 'INCR', w, m) then return nil, 0 end
   if redis.call('ZCARD', z) < cap then
     redis.call('ZADD', z, w, m)
     return nil, 0
