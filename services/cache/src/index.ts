@@ -8,18 +8,15 @@ import type { CacheStore } from "./store/cache-store.js";
 import { MemoryCacheStore } from "./store/memory-store.js";
 import { RedisCacheStore } from "./store/redis-store.js";
 
-export {
-  CacheCore,
-  type CacheCoreOptions,
-  cacheCoreDefaults,
-  type ObservedLookup,
-} from "./core/cache-core.js";
+export { CacheCore } from "./core/cache-core.js";
+export { type CacheCoreOptions, cacheCoreDefaults } from "./core/cache-core-options.js";
 export {
   type MissFeatures,
   type MissHandler,
   type MissKey,
   unconfiguredMissHandler,
 } from "./core/miss-handler.js";
+export type { ObservedLookup } from "./core/observed-lookup.js";
 export {
   type CacheEnv,
   type CacheOptions,

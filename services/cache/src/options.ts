@@ -1,7 +1,7 @@
 import { defaultTaskTypesPath, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
 import { createLogger, intFromEnv, kitRegistry, loadEnv } from "@prescient/kit";
 import { z } from "zod";
-import { type CacheCoreOptions, cacheCoreDefaults } from "./core/cache-core.js";
+import { type CacheCoreOptions, cacheCoreDefaults } from "./core/cache-core-options.js";
 import type { CacheStore } from "./store/cache-store.js";
 import { memoryStoreDefaults } from "./store/memory-store.js";
 import { redisStoreDefaults } from "./store/redis-store.js";

@@ -13,7 +13,7 @@ export { fromPeerError, grpcAnalyzer, grpcCache, grpcExecutor } from "./adapters
 export { inProcessAnalyzer, inProcessCache, inProcessExecutor } from "./adapters/in-process.js";
 export { MeshLoadProbe } from "./adapters/load-probe.js";
 export type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./adapters/peers.js";
-// Core: policies.
+// Core: policies, and the Precomputer that runs them over the ports.
 export { type Alert, evaluateAlerts } from "./core/alerts.js";
 export {
   type Admission,
@@ -40,7 +40,9 @@ export {
 export { type CountersSnapshot, PrecomputerCounters } from "./core/counters.js";
 export { parseDuration } from "./core/duration.js";
 export { eventLimits, planFanOut, subjectOf, validateEvent } from "./core/fan-out.js";
+export { freshnessUnknown } from "./core/freshness-lookup.js";
 export { type LaunchWarmingOptions, planLaunchWarming, urgentLaunchMs } from "./core/launch-warming.js";
+export type { RefreshRequest, WarmRequest } from "./core/manual-requests.js";
 export type {
   DemandPattern,
   DemandSource,
@@ -53,20 +55,12 @@ export type {
   UpcomingLaunch,
 } from "./core/ports.js";
 export { noLoad, silentLog } from "./core/ports.js";
-// Core: the orchestrator over the ports.
+export { Precomputer, type PrecomputerStats } from "./core/precomputer.js";
 export {
-  analyzerUnavailable,
-  freshnessUnknown,
-  Precomputer,
   type PrecomputerDeps,
   type PrecomputerOptions,
-  type PrecomputerStats,
   precomputerDefaults,
-  type QueuedByType,
-  type RefreshRequest,
-  type TriggerOutcome,
-  type WarmRequest,
-} from "./core/precomputer.js";
+} from "./core/precomputer-deps.js";
 export {
   type PredictedPlan,
   type PredictionInput,
@@ -106,7 +100,10 @@ export {
   validateCron,
   windowFor,
 } from "./core/schedule-window.js";
+export type { QueuedByType } from "./core/task-enqueuer.js";
 export { selectTopN, type TopNOptions } from "./core/top-n.js";
+export type { TriggerOutcome } from "./core/trigger-handling.js";
+export { analyzerUnavailable } from "./core/trigger-predictions.js";
 export {
   addCount,
   type Counts,

@@ -10,7 +10,7 @@ import { addressSchema, createLogger, kitRegistry, type Logger, loadEnv } from "
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./adapters/peers.js";
-import type { PrecomputerOptions as CoreOptions } from "./core/precomputer.js";
+import type { PrecomputerOptions as CoreOptions } from "./core/precomputer-deps.js";
 import type { RunStore } from "./core/run-store.js";
 
 export interface PrecomputerOptions {

@@ -9,8 +9,10 @@ import {
 import { describe, expect, it } from "vitest";
 import type { CachedResult } from "../store/cache-store.js";
 import { MemoryCacheStore } from "../store/memory-store.js";
-import { CacheCore, type CacheCoreOptions, onMissMode } from "./cache-core.js";
+import { CacheCore } from "./cache-core.js";
+import type { CacheCoreOptions } from "./cache-core-options.js";
 import { deferred, entry, FlakyStore, key, lookupRequest, testTypes } from "./core.test-util.js";
+import { onMissMode } from "./miss-coalescer.js";
 import type { MissHandler } from "./miss-handler.js";
 
 const t0 = 1_700_000_000_000;

@@ -1,7 +1,8 @@
 import { ManualClock } from "@prescient/core";
 import { describe, expect, it } from "vitest";
-import { CacheCore, type ObservedLookup } from "./cache-core.js";
+import { CacheCore } from "./cache-core.js";
 import { entry, FlakyStore, key, lookupRequest, testTypes } from "./core.test-util.js";
+import type { ObservedLookup } from "./observed-lookup.js";
 
 const t0 = 1_700_000_000_000;
 

@@ -16,7 +16,8 @@ import type {
   TaskSink,
   UpcomingLaunch,
 } from "./ports.js";
-import { Precomputer, type PrecomputerDeps, type PrecomputerOptions } from "./precomputer.js";
+import { Precomputer } from "./precomputer.js";
+import type { PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
 import { validateCron } from "./schedule-window.js";
 import type { PlannedTask } from "./types.js";
 

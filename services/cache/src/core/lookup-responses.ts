@@ -1,0 +1,42 @@
+import type { cacheV1 } from "@prescient/contracts";
+import { classifyFreshness } from "@prescient/core";
+import type { ResolvedKey } from "@prescient/kit";
+import type { CachedResult } from "../store/cache-store.js";
+
+/**
+ * A served answer. Hits and misses set every field, in one order, so every
+ * answer the lookup path builds has the same object shape.
+ */
+export function hit(
+  key: string,
+  result: CachedResult,
+  stale: boolean,
+  refreshDue: boolean,
+): cacheV1.LookupResponse {
+  return { key, hit: true, result, stale, refreshDue, degraded: false, computed: false, taskId: "" };
+}
+
+export function miss(key: string, degraded: boolean): cacheV1.LookupResponse {
+  return {
+    key,
+    hit: false,
+    result: undefined,
+    stale: false,
+    refreshDue: false,
+    degraded,
+    computed: false,
+    taskId: "",
+  };
+}
+
+/** A peek's answer: the stored result if fresh or stale, nothing else happens. */
+export function peekAnswer(
+  k: ResolvedKey,
+  result: CachedResult | undefined,
+  now: number,
+  degraded: boolean,
+): cacheV1.LookupResponse {
+  if (result === undefined) return miss(k.key, degraded);
+  const freshness = classifyFreshness(now, result.expiresAt?.getTime() ?? 0, k.type.staleGraceMs);
+  return freshness === "expired" ? miss(k.key, degraded) : hit(k.key, result, freshness === "stale", false);
+}

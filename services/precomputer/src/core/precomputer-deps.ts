@@ -1,0 +1,60 @@
+import type { Clock, TaskTypeRegistry } from "@prescient/core";
+import type { PrecomputerConfig } from "./config.js";
+import type { DemandSource, FreshnessSource, LoadProbe, PrecomputerLog, TaskSink } from "./ports.js";
+import type { RunStore } from "./run-store.js";
+import type { PlannedTask } from "./types.js";
+
+/**
+ * What a Precomputer is built from: ports to the executor, the cache and the
+ * analyzer, an injected clock and a run store. None of them is gRPC or Redis
+ * itself: the service adapts its peers to them, and the evaluator runs the
+ * core on virtual time.
+ */
+export interface PrecomputerDeps {
+  taskTypes: TaskTypeRegistry;
+  config: PrecomputerConfig;
+  executor: TaskSink;
+  cache: FreshnessSource;
+  analyzer: DemandSource;
+  runs: RunStore;
+  /** Live load for the budget's back-off. Default: none (never backs off). */
+  load?: LoadProbe;
+  /**
+   * Upserts features without enqueueing, when the executor offers it (in
+   * process). Without it, a fresh-skipped entity's features ride on one task
+   * that is then not skipped, so they are never lost.
+   */
+  upsertFeatures?: (records: FeatureUpsert[]) => Promise<void>;
+  clock?: Clock;
+  log?: PrecomputerLog;
+  /** This replica's name in run records. Default: a random id. */
+  owner?: string;
+}
+
+/** One entity's features, written without a task (see PrecomputerDeps.upsertFeatures). */
+export interface FeatureUpsert {
+  tenant: string;
+  entityId: string;
+  features: PlannedTask["features"] & object;
+}
+
+export interface PrecomputerOptions {
+  /** Most events in one TriggerMany. Default 1000. */
+  maxEvents: number;
+  /** Most tasks one call may enqueue (one all-or-nothing EnqueueMany). Default 10,000. */
+  maxTasksPerCall: number;
+  /** Keys per freshness lookup (the cache's LookupMany limit). Default 1000. */
+  freshnessBatch: number;
+  /** How long a trigger waits for the analyzer's predictions before going without. Default 250 ms. */
+  predictionTimeoutMs: number;
+  /** How long a load sample is reused. Default 1000 ms. */
+  loadMaxAgeMs: number;
+}
+
+export const precomputerDefaults: Readonly<PrecomputerOptions> = {
+  maxEvents: 1000,
+  maxTasksPerCall: 10_000,
+  freshnessBatch: 1000,
+  predictionTimeoutMs: 250,
+  loadMaxAgeMs: 1000,
+};

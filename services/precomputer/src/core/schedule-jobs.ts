@@ -1,0 +1,118 @@
+import type { Clock } from "@prescient/core";
+import { callAnalyzer } from "./analyzer-call.js";
+import type { Budget } from "./budget.js";
+import type { PrecomputerConfig, ScheduleSpec } from "./config.js";
+import type { PrecomputerCounters } from "./counters.js";
+import type { FreshnessLookup } from "./freshness-lookup.js";
+import { planLaunchWarming } from "./launch-warming.js";
+import type { PrecomputerDeps } from "./precomputer-deps.js";
+import { refreshHorizonMs } from "./refresh-ahead.js";
+import type { RefreshAheadJob } from "./refresh-ahead-job.js";
+import type { JobContext, JobResult } from "./schedule-coordinator.js";
+import type { TaskEnqueuer } from "./task-enqueuer.js";
+import { selectTopN } from "./top-n.js";
+import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js";
+
+/**
+ * What each kind of schedule does once its run is claimed: top-N, launch
+ * warming, refresh-ahead (planned by RefreshAheadJob), the analyzer's
+ * retraining and its clean-up. A job answers how many items it handled and a
+ * note for the run record; planned tasks go out through the budget.
+ */
+export class ScheduleJobs {
+  constructor(
+    private readonly deps: Pick<PrecomputerDeps, "analyzer" | "taskTypes">,
+    private readonly config: PrecomputerConfig,
+    private readonly clock: Clock,
+    private readonly isTaskType: (name: string) => boolean,
+    private readonly budget: Budget,
+    private readonly freshness: FreshnessLookup,
+    private readonly refreshAhead: RefreshAheadJob,
+    private readonly enqueuer: TaskEnqueuer,
+    private readonly counters: PrecomputerCounters,
+  ) {}
+
+  async run(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
+    const skipped: Counts = new Map();
+    const done = async (tasks: PlannedTask[], note: string): Promise<JobResult> => {
+      this.counters.skippedAll(skipped);
+      if (ctx.signal.aborted) throw new Error("lease lost before enqueueing");
+      const ids = await this.enqueuer.enqueue(tasks, []);
+      const deferred = tasks.length - ids.size;
+      return {
+        items: ids.size,
+        note: `${note}; ${ids.size} enqueued${deferred > 0 ? `, ${deferred} deferred by the budget` : ""}${describe(skipped)}`,
+      };
+    };
+    switch (spec.job) {
+      case "top_n": {
+        const patterns = await callAnalyzer(() =>
+          this.deps.analyzer.topPatterns({
+            limit: spec.limit,
+            ...(spec.taskType !== undefined ? { taskType: spec.taskType } : {}),
+            ...(spec.tenant !== undefined ? { tenant: spec.tenant } : {}),
+          }),
+        );
+        const top = selectTopN(
+          patterns,
+          { limit: spec.limit, priority: spec.priority, tenantWeight: (t) => this.budget.weightOf(t) },
+          this.isTaskType,
+          skipped,
+        );
+        // Keys fresh beyond their refresh horizon need nothing now.
+        const now = this.clock.now();
+        const expiries = await this.freshness.expiries(top.map((t) => t.key));
+        const due = top.filter((t, i) => {
+          const exp = expiries?.[i];
+          const stillFresh =
+            exp !== undefined &&
+            exp - now > refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
+          if (stillFresh) addCount(skipped, skipReasons.fresh);
+          return !stillFresh;
+        });
+        return done(due, `top ${top.length} of ${patterns.length} ranked keys`);
+      }
+      case "launch_warming": {
+        const launches = await callAnalyzer(() => this.deps.analyzer.upcomingLaunches(spec.hoursAhead));
+        const defaults =
+          spec.taskTypes.length > 0
+            ? spec.taskTypes
+            : ((
+                this.config.rules.get("campaign_launch_scheduled") ??
+                this.config.rules.get("campaign_created")
+              )?.targets.map((t) => t.taskType) ?? []);
+        const tasks = planLaunchWarming(
+          launches,
+          {
+            now: this.clock.now(),
+            hoursAhead: spec.hoursAhead,
+            leadMs: spec.leadMs,
+            priority: spec.priority,
+            defaultTaskTypes: defaults,
+          },
+          this.deps.taskTypes,
+          skipped,
+        );
+        return done(tasks, `${launches.length} launches within ${spec.hoursAhead} h`);
+      }
+      case "refresh_ahead":
+        return done(await this.refreshAhead.plan(spec, skipped), "refresh-ahead");
+      case "analysis": {
+        const summary = spec.retrain
+          ? await callAnalyzer(() => this.deps.analyzer.retrainNextAction())
+          : "retraining off";
+        return { items: 0, note: summary };
+      }
+      case "cleanup": {
+        const removed = await callAnalyzer(() => this.deps.analyzer.cleanup());
+        return { items: removed, note: `${removed} old records removed` };
+      }
+    }
+  }
+}
+
+/** The skip counts of a run, for its note. */
+function describe(skipped: Counts): string {
+  if (skipped.size === 0) return "";
+  return `; skipped ${[...skipped].map(([r, n]) => `${n} ${r}`).join(", ")}`;
+}

@@ -1,0 +1,84 @@
+import { errorMessage, isDomainError, ResourceExhaustedError, UnavailableError } from "@prescient/core";
+import type { Budget } from "./budget.js";
+import type { PrecomputerCounters } from "./counters.js";
+import type { LoadSampler } from "./load-sampler.js";
+import type { TaskSink } from "./ports.js";
+import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
+import type { PlannedTask } from "./types.js";
+
+/** The task ids one call enqueued, grouped by task type (the RPCs' answer shape). */
+export interface QueuedByType {
+  taskType: string;
+  taskIds: string[];
+}
+
+/**
+ * The one way work leaves the precomputer: the budget first, then one
+ * all-or-nothing enqueue. Triggers, warm and refresh calls and schedule jobs
+ * all go through here, so counting, refunds and errors agree.
+ */
+export class TaskEnqueuer {
+  constructor(
+    private readonly deps: Pick<PrecomputerDeps, "executor" | "upsertFeatures">,
+    private readonly options: Pick<PrecomputerOptions, "maxTasksPerCall">,
+    private readonly budget: Budget,
+    private readonly load: LoadSampler,
+    private readonly counters: PrecomputerCounters,
+  ) {}
+
+  /**
+   * Answers the task id of each enqueued task; tasks the budget deferred are
+   * counted and get none. A failing executor answers UNAVAILABLE, and the
+   * budget is refunded. A call by hand passes `bypassBudget`.
+   */
+  async enqueue(
+    tasks: PlannedTask[],
+    upserts: FeatureUpsert[],
+    options: { bypassBudget?: boolean } = {},
+  ): Promise<Map<PlannedTask, string>> {
+    const ids = new Map<PlannedTask, string>();
+    let admitted = tasks;
+    if (!options.bypassBudget && tasks.some((t) => this.budget.isBackground(t.reason))) {
+      const admission = this.budget.admit(tasks, await this.load.sample());
+      admitted = admission.admitted;
+      this.counters.skippedAll(admission.deferred);
+    }
+    if (admitted.length === 0 && upserts.length === 0) return ids;
+    if (admitted.length > this.options.maxTasksPerCall)
+      throw new ResourceExhaustedError(
+        `${admitted.length} tasks in one call; the limit is ${this.options.maxTasksPerCall}`,
+      );
+    let results: Awaited<ReturnType<TaskSink["enqueueMany"]>> = [];
+    try {
+      if (upserts.length > 0 && this.deps.upsertFeatures) await this.deps.upsertFeatures(upserts);
+      if (admitted.length > 0) results = await this.deps.executor.enqueueMany(admitted);
+    } catch (e) {
+      if (!options.bypassBudget) this.budget.refund(admitted);
+      if (isDomainError(e) && e.kind !== "unavailable") throw e;
+      throw new UnavailableError(`executor unavailable, nothing was enqueued: ${errorMessage(e)}`);
+    }
+    admitted.forEach((t, i) => {
+      const r = results[i];
+      if (r === undefined) return;
+      ids.set(t, r.taskId);
+      this.counters.enqueued(t.reason, t.taskType);
+    });
+    return ids;
+  }
+}
+
+/** The ids of the tasks that were enqueued, by task type in first-seen order; deferred tasks have none. */
+export function groupIds(
+  tasks: readonly PlannedTask[],
+  ids: ReadonlyMap<PlannedTask, string>,
+): QueuedByType[] {
+  const byType = new Map<string, string[]>();
+  for (const t of tasks) {
+    const id = ids.get(t);
+    if (id === undefined) continue;
+    const list = byType.get(t.taskType) ?? [];
+    list.push(id);
+    byType.set(t.taskType, list);
+  }
+  return [...byType].map(([taskType, taskIds]) => ({ taskType, taskIds }));
+}

@@ -1,0 +1,89 @@
+import { InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
+import type { PrecomputerConfig, TriggerRule } from "./config.js";
+import type { PrecomputerCounters } from "./counters.js";
+import { planFanOut, validateEvent } from "./fan-out.js";
+import type { FreshnessLookup } from "./freshness-lookup.js";
+import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
+import { groupIds, type QueuedByType, type TaskEnqueuer } from "./task-enqueuer.js";
+import type { TriggerPredictions } from "./trigger-predictions.js";
+import { skipReasons, type TriggerEvent } from "./types.js";
+
+export interface TriggerOutcome {
+  queued: QueuedByType[];
+  /** Task types skipped because their result was already fresh. */
+  skippedFresh: string[];
+}
+
+/**
+ * Trigger and TriggerMany: each event fans out by its rule (plus its
+ * predicted tasks), fresh results are skipped where the rule allows, and all
+ * events' tasks go out in one enqueue, so a batch is all-or-nothing.
+ */
+export class TriggerHandler {
+  constructor(
+    private readonly deps: Pick<PrecomputerDeps, "upsertFeatures">,
+    private readonly config: PrecomputerConfig,
+    private readonly options: Pick<PrecomputerOptions, "maxEvents" | "maxTasksPerCall">,
+    private readonly predictions: TriggerPredictions,
+    private readonly freshness: FreshnessLookup,
+    private readonly enqueuer: TaskEnqueuer,
+    private readonly counters: PrecomputerCounters,
+  ) {}
+
+  async trigger(event: TriggerEvent): Promise<TriggerOutcome> {
+    const [outcome] = await this.#triggerAll([event], "event");
+    return outcome ?? { queued: [], skippedFresh: [] };
+  }
+
+  async triggerMany(events: readonly TriggerEvent[]): Promise<TriggerOutcome[]> {
+    if (events.length === 0) throw new InvalidArgumentError("events is empty");
+    if (events.length > this.options.maxEvents)
+      throw new ResourceExhaustedError(
+        `${events.length} events in one TriggerMany; the limit is ${this.options.maxEvents}`,
+      );
+    return this.#triggerAll(events, "events");
+  }
+
+  async #triggerAll(events: readonly TriggerEvent[], field: string): Promise<TriggerOutcome[]> {
+    const many = field === "events";
+    const rules = events.map((e, i) => validateEvent(e, this.config.rules, many ? `events[${i}]` : field));
+    const fanned = events.map((e, i) => planFanOut(e, rules[i] as TriggerRule));
+    const predicted = await Promise.all(
+      events.map((e, i) => this.predictions.tasksFor(e, rules[i] as TriggerRule, fanned[i] ?? [])),
+    );
+    const perEvent = fanned.map((tasks, i) => [...tasks, ...(predicted[i] ?? [])]);
+    const total = perEvent.reduce((n, t) => n + t.length, 0);
+    if (total > this.options.maxTasksPerCall)
+      throw new ResourceExhaustedError(
+        `the events fan out to ${total} tasks; the limit is ${this.options.maxTasksPerCall} per call`,
+      );
+
+    // Fresh results are skipped (the rule allows it); the skipped task types are reported per event.
+    const checkable = perEvent.flatMap((tasks, i) => (rules[i]?.skipFresh ? tasks : []));
+    const fresh = await this.freshness.freshKeys(
+      checkable.map((t) => t.key),
+      0,
+    );
+    const skippedFresh: string[][] = perEvent.map(() => []);
+    const upserts: FeatureUpsert[] = [];
+    const kept = perEvent.map((tasks, i) =>
+      tasks.filter((t) => {
+        if (!fresh.has(t.key)) return true;
+        if (t.features !== undefined) {
+          if (this.deps.upsertFeatures === undefined) return true; // keeps the features: see PrecomputerDeps.upsertFeatures
+          upserts.push({ tenant: t.tenant, entityId: t.entityId, features: t.features });
+        }
+        skippedFresh[i]?.push(t.taskType);
+        return false;
+      }),
+    );
+    this.counters.skipped(
+      skipReasons.fresh,
+      skippedFresh.reduce((n, s) => n + s.length, 0),
+    );
+
+    const ids = await this.enqueuer.enqueue(kept.flat(), upserts);
+    // Tasks without an id were deferred by the budget (predicted work only).
+    return kept.map((tasks, i) => ({ queued: groupIds(tasks, ids), skippedFresh: skippedFresh[i] ?? [] }));
+  }
+}

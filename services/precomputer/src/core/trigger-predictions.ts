@@ -1,0 +1,85 @@
+import { errorMessage, UnavailableError } from "@prescient/core";
+import type { PrecomputerConfig, TriggerRule } from "./config.js";
+import type { PrecomputerCounters } from "./counters.js";
+import { subjectOf } from "./fan-out.js";
+import type { PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
+import { planPredicted } from "./predicted.js";
+import type { RareWarnings } from "./rare-warnings.js";
+import type { PlannedTask, TriggerEvent } from "./types.js";
+
+/** Skip reason when the analyzer did not answer a trigger's prediction in time. */
+export const analyzerUnavailable = "analyzer_unavailable";
+
+/**
+ * Predicted precompute on a trigger: asks the analyzer what the event's user
+ * will do next and which keys follow the fanned-out ones, and plans those
+ * tasks too. A prediction is a bonus, so a slow or failing analyzer costs the
+ * trigger only its predicted tasks, never the trigger itself.
+ */
+export class TriggerPredictions {
+  constructor(
+    private readonly deps: Pick<PrecomputerDeps, "analyzer">,
+    private readonly config: PrecomputerConfig,
+    private readonly options: Pick<PrecomputerOptions, "predictionTimeoutMs">,
+    private readonly isTaskType: (name: string) => boolean,
+    private readonly counters: PrecomputerCounters,
+    private readonly warnings: RareWarnings,
+  ) {}
+
+  /** The predicted-action and next-key tasks of one event, or none when the analyzer is slow or down. */
+  async tasksFor(
+    event: TriggerEvent,
+    rule: TriggerRule,
+    fanned: readonly PlannedTask[],
+  ): Promise<PlannedTask[]> {
+    if (!rule.predictNextActions && !rule.predictNextKeys) return [];
+    const s = this.config.predicted;
+    const user = event.userId !== "" ? event.userId : subjectOf(event, "entity");
+    try {
+      const [actions, keys] = await withTimeout(
+        Promise.all([
+          rule.predictNextActions && event.userId !== ""
+            ? this.deps.analyzer.predictNextActions({
+                tenant: event.tenant,
+                userId: event.userId,
+                limit: s.limit,
+              })
+            : Promise.resolve([]),
+          rule.predictNextKeys
+            ? Promise.all(fanned.map((t) => this.deps.analyzer.predictNextKeys(t.key, s.limit))).then((k) =>
+                k.flat(),
+              )
+            : Promise.resolve([]),
+        ]),
+        this.options.predictionTimeoutMs,
+        "the analyzer's predictions",
+      );
+      const plan = planPredicted(
+        { tenant: event.tenant, subject: user, actions, keys },
+        s,
+        this.config.rules,
+        this.isTaskType,
+      );
+      this.counters.skippedAll(plan.skipped);
+      const already = new Set(fanned.map((t) => t.key));
+      return plan.tasks.filter((t) => !already.has(t.key));
+    } catch (e) {
+      this.counters.skipped(analyzerUnavailable);
+      this.warnings.warn(
+        "predict",
+        { err: errorMessage(e) },
+        "analyzer unavailable: triggers fan out without predicted actions",
+      );
+      return [];
+    }
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`${what} took longer than ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
