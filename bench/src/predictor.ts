@@ -8,6 +8,7 @@ import { shippedModelsPath, startPredictor } from "@prescient/predictor";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { startEchoServer } from "./echo-server.js";
+import { heavyMlp } from "./heavy-model.js";
 import { closedLoop, loadOptions } from "./load.js";
 import { loadInWorker } from "./load-worker.js";
 import { type BenchReport, newReport, result } from "./report.js";
@@ -34,8 +35,19 @@ const configs: Record<string, string> = {
   ctr_unbatched: "max_batch_size: 256\ndynamic_batching: false\nmax_queue_size: 100000\n",
 };
 
+const heavyConfigs: Record<string, string> = {
+  heavy_batched: "max_batch_size: 64\nmax_queue_delay_ms: 1\nmax_queue_size: 100000\n",
+  heavy_unbatched: "max_batch_size: 64\ndynamic_batching: false\nmax_queue_size: 100000\n",
+};
+
 function repository(): string {
   const root = mkdtempSync(join(tmpdir(), "prescient-bench-models-"));
+  const heavy = heavyMlp();
+  for (const [name, config] of Object.entries(heavyConfigs)) {
+    mkdirSync(join(root, name, "1"), { recursive: true });
+    writeFileSync(join(root, name, "1", "model.onnx"), heavy);
+    writeFileSync(join(root, name, "config.yaml"), config);
+  }
   const shipped = readFileSync(join(shippedModelsPath, "ctr_prediction", "config.yaml"), "utf8");
   for (const [name, config] of Object.entries({ ...configs, ctr_prediction: shipped })) {
     mkdirSync(join(root, name, "1"), { recursive: true });
@@ -120,6 +132,21 @@ export async function run(): Promise<BenchReport> {
         value: on.throughput,
         baseline: "same requests, dynamic_batching: false",
         baseline_value: off.throughput,
+        target_ratio: 5,
+      }),
+    );
+
+    progress("case 2b: single rows at concurrency 64 on a compute-bound model, batching off, then on");
+    const heavyOff = await loadInWorker(inferScenario(host.address, "heavy_unbatched", 1), loadOptions(64));
+    const heavyOn = await loadInWorker(inferScenario(host.address, "heavy_batched", 1), loadOptions(64));
+    results.push(
+      result({
+        case: "single-row ModelInfer at concurrency 64, compute-bound MLP (8-1024-1024-1), batching on vs off",
+        metric: "throughput",
+        unit: "req/s",
+        value: heavyOn.throughput,
+        baseline: "same requests, dynamic_batching: false",
+        baseline_value: heavyOff.throughput,
         target_ratio: 5,
       }),
     );
