@@ -6,7 +6,24 @@
 
 export { armOf, fnv1a32, splitUnit } from "./ab/split.js";
 export { type AbResult, type ArmStats, compareArms } from "./ab/stats.js";
-export { type LiveOptions, type LiveResult, liveReplay } from "./live/live-replay.js";
+export { checkLiveAddress, isLoopback } from "./live/address.js";
+export {
+  type LiveOnMiss,
+  type LiveOptions,
+  type LiveProgress,
+  type LiveResult,
+  liveReplay,
+} from "./live/live-replay.js";
+export { type PacerClock, type PaceStats, pace } from "./live/pacer.js";
+export { renderLive } from "./live/render.js";
+export {
+  configuredEvents,
+  type LiveTypeMap,
+  liveTypeMap,
+  MappedTraceSource,
+  needsFeatures,
+  scaleTaskTypes,
+} from "./live/type-map.js";
 export { type PrescientSettings, prescientDefaults } from "./policies/prescient/settings.js";
 export { renderHtml } from "./report/html.js";
 export { renderTable } from "./report/table.js";

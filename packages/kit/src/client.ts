@@ -43,12 +43,20 @@ export function callUnary<Req, Res>(
   const deadline =
     settings.deadlineMs ?? (settings.timeoutMs !== undefined ? Date.now() + settings.timeoutMs : undefined);
   return new Promise<Res>((resolve, reject) => {
+    const signal = settings.signal;
+    const onAbort = (): void => call.cancel();
     const call = method(
       request,
       settings.metadata ?? new Metadata(),
       deadline !== undefined ? { deadline } : {},
-      (error, response) => (error ? reject(error) : resolve(response)),
+      (error, response) => {
+        // One listener per call would pile up on a long-lived signal.
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve(response);
+      },
     );
-    settings.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+    if (signal?.aborted) call.cancel();
+    else signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -137,3 +137,19 @@ describe("ServiceHost", () => {
     expect(files.map((f) => f.name)).toContain("google/protobuf/timestamp.proto");
   });
 });
+
+describe("callUnary", () => {
+  it("cancels on abort and leaves no listener behind on a shared signal", async () => {
+    const host = await startHost(500);
+    const c = client(host);
+    const controller = new AbortController();
+    const { getEventListeners } = await import("node:events");
+    await callUnary(c.resume.bind(c), {}, { signal: controller.signal });
+    await callUnary(c.resume.bind(c), {}, { signal: controller.signal });
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    const slow = callUnary(c.pause.bind(c), {}, { signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort();
+    expect(((await slow) as ServiceError).code).toBe(status.CANCELLED);
+    c.close();
+  });
+});

@@ -1,20 +1,36 @@
 import { writeFileSync } from "node:fs";
-import { defaultTaskTypesPath, InvalidArgumentError, loadTaskTypes } from "@prescient/core";
 import {
+  defaultTaskTypesPath,
+  InvalidArgumentError,
+  loadTaskTypes,
+  type TaskTypeRegistry,
+} from "@prescient/core";
+import {
+  checkLiveAddress,
+  configuredEvents,
+  type LiveOnMiss,
+  type LiveResult,
   liveReplay,
+  liveTypeMap,
+  MappedTraceSource,
+  needsFeatures,
   openTrace,
   type PolicyName,
   policyNames,
   type ReplayOptions,
+  type ReplayReport,
   renderHtml,
+  renderLive,
   renderTable,
   replay,
+  scaleTaskTypes,
   type TraceFormat,
+  type TraceSource,
   traceFormats,
 } from "@prescient/evaluator";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import { parsePositiveNumber, runClient } from "../client-command.js";
+import { parsePositiveInt, parsePositiveNumber, runClient } from "../client-command.js";
 
 interface ReplayFlags {
   policy?: string[];
@@ -31,6 +47,12 @@ interface ReplayFlags {
   live: boolean;
   addr: string;
   speed: number;
+  allowRemote: boolean;
+  onMiss: string;
+  concurrency: number;
+  timeout: number;
+  liveType?: string[];
+  runTag?: string;
   progress: boolean;
 }
 
@@ -40,6 +62,20 @@ function policy(p: string): PolicyName {
   if (!isPolicy(p))
     throw new InvalidArgumentError(`unknown policy ${JSON.stringify(p)}; known: ${policyNames.join(", ")}`);
   return p;
+}
+
+/** `from=to` task-type pairs (repeatable, or comma-separated). */
+export function parseTypeMap(items: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (items ?? []).flatMap((i) => i.split(","))) {
+    const [from, to, extra] = item.split("=").map((x) => x.trim());
+    if (!from || !to || extra !== undefined)
+      throw new InvalidArgumentError(
+        `--live-type ${JSON.stringify(item)}: expected trace_type=mesh_type (trace type "default" for all unknown types)`,
+      );
+    out[from] = to;
+  }
+  return out;
 }
 
 /** `type=value` pairs (repeatable, or comma-separated), values positive numbers. */
@@ -80,6 +116,22 @@ export function registerReplay(program: Command): void {
     .option("--live", "drive a running mesh with the trace, then compare with the simulation", false)
     .option("--addr <host:port>", "the mesh, for --live", "127.0.0.1:50051")
     .option("--speed <factor>", "--live: time compression factor", parsePositiveNumber, 60)
+    .option("--allow-remote", "--live: allow an --addr outside loopback", false)
+    .option(
+      "--on-miss <enqueue|none>",
+      "--live: what a missed lookup asks of the mesh (enqueue: computed for later reads, as the simulation's cache-aside does)",
+      "enqueue",
+    )
+    .option("--concurrency <n>", "--live: calls in flight at most", parsePositiveInt, 64)
+    .option("--timeout <ms>", "--live: deadline of each call", parsePositiveInt, 5000)
+    .option(
+      "--live-type <trace=mesh...>",
+      "--live: the mesh task type a trace type is replayed as ('default' for every type the mesh does not know)",
+    )
+    .option(
+      "--run-tag <tag>",
+      "--live: suffix every tenant with -<tag>, so a repeated run starts from a cold cache",
+    )
     .option("--no-progress", "no progress bar")
     .action(async (path: string, flags: ReplayFlags) =>
       runClient(async () => {
@@ -92,7 +144,29 @@ export function registerReplay(program: Command): void {
           throw new InvalidArgumentError("--ab takes exactly two policies: p1,p2");
         const ttl = parseTypeValues(flags.ttl, "--ttl");
         const latency = parseTypeValues(flags.latency, "--latency");
-        const source = await openTrace(path, { format: flags.format as TraceFormat, skipBad: flags.skipBad });
+        const loaded = loadTaskTypes(flags.config);
+        let source: TraceSource = await openTrace(path, {
+          format: flags.format as TraceFormat,
+          skipBad: flags.skipBad,
+        });
+        let taskTypes = loaded;
+        let typeMap: ReturnType<typeof liveTypeMap> | undefined;
+        if (flags.live) {
+          checkLiveAddress(flags.addr, flags.allowRemote);
+          if (flags.onMiss !== "enqueue" && flags.onMiss !== "none")
+            throw new InvalidArgumentError("--on-miss must be enqueue or none");
+          if (flags.ttl !== undefined)
+            throw new InvalidArgumentError(
+              "--ttl does not apply with --live: the mesh keeps results for the TTLs of its task-type configuration " +
+                "(--config, the file `prescient up` loads), and the simulation uses those, times --speed",
+            );
+          if (ab !== undefined) throw new InvalidArgumentError("--ab and --live do not go together");
+          // The simulation sees the trace as the mesh will: its types, and its TTLs in trace time.
+          typeMap = liveTypeMap(loaded, parseTypeMap(flags.liveType));
+          source = new MappedTraceSource(source, typeMap.map);
+          taskTypes = scaleTaskTypes(loaded, flags.speed);
+        } else if (flags.liveType !== undefined || flags.runTag !== undefined || flags.allowRemote)
+          throw new InvalidArgumentError("--live-type, --run-tag and --allow-remote need --live");
         const bar =
           flags.progress && process.stderr.isTTY
             ? new SingleBar({
@@ -108,7 +182,7 @@ export function registerReplay(program: Command): void {
           budgetPerSecond: flags.budget,
           ttlSeconds: ttl,
           latencyMs: latency,
-          taskTypes: loadTaskTypes(flags.config),
+          taskTypes,
           ...(ab !== undefined ? { ab: { policies: [ab[0]!, ab[1]!], split: flags.split } } : {}),
           onProgress: (done, total) => {
             if (bar === undefined) return;
@@ -121,13 +195,15 @@ export function registerReplay(program: Command): void {
         };
         const report = await replay(source, options);
         bar?.stop();
-        if (flags.live) {
-          const live = await liveReplay(source, report, { addr: flags.addr, speed: flags.speed });
+        if (flags.live && typeMap !== undefined) {
+          const live = await runLive(source, report, flags, typeMap, loaded);
           process.stdout.write(
             flags.json
               ? `${JSON.stringify({ report, live }, null, 2)}\n`
-              : `${renderTable(report)}\n${live.text}`,
+              : `${renderTable(report)}\n${renderLive(live)}`,
           );
+          // Interrupted: the report is printed, and the exit status says it is partial.
+          if (live.aborted) process.exitCode = 130;
         } else
           process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report));
         if (flags.html !== undefined) {
@@ -136,4 +212,53 @@ export function registerReplay(program: Command): void {
         }
       }),
     );
+}
+
+/** The live run, with a progress bar on stderr and Ctrl-C stopping it (a second Ctrl-C quits at once). */
+async function runLive(
+  source: TraceSource,
+  report: ReplayReport,
+  flags: ReplayFlags,
+  typeMap: ReturnType<typeof liveTypeMap>,
+  taskTypes: TaskTypeRegistry,
+): Promise<LiveResult> {
+  const stop = new AbortController();
+  const onSigint = (): void => {
+    stop.abort();
+    process.stderr.write("\nstopping: waiting for the calls in flight (Ctrl-C again quits at once)\n");
+  };
+  process.once("SIGINT", onSigint);
+  const bar =
+    flags.progress && process.stderr.isTTY
+      ? new SingleBar({
+          format: "live   [{bar}] {percentage}% {value}/{total} records, hit rate {hit} {eta_formatted}",
+          stream: process.stderr,
+        })
+      : undefined;
+  process.stderr.write(
+    `live: replaying ${report.trace.records} records (${(
+      (report.trace.endMs - report.trace.startMs) / 1000 / flags.speed
+    ).toFixed(1)} s at ${flags.speed}x) against ${flags.addr}\n`,
+  );
+  bar?.start(report.trace.records, 0, { hit: "-" });
+  try {
+    return await liveReplay(source, report, {
+      addr: flags.addr,
+      speed: flags.speed,
+      onMiss: flags.onMiss as LiveOnMiss,
+      concurrency: flags.concurrency,
+      timeoutMs: flags.timeout,
+      allowRemote: flags.allowRemote,
+      mapType: typeMap.map,
+      typeMap: typeMap.used,
+      events: configuredEvents(taskTypes),
+      needsFeatures: needsFeatures(taskTypes),
+      ...(flags.runTag !== undefined ? { runTag: flags.runTag } : {}),
+      signal: stop.signal,
+      onProgress: (p) => bar?.update(p.done, { hit: `${(p.hitRate * 100).toFixed(1)}%` }),
+    });
+  } finally {
+    bar?.stop();
+    process.off("SIGINT", onSigint);
+  }
 }

@@ -1,15 +1,409 @@
+import { credentials, status } from "@grpc/grpc-js";
+import { cacheV1, type commonV1, precomputerV1 } from "@prescient/contracts";
+import { errorMessage, UnavailableError } from "@prescient/core";
+import { callUnary, clientChannelOptions, isGrpcError } from "@prescient/kit";
+import type { Histogram } from "hdr-histogram-js";
 import type { ReplayReport } from "../sim/replay.js";
-import type { TraceSource } from "../trace/record.js";
+import type { TraceEvent, TraceRead, TraceSource } from "../trace/record.js";
+import { checkLiveAddress } from "./address.js";
+import { type PacerClock, pace } from "./pacer.js";
+
+/**
+ * `prescient replay --live`: drives a running mesh with the trace, time
+ * compressed by `speed`. Reads become cache Lookups, trigger events become
+ * precomputer Triggers; each starts at its trace time divided by the speed
+ * (pacer.ts), at most `concurrency` in flight. It measures the real hit rate
+ * and the lookup latency, and sets them beside what the simulation of the
+ * same trace predicted.
+ *
+ * Misses are ENQUEUEd by default: the simulation's policies (prescient
+ * included) are cache-aside, a miss computed on demand and cached for later
+ * reads, and ENQUEUE is that: the lookup answers the miss at once and the
+ * executor computes the key for the next read. NONE leaves misses
+ * uncomputed (only what the precomputer does ahead of time can hit), which
+ * no simulated policy models; COMPUTE would block each miss on its compute,
+ * so the latency measured would be the compute's, not the cache's.
+ */
+export type LiveOnMiss = "enqueue" | "none";
 
 export interface LiveOptions {
+  /** host:port of a mesh serving CacheService and PrecomputerService. */
   addr: string;
+  /** Time compression: trace seconds per wall second. */
   speed: number;
+  /** Default "enqueue" (see above). */
+  onMiss?: LiveOnMiss;
+  /** Calls in flight at most. Default 64. */
+  concurrency?: number;
+  /** Deadline of each call, ms. Default 5000. */
+  timeoutMs?: number;
+  /** Needed for an address outside loopback. */
+  allowRemote?: boolean;
+  /** The mesh's task type for a trace's (type-map.ts). Default: unchanged. */
+  mapType?: (taskType: string) => string;
+  /** What a trace's type mapped to, for the report. */
+  typeMap?: () => Record<string, string>;
+  /** Events the mesh has a rule for; others are skipped and counted. Default: all are sent. */
+  events?: ReadonlySet<string>;
+  /** Mesh task types that cannot be computed without features (onnx types with inputs lacking defaults). */
+  needsFeatures?: (taskType: string) => boolean;
+  /** Appended to every tenant (`{tenant}-{tag}`), so a repeated run starts from a cold cache. */
+  runTag?: string;
+  signal?: AbortSignal;
+  clock?: PacerClock;
+  onProgress?: (p: LiveProgress) => void;
+}
+
+export interface LiveProgress {
+  done: number;
+  total: number;
+  hitRate: number;
+}
+
+/** An event a reader may carry features on (the generic CSV has no feature columns yet). */
+export type LiveEvent = TraceEvent & { features?: Readonly<Record<string, number | string>> };
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+}
+
+export interface PredictedRow {
+  policy: string;
+  reads: number;
+  hitRate: number;
+  staleServed: number;
 }
 
 export interface LiveResult {
-  text: string;
+  addr: string;
+  speed: number;
+  onMiss: LiveOnMiss;
+  concurrency: number;
+  /** Stopped early (Ctrl-C). */
+  aborted: boolean;
+  wallMs: number;
+  traceMs: number;
+  records: number;
+  lookups: {
+    sent: number;
+    answered: number;
+    hits: number;
+    stale: number;
+    misses: number;
+    /** Misses the cache enqueued a compute for. */
+    enqueued: number;
+    errors: number;
+  };
+  /** Fresh hits over answered lookups (the simulation's hit rate counts fresh hits too). */
+  hitRate: number;
+  /** Hits, stale ones included, over answered lookups (the cache's Stats hit_rate). */
+  hitRateWithStale: number;
+  latency: LatencySummary;
+  byType: Record<string, { reads: number; hits: number; hitRate: number }>;
+  triggers: {
+    events: number;
+    sent: number;
+    ok: number;
+    /** Tasks the precomputer enqueued for them. */
+    tasksQueued: number;
+    /** Task types skipped because their result was fresh. */
+    skippedFresh: number;
+    /** Events without a rule in the mesh's configuration: not sent. */
+    noRule: number;
+    errors: number;
+  };
+  /** `Lookup UNAVAILABLE` and the like, with counts. */
+  errors: Record<string, number>;
+  errorExamples: string[];
+  /** Records that started more than 10 ms after they were due, and the worst: the mesh kept up if 0. */
+  late: { count: number; maxMs: number };
+  typeMap: Record<string, string>;
+  /** Types read live that the mesh computes only from features, which the trace does not carry. */
+  featurelessTypes: string[];
+  /** Deltas of the mesh's own counters over the run. */
+  mesh: {
+    cache: { hits: number; staleHits: number; misses: number; errors: number } | undefined;
+    precomputerEnqueued: Record<string, number> | undefined;
+  };
+  predicted: PredictedRow[];
 }
 
-export async function liveReplay(_s: TraceSource, _r: ReplayReport, _o: LiveOptions): Promise<LiveResult> {
-  return { text: "live mode (--live) is not implemented yet: the numbers above are the simulation only\n" };
+const onMissCode: Record<LiveOnMiss, cacheV1.OnMiss> = {
+  enqueue: cacheV1.OnMiss.ON_MISS_ENQUEUE,
+  none: cacheV1.OnMiss.ON_MISS_NONE,
+};
+
+const statusName = (code: number): string =>
+  (Object.entries(status).find(([, v]) => v === code)?.[0] as string | undefined) ?? String(code);
+
+const features = (f: LiveEvent["features"]): Record<string, commonV1.FeatureValue> =>
+  Object.fromEntries(
+    Object.entries(f ?? {}).map(([k, v]) => [k, typeof v === "number" ? { number: v } : { text: v }]),
+  );
+
+async function cacheCounters(
+  client: cacheV1.CacheServiceClient,
+  timeoutMs: number,
+): Promise<{ hits: number; staleHits: number; misses: number; errors: number }> {
+  const s = await callUnary(client.stats.bind(client), { tenant: "", taskType: "" }, { timeoutMs });
+  const t = s.total;
+  return {
+    hits: Number(t?.hits ?? 0),
+    staleHits: Number(t?.staleHits ?? 0),
+    misses: Number(t?.misses ?? 0),
+    errors: Number(t?.errors ?? 0),
+  };
+}
+
+async function precomputerCounters(
+  client: precomputerV1.PrecomputerServiceClient,
+  timeoutMs: number,
+): Promise<Record<string, number> | undefined> {
+  try {
+    const s = await callUnary(client.stats.bind(client), {}, { timeoutMs });
+    return Object.fromEntries(s.enqueuedByReason.map((r) => [r.name, Number(r.count)]));
+  } catch {
+    return undefined;
+  }
+}
+
+function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) !== 0) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
+function summarize(h: Histogram, count: number, sumUs: number): LatencySummary {
+  const at = (p: number): number => (count === 0 ? 0 : h.getValueAtPercentile(p) / 1000);
+  return {
+    count,
+    p50Ms: at(50),
+    p90Ms: at(90),
+    p99Ms: at(99),
+    maxMs: count === 0 ? 0 : h.maxValue / 1000,
+    meanMs: count === 0 ? 0 : sumUs / count / 1000,
+  };
+}
+
+/** The simulated policies a live run is compared with, in the report's order. */
+function predictedRows(report: ReplayReport): PredictedRow[] {
+  return report.policies.map((p) => ({
+    policy: p.policy,
+    reads: p.reads,
+    hitRate: p.hitRate,
+    staleServed: p.staleServed,
+  }));
+}
+
+export async function liveReplay(
+  source: TraceSource,
+  report: ReplayReport,
+  options: LiveOptions,
+): Promise<LiveResult> {
+  checkLiveAddress(options.addr, options.allowRemote === true);
+  const onMiss = options.onMiss ?? "enqueue";
+  const concurrency = options.concurrency ?? 64;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const mapType = options.mapType ?? ((t: string) => t);
+  const tenantOf = (t: string): string => (options.runTag ? `${t}-${options.runTag}` : t);
+  // Loaded here, not at module load: only live mode measures latency.
+  const hdr = await import("hdr-histogram-js");
+  const channel = clientChannelOptions();
+  const cache = new cacheV1.CacheServiceClient(options.addr, credentials.createInsecure(), channel);
+  const precomputer = new precomputerV1.PrecomputerServiceClient(
+    options.addr,
+    credentials.createInsecure(),
+    channel,
+  );
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  try {
+    let before: Awaited<ReturnType<typeof cacheCounters>>;
+    try {
+      before = await cacheCounters(cache, timeoutMs);
+    } catch (e) {
+      throw new UnavailableError(
+        `cannot reach the mesh's CacheService at ${options.addr} (is \`prescient up\` running?): ${isGrpcError(e) ? e.details : errorMessage(e)}`,
+      );
+    }
+    const precomputerBefore = await precomputerCounters(precomputer, timeoutMs);
+
+    const lookups = { sent: 0, answered: 0, hits: 0, stale: 0, misses: 0, enqueued: 0, errors: 0 };
+    const triggers = { events: 0, sent: 0, ok: 0, tasksQueued: 0, skippedFresh: 0, noRule: 0, errors: 0 };
+    const byType = new Map<string, { reads: number; hits: number }>();
+    const errors = new Map<string, number>();
+    const errorExamples: string[] = [];
+    let sumUs = 0;
+    let done = 0;
+    const total = report.trace.records;
+    let lastProgress = 0;
+    const progress = (): void => {
+      done++;
+      const now = Date.now();
+      if (options.onProgress !== undefined && (now - lastProgress >= 100 || done === total)) {
+        lastProgress = now;
+        options.onProgress({
+          done,
+          total,
+          hitRate: lookups.answered === 0 ? 0 : lookups.hits / lookups.answered,
+        });
+      }
+    };
+    const failed = (what: string, e: unknown): void => {
+      const name = `${what} ${isGrpcError(e) ? statusName(e.code) : "error"}`;
+      errors.set(name, (errors.get(name) ?? 0) + 1);
+      if (errorExamples.length < 5)
+        errorExamples.push(`${name}: ${isGrpcError(e) ? e.details : errorMessage(e)}`.slice(0, 300));
+    };
+    // No AbortSignal per call: kit's callUnary leaves one listener per call on the signal. A call
+    // in flight when the run is stopped ends within its deadline.
+    const settings = { timeoutMs };
+
+    const lookup = async (r: TraceRead): Promise<void> => {
+      const taskType = mapType(r.taskType);
+      lookups.sent++;
+      const t = byType.get(taskType) ?? { reads: 0, hits: 0 };
+      byType.set(taskType, t);
+      const began = performance.now();
+      try {
+        const res = await callUnary(
+          cache.lookup.bind(cache),
+          {
+            key: { tenant: tenantOf(r.tenant), taskType, entityId: r.entity },
+            onMiss: onMissCode[onMiss],
+            features: {},
+            userId: r.user,
+            rejectStale: false,
+          },
+          settings,
+        );
+        const us = (performance.now() - began) * 1000;
+        histogram.recordValue(Math.max(1, Math.round(us)));
+        sumUs += us;
+        lookups.answered++;
+        t.reads++;
+        if (res.hit && !res.stale) {
+          lookups.hits++;
+          t.hits++;
+        } else if (res.hit) lookups.stale++;
+        else {
+          lookups.misses++;
+          if (res.taskId !== "") lookups.enqueued++;
+        }
+      } catch (e) {
+        lookups.errors++;
+        failed("Lookup", e);
+      }
+    };
+    const trigger = async (e: LiveEvent): Promise<void> => {
+      triggers.events++;
+      if (options.events !== undefined && !options.events.has(e.event)) {
+        triggers.noRule++;
+        return;
+      }
+      triggers.sent++;
+      try {
+        const res = await callUnary(
+          precomputer.trigger.bind(precomputer),
+          {
+            event: {
+              type: e.event,
+              tenant: tenantOf(e.tenant),
+              entityId: e.entity,
+              userId: e.user,
+              features: features(e.features),
+              attributes: {},
+            },
+          },
+          settings,
+        );
+        triggers.ok++;
+        triggers.tasksQueued += res.queued.reduce((n, q) => n + q.taskIds.length, 0);
+        triggers.skippedFresh += res.skippedFresh.length;
+      } catch (err) {
+        triggers.errors++;
+        failed("Trigger", err);
+      }
+    };
+
+    const paced = await pace(
+      source.records(),
+      (r) => r.time,
+      async (r) => {
+        try {
+          await (r.kind === "read" ? lookup(r) : trigger(r));
+        } finally {
+          progress();
+        }
+      },
+      {
+        speed: options.speed,
+        concurrency,
+        ...(options.clock !== undefined ? { clock: options.clock } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      },
+    );
+
+    let after: Awaited<ReturnType<typeof cacheCounters>> | undefined;
+    try {
+      after = await cacheCounters(cache, timeoutMs);
+    } catch {
+      after = undefined;
+    }
+    const precomputerAfter = await precomputerCounters(precomputer, timeoutMs);
+    const rate = (n: number): number => (lookups.answered === 0 ? 0 : n / lookups.answered);
+    return {
+      addr: options.addr,
+      speed: options.speed,
+      onMiss,
+      concurrency,
+      aborted: paced.aborted,
+      wallMs: paced.wallMs,
+      traceMs: paced.traceMs,
+      records: paced.dispatched,
+      lookups,
+      hitRate: rate(lookups.hits),
+      hitRateWithStale: rate(lookups.hits + lookups.stale),
+      latency: summarize(histogram, lookups.answered, sumUs),
+      byType: Object.fromEntries(
+        [...byType]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, { ...v, hitRate: v.reads === 0 ? 0 : v.hits / v.reads }]),
+      ),
+      triggers,
+      errors: Object.fromEntries(errors),
+      errorExamples,
+      late: { count: paced.late, maxMs: paced.maxLateMs },
+      typeMap: options.typeMap?.() ?? {},
+      featurelessTypes: [...byType.keys()].filter((t) => options.needsFeatures?.(t) === true).sort(),
+      mesh: {
+        cache:
+          after === undefined
+            ? undefined
+            : {
+                hits: after.hits - before.hits,
+                staleHits: after.staleHits - before.staleHits,
+                misses: after.misses - before.misses,
+                errors: after.errors - before.errors,
+              },
+        precomputerEnqueued:
+          precomputerBefore !== undefined && precomputerAfter !== undefined
+            ? delta(precomputerAfter, precomputerBefore)
+            : undefined,
+      },
+      predicted: predictedRows(report),
+    };
+  } finally {
+    histogram.destroy();
+    cache.close();
+    precomputer.close();
+  }
 }

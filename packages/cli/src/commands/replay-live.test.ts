@@ -1,0 +1,165 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import { cacheV1, precomputerV1 } from "@prescient/contracts";
+import { type LiveResult, liveReplay, openTrace, replay } from "@prescient/evaluator";
+import { callUnary } from "@prescient/kit";
+import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type Mesh, startMesh } from "../mesh.js";
+import { serviceNames } from "../services.js";
+import { registerReplay } from "./replay.js";
+
+/**
+ * `prescient replay --live` against a real mesh, every service in this
+ * process on an ephemeral port with in-memory stores: a small trace of
+ * uploads (whose analyses the precomputer fans out) and repeated reads,
+ * replayed 200 times faster than it was recorded.
+ */
+let mesh: Mesh;
+let addr: string;
+let trace: string;
+
+/** 10 min of trace: 5 uploads, their analyses read 2 and 4 min later, and 3 keys the mesh does not know, each read 4 times. */
+function smallTrace(): string {
+  const rows = ["ts,key,tenant,user,task_type,entity,event"];
+  for (let i = 0; i < 5; i++) rows.push(`${i},,acme,u${i},,video-${i},video_uploaded`);
+  for (let i = 0; i < 5; i++)
+    for (const at of [120, 240])
+      rows.push(
+        `${at + i},acme/scene_detection/video-${i},,u${i},,,`,
+        `${at + i + 0.5},acme/hook_analysis/video-${i},,u${i},,,`,
+      );
+  for (let k = 0; k < 3; k++) for (const at of [10, 150, 300, 590]) rows.push(`${at + k},page-${k},,,,,`);
+  const [header, ...body] = rows;
+  body.sort((a, b) => Number(a.split(",")[0]) - Number(b.split(",")[0]));
+  return `${[header, ...body].join("\n")}\n`;
+}
+
+async function run(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => out.push(String(c)) > 0);
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((c) => err.push(String(c)) > 0);
+  const before = process.exitCode;
+  process.exitCode = 0;
+  try {
+    const program = new Command().exitOverride();
+    registerReplay(program);
+    await program.parseAsync(["replay", ...args], { from: "user" });
+    return { stdout: out.join(""), stderr: err.join(""), code: Number(process.exitCode ?? 0) };
+  } finally {
+    process.exitCode = before;
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  mesh = await startMesh({
+    services: [...serviceNames],
+    address: "127.0.0.1:0",
+    env: { ...process.env, REDIS_URL: "", PRESCIENT_METRICS_PORT: "0" },
+  });
+  await mesh.ready;
+  addr = mesh.host.address;
+  const dir = mkdtempSync(join(tmpdir(), "replay-live-"));
+  trace = join(dir, "small.csv");
+  writeFileSync(trace, smallTrace());
+}, 60_000);
+
+afterAll(async () => {
+  await mesh?.close();
+});
+
+describe("prescient replay --live against a running mesh", () => {
+  it("drives the mesh with lookups and triggers, and reports the live hit rate and latency beside the simulation", async () => {
+    const cache = new cacheV1.CacheServiceClient(addr, credentials.createInsecure());
+    const precomputer = new precomputerV1.PrecomputerServiceClient(addr, credentials.createInsecure());
+    try {
+      const r = await run(trace, "--live", "--addr", addr, "--speed", "200", "--json", "--no-progress");
+      expect(r.stderr).not.toMatch(/error/);
+      expect(r.code).toBe(0);
+      const { report, live } = JSON.parse(r.stdout) as { report: { policies: unknown[] }; live: LiveResult };
+      expect(report.policies.length).toBe(5);
+
+      expect(live.aborted).toBe(false);
+      expect(live.records).toBe(5 + 20 + 12);
+      expect(live.lookups).toMatchObject({ sent: 32, answered: 32, errors: 0 });
+      expect(live.lookups.hits).toBeGreaterThan(0);
+      expect(live.hitRate).toBeCloseTo(live.lookups.hits / 32, 10);
+      expect(live.latency.count).toBe(32);
+      expect(live.latency.p50Ms).toBeGreaterThan(0);
+      expect(live.latency.p99Ms).toBeGreaterThanOrEqual(live.latency.p50Ms);
+      expect(live.triggers).toMatchObject({ events: 5, sent: 5, ok: 5, errors: 0, noRule: 0 });
+      expect(live.triggers.tasksQueued).toBeGreaterThanOrEqual(5 * 5);
+      // Keys the mesh does not know (`object`) were replayed as an external type it does.
+      expect(live.typeMap).toEqual({ object: "campaign_analytics" });
+      expect(live.predicted.map((p) => p.policy)).toContain("prescient");
+      // 10 min of trace at 200x: about 3 s of wall time.
+      expect(live.traceMs).toBe(592_000);
+      expect(live.wallMs).toBeGreaterThanOrEqual(592_000 / 200 - 50);
+
+      // The mesh's own counters saw the run.
+      const stats = await callUnary(cache.stats.bind(cache), { tenant: "", taskType: "" });
+      expect(Number(stats.total?.hits ?? 0) + Number(stats.total?.misses ?? 0)).toBeGreaterThanOrEqual(32);
+      expect(live.mesh.cache).toMatchObject({ misses: live.lookups.misses });
+      const pre = await callUnary(precomputer.stats.bind(precomputer), {});
+      const triggered = pre.enqueuedByReason.find((x) => x.name === "trigger");
+      expect(Number(triggered?.count ?? 0)).toBeGreaterThanOrEqual(live.triggers.tasksQueued);
+    } finally {
+      cache.close();
+      precomputer.close();
+    }
+  }, 30_000);
+
+  it("prints the live table beside the simulated policies", async () => {
+    const r = await run(
+      trace,
+      "--live",
+      "--addr",
+      addr,
+      "--speed",
+      "1000",
+      "--policy",
+      "reactive,prescient",
+      "--run-tag",
+      "table",
+      "--no-progress",
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Hit rate, live against simulated/);
+    expect(r.stdout).toMatch(/simulated prescient\s+32\s/);
+    expect(r.stdout).toMatch(/live \(mesh\)\s+32\s+\d+\.\d%/);
+    expect(r.stdout).toMatch(/object -> campaign_analytics/);
+  }, 30_000);
+
+  it("refuses an address outside loopback, and --ttl, unless told otherwise", async () => {
+    const remote = await run(trace, "--live", "--addr", "10.1.2.3:50051", "--no-progress");
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toMatch(/not a loopback address.*--allow-remote/);
+    const ttl = await run(trace, "--live", "--addr", addr, "--ttl", "default=5", "--no-progress");
+    expect(ttl.code).toBe(1);
+    expect(ttl.stderr).toMatch(/--ttl does not apply with --live/);
+  });
+
+  it("stops when aborted, reporting what ran", async () => {
+    const source = await openTrace(trace);
+    const report = await replay(source, { policies: ["prescient"] });
+    const stop = new AbortController();
+    const live = await liveReplay(source, report, {
+      addr,
+      speed: 10,
+      runTag: "abort",
+      mapType: () => "campaign_analytics",
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.done >= 3) stop.abort();
+      },
+    });
+    expect(live.aborted).toBe(true);
+    expect(live.records).toBeLessThan(37);
+    expect(live.records).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+});

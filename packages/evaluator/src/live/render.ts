@@ -1,0 +1,96 @@
+import { duration, int, pct, textTable } from "../report/format.js";
+import type { LiveResult } from "./live-replay.js";
+
+const ms = (v: number): string => (v >= 100 ? `${v.toFixed(0)} ms` : `${v.toPrecision(3)} ms`);
+
+/** The live run beside the simulation's prediction for the same trace, as text. */
+export function renderLive(r: LiveResult): string {
+  const out: string[] = [];
+  const l = r.lookups;
+  out.push(
+    `Live replay against ${r.addr} at ${r.speed}x (on_miss ${r.onMiss.toUpperCase()}, ${r.concurrency} in flight): ` +
+      `${int(r.records)} records (${int(l.sent)} lookups, ${int(r.triggers.events)} events) ` +
+      `in ${duration(r.wallMs)}, ${duration(r.traceMs)} of trace` +
+      (r.aborted ? "; STOPPED EARLY (interrupted): the live numbers cover only what ran" : ""),
+  );
+  const rows: string[][] = r.predicted.map((p) => [
+    `simulated ${p.policy}`,
+    int(p.reads),
+    pct(p.hitRate),
+    p.staleServed > 0 ? int(p.staleServed) : "0",
+    "-",
+    "-",
+    "-",
+    "-",
+  ]);
+  rows.push([
+    "live (mesh)",
+    int(l.answered),
+    pct(r.hitRate),
+    int(l.stale),
+    int(l.errors),
+    r.latency.count > 0 ? ms(r.latency.p50Ms) : "-",
+    r.latency.count > 0 ? ms(r.latency.p99Ms) : "-",
+    r.latency.count > 0 ? ms(r.latency.maxMs) : "-",
+  ]);
+  out.push(
+    "",
+    "Hit rate, live against simulated",
+    textTable(
+      ["", "reads", "hit rate", "stale served", "errors", "lookup p50", "lookup p99", "lookup max"],
+      rows,
+    ),
+  );
+  const types = Object.entries(r.byType);
+  if (types.length > 1) {
+    out.push(
+      "",
+      "Live hit rate by task type",
+      textTable(
+        ["task type", "reads", "hits", "hit rate"],
+        types.map(([t, v]) => [t, int(v.reads), int(v.hits), pct(v.hitRate)]),
+      ),
+    );
+  }
+  const t = r.triggers;
+  if (t.events > 0)
+    out.push(
+      "",
+      `triggers: ${int(t.sent)} sent, ${int(t.ok)} accepted, ${int(t.tasksQueued)} tasks queued, ${int(t.skippedFresh)} types skipped fresh, ${int(t.errors)} failed` +
+        (t.noRule > 0
+          ? `; ${int(t.noRule)} events not sent: the mesh has no rule for them (the simulated prescient learns rules from the trace, the mesh does not)`
+          : ""),
+    );
+  out.push(
+    `misses: ${int(l.misses)}, ${int(l.enqueued)} of them enqueued for compute` +
+      (r.mesh.cache !== undefined
+        ? `; the cache counted ${int(r.mesh.cache.hits)} hits (${int(r.mesh.cache.staleHits)} stale), ${int(r.mesh.cache.misses)} misses, ${int(r.mesh.cache.errors)} errors`
+        : ""),
+  );
+  if (r.mesh.precomputerEnqueued !== undefined) {
+    const e = Object.entries(r.mesh.precomputerEnqueued);
+    out.push(
+      `precomputer enqueued: ${e.length === 0 ? "nothing" : e.map(([k, v]) => `${k} ${int(v)}`).join(", ")}`,
+    );
+  }
+  const mapped = Object.entries(r.typeMap);
+  if (mapped.length > 0)
+    out.push(
+      `task types the mesh does not know, replayed as: ${mapped.map(([a, b]) => `${a} -> ${b}`).join(", ")}`,
+    );
+  if (r.featurelessTypes.length > 0)
+    out.push(
+      `note: ${r.featurelessTypes.join(", ")} ${r.featurelessTypes.length === 1 ? "is an onnx type" : "are onnx types"} the mesh computes only from entity features, which the trace does not carry: ` +
+        `their enqueued misses fail in the executor (see \`prescient dlq list\`) unless the mesh holds the features; --live-type ${r.featurelessTypes[0]}=<external type> replays them as a type it can compute`,
+    );
+  if (r.late.count > 0)
+    out.push(
+      `${r.late.count * 100 > r.records ? "warning" : "note"}: ${int(r.late.count)} of ${int(r.records)} records started more than 10 ms late (worst ${duration(r.late.maxMs)})` +
+        (r.late.count * 100 > r.records
+          ? `: the mesh or --concurrency did not keep up with ${r.speed}x, so the live run is slower than the trace`
+          : ""),
+    );
+  for (const [name, n] of Object.entries(r.errors)) out.push(`errors: ${name} x${int(n)}`);
+  for (const e of r.errorExamples) out.push(`  e.g. ${e}`);
+  return `${out.join("\n")}\n`;
+}
