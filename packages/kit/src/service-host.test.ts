@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -143,10 +144,9 @@ describe("callUnary", () => {
     const host = await startHost(500);
     const c = client(host);
     const controller = new AbortController();
-    const { getEventListeners } = await import("node:events");
     await callUnary(c.resume.bind(c), {}, { signal: controller.signal });
     await callUnary(c.resume.bind(c), {}, { signal: controller.signal });
-    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    expect(EventEmitter.getEventListeners(controller.signal, "abort")).toHaveLength(0);
     const slow = callUnary(c.pause.bind(c), {}, { signal: controller.signal }).catch((e: unknown) => e);
     controller.abort();
     expect(((await slow) as ServiceError).code).toBe(status.CANCELLED);
