@@ -4,4 +4,5 @@ export * from "./errors.js";
 export * from "./freshness.js";
 export * from "./key-pattern.js";
 export * from "./keys.js";
+export * from "./rng.js";
 export * from "./task-types.js";

@@ -1,3 +1,4 @@
+import { mulberry32 } from "@prescient/core";
 import type { CycleSpec } from "./arrivals.js";
 import {
   eventThenRead,
@@ -9,7 +10,6 @@ import {
   scans,
   sessions,
 } from "./components.js";
-import { mulberry32 } from "./rng.js";
 import type { Row } from "./row.js";
 
 /**

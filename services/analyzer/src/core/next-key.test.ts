@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ManualClock } from "@prescient/core";
+import { ManualClock, mulberry32 } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import type { Analyzer } from "../analyzer.js";
 import { coreAnalyzer, ingest, query } from "../analyzer.test-util.js";
-import { mulberry32 } from "../next-action/rng.js";
 import type { QueryEventInput } from "./events.js";
 
 const gap = 30 * 60_000;

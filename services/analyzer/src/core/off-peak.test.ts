@@ -1,7 +1,6 @@
-import { ManualClock } from "@prescient/core";
+import { ManualClock, mulberry32 } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { coreAnalyzer, ingest, query } from "../analyzer.test-util.js";
-import { mulberry32 } from "../next-action/rng.js";
 import type { QueryEventInput } from "./events.js";
 import { offsetMinutes } from "./time-zone.js";
 

@@ -1,6 +1,6 @@
+import { mulberry32 } from "@prescient/core";
 import type { Distribution } from "./baselines.js";
 import { type FeatureSpec, featureWidth } from "./features.js";
-import { mulberry32 } from "./rng.js";
 
 /**
  * Multinomial logistic (softmax) regression over binary features, trained

@@ -1,5 +1,5 @@
+import { mulberry32 } from "@prescient/core";
 import type { UserHistory } from "../store/analyzer-store.js";
-import { mulberry32 } from "./rng.js";
 
 /**
  * A synthetic user population whose action process is known exactly: the

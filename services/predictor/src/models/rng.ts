@@ -1,22 +1,20 @@
+import { mulberry32 } from "@prescient/core";
+
 /**
  * A small seeded PRNG (mulberry32) so that example data, training and tests
  * are reproducible: the same seed gives the same model bytes on every run.
  */
 export class Rng {
-  #state: number;
+  readonly #uniform: () => number;
   #spare: number | undefined;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#uniform = mulberry32(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#uniform();
   }
 
   uniform(min: number, max: number): number {

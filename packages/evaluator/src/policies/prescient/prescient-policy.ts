@@ -5,7 +5,7 @@ import {
   MemoryAnalyzerStore,
   type QueryEventInput,
 } from "@prescient/analyzer";
-import { TaskTypeRegistry, xfetchRefreshDue } from "@prescient/core";
+import { mulberry32, TaskTypeRegistry, xfetchRefreshDue } from "@prescient/core";
 import {
   Budget,
   type PlannedTask,
@@ -21,7 +21,6 @@ import {
 import type { TypeTable } from "../../sim/options.js";
 import type { Policy, PolicyContext } from "../../sim/policy.js";
 import { canonicalKey, type TraceEvent, type TraceRead } from "../../trace/record.js";
-import { mulberry32 } from "../../workload/rng.js";
 import { FanOutLearner } from "./fan-out-learner.js";
 import { MemoryModelPublisher, SparseScorer } from "./model-ports.js";
 import { type PrescientSettings, prescientDefaults } from "./settings.js";

@@ -1,4 +1,8 @@
-/** mulberry32: a small seeded PRNG, so every generated workload and replay is reproducible. */
+/**
+ * mulberry32: a small seeded PRNG, so that training, synthetic data, example
+ * models and replays are reproducible: the same seed, the same numbers.
+ * Uniform on [0, 1).
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
