@@ -1,1 +1,2 @@
+export * from "./grpc-error.js";
 export * from "./redis-server.js";

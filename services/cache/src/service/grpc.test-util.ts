@@ -1,4 +1,6 @@
-import { credentials, type ServiceError, type status } from "@grpc/grpc-js";
+export { grpcError } from "@prescient/kit/testing";
+
+import { credentials } from "@grpc/grpc-js";
 import { cacheV1 } from "@prescient/contracts";
 import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
 import { type CacheRuntime, startCache } from "../index.js";
@@ -31,15 +33,4 @@ export async function startTestCache(options: Partial<CacheOptions>) {
     await host.shutdown();
   };
   return { host, runtime, client, rpc, stop };
-}
-
-/** The status code and message a call failed with; throws if it succeeded. */
-export async function grpcError(call: Promise<unknown>): Promise<{ code: status; details: string }> {
-  try {
-    await call;
-  } catch (e) {
-    const err = e as ServiceError;
-    return { code: err.code, details: err.details };
-  }
-  throw new Error("expected the call to fail");
 }

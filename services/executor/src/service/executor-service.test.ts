@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { credentials, type ServiceError, status } from "@grpc/grpc-js";
+import { credentials, status } from "@grpc/grpc-js";
 import { commonV1, executorV1 } from "@prescient/contracts";
 import { callUnary, checkHealth, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { grpcError } from "@prescient/kit/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type ExecutorRuntime, startExecutor } from "../start-executor.js";
@@ -69,16 +70,6 @@ const key = (entityId: string, taskType = "ctr_prediction"): commonV1.Key => ({
 const spec = (entityId: string, more: Partial<executorV1.TaskSpec> = {}): executorV1.TaskSpec =>
   executorV1.TaskSpec.fromPartial({ key: key(entityId), reason: TaskReason.TASK_REASON_TRIGGER, ...more });
 const unique = (name: string) => `${name}-${run}`;
-
-async function grpcError(call: Promise<unknown>): Promise<{ code: status; details: string }> {
-  try {
-    await call;
-  } catch (e) {
-    const err = e as ServiceError;
-    return { code: err.code, details: err.details };
-  }
-  throw new Error("expected the call to fail");
-}
 
 beforeAll(async () => {
   backends = await startBackends();

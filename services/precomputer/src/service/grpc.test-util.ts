@@ -1,4 +1,6 @@
-import { credentials, type ServiceError, type status } from "@grpc/grpc-js";
+export { grpcError } from "@prescient/kit/testing";
+
+import { credentials } from "@grpc/grpc-js";
 import { precomputerV1 } from "@prescient/contracts";
 import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
 import type { PrecomputerOptions } from "../options.js";
@@ -35,16 +37,6 @@ export async function startTestPrecomputer(options: Partial<PrecomputerOptions>)
     await host.shutdown();
   };
   return { host, runtime, client, rpc, stop };
-}
-
-export async function grpcError(call: Promise<unknown>): Promise<{ code: status; details: string }> {
-  try {
-    await call;
-  } catch (e) {
-    const err = e as ServiceError;
-    return { code: err.code, details: err.details };
-  }
-  throw new Error("expected the call to fail");
 }
 
 export const event = (over: Partial<precomputerV1.Event> = {}): precomputerV1.Event => ({
