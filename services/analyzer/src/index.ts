@@ -8,16 +8,8 @@
  */
 
 // Core.
-export {
-  Analyzer,
-  type AnalyzerDeps,
-  type AnalyzerLog,
-  ingestBatchEvents,
-  type NextActionPrediction,
-  type PredictionSource,
-  QueryStream,
-  type RetrainReport,
-} from "./analyzer.js";
+export { Analyzer, type AnalyzerDeps } from "./analyzer.js";
+export type { AnalyzerLog } from "./analyzer-log.js";
 export { computeBucket as computeBucketOf, histogramQuantile } from "./core/compute-histogram.js";
 export { buildCounterDelta, hourOfWeek } from "./core/counter-delta.js";
 export { type Pattern, type RankOptions, rankPatterns } from "./core/demand-ranking.js";
@@ -62,6 +54,8 @@ export {
   type RetrainOutcome,
   retrainNextAction,
 } from "./next-action/trainer.js";
+export type { NextActionPrediction, PredictionSource } from "./next-action-predictor.js";
+export type { RetrainReport } from "./next-action-retrainer.js";
 export {
   type AnalyzerEnv,
   type AnalyzerOptions,
@@ -75,6 +69,7 @@ export {
   type QueryReporterStats,
   type QuerySink,
 } from "./query-reporter.js";
+export { ingestBatchEvents, QueryStream } from "./query-stream.js";
 export { analyzerServiceName } from "./service/analyzer-service.js";
 export { grpcQuerySink } from "./service/grpc-query-sink.js";
 // Service shell.

@@ -1,7 +1,8 @@
 import { analyzerV1 } from "@prescient/contracts";
-import type { PredictionSource, RetrainReport } from "../analyzer.js";
 import type { IngestResult } from "../core/events.js";
 import type { Metrics } from "../next-action/metrics.js";
+import type { PredictionSource } from "../next-action-predictor.js";
+import type { RetrainReport } from "../next-action-retrainer.js";
 import type { LaunchRecord } from "../store/analyzer-store.js";
 
 /** Encoding of core results into the analyzer's proto messages. */

@@ -1,0 +1,101 @@
+import { InvalidArgumentError, parseKey, validateTaskTypeName, validateTenant } from "@prescient/core";
+import { type Pattern, rankPatterns } from "./core/demand-ranking.js";
+import { type DecayRates, decayedValue } from "./core/forward-decay.js";
+import { findOffPeakWindow, type OffPeakWindow } from "./core/off-peak.js";
+import { resolveTimeZone } from "./core/time-zone.js";
+import { summarizeType, type TypeSummary } from "./core/type-stats.js";
+import type { AnalyzerSettings } from "./settings.js";
+import type { AnalyzerStore } from "./store/analyzer-store.js";
+
+/**
+ * Reads over the demand the query logs built: per-type summaries, the top
+ * entities, tenants and patterns, the off-peak window, and next-key
+ * prediction from the recorded key sequences. Each validates its request.
+ */
+export class DemandQueries {
+  readonly #settings: AnalyzerSettings;
+  readonly #rates: DecayRates;
+  readonly #store: AnalyzerStore;
+
+  constructor(settings: AnalyzerSettings, rates: DecayRates, store: AnalyzerStore) {
+    this.#settings = settings;
+    this.#rates = rates;
+    this.#store = store;
+  }
+
+  async typeSummaries(): Promise<TypeSummary[]> {
+    const { landmark, value } = await this.#store.typeStats();
+    const now = this.#settings.clock.now();
+    return value.map((r) => summarizeType(r, this.#rates.demand, now, landmark));
+  }
+
+  /** Decayed request rates (per second) of the top entities or tenants. */
+  async topMembers(
+    family: "entities" | "tenants",
+    limit: number,
+  ): Promise<Array<{ member: string; demand: number }>> {
+    const { landmark, value } = await this.#store.topMembers(family, limit);
+    const now = this.#settings.clock.now();
+    const rate = this.#rates.demand;
+    return value.map((m) => ({
+      member: m.member,
+      demand: decayedValue(m.w, rate, now, landmark) * rate * 1000,
+    }));
+  }
+
+  async topPatterns(request: { limit: number; taskType?: string; tenant?: string }): Promise<Pattern[]> {
+    const settings = this.#settings;
+    const limit = request.limit === 0 ? 100 : request.limit;
+    if (!Number.isInteger(limit) || limit < 0 || limit > settings.keyCapacity)
+      throw new InvalidArgumentError(`limit must be from 0 to ${settings.keyCapacity}`);
+    const tenant = request.tenant ? validateTenant(request.tenant) : undefined;
+    const taskType = request.taskType ? validateTaskTypeName(request.taskType) : undefined;
+    const [keys, types] = await Promise.all([
+      this.#store.topKeys(settings.keyCapacity),
+      this.typeSummaries(),
+    ]);
+    return rankPatterns(keys.value, {
+      limit,
+      tenant,
+      taskType,
+      rate: this.#rates.demand,
+      now: settings.clock.now(),
+      landmark: keys.landmark,
+      types: new Map(types.map((t) => [t.type, t])),
+      priorEvents: settings.missPriorEvents,
+      defaultComputeMs: settings.defaultComputeMs,
+    });
+  }
+
+  async offPeakWindow(request: { durationMinutes: number; timeZone: string }): Promise<OffPeakWindow> {
+    const settings = this.#settings;
+    const duration =
+      request.durationMinutes === 0 ? settings.defaultOffPeakDurationMinutes : request.durationMinutes;
+    if (!Number.isInteger(duration) || duration < 1 || duration > 7 * 1440)
+      throw new InvalidArgumentError(
+        "duration_minutes must be from 1 to 10080 (a week); 0 takes the default",
+      );
+    const timeZone = resolveTimeZone(request.timeZone);
+    const { value } = await this.#store.profile();
+    return findOffPeakWindow(
+      value,
+      { durationMinutes: duration, timeZone, now: settings.clock.now() },
+      {
+        defaultStartMinute: settings.defaultOffPeakStartMinute,
+        minEvents: settings.offPeakMinEvents,
+        minDailyHistoryMs: 86_400_000,
+        minWeeklyHistoryMs: 7 * 86_400_000,
+      },
+    );
+  }
+
+  async predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>> {
+    parseKey(key);
+    const n = limit === 0 ? 5 : limit;
+    if (!Number.isInteger(n) || n < 0 || n > 1000)
+      throw new InvalidArgumentError("limit must be from 0 to 1000");
+    const { value } = await this.#store.successors(key, Math.min(n, this.#settings.successorsPerKey));
+    if (!(value.total > 0)) return [];
+    return value.successors.map((s) => ({ key: s.member, confidence: Math.min(1, s.w / value.total) }));
+  }
+}

@@ -1,0 +1,140 @@
+import { buildCounterDelta } from "./core/counter-delta.js";
+import {
+  type ActionEventInput,
+  type EventLimits,
+  type IngestResult,
+  type QueryEvent,
+  type QueryEventInput,
+  validateActionEvent,
+  validateQueryEvent,
+} from "./core/events.js";
+import type { DecayRates } from "./core/forward-decay.js";
+import type { SequenceTracker } from "./core/sequence-tracker.js";
+import { QueryStream } from "./query-stream.js";
+import type { AnalyzerSettings } from "./settings.js";
+import type { AnalyzerStore, Capacities } from "./store/analyzer-store.js";
+
+export interface IngestionDeps {
+  settings: AnalyzerSettings;
+  rates: DecayRates;
+  store: AnalyzerStore;
+  sequences: SequenceTracker;
+  /** Told after each batch of actions is stored, with how many were accepted. */
+  onActionsRecorded: (accepted: number) => void;
+}
+
+/**
+ * Validates query and action events and records them: query events as
+ * decayed counters (with their sessions' key sequences), actions appended to
+ * the per-user logs. Rejections name stream positions and are capped.
+ */
+export class Ingestion {
+  readonly #settings: AnalyzerSettings;
+  readonly #rates: DecayRates;
+  readonly #store: AnalyzerStore;
+  readonly #sequences: SequenceTracker;
+  readonly #capacities: Capacities;
+  readonly #onActionsRecorded: (accepted: number) => void;
+
+  constructor(deps: IngestionDeps) {
+    const s = deps.settings;
+    this.#settings = s;
+    this.#rates = deps.rates;
+    this.#store = deps.store;
+    this.#sequences = deps.sequences;
+    this.#onActionsRecorded = deps.onActionsRecorded;
+    this.#capacities = {
+      keys: s.keyCapacity,
+      entities: s.entityCapacity,
+      tenants: s.tenantCapacity,
+      types: s.typeCapacity,
+      successorSources: s.successorSourceCapacity,
+      successorsPerSource: s.successorsPerKey,
+    };
+  }
+
+  /** See Analyzer.recordQueries. */
+  async recordQueries(inputs: readonly QueryEventInput[], result: IngestResult, offset = 0): Promise<void> {
+    const events: QueryEvent[] = [];
+    this.#validateQueries(inputs, result, offset, events);
+    if (events.length === 0) return;
+    await this.#applyQueries(events);
+    result.accepted += events.length;
+  }
+
+  /** See Analyzer.queryStream. */
+  queryStream(result: IngestResult): QueryStream {
+    return new QueryStream(
+      (inputs, offset, into) => this.#validateQueries(inputs, result, offset, into),
+      (events) => this.#applyQueries(events),
+      result,
+    );
+  }
+
+  async recordActions(inputs: readonly ActionEventInput[], result: IngestResult): Promise<void> {
+    if (this.#oversized(inputs.length, result, 0)) return;
+    const limits = this.#limits();
+    const events = [];
+    for (const [i, input] of inputs.entries()) {
+      const v = validateActionEvent(input, limits);
+      if (v.ok) events.push(v.event);
+      else this.#reject(result, i, v.reason);
+    }
+    await this.#store.appendActions(events, {
+      perUser: this.#settings.maxActionsPerUser,
+      users: this.#settings.maxUsers,
+    });
+    result.accepted += events.length;
+    this.#onActionsRecorded(events.length);
+  }
+
+  #limits(): EventLimits {
+    return {
+      now: this.#settings.clock.now(),
+      maxClockSkewMs: this.#settings.maxClockSkewMs,
+      maxAgeMs: this.#settings.daysToKeep * 86_400_000,
+    };
+  }
+
+  /** An oversized message is rejected event by event, so the rest of its stream still counts. */
+  #oversized(n: number, result: IngestResult, offset: number): boolean {
+    if (n <= this.#settings.maxEventsPerMessage) return false;
+    const reason = `the message holds ${n} events; the limit is ${this.#settings.maxEventsPerMessage}: split it`;
+    for (let i = 0; i < n; i++) this.#reject(result, offset + i, reason);
+    return true;
+  }
+
+  #validateQueries(
+    inputs: readonly QueryEventInput[],
+    result: IngestResult,
+    offset: number,
+    into: QueryEvent[],
+  ): void {
+    if (this.#oversized(inputs.length, result, offset)) return;
+    const limits = this.#limits();
+    for (let i = 0; i < inputs.length; i++) {
+      const v = validateQueryEvent(inputs[i]!, limits);
+      if (v.ok) into.push(v.event);
+      else this.#reject(result, offset + i, v.reason);
+    }
+  }
+
+  async #applyQueries(events: QueryEvent[]): Promise<void> {
+    // Sequences need time order; a batch is nearly always sorted already.
+    for (let i = 1; i < events.length; i++)
+      if (events[i]!.time < events[i - 1]!.time) {
+        events.sort((a, b) => a.time - b.time);
+        break;
+      }
+    await this.#store.applyCounters(
+      buildCounterDelta(events, this.#rates, this.#sequences),
+      this.#capacities,
+    );
+  }
+
+  #reject(result: IngestResult, index: number, reason: string): void {
+    result.rejected++;
+    if (result.rejections.length < this.#settings.maxRejectionsReported)
+      result.rejections.push({ index, reason });
+  }
+}
