@@ -2,7 +2,7 @@ import { ManualClock } from "@prescient/core";
 
 /**
  * The discrete-event core: a virtual clock and a binary min-heap of timed
- * actions (compute completions, schedule windows, refresh timers), fired in
+ * actions (compute completions, schedule wakes, held tasks), fired in
  * time order and, at equal times, in the order they were scheduled, so that
  * a replay is deterministic.
  */

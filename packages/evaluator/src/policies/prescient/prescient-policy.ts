@@ -5,16 +5,18 @@ import {
   MemoryAnalyzerStore,
   type QueryEventInput,
 } from "@prescient/analyzer";
-import { mulberry32, TaskTypeRegistry, xfetchRefreshDue } from "@prescient/core";
+import { InvalidArgumentError, mulberry32, TaskTypeRegistry, xfetchRefreshDue } from "@prescient/core";
 import {
   Budget,
   type PlannedTask,
   type PrecomputerConfig,
   parsePrecomputerConfig,
   planFanOut,
+  planLaunchWarming,
   planPredicted,
-  refreshDecision,
+  planRefreshAhead,
   refreshHorizonMs,
+  type ScheduleSpec,
   selectTopN,
   type TriggerRule,
 } from "@prescient/precomputer";
@@ -23,6 +25,7 @@ import type { Policy, PolicyContext } from "../../sim/policy.js";
 import { canonicalKey, type TraceEvent, type TraceRead } from "../../trace/record.js";
 import { FanOutLearner } from "./fan-out-learner.js";
 import { MemoryModelPublisher, SparseScorer } from "./model-ports.js";
+import { driveSchedule, RefreshSource, simulatedTypes } from "./schedules.js";
 import { type PrescientSettings, prescientDefaults } from "./settings.js";
 
 /**
@@ -30,10 +33,11 @@ import { type PrescientSettings, prescientDefaults } from "./settings.js";
  * clock. The analyzer core (memory store) learns demand, the traffic profile,
  * next keys and next actions from the replayed reads; events fan out to task
  * types; the daily top-N runs at the analyzer's off-peak window; launches are
- * warmed ahead; hot results are refreshed before they expire (the cache's
- * XFetch on hits, and a refresh-ahead check before each expiry); predicted
- * keys and actions are computed ahead. Every ahead-of-time compute spends the
- * run's budget.
+ * registered with the analyzer and warmed by the precomputer's launch-warming
+ * job; hot results near expiry, and the keys the cache's XFetch flagged on
+ * hits, are refreshed by its refresh-ahead job (both jobs on their configured
+ * schedules' windows); predicted keys and actions are computed ahead. Every
+ * ahead-of-time compute spends the run's budget.
  */
 const outcomeCode = { hit: 1, stale: 2, miss: 3 } as const;
 
@@ -60,7 +64,15 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     tasks: readonly PlannedTask[],
     neededUntil: (t: PlannedTask) => number,
   ): void => {
-    const { admitted } = budget!.admit(tasks, { liveQps });
+    // A task the precomputer holds back (notBefore) is delivered by the queue at that time.
+    const later = new Map<number, PlannedTask[]>();
+    const ready: PlannedTask[] = [];
+    for (const t of tasks)
+      if (t.notBefore !== undefined && t.notBefore > ctx.now())
+        later.set(t.notBefore, [...(later.get(t.notBefore) ?? []), t]);
+      else ready.push(t);
+    for (const [time, held] of later) ctx.at(time, () => submit(ctx, held, neededUntil));
+    const { admitted } = budget!.admit(ready, { liveQps });
     for (const t of admitted)
       ctx.precompute(t.key, t.taskType, t.reason === "manual" ? "trigger" : t.reason, neededUntil(t));
   };
@@ -86,10 +98,12 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     minSupport: s.learnMinSupport,
     minShare: s.learnMinShare,
   });
-  /** Reads of each key since its current result was stored: the refresh-ahead demand signal. */
-  const readsSinceStored = new Map<string, number>();
-  /** Reads of the key during its previous result's lifetime. */
-  const readsBefore = new Map<string, number>();
+  const enabled = (job: ScheduleSpec["job"]): ScheduleSpec[] =>
+    [...config.schedules.values()].filter((spec) => spec.enabled && spec.job === job);
+  const launchSchedules = enabled("launch_warming");
+  const refreshSchedules = enabled("refresh_ahead");
+  /** The cache as the refresh-ahead job sees it; kept only when such a job is configured. */
+  const refresh = refreshSchedules.length > 0 ? new RefreshSource(config.refreshAhead) : undefined;
   /** Per task type: reads keyed by their user, and all reads (predicted actions compute user-keyed results). */
   const userKeyed = new Map<string, [number, number]>();
 
@@ -135,8 +149,68 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     });
   };
 
-  const fanOut = (e: TraceEvent, ctx: PolicyContext): void => {
+  const launchWarming = async (ctx: PolicyContext, a: Analyzer, spec: ScheduleSpec): Promise<void> => {
+    const launches = await a.upcomingLaunches(spec.hoursAhead, spec.tenant ?? "");
+    const defaults =
+      spec.taskTypes.length > 0
+        ? spec.taskTypes
+        : ((
+            config.rules.get("campaign_launch_scheduled") ?? config.rules.get("campaign_created")
+          )?.targets.map((t) => t.taskType) ?? []);
+    const launchAt = new Map<string, number>();
+    for (const l of launches)
+      for (const type of l.taskTypes.length > 0 ? l.taskTypes : defaults)
+        for (const entity of l.entityIds.length > 0 ? l.entityIds : [l.campaignId]) {
+          const key = canonicalKey(l.tenant, type, entity);
+          if (!launchAt.has(key)) launchAt.set(key, l.launchAt);
+        }
+    const tasks = planLaunchWarming(
+      launches,
+      {
+        now: ctx.now(),
+        hoursAhead: spec.hoursAhead,
+        leadMs: spec.leadMs,
+        priority: spec.priority,
+        defaultTaskTypes: defaults,
+      },
+      simulatedTypes(
+        [...launchAt.keys()].map((k) => k.split("/")[1] ?? ""),
+        registry,
+        ctx,
+      ),
+      new Map(),
+    );
+    submit(ctx, tasks, (t) => launchAt.get(t.key) ?? ctx.now());
+  };
+
+  const refreshAhead = (ctx: PolicyContext, spec: ScheduleSpec): void => {
+    const st = config.refreshAhead;
+    const now = ctx.now();
+    const flagged = refresh!.takeFlagged(st.refreshDueLimit);
+    const tasks = planRefreshAhead(refresh!.candidates(now, spec), flagged, now, st, new Map());
+    // Results fresh beyond their refresh horizon need nothing (a flagged key may have been recomputed since).
+    submit(ctx, tasks, (t) => now + refreshHorizonMs(ctx.ttlMs(t.taskType), st));
+  };
+
+  const fanOut = async (e: TraceEvent, ctx: PolicyContext, a: Analyzer): Promise<void> => {
     const rule = ruleOf(e.event);
+    if (e.anchor > e.time) {
+      // A launch: registered with the analyzer, for the launch-warming job to warm ahead of it.
+      try {
+        await a.registerLaunch({
+          id: "",
+          tenant: e.tenant,
+          campaignId: e.entity,
+          launchAt: new Date(e.anchor),
+          entityIds: [e.entity],
+          taskTypes: rule?.targets.map((t) => t.taskType) ?? [],
+        });
+      } catch (err) {
+        // The analyzer refuses what it cannot key (as RegisterLaunch would): nothing to warm.
+        if (!(err instanceof InvalidArgumentError)) throw err;
+      }
+      return;
+    }
     if (rule === undefined) return;
     const tasks = planFanOut(
       {
@@ -150,15 +224,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
       },
       rule,
     ).map((t) => ({ ...t, key: canonicalKey(t.tenant, t.taskType, t.entityId) }));
-    if (e.anchor <= e.time) {
-      submit(ctx, tasks, () => e.time);
-      return;
-    }
-    // A launch: warmed ahead of it, within half the TTL so the results are still fresh at the launch.
-    for (const t of tasks)
-      ctx.at(e.anchor - Math.min(s.launchLeadMs, ctx.ttlMs(t.taskType) / 2), () =>
-        submit(ctx, [{ ...t, reason: "launch" }], () => e.anchor),
-      );
+    submit(ctx, tasks, () => e.time);
   };
 
   const predict = async (read: TraceRead, ctx: PolicyContext, a: Analyzer): Promise<void> => {
@@ -205,6 +271,16 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
       await analyzer.start();
       await scheduleTopN(ctx, analyzer, ctx.now() - 1);
       retrain(ctx, analyzer);
+      const a = analyzer;
+      const offPeak = (t: { windowMinutes: number; timeZone: string }) =>
+        a.offPeakWindow({ durationMinutes: t.windowMinutes, timeZone: t.timeZone });
+      for (const spec of launchSchedules)
+        await driveSchedule(ctx, spec, offPeak, async () => {
+          await flush(a);
+          await launchWarming(ctx, a, spec);
+        });
+      for (const spec of refreshSchedules)
+        await driveSchedule(ctx, spec, offPeak, async () => refreshAhead(ctx, spec));
     },
     async onRead(read, outcome, ctx) {
       const a = analyzer!;
@@ -239,76 +315,38 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         userKeyed.set(read.taskType, uk);
       }
       learner.observeRead(read.tenant, read.entity, read.taskType, read.time);
-      readsSinceStored.set(read.key, (readsSinceStored.get(read.key) ?? 0) + 1);
-      if (outcome.outcome === "hit") {
-        // The cache's XFetch: a hit close to expiry of a costly result refreshes it early.
-        const until = ctx.cache.freshUntil(read.key);
+      if (refresh !== undefined) {
+        refresh.read(read.key);
+        // The cache's XFetch: a hit close to expiry of a costly result flags it for refresh-ahead.
+        const until = outcome.outcome === "hit" ? ctx.cache.freshUntil(read.key) : undefined;
         const beta = env.taskTypes?.has(read.taskType) ? env.taskTypes.get(read.taskType).xfetchBeta : 1;
         if (
           until !== undefined &&
           xfetchRefreshDue(read.time, until, ctx.latencyMs(read.taskType), beta, random)
         )
-          submit(
-            ctx,
-            [
-              {
-                key: read.key,
-                tenant: read.tenant,
-                taskType: read.taskType,
-                entityId: read.entity,
-                priority: config.refreshAhead.priority,
-                reason: "refresh",
-              },
-            ],
-            () => until + 1,
-          );
+          refresh.flag({
+            key: read.key,
+            tenant: read.tenant,
+            taskType: read.taskType,
+            entityId: read.entity,
+          });
       }
       if (queries.length >= s.reportBatch) await flush(a);
       await predict(read, ctx, a);
     },
     async onEvent(e, ctx) {
       learner.observeEvent(e.tenant, e.entity, e.event, e.anchor);
-      fanOut(e, ctx);
+      await fanOut(e, ctx, analyzer!);
     },
     onStored(key, taskType, expiresAt, _reason, ctx) {
-      readsBefore.set(key, readsSinceStored.get(key) ?? 0);
-      readsSinceStored.set(key, 0);
-      const storedAt = ctx.now();
-      const ttlMs = ctx.ttlMs(taskType);
-      // The precomputer checks on a period, so its horizon must cover the period; here each result
-      // has its own timer, so the horizon only has to cover the compute. A key is in demand when
-      // it is read at least `refreshMinReads` times per TTL (or at the precomputer's minimum).
-      const settings = {
-        ...config.refreshAhead,
-        horizonMs: ctx.latencyMs(taskType) * 2,
-        horizonFraction: s.refreshLeadFraction,
-        minDemand: Math.min(config.refreshAhead.minDemand, s.refreshMinReads / (ttlMs / 1000)),
-      };
-      const horizon = refreshHorizonMs(ttlMs, settings);
-      ctx.at(expiresAt - horizon, () => {
-        if (ctx.cache.freshUntil(key) !== expiresAt) return;
-        // One read in one lifetime is weak evidence on a long tail; ask for the same again over two.
-        const reads = readsSinceStored.get(key) ?? 0;
-        if (reads === 0 || reads + (readsBefore.get(key) ?? 0) < s.refreshMinReads * 2) return;
-        // The key's demand over this result's lifetime so far, reads per second.
-        const demand = (readsSinceStored.get(key) ?? 0) / Math.max(1, (ctx.now() - storedAt) / 1000);
-        if (refreshDecision({ demand, expiresAt, ttlMs }, ctx.now(), settings) !== "refresh") return;
-        const parts = key.split("/");
-        submit(
-          ctx,
-          [
-            {
-              key,
-              tenant: parts[0] ?? "",
-              taskType,
-              entityId: parts[2] ?? "",
-              priority: settings.priority,
-              reason: "refresh",
-            },
-          ],
-          () => expiresAt + 1,
-        );
-      });
+      if (refresh === undefined) return;
+      const parts = key.split("/");
+      refresh.stored(
+        { key, tenant: parts[0] ?? "", taskType, entityId: parts[2] ?? "" },
+        expiresAt,
+        ctx.ttlMs(taskType),
+        ctx.now(),
+      );
     },
   };
 }

@@ -14,12 +14,6 @@ export interface PrescientSettings {
   minConfidence: number;
   /** Daily top-N: the off-peak window asked of the analyzer, minutes. Default 60. */
   offPeakWindowMinutes: number;
-  /** Refresh-ahead: reads within a result's lifetime that make the key hot enough to refresh. Default 1. */
-  refreshMinReads: number;
-  /** Refresh-ahead: how long before expiry, as a share of the TTL. Default 0.1 (the precomputer's horizon fraction). */
-  refreshLeadFraction: number;
-  /** Launch warming: how long before a launch, at most (never more than half the TTL). Default 2 hours. */
-  launchLeadMs: number;
   /** Learned fan-out (events without a configured rule): window, support and share. */
   learnWindowMs: number;
   learnMinSupport: number;
@@ -34,9 +28,6 @@ export const prescientDefaults: Readonly<PrescientSettings> = {
   predictLimit: 3,
   minConfidence: 0.5,
   offPeakWindowMinutes: 60,
-  refreshMinReads: 1,
-  refreshLeadFraction: 0.1,
-  launchLeadMs: 2 * 3_600_000,
   learnWindowMs: 10 * 60_000,
   learnMinSupport: 5,
   learnMinShare: 0.5,
