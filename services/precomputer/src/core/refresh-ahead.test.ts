@@ -11,7 +11,14 @@ describe("refresh-ahead under a virtual clock", () => {
     const cold = "acme/ctr_prediction/cold";
     h.analyzer.patterns = [
       { key: hot, tenant: "acme", taskType: "ctr_prediction", entityId: "hot", demand: 2, benefit: 10 },
-      { key: cold, tenant: "acme", taskType: "ctr_prediction", entityId: "cold", demand: 0.00001, benefit: 1 },
+      {
+        key: cold,
+        tenant: "acme",
+        taskType: "ctr_prediction",
+        entityId: "cold",
+        demand: 0.00001,
+        benefit: 1,
+      },
     ];
     let expiresHot = h.clock.now() + ttl;
     h.cache.expiresAt.set(hot, expiresHot);
