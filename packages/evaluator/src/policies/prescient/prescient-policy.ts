@@ -32,18 +32,18 @@ import { type PrescientSettings, prescientDefaults } from "./settings.js";
  * `prescient`: the mesh's policies, run as they run live, under the virtual
  * clock. The analyzer core (memory store) learns demand, the traffic profile,
  * next keys and next actions from the replayed reads; events fan out to task
- * types; the daily top-N runs at the analyzer's off-peak window; launches are
- * registered with the analyzer and warmed by the precomputer's launch-warming
- * job; hot results near expiry, and the keys the cache's XFetch flagged on
- * hits, are refreshed by its refresh-ahead job (both jobs on their configured
- * schedules' windows); predicted keys and actions are computed ahead. Every
+ * types; the precomputer's top-N job precomputes the hottest keys (the
+ * configured daily_top_n runs in the analyzer's off-peak window); launches are
+ * registered with the analyzer and warmed by its launch-warming job; hot
+ * results near expiry, and the keys the cache's XFetch flagged on hits, are
+ * refreshed by its refresh-ahead job (every job on its configured schedule's
+ * windows); predicted keys and actions are computed ahead. Every
  * ahead-of-time compute spends the run's budget.
  */
 const outcomeCode = { hit: 1, stale: 2, miss: 3 } as const;
 
 export interface PrescientEnv {
   types: TypeTable;
-  topN: number;
   taskTypes: TaskTypeRegistry | undefined;
 }
 
@@ -100,6 +100,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
   });
   const enabled = (job: ScheduleSpec["job"]): ScheduleSpec[] =>
     [...config.schedules.values()].filter((spec) => spec.enabled && spec.job === job);
+  const topSchedules = enabled("top_n");
   const launchSchedules = enabled("launch_warming");
   const refreshSchedules = enabled("refresh_ahead");
   /** The cache as the refresh-ahead job sees it; kept only when such a job is configured. */
@@ -120,33 +121,35 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     }
   };
 
-  const scheduleTopN = async (ctx: PolicyContext, a: Analyzer, after: number): Promise<void> => {
-    const w = await a.offPeakWindow({ durationMinutes: s.offPeakWindowMinutes, timeZone: "UTC" });
-    // The next window strictly after the last run, so each window runs once.
-    const next = w.nextStart > after ? w.nextStart : w.nextStart + 86_400_000;
-    ctx.at(next, async () => {
-      await flush(a);
-      const patterns = await a.topPatterns({ limit: Math.min(env.topN, a.settings.keyCapacity) });
-      const byKey = new Map(patterns.map((p) => [p.key, p]));
-      const tasks = selectTopN(
-        patterns,
-        { limit: env.topN, priority: 4, tenantWeight: (t) => budget!.weightOf(t) },
-        anyType,
-        new Map(),
-      )
-        // Only what is expected to be read at least once before the result expires.
-        .filter((t) => (byKey.get(t.key)?.demand ?? 0) * (ctx.ttlMs(t.taskType) / 1000) >= 1);
-      submit(ctx, tasks, (t) => ctx.now() + ctx.ttlMs(t.taskType) / 2);
-      await scheduleTopN(ctx, a, ctx.now() + s.offPeakWindowMinutes * 60_000);
-    });
-  };
-
   const retrain = (ctx: PolicyContext, a: Analyzer): void => {
     ctx.at(ctx.now() + s.retrainEveryMs, async () => {
       await flush(a);
       await a.retrainNextAction();
       retrain(ctx, a);
     });
+  };
+
+  const topN = async (ctx: PolicyContext, a: Analyzer, spec: ScheduleSpec): Promise<void> => {
+    const patterns = await a.topPatterns({
+      limit: spec.limit,
+      ...(spec.taskType !== undefined ? { taskType: spec.taskType } : {}),
+      ...(spec.tenant !== undefined ? { tenant: spec.tenant } : {}),
+    });
+    const top = selectTopN(
+      patterns,
+      { limit: spec.limit, priority: spec.priority, tenantWeight: (t) => budget!.weightOf(t) },
+      anyType,
+      new Map(),
+    );
+    // Keys fresh beyond their refresh horizon need nothing now.
+    const now = ctx.now();
+    const due = top.filter((t) => {
+      const until = ctx.cache.freshUntil(t.key);
+      return (
+        until === undefined || until - now <= refreshHorizonMs(ctx.ttlMs(t.taskType), config.refreshAhead)
+      );
+    });
+    submit(ctx, due, (t) => now + ctx.ttlMs(t.taskType) / 2);
   };
 
   const launchWarming = async (ctx: PolicyContext, a: Analyzer, spec: ScheduleSpec): Promise<void> => {
@@ -269,11 +272,15 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         { clock: ctx.clock, maxActionsPerUser: 32, maxUsers: 20_000, daysToKeep: 3650 },
       );
       await analyzer.start();
-      await scheduleTopN(ctx, analyzer, ctx.now() - 1);
       retrain(ctx, analyzer);
       const a = analyzer;
       const offPeak = (t: { windowMinutes: number; timeZone: string }) =>
         a.offPeakWindow({ durationMinutes: t.windowMinutes, timeZone: t.timeZone });
+      for (const spec of topSchedules)
+        await driveSchedule(ctx, spec, offPeak, async () => {
+          await flush(a);
+          await topN(ctx, a, spec);
+        });
       for (const spec of launchSchedules)
         await driveSchedule(ctx, spec, offPeak, async () => {
           await flush(a);

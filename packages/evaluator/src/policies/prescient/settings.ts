@@ -12,8 +12,6 @@ export interface PrescientSettings {
   predictLimit: number;
   /** Minimum confidence of a predicted key or action. Default 0.5 (the precomputer's default). */
   minConfidence: number;
-  /** Daily top-N: the off-peak window asked of the analyzer, minutes. Default 60. */
-  offPeakWindowMinutes: number;
   /** Learned fan-out (events without a configured rule): window, support and share. */
   learnWindowMs: number;
   learnMinSupport: number;
@@ -27,7 +25,6 @@ export const prescientDefaults: Readonly<PrescientSettings> = {
   retrainEveryMs: 6 * 3_600_000,
   predictLimit: 3,
   minConfidence: 0.5,
-  offPeakWindowMinutes: 60,
   learnWindowMs: 10 * 60_000,
   learnMinSupport: 5,
   learnMinShare: 0.5,
