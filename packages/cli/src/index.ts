@@ -1,2 +1,2 @@
 export { type Mesh, type MeshOptions, startMesh } from "./mesh.js";
-export { grpcServiceOf, isServiceName, type ServiceName, serviceNames } from "./services.js";
+export { isServiceName, type ServiceName, serviceNames } from "./services.js";

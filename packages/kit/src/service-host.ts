@@ -43,7 +43,6 @@ export class ServiceHost {
   readonly server: Server;
   readonly health: HealthImplementation;
   readonly #services = new Map<string, ServingStatus>();
-  readonly #unimplemented = new Set<string>();
   readonly #shutdownHooks: Hook[] = [];
   #port: number | undefined;
   #closing: Promise<void> | undefined;
@@ -67,12 +66,6 @@ export class ServiceHost {
     implementation: UntypedServiceImplementation,
   ): void {
     this.server.addService(definition, implementation);
-    this.#setStatus(fullName, "NOT_SERVING");
-  }
-
-  /** Declares a service this process knows of but does not implement yet: it stays NOT_SERVING. */
-  declareUnimplemented(fullName: string): void {
-    this.#unimplemented.add(fullName);
     this.#setStatus(fullName, "NOT_SERVING");
   }
 
@@ -103,9 +96,7 @@ export class ServiceHost {
   async start(): Promise<number> {
     if (existsSync(this.options.descriptorSetPath)) {
       const reflection = DescriptorReflection.fromFile(this.options.descriptorSetPath);
-      reflection.addToServer(this.server, () =>
-        [...this.#services.keys()].filter((s) => !this.#unimplemented.has(s)),
-      );
+      reflection.addToServer(this.server, () => [...this.#services.keys()]);
     } else {
       this.options.logger.warn(
         { path: this.options.descriptorSetPath },
@@ -177,8 +168,8 @@ export class ServiceHost {
     this.#services.set(name, value);
     this.health.setStatus(name, value);
     // The process as a whole serves when every service it implements does.
-    const implemented = [...this.#services].filter(([n]) => !this.#unimplemented.has(n)).map(([, s]) => s);
-    const overall = implemented.length > 0 && implemented.every((s) => s === "SERVING");
+    const all = [...this.#services.values()];
+    const overall = all.length > 0 && all.every((s) => s === "SERVING");
     this.health.setStatus("", overall ? "SERVING" : "NOT_SERVING");
   }
 }

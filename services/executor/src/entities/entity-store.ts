@@ -42,21 +42,27 @@ const featureNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 export function validateEntityRecord(record: EntityRecord): EntityRecord {
   validateTenant(record.tenant);
   validateEntityId(record.entityId);
-  const names = Object.keys(record.features);
+  validateFeatures(record.features, `entity ${record.entityId}`);
+  return record;
+}
+
+/** Validates a feature map from outside; `owner` names what it belongs to in messages. */
+export function validateFeatures(features: Features, owner: string): Features {
+  const names = Object.keys(features);
   if (names.length > featureLimits.maxFeatures)
     throw new InvalidArgumentError(
-      `entity ${record.entityId} has ${names.length} features; the limit is ${featureLimits.maxFeatures}`,
+      `${owner} has ${names.length} features; the limit is ${featureLimits.maxFeatures}`,
     );
   for (const name of names) {
     if (name.length > featureLimits.maxNameLength || !featureNamePattern.test(name))
       throw new InvalidArgumentError(
         `feature name ${JSON.stringify(name.slice(0, 80))} must match ${featureNamePattern.source} (at most ${featureLimits.maxNameLength} characters)`,
       );
-    const value = record.features[name];
+    const value = features[name];
     if (typeof value === "number" && !Number.isFinite(value))
-      throw new InvalidArgumentError(`feature ${name} of entity ${record.entityId} is not a finite number`);
+      throw new InvalidArgumentError(`feature ${name} of ${owner} is not a finite number`);
     if (typeof value === "string" && Buffer.byteLength(value) > featureLimits.maxTextBytes)
       throw new InvalidArgumentError(`feature ${name} is longer than ${featureLimits.maxTextBytes} bytes`);
   }
-  return record;
+  return features;
 }

@@ -10,7 +10,7 @@ import {
 } from "@prescient/core";
 import { currentTraceparent } from "@prescient/tracing";
 import type { EntityStore, Features } from "../entities/entity-store.js";
-import { validateEntityRecord } from "../entities/entity-store.js";
+import { validateEntityRecord, validateFeatures } from "../entities/entity-store.js";
 import type { EnqueueResult, TaskQueue, TaskReason } from "../queue/index.js";
 import { type BatchDeps, processBatch } from "../worker/batch-processor.js";
 
@@ -62,8 +62,9 @@ export class ExecutorCore {
       );
     const tasks = requests.map((r) => {
       const taskType = this.#taskTypes.get(r.parts.taskType);
+      const key = formatKey(r.parts);
       return {
-        key: formatKey(r.parts),
+        key,
         taskType: taskType.name,
         tenant: r.parts.tenant,
         priority: r.priority ?? taskType.defaultPriority,
@@ -72,7 +73,7 @@ export class ExecutorCore {
         ...(traceparent ? { traceparent } : {}),
         // Input-addressed keys have no entity record: their inputs ride with the task.
         ...(r.parts.digest !== undefined && Object.keys(r.features).length > 0
-          ? { payload: JSON.stringify(r.features) }
+          ? { payload: JSON.stringify(validateFeatures(r.features, `key ${key}`)) }
           : {}),
       };
     });
@@ -113,7 +114,7 @@ export class ExecutorCore {
       await this.#entities.upsertMany([
         validateEntityRecord({ tenant: parts.tenant, entityId: parts.entityId, features }),
       ]);
-    }
+    } else validateFeatures(features, `key ${key}`);
     const deps: BatchDeps = store ? this.#deps : { ...this.#deps, sink: { putMany: async () => {} } };
     const id = `compute-${randomUUID()}`;
     const payload = Object.keys(features).length > 0 ? JSON.stringify(features) : undefined;

@@ -341,6 +341,28 @@ describe("ExecutorService", () => {
         INVALID,
         /feature name "no spaces" must match/,
       ],
+      [
+        "Enqueue of an input-addressed key with a bad feature name",
+        () =>
+          enqueue({
+            task: spec("x", {
+              key: { tenant, taskType: "ctr_prediction", inputDigest: "a".repeat(64) },
+              features: { "no spaces": { number: 1 } },
+            }),
+          }),
+        INVALID,
+        /feature name "no spaces" must match/,
+      ],
+      [
+        "Compute of an input-addressed key with a non-finite feature",
+        () =>
+          compute({
+            key: { tenant, taskType: "ctr_prediction", inputDigest: "b".repeat(64) },
+            features: { bid: { number: Number.POSITIVE_INFINITY } },
+          }),
+        INVALID,
+        /feature bid of key .* is not a finite number/,
+      ],
       ["EnqueueMany of nothing", () => enqueueMany({ tasks: [] }), INVALID, /^tasks is empty/],
       [
         "EnqueueMany with one bad task",
