@@ -25,7 +25,8 @@ import type { Policy, PolicyContext } from "../../sim/policy.js";
 import { canonicalKey, type TraceEvent, type TraceRead } from "../../trace/record.js";
 import { FanOutLearner } from "./fan-out-learner.js";
 import { MemoryModelPublisher, SparseScorer } from "./model-ports.js";
-import { driveSchedule, RefreshSource, simulatedTypes } from "./schedules.js";
+import { RefreshSource } from "./refresh-source.js";
+import { driveSchedule, simulatedTypes } from "./schedules.js";
 import { type PrescientSettings, prescientDefaults } from "./settings.js";
 
 /**
@@ -104,7 +105,8 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
   const launchSchedules = enabled("launch_warming");
   const refreshSchedules = enabled("refresh_ahead");
   /** The cache as the refresh-ahead job sees it; kept only when such a job is configured. */
-  const refresh = refreshSchedules.length > 0 ? new RefreshSource(config.refreshAhead) : undefined;
+  const refresh =
+    refreshSchedules.length > 0 ? new RefreshSource(config.refreshAhead, s.refreshDemandHalfLife) : undefined;
   /** Per task type: reads keyed by their user, and all reads (predicted actions compute user-keyed results). */
   const userKeyed = new Map<string, [number, number]>();
 
@@ -323,7 +325,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
       }
       learner.observeRead(read.tenant, read.entity, read.taskType, read.time);
       if (refresh !== undefined) {
-        refresh.read(read.key);
+        refresh.read(read.key, read.time, ctx.ttlMs(read.taskType));
         // The cache's XFetch: a hit close to expiry of a costly result flags it for refresh-ahead.
         const until = outcome.outcome === "hit" ? ctx.cache.freshUntil(read.key) : undefined;
         const beta = env.taskTypes?.has(read.taskType) ? env.taskTypes.get(read.taskType).xfetchBeta : 1;
@@ -352,7 +354,6 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         { key, tenant: parts[0] ?? "", taskType, entityId: parts[2] ?? "" },
         expiresAt,
         ctx.ttlMs(taskType),
-        ctx.now(),
       );
     },
   };
