@@ -55,6 +55,26 @@ rules:
     expect(c.schedules.size).toBe(0);
   });
 
+  it("runs a refresh-ahead schedule at most every half of the shortest refresh horizon it covers", () => {
+    const r = parseTaskTypes(`
+task_types:
+  quote: { kind: external, ttl_seconds: 10 }
+  report: { kind: external, ttl_seconds: 3600 }
+schedules:
+  refresh_all: { job: refresh_ahead, every: 2m }
+  refresh_reports: { job: refresh_ahead, every: 2m, task_type: report }
+  refresh_slow: { job: refresh_ahead, every: 20m, task_type: report }
+`);
+    const c = parsePrecomputerConfig(r.raw, r, validateCron);
+    // quote: horizon min(max(10 min, 1 s), 5 s) = 5 s, so every 2.5 s.
+    expect(c.schedules.get("refresh_all")?.timing).toEqual({ kind: "every", everyMs: 2500 });
+    // report: horizon 10 min, so 2 min stands and 20 min becomes 5 min.
+    expect(c.schedules.get("refresh_reports")?.timing).toEqual({ kind: "every", everyMs: 120_000 });
+    expect(c.schedules.get("refresh_slow")?.timing).toEqual({ kind: "every", everyMs: 300_000 });
+    const s = parsePrecomputerConfig(shipped.raw, shipped, validateCron);
+    expect(s.schedules.get("refresh_ahead")?.timing).toEqual({ kind: "every", everyMs: 120_000 });
+  });
+
   it("names every problem with its path", () => {
     const r = parseTaskTypes(`
 task_types:

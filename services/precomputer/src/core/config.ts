@@ -2,6 +2,7 @@ import { InvalidArgumentError, type TaskTypeRegistry } from "@prescient/core";
 import { z } from "zod";
 import type { BudgetOptions } from "./budget.js";
 import { parseDuration } from "./duration.js";
+import { refreshPeriodMs } from "./refresh-ahead.js";
 import type { TaskReason } from "./types.js";
 
 /**
@@ -348,12 +349,26 @@ export function parsePrecomputerConfig(
     actions.set(action, types);
   }
   if (problems.length > 0) throw new InvalidArgumentError(`${source}: ${problems.join("; ")}`);
+  const horizon = {
+    horizonMs: duration("precomputer.refresh_ahead.horizon", p.refresh_ahead.horizon),
+    horizonFraction: p.refresh_ahead.horizon_fraction,
+  };
+  // A refresh-ahead schedule runs often enough for the shortest TTL it covers.
+  for (const [name, spec] of schedules) {
+    if (spec.job !== "refresh_ahead" || spec.timing.kind !== "every") continue;
+    const covered = taskTypes.list().filter((t) => spec.taskType === undefined || t.name === spec.taskType);
+    const everyMs = refreshPeriodMs(
+      spec.timing.everyMs,
+      covered.map((t) => t.ttlMs),
+      horizon,
+    );
+    if (everyMs !== spec.timing.everyMs) schedules.set(name, { ...spec, timing: { kind: "every", everyMs } });
+  }
   return {
     rules,
     schedules,
     refreshAhead: {
-      horizonMs: duration("precomputer.refresh_ahead.horizon", p.refresh_ahead.horizon),
-      horizonFraction: p.refresh_ahead.horizon_fraction,
+      ...horizon,
       minDemand: p.refresh_ahead.min_demand,
       candidates: p.refresh_ahead.candidates,
       refreshDueLimit: p.refresh_ahead.refresh_due_limit,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { harness } from "./fakes.test-util.js";
+import { refreshHorizonMs, refreshPeriodMs } from "./refresh-ahead.js";
 
 const minute = 60_000;
 
@@ -78,5 +79,21 @@ describe("refresh-ahead under a virtual clock", () => {
     h.clock.advance(5 * minute);
     await h.core.runScheduleNow("refresh_ahead");
     expect(h.executor.tasks.map((t) => t.key)).toEqual([key]);
+  });
+});
+
+describe("refresh horizon and period", () => {
+  const s = { horizonMs: 10 * minute, horizonFraction: 0.1 };
+  it("is the horizon, the TTL's fraction when larger, and never over half the TTL", () => {
+    expect(refreshHorizonMs(3_600_000, s)).toBe(10 * minute);
+    expect(refreshHorizonMs(6 * 3_600_000, s)).toBe(36 * minute);
+    expect(refreshHorizonMs(5000, s)).toBe(2500);
+  });
+  it("runs twice within the shortest horizon, at least a second apart", () => {
+    expect(refreshPeriodMs(2 * minute, [3_600_000, 6 * 3_600_000], s)).toBe(2 * minute);
+    expect(refreshPeriodMs(2 * minute, [3_600_000, 5000], s)).toBe(1250);
+    expect(refreshPeriodMs(2 * minute, [100], s)).toBe(1000);
+    expect(refreshPeriodMs(500, [3_600_000], s)).toBe(1000);
+    expect(refreshPeriodMs(2 * minute, [], s)).toBe(2 * minute);
   });
 });

@@ -8,9 +8,12 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  * are left to expire. Keys the cache's XFetch flagged on a hit are refreshed
  * too (a hit proves demand; XFetch already judged the timing).
  *
- * Near expiry: expires_at − now ≤ max(horizon, horizon_fraction × TTL). The
- * horizon must exceed the refresh schedule's period plus the queue's delay,
- * or a key may expire between two runs; the fraction scales it for long TTLs.
+ * Near expiry: expires_at − now ≤ max(horizon, horizon_fraction × TTL), but
+ * at most half the TTL: a result is never due in the first half of its life,
+ * or results of TTLs shorter than the horizon would be recomputed on every
+ * run. The horizon must exceed the refresh schedule's period plus the
+ * queue's delay, or a key may expire between two runs; the fraction scales
+ * it for long TTLs, and `refreshPeriodMs` shortens the period for short ones.
  * A hot key with no stored result (expired and evicted, or invalidated) is
  * due at once.
  */
@@ -27,7 +30,26 @@ export function refreshHorizonMs(
   ttlMs: number,
   s: Pick<RefreshAheadSettings, "horizonMs" | "horizonFraction">,
 ): number {
-  return Math.max(s.horizonMs, s.horizonFraction * ttlMs);
+  return Math.min(Math.max(s.horizonMs, s.horizonFraction * ttlMs), ttlMs / 2);
+}
+
+/** The shortest period a refresh-ahead schedule runs at (its runs are whole jobs). */
+export const minRefreshPeriodMs = 1000;
+
+/**
+ * The period a refresh-ahead schedule configured `every: everyMs` runs at:
+ * at most half the shortest refresh horizon of the task types it covers, so
+ * that every result it keeps is seen at least twice within its horizon (once
+ * it is due, and once more in case that run was late or over budget).
+ */
+export function refreshPeriodMs(
+  everyMs: number,
+  ttlsMs: Iterable<number>,
+  s: Pick<RefreshAheadSettings, "horizonMs" | "horizonFraction">,
+): number {
+  let period = everyMs;
+  for (const ttl of ttlsMs) if (ttl > 0) period = Math.min(period, refreshHorizonMs(ttl, s) / 2);
+  return Math.max(minRefreshPeriodMs, Math.min(everyMs, Math.round(period)));
 }
 
 /** Whether one key is due for refresh now, or why not. */

@@ -52,7 +52,13 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
   const s = { ...prescientDefaults, ...settings };
   const random = mulberry32(s.seed);
   const registry = env.taskTypes ?? new TaskTypeRegistry([]);
-  const config: PrecomputerConfig = parsePrecomputerConfig(registry.raw, registry);
+  const ttlOf = (t: string): number => env.types.of(t).ttlMs;
+  // Parsed against the replay's TTLs (the trace's types and --ttl included), as the
+  // precomputer parses against the declared ones: schedule periods follow them.
+  const config: PrecomputerConfig = parsePrecomputerConfig(
+    registry.raw,
+    simulatedTypes([...registry.list().map((t) => t.name), ...env.types.types()], registry, ttlOf),
+  );
   // The simulation's token bucket is the budget every policy shares; the precomputer's
   // Budget still orders a batch by priority and backs off under live load.
   let budget: Budget | undefined;
@@ -181,7 +187,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
       simulatedTypes(
         [...launchAt.keys()].map((k) => k.split("/")[1] ?? ""),
         registry,
-        ctx,
+        ttlOf,
       ),
       new Map(),
     );

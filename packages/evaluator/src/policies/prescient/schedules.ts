@@ -38,7 +38,7 @@ export function driveSchedule(
 export function simulatedTypes(
   names: Iterable<string>,
   configured: TaskTypeRegistry,
-  ctx: PolicyContext,
+  ttlMs: (taskType: string) => number,
 ): TaskTypeRegistry {
   const types: TaskType[] = [];
   for (const name of new Set(names)) {
@@ -57,7 +57,7 @@ export function simulatedTypes(
           defaultPriority: 5,
           description: "",
         };
-    types.push({ ...base, ttlMs: ctx.ttlMs(name) });
+    types.push({ ...base, ttlMs: ttlMs(name) });
   }
   return new TaskTypeRegistry(types);
 }
