@@ -6,6 +6,7 @@ import { type DecayRates, rateOfHalfLife } from "./core/forward-decay.js";
 import type { LaunchInput } from "./core/launches.js";
 import type { OffPeakWindow } from "./core/off-peak.js";
 import { SequenceTracker } from "./core/sequence-tracker.js";
+import { SequentialStreams } from "./core/sequential-streams.js";
 import type { TypeSummary } from "./core/type-stats.js";
 import { DemandQueries } from "./demand-queries.js";
 import { Ingestion } from "./ingestion.js";
@@ -39,6 +40,7 @@ export class Analyzer {
   readonly rates: DecayRates;
   readonly #store: AnalyzerStore;
   readonly #sequences: SequenceTracker;
+  readonly #streams: SequentialStreams;
   readonly #ingestion: Ingestion;
   readonly #demand: DemandQueries;
   readonly #launches: LaunchQueries;
@@ -55,6 +57,7 @@ export class Analyzer {
       successors: rateOfHalfLife(s.successorHalfLifeMs),
     };
     this.#sequences = new SequenceTracker(s.sequenceCapacity, s.sessionGapMs);
+    this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity });
     const model = {
       settings: s,
       store: deps.store,
@@ -69,9 +72,10 @@ export class Analyzer {
       rates: this.rates,
       store: deps.store,
       sequences: this.#sequences,
+      streams: this.#streams,
       onActionsRecorded: (accepted) => this.#predictor.actionsRecorded(accepted),
     });
-    this.#demand = new DemandQueries(s, this.rates, deps.store);
+    this.#demand = new DemandQueries(s, this.rates, deps.store, this.#streams);
     this.#launches = new LaunchQueries(s, deps.store);
   }
 
@@ -163,7 +167,7 @@ export class Analyzer {
     const cutoff = now - days * 86_400_000;
     const actions = await this.#store.removeActionsBefore(cutoff);
     const launches = await this.#store.removeLaunchesBefore(now);
-    const sessions = this.#sequences.removeIdle(cutoff);
+    const sessions = this.#sequences.removeIdle(cutoff) + this.#streams.removeIdle(cutoff);
     return actions + launches + sessions;
   }
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError, parseKey, validateTaskTypeName, validateTenant } 
 import { type Pattern, rankPatterns } from "./core/demand-ranking.js";
 import { type DecayRates, decayedValue } from "./core/forward-decay.js";
 import { findOffPeakWindow, type OffPeakWindow } from "./core/off-peak.js";
+import type { SequentialStreams } from "./core/sequential-streams.js";
 import { resolveTimeZone } from "./core/time-zone.js";
 import { summarizeType, type TypeSummary } from "./core/type-stats.js";
 import type { AnalyzerSettings } from "./settings.js";
@@ -16,11 +17,18 @@ export class DemandQueries {
   readonly #settings: AnalyzerSettings;
   readonly #rates: DecayRates;
   readonly #store: AnalyzerStore;
+  readonly #streams: SequentialStreams;
 
-  constructor(settings: AnalyzerSettings, rates: DecayRates, store: AnalyzerStore) {
+  constructor(
+    settings: AnalyzerSettings,
+    rates: DecayRates,
+    store: AnalyzerStore,
+    streams: SequentialStreams,
+  ) {
     this.#settings = settings;
     this.#rates = rates;
     this.#store = store;
+    this.#streams = streams;
   }
 
   async typeSummaries(): Promise<TypeSummary[]> {
@@ -95,7 +103,18 @@ export class DemandQueries {
     if (!Number.isInteger(n) || n < 0 || n > 1000)
       throw new InvalidArgumentError("limit must be from 0 to 1000");
     const { value } = await this.#store.successors(key, Math.min(n, this.#settings.successorsPerKey));
-    if (!(value.total > 0)) return [];
-    return value.successors.map((s) => ({ key: s.member, confidence: Math.min(1, s.w / value.total) }));
+    const learned =
+      value.total > 0
+        ? value.successors.map((s) => ({ key: s.member, confidence: Math.min(1, s.w / value.total) }))
+        : [];
+    // Keys past a sequential run: new keys that no successor count can name yet.
+    const ahead = this.#streams.predict(key, n, this.#settings.clock.now());
+    if (ahead.length === 0) return learned;
+    const best = new Map<string, number>();
+    for (const p of [...learned, ...ahead]) best.set(p.key, Math.max(best.get(p.key) ?? 0, p.confidence));
+    return [...best]
+      .map(([k, confidence]) => ({ key: k, confidence }))
+      .sort((a, b) => b.confidence - a.confidence || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, n);
   }
 }

@@ -68,6 +68,7 @@ export {
   type QueryReporterOptions,
   type QueryReporterStats,
   type QuerySink,
+  queryReporterDefaults,
 } from "./query-reporter.js";
 export { ingestBatchEvents, QueryStream } from "./query-stream.js";
 export { analyzerServiceName } from "./service/analyzer-service.js";

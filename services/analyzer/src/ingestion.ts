@@ -10,6 +10,7 @@ import {
 } from "./core/events.js";
 import type { DecayRates } from "./core/forward-decay.js";
 import type { SequenceTracker } from "./core/sequence-tracker.js";
+import type { SequentialStreams } from "./core/sequential-streams.js";
 import { QueryStream } from "./query-stream.js";
 import type { AnalyzerSettings } from "./settings.js";
 import type { AnalyzerStore, Capacities } from "./store/analyzer-store.js";
@@ -19,6 +20,7 @@ export interface IngestionDeps {
   rates: DecayRates;
   store: AnalyzerStore;
   sequences: SequenceTracker;
+  streams: SequentialStreams;
   /** Told after each batch of actions is stored, with how many were accepted. */
   onActionsRecorded: (accepted: number) => void;
 }
@@ -33,6 +35,7 @@ export class Ingestion {
   readonly #rates: DecayRates;
   readonly #store: AnalyzerStore;
   readonly #sequences: SequenceTracker;
+  readonly #streams: SequentialStreams;
   readonly #capacities: Capacities;
   readonly #onActionsRecorded: (accepted: number) => void;
 
@@ -42,6 +45,7 @@ export class Ingestion {
     this.#rates = deps.rates;
     this.#store = deps.store;
     this.#sequences = deps.sequences;
+    this.#streams = deps.streams;
     this.#onActionsRecorded = deps.onActionsRecorded;
     this.#capacities = {
       keys: s.keyCapacity,
@@ -126,6 +130,7 @@ export class Ingestion {
         events.sort((a, b) => a.time - b.time);
         break;
       }
+    for (const e of events) this.#streams.observe(e.key, e.time);
     await this.#store.applyCounters(
       buildCounterDelta(events, this.#rates, this.#sequences),
       this.#capacities,

@@ -17,6 +17,12 @@ export interface QueryReporterOptions {
   flushIntervalMs: number;
 }
 
+export const queryReporterDefaults: Readonly<QueryReporterOptions> = {
+  maxBuffer: 10_000,
+  batchSize: 500,
+  flushIntervalMs: 250,
+};
+
 export type QuerySink = (events: QueryEventInput[]) => Promise<unknown>;
 
 export interface QueryReporterStats {
@@ -40,7 +46,7 @@ export class QueryReporter {
 
   constructor(sink: QuerySink, options?: Partial<QueryReporterOptions>) {
     this.#sink = sink;
-    this.#o = { maxBuffer: 10_000, batchSize: 500, flushIntervalMs: 250, ...options };
+    this.#o = { ...queryReporterDefaults, ...options };
   }
 
   get stats(): QueryReporterStats {

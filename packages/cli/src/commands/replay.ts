@@ -41,6 +41,7 @@ interface ReplayFlags {
   html?: string;
   skipBad: boolean;
   format: string;
+  blockPageSize: number;
   ab?: string;
   split: string;
   config: string;
@@ -110,6 +111,12 @@ export function registerReplay(program: Command): void {
     .option("--html <file>", "write a self-contained HTML report")
     .option("--skip-bad", "skip malformed lines (counted) instead of stopping at the first", false)
     .option("--format <format>", `trace format (${traceFormats.join(", ")})`, "auto")
+    .option(
+      "--block-page-size <bytes>",
+      "cachelib-block: the cache's page size; a read is of every page its byte range touches",
+      parsePositiveInt,
+      1024 * 1024,
+    )
     .option("--ab <p1,p2>", "A/B mode: two policies on a deterministic hash split")
     .option("--split <key|user>", "what the A/B split hashes", "key")
     .option("--config <file>", "task types (TTL, stale grace)", defaultTaskTypesPath)
@@ -148,6 +155,7 @@ export function registerReplay(program: Command): void {
         let source: TraceSource = await openTrace(path, {
           format: flags.format as TraceFormat,
           skipBad: flags.skipBad,
+          blockPageBytes: flags.blockPageSize,
         });
         let taskTypes = loaded;
         let typeMap: ReturnType<typeof liveTypeMap> | undefined;

@@ -17,7 +17,8 @@ describe.skipIf(sharedTraces === undefined)(`shared traces (${sharedTraces ?? sh
   it.each([
     ["short_bigcache_traces.csv", "cachelib-bigcache", 9999, 0],
     ["kv_traces_1.csv", "cachelib-kv", 678, 11],
-    ["block_traces_1.csv", "cachelib-block", 623, 400],
+    // 623 read rows of 1 to 8 pages of 1 MiB; 400 put rows.
+    ["block_traces_1.csv", "cachelib-block", 1805, 2012],
   ])("%s reads as %s", async (file, format, reads, events) => {
     const source = await openTrace(join(dir, file));
     expect(source.format).toBe(format);
@@ -70,6 +71,30 @@ describe("readers", () => {
     const skipped = await all(path, true);
     expect(skipped.records).toHaveLength(2);
     expect(skipped.skipped).toBe(1);
+  });
+
+  it("the block format reads every page a byte range touches", async () => {
+    const header =
+      "op_time,block_id,block_id_size,io_size,io_offset,user_name,user_namespace,op_name,op_count,host_name,rs_shard_id\n";
+    const mib = 1024 * 1024;
+    const path = traceFile(
+      `${header}1,b1,40,${mib},${mib + mib / 2},u,n,getChunkData.x,2,h,0\n2,b2,40,1,0,u,n,putChunk.x,1,h,0\n`,
+    );
+    const { records } = await all(path);
+    expect(records.map((r) => `${r.kind} ${r.entity}`)).toEqual([
+      "read b1.1",
+      "read b1.2",
+      "read b1.1",
+      "read b1.2",
+      "event b2.0",
+    ]);
+    const small = await openTrace(path, { blockPageBytes: 512 * 1024 });
+    const pages: string[] = [];
+    for await (const r of small.records()) if (r.kind === "read") pages.push(r.entity);
+    expect(new Set(pages)).toEqual(new Set(["b1.3", "b1.4"]));
+    await expect(openTrace(path, { blockPageBytes: 100 })).rejects.toThrow(/block page size/);
+    const bad = traceFile(`${header}1,b1,40,0,0,u,n,getChunkData.x,1,h,0\n`);
+    await expect(all(bad)).rejects.toThrow(/:2: io_size 0 is not a positive integer/);
   });
 
   it("a truncated last line is an error naming it", async () => {

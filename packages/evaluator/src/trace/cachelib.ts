@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "@prescient/core";
 import type { LineParser } from "./line-source.js";
 import { parseNumber, splitCsv } from "./lines.js";
 import { makeRead, safeEntity, type TraceRecord } from "./record.js";
@@ -78,26 +79,54 @@ export function kvParser(): LineParser {
   };
 }
 
-/** `op_time,block_id,block_id_size,io_size,io_offset,user_name,user_namespace,op_name,op_count,host_name,rs_shard_id` */
-export function blockParser(): LineParser {
+/** The largest number of pages one block trace row may touch (a 1 GiB read at the default page size). */
+const maxPagesPerRow = 1024;
+
+/**
+ * `op_time,block_id,block_id_size,io_size,io_offset,user_name,user_namespace,op_name,op_count,host_name,rs_shard_id`
+ *
+ * A block cache caches fixed-size pages, not the byte ranges asked for (as
+ * CacheLib's block cache stressor splits a request into the blocks from
+ * ⌊offset / size⌋ to ⌊(offset + length − 1) / size⌋): a row reads, or for a
+ * put announces, every page of `pageBytes` its range touches. A page is the
+ * key `<block_id>.<page>`, so a scan through a chunk reads consecutive keys.
+ */
+export function blockParser(pageBytes: number): () => LineParser {
+  if (!Number.isInteger(pageBytes) || pageBytes < 512)
+    throw new InvalidArgumentError(
+      `the block page size must be a whole number of bytes from 512, not ${pageBytes}`,
+    );
   const type = "block_read";
-  return {
-    header: headerCheck(["op_time", "block_id", "op_name"]),
+  return () => ({
+    header: headerCheck(["op_time", "block_id", "op_name", "io_offset", "io_size"]),
     parse(line) {
       const f = columns(line, 11);
       const time = parseNumber(f[0], "op_time") * 1000;
       const block = f[1] ?? "";
       if (block === "") throw new Error("block_id is empty");
+      const size = parseNumber(f[3], "io_size");
+      const offset = parseNumber(f[4], "io_offset");
+      if (!Number.isSafeInteger(size) || size < 1)
+        throw new Error(`io_size ${size} is not a positive integer`);
+      if (!Number.isSafeInteger(offset) || offset < 0)
+        throw new Error(`io_offset ${offset} is not a non-negative integer`);
+      const first = Math.floor(offset / pageBytes);
+      const last = Math.floor((offset + size - 1) / pageBytes);
+      if (last - first + 1 > maxPagesPerRow)
+        throw new Error(`io_size ${size} spans more than ${maxPagesPerRow} pages of ${pageBytes} bytes`);
       const op = f[7] ?? "";
       const count = parseNumber(f[8], "op_count");
       if (!Number.isInteger(count) || count < 1 || count > 1_000_000)
         throw new Error(`op_count ${count} is not a positive integer`);
       const user = (f[5] ?? "").trim();
+      const pages = Array.from({ length: last - first + 1 }, (_, i) => `${block}.${first + i}`);
       if (op.startsWith("get"))
-        return Array.from({ length: count }, () => makeRead(time, tenant, type, block, user));
+        return Array.from({ length: count }, () =>
+          pages.map((p) => makeRead(time, tenant, type, p, user)),
+        ).flat();
       if (op.startsWith("put") || op.startsWith("delete"))
-        return event(time, type, block, op.split(".")[0] ?? op);
+        return pages.map((p) => event(time, type, p, op.split(".")[0] ?? op));
       throw new Error(`op_name ${JSON.stringify(op.slice(0, 40))} is neither a get nor a put`);
     },
-  };
+  });
 }

@@ -138,4 +138,27 @@ describe("PredictNextKeys", () => {
       expect(hits / held).toBeGreaterThan(popularHits / held);
     },
   );
+
+  it("predicts the pages past a scan no successor count has seen, and merges them with learned successors", async () => {
+    const clock = new ManualClock(Date.parse("2024-05-01T00:00:00Z"));
+    const analyzer = coreAnalyzer(clock);
+    const t0 = clock.now();
+    // Ten files scanned page by page teach that page scans continue.
+    const events: QueryEventInput[] = [];
+    for (let f = 0; f < 10; f++)
+      for (let p = 0; p < 8; p++)
+        events.push(query(t0 + f * 10_000 + p * 1000, "acme", "page", `f${f}.${p}`));
+    // A new file, its first two pages, and a learned successor of its second page.
+    events.push(query(t0 + 200_000, "acme", "page", "new.0", { userId: "u" }));
+    events.push(query(t0 + 201_000, "acme", "page", "new.1", { userId: "u" }));
+    events.push(query(t0 + 202_000, "acme", "dashboard", "u", { userId: "u" }));
+    await ingest(analyzer, clock, events);
+    const next = await analyzer.predictNextKeys("acme/page/new.1", 3);
+    // The one successor seen (confidence 1) first, then the pages by falling confidence.
+    expect(next.map((n) => n.key)).toEqual(["acme/dashboard/u", "acme/page/new.2", "acme/page/new.3"]);
+    expect(next[1]!.confidence).toBeGreaterThan(0.8);
+    expect(next[2]!.confidence).toBeCloseTo(next[1]!.confidence ** 2);
+    // A key that ends in no number is predicted from successors alone.
+    expect(await analyzer.predictNextKeys("acme/dashboard/u", 3)).toEqual([]);
+  });
 });

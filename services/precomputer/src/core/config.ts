@@ -99,6 +99,8 @@ const precomputerSchema = z
         horizon_fraction: z.number().min(0).max(1).default(0.1),
         /** Demand (decayed requests/s) at or above which a key is worth keeping warm. */
         min_demand: z.number().nonnegative().default(0.001),
+        /** Reads expected within the next result's life (demand × TTL) at or above which a key is refreshed. */
+        min_expected_reads: z.number().nonnegative().default(0),
         /** Hot keys examined per run. */
         candidates: z.number().int().min(1).max(100_000).default(1000),
         /** XFetch-flagged keys taken per run. */
@@ -110,6 +112,7 @@ const precomputerSchema = z
         horizon: "10m",
         horizon_fraction: 0.1,
         min_demand: 0.001,
+        min_expected_reads: 0,
         candidates: 1000,
         refresh_due_limit: 1000,
         priority: 3,
@@ -206,6 +209,8 @@ export interface RefreshAheadSettings {
   horizonMs: number;
   horizonFraction: number;
   minDemand: number;
+  /** demand × TTL (s) at or above which a key is refreshed: min_demand scaled to short TTLs. */
+  minExpectedReads: number;
   candidates: number;
   refreshDueLimit: number;
   priority: number;
@@ -370,6 +375,7 @@ export function parsePrecomputerConfig(
     refreshAhead: {
       ...horizon,
       minDemand: p.refresh_ahead.min_demand,
+      minExpectedReads: p.refresh_ahead.min_expected_reads,
       candidates: p.refresh_ahead.candidates,
       refreshDueLimit: p.refresh_ahead.refresh_due_limit,
       priority: p.refresh_ahead.priority,

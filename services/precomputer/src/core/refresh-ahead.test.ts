@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { harness } from "./fakes.test-util.js";
-import { refreshHorizonMs, refreshPeriodMs } from "./refresh-ahead.js";
+import { refreshDecision, refreshHorizonMs, refreshPeriodMs } from "./refresh-ahead.js";
 
 const minute = 60_000;
 
@@ -95,5 +95,39 @@ describe("refresh horizon and period", () => {
     expect(refreshPeriodMs(2 * minute, [100], s)).toBe(1000);
     expect(refreshPeriodMs(500, [3_600_000], s)).toBe(1000);
     expect(refreshPeriodMs(2 * minute, [], s)).toBe(2 * minute);
+  });
+});
+
+describe("refresh decision", () => {
+  const s = {
+    horizonMs: 10 * minute,
+    horizonFraction: 0.1,
+    minDemand: 0.0001,
+    minExpectedReads: 0.5,
+    candidates: 100,
+    refreshDueLimit: 100,
+    priority: 3,
+  };
+  const now = 1_000_000;
+  it("refreshes a key near expiry whose demand clears both bars", () => {
+    expect(refreshDecision({ demand: 0.001, expiresAt: now + minute, ttlMs: 3_600_000 }, now, s)).toBe(
+      "refresh",
+    );
+    expect(refreshDecision({ demand: 0.001, expiresAt: undefined, ttlMs: 3_600_000 }, now, s)).toBe(
+      "refresh",
+    );
+  });
+  it("leaves a key to expire below min_demand, or when too few reads are expected in its next life", () => {
+    expect(refreshDecision({ demand: 0.00005, expiresAt: now + minute, ttlMs: 86_400_000 }, now, s)).toBe(
+      "cold",
+    );
+    // 0.01 requests/s clears min_demand, but a 10 s result would expect 0.1 reads.
+    expect(refreshDecision({ demand: 0.01, expiresAt: now + 1000, ttlMs: 10_000 }, now, s)).toBe("cold");
+    expect(refreshDecision({ demand: 0.1, expiresAt: now + 1000, ttlMs: 10_000 }, now, s)).toBe("refresh");
+  });
+  it("waits while the result is fresh beyond its horizon", () => {
+    expect(refreshDecision({ demand: 1, expiresAt: now + 30 * minute, ttlMs: 3_600_000 }, now, s)).toBe(
+      "not_near_expiry",
+    );
   });
 });

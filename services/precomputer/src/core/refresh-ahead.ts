@@ -5,7 +5,9 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
 /**
  * Refresh-ahead: a cached result is recomputed before it expires when it is
  * near expiry AND still in demand, so hot keys never go cold while cold keys
- * are left to expire. Keys the cache's XFetch flagged on a hit are refreshed
+ * are left to expire. In demand: at least `min_demand` requests/s, and at
+ * least `min_expected_reads` reads expected while the next result lives
+ * (demand × TTL), which scales the bar to short TTLs. Keys the cache's XFetch flagged on a hit are refreshed
  * too (a hit proves demand; XFetch already judged the timing).
  *
  * Near expiry: expires_at − now ≤ max(horizon, horizon_fraction × TTL), but
@@ -58,7 +60,8 @@ export function refreshDecision(
   now: number,
   s: RefreshAheadSettings,
 ): "refresh" | typeof skipReasons.cold | typeof skipReasons.notNearExpiry {
-  if (!(c.demand >= s.minDemand)) return skipReasons.cold;
+  if (!(c.demand >= s.minDemand) || !((c.demand * c.ttlMs) / 1000 >= s.minExpectedReads))
+    return skipReasons.cold;
   if (c.expiresAt !== undefined && c.expiresAt - now > refreshHorizonMs(c.ttlMs, s))
     return skipReasons.notNearExpiry;
   return "refresh";

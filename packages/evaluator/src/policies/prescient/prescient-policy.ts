@@ -99,6 +99,8 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
   };
   let analyzer: Analyzer | undefined;
   let queries: QueryEventInput[] = [];
+  /** When the oldest query waiting for the analyzer was read. */
+  let queuedSince = 0;
   let actions: ActionEventInput[] = [];
   const learner = new FanOutLearner({
     windowMs: s.learnWindowMs,
@@ -305,6 +307,9 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         liveCount = 0;
       }
       liveCount++;
+      // The reporter's timer would have sent what waited its interval before this read.
+      if (queries.length > 0 && read.time - queuedSince >= s.reporter.flushIntervalMs) await flush(a);
+      if (queries.length === 0) queuedSince = read.time;
       queries.push({
         time: new Date(read.time),
         tenant: read.tenant,
@@ -346,7 +351,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
             entityId: read.entity,
           });
       }
-      if (queries.length >= s.reportBatch) await flush(a);
+      if (queries.length >= s.reporter.batchSize) await flush(a);
       await predict(read, ctx, a);
     },
     async onEvent(e, ctx) {

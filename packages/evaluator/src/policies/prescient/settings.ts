@@ -1,11 +1,17 @@
+import { type QueryReporterOptions, queryReporterDefaults } from "@prescient/analyzer";
+
 /**
  * The prescient policy's settings beyond those of the modules it runs (the
  * analyzer's and the precomputer's own defaults apply to them). Chosen on
  * generated workloads (workload/), never on one trace.
  */
 export interface PrescientSettings {
-  /** Queries buffered before they are recorded in the analyzer (its query reporter batches too). Default 64. */
-  reportBatch: number;
+  /**
+   * How the cache's query reporter batches lookups for the analyzer: a batch
+   * leaves when full or when its oldest lookup has waited the interval.
+   * Default: the live reporter's (500 lookups, 250 ms).
+   */
+  reporter: Pick<QueryReporterOptions, "batchSize" | "flushIntervalMs">;
   /** Next-action retraining period. Default 6 hours (the analyzer service's default). */
   retrainEveryMs: number;
   /** Next keys and next actions asked for after each read. Default 3. */
@@ -29,7 +35,10 @@ export interface PrescientSettings {
 }
 
 export const prescientDefaults: Readonly<PrescientSettings> = {
-  reportBatch: 64,
+  reporter: {
+    batchSize: queryReporterDefaults.batchSize,
+    flushIntervalMs: queryReporterDefaults.flushIntervalMs,
+  },
   retrainEveryMs: 6 * 3_600_000,
   predictLimit: 3,
   minConfidence: 0.5,

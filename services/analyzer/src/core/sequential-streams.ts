@@ -1,0 +1,178 @@
+/**
+ * Sequential readahead for keys that end in a number: pages of a file, block
+ * addresses, numbered parts. Keys that differ only in that number form a
+ * stream; reads of a stream that stay within `maxDepth` of its furthest key
+ * so far are a run (parallel readers land slightly out of order), and a run
+ * predicts the keys just past its furthest one, as a block device's
+ * readahead window does. Unlike learned successors, this predicts keys
+ * never read before, which is what a scan reads.
+ *
+ * Whether runs continue is learned per task type: after a run of at least
+ * `minRun`, the stream's next read past its furthest key either lands within
+ * the `maxDepth` keys past it (continued) or does not, or the stream falls
+ * idle for `idleMs` (ended); re-reads behind the furthest key are neither.
+ * The continuation share, with a one-and-one prior and a forgetting factor,
+ * is the confidence of the next key; the j-th key past the run gets its j-th
+ * power. Types whose numbered keys are not scanned (ids that merely end in
+ * digits) learn a low share and predict nothing
+ * above a useful confidence.
+ */
+export interface SequentialStreamsOptions {
+  /** Streams remembered (least recently read dropped first). Default 100,000. */
+  capacity: number;
+  /**
+   * A stream not read for this long has ended (a run that ends counts as not
+   * continued). Default 1 minute: a scan that pauses longer is a new one.
+   */
+  idleMs: number;
+  /** Reads in ascending order before a stream predicts. Default 2. */
+  minRun: number;
+  /** How far past the last key a read still continues the run, and the most keys predicted. Default 8. */
+  maxDepth: number;
+  /** Weight kept by the past per new outcome (1 − 1/window). Default 0.999. */
+  forget: number;
+}
+
+export const sequentialStreamsDefaults: Readonly<SequentialStreamsOptions> = {
+  capacity: 100_000,
+  idleMs: 60_000,
+  minRun: 2,
+  maxDepth: 8,
+  forget: 0.999,
+};
+
+interface Stream {
+  /** The furthest index of the run. */
+  last: number;
+  run: number;
+  time: number;
+  /** Digits of the index when it is zero-padded (0: not padded). */
+  width: number;
+}
+
+interface Outcomes {
+  continued: number;
+  trials: number;
+}
+
+/** A key split into its stream (everything before the trailing number) and index. */
+export function streamOf(key: string): { stream: string; index: number; width: number } | undefined {
+  const m = /^(.*?)(\d{1,15})$/.exec(key);
+  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
+  const digits = m[2];
+  return {
+    stream: m[1],
+    index: Number(digits),
+    width: digits.length > 1 && digits[0] === "0" ? digits.length : 0,
+  };
+}
+
+/** The task type of a canonical key (`tenant/type/entity`). */
+const typeOf = (key: string): string => key.split("/", 2)[1] ?? "";
+
+export class SequentialStreams {
+  readonly #o: SequentialStreamsOptions;
+  readonly #streams = new Map<string, Stream>();
+  readonly #outcomes = new Map<string, Outcomes>();
+
+  constructor(options?: Partial<SequentialStreamsOptions>) {
+    this.#o = { ...sequentialStreamsDefaults, ...options };
+  }
+
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  /** Records a read (in time order). */
+  observe(key: string, time: number): void {
+    const k = streamOf(key);
+    if (k === undefined) return;
+    const o = this.#o;
+    this.#expire(time - o.idleMs, k.stream);
+    const s = this.#streams.get(k.stream);
+    this.#streams.delete(k.stream);
+    if (s === undefined) {
+      this.#streams.set(k.stream, { last: k.index, run: 1, time, width: k.width });
+      if (this.#streams.size > o.capacity) this.#evictOldest();
+      return;
+    }
+    const idle = time - s.time > o.idleMs;
+    const near = !idle && Math.abs(k.index - s.last) <= o.maxDepth;
+    if (s.run >= o.minRun && (!near || k.index > s.last)) this.#outcome(key, near);
+    if (near) {
+      if (k.index !== s.last) s.run++;
+      s.last = Math.max(s.last, k.index);
+    } else {
+      s.run = 1;
+      s.last = k.index;
+    }
+    s.time = time;
+    s.width = k.width;
+    this.#streams.set(k.stream, s);
+  }
+
+  /** The keys past a run the key belongs to, most likely first, at most `limit`. */
+  predict(key: string, limit: number, now: number): Array<{ key: string; confidence: number }> {
+    const k = streamOf(key);
+    if (k === undefined) return [];
+    const o = this.#o;
+    const s = this.#streams.get(k.stream);
+    if (s === undefined || s.run < o.minRun || now - s.time > o.idleMs) return [];
+    // The key may run ahead of what was recorded (reports arrive in batches).
+    if (k.index < s.last - o.maxDepth || k.index > s.last + o.maxDepth) return [];
+    const p = this.continuation(typeOf(key));
+    const from = Math.max(k.index, s.last);
+    const out: Array<{ key: string; confidence: number }> = [];
+    let confidence = 1;
+    for (let j = 1; j <= Math.min(limit, s.run, o.maxDepth); j++) {
+      confidence *= p;
+      const index = from + j;
+      if (!Number.isSafeInteger(index)) break;
+      const digits = String(index);
+      out.push({ key: `${k.stream}${digits.padStart(s.width, "0")}`, confidence });
+    }
+    return out;
+  }
+
+  /** The learned share of runs of a task type that continue. */
+  continuation(taskType: string): number {
+    const c = this.#outcomes.get(taskType) ?? { continued: 0, trials: 0 };
+    return (c.continued + 1) / (c.trials + 2);
+  }
+
+  /** Forgets streams idle since before cutoff (each run still open counts as ended); returns how many. */
+  removeIdle(cutoff: number): number {
+    let removed = 0;
+    for (const [stream, s] of this.#streams) {
+      if (s.time >= cutoff) continue;
+      if (s.run >= this.#o.minRun) this.#outcome(stream, false);
+      this.#streams.delete(stream);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Ends the streams idle since before cutoff, oldest first (the map is in read order), but `keep`. */
+  #expire(cutoff: number, keep: string): void {
+    for (const [stream, s] of this.#streams) {
+      if (s.time >= cutoff) return;
+      if (stream === keep) continue;
+      if (s.run >= this.#o.minRun) this.#outcome(stream, false);
+      this.#streams.delete(stream);
+    }
+  }
+
+  #evictOldest(): void {
+    const [stream, s] = this.#streams.entries().next().value!;
+    if (s.run >= this.#o.minRun) this.#outcome(stream, false);
+    this.#streams.delete(stream);
+  }
+
+  #outcome(keyOrStream: string, continued: boolean): void {
+    const type = typeOf(keyOrStream);
+    const c = this.#outcomes.get(type) ?? { continued: 0, trials: 0 };
+    c.continued = c.continued * this.#o.forget + (continued ? 1 : 0);
+    c.trials = c.trials * this.#o.forget + 1;
+    this.#outcomes.set(type, c);
+  }
+}
