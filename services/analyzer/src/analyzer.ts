@@ -140,6 +140,10 @@ export class Analyzer {
     return this.#launches.upcomingLaunches(hoursAhead, tenant);
   }
 
+  demandOf(keys: readonly string[]): Promise<(number | undefined)[]> {
+    return this.#demand.demandOf(keys);
+  }
+
   predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>> {
     return this.#demand.predictNextKeys(key, limit);
   }

@@ -1,12 +1,15 @@
 import { InvalidArgumentError, parseKey, validateTaskTypeName, validateTenant } from "@prescient/core";
 import { type Pattern, rankPatterns } from "./core/demand-ranking.js";
-import { type DecayRates, decayedValue } from "./core/forward-decay.js";
+import { type DecayRates, decayedValue, ratePerSecond } from "./core/forward-decay.js";
 import { findOffPeakWindow, type OffPeakWindow } from "./core/off-peak.js";
 import type { SequentialStreams } from "./core/sequential-streams.js";
 import { resolveTimeZone } from "./core/time-zone.js";
 import { summarizeType, type TypeSummary } from "./core/type-stats.js";
 import type { AnalyzerSettings } from "./settings.js";
 import type { AnalyzerStore } from "./store/analyzer-store.js";
+
+/** The largest TopPatterns limit taken; the answer holds at most the key capacity. */
+const maxPatternLimit = 1_000_000;
 
 /**
  * Reads over the demand the query logs built: per-type summaries, the top
@@ -53,9 +56,11 @@ export class DemandQueries {
 
   async topPatterns(request: { limit: number; taskType?: string; tenant?: string }): Promise<Pattern[]> {
     const settings = this.#settings;
-    const limit = request.limit === 0 ? 100 : request.limit;
-    if (!Number.isInteger(limit) || limit < 0 || limit > settings.keyCapacity)
-      throw new InvalidArgumentError(`limit must be from 0 to ${settings.keyCapacity}`);
+    const asked = request.limit === 0 ? 100 : request.limit;
+    if (!Number.isInteger(asked) || asked < 0 || asked > maxPatternLimit)
+      throw new InvalidArgumentError(`limit must be from 0 to ${maxPatternLimit}`);
+    // Beyond the key capacity there is nothing more to rank: answer all the sketch holds.
+    const limit = Math.min(asked, settings.keyCapacity);
     const tenant = request.tenant ? validateTenant(request.tenant) : undefined;
     const taskType = request.taskType ? validateTaskTypeName(request.taskType) : undefined;
     const [keys, types] = await Promise.all([
@@ -73,6 +78,20 @@ export class DemandQueries {
       priorEvents: settings.missPriorEvents,
       defaultComputeMs: settings.defaultComputeMs,
     });
+  }
+
+  /**
+   * The decayed demand (requests/s) of each key, as TopPatterns reports it;
+   * undefined for a key the heavy-hitter sketch does not hold (TopPatterns
+   * would not list it). For callers that know which keys they ask about.
+   */
+  async demandOf(keys: readonly string[]): Promise<(number | undefined)[]> {
+    const { landmark, value } = await this.#store.keyCounts(keys);
+    const now = this.#settings.clock.now();
+    const rate = this.#rates.demand;
+    return value.map((k) =>
+      k === undefined ? undefined : ratePerSecond(decayedValue(k.w, rate, now, landmark), rate),
+    );
   }
 
   async offPeakWindow(request: { durationMinutes: number; timeZone: string }): Promise<OffPeakWindow> {

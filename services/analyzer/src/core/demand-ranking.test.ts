@@ -59,6 +59,12 @@ describe("TopPatterns demand ranking", () => {
         .map((t) => t.key),
     );
     expect(await analyzer.topPatterns({ limit: 3, tenant: "other" })).toEqual([]);
+    // A limit past the key capacity answers every key the sketch holds; a bad one is refused.
+    const all = await analyzer.topPatterns({ limit: 100_000 });
+    expect(all.length).toBeLessThanOrEqual(analyzer.settings.keyCapacity);
+    expect(all.slice(0, 10).map((p) => p.key)).toEqual(top.map((p) => p.key));
+    await expect(analyzer.topPatterns({ limit: -1 })).rejects.toThrow(/limit must be from 0 to 1000000/);
+    await expect(analyzer.topPatterns({ limit: 2_000_000 })).rejects.toThrow(/limit must be from 0/);
     const types = await analyzer.typeSummaries();
     const video80 = types.find((t) => t.type === "video_analysis")!;
     expect(video80.computeMsP50).toBeGreaterThan(70);

@@ -126,6 +126,8 @@ export interface AnalyzerStore {
   ready(): Promise<void>;
   applyCounters(delta: CounterDelta, capacities: Capacities): Promise<void>;
   topKeys(limit: number): Promise<Scaled<KeyCount[]>>;
+  /** The counts of these keys, in order; undefined for a key the sketch does not hold. */
+  keyCounts(keys: readonly string[]): Promise<Scaled<(KeyCount | undefined)[]>>;
   topMembers(family: "entities" | "tenants", limit: number): Promise<Scaled<MemberCount[]>>;
   typeStats(): Promise<Scaled<TypeStatsRecord[]>>;
   profile(): Promise<Scaled<ProfileRecord>>;

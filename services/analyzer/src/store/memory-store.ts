@@ -120,6 +120,17 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
     );
   }
 
+  async keyCounts(keys: readonly string[]): Promise<Scaled<(KeyCount | undefined)[]>> {
+    return this.#scaled(
+      keys.map((key) => {
+        const h = this.#keys?.get(key);
+        return h === undefined
+          ? undefined
+          : { key, w: h.count, error: h.error, miss: this.#keyMiss.get(key) ?? 0 };
+      }),
+    );
+  }
+
   async topMembers(family: "entities" | "tenants", limit: number): Promise<Scaled<MemberCount[]>> {
     const set = family === "entities" ? this.#entities : this.#tenants;
     return this.#scaled((set?.top(limit) ?? []).map((h) => ({ member: h.item, w: h.count })));

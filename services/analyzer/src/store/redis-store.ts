@@ -116,6 +116,29 @@ export class RedisAnalyzerStore implements AnalyzerStore {
     };
   }
 
+  async keyCounts(keys: readonly string[]): Promise<Scaled<(KeyCount | undefined)[]>> {
+    if (keys.length === 0) {
+      const [landmark] = await this.#withLandmark(Promise.resolve(null));
+      return { landmark, value: [] };
+    }
+    const [landmark, [scores, miss, err]] = await this.#withLandmark(
+      Promise.all([
+        this.redis.zmscore(`${this.#p}keys`, ...keys),
+        this.redis.hmget(`${this.#p}keymiss`, ...keys),
+        this.redis.hmget(`${this.#p}keyerr`, ...keys),
+      ]),
+    );
+    return {
+      landmark,
+      value: keys.map((key, i) => {
+        const w = scores[i];
+        return w === null || w === undefined
+          ? undefined
+          : { key, w: Number(w), miss: num(miss[i]), error: num(err[i]) };
+      }),
+    };
+  }
+
   async topMembers(family: "entities" | "tenants", limit: number): Promise<Scaled<MemberCount[]>> {
     const [landmark, flat] = await this.#withLandmark(
       this.redis.zrevrange(`${this.#p}${family}`, 0, limit - 1, "WITHSCORES"),

@@ -78,6 +78,11 @@ export function storeConformance(name: string, make: () => Promise<AnalyzerStore
       expect(e.miss).toBeCloseTo(1);
       expect(top.value[0]!.miss).toBeCloseTo(5);
       expect((await store.topKeys(2)).value).toHaveLength(2);
+      // Looked up by name: the same counts, and nothing for a key the sketch evicted or never held.
+      const some = await store.keyCounts(["t/x/e", "t/x/d", "t/x/a", "t/x/never"]);
+      expect(some.landmark).toBe(1000);
+      expect(some.value).toEqual([e, undefined, top.value[0], undefined]);
+      expect((await store.keyCounts([])).value).toEqual([]);
     });
 
     it("rescales stored counts when the landmark moves forward, and scales an older delta down", async () => {

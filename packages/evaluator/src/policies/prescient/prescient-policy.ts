@@ -15,6 +15,7 @@ import {
   planLaunchWarming,
   planPredicted,
   planRefreshAhead,
+  type RefreshCandidate,
   refreshHorizonMs,
   type ScheduleSpec,
   selectTopN,
@@ -113,8 +114,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
   const launchSchedules = enabled("launch_warming");
   const refreshSchedules = enabled("refresh_ahead");
   /** The cache as the refresh-ahead job sees it; kept only when such a job is configured. */
-  const refresh =
-    refreshSchedules.length > 0 ? new RefreshSource(config.refreshAhead, s.refreshDemandHalfLife) : undefined;
+  const refresh = refreshSchedules.length > 0 ? new RefreshSource(config.refreshAhead) : undefined;
   /** Per task type: reads keyed by their user, and all reads (predicted actions compute user-keyed results). */
   const userKeyed = new Map<string, [number, number]>();
 
@@ -196,11 +196,36 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     submit(ctx, tasks, (t) => launchAt.get(t.key) ?? ctx.now());
   };
 
-  const refreshAhead = (ctx: PolicyContext, spec: ScheduleSpec): void => {
+  /** The live RefreshAheadJob's plan: XFetch-flagged keys, and the analyzer's hot keys near expiry. */
+  const refreshAhead = async (ctx: PolicyContext, a: Analyzer, spec: ScheduleSpec): Promise<void> => {
     const st = config.refreshAhead;
     const now = ctx.now();
     const flagged = refresh!.takeFlagged(st.refreshDueLimit);
-    const tasks = planRefreshAhead(refresh!.candidates(now, spec), flagged, now, st, new Map());
+    let candidates: RefreshCandidate[];
+    if (st.candidates >= a.settings.keyCapacity) {
+      // TopPatterns would list every key the analyzer's sketch holds: asking only about the
+      // results near expiry finds the same candidates without ranking the sketch every run.
+      const near = refresh!.nearExpiry(now, spec);
+      const demand = await a.demandOf(near.map((c) => c.key));
+      candidates = near.flatMap((c, i) => (demand[i] === undefined ? [] : [{ ...c, demand: demand[i] }]));
+      candidates.sort((x, y) => y.demand - x.demand);
+    } else {
+      const patterns = await a.topPatterns({
+        limit: st.candidates,
+        ...(spec.taskType !== undefined ? { taskType: spec.taskType } : {}),
+        ...(spec.tenant !== undefined ? { tenant: spec.tenant } : {}),
+      });
+      candidates = patterns.map((p) => ({
+        key: p.key,
+        tenant: p.tenant,
+        taskType: p.taskType,
+        entityId: p.entityId,
+        demand: p.demand,
+        expiresAt: ctx.cache.freshUntil(p.key),
+        ttlMs: ctx.ttlMs(p.taskType),
+      }));
+    }
+    const tasks = planRefreshAhead(candidates, flagged, now, st, new Map());
     // Results fresh beyond their refresh horizon need nothing (a flagged key may have been recomputed since).
     submit(ctx, tasks, (t) => now + refreshHorizonMs(ctx.ttlMs(t.taskType), st));
   };
@@ -297,7 +322,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
           await launchWarming(ctx, a, spec);
         });
       for (const spec of refreshSchedules)
-        await driveSchedule(ctx, spec, offPeak, async () => refreshAhead(ctx, spec));
+        await driveSchedule(ctx, spec, offPeak, async () => refreshAhead(ctx, a, spec));
     },
     async onRead(read, outcome, ctx) {
       const a = analyzer!;
@@ -336,7 +361,6 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
       }
       learner.observeRead(read.tenant, read.entity, read.taskType, read.time);
       if (refresh !== undefined) {
-        refresh.read(read.key, read.time, ctx.ttlMs(read.taskType));
         // The cache's XFetch: a hit close to expiry of a costly result flags it for refresh-ahead.
         const until = outcome.outcome === "hit" ? ctx.cache.freshUntil(read.key) : undefined;
         const beta = env.taskTypes?.has(read.taskType) ? env.taskTypes.get(read.taskType).xfetchBeta : 1;

@@ -22,14 +22,6 @@ export interface PrescientSettings {
   learnWindowMs: number;
   learnMinSupport: number;
   learnMinShare: number;
-  /**
-   * Half-life of the per-key read rate that refresh-ahead candidates are
-   * ranked and filtered by (min_demand), as a fraction of the key's TTL.
-   * Default 0.25 (chosen on generated adplatform workloads: 0.15 to 0.25 all
-   * beat a lifetime average and a fixed 30 min or 1 h half-life; see
-   * refresh-source.ts).
-   */
-  refreshDemandHalfLife: number;
   /** Seed of XFetch's random draws, so replays are deterministic. */
   seed: number;
 }
@@ -45,6 +37,5 @@ export const prescientDefaults: Readonly<PrescientSettings> = {
   learnWindowMs: 10 * 60_000,
   learnMinSupport: 5,
   learnMinShare: 0.5,
-  refreshDemandHalfLife: 0.25,
   seed: 1,
 };
