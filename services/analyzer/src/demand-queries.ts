@@ -34,10 +34,19 @@ export class DemandQueries {
     this.#streams = streams;
   }
 
+  /** How long the store has gathered counts, at `now` (its first event's age). */
+  async #observedMs(now: number): Promise<number> {
+    const { value } = await this.#store.profile();
+    return value.firstTime === undefined ? 0 : now - value.firstTime;
+  }
+
   async typeSummaries(): Promise<TypeSummary[]> {
-    const { landmark, value } = await this.#store.typeStats();
     const now = this.#settings.clock.now();
-    return value.map((r) => summarizeType(r, this.#rates.demand, now, landmark));
+    const [{ landmark, value }, observedMs] = await Promise.all([
+      this.#store.typeStats(),
+      this.#observedMs(now),
+    ]);
+    return value.map((r) => summarizeType(r, this.#rates.demand, now, landmark, observedMs));
   }
 
   /** Decayed request rates (per second) of the top entities or tenants. */
@@ -45,12 +54,15 @@ export class DemandQueries {
     family: "entities" | "tenants",
     limit: number,
   ): Promise<Array<{ member: string; demand: number }>> {
-    const { landmark, value } = await this.#store.topMembers(family, limit);
     const now = this.#settings.clock.now();
+    const [{ landmark, value }, observedMs] = await Promise.all([
+      this.#store.topMembers(family, limit),
+      this.#observedMs(now),
+    ]);
     const rate = this.#rates.demand;
     return value.map((m) => ({
       member: m.member,
-      demand: decayedValue(m.w, rate, now, landmark) * rate * 1000,
+      demand: ratePerSecond(decayedValue(m.w, rate, now, landmark), rate, observedMs),
     }));
   }
 
@@ -63,17 +75,20 @@ export class DemandQueries {
     const limit = Math.min(asked, settings.keyCapacity);
     const tenant = request.tenant ? validateTenant(request.tenant) : undefined;
     const taskType = request.taskType ? validateTaskTypeName(request.taskType) : undefined;
-    const [keys, types] = await Promise.all([
+    const now = settings.clock.now();
+    const [keys, types, observedMs] = await Promise.all([
       this.#store.topKeys(settings.keyCapacity),
       this.typeSummaries(),
+      this.#observedMs(now),
     ]);
     return rankPatterns(keys.value, {
       limit,
       tenant,
       taskType,
       rate: this.#rates.demand,
-      now: settings.clock.now(),
+      now,
       landmark: keys.landmark,
+      observedMs,
       types: new Map(types.map((t) => [t.type, t])),
       priorEvents: settings.missPriorEvents,
       defaultComputeMs: settings.defaultComputeMs,
@@ -86,11 +101,14 @@ export class DemandQueries {
    * would not list it). For callers that know which keys they ask about.
    */
   async demandOf(keys: readonly string[]): Promise<(number | undefined)[]> {
-    const { landmark, value } = await this.#store.keyCounts(keys);
     const now = this.#settings.clock.now();
+    const [{ landmark, value }, observedMs] = await Promise.all([
+      this.#store.keyCounts(keys),
+      this.#observedMs(now),
+    ]);
     const rate = this.#rates.demand;
     return value.map((k) =>
-      k === undefined ? undefined : ratePerSecond(decayedValue(k.w, rate, now, landmark), rate),
+      k === undefined ? undefined : ratePerSecond(decayedValue(k.w, rate, now, landmark), rate, observedMs),
     );
   }
 

@@ -1,7 +1,11 @@
+import { join } from "node:path";
+import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { replay } from "../sim/replay.js";
+import { openTrace } from "../trace/open-trace.js";
 import { RowsTraceSource } from "../workload/output.js";
 import { read } from "../workload/row.js";
+import { sharedTraceNote, sharedTraces } from "./fixtures.test-util.js";
 
 /**
  * Access with sequential structure: files read page by page, each page once,
@@ -32,3 +36,27 @@ describe("sequential structure", () => {
     expect(prescient.byReason.predicted?.hits ?? 0).toBeGreaterThan(0.6 * rows.length);
   }, 60_000);
 });
+
+describe.skipIf(sharedTraces === undefined)(
+  `where expiry matters (${sharedTraces ?? sharedTraceNote})`,
+  () => {
+    it.each([
+      ["kv_traces_1.csv", 2],
+      ["short_bigcache_traces.csv", 30],
+      ["block_traces_1.csv", 5],
+    ] as const)(
+      "prescient beats reactive on %s at a %i s TTL",
+      async (file, ttl) => {
+        const report = await replay(await openTrace(join(sharedTraces ?? "", file)), {
+          ttlSeconds: { default: ttl },
+          policies: ["reactive", "prescient"],
+          // The shipped configuration, whose refresh-ahead schedule the replay runs.
+          taskTypes: loadTaskTypes(defaultTaskTypesPath),
+        });
+        const [reactive, prescient] = report.policies;
+        expect(prescient!.hitRate).toBeGreaterThan(reactive!.hitRate);
+      },
+      60_000,
+    );
+  },
+);

@@ -88,4 +88,23 @@ describe("TopPatterns demand ranking", () => {
     // Two half-lives of silence: a quarter of its old rate (1/s, converged after six half-lives).
     expect(second!.demand).toBeCloseTo(0.25, 1);
   });
+
+  it("reports a steady rate truly minutes after the counts began (the decayed count is warm-up corrected)", async () => {
+    const clock = new ManualClock(start);
+    const analyzer = coreAnalyzer(clock);
+    const events: QueryEventInput[] = [];
+    // One lookup a second for five minutes, a twelfth of the one-hour half-life.
+    for (let t = start; t < start + 5 * 60_000; t += 1000)
+      events.push(query(t, "acme", "ctr_prediction", "new"));
+    await ingest(analyzer, clock, events);
+    const [p] = await analyzer.topPatterns({ limit: 1 });
+    // Uncorrected, λ × Σ e^{−λ(now − tᵢ)} would say about 0.057/s here.
+    expect(p!.demand).toBeGreaterThan(0.9);
+    expect(p!.demand).toBeLessThan(1.1);
+    expect(
+      (await analyzer.demandOf(["acme/ctr_prediction/new", "acme/ctr_prediction/other"]))[0],
+    ).toBeCloseTo(p!.demand, 6);
+    const [type] = await analyzer.typeSummaries();
+    expect(type!.demand).toBeCloseTo(p!.demand, 6);
+  });
 });

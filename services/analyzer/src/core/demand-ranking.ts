@@ -29,6 +29,8 @@ export interface RankOptions {
   rate: number;
   now: number;
   landmark: number;
+  /** How long the counts have been gathered (see ratePerSecond). */
+  observedMs: number;
   /** Per type statistics, for compute cost and the miss prior. */
   types: ReadonlyMap<string, TypeSummary>;
   /** Strength of the type prior, in events. */
@@ -50,7 +52,7 @@ export function rankPatterns(keys: readonly KeyCount[], o: RankOptions): Pattern
     const typeMiss = type?.missRate ?? 1;
     const observed = Math.max(0, k.w - k.error);
     const missProbability = Math.min(1, (Math.min(k.miss, observed) + prior * typeMiss) / (observed + prior));
-    const demand = ratePerSecond(decayedValue(k.w, o.rate, o.now, o.landmark), o.rate);
+    const demand = ratePerSecond(decayedValue(k.w, o.rate, o.now, o.landmark), o.rate, o.observedMs);
     const computeMs = type?.computeMsEma ?? o.defaultComputeMs;
     out.push({
       key: k.key,

@@ -47,6 +47,15 @@ export const rescaleFactor = (rate: number, from: number, to: number): number =>
 
 /**
  * A decayed count expressed as a rate: with λ the decay rate, λ × Σ e^{−λ(now−tᵢ)}
- * estimates events per ms of a steady stream. Returned per second.
+ * estimates events per ms of a steady stream that has run for many
+ * half-lives. Counts gathered for only `observedMs` hold 1 − e^{−λ·observed}
+ * of that, so the estimate is divided by it (as an exponential average is
+ * bias-corrected while it warms up): a freshly started analyzer, or a short
+ * replay, would otherwise see every rate far too low, and its refreshes and
+ * top-N would starve. Well past a few half-lives the correction vanishes; at
+ * the start it tends to count / observed. Returned per second.
  */
-export const ratePerSecond = (decayedCount: number, rate: number): number => decayedCount * rate * 1000;
+export function ratePerSecond(decayedCount: number, rate: number, observedMs: number): number {
+  const warmed = -Math.expm1(-rate * Math.max(1000, observedMs));
+  return (decayedCount * rate * 1000) / warmed;
+}

@@ -19,13 +19,20 @@ export interface TypeSummary {
   computeMsP95: number | undefined;
 }
 
-export function summarizeType(r: TypeStatsRecord, rate: number, now: number, landmark: number): TypeSummary {
+/** `observedMs`: how long the counts have been gathered (see ratePerSecond). */
+export function summarizeType(
+  r: TypeStatsRecord,
+  rate: number,
+  now: number,
+  landmark: number,
+  observedMs: number,
+): TypeSummary {
   const d = (v: number): number => decayedValue(v, rate, now, landmark);
   const outcomes = r.hit + r.stale + r.miss;
   const hasCompute = r.computeW > 0;
   return {
     type: r.type,
-    demand: ratePerSecond(d(r.w), rate),
+    demand: ratePerSecond(d(r.w), rate, observedMs),
     hits: d(r.hit),
     stale: d(r.stale),
     misses: d(r.miss),
