@@ -1,4 +1,5 @@
 import { ManualClock } from "@prescient/core";
+import { MinHeap } from "./min-heap.js";
 
 /**
  * The discrete-event core: a virtual clock and a binary min-heap of timed
@@ -16,7 +17,7 @@ interface Timer {
 
 export class Scheduler {
   readonly clock: ManualClock;
-  readonly #heap: Timer[] = [];
+  readonly #heap = new MinHeap<Timer>((a, b) => a.time < b.time || (a.time === b.time && a.seq < b.seq));
   #seq = 0;
 
   constructor(startMs = 0) {
@@ -28,55 +29,22 @@ export class Scheduler {
   }
 
   get pending(): number {
-    return this.#heap.length;
+    return this.#heap.size;
   }
 
   /** Runs `action` at `time` (now, if time is already past). */
   at(time: number, action: Action): void {
-    const t: Timer = { time: Math.max(time, this.clock.now()), seq: this.#seq++, action };
-    const h = this.#heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(t, h[p]!)) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = t;
+    this.#heap.push({ time: Math.max(time, this.clock.now()), seq: this.#seq++, action });
   }
 
   /** Fires every action due at or before `time`, then leaves the clock at `time`. */
   async runUntil(time: number): Promise<void> {
-    const h = this.#heap;
-    while (h.length > 0 && h[0]!.time <= time) {
-      const t = this.#pop();
-      this.clock.set(t.time);
-      const r = t.action();
+    for (let next = this.#heap.peek(); next !== undefined && next.time <= time; next = this.#heap.peek()) {
+      this.#heap.pop();
+      this.clock.set(next.time);
+      const r = next.action();
       if (r !== undefined) await r;
     }
     if (time > this.clock.now()) this.clock.set(time);
   }
-
-  #pop(): Timer {
-    const h = this.#heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= h.length) break;
-        const r = l + 1;
-        const c = r < h.length && before(h[r]!, h[l]!) ? r : l;
-        if (!before(h[c]!, last)) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
-  }
 }
-
-const before = (a: Timer, b: Timer): boolean => a.time < b.time || (a.time === b.time && a.seq < b.seq);

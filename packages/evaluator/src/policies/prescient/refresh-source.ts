@@ -5,6 +5,7 @@ import {
   refreshHorizonMs,
   type ScheduleSpec,
 } from "@prescient/precomputer";
+import { MinHeap } from "../../sim/min-heap.js";
 
 /** A refresh candidate before the analyzer's demand is known. */
 export type NearExpiry = Omit<RefreshCandidate, "demand">;
@@ -28,7 +29,7 @@ export class RefreshSource {
   /** The current result of each key. */
   readonly #current = new Map<string, Stored>();
   /** Results not yet within their horizon, by dueAt (replaced ones are dropped when they surface). */
-  readonly #waiting: Stored[] = [];
+  readonly #waiting = new MinHeap<Stored>((a, b) => a.dueAt < b.dueAt);
   /** Results within their horizon. */
   readonly #due = new Map<string, Stored>();
   readonly #flagged = new Map<string, EntityKey>();
@@ -46,16 +47,7 @@ export class RefreshSource {
     };
     this.#current.set(k.key, e);
     this.#due.delete(k.key);
-    const h = this.#waiting;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p]!.dueAt <= e.dueAt) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = e;
+    this.#waiting.push(e);
   }
 
   flag(k: EntityKey): void {
@@ -78,9 +70,8 @@ export class RefreshSource {
    * tenant, in key order. An expired result is offered once, then forgotten.
    */
   nearExpiry(now: number, spec: ScheduleSpec): NearExpiry[] {
-    const h = this.#waiting;
-    while (h.length > 0 && h[0]!.dueAt <= now) {
-      const e = this.#pop();
+    for (let e = this.#waiting.peek(); e !== undefined && e.dueAt <= now; e = this.#waiting.peek()) {
+      this.#waiting.pop();
       if (this.#current.get(e.key) === e) this.#due.set(e.key, e);
     }
     const out: NearExpiry[] = [];
@@ -102,25 +93,5 @@ export class RefreshSource {
       });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  }
-
-  #pop(): Stored {
-    const h = this.#waiting;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= h.length) break;
-        const r = l + 1;
-        const c = r < h.length && h[r]!.dueAt < h[l]!.dueAt ? r : l;
-        if (h[c]!.dueAt >= last.dueAt) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
   }
 }
