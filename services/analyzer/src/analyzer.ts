@@ -5,6 +5,7 @@ import type { ActionEventInput, IngestResult, QueryEventInput } from "./core/eve
 import { type DecayRates, rateOfHalfLife } from "./core/forward-decay.js";
 import type { LaunchInput } from "./core/launches.js";
 import type { OffPeakWindow } from "./core/off-peak.js";
+import { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import { SequenceTracker } from "./core/sequence-tracker.js";
 import { SequentialStreams } from "./core/sequential-streams.js";
 import type { TypeSummary } from "./core/type-stats.js";
@@ -41,6 +42,7 @@ export class Analyzer {
   readonly #store: AnalyzerStore;
   readonly #sequences: SequenceTracker;
   readonly #streams: SequentialStreams;
+  readonly #readAhead: ReadAheadQueue;
   readonly #ingestion: Ingestion;
   readonly #demand: DemandQueries;
   readonly #launches: LaunchQueries;
@@ -58,6 +60,7 @@ export class Analyzer {
     };
     this.#sequences = new SequenceTracker(s.sequenceCapacity, s.sessionGapMs);
     this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity });
+    this.#readAhead = new ReadAheadQueue(s.readAheadCapacity);
     const model = {
       settings: s,
       store: deps.store,
@@ -73,6 +76,7 @@ export class Analyzer {
       store: deps.store,
       sequences: this.#sequences,
       streams: this.#streams,
+      readAhead: this.#readAhead,
       onActionsRecorded: (accepted) => this.#predictor.actionsRecorded(accepted),
     });
     this.#demand = new DemandQueries(s, this.rates, deps.store, this.#streams);
@@ -142,6 +146,14 @@ export class Analyzer {
 
   demandOf(keys: readonly string[]): Promise<(number | undefined)[]> {
     return this.#demand.demandOf(keys);
+  }
+
+  /** The keys past sequential runs that recorded reads moved forward, once each, most confident first. */
+  takeReadAhead(limit: number): Array<{ key: string; confidence: number }> {
+    const n = limit === 0 ? 1000 : limit;
+    if (!Number.isInteger(n) || n < 0 || n > 100_000)
+      throw new InvalidArgumentError("limit must be from 0 to 100000; 0 takes 1000");
+    return this.#readAhead.take(n);
   }
 
   predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>> {

@@ -9,6 +9,7 @@ import {
   validateQueryEvent,
 } from "./core/events.js";
 import type { DecayRates } from "./core/forward-decay.js";
+import type { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import type { SequenceTracker } from "./core/sequence-tracker.js";
 import type { SequentialStreams } from "./core/sequential-streams.js";
 import { QueryStream } from "./query-stream.js";
@@ -21,6 +22,7 @@ export interface IngestionDeps {
   store: AnalyzerStore;
   sequences: SequenceTracker;
   streams: SequentialStreams;
+  readAhead: ReadAheadQueue;
   /** Told after each batch of actions is stored, with how many were accepted. */
   onActionsRecorded: (accepted: number) => void;
 }
@@ -36,6 +38,7 @@ export class Ingestion {
   readonly #store: AnalyzerStore;
   readonly #sequences: SequenceTracker;
   readonly #streams: SequentialStreams;
+  readonly #readAhead: ReadAheadQueue;
   readonly #capacities: Capacities;
   readonly #onActionsRecorded: (accepted: number) => void;
 
@@ -46,6 +49,7 @@ export class Ingestion {
     this.#store = deps.store;
     this.#sequences = deps.sequences;
     this.#streams = deps.streams;
+    this.#readAhead = deps.readAhead;
     this.#onActionsRecorded = deps.onActionsRecorded;
     this.#capacities = {
       keys: s.keyCapacity,
@@ -130,7 +134,12 @@ export class Ingestion {
         events.sort((a, b) => a.time - b.time);
         break;
       }
-    for (const e of events) this.#streams.observe(e.key, e.time);
+    const depth = this.#settings.readAheadDepth;
+    for (const e of events) {
+      this.#readAhead.read(e.key);
+      if (this.#streams.observe(e.key, e.time))
+        this.#readAhead.offer(this.#streams.predict(e.key, depth, e.time));
+    }
     await this.#store.applyCounters(
       buildCounterDelta(events, this.#rates, this.#sequences),
       this.#capacities,

@@ -27,6 +27,12 @@ export interface AnalyzerSettings {
   sequenceCapacity: number;
   /** Reads or actions further apart than this belong to different sessions. Default 30 minutes. */
   sessionGapMs: number;
+  /**
+   * Keys predicted past a sequential run each time a read moves it forward
+   * (default 4), and readahead keys held until taken (default 10,000).
+   */
+  readAheadDepth: number;
+  readAheadCapacity: number;
   /** Events this far in the future are rejected. Default 5 minutes. */
   maxClockSkewMs: number;
   /** Retention of action logs and sessions, in days; events older are rejected. Default 7. */
@@ -63,6 +69,8 @@ export function resolveSettings(settings?: Partial<AnalyzerSettings>): AnalyzerS
     successorsPerKey: 8,
     sequenceCapacity: 100_000,
     sessionGapMs: 30 * 60_000,
+    readAheadDepth: 4,
+    readAheadCapacity: 10_000,
     maxClockSkewMs: 5 * 60_000,
     daysToKeep: 7,
     maxActionsPerUser: 1_000,

@@ -65,13 +65,16 @@ export {
   type PredictedPlan,
   type PredictionInput,
   planPredicted,
+  planReadAhead,
   taskTypesOfAction,
 } from "./core/predicted.js";
+export { RareWarnings } from "./core/rare-warnings.js";
 export {
   planRefreshAhead,
   type RefreshCandidate,
   refreshDecision,
   refreshHorizonMs,
+  refreshPeriodMs,
 } from "./core/refresh-ahead.js";
 export {
   type ClaimOutcome,
@@ -103,7 +106,7 @@ export {
 export type { QueuedByType } from "./core/task-enqueuer.js";
 export { selectTopN, type TopNOptions } from "./core/top-n.js";
 export type { TriggerOutcome } from "./core/trigger-handling.js";
-export { analyzerUnavailable } from "./core/trigger-predictions.js";
+export { analyzerUnavailable, TriggerPredictions } from "./core/trigger-predictions.js";
 export {
   addCount,
   type Counts,

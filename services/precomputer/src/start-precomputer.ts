@@ -46,6 +46,7 @@ const noAnalyzer: AnalyzerPeer = {
   upcomingLaunches: missingAnalyzer,
   predictNextActions: missingAnalyzer,
   predictNextKeys: missingAnalyzer,
+  takeReadAhead: missingAnalyzer,
   retrainNextAction: missingAnalyzer,
   cleanup: missingAnalyzer,
   close: () => {},

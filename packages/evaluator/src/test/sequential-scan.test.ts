@@ -10,8 +10,8 @@ import { sharedTraceNote, sharedTraces } from "./fixtures.test-util.js";
 /**
  * Access with sequential structure: files read page by page, each page once,
  * a few files at a time. No page is read twice, so cache-aside never hits;
- * prescient's readahead (the analyzer's sequential streams, acted on by the
- * precomputer's predicted-work planner) reads the pages past each run.
+ * prescient's readahead (the analyzer's sequential streams, taken by the
+ * precomputer's readahead schedule) reads the pages past each run.
  */
 describe("sequential structure", () => {
   it("prescient reads ahead of scans that reactive can only miss", async () => {
@@ -26,6 +26,8 @@ describe("sequential structure", () => {
       latencyMs: { default: 100 },
       budgetPerSecond: 10,
       policies: ["reactive", "prescient", "oracle"],
+      // The shipped configuration: its readahead schedule takes the analyzer's readahead keys.
+      taskTypes: loadTaskTypes(defaultTaskTypesPath),
     });
     const rate = (name: string) => report.policies.find((p) => p.policy === name)!.hitRate;
     expect(rate("reactive")).toBe(0);

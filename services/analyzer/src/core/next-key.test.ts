@@ -161,4 +161,26 @@ describe("PredictNextKeys", () => {
     // A key that ends in no number is predicted from successors alone.
     expect(await analyzer.predictNextKeys("acme/dashboard/u", 3)).toEqual([]);
   });
+
+  it("queues the keys past runs that recorded reads move forward, for TakeReadAhead to hand out once", async () => {
+    const clock = new ManualClock(Date.parse("2024-05-01T00:00:00Z"));
+    const analyzer = coreAnalyzer(clock);
+    const t0 = clock.now();
+    const events: QueryEventInput[] = [];
+    for (let f = 0; f < 10; f++)
+      for (let p = 0; p < 8; p++)
+        events.push(query(t0 + f * 10_000 + p * 1000, "acme", "page", `f${f}.${p}`));
+    await ingest(analyzer, clock, events);
+    analyzer.takeReadAhead(100_000);
+    await ingest(analyzer, clock, [
+      query(t0 + 200_000, "acme", "page", "new.0"),
+      query(t0 + 201_000, "acme", "page", "new.1"),
+      query(t0 + 202_000, "acme", "page", "new.2"),
+    ]);
+    const ahead = analyzer.takeReadAhead(0);
+    expect(ahead.map((k) => k.key)).toEqual(["acme/page/new.3", "acme/page/new.4", "acme/page/new.5"]);
+    expect(ahead[0]!.confidence).toBeGreaterThan(0.8);
+    expect(analyzer.takeReadAhead(10)).toEqual([]);
+    expect(() => analyzer.takeReadAhead(-1)).toThrow(/limit must be from 0 to 100000/);
+  });
 });

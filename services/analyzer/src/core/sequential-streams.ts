@@ -83,10 +83,10 @@ export class SequentialStreams {
     return this.#streams.size;
   }
 
-  /** Records a read (in time order). */
-  observe(key: string, time: number): void {
+  /** Records a read (in time order); answers whether it moved a run of at least `minRun` forward. */
+  observe(key: string, time: number): boolean {
     const k = streamOf(key);
-    if (k === undefined) return;
+    if (k === undefined) return false;
     const o = this.#o;
     this.#expire(time - o.idleMs, k.stream);
     const s = this.#streams.get(k.stream);
@@ -94,11 +94,12 @@ export class SequentialStreams {
     if (s === undefined) {
       this.#streams.set(k.stream, { last: k.index, run: 1, time, width: k.width });
       if (this.#streams.size > o.capacity) this.#evictOldest();
-      return;
+      return false;
     }
     const idle = time - s.time > o.idleMs;
     const near = !idle && Math.abs(k.index - s.last) <= o.maxDepth;
     if (s.run >= o.minRun && (!near || k.index > s.last)) this.#outcome(key, near);
+    const forward = near && k.index > s.last;
     if (near) {
       if (k.index !== s.last) s.run++;
       s.last = Math.max(s.last, k.index);
@@ -109,6 +110,7 @@ export class SequentialStreams {
     s.time = time;
     s.width = k.width;
     this.#streams.set(k.stream, s);
+    return forward && s.run >= o.minRun;
   }
 
   /** The keys past a run the key belongs to, most likely first, at most `limit`. */

@@ -170,6 +170,24 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     );
     await expectCode(callUnary(client.predictNextKeys.bind(client), { key: "not-a-key", limit: 3 }), bad);
     await expectCode(callUnary(client.cleanup.bind(client), { daysToKeep: 100_000 }), bad);
+    await expectCode(callUnary(client.takeReadAhead.bind(client), { limit: 200_000 }), bad);
+  });
+
+  it("hands out the keys past a scan once, through TakeReadAhead", async () => {
+    const pages = Array.from({ length: 4 }, (_, p) =>
+      event({ time: new Date(now - 10_000 + p * 1000), entityId: `scan.${p}`, userId: "" }),
+    );
+    const batch = await callUnary(client.recordQueryBatch.bind(client), { events: pages });
+    expect(batch.accepted).toBe(4n);
+    const ahead = await callUnary(client.takeReadAhead.bind(client), { limit: 0 });
+    const scanned = ahead.keys.map((k) => k.key).filter((k) => k.includes("/scan."));
+    // Pages past the furthest read (3), none of those read; the next one first.
+    expect(scanned[0]).toBe("acme/ctr_prediction/scan.4");
+    expect(scanned).toEqual(
+      expect.arrayContaining(["acme/ctr_prediction/scan.5", "acme/ctr_prediction/scan.6"]),
+    );
+    expect(scanned.every((k) => Number(k.split(".").at(-1)) >= 4)).toBe(true);
+    expect((await callUnary(client.takeReadAhead.bind(client), { limit: 0 })).keys).toEqual([]);
   });
 
   it("registers launches and lists the upcoming ones", async () => {

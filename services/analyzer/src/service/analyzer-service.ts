@@ -127,6 +127,11 @@ export function analyzerService(analyzer: Analyzer): UntypedServiceImplementatio
       "PredictNextKeys",
       async (req) => ({ keys: await guard(() => analyzer.predictNextKeys(req.key, req.limit)) }),
     ),
+    takeReadAhead: unary<analyzerV1.TakeReadAheadRequest, analyzerV1.TakeReadAheadResponse>(
+      s,
+      "TakeReadAhead",
+      async (req) => ({ keys: await guard(async () => analyzer.takeReadAhead(req.limit)) }),
+    ),
     retrainNextAction: unary<analyzerV1.RetrainNextActionRequest, analyzerV1.RetrainNextActionResponse>(
       s,
       "RetrainNextAction",

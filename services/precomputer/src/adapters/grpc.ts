@@ -196,6 +196,11 @@ export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analy
         "analyzer",
         async () => (await callUnary(client.predictNextKeys.bind(client), { key, limit }, settings)).keys,
       ),
+    takeReadAhead: (limit) =>
+      call(
+        "analyzer",
+        async () => (await callUnary(client.takeReadAhead.bind(client), { limit }, settings)).keys,
+      ),
     retrainNextAction: () =>
       call("analyzer", async () => {
         const r = await callUnary(

@@ -72,6 +72,9 @@ export function inProcessAnalyzer(analyzer: Analyzer | Promise<Analyzer>): Analy
     async predictNextKeys(key, limit) {
       return (await ready).predictNextKeys(key, limit);
     },
+    async takeReadAhead(limit) {
+      return (await ready).takeReadAhead(limit);
+    },
     async retrainNextAction() {
       const r = await (await ready).retrainNextAction();
       return `${r.promoted ? `promoted version ${r.version}` : "kept the current model"}: ${r.explanation}`;

@@ -37,6 +37,13 @@ describe("precomputer configuration", () => {
       timing: { kind: "every", everyMs: 7_200_000 },
     });
     expect(c.schedules.get("analysis")?.timing).toEqual({ kind: "cron", cron: "0 * * * *", timeZone: "UTC" });
+    expect(c.schedules.get("readahead")).toMatchObject({
+      job: "readahead",
+      limit: 1000,
+      priority: 5,
+      timing: { kind: "every", everyMs: 1000 },
+    });
+    expect(c.refreshAhead).toMatchObject({ minDemand: 0.00002, minExpectedReads: 0.5, candidates: 10_000 });
     expect(c.predicted.minConfidence).toBe(0.5);
     expect(c.alerts).toEqual({ queueDepthAbove: 100, hitRateBelow: 0.8 });
   });

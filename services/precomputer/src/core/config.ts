@@ -43,7 +43,7 @@ const ruleSchema = z
   })
   .strict();
 
-const jobs = ["top_n", "launch_warming", "analysis", "cleanup", "refresh_ahead"] as const;
+const jobs = ["top_n", "launch_warming", "analysis", "cleanup", "refresh_ahead", "readahead"] as const;
 export type ScheduleJob = (typeof jobs)[number];
 
 const scheduleSchema = z
@@ -244,6 +244,7 @@ const jobPriority: Record<ScheduleJob, number> = {
   analysis: 1,
   cleanup: 1,
   refresh_ahead: 3,
+  readahead: 5,
 };
 
 const backgroundReasons: TaskReason[] = ["schedule", "launch", "refresh", "predicted"];

@@ -55,6 +55,7 @@ export class FakeAnalyzer implements DemandSource {
   launches: UpcomingLaunch[] = [];
   actions: Array<{ action: string; probability: number }> = [];
   nextKeys: Array<{ key: string; confidence: number }> = [];
+  readAhead: Array<{ key: string; confidence: number }> = [];
   offPeak: OffPeak = { nextStart: Date.parse("2024-05-02T02:00:00Z"), durationMinutes: 60 };
   down = false;
   calls: string[] = [];
@@ -82,6 +83,10 @@ export class FakeAnalyzer implements DemandSource {
   async predictNextKeys() {
     this.#check("predictNextKeys");
     return this.nextKeys;
+  }
+  async takeReadAhead(limit: number) {
+    this.#check("takeReadAhead");
+    return this.readAhead.splice(0, limit);
   }
   async retrainNextAction() {
     this.#check("retrainNextAction");

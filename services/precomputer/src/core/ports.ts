@@ -57,6 +57,8 @@ export interface DemandSource {
     limit: number;
   }): Promise<Array<{ action: string; probability: number }>>;
   predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>>;
+  /** Keys past sequential runs that recorded reads moved forward, handed out once each. */
+  takeReadAhead(limit: number): Promise<Array<{ key: string; confidence: number }>>;
   /** Retrains the next-action model; answers a one-line summary for the run history. */
   retrainNextAction(): Promise<string>;
   /** Drops old logs; answers how many records went. */

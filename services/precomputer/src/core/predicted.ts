@@ -37,6 +37,36 @@ export function taskTypesOfAction(
   return isTaskType(action) ? [action] : [];
 }
 
+/**
+ * Readahead: the keys past sequential runs (the analyzer's TakeReadAhead),
+ * of any tenant, planned as predicted work at or above the confidence
+ * threshold, as the keys of planPredicted are.
+ */
+export function planReadAhead(
+  keys: ReadonlyArray<{ key: string; confidence: number }>,
+  settings: PredictedSettings,
+  isTaskType: (name: string) => boolean,
+  skipped: Counts,
+): PlannedTask[] {
+  const byTenant = new Map<string, Array<{ key: string; confidence: number }>>();
+  for (const k of keys) {
+    const tenant = k.key.slice(0, Math.max(0, k.key.indexOf("/")));
+    byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), k]);
+  }
+  const tasks: PlannedTask[] = [];
+  for (const [tenant, ks] of byTenant) {
+    const plan = planPredicted(
+      { tenant, subject: "", actions: [], keys: ks },
+      settings,
+      new Map(),
+      isTaskType,
+    );
+    tasks.push(...plan.tasks);
+    for (const [reason, n] of plan.skipped) addCount(skipped, reason, n);
+  }
+  return tasks;
+}
+
 export function planPredicted(
   input: PredictionInput,
   settings: PredictedSettings,

@@ -38,6 +38,12 @@ export interface ClaimRequest {
   now: number;
   leaseMs: number;
   maxAttempts: number;
+  /**
+   * How long the record must be kept after its claim, when less than the
+   * store's retention will do: a window is never claimed again once it has
+   * passed, so a frequent schedule's records need not pile up for weeks.
+   */
+  keepMs?: number;
 }
 
 export type ClaimOutcome =

@@ -1,7 +1,7 @@
 import { type Clock, errorMessage } from "@prescient/core";
 import type { ScheduleSpec } from "./config.js";
 import type { PrecomputerLog } from "./ports.js";
-import type { ClaimOutcome, RunRecord, RunStore } from "./run-store.js";
+import { type ClaimOutcome, type RunRecord, type RunStore, runHistoryLimit } from "./run-store.js";
 
 /** What a job reports when it finishes. */
 export interface JobResult {
@@ -58,6 +58,7 @@ export class ScheduleCoordinator {
       now: this.#clock.now(),
       leaseMs: spec.leaseMs,
       maxAttempts: spec.maxAttempts,
+      ...(spec.timing.kind === "every" ? { keepMs: keepRecordMs(spec.timing.everyMs, spec.leaseMs) } : {}),
     });
     if (!claim.claimed) return { ran: false, why: claim.why, record: claim.record };
     if (claim.takeover)
@@ -120,4 +121,13 @@ export class ScheduleCoordinator {
     const record = (await this.#store.get(runKey)) ?? { ...claim.record, ...finish };
     return { ran: true, record };
   }
+}
+
+/**
+ * How long an interval schedule's run records are kept: the last
+ * runHistoryLimit windows, and never less than an hour or a few leases, so
+ * a one-second schedule keeps an hour of runs rather than the store's month.
+ */
+export function keepRecordMs(everyMs: number, leaseMs: number): number {
+  return Math.max(everyMs * runHistoryLimit, 3_600_000, 4 * leaseMs);
 }

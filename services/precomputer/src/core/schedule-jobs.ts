@@ -6,6 +6,7 @@ import type { PrecomputerCounters } from "./counters.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import { planLaunchWarming } from "./launch-warming.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
+import { planReadAhead } from "./predicted.js";
 import { refreshHorizonMs } from "./refresh-ahead.js";
 import type { RefreshAheadJob } from "./refresh-ahead-job.js";
 import type { JobContext, JobResult } from "./schedule-coordinator.js";
@@ -97,6 +98,25 @@ export class ScheduleJobs {
       }
       case "refresh_ahead":
         return done(await this.refreshAhead.plan(spec, skipped), "refresh-ahead");
+      case "readahead": {
+        const keys = await callAnalyzer(() => this.deps.analyzer.takeReadAhead(spec.limit));
+        const tasks = planReadAhead(
+          keys,
+          { ...this.config.predicted, priority: spec.priority },
+          this.isTaskType,
+          skipped,
+        );
+        // Pages already fresh (read again, or read ahead before) need nothing.
+        const fresh = await this.freshness.freshKeys(
+          tasks.map((t) => t.key),
+          0,
+        );
+        const due = tasks.filter((t) => {
+          if (fresh.has(t.key)) addCount(skipped, skipReasons.fresh);
+          return !fresh.has(t.key);
+        });
+        return done(due, `${keys.length} readahead keys`);
+      }
       case "analysis": {
         const summary = spec.retrain
           ? await callAnalyzer(() => this.deps.analyzer.retrainNextAction())

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { inject } from "vitest";
+import { Redis } from "ioredis";
+import { describe, expect, inject, it } from "vitest";
 import { RedisRunStore } from "./redis-run-store.js";
 import { runStoreConformance } from "./run-store-conformance.test-util.js";
 
@@ -13,3 +14,38 @@ runStoreConformance(
     clock.advance(ms);
   },
 );
+
+describe("RedisRunStore record retention", () => {
+  it("keeps a record for keepMs when that is shorter than the retention, else for the retention", async () => {
+    const keyPrefix = `test:runs:${process.pid}:keep:`;
+    const store = new RedisRunStore(inject("redisUrl"), { keyPrefix });
+    const redis = new Redis(inject("redisUrl"));
+    try {
+      const request = (key: string, keepMs?: number) => ({
+        key,
+        schedule: "readahead",
+        windowStart: 0,
+        owner: "a",
+        now: Date.now(),
+        leaseMs: 1000,
+        maxAttempts: 3,
+        ...(keepMs !== undefined ? { keepMs } : {}),
+      });
+      expect((await store.claim(request("short", 3_600_000))).claimed).toBe(true);
+      expect((await store.claim(request("long"))).claimed).toBe(true);
+      const ttls = await Promise.all(
+        ["short", "long"].map(async (k) => {
+          const keys = await redis.keys(`${keyPrefix}*${k}*`);
+          const ttl = await Promise.all(keys.map((x) => redis.pttl(x)));
+          return Math.max(...ttl);
+        }),
+      );
+      expect(ttls[0]).toBeGreaterThan(3_500_000);
+      expect(ttls[0]).toBeLessThanOrEqual(3_600_000);
+      expect(ttls[1]).toBeGreaterThan(29 * 86_400_000);
+    } finally {
+      redis.disconnect();
+      await store.close();
+    }
+  });
+});

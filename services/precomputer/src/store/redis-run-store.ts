@@ -130,7 +130,7 @@ export class RedisRunStore implements RunStore {
         r.schedule,
         r.windowStart,
         r.key,
-        this.options.retentionMs,
+        Math.min(this.options.retentionMs, r.keepMs ?? Number.POSITIVE_INFINITY),
       ),
     )) as [number, number | string, string];
     const [claimed, detail, raw] = reply;

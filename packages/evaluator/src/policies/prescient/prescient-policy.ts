@@ -8,22 +8,28 @@ import {
 import { InvalidArgumentError, mulberry32, TaskTypeRegistry, xfetchRefreshDue } from "@prescient/core";
 import {
   Budget,
+  inProcessAnalyzer,
   type PlannedTask,
   type PrecomputerConfig,
+  PrecomputerCounters,
   parsePrecomputerConfig,
   planFanOut,
   planLaunchWarming,
-  planPredicted,
+  planReadAhead,
   planRefreshAhead,
+  precomputerDefaults,
+  RareWarnings,
   type RefreshCandidate,
   refreshHorizonMs,
   type ScheduleSpec,
   selectTopN,
+  silentLog,
+  TriggerPredictions,
   type TriggerRule,
 } from "@prescient/precomputer";
 import type { TypeTable } from "../../sim/options.js";
 import type { Policy, PolicyContext } from "../../sim/policy.js";
-import { canonicalKey, type TraceEvent, type TraceRead } from "../../trace/record.js";
+import { canonicalKey, type TraceEvent } from "../../trace/record.js";
 import { FanOutLearner } from "./fan-out-learner.js";
 import { MemoryModelPublisher, SparseScorer } from "./model-ports.js";
 import { RefreshSource } from "./refresh-source.js";
@@ -99,6 +105,15 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     };
   };
   let analyzer: Analyzer | undefined;
+  let predictions: TriggerPredictions | undefined;
+  /** Per task type: reads keyed by their user, and all reads. */
+  const userKeyed = new Map<string, [number, number]>();
+  // A trace names no action-to-type mapping (precomputer.predicted.actions): a predicted
+  // action computes its type's result for the acting user, so only for types the trace keys by user.
+  const isUserKeyed = (t: string): boolean => {
+    const uk = userKeyed.get(t);
+    return uk !== undefined && uk[0] * 2 >= uk[1];
+  };
   let queries: QueryEventInput[] = [];
   /** When the oldest query waiting for the analyzer was read. */
   let queuedSince = 0;
@@ -113,10 +128,9 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
   const topSchedules = enabled("top_n");
   const launchSchedules = enabled("launch_warming");
   const refreshSchedules = enabled("refresh_ahead");
+  const readAheadSchedules = enabled("readahead");
   /** The cache as the refresh-ahead job sees it; kept only when such a job is configured. */
   const refresh = refreshSchedules.length > 0 ? new RefreshSource(config.refreshAhead) : undefined;
-  /** Per task type: reads keyed by their user, and all reads (predicted actions compute user-keyed results). */
-  const userKeyed = new Map<string, [number, number]>();
 
   const flush = async (a: Analyzer): Promise<void> => {
     if (queries.length > 0) {
@@ -250,46 +264,30 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
       return;
     }
     if (rule === undefined) return;
-    const tasks = planFanOut(
-      {
-        type: e.event,
-        tenant: e.tenant,
-        entityId: e.entity,
-        userId: e.user,
-        features: {},
-        attributes: {},
-        time: e.time,
-      },
-      rule,
-    ).map((t) => ({ ...t, key: canonicalKey(t.tenant, t.taskType, t.entityId) }));
+    const event = {
+      type: e.event,
+      tenant: e.tenant,
+      entityId: e.entity,
+      userId: e.user,
+      features: {},
+      attributes: {},
+      time: e.time,
+    };
+    const tasks = planFanOut(event, rule).map((t) => ({
+      ...t,
+      key: canonicalKey(t.tenant, t.taskType, t.entityId),
+    }));
     submit(ctx, tasks, () => e.time);
+    // The rule's predicted actions and next keys, by the precomputer's own TriggerPredictions.
+    const predicted = await predictions!.tasksFor(event, rule, tasks);
+    submit(ctx, predicted, (t) => ctx.now() + ctx.latencyMs(t.taskType) * 2);
   };
 
-  const predict = async (read: TraceRead, ctx: PolicyContext, a: Analyzer): Promise<void> => {
-    const keys = await a.predictNextKeys(read.key, s.predictLimit);
-    let actions: Array<{ action: string; probability: number }> = [];
-    if (read.user !== "") {
-      const p = await a.predictNextActions({ tenant: read.tenant, userId: read.user, limit: s.predictLimit });
-      actions = p.actions;
-    }
-    if (keys.length === 0 && actions.length === 0) return;
-    // Predicted actions compute results keyed by the acting user: only types the trace keys that way.
-    const isUserKeyed = (t: string): boolean => {
-      const uk = userKeyed.get(t);
-      return uk !== undefined && uk[0] * 2 >= uk[1];
-    };
-    const plan = planPredicted(
-      {
-        tenant: read.tenant,
-        subject: read.user,
-        actions: actions.filter((x) => isUserKeyed(x.action)),
-        keys,
-      },
-      { ...config.predicted, minConfidence: s.minConfidence },
-      config.rules,
-      anyType,
-    );
-    submit(ctx, plan.tasks, (t) => ctx.now() + ctx.latencyMs(t.taskType) * 2);
+  /** The readahead job: the keys past sequential runs, taken from the analyzer. */
+  const readAhead = async (ctx: PolicyContext, a: Analyzer, spec: ScheduleSpec): Promise<void> => {
+    const keys = a.takeReadAhead(spec.limit);
+    const tasks = planReadAhead(keys, { ...config.predicted, priority: spec.priority }, anyType, new Map());
+    submit(ctx, tasks, () => ctx.now());
   };
 
   return {
@@ -307,6 +305,21 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         { clock: ctx.clock, maxActionsPerUser: 32, maxUsers: 20_000, daysToKeep: 3650 },
       );
       await analyzer.start();
+      const port = inProcessAnalyzer(analyzer);
+      predictions = new TriggerPredictions(
+        {
+          analyzer: {
+            ...port,
+            predictNextActions: async (r) =>
+              (await port.predictNextActions(r)).filter((x) => isUserKeyed(x.action)),
+          },
+        },
+        config,
+        { predictionTimeoutMs: precomputerDefaults.predictionTimeoutMs },
+        anyType,
+        new PrecomputerCounters(),
+        new RareWarnings(ctx.clock, silentLog),
+      );
       retrain(ctx, analyzer);
       const a = analyzer;
       const offPeak = (t: { windowMinutes: number; timeZone: string }) =>
@@ -323,6 +336,8 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         });
       for (const spec of refreshSchedules)
         await driveSchedule(ctx, spec, offPeak, async () => refreshAhead(ctx, a, spec));
+      for (const spec of readAheadSchedules)
+        await driveSchedule(ctx, spec, offPeak, async () => readAhead(ctx, a, spec));
     },
     async onRead(read, outcome, ctx) {
       const a = analyzer!;
@@ -376,7 +391,6 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
           });
       }
       if (queries.length >= s.reporter.batchSize) await flush(a);
-      await predict(read, ctx, a);
     },
     async onEvent(e, ctx) {
       learner.observeEvent(e.tenant, e.entity, e.event, e.anchor);

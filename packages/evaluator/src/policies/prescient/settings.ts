@@ -14,10 +14,6 @@ export interface PrescientSettings {
   reporter: Pick<QueryReporterOptions, "batchSize" | "flushIntervalMs">;
   /** Next-action retraining period. Default 6 hours (the analyzer service's default). */
   retrainEveryMs: number;
-  /** Next keys and next actions asked for after each read. Default 3. */
-  predictLimit: number;
-  /** Minimum confidence of a predicted key or action. Default 0.5 (the precomputer's default). */
-  minConfidence: number;
   /** Learned fan-out (events without a configured rule): window, support and share. */
   learnWindowMs: number;
   learnMinSupport: number;
@@ -32,8 +28,6 @@ export const prescientDefaults: Readonly<PrescientSettings> = {
     flushIntervalMs: queryReporterDefaults.flushIntervalMs,
   },
   retrainEveryMs: 6 * 3_600_000,
-  predictLimit: 3,
-  minConfidence: 0.5,
   learnWindowMs: 10 * 60_000,
   learnMinSupport: 5,
   learnMinShare: 0.5,

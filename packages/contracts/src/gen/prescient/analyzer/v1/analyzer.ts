@@ -290,6 +290,15 @@ export interface PredictNextKeysResponse {
   keys: KeyConfidence[];
 }
 
+export interface TakeReadAheadRequest {
+  /** At most this many keys; 0 takes 1000. */
+  limit: number;
+}
+
+export interface TakeReadAheadResponse {
+  keys: KeyConfidence[];
+}
+
 export interface RetrainNextActionRequest {
 }
 
@@ -3091,6 +3100,142 @@ export const PredictNextKeysResponse: MessageFns<PredictNextKeysResponse> = {
   },
 };
 
+function createBaseTakeReadAheadRequest(): TakeReadAheadRequest {
+  return { limit: 0 };
+}
+
+export const TakeReadAheadRequest: MessageFns<TakeReadAheadRequest> = {
+  encode(message: TakeReadAheadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TakeReadAheadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTakeReadAheadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TakeReadAheadRequest {
+    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0 };
+  },
+
+  toJSON(message: TakeReadAheadRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TakeReadAheadRequest>, I>>(base?: I): TakeReadAheadRequest {
+    return TakeReadAheadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TakeReadAheadRequest>, I>>(object: I): TakeReadAheadRequest {
+    const message = createBaseTakeReadAheadRequest();
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseTakeReadAheadResponse(): TakeReadAheadResponse {
+  return { keys: [] };
+}
+
+export const TakeReadAheadResponse: MessageFns<TakeReadAheadResponse> = {
+  encode(message: TakeReadAheadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      KeyConfidence.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TakeReadAheadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTakeReadAheadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(KeyConfidence.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TakeReadAheadResponse {
+    return {
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => KeyConfidence.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TakeReadAheadResponse): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => KeyConfidence.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TakeReadAheadResponse>, I>>(base?: I): TakeReadAheadResponse {
+    return TakeReadAheadResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TakeReadAheadResponse>, I>>(object: I): TakeReadAheadResponse {
+    const message = createBaseTakeReadAheadResponse();
+    message.keys = object.keys?.map((e) => KeyConfidence.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseRetrainNextActionRequest(): RetrainNextActionRequest {
   return {};
 }
@@ -3693,6 +3838,20 @@ export const AnalyzerServiceService = {
       Buffer.from(PredictNextKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PredictNextKeysResponse => PredictNextKeysResponse.decode(value),
   },
+  /**
+   * TakeReadAhead hands out, once each, the keys past sequential runs that recorded
+   * reads advanced (readahead), most confident first.
+   */
+  takeReadAhead: {
+    path: "/prescient.analyzer.v1.AnalyzerService/TakeReadAhead" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TakeReadAheadRequest): Buffer => Buffer.from(TakeReadAheadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TakeReadAheadRequest => TakeReadAheadRequest.decode(value),
+    responseSerialize: (value: TakeReadAheadResponse): Buffer =>
+      Buffer.from(TakeReadAheadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TakeReadAheadResponse => TakeReadAheadResponse.decode(value),
+  },
   /** RetrainNextAction retrains the next-action model and reports held-out metrics. */
   retrainNextAction: {
     path: "/prescient.analyzer.v1.AnalyzerService/RetrainNextAction" as const,
@@ -3736,6 +3895,11 @@ export interface AnalyzerServiceServer extends UntypedServiceImplementation {
   predictNextActions: handleUnaryCall<PredictNextActionsRequest, PredictNextActionsResponse>;
   /** PredictNextKeys predicts which keys follow a key in access sequences. */
   predictNextKeys: handleUnaryCall<PredictNextKeysRequest, PredictNextKeysResponse>;
+  /**
+   * TakeReadAhead hands out, once each, the keys past sequential runs that recorded
+   * reads advanced (readahead), most confident first.
+   */
+  takeReadAhead: handleUnaryCall<TakeReadAheadRequest, TakeReadAheadResponse>;
   /** RetrainNextAction retrains the next-action model and reports held-out metrics. */
   retrainNextAction: handleUnaryCall<RetrainNextActionRequest, RetrainNextActionResponse>;
   /** Cleanup drops logs and sessions older than days_to_keep. */
@@ -3887,6 +4051,25 @@ export interface AnalyzerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PredictNextKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * TakeReadAhead hands out, once each, the keys past sequential runs that recorded
+   * reads advanced (readahead), most confident first.
+   */
+  takeReadAhead(
+    request: TakeReadAheadRequest,
+    callback: (error: ServiceError | null, response: TakeReadAheadResponse) => void,
+  ): ClientUnaryCall;
+  takeReadAhead(
+    request: TakeReadAheadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TakeReadAheadResponse) => void,
+  ): ClientUnaryCall;
+  takeReadAhead(
+    request: TakeReadAheadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TakeReadAheadResponse) => void,
   ): ClientUnaryCall;
   /** RetrainNextAction retrains the next-action model and reports held-out metrics. */
   retrainNextAction(

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { ReadAheadQueue } from "./read-ahead-queue.js";
+
+describe("ReadAheadQueue", () => {
+  it("holds each key once at its highest confidence and hands keys out once, most confident first", () => {
+    const q = new ReadAheadQueue(100);
+    q.offer([
+      { key: "t/p/f.2", confidence: 0.9 },
+      { key: "t/p/f.3", confidence: 0.81 },
+    ]);
+    q.offer([
+      { key: "t/p/f.3", confidence: 0.9 },
+      { key: "t/p/f.4", confidence: 0.81 },
+      { key: "t/p/f.2", confidence: 0.5 },
+    ]);
+    expect(q.size).toBe(3);
+    q.offer([{ key: "t/p/f.9", confidence: 1 }]);
+    q.read("t/p/f.9");
+    expect(q.take(2)).toEqual([
+      { key: "t/p/f.2", confidence: 0.9 },
+      { key: "t/p/f.3", confidence: 0.9 },
+    ]);
+    expect(q.take(10)).toEqual([{ key: "t/p/f.4", confidence: 0.81 }]);
+    expect(q.take(10)).toEqual([]);
+  });
+
+  it("drops the oldest offers beyond its capacity", () => {
+    const q = new ReadAheadQueue(3);
+    for (let i = 0; i < 5; i++) q.offer([{ key: `t/p/f.${i}`, confidence: 0.8 }]);
+    expect(q.take(10).map((p) => p.key)).toEqual(["t/p/f.2", "t/p/f.3", "t/p/f.4"]);
+    expect(() => new ReadAheadQueue(0)).toThrow(/capacity/);
+  });
+});
