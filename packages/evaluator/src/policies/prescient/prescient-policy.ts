@@ -19,7 +19,6 @@ import {
   planRefreshAhead,
   precomputerDefaults,
   RareWarnings,
-  type RefreshCandidate,
   refreshHorizonMs,
   type ScheduleSpec,
   selectTopN,
@@ -32,6 +31,7 @@ import type { Policy, PolicyContext } from "../../sim/policy.js";
 import { canonicalKey, type TraceEvent } from "../../trace/record.js";
 import { FanOutLearner } from "./fan-out-learner.js";
 import { MemoryModelPublisher, SparseScorer } from "./model-ports.js";
+import { refreshCandidates } from "./refresh-candidates.js";
 import { RefreshSource } from "./refresh-source.js";
 import { driveSchedule, simulatedTypes } from "./schedules.js";
 import { type PrescientSettings, prescientDefaults } from "./settings.js";
@@ -44,9 +44,12 @@ import { type PrescientSettings, prescientDefaults } from "./settings.js";
  * configured daily_top_n runs in the analyzer's off-peak window); launches are
  * registered with the analyzer and warmed by its launch-warming job; hot
  * results near expiry, and the keys the cache's XFetch flagged on hits, are
- * refreshed by its refresh-ahead job (every job on its configured schedule's
- * windows); predicted keys and actions are computed ahead. Every
- * ahead-of-time compute spends the run's budget.
+ * refreshed by its refresh-ahead job; the keys past sequential runs are read
+ * ahead by its readahead job (every job on its configured schedule's
+ * windows); a rule's predicted actions and next keys are planned on its
+ * triggers by the precomputer's TriggerPredictions. Reads reach the analyzer
+ * as the cache's query reporter sends them, in batches. Every ahead-of-time
+ * compute spends the run's budget.
  */
 const outcomeCode = { hit: 1, stale: 2, miss: 3 } as const;
 
@@ -215,30 +218,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     const st = config.refreshAhead;
     const now = ctx.now();
     const flagged = refresh!.takeFlagged(st.refreshDueLimit);
-    let candidates: RefreshCandidate[];
-    if (st.candidates >= a.settings.keyCapacity) {
-      // TopPatterns would list every key the analyzer's sketch holds: asking only about the
-      // results near expiry finds the same candidates without ranking the sketch every run.
-      const near = refresh!.nearExpiry(now, spec);
-      const demand = await a.demandOf(near.map((c) => c.key));
-      candidates = near.flatMap((c, i) => (demand[i] === undefined ? [] : [{ ...c, demand: demand[i] }]));
-      candidates.sort((x, y) => y.demand - x.demand);
-    } else {
-      const patterns = await a.topPatterns({
-        limit: st.candidates,
-        ...(spec.taskType !== undefined ? { taskType: spec.taskType } : {}),
-        ...(spec.tenant !== undefined ? { tenant: spec.tenant } : {}),
-      });
-      candidates = patterns.map((p) => ({
-        key: p.key,
-        tenant: p.tenant,
-        taskType: p.taskType,
-        entityId: p.entityId,
-        demand: p.demand,
-        expiresAt: ctx.cache.freshUntil(p.key),
-        ttlMs: ctx.ttlMs(p.taskType),
-      }));
-    }
+    const candidates = await refreshCandidates(a, refresh!, ctx, spec, st);
     const tasks = planRefreshAhead(candidates, flagged, now, st, new Map());
     // Results fresh beyond their refresh horizon need nothing (a flagged key may have been recomputed since).
     submit(ctx, tasks, (t) => now + refreshHorizonMs(ctx.ttlMs(t.taskType), st));
