@@ -42,10 +42,11 @@ export class DemandQueries {
 
   async typeSummaries(): Promise<TypeSummary[]> {
     const now = this.#settings.clock.now();
-    const [{ landmark, value }, observedMs] = await Promise.all([
-      this.#store.typeStats(),
-      this.#observedMs(now),
-    ]);
+    return this.#typeSummaries(now, await this.#observedMs(now));
+  }
+
+  async #typeSummaries(now: number, observedMs: number): Promise<TypeSummary[]> {
+    const { landmark, value } = await this.#store.typeStats();
     return value.map((r) => summarizeType(r, this.#rates.demand, now, landmark, observedMs));
   }
 
@@ -76,10 +77,10 @@ export class DemandQueries {
     const tenant = request.tenant ? validateTenant(request.tenant) : undefined;
     const taskType = request.taskType ? validateTaskTypeName(request.taskType) : undefined;
     const now = settings.clock.now();
-    const [keys, types, observedMs] = await Promise.all([
+    const observedMs = await this.#observedMs(now);
+    const [keys, types] = await Promise.all([
       this.#store.topKeys(settings.keyCapacity),
-      this.typeSummaries(),
-      this.#observedMs(now),
+      this.#typeSummaries(now, observedMs),
     ]);
     return rankPatterns(keys.value, {
       limit,

@@ -163,3 +163,22 @@ describe("prescient replay --live against a running mesh", () => {
     expect(live.records).toBeGreaterThanOrEqual(3);
   }, 30_000);
 });
+
+describe("prescient replay --block-page-size", () => {
+  it("reads a block trace as pages of the size given, and refuses a size below 512 bytes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "replay-block-"));
+    const path = join(dir, "block.csv");
+    writeFileSync(
+      path,
+      "op_time,block_id,block_id_size,io_size,io_offset,user_name,user_namespace,op_name,op_count,host_name,rs_shard_id\n" +
+        `1,b1,40,${1024 * 1024},0,u,n,getChunkData.x,1,h,0\n`,
+    );
+    const pages = async (size: string) =>
+      JSON.parse((await run(path, "--json", "--no-progress", "--block-page-size", size)).stdout).trace.reads;
+    expect(await pages("1048576")).toBe(1);
+    expect(await pages("262144")).toBe(4);
+    const bad = await run(path, "--no-progress", "--block-page-size", "100");
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/block page size must be a whole number of bytes from 512, not 100/);
+  });
+});

@@ -8,6 +8,14 @@ import type { QueryEventInput } from "./events.js";
 
 const gap = 30 * 60_000;
 
+/** Ten files scanned page by page from t0: they teach that page scans continue. */
+function tenScannedFiles(t0: number): QueryEventInput[] {
+  const events: QueryEventInput[] = [];
+  for (let f = 0; f < 10; f++)
+    for (let p = 0; p < 8; p++) events.push(query(t0 + f * 10_000 + p * 1000, "acme", "page", `f${f}.${p}`));
+  return events;
+}
+
 /** Held-out transitions (consecutive distinct keys of one user within the session gap). */
 function transitions(events: readonly QueryEventInput[]): Array<[string, string]> {
   const last = new Map<string, { key: string; time: number }>();
@@ -143,11 +151,7 @@ describe("PredictNextKeys", () => {
     const clock = new ManualClock(Date.parse("2024-05-01T00:00:00Z"));
     const analyzer = coreAnalyzer(clock);
     const t0 = clock.now();
-    // Ten files scanned page by page teach that page scans continue.
-    const events: QueryEventInput[] = [];
-    for (let f = 0; f < 10; f++)
-      for (let p = 0; p < 8; p++)
-        events.push(query(t0 + f * 10_000 + p * 1000, "acme", "page", `f${f}.${p}`));
+    const events = tenScannedFiles(t0);
     // A new file, its first two pages, and a learned successor of its second page.
     events.push(query(t0 + 200_000, "acme", "page", "new.0", { userId: "u" }));
     events.push(query(t0 + 201_000, "acme", "page", "new.1", { userId: "u" }));
@@ -166,10 +170,7 @@ describe("PredictNextKeys", () => {
     const clock = new ManualClock(Date.parse("2024-05-01T00:00:00Z"));
     const analyzer = coreAnalyzer(clock);
     const t0 = clock.now();
-    const events: QueryEventInput[] = [];
-    for (let f = 0; f < 10; f++)
-      for (let p = 0; p < 8; p++)
-        events.push(query(t0 + f * 10_000 + p * 1000, "acme", "page", `f${f}.${p}`));
+    const events = tenScannedFiles(t0);
     await ingest(analyzer, clock, events);
     analyzer.takeReadAhead(100_000);
     await ingest(analyzer, clock, [

@@ -55,13 +55,19 @@ interface Outcomes {
   trials: number;
 }
 
-/** A key split into its stream (everything before the trailing number) and index. */
+/** A key split into its stream (everything before the trailing number, at most 15 digits) and index. */
 export function streamOf(key: string): { stream: string; index: number; width: number } | undefined {
-  const m = /^(.*?)(\d{1,15})$/.exec(key);
-  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
-  const digits = m[2];
+  // Scanned from the end rather than matched: every ingested read passes here.
+  let start = key.length;
+  while (start > 0 && key.length - start < 15) {
+    const c = key.charCodeAt(start - 1);
+    if (c < 48 || c > 57) break;
+    start--;
+  }
+  if (start === key.length) return undefined;
+  const digits = key.slice(start);
   return {
-    stream: m[1],
+    stream: key.slice(0, start),
     index: Number(digits),
     width: digits.length > 1 && digits[0] === "0" ? digits.length : 0,
   };
@@ -88,7 +94,7 @@ export class SequentialStreams {
     const k = streamOf(key);
     if (k === undefined) return false;
     const o = this.#o;
-    this.#expire(time - o.idleMs, k.stream);
+    this.#endIdle(time - o.idleMs, k.stream);
     const s = this.#streams.get(k.stream);
     this.#streams.delete(k.stream);
     if (s === undefined) {
@@ -144,24 +150,28 @@ export class SequentialStreams {
 
   /** Forgets streams idle since before cutoff (each run still open counts as ended); returns how many. */
   removeIdle(cutoff: number): number {
-    let removed = 0;
-    for (const [stream, s] of this.#streams) {
-      if (s.time >= cutoff) continue;
-      if (s.run >= this.#o.minRun) this.#outcome(stream, false);
-      this.#streams.delete(stream);
-      removed++;
-    }
-    return removed;
+    return this.#endIdle(cutoff, undefined, true);
   }
 
-  /** Ends the streams idle since before cutoff, oldest first (the map is in read order), but `keep`. */
-  #expire(cutoff: number, keep: string): void {
+  /**
+   * Ends the streams idle since before cutoff, but `keep`, and returns how
+   * many. The map is in read order, so the walk after a read stops at the
+   * first stream read since; `all` walks every stream (reads reported late
+   * can sit out of order).
+   */
+  #endIdle(cutoff: number, keep?: string, all = false): number {
+    let ended = 0;
     for (const [stream, s] of this.#streams) {
-      if (s.time >= cutoff) return;
+      if (s.time >= cutoff) {
+        if (all) continue;
+        break;
+      }
       if (stream === keep) continue;
       if (s.run >= this.#o.minRun) this.#outcome(stream, false);
       this.#streams.delete(stream);
+      ended++;
     }
+    return ended;
   }
 
   #evictOldest(): void {

@@ -48,23 +48,56 @@ export function planReadAhead(
   isTaskType: (name: string) => boolean,
   skipped: Counts,
 ): PlannedTask[] {
-  const byTenant = new Map<string, Array<{ key: string; confidence: number }>>();
-  for (const k of keys) {
-    const tenant = k.key.slice(0, Math.max(0, k.key.indexOf("/")));
-    byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), k]);
-  }
   const tasks: PlannedTask[] = [];
-  for (const [tenant, ks] of byTenant) {
-    const plan = planPredicted(
-      { tenant, subject: "", actions: [], keys: ks },
-      settings,
-      new Map(),
-      isTaskType,
-    );
-    tasks.push(...plan.tasks);
-    for (const [reason, n] of plan.skipped) addCount(skipped, reason, n);
+  const seen = new Set<string>();
+  for (const k of keys) {
+    const task = predictedKeyTask(k, undefined, settings, isTaskType, skipped);
+    if (task === undefined || seen.has(task.key)) continue;
+    seen.add(task.key);
+    tasks.push(task);
   }
   return tasks;
+}
+
+/** A predicted key as a task, or undefined (counted in `skipped`) when it cannot or need not be one. */
+function predictedKeyTask(
+  k: { key: string; confidence: number },
+  tenant: string | undefined,
+  settings: PredictedSettings,
+  isTaskType: (name: string) => boolean,
+  skipped: Counts,
+): PlannedTask | undefined {
+  if (!(k.confidence >= settings.minConfidence)) {
+    addCount(skipped, skipReasons.lowConfidence);
+    return undefined;
+  }
+  let parts: ReturnType<typeof parseKey>;
+  try {
+    parts = parseKey(k.key);
+  } catch {
+    addCount(skipped, skipReasons.badKey);
+    return undefined;
+  }
+  if (tenant !== undefined && parts.tenant !== tenant) {
+    addCount(skipped, skipReasons.otherTenant);
+    return undefined;
+  }
+  if (parts.entityId === undefined) {
+    addCount(skipped, skipReasons.semanticKey);
+    return undefined;
+  }
+  if (!isTaskType(parts.taskType)) {
+    addCount(skipped, skipReasons.unknownTaskType);
+    return undefined;
+  }
+  return {
+    key: k.key,
+    tenant: parts.tenant,
+    taskType: parts.taskType,
+    entityId: parts.entityId,
+    priority: settings.priority,
+    reason: "predicted",
+  };
 }
 
 export function planPredicted(
@@ -97,30 +130,8 @@ export function planPredicted(
       );
   }
   for (const k of input.keys) {
-    if (!(k.confidence >= settings.minConfidence)) {
-      addCount(skipped, skipReasons.lowConfidence);
-      continue;
-    }
-    let parts: ReturnType<typeof parseKey>;
-    try {
-      parts = parseKey(k.key);
-    } catch {
-      addCount(skipped, skipReasons.badKey);
-      continue;
-    }
-    if (parts.tenant !== input.tenant) {
-      addCount(skipped, skipReasons.otherTenant);
-      continue;
-    }
-    if (parts.entityId === undefined) {
-      addCount(skipped, skipReasons.semanticKey);
-      continue;
-    }
-    if (!isTaskType(parts.taskType)) {
-      addCount(skipped, skipReasons.unknownTaskType);
-      continue;
-    }
-    push(parts.tenant, parts.taskType, parts.entityId, k.key);
+    const task = predictedKeyTask(k, input.tenant, settings, isTaskType, skipped);
+    if (task !== undefined) push(task.tenant, task.taskType, task.entityId, task.key);
   }
   return { tasks, skipped };
 }

@@ -7,8 +7,9 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  * near expiry AND still in demand, so hot keys never go cold while cold keys
  * are left to expire. In demand: at least `min_demand` requests/s, and at
  * least `min_expected_reads` reads expected while the next result lives
- * (demand × TTL), which scales the bar to short TTLs. Keys the cache's XFetch flagged on a hit are refreshed
- * too (a hit proves demand; XFetch already judged the timing).
+ * (demand × TTL), which scales the bar to short TTLs. Keys the cache's
+ * XFetch flagged on a hit are refreshed too (a hit proves demand; XFetch
+ * already judged the timing).
  *
  * Near expiry: expires_at − now ≤ max(horizon, horizon_fraction × TTL), but
  * at most half the TTL: a result is never due in the first half of its life,
@@ -51,7 +52,7 @@ export function refreshPeriodMs(
 ): number {
   let period = everyMs;
   for (const ttl of ttlsMs) if (ttl > 0) period = Math.min(period, refreshHorizonMs(ttl, s) / 2);
-  return Math.max(minRefreshPeriodMs, Math.min(everyMs, Math.round(period)));
+  return Math.max(minRefreshPeriodMs, Math.round(period));
 }
 
 /** Whether one key is due for refresh now, or why not. */
