@@ -180,7 +180,14 @@ function population(now: number): analyzerV1.ActionEvent[] {
     let t = now - 5 * 86_400_000 + Math.floor(random() * 86_400_000);
     let last = "login";
     for (let i = 0; i < 30; i++) {
-      events.push({ time: new Date(t), tenant: "acme", userId: `user-${u}`, action: last, attributes: {} });
+      events.push({
+        time: new Date(t),
+        tenant: "acme",
+        userId: `user-${u}`,
+        action: last,
+        attributes: {},
+        relatedEntityIds: [],
+      });
       const favourite =
         ACTIONS[(ACTIONS.indexOf(last) * 3 + (new Date(t).getUTCHours() >> 2)) % ACTIONS.length]!;
       last = random() < 0.7 ? favourite : ACTIONS[Math.floor(random() * ACTIONS.length)]!;

@@ -134,6 +134,7 @@ export async function run(): Promise<BenchReport> {
       for (let i = start; i < start + size; i++)
         events.push({
           type: "video_uploaded",
+          relatedEntityIds: [],
           tenant: "bench",
           entityId: `vid-${i}`,
           userId: "",

@@ -14,14 +14,15 @@ export {
   type LiveResult,
   liveReplay,
 } from "./live/live-replay.js";
+export { meshTimeScale, scaleMatches } from "./live/mesh-scale.js";
 export { type PacerClock, type PaceStats, pace } from "./live/pacer.js";
-export { renderLive } from "./live/render.js";
+export { renderLive, timeScaleLine } from "./live/render.js";
+export { type FeatureSampler, type SyntheticFeatures, syntheticFeatures } from "./live/synthetic-features.js";
 export {
   configuredEvents,
   type LiveTypeMap,
   liveTypeMap,
   MappedTraceSource,
-  needsFeatures,
   scaleTaskTypes,
 } from "./live/type-map.js";
 export { type PrescientSettings, prescientDefaults } from "./policies/prescient/settings.js";

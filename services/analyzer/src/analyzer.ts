@@ -1,7 +1,10 @@
 import { InvalidArgumentError } from "@prescient/core";
 import type { AnalyzerLog } from "./analyzer-log.js";
 import type { Pattern } from "./core/demand-ranking.js";
+import type { DomainEventInput } from "./core/domain-events.js";
+import type { RelatedEntity } from "./core/entity-relations.js";
 import type { ActionEventInput, IngestResult, QueryEventInput } from "./core/events.js";
+import type { LearnedRule } from "./core/fan-out-learner.js";
 import { type DecayRates, rateOfHalfLife } from "./core/forward-decay.js";
 import type { LaunchInput } from "./core/launches.js";
 import type { OffPeakWindow } from "./core/off-peak.js";
@@ -12,11 +15,12 @@ import type { TypeSummary } from "./core/type-stats.js";
 import { DemandQueries } from "./demand-queries.js";
 import { Ingestion } from "./ingestion.js";
 import { LaunchQueries } from "./launch-queries.js";
+import { Learning } from "./learning.js";
 import type { ModelPublisher, NextActionScorer } from "./model/ports.js";
 import { type NextActionPrediction, NextActionPredictor } from "./next-action-predictor.js";
 import { NextActionRetrainer, type RetrainReport } from "./next-action-retrainer.js";
 import type { QueryStream } from "./query-stream.js";
-import { type AnalyzerSettings, resolveSettings } from "./settings.js";
+import { type AnalyzerSettings, type AnalyzerSettingsInput, resolveSettings } from "./settings.js";
 import type { AnalyzerStore, LaunchRecord } from "./store/analyzer-store.js";
 
 export interface AnalyzerDeps {
@@ -48,8 +52,9 @@ export class Analyzer {
   readonly #launches: LaunchQueries;
   readonly #predictor: NextActionPredictor;
   readonly #retrainer: NextActionRetrainer;
+  readonly #learning: Learning;
 
-  constructor(deps: AnalyzerDeps, settings?: Partial<AnalyzerSettings>) {
+  constructor(deps: AnalyzerDeps, settings?: AnalyzerSettingsInput) {
     this.settings = resolveSettings(settings);
     const s = this.settings;
     this.#store = deps.store;
@@ -70,7 +75,9 @@ export class Analyzer {
     };
     this.#predictor = new NextActionPredictor(model);
     this.#retrainer = new NextActionRetrainer({ ...model, predictor: this.#predictor });
+    this.#learning = new Learning(s);
     this.#ingestion = new Ingestion({
+      learning: this.#learning,
       settings: s,
       rates: this.rates,
       store: deps.store,
@@ -114,6 +121,27 @@ export class Analyzer {
 
   recordActions(inputs: readonly ActionEventInput[], result: IngestResult): Promise<void> {
     return this.#ingestion.recordActions(inputs, result);
+  }
+
+  /**
+   * Domain events the precomputer was triggered with: they teach which reads
+   * follow which event, and relate users to the entities they act on.
+   */
+  recordEvents(inputs: readonly DomainEventInput[], result: IngestResult): void {
+    this.#learning.recordEvents(inputs, result, this.#ingestion.limits());
+  }
+
+  /** Fan-out rules learned from events and the reads that followed them, of one tenant or all (""). */
+  learnedRules(tenant = ""): LearnedRule[] {
+    return this.#learning.rules(tenant);
+  }
+
+  /**
+   * The entities most related to a user or entity, strongest first; with a
+   * task type, only those of the kind that type is read for.
+   */
+  relatedEntities(tenant: string, subject: string, limit: number, taskType?: string): RelatedEntity[] {
+    return this.#learning.related(tenant, subject, limit, taskType);
   }
 
   typeSummaries(): Promise<TypeSummary[]> {

@@ -1,4 +1,11 @@
-import { InvalidArgumentError, parseKey, validateTaskTypeName, validateTenant } from "@prescient/core";
+import {
+  InvalidArgumentError,
+  type KeyParts,
+  parseKey,
+  validateTaskTypeName,
+  validateTenant,
+} from "@prescient/core";
+import { LRUCache } from "lru-cache";
 import { type Pattern, rankPatterns } from "./core/demand-ranking.js";
 import { type DecayRates, decayedValue, ratePerSecond } from "./core/forward-decay.js";
 import { findOffPeakWindow, type OffPeakWindow } from "./core/off-peak.js";
@@ -21,6 +28,16 @@ export class DemandQueries {
   readonly #rates: DecayRates;
   readonly #store: AnalyzerStore;
   readonly #streams: SequentialStreams;
+  /** Parsed keys of the sketch: TopPatterns ranks the same keys run after run. */
+  readonly #parsed: LRUCache<string, KeyParts>;
+  readonly #partsOf = (key: string): KeyParts => {
+    let parts = this.#parsed.get(key);
+    if (parts === undefined) {
+      parts = parseKey(key);
+      this.#parsed.set(key, parts);
+    }
+    return parts;
+  };
 
   constructor(
     settings: AnalyzerSettings,
@@ -32,6 +49,7 @@ export class DemandQueries {
     this.#rates = rates;
     this.#store = store;
     this.#streams = streams;
+    this.#parsed = new LRUCache({ max: Math.max(1, 2 * settings.keyCapacity) });
   }
 
   /** How long the store has gathered counts, at `now` (its first event's age). */
@@ -93,6 +111,7 @@ export class DemandQueries {
       types: new Map(types.map((t) => [t.type, t])),
       priorEvents: settings.missPriorEvents,
       defaultComputeMs: settings.defaultComputeMs,
+      partsOf: this.#partsOf,
     });
   }
 

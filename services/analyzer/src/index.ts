@@ -13,6 +13,13 @@ export type { AnalyzerLog } from "./analyzer-log.js";
 export { computeBucket as computeBucketOf, histogramQuantile } from "./core/compute-histogram.js";
 export { buildCounterDelta, hourOfWeek } from "./core/counter-delta.js";
 export { type Pattern, type RankOptions, rankPatterns } from "./core/demand-ranking.js";
+export { type DomainEventInput, eventTypePattern, validateDomainEvent } from "./core/domain-events.js";
+export {
+  EntityRelations,
+  type EntityRelationsOptions,
+  entityRelationsDefaults,
+  type RelatedEntity,
+} from "./core/entity-relations.js";
 export {
   type ActionEvent,
   type ActionEventInput,
@@ -24,6 +31,14 @@ export {
   validateActionEvent,
   validateQueryEvent,
 } from "./core/events.js";
+export {
+  FanOutLearner,
+  type FanOutLearnerOptions,
+  fanOutLearnerDefaults,
+  type LearnedKeyBy,
+  type LearnedRule,
+  type LearnedTarget,
+} from "./core/fan-out-learner.js";
 export {
   type DecayRates,
   decayedValue,
@@ -75,7 +90,7 @@ export { analyzerServiceName } from "./service/analyzer-service.js";
 export { grpcQuerySink } from "./service/grpc-query-sink.js";
 // Service shell.
 export { type AnalyzerRuntime, startAnalyzer } from "./service/start-analyzer.js";
-export { type AnalyzerSettings, resolveSettings } from "./settings.js";
+export { type AnalyzerSettings, type AnalyzerSettingsInput, resolveSettings } from "./settings.js";
 
 // Stores.
 export type * from "./store/analyzer-store.js";

@@ -12,6 +12,7 @@ import type { DecayRates } from "./core/forward-decay.js";
 import type { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import type { SequenceTracker } from "./core/sequence-tracker.js";
 import type { SequentialStreams } from "./core/sequential-streams.js";
+import type { Learning } from "./learning.js";
 import { QueryStream } from "./query-stream.js";
 import type { AnalyzerSettings } from "./settings.js";
 import type { AnalyzerStore, Capacities } from "./store/analyzer-store.js";
@@ -23,6 +24,7 @@ export interface IngestionDeps {
   sequences: SequenceTracker;
   streams: SequentialStreams;
   readAhead: ReadAheadQueue;
+  learning: Learning;
   /** Told after each batch of actions is stored, with how many were accepted. */
   onActionsRecorded: (accepted: number) => void;
 }
@@ -40,6 +42,7 @@ export class Ingestion {
   readonly #streams: SequentialStreams;
   readonly #readAhead: ReadAheadQueue;
   readonly #capacities: Capacities;
+  readonly #learning: Learning;
   readonly #onActionsRecorded: (accepted: number) => void;
 
   constructor(deps: IngestionDeps) {
@@ -51,6 +54,7 @@ export class Ingestion {
     this.#streams = deps.streams;
     this.#readAhead = deps.readAhead;
     this.#onActionsRecorded = deps.onActionsRecorded;
+    this.#learning = deps.learning;
     this.#capacities = {
       keys: s.keyCapacity,
       entities: s.entityCapacity,
@@ -81,7 +85,7 @@ export class Ingestion {
 
   async recordActions(inputs: readonly ActionEventInput[], result: IngestResult): Promise<void> {
     if (this.#oversized(inputs.length, result, 0)) return;
-    const limits = this.#limits();
+    const limits = this.limits();
     const events = [];
     for (const [i, input] of inputs.entries()) {
       const v = validateActionEvent(input, limits);
@@ -92,11 +96,12 @@ export class Ingestion {
       perUser: this.#settings.maxActionsPerUser,
       users: this.#settings.maxUsers,
     });
+    this.#learning.observeActions(events);
     result.accepted += events.length;
     this.#onActionsRecorded(events.length);
   }
 
-  #limits(): EventLimits {
+  limits(): EventLimits {
     return {
       now: this.#settings.clock.now(),
       maxClockSkewMs: this.#settings.maxClockSkewMs,
@@ -119,7 +124,7 @@ export class Ingestion {
     into: QueryEvent[],
   ): void {
     if (this.#oversized(inputs.length, result, offset)) return;
-    const limits = this.#limits();
+    const limits = this.limits();
     for (let i = 0; i < inputs.length; i++) {
       const v = validateQueryEvent(inputs[i]!, limits);
       if (v.ok) into.push(v.event);
@@ -140,6 +145,7 @@ export class Ingestion {
       if (this.#streams.observe(e.key, e.time))
         this.#readAhead.offer(this.#streams.predict(e.key, depth, e.time));
     }
+    this.#learning.observeQueries(events);
     await this.#store.applyCounters(
       buildCounterDelta(events, this.#rates, this.#sequences),
       this.#capacities,

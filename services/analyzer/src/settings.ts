@@ -1,4 +1,6 @@
 import { type Clock, systemClock } from "@prescient/core";
+import { type EntityRelationsOptions, entityRelationsDefaults } from "./core/entity-relations.js";
+import { type FanOutLearnerOptions, fanOutLearnerDefaults } from "./core/fan-out-learner.js";
 import { defaultNextActionSettings, type NextActionSettings } from "./next-action/trainer.js";
 
 /**
@@ -53,9 +55,18 @@ export interface AnalyzerSettings {
   missPriorEvents: number;
   defaultComputeMs: number;
   nextAction: NextActionSettings;
+  /** Learned fan-out: window, decay, support and bounds (defaults in fan-out-learner.ts). */
+  fanOut: FanOutLearnerOptions;
+  /** Entity relations: bounds and decay (defaults in entity-relations.ts). */
+  relations: EntityRelationsOptions;
 }
 
-export function resolveSettings(settings?: Partial<AnalyzerSettings>): AnalyzerSettings {
+export type AnalyzerSettingsInput = Partial<Omit<AnalyzerSettings, "fanOut" | "relations">> & {
+  fanOut?: Partial<FanOutLearnerOptions>;
+  relations?: Partial<EntityRelationsOptions>;
+};
+
+export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSettings {
   return {
     clock: systemClock,
     demandHalfLifeMs: 3_600_000,
@@ -83,6 +94,8 @@ export function resolveSettings(settings?: Partial<AnalyzerSettings>): AnalyzerS
     missPriorEvents: 5,
     defaultComputeMs: 1,
     ...settings,
+    fanOut: { ...fanOutLearnerDefaults, ...settings?.fanOut },
+    relations: { ...entityRelationsDefaults, ...settings?.relations },
     nextAction: {
       ...defaultNextActionSettings,
       ...settings?.nextAction,

@@ -24,7 +24,7 @@ export {
   budgetDefaults,
   loadPressure,
 } from "./core/budget.js";
-export { type EntityKey, entityKeyOf, usableKeys } from "./core/candidates.js";
+export { type EntityKey, entityKeyOf, usableKeys, usablePatterns } from "./core/candidates.js";
 export {
   type AlertThresholds,
   type PrecomputerConfig,
@@ -46,9 +46,12 @@ export type { RefreshRequest, WarmRequest } from "./core/manual-requests.js";
 export type {
   DemandPattern,
   DemandSource,
+  DomainEventReport,
   FreshnessSource,
+  LearnedRuleView,
   LoadProbe,
   LoadSample,
+  NearExpiry,
   OffPeak,
   PrecomputerLog,
   TaskSink,
@@ -131,7 +134,12 @@ export {
   taskHandlerServiceName,
 } from "./reference-handler/reference-handler.js";
 export { precomputerServiceImplementation, precomputerServiceName } from "./service/precomputer-service.js";
-export { ScheduleRunner } from "./service/schedule-runner.js";
+export {
+  realTimers,
+  ScheduleRunner,
+  type ScheduleRunnerOptions,
+  type Timers,
+} from "./service/schedule-runner.js";
 export { type PrecomputerRuntime, startPrecomputer } from "./start-precomputer.js";
 // Stores.
 export { MemoryRunStore } from "./store/memory-run-store.js";

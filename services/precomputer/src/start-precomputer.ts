@@ -49,6 +49,10 @@ const noAnalyzer: AnalyzerPeer = {
   takeReadAhead: missingAnalyzer,
   retrainNextAction: missingAnalyzer,
   cleanup: missingAnalyzer,
+  // Without an analyzer nothing is learned: configured rules only, no relations.
+  recordEvents: async () => {},
+  learnedRules: async () => [],
+  relatedEntities: async () => [],
   close: () => {},
 };
 
@@ -129,7 +133,7 @@ export function startPrecomputer(
   const ready = (async () => {
     await runs.ready();
     if (closing) return;
-    runner?.start();
+    void runner?.start();
     if (o.alertIntervalMs > 0) {
       alertTimer = setInterval(() => {
         core.stats().then(

@@ -6,6 +6,7 @@ export {
   type SubmitOptions,
 } from "./batching/dynamic-batcher.js";
 export { type ExampleSpec, exampleSpecs } from "./models/example-specs.js";
+export { Rng } from "./models/rng.js";
 export {
   type PredictorOptions,
   type PredictorRuntime,

@@ -53,7 +53,8 @@ export function registerPrecomputerCommands(program: Command): void {
       .option("--entity <id>", "entity the event is about", "")
       .option("--user <id>", "user who caused it", "")
       .option("--features <json>", "the entity's features, as a JSON object of numbers and strings")
-      .option("--attr <key=value...>", "event attributes"),
+      .option("--attr <key=value...>", "event attributes")
+      .option("--related <id...>", "entities the event concerns, related to its user and entity"),
   ).action(
     async (
       type: string,
@@ -63,6 +64,7 @@ export function registerPrecomputerCommands(program: Command): void {
         user: string;
         features?: string;
         attr?: string[];
+        related?: string[];
       },
     ) =>
       runClient(async () => {
@@ -77,6 +79,7 @@ export function registerPrecomputerCommands(program: Command): void {
               userId: opts.user,
               features: parseFeatures(opts.features),
               attributes: parseAttributes(opts.attr),
+              relatedEntityIds: opts.related ?? [],
             },
           },
           { timeoutMs: opts.timeout },

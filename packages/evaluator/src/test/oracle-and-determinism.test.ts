@@ -19,6 +19,7 @@ const small: Record<WorkloadKind, number> = {
   gaming: 0.5,
   hft: 0.05,
   adplatform: 0.5,
+  "random-adplatform": 0.5,
 };
 
 function expectOracleUnbeaten(report: Awaited<ReturnType<typeof replay>>): void {

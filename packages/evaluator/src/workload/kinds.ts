@@ -1,6 +1,8 @@
 import { mulberry32 } from "@prescient/core";
 import type { CycleSpec } from "./arrivals.js";
 import {
+  adSessions,
+  type EventReads,
   eventThenRead,
   launches,
   type PopularitySpec,
@@ -10,6 +12,7 @@ import {
   scans,
   sessions,
 } from "./components.js";
+import { type RandomAdStructure, randomAdplatform } from "./random-adplatform.js";
 import type { Row } from "./row.js";
 
 /**
@@ -29,6 +32,7 @@ export const workloadKinds = [
   "gaming",
   "hft",
   "adplatform",
+  "random-adplatform",
 ] as const;
 export type WorkloadKind = (typeof workloadKinds)[number];
 
@@ -39,7 +43,9 @@ export interface Workload {
   popularity: PopularitySpec[];
   session: SessionSpec | undefined;
   /** Announced read probability of event-then-read components, by event. */
-  eventReads: Record<string, { types: readonly string[]; probability: number }>;
+  eventReads: Record<string, EventReads>;
+  /** random-adplatform: everything drawn from the seed. */
+  structure?: RandomAdStructure;
 }
 
 const hour = 3_600_000;
@@ -64,37 +70,6 @@ const pop = (o: Partial<PopularitySpec> & Pick<PopularitySpec, "taskType" | "cyc
   driftShare: 0.05,
   ...o,
 });
-
-export const adSessions: SessionSpec = {
-  tenants,
-  users: 600,
-  first: "dashboard",
-  thinkMs: 30_000,
-  login: "user_login",
-  cycle: daily(0.02),
-  actions: {
-    dashboard: { taskType: "dashboard_data", keyBy: "user" },
-    analytics: { taskType: "campaign_analytics", keyBy: "campaign" },
-    roas: { taskType: "roas_prediction", keyBy: "campaign" },
-  },
-  transitions: {
-    dashboard: [
-      ["analytics", 0.6],
-      ["roas", 0.2],
-      ["end", 0.2],
-    ],
-    analytics: [
-      ["roas", 0.5],
-      ["dashboard", 0.3],
-      ["end", 0.2],
-    ],
-    roas: [
-      ["dashboard", 0.4],
-      ["analytics", 0.2],
-      ["end", 0.4],
-    ],
-  },
-};
 
 /** The announced types follow the shipped configuration's rules (config/task-types.yaml). */
 const videoTypes = [
@@ -293,6 +268,9 @@ export function generate(kind: WorkloadKind, seed: number, days?: number): Workl
       sess(d, adSessions);
       break;
     }
+    case "random-adplatform":
+      randomAdplatform(w, random, span(days ?? 3));
+      break;
   }
   rows.sort((a, b) => a.time - b.time);
   return w;

@@ -61,6 +61,8 @@ export function validateWorkload(w: Workload): Check[] {
     for (const r of w.rows) {
       if (r.user === "") continue;
       if (r.event !== "") {
+        // Only a login starts a session; a user's other events (uploads, launches) are no step of it.
+        if (r.event !== s.login) continue;
         const prev = last.get(r.user);
         if (prev !== undefined) bump(counts, prev, "end");
         last.delete(r.user);
@@ -91,19 +93,51 @@ export function validateWorkload(w: Workload): Check[] {
     }
   }
   for (const [name, spec] of Object.entries(w.eventReads)) {
-    const entities = new Set(w.rows.filter((r) => r.event === name).map((r) => r.entity));
-    let announced = 0;
+    const at = new Map(w.rows.filter((r) => r.event === name).map((r) => [r.entity, r.time]));
+    const window = spec.delayMs;
     const read = new Set<string>();
-    for (const r of w.rows)
-      if (r.event === "" && entities.has(r.entity) && spec.types.includes(r.taskType))
-        read.add(`${r.entity}/${r.taskType}`);
-    announced = entities.size * spec.types.length;
+    for (const r of w.rows) {
+      if (r.event !== "" || !spec.types.includes(r.taskType)) continue;
+      const t = at.get(r.entity);
+      if (t === undefined) continue;
+      // With a window, the entity's other reads (its owner's session, a launch) are not this event's.
+      if (window && (r.user !== "" || r.time < t + window[0] - 1 || r.time > t + window[1] + 1)) continue;
+      read.add(`${r.entity}/${r.taskType}`);
+    }
+    const announced = at.size * spec.types.length;
+    // Each announced result is read or not, independently: four standard errors, at least 0.05.
+    const p = spec.probability;
     if (announced > 0)
       checks.push(
-        check(`${name}: share of announced results read`, spec.probability, read.size / announced, 0.05),
+        check(
+          `${name}: share of announced results read`,
+          p,
+          read.size / announced,
+          Math.max(0.05, 4 * Math.sqrt((p * (1 - p)) / announced) + 0.01),
+        ),
       );
   }
+  if (w.structure !== undefined) checks.push(ownedShare(w));
   return checks;
+}
+
+/**
+ * random-adplatform: the share of session reads keyed by a campaign (or one of
+ * its ads) that the reading user created earlier, which must be all of them.
+ */
+function ownedShare(w: Workload): Check {
+  const keyBy = new Map(Object.values(w.session?.actions ?? {}).map((a) => [a.taskType, a.keyBy]));
+  const owner = new Map<string, string>();
+  let reads = 0;
+  let owned = 0;
+  for (const r of w.rows) {
+    if (r.event === "campaign_created") owner.set(r.entity, r.user);
+    const k = keyBy.get(r.taskType);
+    if (r.event !== "" || r.user === "" || k === undefined || k === "user") continue;
+    reads++;
+    if (owner.get(k === "ad" ? r.entity.replace(/-ad\d+$/, "") : r.entity) === r.user) owned++;
+  }
+  return check("session reads of the user's own campaigns", 1, reads > 0 ? owned / reads : 0, 0);
 }
 
 function bump(m: Map<string, Map<string, number>>, from: string, to: string): void {

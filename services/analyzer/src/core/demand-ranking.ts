@@ -1,4 +1,4 @@
-import { parseKey } from "@prescient/core";
+import { type KeyParts, parseKey } from "@prescient/core";
 import type { KeyCount } from "../store/analyzer-store.js";
 import { decayedValue, ratePerSecond } from "./forward-decay.js";
 import type { TypeSummary } from "./type-stats.js";
@@ -37,6 +37,8 @@ export interface RankOptions {
   priorEvents: number;
   /** Cost of a type with no compute times recorded. */
   defaultComputeMs: number;
+  /** Parses a key; a caller may cache it, since the sketch's keys change slowly. Default parseKey. */
+  partsOf?: (key: string) => KeyParts;
 }
 
 export function rankPatterns(keys: readonly KeyCount[], o: RankOptions): Pattern[] {
@@ -44,8 +46,9 @@ export function rankPatterns(keys: readonly KeyCount[], o: RankOptions): Pattern
   const eventWeight = Math.exp(o.rate * (o.now - o.landmark));
   const prior = o.priorEvents * eventWeight;
   const out: Pattern[] = [];
+  const partsOf = o.partsOf ?? parseKey;
   for (const k of keys) {
-    const parts = parseKey(k.key);
+    const parts = partsOf(k.key);
     if (o.tenant !== undefined && parts.tenant !== o.tenant) continue;
     if (o.taskType !== undefined && parts.taskType !== o.taskType) continue;
     const type = o.types.get(parts.taskType);

@@ -53,6 +53,8 @@ export interface ActionEventInput {
   userId: string;
   action: string;
   attributes: Record<string, string>;
+  /** Entities the action concerns, related to its user (explicit relations). */
+  relatedEntityIds?: readonly string[] | undefined;
 }
 
 export interface ActionEvent {
@@ -60,6 +62,7 @@ export interface ActionEvent {
   tenant: string;
   userId: string;
   action: string;
+  relatedEntityIds?: readonly string[];
 }
 
 export interface EventLimits {
@@ -79,7 +82,7 @@ const maxUserIdBytes = 256;
 const maxAttributes = 64;
 export const actionNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
-function eventTime(time: Date | undefined, limits: EventLimits): number | string {
+export function eventTime(time: Date | undefined, limits: EventLimits): number | string {
   if (time === undefined) return limits.now;
   const t = time.getTime();
   if (!Number.isFinite(t)) return "time is not a valid timestamp";
@@ -168,7 +171,35 @@ export function validateActionEvent(e: ActionEventInput, limits: EventLimits): V
     };
   if (Object.keys(e.attributes).length > maxAttributes)
     return { ok: false, reason: `more than ${maxAttributes} attributes` };
-  return { ok: true, event: { time, tenant: e.tenant, userId: e.userId, action: e.action } };
+  const related = e.relatedEntityIds ?? [];
+  const badRelated = validRelated(related);
+  if (badRelated !== undefined) return { ok: false, reason: badRelated };
+  return {
+    ok: true,
+    event: {
+      time,
+      tenant: e.tenant,
+      userId: e.userId,
+      action: e.action,
+      ...(related.length > 0 ? { relatedEntityIds: related } : {}),
+    },
+  };
+}
+
+/** Explicit relations per event or action at most. */
+export const maxRelatedEntities = 64;
+
+/** Checks explicit related entity ids: bounded count first, then each id. */
+export function validRelated(ids: readonly string[]): string | undefined {
+  if (ids.length > maxRelatedEntities)
+    return `related_entity_ids holds ${ids.length} ids; the limit is ${maxRelatedEntities}`;
+  for (const [i, id] of ids.entries())
+    try {
+      validateEntityId(id);
+    } catch (err) {
+      return `related_entity_ids[${i}]: ${errorMessage(err)}`;
+    }
+  return undefined;
 }
 
 /** Counts of one ingest call, with the first rejections (bounded) and their positions. */

@@ -122,9 +122,30 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     const bad = status.INVALID_ARGUMENT;
     const actions = await callUnary(client.recordActions.bind(client), {
       events: [
-        { time: new Date(now), tenant: "acme", userId: "", action: "login", attributes: {} },
-        { time: new Date(now), tenant: "acme", userId: "u", action: "bad action!", attributes: {} },
-        { time: new Date(now), tenant: "acme", userId: "u", action: "login", attributes: {} },
+        {
+          time: new Date(now),
+          tenant: "acme",
+          userId: "",
+          action: "login",
+          attributes: {},
+          relatedEntityIds: [],
+        },
+        {
+          time: new Date(now),
+          tenant: "acme",
+          userId: "u",
+          action: "bad action!",
+          attributes: {},
+          relatedEntityIds: [],
+        },
+        {
+          time: new Date(now),
+          tenant: "acme",
+          userId: "u",
+          action: "login",
+          attributes: {},
+          relatedEntityIds: [],
+        },
       ],
     });
     expect([actions.accepted, actions.rejected]).toEqual([1n, 2n]);
@@ -231,6 +252,7 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
         userId: h.userId,
         action: a.action,
         attributes: {},
+        relatedEntityIds: [],
       }));
       for (let i = 0; i < events.length; i += 1000) {
         const r = await callUnary(client.recordActions.bind(client), { events: events.slice(i, i + 1000) });

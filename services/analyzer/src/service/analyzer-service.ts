@@ -4,7 +4,7 @@ import { InvalidArgumentError, isDomainError, UnavailableError } from "@prescien
 import { clientStream, unary } from "@prescient/kit";
 import type { Analyzer } from "../analyzer.js";
 import { emptyIngestResult } from "../core/events.js";
-import { ingestResponse, launchMessage, retrainResponse, sourceEnum } from "./proto-mapping.js";
+import { ingestResponse, keyByEnum, launchMessage, retrainResponse, sourceEnum } from "./proto-mapping.js";
 
 /**
  * The gRPC adapter of prescient.analyzer.v1.AnalyzerService: decode, call the
@@ -136,6 +136,37 @@ export function analyzerService(analyzer: Analyzer): UntypedServiceImplementatio
       s,
       "RetrainNextAction",
       async () => retrainResponse(await guard(() => analyzer.retrainNextAction())),
+    ),
+    recordEvents: unary<analyzerV1.RecordEventsRequest, analyzerV1.RecordEventsResponse>(
+      s,
+      "RecordEvents",
+      async (req) => {
+        const result = emptyIngestResult();
+        analyzer.recordEvents(req.events, result);
+        return ingestResponse(result);
+      },
+    ),
+    learnedRules: unary<analyzerV1.LearnedRulesRequest, analyzerV1.LearnedRulesResponse>(
+      s,
+      "LearnedRules",
+      async (req) => ({
+        rules: analyzer.learnedRules(req.tenant).map((r) => ({
+          ...r,
+          targets: r.targets.map((t) => ({ ...t, keyBy: keyByEnum[t.keyBy] })),
+        })),
+      }),
+    ),
+    relatedEntities: unary<analyzerV1.RelatedEntitiesRequest, analyzerV1.RelatedEntitiesResponse>(
+      s,
+      "RelatedEntities",
+      async (req) => ({
+        entities: analyzer.relatedEntities(
+          req.tenant,
+          req.subject,
+          req.limit,
+          req.taskType === "" ? undefined : req.taskType,
+        ),
+      }),
     ),
     cleanup: unary<analyzerV1.CleanupRequest, analyzerV1.CleanupResponse>(s, "Cleanup", async (req) => ({
       removed: BigInt(await guard(() => analyzer.cleanup(req.daysToKeep))),

@@ -1,5 +1,6 @@
 import { analyzerV1 } from "@prescient/contracts";
 import type { IngestResult } from "../core/events.js";
+import type { LearnedKeyBy } from "../core/fan-out-learner.js";
 import type { Metrics } from "../next-action/metrics.js";
 import type { PredictionSource } from "../next-action-predictor.js";
 import type { RetrainReport } from "../next-action-retrainer.js";
@@ -24,6 +25,13 @@ export function launchMessage(l: LaunchRecord): analyzerV1.Launch {
     taskTypes: l.taskTypes,
   };
 }
+
+/** Learned targets' key, on the wire. */
+export const keyByEnum: Record<LearnedKeyBy, analyzerV1.KeyBy> = {
+  entity: analyzerV1.KeyBy.KEY_BY_ENTITY,
+  user: analyzerV1.KeyBy.KEY_BY_USER,
+  related: analyzerV1.KeyBy.KEY_BY_RELATED,
+};
 
 export const sourceEnum: Record<PredictionSource, analyzerV1.PredictionSource> = {
   model: analyzerV1.PredictionSource.PREDICTION_SOURCE_MODEL,

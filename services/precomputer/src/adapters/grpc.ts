@@ -138,6 +138,13 @@ export function grpcCache(address: string, timeoutMs = grpcPeerTimeouts.cacheMs)
   };
 }
 
+/** A learned target's key on the wire; an unknown value (a newer analyzer) drops the target. */
+const keyByOf: Partial<Record<analyzerV1.KeyBy, "entity" | "user" | "related">> = {
+  [analyzerV1.KeyBy.KEY_BY_ENTITY]: "entity",
+  [analyzerV1.KeyBy.KEY_BY_USER]: "user",
+  [analyzerV1.KeyBy.KEY_BY_RELATED]: "related",
+};
+
 export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analyzerMs): AnalyzerPeer {
   const client = new analyzerV1.AnalyzerServiceClient(
     address,
@@ -213,6 +220,34 @@ export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analy
     cleanup: () =>
       call("analyzer", async () =>
         Number((await callUnary(client.cleanup.bind(client), { daysToKeep: 0 }, settings)).removed),
+      ),
+    recordEvents: (events) =>
+      call("analyzer", async () => {
+        await callUnary(
+          client.recordEvents.bind(client),
+          {
+            events: events.map((e) => ({
+              ...e,
+              time: new Date(e.time),
+              relatedEntityIds: [...e.relatedEntityIds],
+            })),
+          },
+          settings,
+        );
+      }),
+    learnedRules: () =>
+      call("analyzer", async () =>
+        (await callUnary(client.learnedRules.bind(client), { tenant: "" }, settings)).rules.flatMap((r) => {
+          const targets = r.targets.flatMap((t) => {
+            const keyBy = keyByOf[t.keyBy];
+            return keyBy === undefined ? [] : [{ ...t, keyBy }];
+          });
+          return [{ ...r, targets }];
+        }),
+      ),
+    relatedEntities: (r) =>
+      call("analyzer", async () =>
+        (await callUnary(client.relatedEntities.bind(client), r, settings)).entities.map((e) => e.entityId),
       ),
     close: () => client.close(),
   };

@@ -1,4 +1,4 @@
-import type { Analyzer } from "@prescient/analyzer";
+import { type Analyzer, emptyIngestResult } from "@prescient/analyzer";
 import type { CacheCore } from "@prescient/cache";
 import { commonV1 } from "@prescient/contracts";
 import type { EntityStore, ExecutorCore } from "@prescient/executor";
@@ -72,6 +72,9 @@ export function inProcessAnalyzer(analyzer: Analyzer | Promise<Analyzer>): Analy
     async predictNextKeys(key, limit) {
       return (await ready).predictNextKeys(key, limit);
     },
+    async demandOf(keys) {
+      return (await ready).demandOf(keys);
+    },
     async takeReadAhead(limit) {
       return (await ready).takeReadAhead(limit);
     },
@@ -81,6 +84,18 @@ export function inProcessAnalyzer(analyzer: Analyzer | Promise<Analyzer>): Analy
     },
     async cleanup() {
       return (await ready).cleanup();
+    },
+    async recordEvents(events) {
+      (await ready).recordEvents(
+        events.map((e) => ({ ...e, time: new Date(e.time) })),
+        emptyIngestResult(),
+      );
+    },
+    async learnedRules() {
+      return (await ready).learnedRules();
+    },
+    async relatedEntities(r) {
+      return (await ready).relatedEntities(r.tenant, r.subject, r.limit, r.taskType).map((x) => x.entityId);
     },
     close: () => {},
   };

@@ -26,6 +26,37 @@ export function entityKeyOf(key: string, isTaskType: (name: string) => boolean):
   return { key, tenant: parts.tenant, taskType: parts.taskType, entityId: parts.entityId };
 }
 
+/**
+ * Keeps the usable patterns the analyzer ranked, in order and without
+ * duplicates; counts the rest by reason. The analyzer parsed and validated
+ * each key already and names its parts, so they are not parsed again: on
+ * every refresh-ahead run that would be ten thousand keys.
+ */
+export function usablePatterns<T extends EntityKey>(
+  items: readonly T[],
+  isTaskType: (name: string) => boolean,
+  skipped: Counts,
+): T[] {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  for (const item of items) {
+    const why = item.entityId.startsWith("#")
+      ? skipReasons.semanticKey
+      : !isTaskType(item.taskType)
+        ? skipReasons.unknownTaskType
+        : seen.has(item.key)
+          ? skipReasons.duplicate
+          : undefined;
+    if (why !== undefined) {
+      addCount(skipped, why);
+      continue;
+    }
+    seen.add(item.key);
+    out.push(item);
+  }
+  return out;
+}
+
 /** Keeps the usable keys, in order and without duplicates; counts the rest by reason. */
 export function usableKeys<T extends { key: string }>(
   items: readonly T[],

@@ -25,7 +25,8 @@ describe("precomputer configuration", () => {
     expect(login?.predictNextActions).toBe(true);
     expect(login?.targets).toEqual([
       { taskType: "dashboard_data", priority: 7, keyBy: "user" },
-      { taskType: "campaign_analytics", priority: 7, keyBy: "entity" },
+      { taskType: "campaign_analytics", priority: 7, keyBy: "related", relatedLimit: 3 },
+      { taskType: "roas_prediction", priority: 7, keyBy: "related", relatedLimit: 3 },
     ]);
     expect(c.schedules.get("daily_top_n")).toMatchObject({
       job: "top_n",

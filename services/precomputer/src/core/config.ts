@@ -23,8 +23,13 @@ const targetSchema = z.union([
     .object({
       task_type: z.string(),
       priority: priority.optional(),
-      /** Which id of the event keys the result: the entity (default; the user when the event has none) or the user. */
-      key_by: z.enum(["entity", "user"]).default("entity"),
+      /**
+       * Which id of the event keys the result: the entity (default; the user when the event has none),
+       * the user, or `related`: the entities the analyzer relates most strongly to the user.
+       */
+      key_by: z.enum(["entity", "user", "related"]).default("entity"),
+      /** `related`: how many of the user's related entities. */
+      related_limit: z.number().int().min(1).max(50).default(3),
     })
     .strict(),
 ]);
@@ -167,14 +172,22 @@ const fileSchema = z.object({
   precomputer: precomputerSchema.default(precomputerSchema.parse({})),
 });
 
+export type KeyBy = "entity" | "user" | "related";
+
 export interface RuleTarget {
   taskType: string;
   priority: number;
-  keyBy: "entity" | "user";
+  keyBy: KeyBy;
+  /** `related`: how many of the user's related entities (default 3). */
+  relatedLimit?: number;
+  /** A learned target: the share of events followed by its read; configured targets have none (certain). */
+  probability?: number;
 }
 
 export interface TriggerRule {
   event: string;
+  /** Configured in the file, or learned by the analyzer from traffic. */
+  source?: "configured" | "learned";
   targets: RuleTarget[];
   predictNextActions: boolean;
   predictNextKeys: boolean;
@@ -281,19 +294,24 @@ export function parsePrecomputerConfig(
   const rules = new Map<string, TriggerRule>();
   for (const [event, r] of Object.entries(parsed.data.rules)) {
     const targets = r.task_types.map((t, i): RuleTarget => {
-      const spec = typeof t === "string" ? { task_type: t, key_by: "entity" as const } : t;
+      const spec =
+        typeof t === "string" ? { task_type: t, key_by: "entity" as const, related_limit: undefined } : t;
       known(`rules.${event}.task_types[${i}]`, spec.task_type);
       const fallback = taskTypes.has(spec.task_type) ? taskTypes.get(spec.task_type).defaultPriority : 5;
       return {
         taskType: spec.task_type,
         priority: ("priority" in spec ? spec.priority : undefined) ?? r.priority ?? fallback,
         keyBy: spec.key_by,
+        ...(spec.key_by === "related" && spec.related_limit !== undefined
+          ? { relatedLimit: spec.related_limit }
+          : {}),
       };
     });
     if (targets.length === 0 && !r.predict_next_actions)
       problems.push(`rules.${event}: names no task_types and does not predict_next_actions`);
     rules.set(event, {
       event,
+      source: "configured",
       targets,
       predictNextActions: r.predict_next_actions,
       predictNextKeys: r.predict_next_keys,

@@ -13,10 +13,13 @@ const login = {
 describe("degradation", () => {
   it("analyzer down: triggers still fan out, without predictions, and say why in Stats", async () => {
     const h = harness();
+    h.analyzer.related.set("acme/u1/campaign_analytics", ["c1"]);
     h.analyzer.down = true;
     const r = await h.core.trigger(login);
-    expect(r.queued.map((q) => q.taskType)).toEqual(["dashboard_data", "campaign_analytics"]);
-    expect(h.core.counters.skippedCount("analyzer_unavailable")).toBe(1);
+    // The user's related campaigns come from the analyzer too: without it, only the dashboard.
+    expect(r.queued.map((q) => q.taskType)).toEqual(["dashboard_data"]);
+    // Neither the related entities nor the predictions were there.
+    expect(h.core.counters.skippedCount("analyzer_unavailable")).toBe(2);
   });
 
   it("analyzer down: a schedule run fails, is retried later in its window, and succeeds once it is back", async () => {
@@ -77,10 +80,9 @@ describe("degradation", () => {
     const r = await h.core.trigger({ ...login, entityId: "acct" });
     expect(h.executor.tasks.map((t) => [t.key, t.reason])).toEqual([
       ["acme/dashboard_data/u1", "trigger"],
-      ["acme/campaign_analytics/acct", "trigger"],
       ["acme/campaign_analytics/u1", "predicted"],
     ]);
-    expect(r.queued.find((q) => q.taskType === "campaign_analytics")?.taskIds).toHaveLength(2);
+    expect(r.queued.find((q) => q.taskType === "campaign_analytics")?.taskIds).toHaveLength(1);
     expect(h.core.counters.skippedCount("low_confidence")).toBe(1);
     expect(h.core.counters.skippedCount("unmapped_action")).toBe(1);
   });

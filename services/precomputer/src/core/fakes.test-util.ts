@@ -10,7 +10,9 @@ import { parsePrecomputerConfig } from "./config.js";
 import type {
   DemandPattern,
   DemandSource,
+  DomainEventReport,
   FreshnessSource,
+  LearnedRuleView,
   LoadSample,
   OffPeak,
   TaskSink,
@@ -95,6 +97,22 @@ export class FakeAnalyzer implements DemandSource {
   async cleanup() {
     this.#check("cleanup");
     return 3;
+  }
+  readonly events: DomainEventReport[] = [];
+  learned: LearnedRuleView[] = [];
+  /** `${tenant}/${subject}/${taskType}` → related entity ids. */
+  related = new Map<string, string[]>();
+  async recordEvents(events: readonly DomainEventReport[]) {
+    this.#check("recordEvents");
+    this.events.push(...events);
+  }
+  async learnedRules() {
+    this.#check("learnedRules");
+    return this.learned;
+  }
+  async relatedEntities(r: { tenant: string; subject: string; limit: number; taskType: string }) {
+    this.#check("relatedEntities");
+    return (this.related.get(`${r.tenant}/${r.subject}/${r.taskType}`) ?? []).slice(0, r.limit);
   }
 }
 

@@ -41,12 +41,31 @@ describe("trigger fan-out", () => {
       ["roas_prediction", 9],
     ]);
     const login = harness();
+    // The analyzer relates u1 to the campaigns they manage; the login warms their analytics and ROAS.
+    login.analyzer.related.set("acme/u1/campaign_analytics", ["c1", "c2"]);
+    login.analyzer.related.set("acme/u1/roas_prediction", ["c1"]);
     const r = await login.core.trigger({ ...video, type: "user_login", entityId: "acct-9", features: {} });
-    expect(login.executor.tasks.map((t) => t.key)).toEqual([
-      "acme/dashboard_data/u1",
-      "acme/campaign_analytics/acct-9",
+    expect(login.executor.tasks.map((t) => [t.key, t.reason])).toEqual([
+      ["acme/dashboard_data/u1", "trigger"],
+      ["acme/campaign_analytics/c1", "trigger"],
+      ["acme/campaign_analytics/c2", "trigger"],
+      ["acme/roas_prediction/c1", "trigger"],
     ]);
-    expect(r.queued.map((q) => q.taskType)).toEqual(["dashboard_data", "campaign_analytics"]);
+    expect(r.queued.map((q) => q.taskType)).toEqual([
+      "dashboard_data",
+      "campaign_analytics",
+      "roas_prediction",
+    ]);
+    expect(login.analyzer.events).toEqual([
+      {
+        time: login.clock.now(),
+        tenant: "acme",
+        type: "user_login",
+        entityId: "acct-9",
+        userId: "u1",
+        relatedEntityIds: [],
+      },
+    ]);
   });
 
   it("skips task types already fresh in the cache and counts them", async () => {
@@ -82,7 +101,15 @@ rules:
 
   it("rejects bad events with the field named, before enqueueing anything", async () => {
     const h = harness();
-    await expect(h.core.trigger({ ...video, type: "nope" })).rejects.toThrow(/event.type "nope" has no rule/);
+    // An event with no rule is learned from, so accepted; with learning off it has no rule.
+    expect(await h.core.trigger({ ...video, type: "nope" })).toEqual({ queued: [], skippedFresh: [] });
+    const strict = harness({ core: { learnRules: false } });
+    await expect(strict.core.trigger({ ...video, type: "nope" })).rejects.toThrow(
+      /event.type "nope" has no rule/,
+    );
+    await expect(h.core.trigger({ ...video, type: "Nope!" })).rejects.toThrow(
+      /event.type "Nope!" must match/,
+    );
     await expect(h.core.trigger({ ...video, tenant: "a/b" })).rejects.toThrow(/event.tenant/);
     await expect(h.core.trigger({ ...video, entityId: "", userId: "" })).rejects.toThrow(
       /entity_id or a user_id/,

@@ -1,5 +1,5 @@
 import { formatKey, InvalidArgumentError, validateEntityId, validateTenant } from "@prescient/core";
-import type { TriggerRule } from "./config.js";
+import type { KeyBy, TriggerRule } from "./config.js";
 import type { Features, PlannedTask, TriggerEvent } from "./types.js";
 
 /**
@@ -11,27 +11,31 @@ import type { Features, PlannedTask, TriggerEvent } from "./types.js";
 export const eventLimits = { typeLength: 64, attributes: 64, attributeBytes: 1024 } as const;
 const eventTypePattern = /^[a-z][a-z0-9_]*$/;
 
-/** Checks an event's shape and its type against the rules; errors name the field. */
-export function validateEvent(
-  event: TriggerEvent,
-  rules: ReadonlyMap<string, TriggerRule>,
-  field = "event",
-): TriggerRule {
+/** Explicit related entity ids per event at most. */
+export const maxRelatedEntities = 64;
+
+/**
+ * Checks an event's shape, and against its rule where it has one (an event
+ * with none is still learned from); errors name the field.
+ */
+export function validateEvent(event: TriggerEvent, rule: TriggerRule | undefined, field = "event"): void {
   if (event.type === "") throw new InvalidArgumentError(`${field}.type is empty`);
   if (event.type.length > eventLimits.typeLength || !eventTypePattern.test(event.type))
     throw new InvalidArgumentError(
       `${field}.type ${JSON.stringify(event.type.slice(0, 80))} must match ${eventTypePattern.source}`,
-    );
-  const rule = rules.get(event.type);
-  if (rule === undefined)
-    throw new InvalidArgumentError(
-      `${field}.type ${JSON.stringify(event.type)} has no rule; configured events: ${[...rules.keys()].join(", ") || "(none)"}`,
     );
   named(`${field}.tenant`, () => validateTenant(event.tenant));
   if (event.entityId !== "") named(`${field}.entity_id`, () => validateEntityId(event.entityId));
   if (event.userId !== "") named(`${field}.user_id`, () => validateEntityId(event.userId));
   if (event.entityId === "" && event.userId === "")
     throw new InvalidArgumentError(`${field} needs an entity_id or a user_id`);
+  const related = event.relatedEntityIds ?? [];
+  if (related.length > maxRelatedEntities)
+    throw new InvalidArgumentError(
+      `${field}.related_entity_ids holds ${related.length} ids; the limit is ${maxRelatedEntities}`,
+    );
+  for (const [i, id] of related.entries())
+    named(`${field}.related_entity_ids[${i}]`, () => validateEntityId(id));
   const attributes = Object.entries(event.attributes);
   if (attributes.length > eventLimits.attributes)
     throw new InvalidArgumentError(`${field}.attributes has more than ${eventLimits.attributes} entries`);
@@ -42,12 +46,12 @@ export function validateEvent(
       );
   if (event.time !== undefined && !Number.isFinite(event.time))
     throw new InvalidArgumentError(`${field}.time is not a valid timestamp`);
-  for (const t of rule.targets)
-    if (t.keyBy === "user" && event.userId === "")
+  // A configured user-keyed target needs the user; a learned one (with a probability) is simply left out.
+  for (const t of rule?.targets ?? [])
+    if (t.probability === undefined && t.keyBy === "user" && event.userId === "")
       throw new InvalidArgumentError(
         `${field}.user_id is required: rule ${event.type} keys ${t.taskType} by user`,
       );
-  return rule;
 }
 
 function named<T>(field: string, check: () => T): T {
@@ -59,39 +63,54 @@ function named<T>(field: string, check: () => T): T {
 }
 
 /** The entity a target is keyed by: the user for `key_by: user`, else the entity (the user when the event has none). */
-export function subjectOf(event: TriggerEvent, keyBy: "entity" | "user"): string {
+export function subjectOf(event: TriggerEvent, keyBy: KeyBy): string {
   if (keyBy === "user") return event.userId;
+  if (keyBy === "related") return event.userId !== "" ? event.userId : event.entityId;
   return event.entityId !== "" ? event.entityId : event.userId;
 }
 
-/** The tasks of one (validated) event, one per target, duplicates dropped. */
-export function planFanOut(event: TriggerEvent, rule: TriggerRule): PlannedTask[] {
+/**
+ * The tasks of one (validated) event, one per target and, for a `related`
+ * target, one per related entity (`related`: task type → entity ids),
+ * duplicates dropped. Configured targets are triggers; learned ones are
+ * predicted work that carries its probability and goes through the budget.
+ */
+export function planFanOut(
+  event: TriggerEvent,
+  rule: TriggerRule,
+  related: ReadonlyMap<string, readonly string[]> = new Map(),
+): PlannedTask[] {
   const tasks: PlannedTask[] = [];
   const seen = new Set<string>();
   const featuresSent = new Set<string>();
   for (const target of rule.targets) {
-    const entityId = subjectOf(event, target.keyBy);
-    const key = formatKey({ tenant: event.tenant, taskType: target.taskType, entityId });
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const task: PlannedTask = {
-      key,
-      tenant: event.tenant,
-      taskType: target.taskType,
-      entityId,
-      priority: target.priority,
-      reason: "trigger",
-    };
-    // The event's features describe its entity; a user-keyed target gets them only when that is the entity.
-    if (
-      hasFeatures(event.features) &&
-      entityId === (event.entityId || event.userId) &&
-      !featuresSent.has(entityId)
-    ) {
-      task.features = event.features;
-      featuresSent.add(entityId);
+    const subjects =
+      target.keyBy === "related" ? (related.get(target.taskType) ?? []) : [subjectOf(event, target.keyBy)];
+    for (const entityId of subjects) {
+      if (entityId === "") continue;
+      const key = formatKey({ tenant: event.tenant, taskType: target.taskType, entityId });
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const task: PlannedTask = {
+        key,
+        tenant: event.tenant,
+        taskType: target.taskType,
+        entityId,
+        priority: target.priority,
+        reason: target.probability === undefined ? "trigger" : "predicted",
+        ...(target.probability !== undefined ? { probability: target.probability } : {}),
+      };
+      // The event's features describe its entity; a user-keyed target gets them only when that is the entity.
+      if (
+        hasFeatures(event.features) &&
+        entityId === (event.entityId || event.userId) &&
+        !featuresSent.has(entityId)
+      ) {
+        task.features = event.features;
+        featuresSent.add(entityId);
+      }
+      tasks.push(task);
     }
-    tasks.push(task);
   }
   return tasks;
 }

@@ -7,7 +7,7 @@ import {
   validateTenant,
 } from "@prescient/core";
 import { callAnalyzer } from "./analyzer-call.js";
-import { usableKeys } from "./candidates.js";
+import { usablePatterns } from "./candidates.js";
 import type { PrecomputerConfig } from "./config.js";
 import type { PrecomputerCounters } from "./counters.js";
 import type { PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
@@ -99,7 +99,7 @@ export class ManualRequests {
     );
     const skipped: Counts = new Map();
     const prefix = request.entityPrefix ?? "";
-    const tasks = usableKeys(patterns, this.isTaskType, skipped)
+    const tasks = usablePatterns(patterns, this.isTaskType, skipped)
       .filter((p) => p.entityId.startsWith(prefix))
       .map(
         (p): PlannedTask => ({

@@ -17,6 +17,28 @@ export interface FreshnessSource {
   expiries(keys: readonly string[]): Promise<(number | undefined)[]>;
   /** Keys whose hits XFetch flagged for early refresh (taken: each is handed out once). */
   takeRefreshDue(limit: number): Promise<string[]>;
+  /**
+   * Where the cache keeps an expiry index: the stored results now within
+   * their type's refresh horizon, and those that expired since the last call
+   * (once, with no expiresAt). With it and the analyzer's demandOf, a
+   * refresh-ahead run looks at the results near expiry instead of ranking
+   * every key the analyzer holds.
+   */
+  nearExpiry?(
+    now: number,
+    horizonOf: (taskType: string) => number,
+    filter: { taskType?: string | undefined; tenant?: string | undefined },
+  ): Promise<NearExpiry[]>;
+}
+
+/** A stored result near its expiry (see FreshnessSource.nearExpiry). */
+export interface NearExpiry {
+  key: string;
+  tenant: string;
+  taskType: string;
+  entityId: string;
+  /** Undefined once expired. */
+  expiresAt: number | undefined;
 }
 
 /** One key ranked by the analyzer (TopPatterns). */
@@ -57,12 +79,48 @@ export interface DemandSource {
     limit: number;
   }): Promise<Array<{ action: string; probability: number }>>;
   predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>>;
+  /** The decayed demand of each key, undefined where the analyzer holds none; in process only. */
+  demandOf?(keys: readonly string[]): Promise<(number | undefined)[]>;
   /** Keys past sequential runs that recorded reads moved forward, handed out once each. */
   takeReadAhead(limit: number): Promise<Array<{ key: string; confidence: number }>>;
   /** Retrains the next-action model; answers a one-line summary for the run history. */
   retrainNextAction(): Promise<string>;
   /** Drops old logs; answers how many records went. */
   cleanup(): Promise<number>;
+  /** Passes triggered events on, for the analyzer to learn fan-out rules and relations from. */
+  recordEvents(events: readonly DomainEventReport[]): Promise<void>;
+  /** Fan-out rules the analyzer learned, every tenant's. */
+  learnedRules(): Promise<LearnedRuleView[]>;
+  /** The entity ids most related to a user (or entity), of the kind `taskType` is read for. */
+  relatedEntities(request: {
+    tenant: string;
+    subject: string;
+    limit: number;
+    taskType: string;
+  }): Promise<string[]>;
+}
+
+/** A triggered event, as the analyzer learns from it. */
+export interface DomainEventReport {
+  time: number;
+  tenant: string;
+  type: string;
+  entityId: string;
+  userId: string;
+  relatedEntityIds: readonly string[];
+}
+
+/** A learned fan-out rule, as the analyzer reports it. */
+export interface LearnedRuleView {
+  tenant: string;
+  event: string;
+  support: number;
+  targets: Array<{
+    taskType: string;
+    keyBy: "entity" | "user" | "related";
+    probability: number;
+    meanDelayMs: number;
+  }>;
 }
 
 /** Live load, for the budget's back-off. A signal that cannot be read is left out. */

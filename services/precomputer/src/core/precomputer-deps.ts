@@ -49,6 +49,15 @@ export interface PrecomputerOptions {
   predictionTimeoutMs: number;
   /** How long a load sample is reused. Default 1000 ms. */
   loadMaxAgeMs: number;
+  /**
+   * Fan-out rules the analyzer learned join the configured ones, and events
+   * with no configured rule are accepted (and learned from). Default true.
+   */
+  learnRules: boolean;
+  /** How often learned rules are fetched from the analyzer. Default 60,000 ms. */
+  learnedRulesRefreshMs: number;
+  /** Related entities per learned `related` target. Default 3. */
+  learnedRelatedLimit: number;
 }
 
 export const precomputerDefaults: Readonly<PrecomputerOptions> = {
@@ -57,4 +66,7 @@ export const precomputerDefaults: Readonly<PrecomputerOptions> = {
   freshnessBatch: 1000,
   predictionTimeoutMs: 250,
   loadMaxAgeMs: 1000,
+  learnRules: true,
+  learnedRulesRefreshMs: 60_000,
+  learnedRelatedLimit: 3,
 };

@@ -11,6 +11,8 @@ import { type LoadSample, silentLog } from "./ports.js";
 import { type PrecomputerDeps, type PrecomputerOptions, precomputerDefaults } from "./precomputer-deps.js";
 import { RareWarnings } from "./rare-warnings.js";
 import { RefreshAheadJob } from "./refresh-ahead-job.js";
+import { RelatedTargets } from "./related-targets.js";
+import { RuleBook } from "./rule-book.js";
 import type { RunRecord, RunStore } from "./run-store.js";
 import { type RunOutcome, ScheduleCoordinator } from "./schedule-coordinator.js";
 import { ScheduleJobs } from "./schedule-jobs.js";
@@ -39,6 +41,8 @@ export class Precomputer {
   readonly counters = new PrecomputerCounters();
   readonly budget: Budget;
   readonly coordinator: ScheduleCoordinator;
+  /** The configured rules joined by the learned ones. */
+  readonly ruleBook: RuleBook;
   readonly #d: PrecomputerDeps;
   readonly #load: LoadSampler;
   readonly #triggers: TriggerHandler;
@@ -71,9 +75,12 @@ export class Precomputer {
       this.counters,
       warnings,
     );
+    this.ruleBook = new RuleBook(deps, this.config, clock, this.options, isTaskType, warnings);
     this.#triggers = new TriggerHandler(
-      deps,
-      this.config,
+      { ...deps, clock },
+      this.ruleBook,
+      new RelatedTargets(deps, this.options, this.counters, warnings),
+      warnings,
       this.options,
       predictions,
       freshness,

@@ -1,11 +1,11 @@
 import { type Clock, errorMessage, UnavailableError } from "@prescient/core";
 import { callAnalyzer } from "./analyzer-call.js";
-import { usableKeys } from "./candidates.js";
+import { usableKeys, usablePatterns } from "./candidates.js";
 import type { PrecomputerConfig, ScheduleSpec } from "./config.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
-import { planRefreshAhead, type RefreshCandidate } from "./refresh-ahead.js";
+import { planRefreshAhead, type RefreshCandidate, refreshHorizonMs } from "./refresh-ahead.js";
 import type { Counts, PlannedTask } from "./types.js";
 
 /**
@@ -42,6 +42,36 @@ export class RefreshAheadJob {
       this.isTaskType,
       skipped,
     );
+    const candidates = await this.#candidates(spec, skipped);
+    return planRefreshAhead(candidates, flagged, this.clock.now(), s, skipped);
+  }
+
+  /**
+   * Hot keys with their expiry. Where the cache indexes expiries and the
+   * analyzer answers demand per key (in process), only the results near
+   * expiry are looked at; otherwise the analyzer ranks its keys and the cache
+   * is asked for each one's expiry. The two agree whenever `candidates`
+   * covers the analyzer's key sketch (a test holds them to it).
+   */
+  async #candidates(spec: ScheduleSpec, skipped: Counts): Promise<RefreshCandidate[]> {
+    const s = this.config.refreshAhead;
+    const { cache, analyzer, taskTypes } = this.deps;
+    if (cache.nearExpiry !== undefined && analyzer.demandOf !== undefined) {
+      const demandOf = analyzer.demandOf.bind(analyzer);
+      const near = await cache.nearExpiry(
+        this.clock.now(),
+        (t) => (taskTypes.has(t) ? refreshHorizonMs(taskTypes.get(t).ttlMs, s) : 0),
+        { taskType: spec.taskType, tenant: spec.tenant },
+      );
+      const usable = usablePatterns(near, this.isTaskType, skipped);
+      const demand = await callAnalyzer(() => demandOf(usable.map((c) => c.key)));
+      const out: RefreshCandidate[] = [];
+      usable.forEach((c, i) => {
+        const d = demand[i];
+        if (d !== undefined) out.push({ ...c, demand: d, ttlMs: taskTypes.get(c.taskType).ttlMs });
+      });
+      return out.sort((a, b) => b.demand - a.demand).slice(0, s.candidates);
+    }
     const patterns = await callAnalyzer(() =>
       this.deps.analyzer.topPatterns({
         limit: s.candidates,
@@ -49,11 +79,11 @@ export class RefreshAheadJob {
         ...(spec.tenant !== undefined ? { tenant: spec.tenant } : {}),
       }),
     );
-    const hot = usableKeys(patterns, this.isTaskType, skipped);
+    const hot = usablePatterns(patterns, this.isTaskType, skipped);
     const expiries = await this.freshness.expiries(hot.map((p) => p.key));
     if (expiries === undefined)
       throw new UnavailableError("cache unavailable: cannot tell which hot keys are near expiry");
-    const candidates: RefreshCandidate[] = hot.map((p, i) => ({
+    return hot.map((p, i) => ({
       key: p.key,
       tenant: p.tenant,
       taskType: p.taskType,
@@ -62,6 +92,5 @@ export class RefreshAheadJob {
       expiresAt: expiries[i],
       ttlMs: this.deps.taskTypes.get(p.taskType).ttlMs,
     }));
-    return planRefreshAhead(candidates, flagged, this.clock.now(), s, skipped);
   }
 }

@@ -1,4 +1,4 @@
-import { usableKeys } from "./candidates.js";
+import { usablePatterns } from "./candidates.js";
 import type { DemandPattern } from "./ports.js";
 import type { Counts, PlannedTask } from "./types.js";
 
@@ -21,7 +21,7 @@ export function selectTopN(
   isTaskType: (name: string) => boolean,
   skipped: Counts,
 ): PlannedTask[] {
-  const usable = usableKeys(patterns, isTaskType, skipped);
+  const usable = usablePatterns(patterns, isTaskType, skipped);
   return usable
     .map((p, i) => ({ p, i, score: p.benefit * options.tenantWeight(p.tenant) }))
     .sort((a, b) => b.score - a.score || a.i - b.i)

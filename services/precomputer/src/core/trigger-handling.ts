@@ -1,9 +1,11 @@
-import { InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
-import type { PrecomputerConfig, TriggerRule } from "./config.js";
+import { errorMessage, InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
 import type { PrecomputerCounters } from "./counters.js";
 import { planFanOut, validateEvent } from "./fan-out.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
+import type { RareWarnings } from "./rare-warnings.js";
+import type { RelatedTargets } from "./related-targets.js";
+import type { RuleBook } from "./rule-book.js";
 import { groupIds, type QueuedByType, type TaskEnqueuer } from "./task-enqueuer.js";
 import type { TriggerPredictions } from "./trigger-predictions.js";
 import { skipReasons, type TriggerEvent } from "./types.js";
@@ -15,14 +17,18 @@ export interface TriggerOutcome {
 }
 
 /**
- * Trigger and TriggerMany: each event fans out by its rule (plus its
- * predicted tasks), fresh results are skipped where the rule allows, and all
- * events' tasks go out in one enqueue, so a batch is all-or-nothing.
+ * Trigger and TriggerMany: each event fans out by its rule, configured and
+ * learned (plus its related and predicted tasks), fresh results are skipped
+ * where the rule allows, and all events' tasks go out in one enqueue, so a
+ * batch is all-or-nothing. Every accepted event is passed on to the
+ * analyzer, which learns the rules and relations from it.
  */
 export class TriggerHandler {
   constructor(
-    private readonly deps: Pick<PrecomputerDeps, "upsertFeatures">,
-    private readonly config: PrecomputerConfig,
+    private readonly deps: Pick<PrecomputerDeps, "upsertFeatures" | "analyzer" | "clock">,
+    private readonly ruleBook: RuleBook,
+    private readonly related: RelatedTargets,
+    private readonly warnings: RareWarnings,
     private readonly options: Pick<PrecomputerOptions, "maxEvents" | "maxTasksPerCall">,
     private readonly predictions: TriggerPredictions,
     private readonly freshness: FreshnessLookup,
@@ -46,10 +52,26 @@ export class TriggerHandler {
 
   async #triggerAll(events: readonly TriggerEvent[], field: string): Promise<TriggerOutcome[]> {
     const many = field === "events";
-    const rules = events.map((e, i) => validateEvent(e, this.config.rules, many ? `events[${i}]` : field));
-    const fanned = events.map((e, i) => planFanOut(e, rules[i] as TriggerRule));
+    const rules = await this.ruleBook.rulesFor(events);
+    events.forEach((e, i) => {
+      const name = many ? `events[${i}]` : field;
+      validateEvent(e, rules[i], name);
+      if (rules[i] === undefined && !this.ruleBook.acceptsUnconfigured())
+        throw new InvalidArgumentError(
+          `${name}.type ${JSON.stringify(e.type)} has no rule; configured events: ${this.ruleBook.configuredEvents().join(", ") || "(none)"}`,
+        );
+    });
+    this.#report(events);
+    const related = await this.related.resolve(events, rules);
+    const fanned = events.map((e, i) => {
+      const rule = rules[i];
+      return rule === undefined ? [] : planFanOut(e, rule, related[i]);
+    });
     const predicted = await Promise.all(
-      events.map((e, i) => this.predictions.tasksFor(e, rules[i] as TriggerRule, fanned[i] ?? [])),
+      events.map((e, i) => {
+        const rule = rules[i];
+        return rule === undefined ? [] : this.predictions.tasksFor(e, rule, fanned[i] ?? []);
+      }),
     );
     const perEvent = fanned.map((tasks, i) => [...tasks, ...(predicted[i] ?? [])]);
     const total = perEvent.reduce((n, t) => n + t.length, 0);
@@ -85,5 +107,28 @@ export class TriggerHandler {
     const ids = await this.enqueuer.enqueue(kept.flat(), upserts);
     // Tasks without an id were deferred by the budget (predicted work only).
     return kept.map((tasks, i) => ({ queued: groupIds(tasks, ids), skippedFresh: skippedFresh[i] ?? [] }));
+  }
+
+  /** Passes the events on to the analyzer to learn from; its failure costs only the learning. */
+  #report(events: readonly TriggerEvent[]): void {
+    const now = this.deps.clock?.now() ?? Date.now();
+    this.deps.analyzer
+      .recordEvents(
+        events.map((e) => ({
+          time: e.time ?? now,
+          tenant: e.tenant,
+          type: e.type,
+          entityId: e.entityId,
+          userId: e.userId,
+          relatedEntityIds: e.relatedEntityIds ?? [],
+        })),
+      )
+      .catch((err: unknown) =>
+        this.warnings.warn(
+          "record-events",
+          { err: errorMessage(err) },
+          "analyzer unavailable: events not learned from",
+        ),
+      );
   }
 }

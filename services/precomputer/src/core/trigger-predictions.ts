@@ -1,4 +1,4 @@
-import { errorMessage, UnavailableError } from "@prescient/core";
+import { errorMessage } from "@prescient/core";
 import type { PrecomputerConfig, TriggerRule } from "./config.js";
 import type { PrecomputerCounters } from "./counters.js";
 import { subjectOf } from "./fan-out.js";
@@ -6,6 +6,7 @@ import type { PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js"
 import { planPredicted } from "./predicted.js";
 import type { RareWarnings } from "./rare-warnings.js";
 import type { PlannedTask, TriggerEvent } from "./types.js";
+import { withTimeout } from "./with-timeout.js";
 
 /** Skip reason when the analyzer did not answer a trigger's prediction in time. */
 export const analyzerUnavailable = "analyzer_unavailable";
@@ -73,13 +74,4 @@ export class TriggerPredictions {
       return [];
     }
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UnavailableError(`${what} took longer than ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

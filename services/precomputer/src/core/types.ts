@@ -20,6 +20,8 @@ export interface TriggerEvent {
   attributes: Record<string, string>;
   /** When it happened; the clock's now when absent. */
   time?: number;
+  /** Entities the event concerns besides its own: the analyzer relates them to its user and entity. */
+  relatedEntityIds?: readonly string[];
 }
 
 /** One key the precomputer wants computed. */
@@ -39,6 +41,8 @@ export interface PlannedTask {
    * queued. Fan-out sets them on one task per entity: one upsert suffices.
    */
   features?: Features;
+  /** How likely the result is read before it expires, where a source estimated it (learned rules, predictions). */
+  probability?: number;
 }
 
 /** Counts by a name (a skip reason, a task type, a reason). */

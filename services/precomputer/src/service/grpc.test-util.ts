@@ -46,5 +46,6 @@ export const event = (over: Partial<precomputerV1.Event> = {}): precomputerV1.Ev
   userId: "u1",
   features: { duration_s: { number: 30 } },
   attributes: {},
+  relatedEntityIds: [],
   ...over,
 });

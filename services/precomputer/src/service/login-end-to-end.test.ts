@@ -87,23 +87,36 @@ async function lookupWhenReady(keys: cacheV1.LookupManyRequest["keys"], deadline
 }
 
 describe("user_login end to end", () => {
-  it("has the dashboard and the predicted action's results in the cache before the next lookup", async () => {
+  it("has the dashboard, the user's campaign's analytics and the predicted action's results in the cache before the next lookup", async () => {
     const started = Date.now();
-    const r = await mesh.precomputer.core.trigger({
-      type: "user_login",
+    // u1 created camp-7: the analyzer relates them, so u1's login warms camp-7 although it names no campaign.
+    await mesh.precomputer.core.trigger({
+      type: "campaign_created",
       tenant: "acme",
-      entityId: "acct-7",
+      entityId: "camp-7",
       userId: "u1",
       features: {},
       attributes: {},
     });
-    expect(r.queued.map((q) => q.taskType).sort()).toEqual(["campaign_analytics", "dashboard_data"]);
-    // campaign_analytics: the account's (trigger) and the user's (predicted: view_campaign).
+    const r = await mesh.precomputer.core.trigger({
+      type: "user_login",
+      tenant: "acme",
+      entityId: "",
+      userId: "u1",
+      features: {},
+      attributes: {},
+    });
+    expect(r.queued.map((q) => q.taskType).sort()).toEqual([
+      "campaign_analytics",
+      "dashboard_data",
+      "roas_prediction",
+    ]);
+    // campaign_analytics: the related campaign's (trigger) and the user's (predicted: view_campaign).
     expect(r.queued.find((q) => q.taskType === "campaign_analytics")?.taskIds).toHaveLength(2);
     const answer = await lookupWhenReady(
       [
         { tenant: "acme", taskType: "dashboard_data", entityId: "u1" },
-        { tenant: "acme", taskType: "campaign_analytics", entityId: "acct-7" },
+        { tenant: "acme", taskType: "campaign_analytics", entityId: "camp-7" },
         { tenant: "acme", taskType: "campaign_analytics", entityId: "u1" },
       ],
       5000,
@@ -116,9 +129,10 @@ describe("user_login end to end", () => {
     expect(answer.results[0]?.result?.modelName).toBe("prescient-reference-handler");
     expect(Date.now() - started).toBeLessThan(5000);
     const stats = await mesh.precomputer.core.stats();
+    // campaign_created's three, and the login's dashboard, campaign analytics and ROAS.
     expect(stats.enqueuedByReason).toEqual([
       { name: "predicted", count: 1 },
-      { name: "trigger", count: 2 },
+      { name: "trigger", count: 6 },
     ]);
   });
 
@@ -126,12 +140,13 @@ describe("user_login end to end", () => {
     const r = await mesh.precomputer.core.trigger({
       type: "user_login",
       tenant: "acme",
-      entityId: "acct-7",
+      entityId: "",
       userId: "u1",
       features: {},
       attributes: {},
     });
-    expect(r.queued).toEqual([]);
+    // ROAS is an ONNX type and this mesh has no predictor: still queued, so not fresh.
+    expect(r.queued.map((q) => q.taskType)).toEqual(["roas_prediction"]);
     expect(r.skippedFresh.sort()).toEqual(["campaign_analytics", "campaign_analytics", "dashboard_data"]);
   });
 
@@ -152,6 +167,7 @@ describe("user_login end to end", () => {
             userId: "u2",
             features: { duration_s: { number: 12 } },
             attributes: {},
+            relatedEntityIds: [],
           },
           {
             type: "campaign_created",
@@ -160,6 +176,7 @@ describe("user_login end to end", () => {
             userId: "u2",
             features: {},
             attributes: {},
+            relatedEntityIds: [],
           },
         ],
       });

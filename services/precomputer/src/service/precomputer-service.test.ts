@@ -76,9 +76,17 @@ describe("PrecomputerService over gRPC", () => {
       [() => t.rpc.trigger({ event: event({ type: "" }) }), status.INVALID_ARGUMENT, /event.type is empty/],
       [() => t.rpc.trigger({ event: event({ type: "Bad Type" }) }), status.INVALID_ARGUMENT, /must match/],
       [
-        () => t.rpc.trigger({ event: event({ type: "unknown_event" }) }),
+        () =>
+          t.rpc.trigger({
+            event: event({ relatedEntityIds: Array.from({ length: 65 }, (_, i) => `c${i}`) }),
+          }),
         status.INVALID_ARGUMENT,
-        /has no rule/,
+        /related_entity_ids holds 65 ids; the limit is 64/,
+      ],
+      [
+        () => t.rpc.trigger({ event: event({ relatedEntityIds: ["ok", "x".repeat(600)] }) }),
+        status.INVALID_ARGUMENT,
+        /event.related_entity_ids\[1\]/,
       ],
       [() => t.rpc.trigger({ event: event({ tenant: "" }) }), status.INVALID_ARGUMENT, /event.tenant/],
       [

@@ -46,6 +46,7 @@ export function eventFromProto(e: precomputerV1.Event | undefined, field: string
     features: featuresFromProto(e.features, `${field}.features`),
     attributes: e.attributes,
     ...(time !== undefined ? { time } : {}),
+    ...(e.relatedEntityIds.length > 0 ? { relatedEntityIds: e.relatedEntityIds } : {}),
   };
 }
 

@@ -1,77 +1,103 @@
 import { type Clock, errorMessage, systemClock } from "@prescient/core";
-import { Cron } from "croner";
 import type { PrecomputerLog } from "../core/ports.js";
 import type { Precomputer } from "../core/precomputer.js";
+import type { RunRecord } from "../core/run-store.js";
 import { nextWakeMs } from "../core/schedule-window.js";
 import { recordRun } from "./metrics.js";
 
 /**
- * Wakes each schedule on time: croner for cron patterns, aligned timers for
- * intervals and off-peak checks, plus a retry timer when a run failed. Every
- * wake only asks the core to `tick`: the run store decides whether this
- * replica runs the window, so any number of replicas may run this.
+ * When to wake: real timers live, the evaluator's virtual clock in replay.
+ * A callback may return its work, so a simulation can wait for it before
+ * moving time on.
+ */
+export interface Timers {
+  after(ms: number, fn: () => void | Promise<void>): { cancel(): void };
+}
+
+export const realTimers: Timers = {
+  after(ms, fn) {
+    const t = setTimeout(() => void fn(), Math.max(1, ms));
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+export interface ScheduleRunnerOptions {
+  /** Default real timers. */
+  timers: Timers;
+  /** Told of each finished run. Default: the Prometheus run metrics. */
+  onRun: (record: RunRecord) => void;
+}
+
+/**
+ * Wakes each schedule on time: at the end of its current window (the next
+ * cron fire, interval boundary or off-peak check), plus a retry timer when a
+ * run failed. Every wake only asks the core to `tick`: the run store decides
+ * whether this replica runs the window, so any number of replicas may run
+ * this. The evaluator runs it as is, on virtual timers.
  */
 export class ScheduleRunner {
   readonly #core: Precomputer;
   readonly #log: PrecomputerLog;
   readonly #clock: Clock;
-  readonly #crons: Cron[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #options: ScheduleRunnerOptions;
+  readonly #timers = new Set<{ cancel(): void }>();
   readonly #running = new Map<string, Promise<void>>();
   #stopped = false;
 
-  constructor(core: Precomputer, log: PrecomputerLog, clock: Clock = systemClock) {
+  constructor(
+    core: Precomputer,
+    log: PrecomputerLog,
+    clock: Clock = systemClock,
+    options?: Partial<ScheduleRunnerOptions>,
+  ) {
     this.#core = core;
     this.#log = log;
     this.#clock = clock;
+    this.#options = { timers: realTimers, onRun: recordRun, ...options };
   }
 
-  start(): void {
+  /** Starts waking every enabled schedule; resolves when the windows already open at start have run. */
+  start(): Promise<void> {
+    const first: Promise<void>[] = [];
     for (const [name, spec] of this.#core.config.schedules) {
       if (!spec.enabled) continue;
-      if (spec.timing.kind === "cron") {
-        this.#crons.push(
-          new Cron(spec.timing.cron, { timezone: spec.timing.timeZone, protect: true }, () => {
-            this.#tick(name);
-          }),
-        );
-      } else this.#every(name);
+      this.#every(name);
       // A window already open at start (missed while no replica ran) is run now.
-      this.#tick(name);
+      first.push(this.#tick(name));
     }
+    return Promise.all(first).then(() => undefined);
   }
 
   #every(name: string): void {
     const spec = this.#core.config.schedules.get(name);
     if (spec === undefined || this.#stopped) return;
     this.#after(nextWakeMs(spec, this.#clock.now()), () => {
-      this.#tick(name);
       this.#every(name);
+      return this.#tick(name);
     });
   }
 
-  #after(ms: number, fn: () => void): void {
+  #after(ms: number, fn: () => void | Promise<void>): void {
     if (this.#stopped) return;
-    const t = setTimeout(
-      () => {
-        this.#timers.delete(t);
-        fn();
-      },
-      Math.max(1, ms),
-    );
-    t.unref();
-    this.#timers.add(t);
+    const timer = this.#options.timers.after(Math.max(1, ms), () => {
+      this.#timers.delete(timer);
+      return fn();
+    });
+    this.#timers.add(timer);
   }
 
   /** One tick at a time per schedule; a wake while one runs is dropped (the run covers the window). */
-  #tick(name: string): void {
-    if (this.#stopped || this.#running.has(name)) return;
+  #tick(name: string): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    const running = this.#running.get(name);
+    if (running !== undefined) return running;
     const work = this.#core
       .tick(name)
       .then((outcome) => {
         if (outcome === undefined || !outcome.ran) return;
         const r = outcome.record;
-        recordRun(r);
+        this.#options.onRun(r);
         if (r.status === "succeeded")
           this.#log.info(
             { schedule: name, run: r.key, items: r.items, note: r.note },
@@ -89,13 +115,13 @@ export class ScheduleRunner {
       })
       .finally(() => this.#running.delete(name));
     this.#running.set(name, work);
+    return work;
   }
 
   /** Stops waking schedules; waits for runs under way. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const c of this.#crons) c.stop();
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) t.cancel();
     this.#timers.clear();
     await Promise.allSettled([...this.#running.values()]);
   }

@@ -16,6 +16,8 @@ export class MemoryRunStore implements RunStore {
   readonly name = "memory";
   readonly #runs = new Map<string, RunRecord>();
   readonly #leases = new Map<string, { owner: string; until: number }>();
+  /** Each schedule's record keys, oldest claim first. */
+  readonly #bySchedule = new Map<string, Set<string>>();
 
   async ready(): Promise<void> {}
 
@@ -26,7 +28,7 @@ export class MemoryRunStore implements RunStore {
     if (outcome.claimed) {
       this.#runs.set(request.key, outcome.record);
       this.#leases.set(request.key, { owner: request.owner, until: request.now + request.leaseMs });
-      this.#trim(request.schedule);
+      this.#trim(request.schedule, request.key);
     }
     return structuredClone(outcome);
   }
@@ -68,14 +70,24 @@ export class MemoryRunStore implements RunStore {
     return record !== undefined && record.status === "running" && record.owner === owner;
   }
 
-  #trim(schedule: string): void {
-    const runs = [...this.#runs.values()].filter((r) => r.schedule === schedule);
-    if (runs.length <= runHistoryLimit) return;
-    runs.sort((a, b) => a.startedAt - b.startedAt);
-    for (const r of runs.slice(0, runs.length - runHistoryLimit)) {
-      if (r.status === "running") continue;
-      this.#runs.delete(r.key);
-      this.#leases.delete(r.key);
+  /** Keeps the newest `runHistoryLimit` records of the schedule (running ones are never dropped). */
+  #trim(schedule: string, key: string): void {
+    let keys = this.#bySchedule.get(schedule);
+    if (keys === undefined) {
+      keys = new Set();
+      this.#bySchedule.set(schedule, keys);
+    }
+    keys.delete(key);
+    keys.add(key); // insertion order is claim order, oldest first
+    if (keys.size <= runHistoryLimit) return;
+    let excess = keys.size - runHistoryLimit;
+    for (const k of keys) {
+      if (excess === 0) break;
+      if (this.#runs.get(k)?.status === "running") continue;
+      keys.delete(k);
+      this.#runs.delete(k);
+      this.#leases.delete(k);
+      excess--;
     }
   }
 }

@@ -1,9 +1,11 @@
 import { type QueryReporterOptions, queryReporterDefaults } from "@prescient/analyzer";
+import { precomputerDefaults } from "@prescient/precomputer";
 
 /**
- * The prescient policy's settings beyond those of the modules it runs (the
- * analyzer's and the precomputer's own defaults apply to them). Chosen on
- * generated workloads (workload/), never on one trace.
+ * The replay's settings for the parts in front of the mesh (the cache's
+ * query reporter) and of its determinism. Policy settings are the
+ * analyzer's and the precomputer's own, from their defaults and the
+ * configuration file, as live.
  */
 export interface PrescientSettings {
   /**
@@ -12,12 +14,8 @@ export interface PrescientSettings {
    * Default: the live reporter's (500 lookups, 250 ms).
    */
   reporter: Pick<QueryReporterOptions, "batchSize" | "flushIntervalMs">;
-  /** Next-action retraining period. Default 6 hours (the analyzer service's default). */
-  retrainEveryMs: number;
-  /** Learned fan-out (events without a configured rule): window, support and share. */
-  learnWindowMs: number;
-  learnMinSupport: number;
-  learnMinShare: number;
+  /** How often the precomputer fetches learned rules. Default: the precomputer's. */
+  learnedRulesRefreshMs: number;
   /** Seed of XFetch's random draws, so replays are deterministic. */
   seed: number;
 }
@@ -27,9 +25,6 @@ export const prescientDefaults: Readonly<PrescientSettings> = {
     batchSize: queryReporterDefaults.batchSize,
     flushIntervalMs: queryReporterDefaults.flushIntervalMs,
   },
-  retrainEveryMs: 6 * 3_600_000,
-  learnWindowMs: 10 * 60_000,
-  learnMinSupport: 5,
-  learnMinShare: 0.5,
+  learnedRulesRefreshMs: precomputerDefaults.learnedRulesRefreshMs,
   seed: 1,
 };

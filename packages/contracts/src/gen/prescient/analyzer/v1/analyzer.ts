@@ -119,6 +119,54 @@ export function predictionSourceToJSON(object: PredictionSource): string {
   }
 }
 
+export enum KeyBy {
+  KEY_BY_UNSPECIFIED = 0,
+  /** KEY_BY_ENTITY - The event's entity. */
+  KEY_BY_ENTITY = 1,
+  /** KEY_BY_USER - The event's user. */
+  KEY_BY_USER = 2,
+  /** KEY_BY_RELATED - The entities most related to the event's user. */
+  KEY_BY_RELATED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function keyByFromJSON(object: any): KeyBy {
+  switch (object) {
+    case 0:
+    case "KEY_BY_UNSPECIFIED":
+      return KeyBy.KEY_BY_UNSPECIFIED;
+    case 1:
+    case "KEY_BY_ENTITY":
+      return KeyBy.KEY_BY_ENTITY;
+    case 2:
+    case "KEY_BY_USER":
+      return KeyBy.KEY_BY_USER;
+    case 3:
+    case "KEY_BY_RELATED":
+      return KeyBy.KEY_BY_RELATED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return KeyBy.UNRECOGNIZED;
+  }
+}
+
+export function keyByToJSON(object: KeyBy): string {
+  switch (object) {
+    case KeyBy.KEY_BY_UNSPECIFIED:
+      return "KEY_BY_UNSPECIFIED";
+    case KeyBy.KEY_BY_ENTITY:
+      return "KEY_BY_ENTITY";
+    case KeyBy.KEY_BY_USER:
+      return "KEY_BY_USER";
+    case KeyBy.KEY_BY_RELATED:
+      return "KEY_BY_RELATED";
+    case KeyBy.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface QueryEvent {
   time?: Date | undefined;
   tenant: string;
@@ -165,6 +213,8 @@ export interface ActionEvent {
   userId: string;
   action: string;
   attributes: { [key: string]: string };
+  /** Entities the action concerns: each becomes related to the user (at most 64). */
+  relatedEntityIds: string[];
 }
 
 export interface ActionEvent_AttributesEntry {
@@ -328,6 +378,73 @@ export interface CleanupRequest {
 
 export interface CleanupResponse {
   removed: bigint;
+}
+
+export interface DomainEvent {
+  time?: Date | undefined;
+  tenant: string;
+  /** e.g. "user_login", "campaign_created". */
+  type: string;
+  entityId: string;
+  userId: string;
+  /** Entities the event concerns besides its own (at most 64). */
+  relatedEntityIds: string[];
+}
+
+export interface RecordEventsRequest {
+  events: DomainEvent[];
+}
+
+export interface RecordEventsResponse {
+  accepted: bigint;
+  rejected: bigint;
+  rejections: Rejection[];
+}
+
+export interface LearnedRulesRequest {
+  /** One tenant's rules; every tenant's when empty. */
+  tenant: string;
+}
+
+export interface LearnedTarget {
+  taskType: string;
+  keyBy: KeyBy;
+  /** Share of the event's occurrences followed by such a read within the learning window. */
+  probability: number;
+  /** Mean delay from the event to the first such read. */
+  meanDelayMs: number;
+}
+
+export interface LearnedRule {
+  tenant: string;
+  event: string;
+  /** Decayed count of the event's occurrences. */
+  support: number;
+  targets: LearnedTarget[];
+}
+
+export interface LearnedRulesResponse {
+  rules: LearnedRule[];
+}
+
+export interface RelatedEntitiesRequest {
+  tenant: string;
+  /** A user id or an entity id. */
+  subject: string;
+  /** At most this many; 0 takes 10. */
+  limit: number;
+  /** Only entities of the kind this task type is read for; any when empty. */
+  taskType: string;
+}
+
+export interface RelatedEntity {
+  entityId: string;
+  /** Decayed weight of the relation. */
+  weight: number;
+}
+
+export interface RelatedEntitiesResponse {
+  entities: RelatedEntity[];
 }
 
 function createBaseQueryEvent(): QueryEvent {
@@ -1002,7 +1119,7 @@ export const RecordQueryBatchResponse: MessageFns<RecordQueryBatchResponse> = {
 };
 
 function createBaseActionEvent(): ActionEvent {
-  return { time: undefined, tenant: "", userId: "", action: "", attributes: {} };
+  return { time: undefined, tenant: "", userId: "", action: "", attributes: {}, relatedEntityIds: [] };
 }
 
 export const ActionEvent: MessageFns<ActionEvent> = {
@@ -1022,6 +1139,9 @@ export const ActionEvent: MessageFns<ActionEvent> = {
     globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
       ActionEvent_AttributesEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    for (const v of message.relatedEntityIds) {
+      writer.uint32(50).string(v!);
+    }
     return writer;
   },
 
@@ -1081,6 +1201,14 @@ export const ActionEvent: MessageFns<ActionEvent> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.relatedEntityIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1117,6 +1245,11 @@ export const ActionEvent: MessageFns<ActionEvent> = {
           {},
         )
         : {},
+      relatedEntityIds: globalThis.Array.isArray(object?.relatedEntityIds)
+        ? object.relatedEntityIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.related_entity_ids)
+        ? object.related_entity_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1143,6 +1276,9 @@ export const ActionEvent: MessageFns<ActionEvent> = {
         });
       }
     }
+    if (message.relatedEntityIds?.length) {
+      obj.relatedEntityIds = message.relatedEntityIds;
+    }
     return obj;
   },
 
@@ -1164,6 +1300,7 @@ export const ActionEvent: MessageFns<ActionEvent> = {
       },
       {},
     );
+    message.relatedEntityIds = object.relatedEntityIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -3732,6 +3869,1010 @@ export const CleanupResponse: MessageFns<CleanupResponse> = {
   },
 };
 
+function createBaseDomainEvent(): DomainEvent {
+  return { time: undefined, tenant: "", type: "", entityId: "", userId: "", relatedEntityIds: [] };
+}
+
+export const DomainEvent: MessageFns<DomainEvent> = {
+  encode(message: DomainEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(10).fork()).join();
+    }
+    if (message.tenant !== "") {
+      writer.uint32(18).string(message.tenant);
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.entityId !== "") {
+      writer.uint32(34).string(message.entityId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(42).string(message.userId);
+    }
+    for (const v of message.relatedEntityIds) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DomainEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDomainEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.entityId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.relatedEntityIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DomainEvent {
+    return {
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      entityId: isSet(object.entityId)
+        ? globalThis.String(object.entityId)
+        : isSet(object.entity_id)
+        ? globalThis.String(object.entity_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      relatedEntityIds: globalThis.Array.isArray(object?.relatedEntityIds)
+        ? object.relatedEntityIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.related_entity_ids)
+        ? object.related_entity_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DomainEvent): unknown {
+    const obj: any = {};
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.entityId !== "") {
+      obj.entityId = message.entityId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.relatedEntityIds?.length) {
+      obj.relatedEntityIds = message.relatedEntityIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DomainEvent>, I>>(base?: I): DomainEvent {
+    return DomainEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DomainEvent>, I>>(object: I): DomainEvent {
+    const message = createBaseDomainEvent();
+    message.time = object.time ?? undefined;
+    message.tenant = object.tenant ?? "";
+    message.type = object.type ?? "";
+    message.entityId = object.entityId ?? "";
+    message.userId = object.userId ?? "";
+    message.relatedEntityIds = object.relatedEntityIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRecordEventsRequest(): RecordEventsRequest {
+  return { events: [] };
+}
+
+export const RecordEventsRequest: MessageFns<RecordEventsRequest> = {
+  encode(message: RecordEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      DomainEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(DomainEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordEventsRequest {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => DomainEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RecordEventsRequest): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => DomainEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordEventsRequest>, I>>(base?: I): RecordEventsRequest {
+    return RecordEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordEventsRequest>, I>>(object: I): RecordEventsRequest {
+    const message = createBaseRecordEventsRequest();
+    message.events = object.events?.map((e) => DomainEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRecordEventsResponse(): RecordEventsResponse {
+  return { accepted: 0n, rejected: 0n, rejections: [] };
+}
+
+export const RecordEventsResponse: MessageFns<RecordEventsResponse> = {
+  encode(message: RecordEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accepted !== 0n) {
+      if (BigInt.asUintN(64, message.accepted) !== message.accepted) {
+        throw new globalThis.Error("value provided for field message.accepted of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.accepted);
+    }
+    if (message.rejected !== 0n) {
+      if (BigInt.asUintN(64, message.rejected) !== message.rejected) {
+        throw new globalThis.Error("value provided for field message.rejected of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.rejected);
+    }
+    for (const v of message.rejections) {
+      Rejection.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accepted = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rejected = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rejections.push(Rejection.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordEventsResponse {
+    return {
+      accepted: isSet(object.accepted) ? BigInt(object.accepted) : 0n,
+      rejected: isSet(object.rejected) ? BigInt(object.rejected) : 0n,
+      rejections: globalThis.Array.isArray(object?.rejections)
+        ? object.rejections.map((e: any) => Rejection.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RecordEventsResponse): unknown {
+    const obj: any = {};
+    if (message.accepted !== 0n) {
+      obj.accepted = message.accepted.toString();
+    }
+    if (message.rejected !== 0n) {
+      obj.rejected = message.rejected.toString();
+    }
+    if (message.rejections?.length) {
+      obj.rejections = message.rejections.map((e) => Rejection.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordEventsResponse>, I>>(base?: I): RecordEventsResponse {
+    return RecordEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordEventsResponse>, I>>(object: I): RecordEventsResponse {
+    const message = createBaseRecordEventsResponse();
+    message.accepted = (object.accepted !== undefined && object.accepted !== null) ? BigInt(object.accepted) : 0n;
+    message.rejected = (object.rejected !== undefined && object.rejected !== null) ? BigInt(object.rejected) : 0n;
+    message.rejections = object.rejections?.map((e) => Rejection.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLearnedRulesRequest(): LearnedRulesRequest {
+  return { tenant: "" };
+}
+
+export const LearnedRulesRequest: MessageFns<LearnedRulesRequest> = {
+  encode(message: LearnedRulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LearnedRulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearnedRulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LearnedRulesRequest {
+    return { tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "" };
+  },
+
+  toJSON(message: LearnedRulesRequest): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LearnedRulesRequest>, I>>(base?: I): LearnedRulesRequest {
+    return LearnedRulesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LearnedRulesRequest>, I>>(object: I): LearnedRulesRequest {
+    const message = createBaseLearnedRulesRequest();
+    message.tenant = object.tenant ?? "";
+    return message;
+  },
+};
+
+function createBaseLearnedTarget(): LearnedTarget {
+  return { taskType: "", keyBy: 0, probability: 0, meanDelayMs: 0 };
+}
+
+export const LearnedTarget: MessageFns<LearnedTarget> = {
+  encode(message: LearnedTarget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskType !== "") {
+      writer.uint32(10).string(message.taskType);
+    }
+    if (message.keyBy !== 0) {
+      writer.uint32(16).int32(message.keyBy);
+    }
+    if (message.probability !== 0) {
+      writer.uint32(25).double(message.probability);
+    }
+    if (message.meanDelayMs !== 0) {
+      writer.uint32(33).double(message.meanDelayMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LearnedTarget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearnedTarget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.keyBy = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.probability = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.meanDelayMs = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LearnedTarget {
+    return {
+      taskType: isSet(object.taskType)
+        ? globalThis.String(object.taskType)
+        : isSet(object.task_type)
+        ? globalThis.String(object.task_type)
+        : "",
+      keyBy: isSet(object.keyBy)
+        ? keyByFromJSON(object.keyBy)
+        : isSet(object.key_by)
+        ? keyByFromJSON(object.key_by)
+        : 0,
+      probability: isSet(object.probability) ? globalThis.Number(object.probability) : 0,
+      meanDelayMs: isSet(object.meanDelayMs)
+        ? globalThis.Number(object.meanDelayMs)
+        : isSet(object.mean_delay_ms)
+        ? globalThis.Number(object.mean_delay_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: LearnedTarget): unknown {
+    const obj: any = {};
+    if (message.taskType !== "") {
+      obj.taskType = message.taskType;
+    }
+    if (message.keyBy !== 0) {
+      obj.keyBy = keyByToJSON(message.keyBy);
+    }
+    if (message.probability !== 0) {
+      obj.probability = floatToJson(message.probability);
+    }
+    if (message.meanDelayMs !== 0) {
+      obj.meanDelayMs = floatToJson(message.meanDelayMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LearnedTarget>, I>>(base?: I): LearnedTarget {
+    return LearnedTarget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LearnedTarget>, I>>(object: I): LearnedTarget {
+    const message = createBaseLearnedTarget();
+    message.taskType = object.taskType ?? "";
+    message.keyBy = object.keyBy ?? 0;
+    message.probability = object.probability ?? 0;
+    message.meanDelayMs = object.meanDelayMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseLearnedRule(): LearnedRule {
+  return { tenant: "", event: "", support: 0, targets: [] };
+}
+
+export const LearnedRule: MessageFns<LearnedRule> = {
+  encode(message: LearnedRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.event !== "") {
+      writer.uint32(18).string(message.event);
+    }
+    if (message.support !== 0) {
+      writer.uint32(25).double(message.support);
+    }
+    for (const v of message.targets) {
+      LearnedTarget.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LearnedRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearnedRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.support = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.targets.push(LearnedTarget.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LearnedRule {
+    return {
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      event: isSet(object.event) ? globalThis.String(object.event) : "",
+      support: isSet(object.support) ? globalThis.Number(object.support) : 0,
+      targets: globalThis.Array.isArray(object?.targets)
+        ? object.targets.map((e: any) => LearnedTarget.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LearnedRule): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.event !== "") {
+      obj.event = message.event;
+    }
+    if (message.support !== 0) {
+      obj.support = floatToJson(message.support);
+    }
+    if (message.targets?.length) {
+      obj.targets = message.targets.map((e) => LearnedTarget.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LearnedRule>, I>>(base?: I): LearnedRule {
+    return LearnedRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LearnedRule>, I>>(object: I): LearnedRule {
+    const message = createBaseLearnedRule();
+    message.tenant = object.tenant ?? "";
+    message.event = object.event ?? "";
+    message.support = object.support ?? 0;
+    message.targets = object.targets?.map((e) => LearnedTarget.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLearnedRulesResponse(): LearnedRulesResponse {
+  return { rules: [] };
+}
+
+export const LearnedRulesResponse: MessageFns<LearnedRulesResponse> = {
+  encode(message: LearnedRulesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rules) {
+      LearnedRule.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LearnedRulesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearnedRulesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rules.push(LearnedRule.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LearnedRulesResponse {
+    return {
+      rules: globalThis.Array.isArray(object?.rules) ? object.rules.map((e: any) => LearnedRule.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: LearnedRulesResponse): unknown {
+    const obj: any = {};
+    if (message.rules?.length) {
+      obj.rules = message.rules.map((e) => LearnedRule.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LearnedRulesResponse>, I>>(base?: I): LearnedRulesResponse {
+    return LearnedRulesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LearnedRulesResponse>, I>>(object: I): LearnedRulesResponse {
+    const message = createBaseLearnedRulesResponse();
+    message.rules = object.rules?.map((e) => LearnedRule.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRelatedEntitiesRequest(): RelatedEntitiesRequest {
+  return { tenant: "", subject: "", limit: 0, taskType: "" };
+}
+
+export const RelatedEntitiesRequest: MessageFns<RelatedEntitiesRequest> = {
+  encode(message: RelatedEntitiesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(24).uint32(message.limit);
+    }
+    if (message.taskType !== "") {
+      writer.uint32(34).string(message.taskType);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelatedEntitiesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelatedEntitiesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.taskType = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelatedEntitiesRequest {
+    return {
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      taskType: isSet(object.taskType)
+        ? globalThis.String(object.taskType)
+        : isSet(object.task_type)
+        ? globalThis.String(object.task_type)
+        : "",
+    };
+  },
+
+  toJSON(message: RelatedEntitiesRequest): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.taskType !== "") {
+      obj.taskType = message.taskType;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelatedEntitiesRequest>, I>>(base?: I): RelatedEntitiesRequest {
+    return RelatedEntitiesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelatedEntitiesRequest>, I>>(object: I): RelatedEntitiesRequest {
+    const message = createBaseRelatedEntitiesRequest();
+    message.tenant = object.tenant ?? "";
+    message.subject = object.subject ?? "";
+    message.limit = object.limit ?? 0;
+    message.taskType = object.taskType ?? "";
+    return message;
+  },
+};
+
+function createBaseRelatedEntity(): RelatedEntity {
+  return { entityId: "", weight: 0 };
+}
+
+export const RelatedEntity: MessageFns<RelatedEntity> = {
+  encode(message: RelatedEntity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entityId !== "") {
+      writer.uint32(10).string(message.entityId);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(17).double(message.weight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelatedEntity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelatedEntity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entityId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.weight = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelatedEntity {
+    return {
+      entityId: isSet(object.entityId)
+        ? globalThis.String(object.entityId)
+        : isSet(object.entity_id)
+        ? globalThis.String(object.entity_id)
+        : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+    };
+  },
+
+  toJSON(message: RelatedEntity): unknown {
+    const obj: any = {};
+    if (message.entityId !== "") {
+      obj.entityId = message.entityId;
+    }
+    if (message.weight !== 0) {
+      obj.weight = floatToJson(message.weight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelatedEntity>, I>>(base?: I): RelatedEntity {
+    return RelatedEntity.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelatedEntity>, I>>(object: I): RelatedEntity {
+    const message = createBaseRelatedEntity();
+    message.entityId = object.entityId ?? "";
+    message.weight = object.weight ?? 0;
+    return message;
+  },
+};
+
+function createBaseRelatedEntitiesResponse(): RelatedEntitiesResponse {
+  return { entities: [] };
+}
+
+export const RelatedEntitiesResponse: MessageFns<RelatedEntitiesResponse> = {
+  encode(message: RelatedEntitiesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entities) {
+      RelatedEntity.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelatedEntitiesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelatedEntitiesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entities.push(RelatedEntity.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelatedEntitiesResponse {
+    return {
+      entities: globalThis.Array.isArray(object?.entities)
+        ? object.entities.map((e: any) => RelatedEntity.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RelatedEntitiesResponse): unknown {
+    const obj: any = {};
+    if (message.entities?.length) {
+      obj.entities = message.entities.map((e) => RelatedEntity.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelatedEntitiesResponse>, I>>(base?: I): RelatedEntitiesResponse {
+    return RelatedEntitiesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelatedEntitiesResponse>, I>>(object: I): RelatedEntitiesResponse {
+    const message = createBaseRelatedEntitiesResponse();
+    message.entities = object.entities?.map((e) => RelatedEntity.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** AnalyzerService learns demand from query logs and user actions. */
 export type AnalyzerServiceService = typeof AnalyzerServiceService;
 export const AnalyzerServiceService = {
@@ -3874,6 +5015,43 @@ export const AnalyzerServiceService = {
     responseSerialize: (value: CleanupResponse): Buffer => Buffer.from(CleanupResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CleanupResponse => CleanupResponse.decode(value),
   },
+  /**
+   * RecordEvents ingests the domain events the precomputer was triggered with, so the
+   * analyzer learns which reads follow which event and which entities relate to users.
+   */
+  recordEvents: {
+    path: "/prescient.analyzer.v1.AnalyzerService/RecordEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordEventsRequest): Buffer => Buffer.from(RecordEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordEventsRequest => RecordEventsRequest.decode(value),
+    responseSerialize: (value: RecordEventsResponse): Buffer =>
+      Buffer.from(RecordEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordEventsResponse => RecordEventsResponse.decode(value),
+  },
+  /** LearnedRules lists the fan-out rules learned from events and the reads after them. */
+  learnedRules: {
+    path: "/prescient.analyzer.v1.AnalyzerService/LearnedRules" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LearnedRulesRequest): Buffer => Buffer.from(LearnedRulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LearnedRulesRequest => LearnedRulesRequest.decode(value),
+    responseSerialize: (value: LearnedRulesResponse): Buffer =>
+      Buffer.from(LearnedRulesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LearnedRulesResponse => LearnedRulesResponse.decode(value),
+  },
+  /** RelatedEntities lists the entities most related to a user or an entity. */
+  relatedEntities: {
+    path: "/prescient.analyzer.v1.AnalyzerService/RelatedEntities" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RelatedEntitiesRequest): Buffer =>
+      Buffer.from(RelatedEntitiesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RelatedEntitiesRequest => RelatedEntitiesRequest.decode(value),
+    responseSerialize: (value: RelatedEntitiesResponse): Buffer =>
+      Buffer.from(RelatedEntitiesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RelatedEntitiesResponse => RelatedEntitiesResponse.decode(value),
+  },
 } as const;
 
 export interface AnalyzerServiceServer extends UntypedServiceImplementation {
@@ -3904,6 +5082,15 @@ export interface AnalyzerServiceServer extends UntypedServiceImplementation {
   retrainNextAction: handleUnaryCall<RetrainNextActionRequest, RetrainNextActionResponse>;
   /** Cleanup drops logs and sessions older than days_to_keep. */
   cleanup: handleUnaryCall<CleanupRequest, CleanupResponse>;
+  /**
+   * RecordEvents ingests the domain events the precomputer was triggered with, so the
+   * analyzer learns which reads follow which event and which entities relate to users.
+   */
+  recordEvents: handleUnaryCall<RecordEventsRequest, RecordEventsResponse>;
+  /** LearnedRules lists the fan-out rules learned from events and the reads after them. */
+  learnedRules: handleUnaryCall<LearnedRulesRequest, LearnedRulesResponse>;
+  /** RelatedEntities lists the entities most related to a user or an entity. */
+  relatedEntities: handleUnaryCall<RelatedEntitiesRequest, RelatedEntitiesResponse>;
 }
 
 export interface AnalyzerServiceClient extends Client {
@@ -4102,6 +5289,57 @@ export interface AnalyzerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CleanupResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RecordEvents ingests the domain events the precomputer was triggered with, so the
+   * analyzer learns which reads follow which event and which entities relate to users.
+   */
+  recordEvents(
+    request: RecordEventsRequest,
+    callback: (error: ServiceError | null, response: RecordEventsResponse) => void,
+  ): ClientUnaryCall;
+  recordEvents(
+    request: RecordEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecordEventsResponse) => void,
+  ): ClientUnaryCall;
+  recordEvents(
+    request: RecordEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecordEventsResponse) => void,
+  ): ClientUnaryCall;
+  /** LearnedRules lists the fan-out rules learned from events and the reads after them. */
+  learnedRules(
+    request: LearnedRulesRequest,
+    callback: (error: ServiceError | null, response: LearnedRulesResponse) => void,
+  ): ClientUnaryCall;
+  learnedRules(
+    request: LearnedRulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LearnedRulesResponse) => void,
+  ): ClientUnaryCall;
+  learnedRules(
+    request: LearnedRulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LearnedRulesResponse) => void,
+  ): ClientUnaryCall;
+  /** RelatedEntities lists the entities most related to a user or an entity. */
+  relatedEntities(
+    request: RelatedEntitiesRequest,
+    callback: (error: ServiceError | null, response: RelatedEntitiesResponse) => void,
+  ): ClientUnaryCall;
+  relatedEntities(
+    request: RelatedEntitiesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RelatedEntitiesResponse) => void,
+  ): ClientUnaryCall;
+  relatedEntities(
+    request: RelatedEntitiesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RelatedEntitiesResponse) => void,
   ): ClientUnaryCall;
 }
 

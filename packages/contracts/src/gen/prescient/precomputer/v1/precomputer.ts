@@ -79,7 +79,14 @@ export interface Event {
   features: { [key: string]: FeatureValue };
   attributes: { [key: string]: string };
   /** When the event happened; now when unset. */
-  time?: Date | undefined;
+  time?:
+    | Date
+    | undefined;
+  /**
+   * Entities the event concerns besides entity_id (e.g. the campaigns a user manages):
+   * the analyzer relates them to the user and the entity (at most 64).
+   */
+  relatedEntityIds: string[];
 }
 
 export interface Event_FeaturesEntry {
@@ -202,7 +209,16 @@ export interface AlertStatus {
 }
 
 function createBaseEvent(): Event {
-  return { type: "", tenant: "", entityId: "", userId: "", features: {}, attributes: {}, time: undefined };
+  return {
+    type: "",
+    tenant: "",
+    entityId: "",
+    userId: "",
+    features: {},
+    attributes: {},
+    time: undefined,
+    relatedEntityIds: [],
+  };
 }
 
 export const Event: MessageFns<Event> = {
@@ -227,6 +243,9 @@ export const Event: MessageFns<Event> = {
     });
     if (message.time !== undefined) {
       Timestamp.encode(toTimestamp(message.time), writer.uint32(58).fork()).join();
+    }
+    for (const v of message.relatedEntityIds) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -306,6 +325,14 @@ export const Event: MessageFns<Event> = {
             message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.relatedEntityIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -361,6 +388,11 @@ export const Event: MessageFns<Event> = {
         )
         : {},
       time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      relatedEntityIds: globalThis.Array.isArray(object?.relatedEntityIds)
+        ? object.relatedEntityIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.related_entity_ids)
+        ? object.related_entity_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -399,6 +431,9 @@ export const Event: MessageFns<Event> = {
     if (message.time !== undefined) {
       obj.time = message.time.toISOString();
     }
+    if (message.relatedEntityIds?.length) {
+      obj.relatedEntityIds = message.relatedEntityIds;
+    }
     return obj;
   },
 
@@ -430,6 +465,7 @@ export const Event: MessageFns<Event> = {
       {},
     );
     message.time = object.time ?? undefined;
+    message.relatedEntityIds = object.relatedEntityIds?.map((e) => e) || [];
     return message;
   },
 };

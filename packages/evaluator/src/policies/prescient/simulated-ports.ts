@@ -1,0 +1,195 @@
+import { type TaskType, TaskTypeRegistry } from "@prescient/core";
+import type {
+  FreshnessSource,
+  LoadProbe,
+  NearExpiry,
+  PlannedTask,
+  TaskSink,
+  Timers,
+} from "@prescient/precomputer";
+import type { ComputeReason } from "../../sim/metrics.js";
+import { MinHeap } from "../../sim/min-heap.js";
+import type { PolicyContext } from "../../sim/policy.js";
+
+/**
+ * The ports the precomputer runs on in a replay, backed by the simulation:
+ * the executor's queue (a task computes when the queue would deliver it,
+ * unless the same key is already computing, as the executor coalesces), the
+ * cache's freshness and XFetch flags, the live load, and timers on the
+ * virtual clock. They hold no policy: what to compute is the precomputer's.
+ */
+export function simulatedExecutor(ctx: PolicyContext): TaskSink {
+  let next = 0;
+  const run = (t: PlannedTask): boolean =>
+    // A result already stored is recomputed, as the executor would: whether it was worth it is the precomputer's call.
+    ctx.precompute(t.key, t.taskType, computeReason(t.reason), Number.POSITIVE_INFINITY);
+  return {
+    async enqueueMany(tasks) {
+      return tasks.map((t) => {
+        const taskId = String(++next);
+        if (t.notBefore !== undefined && t.notBefore > ctx.now()) {
+          ctx.at(t.notBefore, () => {
+            run(t);
+          });
+          return { taskId, deduplicated: false };
+        }
+        return { taskId, deduplicated: !run(t) };
+      });
+    },
+  };
+}
+
+const computeReason = (r: PlannedTask["reason"]): ComputeReason => (r === "manual" ? "trigger" : r);
+
+interface Stored extends NearExpiry {
+  expiresAt: number;
+}
+
+/**
+ * The cache as the precomputer reads it: freshness, the keys its XFetch
+ * flagged on hits, and an expiry index (one min-heap per task type, since
+ * each type has its own refresh horizon; replaced results are dropped when
+ * they surface).
+ */
+export class SimulatedCache implements FreshnessSource {
+  readonly #ctx: PolicyContext;
+  readonly #flagged = new Set<string>();
+  /** The current result of each key. */
+  readonly #current = new Map<string, Stored>();
+  readonly #byType = new Map<string, MinHeap<Stored>>();
+  /** Results handed out as near expiry, until they expire or are replaced. */
+  readonly #due = new Map<string, Stored>();
+
+  constructor(ctx: PolicyContext) {
+    this.#ctx = ctx;
+  }
+
+  flag(key: string): void {
+    this.#flagged.add(key);
+  }
+
+  stored(key: string, taskType: string, expiresAt: number): void {
+    const parts = key.split("/");
+    const e: Stored = {
+      key,
+      tenant: parts[0] ?? "",
+      taskType,
+      entityId: parts.slice(2).join("/"),
+      expiresAt,
+    };
+    this.#current.set(key, e);
+    this.#due.delete(key);
+    let heap = this.#byType.get(taskType);
+    if (heap === undefined) {
+      heap = new MinHeap<Stored>((a, b) => a.expiresAt < b.expiresAt);
+      this.#byType.set(taskType, heap);
+    }
+    heap.push(e);
+  }
+
+  async nearExpiry(
+    now: number,
+    horizonOf: (taskType: string) => number,
+    filter: { taskType?: string | undefined; tenant?: string | undefined },
+  ): Promise<NearExpiry[]> {
+    for (const [type, heap] of this.#byType) {
+      const until = now + horizonOf(type);
+      for (let e = heap.peek(); e !== undefined && e.expiresAt <= until; e = heap.peek()) {
+        heap.pop();
+        if (this.#current.get(e.key) === e) this.#due.set(e.key, e);
+      }
+    }
+    const out: NearExpiry[] = [];
+    for (const [key, e] of this.#due) {
+      const expired = e.expiresAt <= now;
+      if (expired) {
+        // An expired result is offered once (a hot key with no result is due at once), then forgotten.
+        this.#due.delete(key);
+        this.#current.delete(key);
+      }
+      if (filter.taskType !== undefined && e.taskType !== filter.taskType) continue;
+      if (filter.tenant !== undefined && e.tenant !== filter.tenant) continue;
+      out.push(expired ? { ...e, expiresAt: undefined } : e);
+    }
+    return out;
+  }
+
+  async expiries(keys: readonly string[]): Promise<(number | undefined)[]> {
+    return keys.map((k) => this.#ctx.cache.freshUntil(k));
+  }
+
+  async takeRefreshDue(limit: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const key of this.#flagged) {
+      if (out.length >= limit) break;
+      out.push(key);
+      this.#flagged.delete(key);
+    }
+    return out;
+  }
+}
+
+/** Live lookups per second, measured over the trace's reads as the cache's counters would. */
+export class SimulatedLoad implements LoadProbe {
+  #window = 0;
+  #count = 0;
+  #qps = 0;
+
+  read(time: number): void {
+    if (time - this.#window >= 1000) {
+      this.#qps = (this.#count * 1000) / Math.max(1000, time - this.#window);
+      this.#window = time;
+      this.#count = 0;
+    }
+    this.#count++;
+  }
+
+  async sample() {
+    return { liveQps: this.#qps };
+  }
+}
+
+export function virtualTimers(ctx: PolicyContext): Timers {
+  return {
+    after(ms, fn) {
+      let cancelled = false;
+      ctx.at(ctx.now() + Math.max(1, ms), () => (cancelled ? undefined : fn()));
+      return {
+        cancel: () => {
+          cancelled = true;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The task types the replay knows, with its TTLs (the --ttl overrides
+ * included): the configured ones, and the trace's own as external types.
+ */
+export function simulatedTypes(
+  names: Iterable<string>,
+  configured: TaskTypeRegistry,
+  ttlMs: (taskType: string) => number,
+): TaskTypeRegistry {
+  const types: TaskType[] = [];
+  for (const name of new Set(names)) {
+    const base: TaskType = configured.has(name)
+      ? configured.get(name)
+      : {
+          name,
+          kind: "external",
+          model: name,
+          modelVersion: "",
+          inputs: [],
+          outputs: [],
+          ttlMs: 0,
+          staleGraceMs: 0,
+          xfetchBeta: 1,
+          defaultPriority: 5,
+          description: "",
+        };
+    types.push({ ...base, ttlMs: ttlMs(name) });
+  }
+  return new TaskTypeRegistry(types);
+}

@@ -1,0 +1,159 @@
+import { LRUCache } from "lru-cache";
+
+/**
+ * Decayed relations from a subject (a user, or an entity) to entities, per
+ * tenant: "user u created campaign c", "user u reads c's analytics",
+ * "campaign c has video v". A fan-out target keyed by relation computes for
+ * the subject's most active related entities, which is how a login can warm
+ * the analytics of the campaigns the user owns although the login names
+ * none of them.
+ *
+ * Memory is bounded twice: subjects by an LRU, and entities per subject by
+ * evicting the weakest. Weights decay exponentially, so a relation that is
+ * no longer used falls behind ones that are.
+ */
+export interface EntityRelationsOptions {
+  /** Subjects (tenant × subject id) kept; the least recently touched go first. Default 100,000. */
+  subjects: number;
+  /** Related entities kept per subject. Default 32. */
+  perSubject: number;
+  /** Half-life of a relation's weight. Default 7 days. */
+  halfLifeMs: number;
+}
+
+export const entityRelationsDefaults: Readonly<EntityRelationsOptions> = {
+  subjects: 100_000,
+  perSubject: 32,
+  halfLifeMs: 7 * 86_400_000,
+};
+
+interface Weight {
+  w: number;
+  at: number;
+  /** What made the relation: task types read through it and event types that created it (bounded). */
+  tags: Set<string>;
+}
+
+/** Tags kept per relation. */
+const maxTags = 8;
+
+export interface RelatedEntity {
+  entityId: string;
+  /** Decayed weight: roughly how many times the relation was seen recently. */
+  weight: number;
+}
+
+export class EntityRelations {
+  readonly options: EntityRelationsOptions;
+  readonly #rate: number;
+  readonly #subjects: LRUCache<string, Map<string, Weight>>;
+  /** Tenant × task type → the tags of the relations its reads went through (the entity kinds it is read for). */
+  readonly #kinds: LRUCache<string, Set<string>>;
+
+  constructor(options?: Partial<EntityRelationsOptions>) {
+    this.options = { ...entityRelationsDefaults, ...options };
+    this.#rate = Math.LN2 / this.options.halfLifeMs;
+    this.#subjects = new LRUCache({ max: this.options.subjects });
+    this.#kinds = new LRUCache({ max: Math.max(1, Math.ceil(this.options.subjects / 10)) });
+  }
+
+  /**
+   * A read of `taskType` by `subject` of `entityId`: where they are related,
+   * what made the relation (campaign_created, an explicit relation on a
+   * login...) marks the kind of entity that task type is read for, tenant-wide.
+   */
+  learnKind(tenant: string, subject: string, entityId: string, taskType: string): void {
+    const w = this.#subjects.peek(subjectId(tenant, subject))?.get(entityId);
+    if (w === undefined) return;
+    const id = subjectId(tenant, taskType);
+    let kind = this.#kinds.get(id);
+    if (kind === undefined) {
+      kind = new Set();
+      this.#kinds.set(id, kind);
+    }
+    for (const t of w.tags) if (kind.size < 2 * maxTags) kind.add(t);
+  }
+
+  get size(): number {
+    return this.#subjects.size;
+  }
+
+  /**
+   * Adds `weight` to subject → entity at `time`, tagged with what made it (the
+   * task type read, or the event type). A subject is never related to itself.
+   */
+  relate(tenant: string, subject: string, entityId: string, time: number, tag: string, weight = 1): void {
+    if (subject === "" || entityId === "" || subject === entityId) return;
+    const id = subjectId(tenant, subject);
+    let related = this.#subjects.get(id);
+    if (related === undefined) {
+      related = new Map();
+      this.#subjects.set(id, related);
+    }
+    const cur = related.get(entityId);
+    if (cur !== undefined) {
+      cur.w = this.#decayed(cur, time) + weight;
+      cur.at = Math.max(cur.at, time);
+      if (tag !== "" && cur.tags.size < maxTags) cur.tags.add(tag);
+      return;
+    }
+    if (related.size >= this.options.perSubject) this.#evictWeakest(related, time);
+    related.set(entityId, { w: weight, at: time, tags: new Set(tag === "" ? [] : [tag]) });
+  }
+
+  /**
+   * The subject's `limit` strongest related entities at `now`, strongest
+   * first. With `taskType`, only entities of the kind that type is read for:
+   * those already read as it, and those made like the ones it is read
+   * through (a campaign created like the campaigns whose analytics users
+   * read), so a login warms campaign analytics for campaigns, not for videos.
+   * While nothing is known of the type's kind, every related entity counts.
+   */
+  related(tenant: string, subject: string, limit: number, now: number, taskType?: string): RelatedEntity[] {
+    const related = this.#subjects.get(subjectId(tenant, subject));
+    if (related === undefined || limit <= 0) return [];
+    let kind: Set<string> | undefined;
+    if (taskType !== undefined) {
+      kind = new Set([taskType, ...(this.#kinds.get(subjectId(tenant, taskType)) ?? [])]);
+      for (const w of related.values()) if (w.tags.has(taskType)) for (const t of w.tags) kind.add(t);
+      if (kind.size === 1 && !this.#kinds.has(subjectId(tenant, taskType))) kind = undefined;
+    }
+    const out: RelatedEntity[] = [];
+    for (const [entityId, w] of related) {
+      if (kind !== undefined && !sharesTag(w.tags, kind)) continue;
+      out.push({ entityId, weight: this.#decayed(w, now) });
+    }
+    out.sort((a, b) => b.weight - a.weight || (a.entityId < b.entityId ? -1 : 1));
+    return out.slice(0, limit);
+  }
+
+  /** Whether subject → entity is held (any weight). */
+  has(tenant: string, subject: string, entityId: string): boolean {
+    return this.#subjects.peek(subjectId(tenant, subject))?.has(entityId) ?? false;
+  }
+
+  #decayed(w: Weight, now: number): number {
+    return now <= w.at ? w.w : w.w * Math.exp(-this.#rate * (now - w.at));
+  }
+
+  #evictWeakest(related: Map<string, Weight>, now: number): void {
+    let weakest: string | undefined;
+    let min = Number.POSITIVE_INFINITY;
+    for (const [id, w] of related) {
+      const v = this.#decayed(w, now);
+      if (v < min) {
+        min = v;
+        weakest = id;
+      }
+    }
+    if (weakest !== undefined) related.delete(weakest);
+  }
+}
+
+function sharesTag(tags: ReadonlySet<string>, kind: ReadonlySet<string>): boolean {
+  for (const t of tags) if (kind.has(t)) return true;
+  return false;
+}
+
+/** Tenant and subject in one map key; NUL cannot occur in either (both are validated ids). */
+const subjectId = (tenant: string, subject: string): string => `${tenant}\u0000${subject}`;

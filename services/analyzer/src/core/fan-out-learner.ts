@@ -1,0 +1,205 @@
+import { LRUCache } from "lru-cache";
+import type { EntityRelations } from "./entity-relations.js";
+
+/**
+ * Learns fan-out rules from traffic: for each tenant and event type, which
+ * task types are read after it, keyed by what (the event's entity, its
+ * user, or an entity related to the user), with what probability and after
+ * what delay. The precomputer adds the rules with enough support to its
+ * configured ones, so an event nobody wrote a rule for still warms what its
+ * readers will ask for.
+ *
+ * Counts decay (half-life `halfLifeMs`), so a change in behaviour is
+ * followed. State is bounded: tenant × event pairs and the events awaiting
+ * their reads are LRU caches. Tenants never mix: every map is keyed by tenant.
+ */
+export interface FanOutLearnerOptions {
+  /** A read counts for an event within this long after it. Default 15 minutes. */
+  windowMs: number;
+  /** Half-life of the counts. Default 1 day. */
+  halfLifeMs: number;
+  /** Decayed events of a type needed before its rule is offered. Default 5. */
+  minSupport: number;
+  /** Share of events followed by a read of a target below which it is left out. Default 0.2. */
+  minShare: number;
+  /** Tenant × event type pairs tracked. Default 10,000. */
+  maxEventTypes: number;
+  /** Targets (task type × key) tracked per pair. Default 64. */
+  maxTargets: number;
+  /** Subjects (entities and users) with events awaiting their reads. Default 100,000. */
+  maxPendingSubjects: number;
+  /** Events awaiting reads per subject. Default 8. */
+  pendingPerSubject: number;
+}
+
+export const fanOutLearnerDefaults: Readonly<FanOutLearnerOptions> = {
+  windowMs: 15 * 60_000,
+  halfLifeMs: 86_400_000,
+  minSupport: 5,
+  minShare: 0.2,
+  maxEventTypes: 10_000,
+  maxTargets: 64,
+  maxPendingSubjects: 100_000,
+  pendingPerSubject: 8,
+};
+
+export type LearnedKeyBy = "entity" | "user" | "related";
+
+export interface LearnedTarget {
+  taskType: string;
+  keyBy: LearnedKeyBy;
+  /** Share of the event's occurrences followed by such a read within the window. */
+  probability: number;
+  /** Mean delay from the event to the first such read. */
+  meanDelayMs: number;
+}
+
+export interface LearnedRule {
+  tenant: string;
+  event: string;
+  /** Decayed count of the event's occurrences. */
+  support: number;
+  targets: LearnedTarget[];
+}
+
+interface Decayed {
+  w: number;
+  at: number;
+}
+
+interface TargetStats {
+  followed: Decayed;
+  /** Decayed Σ delay, for the mean. */
+  delay: Decayed;
+}
+
+interface EventStats {
+  tenant: string;
+  event: string;
+  events: Decayed;
+  targets: Map<string, TargetStats>;
+}
+
+interface Pending {
+  stats: EventStats;
+  time: number;
+  entityId: string;
+  userId: string;
+  /** Targets already credited for this occurrence. */
+  seen: Set<string>;
+}
+
+export class FanOutLearner {
+  readonly options: FanOutLearnerOptions;
+  readonly #rate: number;
+  readonly #relations: EntityRelations;
+  readonly #stats: LRUCache<string, EventStats>;
+  readonly #pending: LRUCache<string, Pending[]>;
+
+  constructor(relations: EntityRelations, options?: Partial<FanOutLearnerOptions>) {
+    this.options = { ...fanOutLearnerDefaults, ...options };
+    this.#rate = Math.LN2 / this.options.halfLifeMs;
+    this.#relations = relations;
+    this.#stats = new LRUCache({ max: this.options.maxEventTypes });
+    this.#pending = new LRUCache({ max: this.options.maxPendingSubjects });
+  }
+
+  /** An event occurred: counted, and its reads awaited under its entity and its user. */
+  observeEvent(tenant: string, event: string, entityId: string, userId: string, time: number): void {
+    const id = `${tenant}\u0000${event}`;
+    let stats = this.#stats.get(id);
+    if (stats === undefined) {
+      stats = { tenant, event, events: { w: 0, at: time }, targets: new Map() };
+      this.#stats.set(id, stats);
+    }
+    this.#add(stats.events, time, 1);
+    const p: Pending = { stats, time, entityId, userId, seen: new Set() };
+    if (entityId !== "") this.#await(tenant, entityId, p);
+    if (userId !== "" && userId !== entityId) this.#await(tenant, userId, p);
+  }
+
+  /** A read: credits the events awaiting it, once per occurrence and target. */
+  observeRead(tenant: string, taskType: string, entityId: string, userId: string, time: number): void {
+    const byEntity = this.#live(tenant, entityId, time);
+    for (const p of byEntity)
+      if (p.entityId === entityId) this.#credit(p, taskType, "entity", time);
+      else if (p.userId === entityId) this.#credit(p, taskType, "user", time);
+    if (userId === "" || userId === entityId) return;
+    for (const p of this.#live(tenant, userId, time))
+      if (p.userId === userId && p.entityId !== entityId && this.#relations.has(tenant, userId, entityId))
+        this.#credit(p, taskType, "related", time);
+  }
+
+  /** The rules with enough support at `now`, of one tenant or all, targets most probable first. */
+  rules(now: number, tenant?: string): LearnedRule[] {
+    const o = this.options;
+    const out: LearnedRule[] = [];
+    for (const stats of this.#stats.values()) {
+      if (tenant !== undefined && stats.tenant !== tenant) continue;
+      const events = this.#value(stats.events, now);
+      if (events < o.minSupport) continue;
+      const targets: LearnedTarget[] = [];
+      for (const [id, t] of stats.targets) {
+        const followed = this.#value(t.followed, now);
+        const probability = Math.min(1, followed / events);
+        if (probability < o.minShare) continue;
+        const [taskType = "", keyBy] = id.split("\u0000") as [string, LearnedKeyBy];
+        targets.push({ taskType, keyBy, probability, meanDelayMs: this.#value(t.delay, now) / followed });
+      }
+      if (targets.length === 0) continue;
+      targets.sort(
+        (a, b) => b.probability - a.probability || (a.taskType + a.keyBy < b.taskType + b.keyBy ? -1 : 1),
+      );
+      out.push({ tenant: stats.tenant, event: stats.event, support: events, targets });
+    }
+    return out.sort((a, b) =>
+      a.tenant !== b.tenant ? (a.tenant < b.tenant ? -1 : 1) : a.event < b.event ? -1 : 1,
+    );
+  }
+
+  #credit(p: Pending, taskType: string, keyBy: LearnedKeyBy, time: number): void {
+    const id = `${taskType}\u0000${keyBy}`;
+    if (p.seen.has(id)) return;
+    p.seen.add(id);
+    let t = p.stats.targets.get(id);
+    if (t === undefined) {
+      if (p.stats.targets.size >= this.options.maxTargets) return;
+      t = { followed: { w: 0, at: time }, delay: { w: 0, at: time } };
+      p.stats.targets.set(id, t);
+    }
+    this.#add(t.followed, time, 1);
+    this.#add(t.delay, time, time - p.time);
+  }
+
+  #await(tenant: string, subject: string, p: Pending): void {
+    const id = `${tenant}\u0000${subject}`;
+    this.#live(tenant, subject, p.time);
+    const list = this.#pending.get(id) ?? [];
+    list.push(p);
+    if (list.length > this.options.pendingPerSubject) list.shift();
+    this.#pending.set(id, list);
+  }
+
+  /** The subject's events awaiting reads at `time`: past windows are dropped, later events kept but not returned. */
+  #live(tenant: string, subject: string, time: number): Pending[] {
+    const id = `${tenant}\u0000${subject}`;
+    const list = this.#pending.get(id);
+    if (list === undefined) return [];
+    const kept = list.filter((p) => time - p.time <= this.options.windowMs);
+    if (kept.length === 0) this.#pending.delete(id);
+    else if (kept.length !== list.length) this.#pending.set(id, kept);
+    return kept.filter((p) => p.time <= time);
+  }
+
+  #add(d: Decayed, time: number, amount: number): void {
+    if (time > d.at) {
+      d.w *= Math.exp(-this.#rate * (time - d.at));
+      d.at = time;
+      d.w += amount;
+    } else d.w += amount * Math.exp(-this.#rate * (d.at - time));
+  }
+
+  #value(d: Decayed, now: number): number {
+    return now <= d.at ? d.w : d.w * Math.exp(-this.#rate * (now - d.at));
+  }
+}

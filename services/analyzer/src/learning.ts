@@ -1,0 +1,96 @@
+import {
+  InvalidArgumentError,
+  validateEntityId,
+  validateTaskTypeName,
+  validateTenant,
+} from "@prescient/core";
+import { type DomainEvent, type DomainEventInput, validateDomainEvent } from "./core/domain-events.js";
+import { EntityRelations, type RelatedEntity } from "./core/entity-relations.js";
+import type { ActionEvent, EventLimits, IngestResult, QueryEvent } from "./core/events.js";
+import { FanOutLearner, type LearnedRule } from "./core/fan-out-learner.js";
+import type { AnalyzerSettings } from "./settings.js";
+
+/**
+ * What the analyzer learns about events and entities: which reads follow
+ * which event (learned fan-out rules) and which entities relate to which
+ * users and entities. Events arrive from the precomputer, reads from the
+ * cache's query log, explicit relations on both and on actions.
+ */
+export class Learning {
+  readonly relations: EntityRelations;
+  readonly learner: FanOutLearner;
+  readonly #settings: AnalyzerSettings;
+
+  constructor(settings: AnalyzerSettings) {
+    this.#settings = settings;
+    this.relations = new EntityRelations(settings.relations);
+    this.learner = new FanOutLearner(this.relations, settings.fanOut);
+  }
+
+  /** Validates and learns from domain events; rejections are reported as ingest rejections. */
+  recordEvents(inputs: readonly DomainEventInput[], result: IngestResult, limits: EventLimits): void {
+    if (inputs.length > this.#settings.maxEventsPerMessage)
+      throw new InvalidArgumentError(
+        `${inputs.length} events in one call; the limit is ${this.#settings.maxEventsPerMessage}`,
+      );
+    for (const [i, input] of inputs.entries()) {
+      const v = validateDomainEvent(input, limits);
+      if (!v.ok) {
+        result.rejected++;
+        if (result.rejections.length < this.#settings.maxRejectionsReported)
+          result.rejections.push({ index: i, reason: v.reason });
+        continue;
+      }
+      this.#event(v.event);
+      result.accepted++;
+    }
+  }
+
+  /** Reads, validated, in time order: they credit the events they follow and relate users to what they read. */
+  observeQueries(events: readonly QueryEvent[]): void {
+    for (const e of events) {
+      if (e.entityId.startsWith("#")) continue; // input-addressed: no entity to relate or key by
+      this.learner.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
+      if (e.userId === "" || e.userId === e.entityId) continue;
+      this.relations.learnKind(e.tenant, e.userId, e.entityId, e.taskType);
+      this.relations.relate(e.tenant, e.userId, e.entityId, e.time, e.taskType);
+    }
+  }
+
+  observeActions(events: readonly ActionEvent[]): void {
+    for (const e of events)
+      for (const r of e.relatedEntityIds ?? [])
+        this.relations.relate(e.tenant, e.userId, r, e.time, e.action);
+  }
+
+  rules(tenant?: string): LearnedRule[] {
+    if (tenant !== undefined && tenant !== "") validateTenant(tenant);
+    return this.learner.rules(this.#settings.clock.now(), tenant === "" ? undefined : tenant);
+  }
+
+  related(tenant: string, subject: string, limit: number, taskType?: string): RelatedEntity[] {
+    validateTenant(tenant);
+    validateEntityId(subject);
+    if (taskType !== undefined) validateTaskTypeName(taskType);
+    if (!Number.isInteger(limit) || limit < 0 || limit > 1000)
+      throw new InvalidArgumentError("limit must be from 0 to 1000; 0 takes 10");
+    return this.relations.related(
+      tenant,
+      subject,
+      limit === 0 ? 10 : limit,
+      this.#settings.clock.now(),
+      taskType,
+    );
+  }
+
+  #event(e: DomainEvent): void {
+    this.learner.observeEvent(e.tenant, e.type, e.entityId, e.userId, e.time);
+    if (e.userId !== "" && e.entityId !== "")
+      this.relations.relate(e.tenant, e.userId, e.entityId, e.time, e.type);
+    for (const r of e.relatedEntityIds) {
+      if (e.userId !== "") this.relations.relate(e.tenant, e.userId, r, e.time, e.type);
+      if (e.entityId !== "" && e.entityId !== e.userId)
+        this.relations.relate(e.tenant, e.entityId, r, e.time, e.type);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import { errorMessage } from "@prescient/core";
+import type { TriggerRule } from "./config.js";
+import type { PrecomputerCounters } from "./counters.js";
+import { subjectOf } from "./fan-out.js";
+import type { PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
+import type { RareWarnings } from "./rare-warnings.js";
+import { analyzerUnavailable } from "./trigger-predictions.js";
+import type { TriggerEvent } from "./types.js";
+import { withTimeout } from "./with-timeout.js";
+
+/** Related entities per `related` target when the rule names no limit. */
+export const defaultRelatedLimit = 3;
+
+/**
+ * The entities a rule's `related` targets key by: for each such target, the
+ * analyzer's strongest relations of the event's user of the kind the target
+ * type is read for (a login's user → the campaigns they manage). Like a
+ * prediction, this is a bonus: a slow or failing analyzer costs the event
+ * only its related tasks.
+ */
+export class RelatedTargets {
+  constructor(
+    private readonly deps: Pick<PrecomputerDeps, "analyzer">,
+    private readonly options: Pick<PrecomputerOptions, "predictionTimeoutMs">,
+    private readonly counters: PrecomputerCounters,
+    private readonly warnings: RareWarnings,
+  ) {}
+
+  /** Per event, task type → related entity ids (empty maps where no target is `related`). */
+  async resolve(
+    events: readonly TriggerEvent[],
+    rules: readonly (TriggerRule | undefined)[],
+  ): Promise<Map<string, string[]>[]> {
+    return Promise.all(
+      events.map(async (event, i) => {
+        const out = new Map<string, string[]>();
+        const targets = rules[i]?.targets.filter((t) => t.keyBy === "related") ?? [];
+        if (targets.length === 0) return out;
+        const subject = subjectOf(event, "related");
+        try {
+          const found = await withTimeout(
+            Promise.all(
+              targets.map((t) =>
+                this.deps.analyzer.relatedEntities({
+                  tenant: event.tenant,
+                  subject,
+                  limit: t.relatedLimit ?? defaultRelatedLimit,
+                  taskType: t.taskType,
+                }),
+              ),
+            ),
+            this.options.predictionTimeoutMs,
+            "the analyzer's related entities",
+          );
+          for (const [j, t] of targets.entries()) out.set(t.taskType, found[j] ?? []);
+        } catch (e) {
+          this.counters.skipped(analyzerUnavailable);
+          this.warnings.warn(
+            "related",
+            { err: errorMessage(e) },
+            "analyzer unavailable: triggers fan out without related entities",
+          );
+        }
+        return out;
+      }),
+    );
+  }
+}
