@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerAnalyzerCommands } from "./commands/analyzer.js";
 import { registerCacheCommands } from "./commands/cache.js";
 import { registerExecutorCommands } from "./commands/executor.js";
 import { registerPrecomputerCommands } from "./commands/precomputer.js";
@@ -16,6 +17,7 @@ const program = new Command()
 registerUp(program);
 registerCacheCommands(program);
 registerPrecomputerCommands(program);
+registerAnalyzerCommands(program);
 registerReplay(program);
 registerWorkload(program);
 registerExecutorCommands(program);

@@ -1,6 +1,11 @@
 import { analyzerEnvShape, analyzerOptionsFromEnv, startAnalyzer } from "@prescient/analyzer";
 import { startCache } from "@prescient/cache";
-import { defaultTaskTypesPath, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
+import {
+  defaultTaskTypesPath,
+  InvalidArgumentError,
+  loadTaskTypes,
+  type TaskTypeRegistry,
+} from "@prescient/core";
 import { executorOptionsFromEnv, GrpcTaskHandlers, startExecutor } from "@prescient/executor";
 import {
   addressSchema,
@@ -24,6 +29,12 @@ import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
 import { shutdownTracing } from "@prescient/tracing";
 import { type ServiceName, serviceNames } from "./services.js";
 import {
+  scaleAnalyzerOptions,
+  scaleReporterOptions,
+  scaleTaskTypeConfig,
+  timeScaleEnvShape,
+} from "./time-scale.js";
+import {
   GrpcMissHandler,
   InProcessMissHandler,
   queryEventOf,
@@ -38,13 +49,17 @@ export interface MeshOptions {
   address?: string;
   /** Overrides REDIS_URL; unset means in-memory stores. */
   redisUrl?: string;
+  /** Overrides PRESCIENT_TIME_SCALE: the mesh's policy lives this many times faster (time-scale.ts). */
+  timeScale?: number;
   env?: NodeJS.ProcessEnv;
 }
 
 export interface Mesh {
   host: ServiceHost;
   env: CommonEnv;
+  /** The task types as the services run them: TTLs and precomputer periods time-scaled. */
   taskTypes: TaskTypeRegistry;
+  timeScale: number;
   /** Resolves when every service this process implements reports SERVING. */
   ready: Promise<void>;
   close(): Promise<void>;
@@ -72,11 +87,20 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const address = options.address ?? env.PRESCIENT_ADDR;
   const redisUrl = options.redisUrl || env.REDIS_URL;
   const store = redisUrl ? { redisUrl } : ("memory" as const);
-  const taskTypes = loadTaskTypes(env.PRESCIENT_TASK_TYPES ?? defaultTaskTypesPath);
+  const timeScale = options.timeScale ?? loadEnv(timeScaleEnvShape, rawEnv).PRESCIENT_TIME_SCALE;
+  if (!(Number.isFinite(timeScale) && timeScale > 0))
+    throw new InvalidArgumentError(`the time scale must be a positive number, not ${timeScale}`);
+  const taskTypes = scaleTaskTypeConfig(
+    loadTaskTypes(env.PRESCIENT_TASK_TYPES ?? defaultTaskTypesPath),
+    timeScale,
+  );
   const has = (s: ServiceName) => options.services.includes(s);
   const predictorEnv = predictorOptionsFromEnv(rawEnv);
   const executorEnv = executorOptionsFromEnv(rawEnv);
-  const analyzerEnv = analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, rawEnv));
+  const analyzerEnv = scaleAnalyzerOptions(
+    analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, rawEnv)),
+    timeScale,
+  );
   const peers = loadEnv(peerEnvShape, rawEnv);
   const host = new ServiceHost({
     address,
@@ -111,10 +135,14 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     : undefined;
   if (analyzer) warmups.push(analyzer.then((a) => a.ready));
   const analyzerAddress = peers.PRESCIENT_ANALYZER_ADDR;
+  const reporterOptions = scaleReporterOptions(timeScale);
   const reporter = analyzer
-    ? queryReporter(analyzer.then((a) => a.analyzer))
+    ? queryReporter(
+        analyzer.then((a) => a.analyzer),
+        reporterOptions,
+      )
     : analyzerAddress
-      ? queryReporter(analyzerAddress)
+      ? queryReporter(analyzerAddress, reporterOptions)
       : undefined;
   if (reporter) host.onShutdown(() => reporter.close());
 
@@ -179,10 +207,15 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
 
   const ready = Promise.all(warmups).then(() => {
     log.info(
-      { address: host.address, store: redisUrl ? "redis" : "memory", services: options.services },
+      {
+        address: host.address,
+        store: redisUrl ? "redis" : "memory",
+        services: options.services,
+        ...(timeScale !== 1 ? { timeScale } : {}),
+      },
       "mesh ready",
     );
   });
   ready.catch((err: unknown) => log.error({ err }, "a service failed to start"));
-  return { host, env, taskTypes, ready, close: () => host.shutdown() };
+  return { host, env, taskTypes, timeScale, ready, close: () => host.shutdown() };
 }

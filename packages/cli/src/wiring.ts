@@ -8,6 +8,7 @@ import {
   grpcQuerySink,
   type QueryEventInput,
   QueryReporter,
+  type QueryReporterOptions,
 } from "@prescient/analyzer";
 import type { MissFeatures, MissHandler, MissKey, ObservedLookup } from "@prescient/cache";
 import { analyzerV1, commonV1, executorV1 } from "@prescient/contracts";
@@ -135,14 +136,20 @@ export function queryEventOf(lookup: ObservedLookup): QueryEventInput {
  * analyzer in this process, or to a remote one over gRPC. A slow or absent
  * analyzer costs lookups nothing: the reporter drops and counts.
  */
-export function queryReporter(target: Promise<Analyzer> | string): QueryReporter {
+export function queryReporter(
+  target: Promise<Analyzer> | string,
+  options: Partial<QueryReporterOptions> = {},
+): QueryReporter {
   if (typeof target === "string") {
     const client = new analyzerV1.AnalyzerServiceClient(
       target,
       credentials.createInsecure(),
       clientChannelOptions(),
     );
-    return new QueryReporter(grpcQuerySink(client));
+    return new QueryReporter(grpcQuerySink(client), options);
   }
-  return new QueryReporter(async (events) => (await target).recordQueries(events, emptyIngestResult()));
+  return new QueryReporter(
+    async (events) => (await target).recordQueries(events, emptyIngestResult()),
+    options,
+  );
 }

@@ -4,7 +4,7 @@ import type { QueryEventInput } from "./core/events.js";
 import { emptyIngestResult } from "./core/events.js";
 import { InProcessScorer } from "./model/onnx-scorer.js";
 import type { ModelPublisher } from "./model/ports.js";
-import type { AnalyzerSettings } from "./settings.js";
+import type { AnalyzerSettingsInput } from "./settings.js";
 import type { AnalyzerStore } from "./store/analyzer-store.js";
 import { MemoryAnalyzerStore } from "./store/memory-store.js";
 
@@ -25,7 +25,7 @@ export class MemoryPublisher implements ModelPublisher {
 
 export function coreAnalyzer(
   clock: Clock,
-  settings: Partial<AnalyzerSettings> = {},
+  settings: AnalyzerSettingsInput = {},
   store: AnalyzerStore = new MemoryAnalyzerStore(),
 ): Analyzer {
   return new Analyzer(

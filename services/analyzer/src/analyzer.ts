@@ -144,6 +144,16 @@ export class Analyzer {
     return this.#learning.related(tenant, subject, limit, taskType);
   }
 
+  /** How many rules learnedRules() would list now, counted without building them (for the metrics). */
+  learnedRuleCount(): number {
+    return this.#learning.ruleCount();
+  }
+
+  /** Users and entities (per tenant) whose relations are held. */
+  relationSubjectCount(): number {
+    return this.#learning.relations.size;
+  }
+
   typeSummaries(): Promise<TypeSummary[]> {
     return this.#demand.typeSummaries();
   }

@@ -1,4 +1,5 @@
 import {
+  errorMessage,
   InvalidArgumentError,
   validateEntityId,
   validateTaskTypeName,
@@ -70,7 +71,11 @@ export class Learning {
 
   related(tenant: string, subject: string, limit: number, taskType?: string): RelatedEntity[] {
     validateTenant(tenant);
-    validateEntityId(subject);
+    try {
+      validateEntityId(subject);
+    } catch (e) {
+      throw new InvalidArgumentError(errorMessage(e).replace(/^entity_id/, "subject"));
+    }
     if (taskType !== undefined) validateTaskTypeName(taskType);
     if (!Number.isInteger(limit) || limit < 0 || limit > 1000)
       throw new InvalidArgumentError("limit must be from 0 to 1000; 0 takes 10");
@@ -81,6 +86,11 @@ export class Learning {
       this.#settings.clock.now(),
       taskType,
     );
+  }
+
+  /** Rules `rules()` would list now, counted without building them (for the metrics). */
+  ruleCount(): number {
+    return this.learner.ruleCount(this.#settings.clock.now());
   }
 
   #event(e: DomainEvent): void {

@@ -2,24 +2,28 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
-import { cacheV1, precomputerV1 } from "@prescient/contracts";
-import { type LiveResult, liveReplay, openTrace, replay } from "@prescient/evaluator";
+import { cacheV1, executorV1, precomputerV1 } from "@prescient/contracts";
+import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
+import { type LiveResult, liveReplay, openTrace, replay, syntheticFeatures } from "@prescient/evaluator";
 import { callUnary } from "@prescient/kit";
+import { exampleSpecs, Rng } from "@prescient/predictor";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Mesh, startMesh } from "../mesh.js";
 import { serviceNames } from "../services.js";
-import { registerReplay } from "./replay.js";
+import { exampleFeatureSamplers, registerReplay } from "./replay.js";
 
 /**
  * `prescient replay --live` against a real mesh, every service in this
- * process on an ephemeral port with in-memory stores: a small trace of
- * uploads (whose analyses the precomputer fans out) and repeated reads,
- * replayed 200 times faster than it was recorded.
+ * process on an ephemeral port with in-memory stores, living 200 times
+ * faster than the wall clock (`prescient up --time-scale 200`): a small
+ * trace of uploads (whose analyses the precomputer fans out) and repeated
+ * reads, replayed 200 times faster than it was recorded.
  */
 let mesh: Mesh;
 let addr: string;
 let trace: string;
+let onnx: string;
 
 /** 10 min of trace: 5 uploads, their analyses read 2 and 4 min later, and 3 keys the mesh does not know, each read 4 times. */
 function smallTrace(): string {
@@ -32,6 +36,35 @@ function smallTrace(): string {
         `${at + i + 0.5},acme/hook_analysis/video-${i},,u${i},,,`,
       );
   for (let k = 0; k < 3; k++) for (const at of [10, 150, 300, 590]) rows.push(`${at + k},page-${k},,,,,`);
+  const [header, ...body] = rows;
+  body.sort((a, b) => Number(a.split(",")[0]) - Number(b.split(",")[0]));
+  return `${[header, ...body].join("\n")}\n`;
+}
+
+/**
+ * 10 min of trace for the onnx types. Two campaigns are created (the precomputer fans out their
+ * roas_prediction and variant_scoring, the event carrying the campaign's features) and read 1 and
+ * 2 min later; four ads are only read (ctr_prediction: their first miss carries the features),
+ * 5 times each; a user logs in with a campaign whose ROAS is read after. No id ends in a number:
+ * numbered ads would start the analyzer's sequential readahead of ads the trace never names, which
+ * the replay has no features for.
+ */
+function onnxTrace(): string {
+  const rows = ["ts,key,tenant,user,task_type,entity,event"];
+  const campaigns = ["spring", "autumn"];
+  campaigns.forEach((c, i) => {
+    rows.push(`${i},,acme,,,campaign-${c},campaign_created`);
+    for (const at of [60, 120])
+      rows.push(
+        `${at + i},acme/roas_prediction/campaign-${c},,,,,`,
+        `${at + i + 0.5},acme/variant_scoring/campaign-${c},,,,,`,
+      );
+  });
+  rows.push(`2,,acme,u-ann,,campaign-ann,user_login`);
+  for (const at of [30, 150, 250]) rows.push(`${at},acme/roas_prediction/campaign-ann,,u-ann,,,`);
+  ["red", "green", "blue", "gold"].forEach((ad, i) => {
+    for (const at of [5, 100, 200, 300, 400]) rows.push(`${at + i},acme/ctr_prediction/ad-${ad},,,,,`);
+  });
   const [header, ...body] = rows;
   body.sort((a, b) => Number(a.split(",")[0]) - Number(b.split(",")[0]));
   return `${[header, ...body].join("\n")}\n`;
@@ -60,6 +93,7 @@ beforeAll(async () => {
   mesh = await startMesh({
     services: [...serviceNames],
     address: "127.0.0.1:0",
+    timeScale: 200,
     env: { ...process.env, REDIS_URL: "", PRESCIENT_METRICS_PORT: "0" },
   });
   await mesh.ready;
@@ -67,6 +101,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "replay-live-"));
   trace = join(dir, "small.csv");
   writeFileSync(trace, smallTrace());
+  onnx = join(dir, "onnx.csv");
+  writeFileSync(onnx, onnxTrace());
 }, 60_000);
 
 afterAll(async () => {
@@ -79,7 +115,7 @@ describe("prescient replay --live against a running mesh", () => {
     const precomputer = new precomputerV1.PrecomputerServiceClient(addr, credentials.createInsecure());
     try {
       const r = await run(trace, "--live", "--addr", addr, "--speed", "200", "--json", "--no-progress");
-      expect(r.stderr).not.toMatch(/error/);
+      expect(r.stderr).not.toMatch(/error|warning/);
       expect(r.code).toBe(0);
       const { report, live } = JSON.parse(r.stdout) as { report: { policies: unknown[] }; live: LiveResult };
       expect(report.policies.length).toBe(5);
@@ -97,6 +133,9 @@ describe("prescient replay --live against a running mesh", () => {
       // Keys the mesh does not know (`object`) were replayed as an external type it does.
       expect(live.typeMap).toEqual({ object: "campaign_analytics" });
       expect(live.predicted.map((p) => p.policy)).toContain("prescient");
+      // The mesh lives as fast as the trace is played, and the uploads' ctr_prediction had features.
+      expect(live.meshTimeScale).toBe(200);
+      expect(live.mesh.deadLetters).toEqual({});
       // 10 min of trace at 200x: about 3 s of wall time.
       expect(live.traceMs).toBe(592_000);
       expect(live.wallMs).toBeGreaterThanOrEqual(592_000 / 200 - 50);
@@ -129,10 +168,86 @@ describe("prescient replay --live against a running mesh", () => {
       "--no-progress",
     );
     expect(r.code).toBe(0);
+    // A mesh of another time scale than --speed is named, on stderr before the run and in the report.
+    expect(r.stderr).toMatch(/warning: the mesh's time scale is 200x, not --speed 1000x.*--time-scale 1000/);
+    expect(r.stdout).toMatch(/warning: the mesh's time scale is 200x/);
     expect(r.stdout).toMatch(/Hit rate, live against simulated/);
     expect(r.stdout).toMatch(/simulated prescient\s+32\s/);
     expect(r.stdout).toMatch(/live \(mesh\)\s+32\s+\d+\.\d%/);
     expect(r.stdout).toMatch(/object -> campaign_analytics/);
+  }, 30_000);
+
+  it("computes the onnx types live from synthetic entity features: re-reads hit, nothing is dead-lettered", async () => {
+    const cache = new cacheV1.CacheServiceClient(addr, credentials.createInsecure());
+    const executor = new executorV1.ExecutorServiceClient(addr, credentials.createInsecure());
+    try {
+      const r = await run(
+        onnx,
+        "--live",
+        "--addr",
+        addr,
+        "--speed",
+        "200",
+        "--run-tag",
+        "onnx",
+        "--json",
+        "--no-progress",
+      );
+      expect(r.code).toBe(0);
+      const { live } = JSON.parse(r.stdout) as { live: LiveResult };
+      expect(live.lookups).toMatchObject({ sent: 31, answered: 31, errors: 0 });
+      expect(live.triggers).toMatchObject({ sent: 3, ok: 3, errors: 0 });
+      // Each ad misses once (the miss carries its features and is enqueued), then hits.
+      expect(live.byType.ctr_prediction?.reads).toBe(20);
+      expect(live.byType.ctr_prediction?.hits).toBeGreaterThanOrEqual(12);
+      // The campaigns' results were computed from the features their creation carried.
+      expect(live.byType.roas_prediction?.hits).toBeGreaterThanOrEqual(2 + 2);
+      expect(live.byType.variant_scoring?.hits).toBeGreaterThanOrEqual(2);
+      // The ads got theirs with their first miss, the campaigns with their events.
+      expect(live.features.names).toBe(21);
+      expect(live.features.entities).toBeGreaterThanOrEqual(4);
+      expect(live.mesh.deadLetters).toEqual({});
+      const queue = await callUnary(executor.queueStats.bind(executor), {});
+      expect(Number(queue.total?.dead ?? -1)).toBe(0);
+
+      // What hit is the model's output for the ad.
+      const hit = await callUnary(cache.lookup.bind(cache), {
+        key: { tenant: "acme-onnx", taskType: "ctr_prediction", entityId: "ad-red" },
+        onMiss: cacheV1.OnMiss.ON_MISS_NONE,
+        features: {},
+        userId: "",
+        rejectStale: false,
+      });
+      expect(hit.hit).toBe(true);
+      const p = hit.result?.value?.tensors?.tensors.find((t) => t.name === "probability")?.data[0];
+      expect(p).toBeGreaterThan(0);
+      expect(p).toBeLessThan(1);
+    } finally {
+      cache.close();
+      executor.close();
+    }
+  }, 30_000);
+
+  it("runs the schedules 200 times faster: readahead every 5 ms, refresh-ahead every second (its shortest period)", async () => {
+    const precomputer = new precomputerV1.PrecomputerServiceClient(addr, credentials.createInsecure());
+    const windows = async (schedule: string): Promise<number[]> => {
+      const { runs } = await callUnary(precomputer.listRuns.bind(precomputer), { schedule, limit: 50 });
+      return [...new Set(runs.map((r) => r.windowStart?.getTime() ?? 0))].sort((a, b) => a - b);
+    };
+    const gaps = (w: number[]): number[] => w.slice(1).map((t, i) => t - w[i]!);
+    try {
+      // Unscaled, refresh-ahead runs every 2 minutes and readahead every second.
+      const until = Date.now() + 5000;
+      while ((await windows("refresh_ahead")).length < 2 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(Math.min(...gaps(await windows("refresh_ahead")))).toBe(1000);
+      const readahead = gaps(await windows("readahead"));
+      expect(readahead.length).toBeGreaterThan(0);
+      expect(readahead.every((g) => g % 5 === 0)).toBe(true);
+      expect(Math.min(...readahead)).toBeLessThan(1000);
+    } finally {
+      precomputer.close();
+    }
   }, 30_000);
 
   it("refuses an address outside loopback, and --ttl, unless told otherwise", async () => {
@@ -162,6 +277,37 @@ describe("prescient replay --live against a running mesh", () => {
     expect(live.records).toBeLessThan(37);
     expect(live.records).toBeGreaterThanOrEqual(3);
   }, 30_000);
+});
+
+describe("synthetic features of the shipped example models", () => {
+  it("draws every feature within the range its model was trained on", () => {
+    const f = syntheticFeatures(loadTaskTypes(defaultTaskTypesPath), exampleFeatureSamplers());
+    const range = new Map<string, [number, number]>();
+    for (const spec of exampleSpecs) {
+      const rng = new Rng(7);
+      const rows = Array.from({ length: 2000 }, () => spec.sample(rng));
+      spec.features.forEach((name, i) => {
+        const values = rows.map((row) => row[i]!);
+        const [lo, hi] = [Math.min(...values), Math.max(...values)];
+        const slack = (hi - lo) * 0.05;
+        const known = range.get(name);
+        range.set(name, [Math.min(lo - slack, known?.[0] ?? lo), Math.max(hi + slack, known?.[1] ?? hi)]);
+      });
+    }
+    const seen = new Map<string, Set<number>>();
+    for (let e = 0; e < 100; e++) {
+      const record = f.of("acme", `entity-${e}`);
+      expect(Object.keys(record).sort()).toEqual([...range.keys()].sort());
+      for (const [name, value] of Object.entries(record)) {
+        const [lo, hi] = range.get(name)!;
+        expect(value, name).toBeGreaterThanOrEqual(lo);
+        expect(value, name).toBeLessThanOrEqual(hi);
+        seen.set(name, (seen.get(name) ?? new Set()).add(value));
+      }
+    }
+    // Entities differ: every feature takes at least two values over 100 entities.
+    for (const [name, values] of seen) expect(values.size, name).toBeGreaterThan(1);
+  });
 });
 
 describe("prescient replay --block-page-size", () => {

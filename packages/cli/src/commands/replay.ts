@@ -8,12 +8,13 @@ import {
 import {
   checkLiveAddress,
   configuredEvents,
+  type FeatureSampler,
   type LiveOnMiss,
   type LiveResult,
   liveReplay,
   liveTypeMap,
   MappedTraceSource,
-  needsFeatures,
+  meshTimeScale,
   openTrace,
   type PolicyName,
   policyNames,
@@ -23,11 +24,15 @@ import {
   renderLive,
   renderTable,
   replay,
+  scaleMatches,
   scaleTaskTypes,
+  syntheticFeatures,
   type TraceFormat,
   type TraceSource,
+  timeScaleLine,
   traceFormats,
 } from "@prescient/evaluator";
+import { exampleSpecs, Rng } from "@prescient/predictor";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { parsePositiveInt, parsePositiveNumber, runClient } from "../client-command.js";
@@ -63,6 +68,19 @@ function policy(p: string): PolicyName {
   if (!isPolicy(p))
     throw new InvalidArgumentError(`unknown policy ${JSON.stringify(p)}; known: ${policyNames.join(", ")}`);
   return p;
+}
+
+/**
+ * Plausible feature rows for the shipped example models: the distributions
+ * the predictor's example specs train them on, drawn from a seed.
+ */
+export function exampleFeatureSamplers(): Map<string, FeatureSampler> {
+  return new Map(
+    exampleSpecs.map((spec) => [
+      spec.model,
+      { features: spec.features, sample: (seed: number) => spec.sample(new Rng(seed)) },
+    ]),
+  );
 }
 
 /** `from=to` task-type pairs (repeatable, or comma-separated). */
@@ -122,7 +140,12 @@ export function registerReplay(program: Command): void {
     .option("--config <file>", "task types (TTL, stale grace)", defaultTaskTypesPath)
     .option("--live", "drive a running mesh with the trace, then compare with the simulation", false)
     .option("--addr <host:port>", "the mesh, for --live", "127.0.0.1:50051")
-    .option("--speed <factor>", "--live: time compression factor", parsePositiveNumber, 60)
+    .option(
+      "--speed <factor>",
+      "--live: time compression factor; start the mesh with `prescient up --time-scale <factor>` to match",
+      parsePositiveNumber,
+      60,
+    )
     .option("--allow-remote", "--live: allow an --addr outside loopback", false)
     .option(
       "--on-miss <enqueue|none>",
@@ -159,6 +182,7 @@ export function registerReplay(program: Command): void {
         });
         let taskTypes = loaded;
         let typeMap: ReturnType<typeof liveTypeMap> | undefined;
+        let meshScale: number | undefined;
         if (flags.live) {
           checkLiveAddress(flags.addr, flags.allowRemote);
           if (flags.onMiss !== "enqueue" && flags.onMiss !== "none")
@@ -166,13 +190,18 @@ export function registerReplay(program: Command): void {
           if (flags.ttl !== undefined)
             throw new InvalidArgumentError(
               "--ttl does not apply with --live: the mesh keeps results for the TTLs of its task-type configuration " +
-                "(--config, the file `prescient up` loads), and the simulation uses those, times --speed",
+                "(--config, the file `prescient up` loads), and the simulation uses those (times --speed over the mesh's --time-scale)",
             );
           if (ab !== undefined) throw new InvalidArgumentError("--ab and --live do not go together");
-          // The simulation sees the trace as the mesh will: its types, and its TTLs in trace time.
+          // The simulation sees the trace as the mesh will: its types, and its TTLs in trace time,
+          // which are the configured ones when the mesh lives as fast as the trace is played.
           typeMap = liveTypeMap(loaded, parseTypeMap(flags.liveType));
           source = new MappedTraceSource(source, typeMap.map);
-          taskTypes = scaleTaskTypes(loaded, flags.speed);
+          meshScale = await meshTimeScale(flags.addr, loaded, flags.timeout);
+          if (!scaleMatches(meshScale, flags.speed)) {
+            process.stderr.write(`${timeScaleLine({ meshTimeScale: meshScale, speed: flags.speed })}\n`);
+            taskTypes = scaleTaskTypes(loaded, flags.speed / (meshScale ?? 1));
+          }
         } else if (flags.liveType !== undefined || flags.runTag !== undefined || flags.allowRemote)
           throw new InvalidArgumentError("--live-type, --run-tag and --allow-remote need --live");
         const bar =
@@ -204,7 +233,7 @@ export function registerReplay(program: Command): void {
         const report = await replay(source, options);
         bar?.stop();
         if (flags.live && typeMap !== undefined) {
-          const live = await runLive(source, report, flags, typeMap, loaded);
+          const live = await runLive(source, report, flags, typeMap, loaded, meshScale);
           process.stdout.write(
             flags.json
               ? `${JSON.stringify({ report, live }, null, 2)}\n`
@@ -229,6 +258,7 @@ async function runLive(
   flags: ReplayFlags,
   typeMap: ReturnType<typeof liveTypeMap>,
   taskTypes: TaskTypeRegistry,
+  meshScale: number | undefined,
 ): Promise<LiveResult> {
   const stop = new AbortController();
   const onSigint = (): void => {
@@ -260,7 +290,8 @@ async function runLive(
       mapType: typeMap.map,
       typeMap: typeMap.used,
       events: configuredEvents(taskTypes),
-      needsFeatures: needsFeatures(taskTypes),
+      features: syntheticFeatures(taskTypes, exampleFeatureSamplers()),
+      ...(meshScale !== undefined ? { meshTimeScale: meshScale } : {}),
       ...(flags.runTag !== undefined ? { runTag: flags.runTag } : {}),
       signal: stop.signal,
       onProgress: (p) => bar?.update(p.done, { hit: `${(p.hitRate * 100).toFixed(1)}%` }),

@@ -1,6 +1,6 @@
 import { errorMessage } from "@prescient/core";
 import type { Command } from "commander";
-import { parsePositiveInt } from "../client-command.js";
+import { parsePositiveInt, parsePositiveNumber } from "../client-command.js";
 import { startMesh } from "../mesh.js";
 import { isServiceName, type ServiceName, serviceNames } from "../services.js";
 
@@ -8,12 +8,14 @@ async function run(
   services: readonly ServiceName[],
   address: string | undefined,
   redisUrl: string | undefined,
+  timeScale?: number,
 ) {
   try {
     const mesh = await startMesh({
       services,
       ...(address !== undefined ? { address } : {}),
       ...(redisUrl !== undefined ? { redisUrl } : {}),
+      ...(timeScale !== undefined ? { timeScale } : {}),
     });
     mesh.host.installSignalHandlers();
     await mesh.ready;
@@ -30,9 +32,15 @@ export function registerUp(program: Command): void {
     .option("--host <host>", "interface to bind", "127.0.0.1")
     .option("--port <port>", "port to bind (default: PRESCIENT_ADDR's, 50051)", parsePositiveInt)
     .option("--redis <url>", "use Redis stores at this URL (default: REDIS_URL, else memory)")
-    .action(async (opts: { host: string; port?: number; redis?: string }) => {
+    .option(
+      "--time-scale <factor>",
+      "live this many times faster: TTLs, schedule periods, the analyzer's half-lives and the query log's flush " +
+        "divided by it, rates multiplied (default: PRESCIENT_TIME_SCALE, else 1); for `prescient replay --live --speed <factor>`",
+      parsePositiveNumber,
+    )
+    .action(async (opts: { host: string; port?: number; redis?: string; timeScale?: number }) => {
       const address = opts.port !== undefined ? `${opts.host}:${opts.port}` : undefined;
-      await run(serviceNames, address, opts.redis);
+      await run(serviceNames, address, opts.redis, opts.timeScale);
     });
 
   program

@@ -1,5 +1,5 @@
 import { credentials, status } from "@grpc/grpc-js";
-import { cacheV1, type commonV1, precomputerV1 } from "@prescient/contracts";
+import { cacheV1, type commonV1, executorV1, precomputerV1 } from "@prescient/contracts";
 import { errorMessage, UnavailableError } from "@prescient/core";
 import { callUnary, clientChannelOptions, isGrpcError } from "@prescient/kit";
 import type { Histogram } from "hdr-histogram-js";
@@ -7,6 +7,7 @@ import type { ReplayReport } from "../sim/replay.js";
 import type { TraceEvent, TraceRead, TraceSource } from "../trace/record.js";
 import { checkLiveAddress } from "./address.js";
 import { type PacerClock, pace } from "./pacer.js";
+import type { SyntheticFeatures } from "./synthetic-features.js";
 
 /**
  * `prescient replay --live`: drives a running mesh with the trace, time
@@ -23,6 +24,15 @@ import { type PacerClock, pace } from "./pacer.js";
  * uncomputed (only what the precomputer does ahead of time can hit), which
  * no simulated policy models; COMPUTE would block each miss on its compute,
  * so the latency measured would be the compute's, not the cache's.
+ *
+ * Entities carry the features `options.features` makes up for them
+ * (synthetic-features.ts), so that onnx types compute: on every trigger (for
+ * the event's entity), and on the lookups of an onnx type until one of them
+ * has delivered the entity's features to the mesh: a miss the cache
+ * enqueued, which stores them before the task is queued. A trigger does not
+ * count: the precomputer stores an event's features only with a task keyed
+ * by the event's entity, which a rule may not have (user_login's are keyed
+ * by the user and the related campaigns).
  */
 export type LiveOnMiss = "enqueue" | "none";
 
@@ -45,8 +55,10 @@ export interface LiveOptions {
   typeMap?: () => Record<string, string>;
   /** Events the mesh has a rule for; others are skipped and counted. Default: all are sent. */
   events?: ReadonlySet<string>;
-  /** Mesh task types that cannot be computed without features (onnx types with inputs lacking defaults). */
-  needsFeatures?: (taskType: string) => boolean;
+  /** Features of the entities the trace names. Default: none, so onnx types do not compute. */
+  features?: SyntheticFeatures;
+  /** The mesh's time scale (mesh-scale.ts), for the report. */
+  meshTimeScale?: number;
   /** Appended to every tenant (`{tenant}-{tag}`), so a repeated run starts from a cold cache. */
   runTag?: string;
   signal?: AbortSignal;
@@ -123,12 +135,16 @@ export interface LiveResult {
   /** Records that started more than 10 ms after they were due, and the worst: the mesh kept up if 0. */
   late: { count: number; maxMs: number };
   typeMap: Record<string, string>;
-  /** Types read live that the mesh computes only from features, which the trace does not carry. */
-  featurelessTypes: string[];
+  /** Entities whose synthetic features an enqueued miss delivered to the mesh, and features per record. */
+  features: { entities: number; names: number };
+  /** The time scale the mesh reported, if it did (`prescient up --time-scale`). */
+  meshTimeScale: number | undefined;
   /** Deltas of the mesh's own counters over the run. */
   mesh: {
     cache: { hits: number; staleHits: number; misses: number; errors: number } | undefined;
     precomputerEnqueued: Record<string, number> | undefined;
+    /** Tasks dead-lettered during the run, by task type (the executor's QueueStats). */
+    deadLetters: Record<string, number> | undefined;
   };
   predicted: PredictedRow[];
 }
@@ -167,6 +183,18 @@ async function precomputerCounters(
   try {
     const s = await callUnary(client.stats.bind(client), {}, { timeoutMs });
     return Object.fromEntries(s.enqueuedByReason.map((r) => [r.name, Number(r.count)]));
+  } catch {
+    return undefined;
+  }
+}
+
+async function deadByType(
+  client: executorV1.ExecutorServiceClient,
+  timeoutMs: number,
+): Promise<Record<string, number> | undefined> {
+  try {
+    const s = await callUnary(client.queueStats.bind(client), {}, { timeoutMs });
+    return Object.fromEntries(s.byTaskType.map((t) => [t.taskType, Number(t.counts?.dead ?? 0)]));
   } catch {
     return undefined;
   }
@@ -220,6 +248,11 @@ export async function liveReplay(
     credentials.createInsecure(),
     channel,
   );
+  const executor = new executorV1.ExecutorServiceClient(options.addr, credentials.createInsecure(), channel);
+  const synthetic = options.features;
+  /** Entities (tagged tenant, entity) whose features the mesh has stored. */
+  const delivered = new Set<string>();
+  const entityOf = (tenant: string, entity: string): string => `${tenantOf(tenant)}\u0000${entity}`;
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 600_000_000,
@@ -235,6 +268,7 @@ export async function liveReplay(
       );
     }
     const precomputerBefore = await precomputerCounters(precomputer, timeoutMs);
+    const deadBefore = await deadByType(executor, timeoutMs);
 
     const lookups = { sent: 0, answered: 0, hits: 0, stale: 0, misses: 0, enqueued: 0, errors: 0 };
     const triggers = { events: 0, sent: 0, ok: 0, tasksQueued: 0, skippedFresh: 0, noRule: 0, errors: 0 };
@@ -272,6 +306,8 @@ export async function liveReplay(
       lookups.sent++;
       const t = byType.get(taskType) ?? { reads: 0, hits: 0 };
       byType.set(taskType, t);
+      const entity = entityOf(r.tenant, r.entity);
+      const withFeatures = synthetic?.uses(taskType) === true && !delivered.has(entity);
       const began = performance.now();
       try {
         const res = await callUnary(
@@ -279,7 +315,7 @@ export async function liveReplay(
           {
             key: { tenant: tenantOf(r.tenant), taskType, entityId: r.entity },
             onMiss: onMissCode[onMiss],
-            features: {},
+            features: withFeatures ? features(synthetic.of(r.tenant, r.entity)) : {},
             userId: r.user,
             rejectStale: false,
           },
@@ -296,7 +332,10 @@ export async function liveReplay(
         } else if (res.hit) lookups.stale++;
         else {
           lookups.misses++;
-          if (res.taskId !== "") lookups.enqueued++;
+          if (res.taskId !== "") {
+            lookups.enqueued++;
+            if (withFeatures) delivered.add(entity);
+          }
         }
       } catch (e) {
         lookups.errors++;
@@ -310,16 +349,21 @@ export async function liveReplay(
         return;
       }
       triggers.sent++;
+      const carried =
+        synthetic !== undefined && e.entity !== ""
+          ? { ...synthetic.of(e.tenant, e.entity), ...e.features }
+          : e.features;
       try {
         const res = await callUnary(
           precomputer.trigger.bind(precomputer),
           {
             event: {
               type: e.event,
+              relatedEntityIds: [],
               tenant: tenantOf(e.tenant),
               entityId: e.entity,
               userId: e.user,
-              features: features(e.features),
+              features: features(carried),
               attributes: {},
             },
           },
@@ -359,6 +403,7 @@ export async function liveReplay(
       after = undefined;
     }
     const precomputerAfter = await precomputerCounters(precomputer, timeoutMs);
+    const deadAfter = await deadByType(executor, timeoutMs);
     const rate = (n: number): number => (lookups.answered === 0 ? 0 : n / lookups.answered);
     return {
       addr: options.addr,
@@ -383,7 +428,8 @@ export async function liveReplay(
       errorExamples,
       late: { count: paced.late, maxMs: paced.maxLateMs },
       typeMap: options.typeMap?.() ?? {},
-      featurelessTypes: [...byType.keys()].filter((t) => options.needsFeatures?.(t) === true).sort(),
+      features: { entities: delivered.size, names: synthetic?.names.length ?? 0 },
+      meshTimeScale: options.meshTimeScale,
       mesh: {
         cache:
           after === undefined
@@ -398,6 +444,8 @@ export async function liveReplay(
           precomputerBefore !== undefined && precomputerAfter !== undefined
             ? delta(precomputerAfter, precomputerBefore)
             : undefined,
+        deadLetters:
+          deadBefore !== undefined && deadAfter !== undefined ? delta(deadAfter, deadBefore) : undefined,
       },
       predicted: predictedRows(report),
     };
@@ -405,5 +453,6 @@ export async function liveReplay(
     histogram.destroy();
     cache.close();
     precomputer.close();
+    executor.close();
   }
 }

@@ -1,7 +1,19 @@
 import { duration, int, pct, textTable } from "../report/format.js";
 import type { LiveResult } from "./live-replay.js";
+import { scaleMatches } from "./mesh-scale.js";
 
 const ms = (v: number): string => (v >= 100 ? `${v.toFixed(0)} ms` : `${v.toPrecision(3)} ms`);
+
+/** Whether the mesh lived as fast as the trace was played. */
+export function timeScaleLine(r: Pick<LiveResult, "meshTimeScale" | "speed">): string {
+  if (scaleMatches(r.meshTimeScale, r.speed))
+    return `mesh time scale ${r.meshTimeScale}x, as --speed: its TTLs, schedules, analyzer and query log run on trace time`;
+  return (
+    `warning: the mesh's time scale is ${r.meshTimeScale === undefined ? "unknown (its precomputer did not report a budget)" : `${r.meshTimeScale}x`}, not --speed ${r.speed}x: ` +
+    "the simulation stretched the TTLs to match, but the mesh's schedules, analyzer and query log run at another pace than the trace; " +
+    `start it with \`prescient up --time-scale ${r.speed}\` for a comparable run`
+  );
+}
 
 /** The live run beside the simulation's prediction for the same trace, as text. */
 export function renderLive(r: LiveResult): string {
@@ -13,6 +25,7 @@ export function renderLive(r: LiveResult): string {
       `in ${duration(r.wallMs)}, ${duration(r.traceMs)} of trace` +
       (r.aborted ? "; STOPPED EARLY (interrupted): the live numbers cover only what ran" : ""),
   );
+  out.push(timeScaleLine(r));
   const rows: string[][] = r.predicted.map((p) => [
     `simulated ${p.policy}`,
     int(p.reads),
@@ -78,10 +91,14 @@ export function renderLive(r: LiveResult): string {
     out.push(
       `task types the mesh does not know, replayed as: ${mapped.map(([a, b]) => `${a} -> ${b}`).join(", ")}`,
     );
-  if (r.featurelessTypes.length > 0)
+  if (r.features.names > 0)
     out.push(
-      `note: ${r.featurelessTypes.join(", ")} ${r.featurelessTypes.length === 1 ? "is an onnx type" : "are onnx types"} the mesh computes only from entity features, which the trace does not carry: ` +
-        `their enqueued misses fail in the executor (see \`prescient dlq list\`) unless the mesh holds the features; --live-type ${r.featurelessTypes[0]}=<external type> replays them as a type it can compute`,
+      `features: synthetic, ${int(r.features.names)} per entity from a hash of its tenant and id, sent with every trigger and with the lookups of onnx types until a miss delivered them (${int(r.features.entities)} entities)`,
+    );
+  const dead = Object.entries(r.mesh.deadLetters ?? {}).filter(([, n]) => n > 0);
+  if (dead.length > 0)
+    out.push(
+      `warning: tasks dead-lettered during the run: ${dead.map(([t, n]) => `${t} ${int(n)}`).join(", ")} (see \`prescient dlq list\`)`,
     );
   if (r.late.count > 0)
     out.push(

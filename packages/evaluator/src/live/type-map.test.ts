@@ -4,13 +4,7 @@ import { traceFile } from "../test/fixtures.test-util.js";
 import { openTrace } from "../trace/open-trace.js";
 import type { TraceRecord } from "../trace/record.js";
 import { checkLiveAddress, hostOf, isLoopback } from "./address.js";
-import {
-  configuredEvents,
-  liveTypeMap,
-  MappedTraceSource,
-  needsFeatures,
-  scaleTaskTypes,
-} from "./type-map.js";
+import { configuredEvents, liveTypeMap, MappedTraceSource, scaleTaskTypes } from "./type-map.js";
 
 const shipped = loadTaskTypes(defaultTaskTypesPath);
 
@@ -63,13 +57,6 @@ describe("live mode: task types, TTLs and events as the mesh sees them", () => {
       "user_login",
       "video_uploaded",
     ]);
-  });
-
-  it("knows which types the mesh computes only from features", () => {
-    const f = needsFeatures(shipped);
-    expect(f("ctr_prediction")).toBe(true);
-    expect(f("scene_detection")).toBe(false);
-    expect(f("no_such_type")).toBe(false);
   });
 });
 

@@ -14,11 +14,15 @@ import { canonicalKey, type TraceRecord, type TraceSource } from "../trace/recor
  *   fallback: `--live-type default=<type>`, else the configuration's external
  *   type with the shortest TTL (ties by name; `campaign_analytics` in the
  *   shipped config). An external type is computed by its handler from the
- *   key alone, so a miss enqueued for it completes; an onnx type needs
- *   features the trace does not carry.
- * - TTLs. The mesh keeps results for its configured TTL in wall time, which
- *   lasts `speed` times longer in trace time. The simulation therefore runs
- *   with the configuration's TTLs and stale graces multiplied by the speed.
+ *   key alone; an onnx type computes from the entity features the replay
+ *   makes up (synthetic-features.ts).
+ * - Time. A mesh started with `--time-scale` equal to the replay's speed
+ *   lives as fast as the trace is played (its TTLs, schedule periods,
+ *   analyzer half-lives and query-log flush compressed alike), so the
+ *   simulation runs with the configuration as it is. Against a mesh of
+ *   another scale, the mesh keeps results `speed / scale` times longer in
+ *   trace time, and the simulation stretches the TTLs and stale graces by
+ *   that (scaleTaskTypes); its schedules and analyzer then do not match.
  */
 export interface LiveTypeMap {
   /** The mesh's task type for a trace's task type. */
@@ -105,7 +109,7 @@ export class MappedTraceSource implements TraceSource {
   }
 }
 
-/** The configuration with every TTL and stale grace lasting `speed` times longer: the mesh's TTLs in trace time. */
+/** The configuration with every TTL and stale grace lasting `speed` times longer: a slower mesh's TTLs in trace time. */
 export function scaleTaskTypes(registry: TaskTypeRegistry, speed: number): TaskTypeRegistry {
   return new TaskTypeRegistry(
     registry.list().map((t) => ({ ...t, ttlMs: t.ttlMs * speed, staleGraceMs: t.staleGraceMs * speed })),
@@ -116,13 +120,4 @@ export function scaleTaskTypes(registry: TaskTypeRegistry, speed: number): TaskT
 /** The events the configuration has a fan-out rule for (the precomputer refuses any other). */
 export function configuredEvents(registry: TaskTypeRegistry): Set<string> {
   return new Set(parsePrecomputerConfig(registry.raw, registry).rules.keys());
-}
-
-/** Whether the mesh can compute a type only from entity features (an onnx input without a default). */
-export function needsFeatures(registry: TaskTypeRegistry): (taskType: string) => boolean {
-  return (taskType) => {
-    if (!registry.has(taskType)) return false;
-    const t = registry.get(taskType);
-    return t.kind === "onnx" && t.inputs.some((i) => i.default === undefined);
-  };
 }

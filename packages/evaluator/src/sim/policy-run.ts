@@ -81,6 +81,7 @@ export class PolicyRun {
       precompute: (key, taskType, reason, neededUntil) =>
         this.#precompute(key, taskType, reason, neededUntil),
       tokens: () => this.#bucket.available(scheduler.now),
+      budget: { perSecond: s.budgetPerSecond, burst: this.#bucket.burst },
       ttlMs: (t) => types.of(t).ttlMs,
       latencyMs: (t) => types.of(t).latencyMs,
     };

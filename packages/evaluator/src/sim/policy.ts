@@ -35,6 +35,8 @@ export interface PolicyContext {
   precompute(key: string, taskType: string, reason: ComputeReason, neededUntil?: number): boolean;
   /** Budget tokens available now. */
   tokens(): number;
+  /** The run's budget: tokens per second, and how many may be saved up. */
+  readonly budget: { perSecond: number; burst: number };
   ttlMs(taskType: string): number;
   latencyMs(taskType: string): number;
 }

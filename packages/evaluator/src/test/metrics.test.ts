@@ -65,9 +65,9 @@ describe("metrics on hand-made traces", () => {
     });
     const prescient = r.policies[1]!;
     // Six uploads (0..500 s) and their reads back the rule by the seventh: the last four are precomputed,
-    // as predicted work (a learned target carries its probability).
-    expect(prescient.byReason.predicted?.computes).toBe(4);
-    expect(prescient.byReason.predicted?.hits).toBe(4);
+    // fanned out by the learned rule (paid from the budget: a learned target carries its probability).
+    expect(prescient.byReason.trigger?.computes).toBe(4);
+    expect(prescient.byReason.trigger?.hits).toBe(4);
     expect(prescient.hits).toBe(4);
     expect(r.policies[0]?.hits).toBe(0);
   });

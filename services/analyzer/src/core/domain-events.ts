@@ -37,11 +37,18 @@ export function validateDomainEvent(e: DomainEventInput, limits: EventLimits): V
     };
   try {
     validateTenant(e.tenant);
-    if (e.entityId !== "") validateEntityId(e.entityId);
-    if (e.userId !== "") validateEntityId(e.userId);
   } catch (err) {
     return { ok: false, reason: errorMessage(err) };
   }
+  for (const [field, id] of [
+    ["entity_id", e.entityId],
+    ["user_id", e.userId],
+  ] as const)
+    try {
+      if (id !== "") validateEntityId(id);
+    } catch (err) {
+      return { ok: false, reason: errorMessage(err).replace(/^entity_id/, field) };
+    }
   if (e.entityId === "" && e.userId === "") return { ok: false, reason: "needs an entity_id or a user_id" };
   const related = e.relatedEntityIds ?? [];
   const bad = validRelated(related);

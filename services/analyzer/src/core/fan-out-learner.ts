@@ -20,7 +20,12 @@ export interface FanOutLearnerOptions {
   halfLifeMs: number;
   /** Decayed events of a type needed before its rule is offered. Default 5. */
   minSupport: number;
-  /** Share of events followed by a read of a target below which it is left out. Default 0.2. */
+  /**
+   * Share of events followed by a read of a target below which it is left
+   * out. Default 0.02: low, since the precomputer weighs each target by its
+   * share (and a configured target missing from a supported rule is one
+   * whose results go unread).
+   */
   minShare: number;
   /** Tenant × event type pairs tracked. Default 10,000. */
   maxEventTypes: number;
@@ -36,7 +41,7 @@ export const fanOutLearnerDefaults: Readonly<FanOutLearnerOptions> = {
   windowMs: 15 * 60_000,
   halfLifeMs: 86_400_000,
   minSupport: 5,
-  minShare: 0.2,
+  minShare: 0.02,
   maxEventTypes: 10_000,
   maxTargets: 64,
   maxPendingSubjects: 100_000,
@@ -121,16 +126,24 @@ export class FanOutLearner {
   /** A read: credits the events awaiting it, once per occurrence and target. */
   observeRead(tenant: string, taskType: string, entityId: string, userId: string, time: number): void {
     const byEntity = this.#live(tenant, entityId, time);
-    for (const p of byEntity)
+    for (const p of byEntity) {
+      // An event about its own user (a login) keys the read both ways.
       if (p.entityId === entityId) this.#credit(p, taskType, "entity", time);
-      else if (p.userId === entityId) this.#credit(p, taskType, "user", time);
+      if (p.userId === entityId) this.#credit(p, taskType, "user", time);
+    }
     if (userId === "" || userId === entityId) return;
+    // The event's own entity may be one of its user's related ones too (a login about a campaign):
+    // the read is then keyed both ways, so a configured `related` target learns how often it pays.
     for (const p of this.#live(tenant, userId, time))
-      if (p.userId === userId && p.entityId !== entityId && this.#relations.has(tenant, userId, entityId))
+      if (p.userId === userId && this.#relations.has(tenant, userId, entityId))
         this.#credit(p, taskType, "related", time);
   }
 
-  /** The rules with enough support at `now`, of one tenant or all, targets most probable first. */
+  /**
+   * The rules with enough support at `now`, of one tenant or all, targets
+   * most probable first. A supported rule with no target says the event's
+   * results go unread.
+   */
   rules(now: number, tenant?: string): LearnedRule[] {
     const o = this.options;
     const out: LearnedRule[] = [];
@@ -146,7 +159,6 @@ export class FanOutLearner {
         const [taskType = "", keyBy] = id.split("\u0000") as [string, LearnedKeyBy];
         targets.push({ taskType, keyBy, probability, meanDelayMs: this.#value(t.delay, now) / followed });
       }
-      if (targets.length === 0) continue;
       targets.sort(
         (a, b) => b.probability - a.probability || (a.taskType + a.keyBy < b.taskType + b.keyBy ? -1 : 1),
       );
@@ -157,18 +169,53 @@ export class FanOutLearner {
     );
   }
 
+  /** How many rules `rules(now)` offers (those with enough support), counted without building them: cheap enough for a metrics scrape. */
+  ruleCount(now: number): number {
+    let n = 0;
+    for (const stats of this.#stats.values())
+      if (this.#value(stats.events, now) >= this.options.minSupport) n++;
+    return n;
+  }
+
+  /** Tenant × event type pairs tracked. */
+  get eventTypes(): number {
+    return this.#stats.size;
+  }
+
+  /**
+   * Credits the target once for this occurrence. The credit is dated at the
+   * event, as its count is, so followed / events is the decayed share of
+   * occurrences followed (dated at the read, it would lean high by the decay
+   * over the delay). A new target when the pair tracks `maxTargets` replaces
+   * the weakest, so a pair that filled up with rare reads still learns new
+   * ones as the old ones decay.
+   */
   #credit(p: Pending, taskType: string, keyBy: LearnedKeyBy, time: number): void {
     const id = `${taskType}\u0000${keyBy}`;
-    if (p.seen.has(id)) return;
+    // At most maxTargets credits per occurrence: the seen set stays bounded too.
+    if (p.seen.has(id) || p.seen.size >= this.options.maxTargets) return;
     p.seen.add(id);
     let t = p.stats.targets.get(id);
     if (t === undefined) {
-      if (p.stats.targets.size >= this.options.maxTargets) return;
-      t = { followed: { w: 0, at: time }, delay: { w: 0, at: time } };
+      if (p.stats.targets.size >= this.options.maxTargets) this.#evictWeakest(p.stats.targets, time);
+      t = { followed: { w: 0, at: p.time }, delay: { w: 0, at: p.time } };
       p.stats.targets.set(id, t);
     }
-    this.#add(t.followed, time, 1);
-    this.#add(t.delay, time, time - p.time);
+    this.#add(t.followed, p.time, 1);
+    this.#add(t.delay, p.time, time - p.time);
+  }
+
+  #evictWeakest(targets: Map<string, TargetStats>, now: number): void {
+    let weakest: string | undefined;
+    let min = Number.POSITIVE_INFINITY;
+    for (const [id, t] of targets) {
+      const v = this.#value(t.followed, now);
+      if (v < min) {
+        min = v;
+        weakest = id;
+      }
+    }
+    if (weakest !== undefined) targets.delete(weakest);
   }
 
   #await(tenant: string, subject: string, p: Pending): void {

@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { credentials, type ServiceError, status } from "@grpc/grpc-js";
 import { analyzerV1 } from "@prescient/contracts";
 import { ManualClock } from "@prescient/core";
-import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { callUnary, clientChannelOptions, kitRegistry, ServiceHost } from "@prescient/kit";
 import { freePort } from "@prescient/kit/testing";
 import { startPredictor } from "@prescient/predictor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syntheticPopulation } from "../next-action/synthetic-population.test-util.js";
 import { type AnalyzerRuntime, startAnalyzer } from "./start-analyzer.js";
 
-const { PredictionSource } = analyzerV1;
+const { KeyBy, PredictionSource } = analyzerV1;
 const now = Date.UTC(2025, 1, 10, 12);
 
 async function expectCode(p: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
@@ -333,6 +333,156 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     expect(p.source).toBe("markov");
     expect(p.fallbackReason).toMatch(/unavailable/);
     await h.shutdown();
+  });
+
+  it("learns fan-out rules and relations: RecordEvents, then reads, then LearnedRules and RelatedEntities", async () => {
+    const tenant = "shop";
+    const users = Array.from({ length: 8 }, (_, i) => i);
+    const domain = (over: Partial<analyzerV1.DomainEvent>): analyzerV1.DomainEvent => ({
+      time: new Date(now - 60_000),
+      tenant,
+      type: "user_login",
+      entityId: "",
+      userId: "u0",
+      relatedEntityIds: [],
+      ...over,
+    });
+    const recorded = await callUnary(client.recordEvents.bind(client), {
+      events: [
+        // Two hours ago each user created a campaign (outside the window of the reads below).
+        ...users.map((i) =>
+          domain({
+            time: new Date(now - 2 * 3_600_000),
+            type: "campaign_created",
+            entityId: `c${i}`,
+            userId: `u${i}`,
+          }),
+        ),
+        // A minute ago each logged in; u0's login names x1 explicitly.
+        ...users.map((i) => domain({ userId: `u${i}`, relatedEntityIds: i === 0 ? ["x1"] : [] })),
+        domain({ type: "Bad-Type" }),
+        domain({ userId: "", entityId: "" }),
+      ],
+    });
+    expect([recorded.accepted, recorded.rejected]).toEqual([16n, 2n]);
+    expect(recorded.rejections.map((r) => Number(r.index))).toEqual([16, 17]);
+    expect(recorded.rejections[0]!.reason).toMatch(/type "Bad-Type" must match/);
+    expect(recorded.rejections[1]!.reason).toMatch(/needs an entity_id or a user_id/);
+    // Every login is followed by the user's dashboard after 2 s, half by their campaign's analytics after 5 s.
+    const reads = await callUnary(client.recordQueryBatch.bind(client), {
+      events: [
+        ...users.map((i) =>
+          event({
+            time: new Date(now - 58_000),
+            tenant,
+            taskType: "user_dashboard",
+            entityId: `u${i}`,
+            userId: `u${i}`,
+          }),
+        ),
+        ...users
+          .filter((i) => i % 2 === 0)
+          .map((i) =>
+            event({
+              time: new Date(now - 55_000),
+              tenant,
+              taskType: "campaign_analytics",
+              entityId: `c${i}`,
+              userId: `u${i}`,
+            }),
+          ),
+      ],
+    });
+    expect([reads.accepted, reads.rejected]).toEqual([12n, 0n]);
+
+    const { rules } = await callUnary(client.learnedRules.bind(client), { tenant });
+    // Campaign creations are supported but nothing read follows them within the window: no target.
+    expect(rules.map((r) => [r.event, r.targets.length])).toEqual([
+      ["campaign_created", 0],
+      ["user_login", 2],
+    ]);
+    const rule = rules[1]!;
+    expect([rule.tenant, rule.event]).toEqual([tenant, "user_login"]);
+    expect(rule.support).toBeCloseTo(8, 2);
+    expect(rule.targets.map((t) => [t.taskType, t.keyBy])).toEqual([
+      ["user_dashboard", KeyBy.KEY_BY_USER],
+      ["campaign_analytics", KeyBy.KEY_BY_RELATED],
+    ]);
+    expect(rule.targets[0]!.probability).toBeCloseTo(1, 9);
+    expect(rule.targets[0]!.meanDelayMs).toBeCloseTo(2000, 3);
+    expect(rule.targets[1]!.probability).toBeCloseTo(0.5, 9);
+    expect(rule.targets[1]!.meanDelayMs).toBeCloseTo(5000, 3);
+    // Every tenant's, with "": shop's rule among them; another tenant's, none of shop's.
+    const all = await callUnary(client.learnedRules.bind(client), { tenant: "" });
+    expect(all.rules).toContainEqual(rule);
+    expect((await callUnary(client.learnedRules.bind(client), { tenant: "acme" })).rules).toEqual([]);
+
+    // Campaign analytics are read for campaigns: u0 gets c0, not x1 (named by a login).
+    const forAnalytics = await callUnary(client.relatedEntities.bind(client), {
+      tenant,
+      subject: "u0",
+      limit: 0,
+      taskType: "campaign_analytics",
+    });
+    expect(forAnalytics.entities.map((e) => e.entityId)).toEqual(["c0"]);
+    expect(forAnalytics.entities[0]!.weight).toBeGreaterThan(1);
+    const any = await callUnary(client.relatedEntities.bind(client), {
+      tenant,
+      subject: "u0",
+      limit: 10,
+      taskType: "",
+    });
+    expect(any.entities.map((e) => e.entityId).sort()).toEqual(["c0", "x1"]);
+    const otherTenant = await callUnary(client.relatedEntities.bind(client), {
+      tenant: "acme",
+      subject: "u0",
+      limit: 10,
+      taskType: "",
+    });
+    expect(otherTenant.entities).toEqual([]);
+
+    // The gauges read the running analyzer at scrape time; no tenant label.
+    const text = await kitRegistry.metrics();
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    expect(gauge("prescient_analyzer_learned_rules")).toBe(runtime.analyzer.learnedRuleCount());
+    expect(gauge("prescient_analyzer_learned_rules")).toBeGreaterThanOrEqual(2);
+    expect(gauge("prescient_analyzer_relation_subjects")).toBe(runtime.analyzer.relationSubjectCount());
+    expect(gauge("prescient_analyzer_relation_subjects")).toBeGreaterThanOrEqual(8);
+    expect(text).not.toMatch(/prescient_analyzer_learned_rules\{/);
+  });
+
+  it("answers INVALID_ARGUMENT with a clear message for bad RecordEvents, LearnedRules and RelatedEntities", async () => {
+    const bad = status.INVALID_ARGUMENT;
+    await expectCode(
+      callUnary(client.learnedRules.bind(client), { tenant: "a/b" }),
+      bad,
+      /tenant "a\/b" may hold only/,
+    );
+    const related = (over: Partial<analyzerV1.RelatedEntitiesRequest>) =>
+      callUnary(client.relatedEntities.bind(client), {
+        tenant: "shop",
+        subject: "u0",
+        limit: 10,
+        taskType: "",
+        ...over,
+      });
+    await expectCode(related({ subject: "" }), bad, /^subject is empty$/);
+    await expectCode(related({ limit: 1001 }), bad, /limit must be from 0 to 1000/);
+    await expectCode(related({ tenant: "" }), bad, /tenant is empty/);
+    await expectCode(related({ taskType: "Bad-Type" }), bad, /task_type "Bad-Type" must match/);
+    const many = Array.from({ length: 10_001 }, () => ({
+      time: new Date(now),
+      tenant: "shop",
+      type: "user_login",
+      entityId: "",
+      userId: "u0",
+      relatedEntityIds: [],
+    }));
+    await expectCode(
+      callUnary(client.recordEvents.bind(client), { events: many }),
+      bad,
+      /10001 events in one call; the limit is 10000/,
+    );
   });
 
   it("cleans up old actions and past launches", async () => {

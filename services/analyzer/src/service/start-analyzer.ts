@@ -14,6 +14,7 @@ import type { AnalyzerStore } from "../store/analyzer-store.js";
 import { MemoryAnalyzerStore } from "../store/memory-store.js";
 import { RedisAnalyzerStore } from "../store/redis-store.js";
 import { analyzerService, analyzerServiceName } from "./analyzer-service.js";
+import { AnalyzerMetrics } from "./metrics.js";
 
 export interface AnalyzerRuntime {
   readonly analyzer: Analyzer;
@@ -57,6 +58,7 @@ export async function startAnalyzer(
     o,
   );
   host.addService(analyzerServiceName, analyzerV1.AnalyzerServiceService, analyzerService(analyzer));
+  const unwatch = AnalyzerMetrics.for().watch(analyzer);
 
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
@@ -100,6 +102,7 @@ export async function startAnalyzer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
+      unwatch();
       for (const t of timers) clearInterval(t);
       await scorer.close();
       await store.close();

@@ -11,32 +11,50 @@ import {
 
 /**
  * The background budget. Work the precomputer starts on its own (schedules,
- * launch warming, refresh-ahead, predicted actions) is capped per minute and
- * backs off under load; work someone asked for (triggers, misses, manual
- * warms) always passes. Within what is admitted, higher priority × tenant
- * weight goes first, so premium tenants keep their precomputation when the
- * budget is tight. Every task not admitted is counted by why.
+ * launch warming, refresh-ahead, predicted work, learned fan-out) is paid
+ * from a token bucket (`perMinute`, holding at most `burstMinutes` of it)
+ * that shrinks under load; work someone asked for (triggers, misses, manual
+ * warms) always passes, and with `chargeForeground` it is paid for too.
+ *
+ * Background work is spent by expected value: each task carries the
+ * probability that its result is read before it expires (1 when unknown),
+ * and a batch is admitted highest probability × tenant weight first, then
+ * by priority. A task is also held to a bar that rises as the bucket
+ * empties, max(min_probability, (1 − fill)²): with budget to spare all the
+ * sources propose down to `min_probability` is computed, and spending grows
+ * with the budget; when budget is tight only likely reads are, which bounds
+ * waste. Every task not admitted
+ * is counted by why.
  */
 export interface BudgetOptions {
-  /** Background tasks admitted per clock minute. Default 10,000. */
+  /** Background tasks admitted per minute, on average. Default 10,000. */
   perMinute: number;
+  /** How many minutes of budget may be saved up for a burst. Default 1. */
+  burstMinutes: number;
+  /** Foreground tasks use up budget too (they are never refused). Default false. */
+  chargeForeground: boolean;
   /** Reasons that count as background. Default schedule, launch, refresh, predicted. */
   backgroundReasons: readonly TaskReason[];
-  /** Back-off thresholds. Above one, the minute's allowance shrinks linearly; at twice it, none is left. */
+  /** Back-off thresholds. Above one, the budget shrinks linearly; at twice it, none is left. */
   maxLiveQps: number;
   maxQueueDepth: number;
   maxPredictorQueueMs: number;
   /** Tenant → weight; absent tenants weigh 1. */
   tenantWeights: ReadonlyMap<string, number>;
+  /** The lowest bar: a task whose read is less likely is never admitted. Default 0.2. */
+  minProbability: number;
 }
 
 export const budgetDefaults: Readonly<BudgetOptions> = {
   perMinute: 10_000,
+  burstMinutes: 1,
+  chargeForeground: false,
   backgroundReasons: ["schedule", "launch", "refresh", "predicted"],
   maxLiveQps: 5000,
   maxQueueDepth: 10_000,
   maxPredictorQueueMs: 50,
   tenantWeights: new Map(),
+  minProbability: 0.2,
 };
 
 export interface Admission<T extends PlannedTask> {
@@ -48,12 +66,14 @@ export interface Admission<T extends PlannedTask> {
 export interface BudgetUsage {
   /** Background tasks admitted in the current minute. */
   used: number;
-  /** The per-minute cap. */
+  /** The per-minute rate. */
   limit: number;
-  /** The allowance left this minute after back-off. */
+  /** Tasks the bucket could pay for now, after back-off. */
   available: number;
   /** 0 (no pressure) to 1 (stopped); the highest load signal relative to its threshold, less one. */
   pressure: number;
+  /** The probability a background task needs now (see the class comment). */
+  bar: number;
   windowStart: number;
 }
 
@@ -92,6 +112,9 @@ export class Budget {
   readonly options: BudgetOptions;
   readonly #clock: Clock;
   readonly #background: ReadonlySet<TaskReason>;
+  readonly #capacity: number;
+  #tokens: number;
+  #filledAt: number;
   #windowStart = Number.NEGATIVE_INFINITY;
   #used = 0;
   #lastRatio = 0;
@@ -100,10 +123,14 @@ export class Budget {
     this.options = { ...budgetDefaults, ...options };
     this.#clock = clock;
     this.#background = new Set(this.options.backgroundReasons);
+    this.#capacity = this.options.perMinute * this.options.burstMinutes;
+    this.#tokens = this.#capacity;
+    this.#filledAt = clock.now();
   }
 
-  isBackground(reason: TaskReason): boolean {
-    return this.#background.has(reason);
+  /** Background: a background reason, or a task whose read is only probable (learned fan-out). */
+  isBackground(task: Pick<PlannedTask, "reason" | "probability">): boolean {
+    return this.#background.has(task.reason) || task.probability !== undefined;
   }
 
   weightOf(tenant: string): number {
@@ -111,61 +138,92 @@ export class Budget {
   }
 
   /**
-   * Admits what the minute's allowance and the load allow. Foreground tasks
-   * pass untouched and use none of the allowance. Background tasks are
-   * ranked by priority × tenant weight (stable), and the allowance is
-   * consumed at once: call `refund` for tasks that were then not enqueued.
+   * Admits what the bucket and the load allow, by expected value (see the
+   * class comment). Foreground tasks pass untouched. The budget is spent at
+   * once: call `refund` for tasks that were then not enqueued.
    */
   admit<T extends PlannedTask>(tasks: readonly T[], load: LoadSample): Admission<T> {
-    this.#roll();
+    this.#refill();
     const deferred: Counts = new Map();
     const foreground: T[] = [];
     const background: T[] = [];
-    for (const t of tasks) (this.#background.has(t.reason) ? background : foreground).push(t);
+    for (const t of tasks) (this.isBackground(t) ? background : foreground).push(t);
+    if (this.options.chargeForeground) this.#tokens -= foreground.length;
     if (background.length === 0) return { admitted: foreground, deferred };
 
     const { ratio, reason } = loadPressure(load, this.options);
     this.#lastRatio = ratio;
-    const allowance = Math.floor(this.options.perMinute * backoffFactor(ratio));
-    const room = Math.max(0, allowance - this.#used);
+    // Back-off keeps the part of the bucket the load has taken out of reach.
+    const reserve = this.#capacity * (1 - backoffFactor(ratio));
+    const room = Math.max(0, Math.floor(this.#tokens - reserve));
+    const bar = this.#bar();
     const ranked = background
-      .map((t, i) => ({ t, i, score: t.priority * this.weightOf(t.tenant) }))
-      .sort((a, b) => b.score - a.score || a.i - b.i);
-    const admitted = ranked.slice(0, room).map((r) => r.t);
-    const refused = ranked.length - admitted.length;
+      .map((t, i) => ({ t, i, p: t.probability ?? 1, score: (t.probability ?? 1) * this.weightOf(t.tenant) }))
+      .sort((a, b) => b.score - a.score || b.t.priority - a.t.priority || a.i - b.i);
+    const admitted: T[] = [];
+    let unlikely = 0;
+    for (const r of ranked) {
+      if (r.p < bar) unlikely++;
+      else if (admitted.length < room) admitted.push(r.t);
+    }
+    addCount(deferred, skipReasons.lowValue, unlikely);
+    const refused = ranked.length - admitted.length - unlikely;
     if (refused > 0) {
-      // Blame the load when it is what shrank the allowance below this batch.
-      const why =
-        ratio > 1 && reason !== undefined && allowance - this.#used < ranked.length ? reason : undefined;
+      // Blame the load when it is what took the room below this batch.
+      const why = ratio > 1 && reason !== undefined && room < ranked.length - unlikely ? reason : undefined;
       addCount(deferred, why ?? skipReasons.budgetExhausted, refused);
     }
-    this.#used += admitted.length;
+    this.#tokens -= admitted.length;
+    this.#count(admitted.length);
     return { admitted: [...foreground, ...admitted], deferred };
   }
 
-  /** Gives back allowance for admitted background tasks that were not enqueued after all. */
+  /** Gives back budget for admitted background tasks that were not enqueued after all. */
   refund(tasks: readonly PlannedTask[]): void {
-    const n = tasks.filter((t) => this.#background.has(t.reason)).length;
+    const n = tasks.filter((t) => this.isBackground(t)).length;
+    this.#tokens = Math.min(this.#capacity, this.#tokens + n);
     this.#used = Math.max(0, this.#used - n);
   }
 
   usage(): BudgetUsage {
-    this.#roll();
-    const allowance = Math.floor(this.options.perMinute * backoffFactor(this.#lastRatio));
+    this.#refill();
+    this.#count(0);
+    const reserve = this.#capacity * (1 - backoffFactor(this.#lastRatio));
     return {
       used: this.#used,
       limit: this.options.perMinute,
-      available: Math.max(0, allowance - this.#used),
+      available: Math.max(0, Math.floor(this.#tokens - reserve)),
       pressure: Math.min(1, Math.max(0, this.#lastRatio - 1)),
+      bar: this.#bar(),
       windowStart: this.#windowStart,
     };
   }
 
-  #roll(): void {
+  /** The probability a background task needs: 0 with the bucket full, rising to 1 as it empties. */
+  #bar(): number {
+    if (this.#capacity <= 0) return 1;
+    const fill = Math.min(1, Math.max(0, this.#tokens / this.#capacity));
+    return Math.max(this.options.minProbability, (1 - fill) ** 2);
+  }
+
+  #refill(): void {
+    const now = this.#clock.now();
+    if (now > this.#filledAt) {
+      this.#tokens = Math.min(
+        this.#capacity,
+        this.#tokens + ((now - this.#filledAt) * this.options.perMinute) / minuteMs,
+      );
+      this.#filledAt = now;
+    }
+  }
+
+  /** Counts admissions per clock minute, for Stats. */
+  #count(n: number): void {
     const start = Math.floor(this.#clock.now() / minuteMs) * minuteMs;
     if (start !== this.#windowStart) {
       this.#windowStart = start;
       this.#used = 0;
     }
+    this.#used += n;
   }
 }

@@ -137,6 +137,12 @@ const precomputerSchema = z
       .object({
         /** Background tasks (schedule, refresh, predicted, launch) admitted per minute. */
         per_minute: z.number().int().min(0).default(10_000),
+        /** Minutes of budget that may be saved up for a burst. */
+        burst_minutes: z.number().positive().max(10_080).default(1),
+        /** Triggers and other foreground work use up budget too (they are never refused). */
+        charge_foreground: z.boolean().default(false),
+        /** The lowest read probability background work is admitted at (the budget raises it when tight). */
+        min_probability: z.number().min(0).max(1).default(0.2),
         /** Back-off thresholds; above one, background work shrinks, at twice it stops. */
         max_live_qps: z.number().positive().default(5000),
         max_queue_depth: z.number().positive().default(10_000),
@@ -147,6 +153,9 @@ const precomputerSchema = z
       .strict()
       .default({
         per_minute: 10_000,
+        burst_minutes: 1,
+        charge_foreground: false,
+        min_probability: 0.2,
         max_live_qps: 5000,
         max_queue_depth: 10_000,
         max_predictor_queue_ms: 50,
@@ -407,6 +416,9 @@ export function parsePrecomputerConfig(
     },
     budget: {
       perMinute: p.budget.per_minute,
+      burstMinutes: p.budget.burst_minutes,
+      chargeForeground: p.budget.charge_foreground,
+      minProbability: p.budget.min_probability,
       backgroundReasons,
       maxLiveQps: p.budget.max_live_qps,
       maxQueueDepth: p.budget.max_queue_depth,

@@ -72,8 +72,8 @@ export function subjectOf(event: TriggerEvent, keyBy: KeyBy): string {
 /**
  * The tasks of one (validated) event, one per target and, for a `related`
  * target, one per related entity (`related`: task type → entity ids),
- * duplicates dropped. Configured targets are triggers; learned ones are
- * predicted work that carries its probability and goes through the budget.
+ * duplicates dropped. Learned targets carry their probability, which makes
+ * them background work that the budget admits by expected value.
  */
 export function planFanOut(
   event: TriggerEvent,
@@ -97,7 +97,7 @@ export function planFanOut(
         taskType: target.taskType,
         entityId,
         priority: target.priority,
-        reason: target.probability === undefined ? "trigger" : "predicted",
+        reason: "trigger",
         ...(target.probability !== undefined ? { probability: target.probability } : {}),
       };
       // The event's features describe its entity; a user-keyed target gets them only when that is the entity.

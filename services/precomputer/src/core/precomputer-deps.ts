@@ -58,6 +58,8 @@ export interface PrecomputerOptions {
   learnedRulesRefreshMs: number;
   /** Related entities per learned `related` target. Default 3. */
   learnedRelatedLimit: number;
+  /** A learned target joins a rule at this share of events followed by its read or above. Default 0.2. */
+  learnedMinProbability: number;
 }
 
 export const precomputerDefaults: Readonly<PrecomputerOptions> = {
@@ -69,4 +71,5 @@ export const precomputerDefaults: Readonly<PrecomputerOptions> = {
   learnRules: true,
   learnedRulesRefreshMs: 60_000,
   learnedRelatedLimit: 3,
+  learnedMinProbability: 0.2,
 };

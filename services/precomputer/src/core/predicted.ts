@@ -97,6 +97,7 @@ function predictedKeyTask(
     entityId: parts.entityId,
     priority: settings.priority,
     reason: "predicted",
+    probability: Math.min(1, k.confidence),
   };
 }
 
@@ -109,10 +110,24 @@ export function planPredicted(
   const skipped: Counts = new Map();
   const tasks: PlannedTask[] = [];
   const seen = new Set<string>();
-  const push = (tenant: string, taskType: string, entityId: string, key: string): void => {
+  const push = (
+    tenant: string,
+    taskType: string,
+    entityId: string,
+    key: string,
+    probability: number,
+  ): void => {
     if (seen.has(key)) return;
     seen.add(key);
-    tasks.push({ key, tenant, taskType, entityId, priority: settings.priority, reason: "predicted" });
+    tasks.push({
+      key,
+      tenant,
+      taskType,
+      entityId,
+      priority: settings.priority,
+      reason: "predicted",
+      probability: Math.min(1, probability),
+    });
   };
   for (const a of input.actions) {
     if (!(a.probability >= settings.minConfidence)) {
@@ -127,11 +142,12 @@ export function planPredicted(
         taskType,
         input.subject,
         formatKey({ tenant: input.tenant, taskType, entityId: input.subject }),
+        a.probability,
       );
   }
   for (const k of input.keys) {
     const task = predictedKeyTask(k, input.tenant, settings, isTaskType, skipped);
-    if (task !== undefined) push(task.tenant, task.taskType, task.entityId, task.key);
+    if (task !== undefined) push(task.tenant, task.taskType, task.entityId, task.key, k.confidence);
   }
   return { tasks, skipped };
 }

@@ -55,6 +55,14 @@ export function refreshPeriodMs(
   return Math.max(minRefreshPeriodMs, Math.round(period));
 }
 
+/**
+ * The chance a result is read at least once in its life, for reads arriving
+ * at `demand` per second (Poisson): 1 − e^(−demand × TTL).
+ */
+export function readProbability(demand: number, ttlMs: number): number {
+  return -Math.expm1(-Math.max(0, demand) * (ttlMs / 1000));
+}
+
 /** Whether one key is due for refresh now, or why not. */
 export function refreshDecision(
   c: Pick<RefreshCandidate, "demand" | "expiresAt" | "ttlMs">,
@@ -77,7 +85,7 @@ export function planRefreshAhead(
 ): PlannedTask[] {
   const tasks: PlannedTask[] = [];
   const seen = new Set<string>();
-  const push = (k: EntityKey): void => {
+  const push = (k: EntityKey, probability?: number): void => {
     if (seen.has(k.key)) return;
     seen.add(k.key);
     tasks.push({
@@ -87,13 +95,15 @@ export function planRefreshAhead(
       entityId: k.entityId,
       priority: s.priority,
       reason: "refresh",
+      ...(probability !== undefined ? { probability } : {}),
     });
   };
+  // A flagged key was just hit: its read is as good as certain.
   for (const k of flagged) push(k);
   for (const c of candidates) {
     if (seen.has(c.key)) continue;
     const decision = refreshDecision(c, now, s);
-    if (decision === "refresh") push(c);
+    if (decision === "refresh") push(c, readProbability(c.demand, c.ttlMs));
     else addCount(skipped, decision);
   }
   return tasks;

@@ -14,12 +14,17 @@ export interface RuleBookOptions {
   predictionTimeoutMs: number;
   /** Related entities per `related` target of a learned rule. Default 3. */
   learnedRelatedLimit: number;
+  /** A learned target joins a rule at this share of events followed by its read or above. Default 0.2. */
+  learnedMinProbability: number;
 }
 
 /**
  * The rule each event fans out by: the configured rule, joined by what the
  * analyzer learned for the event's tenant (a configured target wins over a
- * learned one of the same task type). Learned rules are fetched at most
+ * learned one of the same task type). Where the analyzer has seen enough of
+ * the event, each target carries the share of events its read followed, so
+ * the budget spends by expected value on configured targets too (one whose
+ * results are never read weighs 0). Learned rules are fetched at most
  * once per `learnedRulesRefreshMs`; a failing analyzer leaves the rules as
  * they were, so triggers never wait on it for long.
  */
@@ -49,9 +54,16 @@ export class RuleBook {
     const configured = this.config.rules.get(event);
     const learned = this.options.learnRules ? this.#learned.get(`${tenant}\u0000${event}`) : undefined;
     if (learned === undefined) return configured;
+    const share = new Map(learned.targets.map((t) => [`${t.taskType}\u0000${t.keyBy}`, t.probability]));
+    // A configured target is computed as configured, weighed by how often its result is read after the event.
+    const weighed = configured?.targets.map((t) => ({
+      ...t,
+      probability: share.get(`${t.taskType}\u0000${t.keyBy}`) ?? 0,
+    }));
     const taken = new Set(configured?.targets.map((t) => t.taskType));
     const extra: RuleTarget[] = [];
     for (const t of learned.targets) {
+      if (t.probability < this.options.learnedMinProbability) continue;
       if (taken.has(t.taskType) || !this.isTaskType(t.taskType)) continue;
       taken.add(t.taskType);
       extra.push({
@@ -62,8 +74,8 @@ export class RuleBook {
         ...(t.keyBy === "related" ? { relatedLimit: this.options.learnedRelatedLimit } : {}),
       });
     }
-    if (extra.length === 0) return configured;
-    if (configured !== undefined) return { ...configured, targets: [...configured.targets, ...extra] };
+    if (configured !== undefined) return { ...configured, targets: [...(weighed ?? []), ...extra] };
+    if (extra.length === 0) return undefined;
     return {
       event,
       source: "learned",

@@ -56,7 +56,12 @@ export class ScheduleJobs {
         );
         const top = selectTopN(
           patterns,
-          { limit: spec.limit, priority: spec.priority, tenantWeight: (t) => this.budget.weightOf(t) },
+          {
+            limit: spec.limit,
+            priority: spec.priority,
+            tenantWeight: (t) => this.budget.weightOf(t),
+            ttlMsOf: (t) => this.deps.taskTypes.get(t).ttlMs,
+          },
           this.isTaskType,
           skipped,
         );

@@ -38,7 +38,10 @@ export class TaskEnqueuer {
   ): Promise<Map<PlannedTask, string>> {
     const ids = new Map<PlannedTask, string>();
     let admitted = tasks;
-    if (!options.bypassBudget && tasks.some((t) => this.budget.isBackground(t.reason))) {
+    if (
+      !options.bypassBudget &&
+      (this.budget.options.chargeForeground || tasks.some((t) => this.budget.isBackground(t)))
+    ) {
       const admission = this.budget.admit(tasks, await this.load.sample());
       admitted = admission.admitted;
       this.counters.skippedAll(admission.deferred);

@@ -1,5 +1,6 @@
 import { usablePatterns } from "./candidates.js";
 import type { DemandPattern } from "./ports.js";
+import { readProbability } from "./refresh-ahead.js";
 import type { Counts, PlannedTask } from "./types.js";
 
 /**
@@ -13,6 +14,8 @@ export interface TopNOptions {
   limit: number;
   priority: number;
   tenantWeight: (tenant: string) => number;
+  /** A type's TTL, for the chance its result is read before it expires. Default: none (certain). */
+  ttlMsOf?: (taskType: string) => number;
 }
 
 export function selectTopN(
@@ -33,5 +36,8 @@ export function selectTopN(
       entityId: p.entityId,
       priority: options.priority,
       reason: "schedule" as const,
+      ...(options.ttlMsOf !== undefined
+        ? { probability: readProbability(p.demand, options.ttlMsOf(p.taskType)) }
+        : {}),
     }));
 }

@@ -70,6 +70,8 @@ export const skipReasons = {
   notNearExpiry: "not_near_expiry",
   /** Predicted: confidence below the threshold. */
   lowConfidence: "low_confidence",
+  /** Budget: the read is less likely than the bar the budget's fill sets. */
+  lowValue: "low_value",
   /** Predicted: an action that maps to no task type. */
   unmappedAction: "unmapped_action",
   /** A key of a task type the configuration does not declare. */

@@ -58,11 +58,6 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     ttlOf,
   );
   const parsed = parsePrecomputerConfig(registry.raw, types);
-  // The replay's budget is the simulation's token bucket, which every policy shares.
-  const config: PrecomputerConfig = {
-    ...parsed,
-    budget: { ...parsed.budget, perMinute: Number.MAX_SAFE_INTEGER },
-  };
   let analyzer: Analyzer | undefined;
   let precomputer: Precomputer | undefined;
   let cache: SimulatedCache | undefined;
@@ -92,6 +87,18 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     caches: true,
     lookaheadMs: 0,
     async start(ctx) {
+      // The precomputer's budget is the replay's: every policy gets the same rate and burst, and
+      // all ahead-of-time work (triggers too) is paid from it, as the simulation's bucket counts it.
+      const perMinute = ctx.budget.perSecond * 60;
+      const config: PrecomputerConfig = {
+        ...parsed,
+        budget: {
+          ...parsed.budget,
+          perMinute,
+          burstMinutes: perMinute > 0 ? ctx.budget.burst / perMinute : 1,
+          chargeForeground: true,
+        },
+      };
       const a = new Analyzer(
         {
           store: new MemoryAnalyzerStore(),

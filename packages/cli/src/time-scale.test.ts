@@ -1,0 +1,84 @@
+import { queryReporterDefaults, resolveOptions } from "@prescient/analyzer";
+import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
+import { parsePrecomputerConfig } from "@prescient/precomputer";
+import { describe, expect, it } from "vitest";
+import { startMesh } from "./mesh.js";
+import { scaleAnalyzerOptions, scaledMs, scaleReporterOptions, scaleTaskTypeConfig } from "./time-scale.js";
+
+const shipped = loadTaskTypes(defaultTaskTypesPath);
+
+describe("prescient up --time-scale: policy durations divided, rates multiplied", () => {
+  it("rounds a compressed duration to whole milliseconds, at least 1, and keeps 0 (off) as 0", () => {
+    expect(scaledMs(3_600_000, 600)).toBe(6000);
+    expect(scaledMs(1000, 600)).toBe(2);
+    expect(scaledMs(250, 600)).toBe(1);
+    expect(scaledMs(0, 600)).toBe(0);
+  });
+
+  it("compresses TTLs, stale graces, interval schedules, launch warming and refresh-ahead, and multiplies the rates", () => {
+    const base = parsePrecomputerConfig(shipped.raw, shipped);
+    const scaled = scaleTaskTypeConfig(shipped, 600);
+    expect(scaled.get("ctr_prediction").ttlMs).toBe(21_600_000 / 600);
+    expect(scaled.get("ctr_prediction").staleGraceMs).toBe(1000);
+    expect(scaled.get("dashboard_data").ttlMs).toBe(6000);
+    // Everything else about a type is kept.
+    expect({ ...scaled.get("ctr_prediction"), ttlMs: 0, staleGraceMs: 0 }).toEqual({
+      ...shipped.get("ctr_prediction"),
+      ttlMs: 0,
+      staleGraceMs: 0,
+    });
+
+    const c = parsePrecomputerConfig(scaled.raw, scaled);
+    const timing = (name: string) => c.schedules.get(name)?.timing;
+    expect(timing("readahead")).toEqual({ kind: "every", everyMs: 2 });
+    expect(timing("launch_warming")).toEqual({ kind: "every", everyMs: 12_000 });
+    expect(c.schedules.get("launch_warming")).toMatchObject({ leadMs: 12_000, hoursAhead: 4 / 600 });
+    expect(timing("daily_top_n")).toMatchObject({ kind: "off_peak", checkEveryMs: 500 });
+    // Calendar anchors stay: the hourly analysis is still a cron.
+    expect(timing("analysis")).toEqual(base.schedules.get("analysis")?.timing);
+    // Refresh-ahead: 2 min / 600 = 200 ms, held at the precomputer's shortest period (1 s).
+    expect(timing("refresh_ahead")).toEqual({ kind: "every", everyMs: 1000 });
+    expect(c.refreshAhead.horizonMs).toBe(base.refreshAhead.horizonMs / 600);
+    expect(c.refreshAhead.minDemand).toBeCloseTo(base.refreshAhead.minDemand * 600, 12);
+    expect(c.refreshAhead.minExpectedReads).toBe(base.refreshAhead.minExpectedReads);
+    expect(c.budget.perMinute).toBe(base.budget.perMinute * 600);
+    expect(c.budget.maxLiveQps).toBe(base.budget.maxLiveQps * 600);
+    expect(c.budget.maxQueueDepth).toBe(base.budget.maxQueueDepth);
+    expect(c.rules).toEqual(base.rules);
+
+    expect(scaleTaskTypeConfig(shipped, 1)).toBe(shipped);
+  });
+
+  it("compresses the analyzer's half-lives, windows, session gap and retraining, and the query log's flush", () => {
+    const base = resolveOptions({ demandHalfLifeMs: 7_200_000 });
+    const r = resolveOptions(scaleAnalyzerOptions({ demandHalfLifeMs: 7_200_000 }, 600));
+    expect(r.demandHalfLifeMs).toBe(12_000);
+    expect(r.successorHalfLifeMs).toBe(base.successorHalfLifeMs / 600);
+    expect(r.sessionGapMs).toBe(base.sessionGapMs / 600);
+    expect(r.retrainIntervalMs).toBe(base.retrainIntervalMs / 600);
+    expect(r.fanOut.windowMs).toBe(base.fanOut.windowMs / 600);
+    expect(r.fanOut.halfLifeMs).toBe(base.fanOut.halfLifeMs / 600);
+    expect(r.relations.halfLifeMs).toBe(base.relations.halfLifeMs / 600);
+    // Calendar-bound and operational settings stay.
+    expect(r.profileHalfLifeMs).toBe(base.profileHalfLifeMs);
+    expect(r.maxClockSkewMs).toBe(base.maxClockSkewMs);
+    expect(r.keyCapacity).toBe(base.keyCapacity);
+    // Retraining turned off stays off.
+    expect(resolveOptions(scaleAnalyzerOptions({ retrainIntervalMs: 0 }, 600)).retrainIntervalMs).toBe(0);
+
+    expect(scaleReporterOptions(10)).toEqual({ flushIntervalMs: queryReporterDefaults.flushIntervalMs / 10 });
+    expect(scaleReporterOptions(600)).toEqual({ flushIntervalMs: 1 });
+    expect(scaleReporterOptions(1)).toEqual({});
+  });
+
+  it("refuses a bad PRESCIENT_TIME_SCALE at start-up, naming it", async () => {
+    for (const bad of ["fast", "0", "-2"])
+      await expect(
+        startMesh({
+          services: ["cache"],
+          address: "127.0.0.1:0",
+          env: { PRESCIENT_TIME_SCALE: bad, PRESCIENT_METRICS_PORT: "0" },
+        }),
+      ).rejects.toThrow(/PRESCIENT_TIME_SCALE/);
+  });
+});

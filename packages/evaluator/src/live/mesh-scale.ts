@@ -1,0 +1,44 @@
+import { credentials } from "@grpc/grpc-js";
+import { precomputerV1 } from "@prescient/contracts";
+import type { TaskTypeRegistry } from "@prescient/core";
+import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { parsePrecomputerConfig } from "@prescient/precomputer";
+
+/**
+ * The time scale a running mesh was started with (`prescient up
+ * --time-scale S`, packages/cli/src/time-scale.ts), read from what it
+ * reports: a time-scaled mesh multiplies every rate of policy by S, the
+ * background budget included, and its precomputer's Stats reports that cap
+ * (budget_limit, tasks per wall minute). Divided by the `per_minute` of the
+ * configuration the replay reads (the same file the mesh loads), it is the
+ * scale. Undefined when the precomputer does not answer or the configured
+ * budget is 0.
+ */
+export async function meshTimeScale(
+  addr: string,
+  taskTypes: TaskTypeRegistry,
+  timeoutMs = 5000,
+): Promise<number | undefined> {
+  const perMinute = parsePrecomputerConfig(taskTypes.raw, taskTypes).budget.perMinute;
+  if (perMinute <= 0) return undefined;
+  const client = new precomputerV1.PrecomputerServiceClient(
+    addr,
+    credentials.createInsecure(),
+    clientChannelOptions(),
+  );
+  try {
+    const stats = await callUnary(client.stats.bind(client), {}, { timeoutMs });
+    const limit = Number(stats.budgetLimit);
+    // The mesh rounds per_minute × S to whole tasks: six significant digits undo that.
+    return limit > 0 ? Number((limit / perMinute).toPrecision(6)) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.close();
+  }
+}
+
+/** Whether a mesh scale is the replay's speed, within the rounding of the budget. */
+export function scaleMatches(meshScale: number | undefined, speed: number): boolean {
+  return meshScale !== undefined && Math.abs(meshScale - speed) <= speed * 0.001;
+}

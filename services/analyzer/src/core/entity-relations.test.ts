@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { EntityRelations } from "./entity-relations.js";
+
+const t0 = Date.UTC(2025, 0, 6, 9);
+const hour = 3_600_000;
+
+const ids = (r: { entityId: string }[]) => r.map((x) => x.entityId);
+
+/** A user who created three campaigns and uploaded three videos, and read one campaign's analytics. */
+function owner(relations: EntityRelations, tenant: string, user: string, read = true): void {
+  for (const c of ["c1", "c2", "c3"]) relations.relate(tenant, user, `${user}-${c}`, t0, "campaign_created");
+  // More video uploads than campaigns: by weight alone, videos would come first.
+  for (const v of ["v1", "v2", "v3"])
+    for (let k = 0; k < 3; k++) relations.relate(tenant, user, `${user}-${v}`, t0 + k, "video_uploaded");
+  if (read) {
+    // The read as the analyzer sees it: learn what kind the type is read for, then relate.
+    relations.learnKind(tenant, user, `${user}-c1`, "campaign_analytics");
+    relations.relate(tenant, user, `${user}-c1`, t0 + hour, "campaign_analytics");
+  }
+}
+
+describe("EntityRelations", () => {
+  it("ranks a subject's related entities by decayed weight, strongest first, up to the limit", () => {
+    const r = new EntityRelations({ halfLifeMs: hour });
+    r.relate("acme", "u1", "c1", t0, "campaign_created");
+    r.relate("acme", "u1", "c2", t0, "campaign_created");
+    r.relate("acme", "u1", "c2", t0, "campaign_analytics");
+    r.relate("acme", "u1", "c3", t0, "campaign_created", 3);
+    expect(r.related("acme", "u1", 10, t0)).toEqual([
+      { entityId: "c3", weight: 3 },
+      { entityId: "c2", weight: 2 },
+      { entityId: "c1", weight: 1 },
+    ]);
+    expect(ids(r.related("acme", "u1", 2, t0))).toEqual(["c3", "c2"]);
+    expect(r.related("acme", "u1", 0, t0)).toEqual([]);
+    expect(r.related("acme", "nobody", 10, t0)).toEqual([]);
+    // One half-life later every weight is halved.
+    expect(r.related("acme", "u1", 1, t0 + hour)[0]?.weight).toBeCloseTo(1.5, 9);
+    expect(r.has("acme", "u1", "c1")).toBe(true);
+    expect(r.has("acme", "u1", "c9")).toBe(false);
+  });
+
+  it("never relates a subject to itself, nor to or from an empty id", () => {
+    const r = new EntityRelations();
+    r.relate("acme", "u1", "u1", t0, "user_login");
+    r.relate("acme", "", "c1", t0, "campaign_created");
+    r.relate("acme", "u1", "", t0, "campaign_created");
+    expect(r.size).toBe(0);
+    expect(r.related("acme", "u1", 10, t0)).toEqual([]);
+    r.relate("acme", "u1", "c1", t0, "campaign_created");
+    expect(ids(r.related("acme", "u1", 10, t0))).toEqual(["c1"]);
+  });
+
+  it("follows a change: a relation no longer used falls behind a newer one within a few half-lives", () => {
+    const r = new EntityRelations({ halfLifeMs: hour });
+    for (let k = 0; k < 10; k++) r.relate("acme", "u1", "old", t0 + k, "campaign_analytics");
+    for (let h = 1; h <= 4; h++) r.relate("acme", "u1", "new", t0 + h * hour, "campaign_analytics");
+    // "old": 10 halved four times (0.625); "new": 1 + 0.5 + 0.25 + 0.125 (1.875).
+    expect(ids(r.related("acme", "u1", 10, t0 + 4 * hour))).toEqual(["new", "old"]);
+  });
+
+  it("keeps at most perSubject entities per subject, evicting the weakest", () => {
+    const r = new EntityRelations({ perSubject: 4 });
+    for (let k = 0; k < 5; k++) r.relate("acme", "u1", "keeper", t0, "campaign_created");
+    for (let i = 0; i < 1000; i++) r.relate("acme", "u1", `e${i}`, t0 + i, "video_uploaded");
+    const related = r.related("acme", "u1", 1000, t0 + 1000);
+    expect(related).toHaveLength(4);
+    expect(related[0]?.entityId).toBe("keeper");
+    expect(related[0]?.weight).toBeCloseTo(5, 3);
+    // The newest stay: the weakest (here, the oldest) went first.
+    expect(ids(related).slice(1).sort()).toEqual(["e997", "e998", "e999"]);
+  });
+
+  it("keeps at most `subjects` subjects, the least recently touched going first", () => {
+    const r = new EntityRelations({ subjects: 50 });
+    for (let i = 0; i < 10_000; i++) r.relate("acme", `u${i}`, `c${i}`, t0 + i, "campaign_created");
+    expect(r.size).toBe(50);
+    expect(r.related("acme", "u0", 10, t0)).toEqual([]);
+    expect(ids(r.related("acme", "u9999", 10, t0))).toEqual(["c9999"]);
+    // Many tenants with the same subject id count against the same bound.
+    for (let i = 0; i < 1000; i++) r.relate(`t${i}`, "u1", "c1", t0, "campaign_created");
+    expect(r.size).toBe(50);
+  });
+
+  it("answers with the campaigns, not the videos, for campaign_analytics: the kind of entity the type is read for", () => {
+    const r = new EntityRelations();
+    owner(r, "acme", "u1");
+    expect(ids(r.related("acme", "u1", 10, t0 + hour, "campaign_analytics")).sort()).toEqual([
+      "u1-c1",
+      "u1-c2",
+      "u1-c3",
+    ]);
+    // Kinds are known tenant-wide: another user who never read analytics gets their campaigns too.
+    owner(r, "acme", "u2", false);
+    expect(ids(r.related("acme", "u2", 10, t0 + hour, "campaign_analytics")).sort()).toEqual([
+      "u2-c1",
+      "u2-c2",
+      "u2-c3",
+    ]);
+    // Without a task type, everything related counts, strongest first (the videos).
+    const all = ids(r.related("acme", "u2", 10, t0 + hour));
+    expect(all).toHaveLength(6);
+    expect(all.slice(0, 3).sort()).toEqual(["u2-v1", "u2-v2", "u2-v3"]);
+  });
+
+  it("counts every related entity for a task type whose kind nothing tells", () => {
+    const r = new EntityRelations();
+    owner(r, "acme", "u1");
+    expect(r.related("acme", "u1", 10, t0 + hour, "video_captions")).toHaveLength(6);
+    // learnKind without a relation from the reader to the entity learns nothing.
+    r.learnKind("acme", "u1", "unrelated", "video_captions");
+    expect(r.related("acme", "u1", 10, t0 + hour, "video_captions")).toHaveLength(6);
+  });
+
+  it("never mixes tenants: relations and learned kinds stay in their tenant", () => {
+    const r = new EntityRelations();
+    owner(r, "a", "u1");
+    // Same user and entity ids in tenant b, which never read analytics.
+    owner(r, "b", "u1", false);
+    r.relate("b", "u1", "only-b", t0, "campaign_created");
+    expect(ids(r.related("a", "u1", 10, t0 + hour))).not.toContain("only-b");
+    expect(r.has("a", "u1", "only-b")).toBe(false);
+    expect(r.has("b", "u1", "only-b")).toBe(true);
+    // a's kind of campaign_analytics is not b's: in b nothing is known, so everything counts.
+    expect(ids(r.related("a", "u1", 10, t0 + hour, "campaign_analytics")).sort()).toEqual([
+      "u1-c1",
+      "u1-c2",
+      "u1-c3",
+    ]);
+    expect(r.related("b", "u1", 10, t0 + hour, "campaign_analytics")).toHaveLength(7);
+    expect(r.related("c", "u1", 10, t0 + hour)).toEqual([]);
+  });
+});
