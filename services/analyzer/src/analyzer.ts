@@ -75,7 +75,7 @@ export class Analyzer {
     };
     this.#predictor = new NextActionPredictor(model);
     this.#retrainer = new NextActionRetrainer({ ...model, predictor: this.#predictor });
-    this.#learning = new Learning(s);
+    this.#learning = new Learning(s, (keys) => this.#readAhead.offer(keys));
     this.#ingestion = new Ingestion({
       learning: this.#learning,
       settings: s,

@@ -251,3 +251,44 @@ describe("Analyzer: learned fan-out rules and entity relations", () => {
     bad(() => analyzer.relatedEntities("acme", "u1", 10, ""), /task_type is empty/);
   });
 });
+
+describe("next reads", () => {
+  it("after a user's read, queues what they are learned to read next: the user's own and their related entity's", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock);
+    // Each user owns one campaign; in every session they open the dashboard, then 10 s later the
+    // campaign's analytics, and 8 of 10 sessions the campaign's ROAS 20 s after that.
+    for (let i = 0; i < 10; i++)
+      events(analyzer, clock, [domainEvent(t0, "campaign_created", `c${i}`, `u${i}`)]);
+    for (let s = 0; s < 10; s++) {
+      const start = t0 + (s + 1) * hour;
+      const rows = [];
+      for (let i = 0; i < 10; i++) {
+        const user = { userId: `u${i}` };
+        rows.push(query(start + i * 60 * sec, "acme", "dashboard_data", `u${i}`, user));
+        rows.push(query(start + i * 60 * sec + 10 * sec, "acme", "campaign_analytics", `c${i}`, user));
+        if ((s + i) % 10 < 8)
+          rows.push(query(start + i * 60 * sec + 30 * sec, "acme", "roas_prediction", `c${i}`, user));
+      }
+      await reads(
+        analyzer,
+        clock,
+        rows.sort((a, b) => a.time!.getTime() - b.time!.getTime()),
+      );
+      analyzer.takeReadAhead(1000); // the precomputer's readahead job takes what is queued
+    }
+    // A new session: u3 opens the dashboard. Its analytics and ROAS are queued, keyed by u3's campaign.
+    const next = t0 + 20 * hour;
+    await reads(analyzer, clock, [query(next, "acme", "dashboard_data", "u3", { userId: "u3" })]);
+    const queued = new Map(analyzer.takeReadAhead(100).map((k) => [k.key, k.confidence]));
+    expect(queued.get("acme/campaign_analytics/c3")).toBeGreaterThan(0.9);
+    expect(queued.get("acme/roas_prediction/c3")).toBeGreaterThan(0.7);
+    expect(queued.get("acme/roas_prediction/c3")).toBeLessThan(0.9);
+    // The read itself, and other users' campaigns, are not predicted.
+    expect(queued.has("acme/dashboard_data/u3")).toBe(false);
+    expect([...queued.keys()].filter((k) => !k.endsWith("/c3"))).toEqual([]);
+    // Another tenant learned nothing.
+    await reads(analyzer, clock, [query(next + sec, "globex", "dashboard_data", "u3", { userId: "u3" })]);
+    expect(analyzer.takeReadAhead(100)).toEqual([]);
+  });
+});

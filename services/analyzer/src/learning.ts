@@ -1,5 +1,6 @@
 import {
   errorMessage,
+  formatKey,
   InvalidArgumentError,
   validateEntityId,
   validateTaskTypeName,
@@ -20,12 +21,18 @@ import type { AnalyzerSettings } from "./settings.js";
 export class Learning {
   readonly relations: EntityRelations;
   readonly learner: FanOutLearner;
+  /** What users read next after their own reads and actions (events named by the read type or action). */
+  readonly nextReads: FanOutLearner;
   readonly #settings: AnalyzerSettings;
+  readonly #offer: (keys: Array<{ key: string; confidence: number }>) => void;
 
-  constructor(settings: AnalyzerSettings) {
+  /** `offer` queues predicted keys for the precomputer (TakeReadAhead hands them out). */
+  constructor(settings: AnalyzerSettings, offer: (keys: Array<{ key: string; confidence: number }>) => void) {
     this.#settings = settings;
+    this.#offer = offer;
     this.relations = new EntityRelations(settings.relations);
     this.learner = new FanOutLearner(this.relations, settings.fanOut);
+    this.nextReads = new FanOutLearner(this.relations, settings.nextReads);
   }
 
   /** Validates and learns from domain events; rejections are reported as ingest rejections. */
@@ -52,16 +59,45 @@ export class Learning {
     for (const e of events) {
       if (e.entityId.startsWith("#")) continue; // input-addressed: no entity to relate or key by
       this.learner.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
-      if (e.userId === "" || e.userId === e.entityId) continue;
-      this.relations.learnKind(e.tenant, e.userId, e.entityId, e.taskType);
-      this.relations.relate(e.tenant, e.userId, e.entityId, e.time, e.taskType);
+      if (e.userId === "") continue;
+      this.nextReads.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
+      if (e.userId !== e.entityId) {
+        this.relations.learnKind(e.tenant, e.userId, e.entityId, e.taskType);
+        this.relations.relate(e.tenant, e.userId, e.entityId, e.time, e.taskType);
+      }
+      this.#acted(e.tenant, e.userId, e.taskType, e.time);
     }
   }
 
   observeActions(events: readonly ActionEvent[]): void {
-    for (const e of events)
+    for (const e of events) {
       for (const r of e.relatedEntityIds ?? [])
         this.relations.relate(e.tenant, e.userId, r, e.time, e.action);
+      this.#acted(e.tenant, e.userId, e.action, e.time);
+    }
+  }
+
+  /**
+   * A user read or did something: it awaits what they read next, and what
+   * they are learned to read next after it is offered as predicted keys,
+   * keyed by the user or by their strongest related entity of the type's kind.
+   */
+  #acted(tenant: string, userId: string, act: string, time: number): void {
+    this.nextReads.observeEvent(tenant, act, "", userId, time);
+    const rule = this.nextReads.rule(tenant, act, time);
+    if (rule === undefined) return;
+    const keys: Array<{ key: string; confidence: number }> = [];
+    for (const t of rule.targets) {
+      const entityId =
+        t.keyBy === "user"
+          ? userId
+          : t.keyBy === "related"
+            ? this.relations.related(tenant, userId, 1, time, t.taskType)[0]?.entityId
+            : undefined;
+      if (entityId === undefined) continue;
+      keys.push({ key: formatKey({ tenant, taskType: t.taskType, entityId }), confidence: t.probability });
+    }
+    if (keys.length > 0) this.#offer(keys);
   }
 
   rules(tenant?: string): LearnedRule[] {

@@ -57,12 +57,20 @@ export interface AnalyzerSettings {
   nextAction: NextActionSettings;
   /** Learned fan-out: window, decay, support and bounds (defaults in fan-out-learner.ts). */
   fanOut: FanOutLearnerOptions;
+  /**
+   * Next reads: what a user reads within `windowMs` after reading (or doing)
+   * something, learned as fan-out rules of the user's own acts. Defaults:
+   * the fan-out learner's, with a 2-minute window that skips the first second
+   * (an act's own reads).
+   */
+  nextReads: FanOutLearnerOptions;
   /** Entity relations: bounds and decay (defaults in entity-relations.ts). */
   relations: EntityRelationsOptions;
 }
 
-export type AnalyzerSettingsInput = Partial<Omit<AnalyzerSettings, "fanOut" | "relations">> & {
+export type AnalyzerSettingsInput = Partial<Omit<AnalyzerSettings, "fanOut" | "nextReads" | "relations">> & {
   fanOut?: Partial<FanOutLearnerOptions>;
+  nextReads?: Partial<FanOutLearnerOptions>;
   relations?: Partial<EntityRelationsOptions>;
 };
 
@@ -95,6 +103,7 @@ export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSetti
     defaultComputeMs: 1,
     ...settings,
     fanOut: { ...fanOutLearnerDefaults, ...settings?.fanOut },
+    nextReads: { ...fanOutLearnerDefaults, windowMs: 120_000, minDelayMs: 1000, ...settings?.nextReads },
     relations: { ...entityRelationsDefaults, ...settings?.relations },
     nextAction: {
       ...defaultNextActionSettings,

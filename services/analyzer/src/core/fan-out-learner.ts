@@ -16,6 +16,11 @@ import type { EntityRelations } from "./entity-relations.js";
 export interface FanOutLearnerOptions {
   /** A read counts for an event within this long after it. Default 15 minutes. */
   windowMs: number;
+  /**
+   * Reads sooner than this after the event do not count: for actions, whose
+   * own reads arrive with them and need no prediction. Default 0.
+   */
+  minDelayMs: number;
   /** Half-life of the counts. Default 1 day. */
   halfLifeMs: number;
   /** Decayed events of a type needed before its rule is offered. Default 5. */
@@ -39,6 +44,7 @@ export interface FanOutLearnerOptions {
 
 export const fanOutLearnerDefaults: Readonly<FanOutLearnerOptions> = {
   windowMs: 15 * 60_000,
+  minDelayMs: 0,
   halfLifeMs: 86_400_000,
   minSupport: 5,
   minShare: 0.02,
@@ -145,28 +151,39 @@ export class FanOutLearner {
    * results go unread.
    */
   rules(now: number, tenant?: string): LearnedRule[] {
-    const o = this.options;
     const out: LearnedRule[] = [];
     for (const stats of this.#stats.values()) {
       if (tenant !== undefined && stats.tenant !== tenant) continue;
-      const events = this.#value(stats.events, now);
-      if (events < o.minSupport) continue;
-      const targets: LearnedTarget[] = [];
-      for (const [id, t] of stats.targets) {
-        const followed = this.#value(t.followed, now);
-        const probability = Math.min(1, followed / events);
-        if (probability < o.minShare) continue;
-        const [taskType = "", keyBy] = id.split("\u0000") as [string, LearnedKeyBy];
-        targets.push({ taskType, keyBy, probability, meanDelayMs: this.#value(t.delay, now) / followed });
-      }
-      targets.sort(
-        (a, b) => b.probability - a.probability || (a.taskType + a.keyBy < b.taskType + b.keyBy ? -1 : 1),
-      );
-      out.push({ tenant: stats.tenant, event: stats.event, support: events, targets });
+      const rule = this.#ruleOf(stats, now);
+      if (rule !== undefined) out.push(rule);
     }
     return out.sort((a, b) =>
       a.tenant !== b.tenant ? (a.tenant < b.tenant ? -1 : 1) : a.event < b.event ? -1 : 1,
     );
+  }
+
+  /** One tenant's rule for one event, if it has enough support; without touching recency. */
+  rule(tenant: string, event: string, now: number): LearnedRule | undefined {
+    const stats = this.#stats.peek(`${tenant}\u0000${event}`);
+    return stats === undefined ? undefined : this.#ruleOf(stats, now);
+  }
+
+  #ruleOf(stats: EventStats, now: number): LearnedRule | undefined {
+    const o = this.options;
+    const events = this.#value(stats.events, now);
+    if (events < o.minSupport) return undefined;
+    const targets: LearnedTarget[] = [];
+    for (const [id, t] of stats.targets) {
+      const followed = this.#value(t.followed, now);
+      const probability = Math.min(1, followed / events);
+      if (probability < o.minShare) continue;
+      const [taskType = "", keyBy] = id.split("\u0000") as [string, LearnedKeyBy];
+      targets.push({ taskType, keyBy, probability, meanDelayMs: this.#value(t.delay, now) / followed });
+    }
+    targets.sort(
+      (a, b) => b.probability - a.probability || (a.taskType + a.keyBy < b.taskType + b.keyBy ? -1 : 1),
+    );
+    return { tenant: stats.tenant, event: stats.event, support: events, targets };
   }
 
   /** How many rules `rules(now)` offers (those with enough support), counted without building them: cheap enough for a metrics scrape. */
@@ -235,7 +252,7 @@ export class FanOutLearner {
     const kept = list.filter((p) => time - p.time <= this.options.windowMs);
     if (kept.length === 0) this.#pending.delete(id);
     else if (kept.length !== list.length) this.#pending.set(id, kept);
-    return kept.filter((p) => p.time <= time);
+    return kept.filter((p) => p.time + this.options.minDelayMs <= time);
   }
 
   #add(d: Decayed, time: number, amount: number): void {

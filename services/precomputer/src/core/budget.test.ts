@@ -66,3 +66,73 @@ describe("background budget", () => {
     expect(b.usage().used).toBe(0);
   });
 });
+
+describe("budget by expected value", () => {
+  const likely = (i: number, probability: number, tenant = "t"): PlannedTask => ({
+    ...task(i, "refresh", tenant),
+    probability,
+  });
+
+  it("admits the likeliest reads first when the bucket cannot pay for all", () => {
+    const b = new Budget(new ManualClock(0), { perMinute: 3, minProbability: 0 });
+    const { admitted, deferred } = b.admit(
+      [likely(1, 0.3), likely(2, 0.9), likely(3, 0.5), likely(4, 0.7)],
+      {},
+    );
+    expect(admitted.map((t) => t.probability)).toEqual([0.9, 0.7, 0.5]);
+    expect(deferred).toEqual(new Map([["budget_exhausted", 1]]));
+  });
+
+  it("raises the bar as the bucket empties, and never admits below min_probability", () => {
+    const clock = new ManualClock(0);
+    const b = new Budget(clock, { perMinute: 100, minProbability: 0.2 });
+    expect(b.usage().bar).toBe(0.2);
+    // Below the floor: refused even with a full bucket.
+    expect(b.admit([likely(0, 0.1)], {}).deferred).toEqual(new Map([["low_value", 1]]));
+    // Spend 70 of 100: fill 0.3, bar (1 − 0.3)² = 0.49.
+    expect(b.admit(many(70), {}).admitted).toHaveLength(70);
+    expect(b.usage().bar).toBeCloseTo(0.49, 5);
+    const r = b.admit([likely(1, 0.45), likely(2, 0.6)], {});
+    expect(r.admitted.map((t) => t.probability)).toEqual([0.6]);
+    expect(r.deferred.get("low_value")).toBe(1);
+    // The bucket refills with time, and the bar comes down with it.
+    clock.advance(60_000);
+    expect(b.usage().bar).toBe(0.2);
+    expect(b.admit([likely(3, 0.45)], {}).admitted).toHaveLength(1);
+  });
+
+  it("spends more when given more: the same candidates, ten times the budget", () => {
+    const candidates = Array.from({ length: 200 }, (_, i) => likely(i, (i % 10) / 10 + 0.05));
+    const spend = (perMinute: number): number => {
+      const clock = new ManualClock(0);
+      const b = new Budget(clock, { perMinute });
+      let admitted = 0;
+      for (let minute = 0; minute < 10; minute++) {
+        admitted += b.admit(candidates.slice(minute * 20, minute * 20 + 20), {}).admitted.length;
+        clock.advance(60_000);
+      }
+      return admitted;
+    };
+    expect(spend(50)).toBeGreaterThan(spend(5));
+    expect(spend(5)).toBeGreaterThan(0);
+    // With budget to spare, everything at or above min_probability (0.2) goes: 8 of each 10.
+    expect(spend(1000)).toBe(160);
+  });
+
+  it("counts a learned fan-out target (a trigger with a probability) as background", () => {
+    const b = new Budget(new ManualClock(0), { perMinute: 0 });
+    const learned: PlannedTask = { ...task(1, "trigger"), probability: 0.8 };
+    const configured = task(2, "trigger");
+    const { admitted, deferred } = b.admit([learned, configured], {});
+    expect(admitted).toEqual([configured]);
+    // No budget at all: the bar is 1, which only a certain read meets.
+    expect(deferred).toEqual(new Map([["low_value", 1]]));
+  });
+
+  it("charges foreground work to the bucket when asked to, without ever refusing it", () => {
+    const b = new Budget(new ManualClock(0), { perMinute: 10, chargeForeground: true });
+    expect(b.admit(many(8, "trigger"), {}).admitted).toHaveLength(8);
+    expect(b.admit(many(5), {}).admitted).toHaveLength(2);
+    expect(b.admit(many(20, "trigger"), {}).admitted).toHaveLength(20);
+  });
+});
