@@ -131,3 +131,60 @@ describe("refresh decision", () => {
     );
   });
 });
+
+describe("refresh-ahead's two ways to find candidates", () => {
+  it("plans the same refreshes from the cache's expiry index and the analyzer's demand per key as from TopPatterns", async () => {
+    const ttl = { ctr_prediction: 6 * 3_600_000, dashboard_data: 3_600_000 } as const;
+    const build = (indexed: boolean) => {
+      const h = harness();
+      const now = h.clock.now();
+      let seed = 7;
+      const random = () => {
+        seed = (seed * 16807) % 2147483647;
+        return seed / 2147483647;
+      };
+      for (let i = 0; i < 400; i++) {
+        const taskType = i % 3 === 0 ? "dashboard_data" : "ctr_prediction";
+        const key = `acme/${taskType}/e${i}`;
+        const demand = random() < 0.3 ? random() * 1e-5 : random() * 0.01;
+        h.analyzer.patterns.push({
+          key,
+          tenant: "acme",
+          taskType,
+          entityId: `e${i}`,
+          demand,
+          benefit: demand,
+        });
+        // Most results are stored, some near expiry; a few keys have none.
+        if (i % 17 !== 0) h.cache.expiresAt.set(key, now + random() * ttl[taskType]);
+      }
+      if (indexed) {
+        const patterns = h.analyzer.patterns;
+        Object.assign(h.analyzer, {
+          demandOf: async (keys: readonly string[]) =>
+            keys.map((k) => patterns.find((p) => p.key === k)?.demand),
+        });
+        Object.assign(h.cache, {
+          // The index holds what is stored and near expiry; the keys with nothing stored have expired (once).
+          nearExpiry: async (at: number, horizonOf: (t: string) => number) =>
+            patterns.flatMap((p) => {
+              const exp = h.cache.expiresAt.get(p.key);
+              if (exp !== undefined && exp - at > horizonOf(p.taskType)) return [];
+              return [
+                { key: p.key, tenant: p.tenant, taskType: p.taskType, entityId: p.entityId, expiresAt: exp },
+              ];
+            }),
+        });
+      }
+      return h;
+    };
+    const planned = async (indexed: boolean) => {
+      const h = build(indexed);
+      await h.core.runScheduleNow("refresh_ahead");
+      return h.executor.tasks.map((t) => `${t.key} ${t.probability?.toFixed(6)}`).sort();
+    };
+    const viaRanking = await planned(false);
+    expect(viaRanking.length).toBeGreaterThan(20);
+    expect(await planned(true)).toEqual(viaRanking);
+  });
+});
