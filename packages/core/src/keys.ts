@@ -52,6 +52,8 @@ export function validateEntityId(entityId: string): string {
   // Protobuf decoders replace invalid UTF-8 with U+FFFD; a lone surrogate is not UTF-8 either.
   if (entityId.includes("\uFFFD") || !entityId.isWellFormed())
     throw new InvalidArgumentError("entity_id is not valid UTF-8");
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short ids need no count.
+  if (entityId.length * 3 <= keyLimits.entityIdMaxBytes) return entityId;
   const bytes = Buffer.byteLength(entityId, "utf8");
   if (bytes > keyLimits.entityIdMaxBytes)
     throw new InvalidArgumentError(
@@ -68,6 +70,8 @@ export function validateDigest(digest: string): string {
 
 /** Percent-escapes an entity id so it holds only [A-Za-z0-9._~%-]. */
 export function escapeEntityId(entityId: string): string {
+  // Most ids need no escape: encodeURIComponent and the replace below leave these characters alone.
+  if (unreserved(entityId)) return entityId;
   return encodeURIComponent(entityId).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
@@ -75,7 +79,24 @@ export function escapeEntityId(entityId: string): string {
 }
 
 export function unescapeEntityId(escaped: string): string {
-  return decodeURIComponent(escaped);
+  return escaped.includes("%") ? decodeURIComponent(escaped) : escaped;
+}
+
+/** Whether every character is one of [A-Za-z0-9._~-], which escaping keeps as it is. */
+function unreserved(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const ok =
+      (c >= 97 && c <= 122) || // a-z
+      (c >= 65 && c <= 90) || // A-Z
+      (c >= 48 && c <= 57) || // 0-9
+      c === 45 || // -
+      c === 46 || // .
+      c === 95 || // _
+      c === 126; // ~
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /** Validates the parts and renders the canonical key string. */

@@ -7,7 +7,14 @@ import {
 } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import { type Pattern, rankPatterns } from "./core/demand-ranking.js";
-import { type DecayRates, decayedValue, ratePerSecond } from "./core/forward-decay.js";
+import {
+  type DecayRates,
+  decayedValue,
+  decayFactor,
+  perSecond,
+  ratePerSecond,
+  warmedShare,
+} from "./core/forward-decay.js";
 import { findOffPeakWindow, type OffPeakWindow } from "./core/off-peak.js";
 import type { SequentialStreams } from "./core/sequential-streams.js";
 import { resolveTimeZone } from "./core/time-zone.js";
@@ -123,13 +130,14 @@ export class DemandQueries {
   async demandOf(keys: readonly string[]): Promise<(number | undefined)[]> {
     const now = this.#settings.clock.now();
     const [{ landmark, value }, observedMs] = await Promise.all([
-      this.#store.keyCounts(keys),
+      this.#store.keyWeights(keys),
       this.#observedMs(now),
     ]);
     const rate = this.#rates.demand;
-    return value.map((k) =>
-      k === undefined ? undefined : ratePerSecond(decayedValue(k.w, rate, now, landmark), rate, observedMs),
-    );
+    // decayedValue and ratePerSecond with their per-call factors worked out once (a refresh-ahead run asks for thousands).
+    const decay = decayFactor(rate, now, landmark);
+    const warmed = warmedShare(rate, observedMs);
+    return value.map((w) => (w === undefined ? undefined : perSecond(w * decay, rate, warmed)));
   }
 
   async offPeakWindow(request: { durationMinutes: number; timeZone: string }): Promise<OffPeakWindow> {

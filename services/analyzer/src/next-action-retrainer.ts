@@ -3,10 +3,11 @@ import { type AnalyzerLog, silentLog } from "./analyzer-log.js";
 import type { ModelPublisher, NextActionScorer } from "./model/ports.js";
 import type { Metrics } from "./next-action/metrics.js";
 import { exportNextActionOnnx } from "./next-action/onnx-export.js";
-import { retrainNextAction } from "./next-action/trainer.js";
+import type { NextActionModel } from "./next-action/softmax-regression.js";
+import { type RetrainOutcome, retrainNextAction, sameSpec } from "./next-action/trainer.js";
 import type { NextActionPredictor } from "./next-action-predictor.js";
 import type { AnalyzerSettings } from "./settings.js";
-import type { AnalyzerStore } from "./store/analyzer-store.js";
+import type { AnalyzerStore, UserHistory } from "./store/analyzer-store.js";
 
 export interface RetrainReport {
   candidate: Metrics | undefined;
@@ -40,6 +41,10 @@ export class NextActionRetrainer {
   readonly #log: AnalyzerLog;
   readonly #predictor: NextActionPredictor;
   #retraining: Promise<RetrainReport> | undefined;
+  /** The last round's inputs and outcome (see #round). */
+  #last:
+    | { histories: UserHistory[]; current: NextActionModel | undefined; outcome: RetrainOutcome }
+    | undefined;
 
   constructor(deps: NextActionRetrainerDeps) {
     this.#settings = deps.settings;
@@ -61,13 +66,7 @@ export class NextActionRetrainer {
   async #retrain(): Promise<RetrainReport> {
     const predictor = this.#predictor;
     await predictor.syncCurrent();
-    const histories = await this.#store.histories();
-    const outcome = retrainNextAction(
-      histories,
-      this.#settings.nextAction,
-      this.#settings.sessionGapMs,
-      predictor.current?.model,
-    );
+    const outcome = this.#round(await this.#store.histories(), predictor.current?.model);
     predictor.refitted(outcome.fallback, this.#settings.clock.now());
     const current = predictor.current;
     let version = current === undefined ? "" : String(current.version);
@@ -95,4 +94,49 @@ export class NextActionRetrainer {
       explanation,
     };
   }
+
+  /**
+   * One retraining round. A round is a pure function of the histories and the
+   * current model, so when neither changed since the last round (no actions
+   * in an hour, say) its outcome is the last one's, without training again.
+   */
+  #round(histories: UserHistory[], current: NextActionModel | undefined): RetrainOutcome {
+    const last = this.#last;
+    const outcome =
+      last !== undefined && sameModel(last.current, current) && sameHistories(last.histories, histories)
+        ? last.outcome
+        : retrainNextAction(histories, this.#settings.nextAction, this.#settings.sessionGapMs, current);
+    this.#last = { histories, current, outcome };
+    return outcome;
+  }
+}
+
+function sameHistories(a: readonly UserHistory[], b: readonly UserHistory[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.tenant !== y.tenant || x.userId !== y.userId || x.actions.length !== y.actions.length) return false;
+    for (let j = 0; j < x.actions.length; j++) {
+      const p = x.actions[j]!;
+      const q = y.actions[j]!;
+      if (!Object.is(p.time, q.time) || p.action !== q.action) return false;
+    }
+  }
+  return true;
+}
+
+/** Models that predict alike: the same spec and the same weights, bit for bit. */
+function sameModel(a: NextActionModel | undefined, b: NextActionModel | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return sameBits(a.weights, b.weights) && sameBits(a.bias, b.bias) && sameSpec(a.spec, b.spec);
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }

@@ -73,28 +73,55 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
   const lookahead = Math.max(0, ...runs.map((r) => r.policy.lookaheadMs));
   const seers = runs.filter((r) => r.policy.onFuture !== undefined);
 
-  const iterator = source.records()[Symbol.asyncIterator]();
+  // Records are taken a batch at a time where the source offers batches, and one by one from them.
+  const batches = source.recordBatches?.()[Symbol.asyncIterator]();
+  const iterator = batches === undefined ? source.records()[Symbol.asyncIterator]() : undefined;
+  let batch: readonly TraceRecord[] = [];
+  let at = 0;
   const buffer: TraceRecord[] = [];
   let head = 0;
   let exhausted = false;
-  const pull = async (until: number): Promise<void> => {
+  const take = (r: TraceRecord): void => {
+    buffer.push(r);
+    if (r.kind === "read") for (const s of seers) s.future(r);
+  };
+  /** Buffers records until one is later than `until` (or one at all); waits only to read the next batch. */
+  const pull = (until: number): Promise<void> | undefined => {
     while (!exhausted && (buffer.length === head || buffer[buffer.length - 1]!.time <= until)) {
-      const next = await iterator.next();
-      if (next.done) {
-        exhausted = true;
-        return;
+      if (at < batch.length) {
+        take(batch[at++]!);
+        continue;
       }
-      buffer.push(next.value);
-      if (next.value.kind === "read") for (const s of seers) s.future(next.value);
+      return (batches !== undefined ? nextBatch(batches) : nextRecord(iterator!)).then(() => pull(until));
     }
+    return undefined;
+  };
+  const nextBatch = async (from: AsyncIterator<readonly TraceRecord[]>): Promise<void> => {
+    const next = await from.next();
+    if (next.done) exhausted = true;
+    else {
+      batch = next.value;
+      at = 0;
+    }
+  };
+  const nextRecord = async (from: AsyncIterator<TraceRecord>): Promise<void> => {
+    const next = await from.next();
+    if (next.done) exhausted = true;
+    else take(next.value);
   };
 
   let done = 0;
   for (;;) {
-    if (head === buffer.length) await pull(Number.NEGATIVE_INFINITY);
+    if (head === buffer.length) {
+      const p = pull(Number.NEGATIVE_INFINITY);
+      if (p !== undefined) await p;
+    }
     if (head === buffer.length) break;
     const t = buffer[head]!.time;
-    if (lookahead > 0) await pull(t + lookahead);
+    if (lookahead > 0) {
+      const p = pull(t + lookahead);
+      if (p !== undefined) await p;
+    }
     const r = buffer[head++]!;
     if (head > 4096 && head * 2 > buffer.length) {
       buffer.splice(0, head);

@@ -1,4 +1,4 @@
-import type { TraceSource } from "../trace/record.js";
+import type { TraceRecord, TraceSource } from "../trace/record.js";
 
 /** A first, cheap pass over a trace: its extent, for the budget default, time bins and progress. */
 export interface TraceSummary {
@@ -20,14 +20,17 @@ export async function scanTrace(source: TraceSource): Promise<TraceSummary> {
   let start = Number.POSITIVE_INFINITY;
   let end = Number.NEGATIVE_INFINITY;
   const types = new Set<string>();
-  for await (const r of source.records()) {
+  const tally = (r: TraceRecord): void => {
     if (r.kind === "read") {
       reads++;
       types.add(r.taskType);
     } else events++;
     if (r.time < start) start = r.time;
     if (r.time > end) end = r.time;
-  }
+  };
+  if (source.recordBatches !== undefined)
+    for await (const batch of source.recordBatches()) for (const r of batch) tally(r);
+  else for await (const r of source.records()) tally(r);
   return {
     name: source.name,
     format: source.format,

@@ -1,5 +1,5 @@
 import { errorMessage } from "@prescient/core";
-import { readLines } from "./lines.js";
+import { readLineChunks } from "./lines.js";
 import { emptyStats, type ReaderStats, type TraceRecord, type TraceSource } from "./record.js";
 import { TraceFormatError } from "./trace-error.js";
 
@@ -52,52 +52,80 @@ export class LineTraceSource implements TraceSource {
     return this.#resolutionMs > 0 ? spreadTies(this.#raw(), this.#resolutionMs) : this.#raw();
   }
 
+  recordBatches(): AsyncIterable<readonly TraceRecord[]> {
+    return this.#resolutionMs > 0 ? inBatches(this.records()) : this.#rawBatches();
+  }
+
   async *#raw(): AsyncGenerator<TraceRecord> {
+    for await (const batch of this.#rawBatches()) for (const r of batch) yield r;
+  }
+
+  /** The records of each chunk of lines. */
+  async *#rawBatches(): AsyncGenerator<TraceRecord[]> {
     const stats = emptyStats();
     this.stats = stats;
     this.reordered = 0;
     const parser = this.#makeParser();
     let last = Number.NEGATIVE_INFINITY;
     let position = 0;
-    for await (const { line, number } of readLines(this.#path)) {
-      stats.lines = number;
-      if (number === 1 && parser.header !== undefined) {
-        try {
-          parser.header(line);
-        } catch (e) {
-          throw new TraceFormatError(this.name, number, errorMessage(e));
+    let number = 0;
+    for await (const lines of readLineChunks(this.#path)) {
+      const batch: TraceRecord[] = [];
+      for (const line of lines) {
+        number++;
+        stats.lines = number;
+        if (number === 1 && parser.header !== undefined) {
+          try {
+            parser.header(line);
+          } catch (e) {
+            throw new TraceFormatError(this.name, number, errorMessage(e));
+          }
+          continue;
         }
-        continue;
+        if (line.trim() === "" || line.startsWith("#")) continue;
+        let out: TraceRecord[] | TraceRecord | undefined;
+        try {
+          out = parser.parse(line, position);
+        } catch (e) {
+          if (!this.#skipBad)
+            throw new TraceFormatError(
+              this.name,
+              number,
+              `${errorMessage(e)} (use --skip-bad to skip such lines)`,
+            );
+          stats.skipped++;
+          if (stats.skippedExamples.length < maxExamples)
+            stats.skippedExamples.push(`line ${number}: ${errorMessage(e)}`);
+          continue;
+        }
+        if (out === undefined) continue;
+        for (const r of Array.isArray(out) ? out : [out]) {
+          position++;
+          // Traces are mostly in order; a slightly late record is replayed at the latest time seen.
+          if (r.time < last) {
+            this.reordered++;
+            r.time = last;
+          } else last = r.time;
+          stats.records++;
+          batch.push(r);
+        }
       }
-      if (line.trim() === "" || line.startsWith("#")) continue;
-      let out: TraceRecord[] | TraceRecord | undefined;
-      try {
-        out = parser.parse(line, position);
-      } catch (e) {
-        if (!this.#skipBad)
-          throw new TraceFormatError(
-            this.name,
-            number,
-            `${errorMessage(e)} (use --skip-bad to skip such lines)`,
-          );
-        stats.skipped++;
-        if (stats.skippedExamples.length < maxExamples)
-          stats.skippedExamples.push(`line ${number}: ${errorMessage(e)}`);
-        continue;
-      }
-      if (out === undefined) continue;
-      for (const r of Array.isArray(out) ? out : [out]) {
-        position++;
-        // Traces are mostly in order; a slightly late record is replayed at the latest time seen.
-        if (r.time < last) {
-          this.reordered++;
-          r.time = last;
-        } else last = r.time;
-        stats.records++;
-        yield r;
-      }
+      if (batch.length > 0) yield batch;
     }
   }
+}
+
+/** Records grouped into batches of at most `size`, in order. */
+async function* inBatches(records: AsyncIterable<TraceRecord>, size = 4096): AsyncGenerator<TraceRecord[]> {
+  let batch: TraceRecord[] = [];
+  for await (const r of records) {
+    batch.push(r);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** Spreads each run of records with one timestamp evenly across the timestamp's unit. */

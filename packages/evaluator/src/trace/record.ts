@@ -50,6 +50,12 @@ export interface TraceSource {
   readonly format: string;
   readonly stats: ReaderStats;
   records(): AsyncIterable<TraceRecord>;
+  /**
+   * The same records as `records()`, a batch at a time (each batch in order,
+   * never held whole): a replay reads every record, and one await per batch
+   * rather than per record is a visible share of it. Optional.
+   */
+  recordBatches?(): AsyncIterable<readonly TraceRecord[]>;
 }
 
 /** Entity ids longer than the key schema allows are replaced by a stable digest of themselves. */

@@ -42,19 +42,24 @@ export class RowsTraceSource implements TraceSource {
   }
 
   async *records(): AsyncGenerator<TraceRecord> {
-    for (const r of this.#rows) {
-      if (r.event === "") yield makeRead(r.time, r.tenant, r.taskType, r.entity, r.user);
-      else
-        yield {
-          kind: "event",
-          time: r.time,
-          tenant: r.tenant,
-          entity: r.entity,
-          user: r.user,
-          event: r.event,
-          taskType: r.taskType,
-          anchor: Math.max(r.time, r.launchAt ?? r.time),
-        };
-    }
+    for (const r of this.#rows) yield recordOf(r);
   }
+
+  async *recordBatches(): AsyncGenerator<TraceRecord[]> {
+    for (let i = 0; i < this.#rows.length; i += 4096) yield this.#rows.slice(i, i + 4096).map(recordOf);
+  }
+}
+
+function recordOf(r: Row): TraceRecord {
+  if (r.event === "") return makeRead(r.time, r.tenant, r.taskType, r.entity, r.user);
+  return {
+    kind: "event",
+    time: r.time,
+    tenant: r.tenant,
+    entity: r.entity,
+    user: r.user,
+    event: r.event,
+    taskType: r.taskType,
+    anchor: Math.max(r.time, r.launchAt ?? r.time),
+  };
 }

@@ -94,7 +94,8 @@ export function eventTime(time: Date | undefined, limits: EventLimits): number |
 function validUserId(userId: string, required: boolean): string | undefined {
   if (userId.length === 0) return required ? "user_id is empty" : undefined;
   if (userId.includes("\uFFFD") || !userId.isWellFormed()) return "user_id is not valid UTF-8";
-  if (Buffer.byteLength(userId, "utf8") > maxUserIdBytes)
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short ids need no count.
+  if (userId.length * 3 > maxUserIdBytes && Buffer.byteLength(userId, "utf8") > maxUserIdBytes)
     return `user_id is longer than ${maxUserIdBytes} bytes`;
   return undefined;
 }
@@ -144,7 +145,10 @@ export function validateQueryEvent(e: QueryEventInput, limits: EventLimits): Val
     ok: true,
     event: {
       time,
-      ...resolved,
+      key: resolved.key,
+      tenant: resolved.tenant,
+      taskType: resolved.taskType,
+      entityId: resolved.entityId,
       entity: `${resolved.tenant}/${subject}`,
       userId: e.userId,
       outcome,

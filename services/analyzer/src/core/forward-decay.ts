@@ -36,7 +36,11 @@ export const forwardWeight = (rate: number, t: number, landmark: number): number
 
 /** Turns a stored (scaled) value into its decayed value at time now. */
 export const decayedValue = (stored: number, rate: number, now: number, landmark: number): number =>
-  stored * Math.exp(-rate * (now - landmark));
+  stored * decayFactor(rate, now, landmark);
+
+/** What decayedValue multiplies a stored value by: the same for every value under one landmark. */
+export const decayFactor = (rate: number, now: number, landmark: number): number =>
+  Math.exp(-rate * (now - landmark));
 
 /**
  * The factor that moves values stored under landmark `from` to landmark `to`
@@ -56,6 +60,13 @@ export const rescaleFactor = (rate: number, from: number, to: number): number =>
  * the start it tends to count / observed. Returned per second.
  */
 export function ratePerSecond(decayedCount: number, rate: number, observedMs: number): number {
-  const warmed = -Math.expm1(-rate * Math.max(1000, observedMs));
-  return (decayedCount * rate * 1000) / warmed;
+  return perSecond(decayedCount, rate, warmedShare(rate, observedMs));
 }
+
+/** The share of a steady stream's decayed count gathered in `observedMs` (see ratePerSecond). */
+export const warmedShare = (rate: number, observedMs: number): number =>
+  -Math.expm1(-rate * Math.max(1000, observedMs));
+
+/** ratePerSecond with its warm-up share worked out once, for many counts at one time. */
+export const perSecond = (decayedCount: number, rate: number, warmed: number): number =>
+  (decayedCount * rate * 1000) / warmed;

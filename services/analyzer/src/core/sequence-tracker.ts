@@ -13,7 +13,8 @@ export interface Transition {
 export class SequenceTracker {
   readonly #capacity: number;
   readonly #sessionGapMs: number;
-  readonly #last = new Map<string, { key: string; time: number }>();
+  /** Each sequence's last read; `sequence` is the map's own key string, reused when the entry moves to the end. */
+  readonly #last = new Map<string, { key: string; time: number; sequence: string }>();
 
   constructor(capacity: number, sessionGapMs: number) {
     this.#capacity = capacity;
@@ -27,13 +28,22 @@ export class SequenceTracker {
   /** Records a read; returns the transition it completes, if any (never a key to itself). */
   observe(sequence: string, key: string, time: number): Transition | undefined {
     const prev = this.#last.get(sequence);
+    if (prev === undefined) {
+      this.#last.set(sequence, { key, time, sequence });
+      if (this.#last.size > this.#capacity) this.#last.delete(this.#last.keys().next().value!);
+      return undefined;
+    }
+    // The sequence's entry is updated in place and moved to the most recent end.
+    const prevKey = prev.key;
+    const prevTime = prev.time;
     this.#last.delete(sequence);
-    this.#last.set(sequence, { key, time: Math.max(time, prev?.time ?? time) });
-    if (this.#last.size > this.#capacity) this.#last.delete(this.#last.keys().next().value!);
-    if (prev === undefined || prev.key === key) return undefined;
-    const gap = time - prev.time;
+    prev.key = key;
+    prev.time = Math.max(time, prevTime);
+    this.#last.set(prev.sequence, prev);
+    if (prevKey === key) return undefined;
+    const gap = time - prevTime;
     if (gap < 0 || gap > this.#sessionGapMs) return undefined;
-    return { from: prev.key, to: key, time };
+    return { from: prevKey, to: key, time };
   }
 
   /** Forgets sequences idle since before cutoff; returns how many. */

@@ -42,6 +42,8 @@ export const sequentialStreamsDefaults: Readonly<SequentialStreamsOptions> = {
 };
 
 interface Stream {
+  /** The stream's key in the streams map, reused when the stream moves to the most recent end. */
+  name: string;
   /** The furthest index of the run. */
   last: number;
   run: number;
@@ -98,7 +100,7 @@ export class SequentialStreams {
     const s = this.#streams.get(k.stream);
     this.#streams.delete(k.stream);
     if (s === undefined) {
-      this.#streams.set(k.stream, { last: k.index, run: 1, time, width: k.width });
+      this.#streams.set(k.stream, { name: k.stream, last: k.index, run: 1, time, width: k.width });
       if (this.#streams.size > o.capacity) this.#evictOldest();
       return false;
     }
@@ -115,7 +117,7 @@ export class SequentialStreams {
     }
     s.time = time;
     s.width = k.width;
-    this.#streams.set(k.stream, s);
+    this.#streams.set(s.name, s);
     return forward && s.run >= o.minRun;
   }
 

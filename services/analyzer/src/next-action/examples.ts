@@ -1,5 +1,5 @@
 import type { UserHistory } from "../store/analyzer-store.js";
-import { encodeFeatures, type FeatureSpec } from "./features.js";
+import { type FeatureSpec, featureEncoder } from "./features.js";
 
 /**
  * Training examples from action histories: one per action that follows
@@ -18,12 +18,14 @@ export interface Example {
 }
 
 export function buildExamples(histories: readonly UserHistory[], spec: FeatureSpec): Example[] {
+  const encode = featureEncoder(spec);
   const out: Example[] = [];
   for (const h of histories) {
     for (let i = 1; i < h.actions.length; i++) {
       const prev = h.actions[i - 1]!;
       out.push({
-        features: encodeFeatures(h.actions.slice(0, i), prev.time, spec),
+        // The actions before this one, as encodeFeatures(h.actions.slice(0, i), prev.time, spec) reads them.
+        features: encode(h.actions, i, prev.time),
         label: h.actions[i]!.action,
         previous: prev.action,
         time: prev.time,
@@ -53,11 +55,11 @@ export function splitByTime(
   return { train: sorted.slice(0, cut), test: sorted.slice(cut) };
 }
 
-/** Every (previous, next) action pair of the histories: what the Markov baseline counts. */
-export function* actionPairs(
-  histories: readonly UserHistory[],
-): Generator<{ previous: string; label: string }> {
+/** Every (previous, next) action pair of the histories, in order: what the Markov baseline counts. */
+export function actionPairs(histories: readonly UserHistory[]): Array<{ previous: string; label: string }> {
+  const out: Array<{ previous: string; label: string }> = [];
   for (const h of histories)
     for (let i = 1; i < h.actions.length; i++)
-      yield { previous: h.actions[i - 1]!.action, label: h.actions[i]!.action };
+      out.push({ previous: h.actions[i - 1]!.action, label: h.actions[i]!.action });
+  return out;
 }

@@ -37,10 +37,18 @@ export class NextActionModel {
 
   /** Class probabilities for one example's active features. */
   probabilities(features: readonly number[]): Float64Array {
+    return this.probabilitiesInto(features, new Float64Array(this.classes));
+  }
+
+  /** probabilities(), written into `z` (one per class). */
+  probabilitiesInto(features: readonly number[], z: Float64Array): Float64Array {
     const c = this.classes;
-    const z = new Float64Array(c);
+    const weights = this.weights;
     for (let j = 0; j < c; j++) z[j] = this.bias[j]!;
-    for (const i of features) for (let j = 0; j < c; j++) z[j]! += this.weights[i * c + j]!;
+    for (let f = 0; f < features.length; f++) {
+      const row = features[f]! * c;
+      for (let j = 0; j < c; j++) z[j]! += weights[row + j]!;
+    }
     return softmaxInPlace(z);
   }
 
@@ -57,7 +65,7 @@ export function toDistribution(actions: readonly string[], p: ArrayLike<number>)
 
 function softmaxInPlace(z: Float64Array): Float64Array {
   let max = Number.NEGATIVE_INFINITY;
-  for (const v of z) if (v > max) max = v;
+  for (let j = 0; j < z.length; j++) if (z[j]! > max) max = z[j]!;
   let sum = 0;
   for (let j = 0; j < z.length; j++) {
     z[j] = Math.exp(z[j]! - max);
@@ -84,22 +92,51 @@ export function trainSoftmax(
   const random = mulberry32(settings.seed);
   const model = new NextActionModel(spec, w, b);
   const lr = settings.learningRate;
+  const l2 = settings.l2;
+  // Each example's class and weight rows (feature × classes), laid out once in one array rather
+  // than looked up every epoch, and buffers for the probabilities and gradients. The arithmetic is
+  // the model's own (probabilitiesInto), in the same order for every weight: a weight's update reads
+  // only itself, its accumulator and its class's gradient, so updating by feature, then class,
+  // gives the same weights as by class, then feature.
+  const labels = Int32Array.from(usable, (e) => classOf.get(e.label)!);
+  const starts = new Int32Array(usable.length + 1);
+  for (let n = 0; n < usable.length; n++) starts[n + 1] = starts[n]! + usable[n]!.features.length;
+  const rows = new Int32Array(starts[usable.length]!);
+  for (let n = 0; n < usable.length; n++) {
+    const features = usable[n]!.features;
+    for (let a = 0; a < features.length; a++) rows[starts[n]! + a] = features[a]! * c;
+  }
+  const p = new Float64Array(c);
+  const g = new Float64Array(c);
   for (let epoch = 0; epoch < settings.epochs; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
     }
-    for (const n of order) {
-      const e = usable[n]!;
-      const p = model.probabilities(e.features);
-      const y = classOf.get(e.label)!;
+    for (let o = 0; o < order.length; o++) {
+      const n = order[o]!;
+      const y = labels[n]!;
+      const first = starts[n]!;
+      const end = starts[n + 1]!;
+      for (let j = 0; j < c; j++) p[j] = b[j]!;
+      for (let a = first; a < end; a++) {
+        const row = rows[a]!;
+        for (let j = 0; j < c; j++) p[j]! += w[row + j]!;
+      }
+      softmaxInPlace(p);
       for (let j = 0; j < c; j++) {
-        const g = p[j]! - (j === y ? 1 : 0);
-        gb[j]! += g * g;
-        b[j]! -= (lr * g) / Math.sqrt(gb[j]!);
-        for (const f of e.features) {
-          const k = f * c + j;
-          const gk = g + settings.l2 * w[k]!;
+        const gj = p[j]! - (j === y ? 1 : 0);
+        g[j] = gj;
+        gb[j]! += gj * gj;
+        b[j]! -= (lr * gj) / Math.sqrt(gb[j]!);
+      }
+      for (let a = first; a < end; a++) {
+        const row = rows[a]!;
+        for (let j = 0; j < c; j++) {
+          const k = row + j;
+          const gk = g[j]! + l2 * w[k]!;
           gw[k]! += gk * gk;
           w[k]! -= (lr * gk) / Math.sqrt(gw[k]!);
         }

@@ -67,12 +67,16 @@ export function retrainNextAction(
   const frequency = evaluate(test, () => frequencyTrain.predict());
   // The current model is scored with its own features (its vocabulary may differ); the split is the same,
   // because examples come out in the same order whatever the spec.
-  const currentMetrics =
+  const currentTest =
     current === undefined
       ? undefined
-      : evaluate(splitByTime(buildExamples(histories, current.spec), settings.heldOutFraction).test, (e) =>
-          current.distribution(e.features),
-        );
+      : sameSpec(current.spec, spec)
+        ? test
+        : splitByTime(buildExamples(histories, current.spec), settings.heldOutFraction).test;
+  const currentMetrics =
+    current === undefined || currentTest === undefined
+      ? undefined
+      : evaluate(currentTest, (e) => current.distribution(e.features));
   if (train.length < settings.minExamples || test.length === 0 || spec.actions.length < 2) {
     return {
       candidate: undefined,
@@ -96,4 +100,17 @@ export function retrainNextAction(
         ? `candidate top-1 ${pct(candidate)} is at least the current ${pct(currentMetrics)}`
         : `candidate top-1 ${pct(candidate)} is below the current ${pct(currentMetrics)}: kept the current model`;
   return { candidate, current: currentMetrics, markov, frequency, model, promote, explanation, fallback };
+}
+
+/** Specs that encode alike (the current model's is usually the candidate's): its examples need not be built again. */
+export function sameSpec(a: FeatureSpec, b: FeatureSpec): boolean {
+  const keys = Object.keys(a) as (keyof FeatureSpec)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const x = a[k];
+    const y = b[k];
+    return Array.isArray(x) && Array.isArray(y)
+      ? x.length === y.length && x.every((v, i) => Object.is(v, y[i]))
+      : Object.is(x, y);
+  });
 }

@@ -128,6 +128,8 @@ export interface AnalyzerStore {
   topKeys(limit: number): Promise<Scaled<KeyCount[]>>;
   /** The counts of these keys, in order; undefined for a key the sketch does not hold. */
   keyCounts(keys: readonly string[]): Promise<Scaled<(KeyCount | undefined)[]>>;
+  /** keyCounts' weights alone (`w`), for callers that need nothing else: one lookup per key. */
+  keyWeights(keys: readonly string[]): Promise<Scaled<(number | undefined)[]>>;
   topMembers(family: "entities" | "tenants", limit: number): Promise<Scaled<MemberCount[]>>;
   typeStats(): Promise<Scaled<TypeStatsRecord[]>>;
   profile(): Promise<Scaled<ProfileRecord>>;

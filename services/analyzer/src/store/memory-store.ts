@@ -39,6 +39,8 @@ function scaleType(t: TypeDelta, f: number): void {
 }
 
 interface UserLog {
+  /** The log's key in the users map. */
+  id: string;
   tenant: string;
   userId: string;
   actions: ActionRecord[];
@@ -52,7 +54,8 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
   #landmark: number | undefined;
   #capacities: Capacities | undefined;
   #keys: SpaceSaving | undefined;
-  readonly #keyMiss = new Map<string, number>();
+  /** Each counted key's decayed misses, in a box updated in place (a number set in a map is a new box each time). */
+  readonly #keyMiss = new Map<string, { miss: number }>();
   #entities: SpaceSaving | undefined;
   #tenants: SpaceSaving | undefined;
   #typeSet: SpaceSaving | undefined;
@@ -79,7 +82,9 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
     for (const [key, { w, miss }] of delta.keys) {
       const evicted = this.#keys!.add(key, w * f.demand);
       if (evicted !== undefined) this.#keyMiss.delete(evicted);
-      this.#keyMiss.set(key, (this.#keyMiss.get(key) ?? 0) + miss * f.demand);
+      const m = this.#keyMiss.get(key);
+      if (m === undefined) this.#keyMiss.set(key, { miss: 0 + miss * f.demand });
+      else m.miss += miss * f.demand;
     }
     for (const [m, w] of delta.entities) this.#entities!.add(m, w * f.demand);
     for (const [m, w] of delta.tenants) this.#tenants!.add(m, w * f.demand);
@@ -116,7 +121,12 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
   async topKeys(limit: number): Promise<Scaled<KeyCount[]>> {
     const top = this.#keys?.top(limit) ?? [];
     return this.#scaled(
-      top.map((h) => ({ key: h.item, w: h.count, error: h.error, miss: this.#keyMiss.get(h.item) ?? 0 })),
+      top.map((h) => ({
+        key: h.item,
+        w: h.count,
+        error: h.error,
+        miss: this.#keyMiss.get(h.item)?.miss ?? 0,
+      })),
     );
   }
 
@@ -126,9 +136,14 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
         const h = this.#keys?.get(key);
         return h === undefined
           ? undefined
-          : { key, w: h.count, error: h.error, miss: this.#keyMiss.get(key) ?? 0 };
+          : { key, w: h.count, error: h.error, miss: this.#keyMiss.get(key)?.miss ?? 0 };
       }),
     );
+  }
+
+  async keyWeights(keys: readonly string[]): Promise<Scaled<(number | undefined)[]>> {
+    const sketch = this.#keys;
+    return this.#scaled(keys.map((key) => sketch?.count(key)));
   }
 
   async topMembers(family: "entities" | "tenants", limit: number): Promise<Scaled<MemberCount[]>> {
@@ -154,6 +169,7 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
     for (const e of events) {
       const id = userKey(e.tenant, e.userId);
       const log = this.#users.get(id) ?? {
+        id,
         tenant: e.tenant,
         userId: e.userId,
         actions: [],
@@ -164,7 +180,7 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
       log.lastTime = Math.max(log.lastTime, e.time);
       // Re-inserting keeps the map in recency order, so the oldest user is first.
       this.#users.delete(id);
-      this.#users.set(id, log);
+      this.#users.set(log.id, log);
     }
     // The map is in order of last append, so the first user is the least recently active.
     while (this.#users.size > limits.users) this.#users.delete(this.#users.keys().next().value!);
@@ -172,14 +188,14 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
 
   async userActions(tenant: string, userId: string, limit: number): Promise<ActionRecord[]> {
     const actions = this.#users.get(userKey(tenant, userId))?.actions ?? [];
-    return actions.slice(Math.max(0, actions.length - limit)).map((a) => ({ ...a }));
+    return actions.slice(Math.max(0, actions.length - limit)).map(copyAction);
   }
 
   async histories(): Promise<UserHistory[]> {
     return [...this.#users.values()].map((u) => ({
       tenant: u.tenant,
       userId: u.userId,
-      actions: u.actions.map((a) => ({ ...a })),
+      actions: u.actions.map(copyAction),
     }));
   }
 
@@ -231,7 +247,7 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
   #rescale(rates: DecayRates, from: number, to: number): void {
     const f = factors(rates, from, to);
     this.#keys?.scale(f.demand);
-    for (const [k, w] of this.#keyMiss) this.#keyMiss.set(k, w * f.demand);
+    for (const m of this.#keyMiss.values()) m.miss *= f.demand;
     this.#entities?.scale(f.demand);
     this.#tenants?.scale(f.demand);
     this.#typeSet?.scale(f.demand);
@@ -254,6 +270,9 @@ function factors(r: DecayRates, from: number, to: number): DecayRates {
     successors: rescaleFactor(r.successors, from, to),
   };
 }
+
+/** A caller's own copy of an action (field by field: a retrain copies every action of every user). */
+const copyAction = (a: ActionRecord): ActionRecord => ({ time: a.time, action: a.action });
 
 /** Actions mostly arrive in order; a late one is placed where it belongs. */
 function insertByTime(list: ActionRecord[], record: ActionRecord): void {

@@ -139,6 +139,21 @@ export class RedisAnalyzerStore implements AnalyzerStore {
     };
   }
 
+  async keyWeights(keys: readonly string[]): Promise<Scaled<(number | undefined)[]>> {
+    if (keys.length === 0) {
+      const [landmark] = await this.#withLandmark(Promise.resolve(null));
+      return { landmark, value: [] };
+    }
+    const [landmark, scores] = await this.#withLandmark(this.redis.zmscore(`${this.#p}keys`, ...keys));
+    return {
+      landmark,
+      value: keys.map((_, i) => {
+        const w = scores[i];
+        return w === null || w === undefined ? undefined : Number(w);
+      }),
+    };
+  }
+
   async topMembers(family: "entities" | "tenants", limit: number): Promise<Scaled<MemberCount[]>> {
     const [landmark, flat] = await this.#withLandmark(
       this.redis.zrevrange(`${this.#p}${family}`, 0, limit - 1, "WITHSCORES"),

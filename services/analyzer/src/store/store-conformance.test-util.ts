@@ -83,6 +83,11 @@ export function storeConformance(name: string, make: () => Promise<AnalyzerStore
       expect(some.landmark).toBe(1000);
       expect(some.value).toEqual([e, undefined, top.value[0], undefined]);
       expect((await store.keyCounts([])).value).toEqual([]);
+      // The weights alone, as keyCounts has them.
+      const weights = await store.keyWeights(["t/x/e", "t/x/d", "t/x/a", "t/x/never"]);
+      expect(weights.landmark).toBe(1000);
+      expect(weights.value).toEqual([e.w, undefined, top.value[0]!.w, undefined]);
+      expect((await store.keyWeights([])).value).toEqual([]);
     });
 
     it("rescales stored counts when the landmark moves forward, and scales an older delta down", async () => {

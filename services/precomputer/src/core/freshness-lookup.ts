@@ -21,9 +21,14 @@ export class FreshnessLookup {
   ) {}
 
   /** Keys whose stored result is still fresh now. A failing cache skips nothing. */
-  async freshKeys(keys: readonly string[], marginMs: number): Promise<Set<string>> {
+  freshKeys(keys: readonly string[], marginMs: number): Promise<Set<string>> {
+    // Nothing to look up (a readahead run with no keys, every second): no async frame either.
+    if (keys.length === 0) return Promise.resolve(new Set<string>());
+    return this.#freshKeys(keys, marginMs);
+  }
+
+  async #freshKeys(keys: readonly string[], marginMs: number): Promise<Set<string>> {
     const fresh = new Set<string>();
-    if (keys.length === 0) return fresh;
     const expiries = await this.expiries(keys);
     if (expiries === undefined) {
       this.counters.skipped(freshnessUnknown);

@@ -19,9 +19,15 @@ export class LoadSampler {
     private readonly warnings: RareWarnings,
   ) {}
 
-  async sample(): Promise<LoadSample> {
+  sample(): Promise<LoadSample> {
     const now = this.clock.now();
-    if (this.#last !== undefined && now - this.#last.at < this.options.loadMaxAgeMs) return this.#last.sample;
+    // A recent sample is answered as is (an async function would cost a frame per background enqueue).
+    if (this.#last !== undefined && now - this.#last.at < this.options.loadMaxAgeMs)
+      return Promise.resolve(this.#last.sample);
+    return this.#probe(now);
+  }
+
+  async #probe(now: number): Promise<LoadSample> {
     let sample: LoadSample = {};
     try {
       sample = await (this.deps.load ?? noLoad).sample();

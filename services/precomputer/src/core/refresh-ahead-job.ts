@@ -66,10 +66,21 @@ export class RefreshAheadJob {
       const usable = usablePatterns(near, this.isTaskType, skipped);
       const demand = await callAnalyzer(() => demandOf(usable.map((c) => c.key)));
       const out: RefreshCandidate[] = [];
-      usable.forEach((c, i) => {
+      for (let i = 0; i < usable.length; i++) {
+        const c = usable[i]!;
         const d = demand[i];
-        if (d !== undefined) out.push({ ...c, demand: d, ttlMs: taskTypes.get(c.taskType).ttlMs });
-      });
+        // Built field by field: a spread with fields added costs V8 a slow clone per candidate.
+        if (d !== undefined)
+          out.push({
+            key: c.key,
+            tenant: c.tenant,
+            taskType: c.taskType,
+            entityId: c.entityId,
+            expiresAt: c.expiresAt,
+            demand: d,
+            ttlMs: taskTypes.get(c.taskType).ttlMs,
+          });
+      }
       return out.sort((a, b) => b.demand - a.demand).slice(0, s.candidates);
     }
     const patterns = await callAnalyzer(() =>

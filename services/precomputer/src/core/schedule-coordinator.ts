@@ -1,7 +1,13 @@
 import { type Clock, errorMessage } from "@prescient/core";
 import type { ScheduleSpec } from "./config.js";
 import type { PrecomputerLog } from "./ports.js";
-import { type ClaimOutcome, type RunRecord, type RunStore, runHistoryLimit } from "./run-store.js";
+import {
+  type ClaimOutcome,
+  type ClaimRequest,
+  type RunRecord,
+  type RunStore,
+  runHistoryLimit,
+} from "./run-store.js";
 
 /** What a job reports when it finishes. */
 export interface JobResult {
@@ -13,7 +19,44 @@ export interface JobContext {
   runKey: string;
   windowStart: number;
   /** Aborted when the lease is lost to a takeover: the job should stop enqueueing. */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
+  /** Whether the lease was lost (the signal's `aborted`, without making a signal). */
+  readonly leaseLost: boolean;
+}
+
+/**
+ * A run's job context. Its signal is made on first use: most jobs only ask
+ * whether the lease was lost, and a frequent schedule (every second) would
+ * otherwise pay for an AbortController per run.
+ */
+class RunLease implements JobContext {
+  readonly runKey: string;
+  readonly windowStart: number;
+  #controller: AbortController | undefined;
+  #lost: Error | undefined;
+
+  constructor(runKey: string, windowStart: number) {
+    this.runKey = runKey;
+    this.windowStart = windowStart;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#lost !== undefined) this.#controller.abort(this.#lost);
+    }
+    return this.#controller.signal;
+  }
+
+  get leaseLost(): boolean {
+    return this.#lost !== undefined;
+  }
+
+  lose(reason: Error): void {
+    if (this.#lost !== undefined) return;
+    this.#lost = reason;
+    this.#controller?.abort(reason);
+  }
 }
 
 export type RunOutcome =
@@ -50,7 +93,7 @@ export class ScheduleCoordinator {
     windowStart: number,
     job: (ctx: JobContext) => Promise<JobResult>,
   ): Promise<RunOutcome> {
-    const claim = await this.#store.claim({
+    const request: ClaimRequest = {
       key: runKey,
       schedule: spec.name,
       windowStart,
@@ -58,20 +101,21 @@ export class ScheduleCoordinator {
       now: this.#clock.now(),
       leaseMs: spec.leaseMs,
       maxAttempts: spec.maxAttempts,
-      ...(spec.timing.kind === "every" ? { keepMs: keepRecordMs(spec.timing.everyMs, spec.leaseMs) } : {}),
-    });
+    };
+    if (spec.timing.kind === "every") request.keepMs = keepRecordMs(spec.timing.everyMs, spec.leaseMs);
+    const claim = await this.#store.claim(request);
     if (!claim.claimed) return { ran: false, why: claim.why, record: claim.record };
     if (claim.takeover)
       this.#log.warn(
         { schedule: spec.name, run: runKey, attempt: claim.record.attempts },
         "taking over a run whose owner stopped renewing its lease",
       );
-    const lost = new AbortController();
+    const lease = new RunLease(runKey, windowStart);
     const heartbeat = setInterval(
       () => {
         this.#store.renew(runKey, this.owner, spec.leaseMs, this.#clock.now()).then(
           (held) => {
-            if (!held) lost.abort(new Error("lease lost"));
+            if (!held) lease.lose(new Error("lease lost"));
           },
           (err: unknown) => this.#log.warn({ err: errorMessage(err), run: runKey }, "lease renewal failed"),
         );
@@ -82,7 +126,7 @@ export class ScheduleCoordinator {
     let result: JobResult | undefined;
     let failure: unknown;
     try {
-      result = await job({ runKey, windowStart, signal: lost.signal });
+      result = await job(lease);
     } catch (e) {
       failure = e;
     } finally {

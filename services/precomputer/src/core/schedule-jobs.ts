@@ -33,106 +33,130 @@ export class ScheduleJobs {
     private readonly counters: PrecomputerCounters,
   ) {}
 
-  async run(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
-    const skipped: Counts = new Map();
-    const done = async (tasks: PlannedTask[], note: string): Promise<JobResult> => {
-      this.counters.skippedAll(skipped);
-      if (ctx.signal.aborted) throw new Error("lease lost before enqueueing");
-      const ids = await this.enqueuer.enqueue(tasks, []);
-      const deferred = tasks.length - ids.size;
-      return {
-        items: ids.size,
-        note: `${note}; ${ids.size} enqueued${deferred > 0 ? `, ${deferred} deferred by the budget` : ""}${describe(skipped)}`,
-      };
-    };
+  /** Runs the schedule's job; each kind has a method of its own (a one-second schedule runs one often). */
+  run(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
     switch (spec.job) {
-      case "top_n": {
-        const patterns = await callAnalyzer(() =>
-          this.deps.analyzer.topPatterns({
-            limit: spec.limit,
-            ...(spec.taskType !== undefined ? { taskType: spec.taskType } : {}),
-            ...(spec.tenant !== undefined ? { tenant: spec.tenant } : {}),
-          }),
-        );
-        const top = selectTopN(
-          patterns,
-          {
-            limit: spec.limit,
-            priority: spec.priority,
-            tenantWeight: (t) => this.budget.weightOf(t),
-            ttlMsOf: (t) => this.deps.taskTypes.get(t).ttlMs,
-          },
-          this.isTaskType,
-          skipped,
-        );
-        // Keys fresh beyond their refresh horizon need nothing now.
-        const now = this.clock.now();
-        const expiries = await this.freshness.expiries(top.map((t) => t.key));
-        const due = top.filter((t, i) => {
-          const exp = expiries?.[i];
-          const stillFresh =
-            exp !== undefined &&
-            exp - now > refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
-          if (stillFresh) addCount(skipped, skipReasons.fresh);
-          return !stillFresh;
-        });
-        return done(due, `top ${top.length} of ${patterns.length} ranked keys`);
-      }
-      case "launch_warming": {
-        const launches = await callAnalyzer(() => this.deps.analyzer.upcomingLaunches(spec.hoursAhead));
-        const defaults =
-          spec.taskTypes.length > 0
-            ? spec.taskTypes
-            : ((
-                this.config.rules.get("campaign_launch_scheduled") ??
-                this.config.rules.get("campaign_created")
-              )?.targets.map((t) => t.taskType) ?? []);
-        const tasks = planLaunchWarming(
-          launches,
-          {
-            now: this.clock.now(),
-            hoursAhead: spec.hoursAhead,
-            leadMs: spec.leadMs,
-            priority: spec.priority,
-            defaultTaskTypes: defaults,
-          },
-          this.deps.taskTypes,
-          skipped,
-        );
-        return done(tasks, `${launches.length} launches within ${spec.hoursAhead} h`);
-      }
+      case "top_n":
+        return this.#topN(spec, ctx);
+      case "launch_warming":
+        return this.#launchWarming(spec, ctx);
       case "refresh_ahead":
-        return done(await this.refreshAhead.plan(spec, skipped), "refresh-ahead");
-      case "readahead": {
-        const keys = await callAnalyzer(() => this.deps.analyzer.takeReadAhead(spec.limit));
-        const tasks = planReadAhead(
-          keys,
-          { ...this.config.predicted, priority: spec.priority },
-          this.isTaskType,
-          skipped,
-        );
-        // Pages already fresh (read again, or read ahead before) need nothing.
-        const fresh = await this.freshness.freshKeys(
-          tasks.map((t) => t.key),
-          0,
-        );
-        const due = tasks.filter((t) => {
-          if (fresh.has(t.key)) addCount(skipped, skipReasons.fresh);
-          return !fresh.has(t.key);
-        });
-        return done(due, `${keys.length} readahead keys`);
-      }
-      case "analysis": {
-        const summary = spec.retrain
-          ? await callAnalyzer(() => this.deps.analyzer.retrainNextAction())
-          : "retraining off";
-        return { items: 0, note: summary };
-      }
-      case "cleanup": {
-        const removed = await callAnalyzer(() => this.deps.analyzer.cleanup());
-        return { items: removed, note: `${removed} old records removed` };
-      }
+        return this.#refreshAhead(spec, ctx);
+      case "readahead":
+        return this.#readAhead(spec, ctx);
+      case "analysis":
+        return this.#analysis(spec);
+      case "cleanup":
+        return this.#cleanup();
     }
+  }
+
+  /** Planned tasks go out through the budget; the note says what was enqueued, deferred and skipped. */
+  async #done(tasks: PlannedTask[], note: string, skipped: Counts, ctx: JobContext): Promise<JobResult> {
+    this.counters.skippedAll(skipped);
+    if (ctx.leaseLost) throw new Error("lease lost before enqueueing");
+    const ids = await this.enqueuer.enqueue(tasks, []);
+    const deferred = tasks.length - ids.size;
+    return {
+      items: ids.size,
+      note: `${note}; ${ids.size} enqueued${deferred > 0 ? `, ${deferred} deferred by the budget` : ""}${describe(skipped)}`,
+    };
+  }
+
+  async #topN(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
+    const skipped: Counts = new Map();
+    const patterns = await callAnalyzer(() =>
+      this.deps.analyzer.topPatterns({
+        limit: spec.limit,
+        ...(spec.taskType !== undefined ? { taskType: spec.taskType } : {}),
+        ...(spec.tenant !== undefined ? { tenant: spec.tenant } : {}),
+      }),
+    );
+    const top = selectTopN(
+      patterns,
+      {
+        limit: spec.limit,
+        priority: spec.priority,
+        tenantWeight: (t) => this.budget.weightOf(t),
+        ttlMsOf: (t) => this.deps.taskTypes.get(t).ttlMs,
+      },
+      this.isTaskType,
+      skipped,
+    );
+    // Keys fresh beyond their refresh horizon need nothing now.
+    const now = this.clock.now();
+    const expiries = await this.freshness.expiries(top.map((t) => t.key));
+    const due = top.filter((t, i) => {
+      const exp = expiries?.[i];
+      const stillFresh =
+        exp !== undefined &&
+        exp - now > refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
+      if (stillFresh) addCount(skipped, skipReasons.fresh);
+      return !stillFresh;
+    });
+    return this.#done(due, `top ${top.length} of ${patterns.length} ranked keys`, skipped, ctx);
+  }
+
+  async #launchWarming(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
+    const skipped: Counts = new Map();
+    const launches = await callAnalyzer(() => this.deps.analyzer.upcomingLaunches(spec.hoursAhead));
+    const defaults =
+      spec.taskTypes.length > 0
+        ? spec.taskTypes
+        : ((
+            this.config.rules.get("campaign_launch_scheduled") ?? this.config.rules.get("campaign_created")
+          )?.targets.map((t) => t.taskType) ?? []);
+    const tasks = planLaunchWarming(
+      launches,
+      {
+        now: this.clock.now(),
+        hoursAhead: spec.hoursAhead,
+        leadMs: spec.leadMs,
+        priority: spec.priority,
+        defaultTaskTypes: defaults,
+      },
+      this.deps.taskTypes,
+      skipped,
+    );
+    return this.#done(tasks, `${launches.length} launches within ${spec.hoursAhead} h`, skipped, ctx);
+  }
+
+  async #refreshAhead(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
+    const skipped: Counts = new Map();
+    return this.#done(await this.refreshAhead.plan(spec, skipped), "refresh-ahead", skipped, ctx);
+  }
+
+  async #analysis(spec: ScheduleSpec): Promise<JobResult> {
+    const summary = spec.retrain
+      ? await callAnalyzer(() => this.deps.analyzer.retrainNextAction())
+      : "retraining off";
+    return { items: 0, note: summary };
+  }
+
+  async #cleanup(): Promise<JobResult> {
+    const removed = await callAnalyzer(() => this.deps.analyzer.cleanup());
+    return { items: removed, note: `${removed} old records removed` };
+  }
+
+  async #readAhead(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
+    const skipped: Counts = new Map();
+    const keys = await callAnalyzer(() => this.deps.analyzer.takeReadAhead(spec.limit));
+    const tasks = planReadAhead(
+      keys,
+      { ...this.config.predicted, priority: spec.priority },
+      this.isTaskType,
+      skipped,
+    );
+    // Pages already fresh (read again, or read ahead before) need nothing.
+    const fresh = await this.freshness.freshKeys(
+      tasks.map((t) => t.key),
+      0,
+    );
+    const due = tasks.filter((t) => {
+      if (fresh.has(t.key)) addCount(skipped, skipReasons.fresh);
+      return !fresh.has(t.key);
+    });
+    return this.#done(due, `${keys.length} readahead keys`, skipped, ctx);
   }
 }
 

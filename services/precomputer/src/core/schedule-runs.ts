@@ -42,31 +42,55 @@ export class ScheduleRuns {
    * it. Answers undefined when it is not due (off-peak, outside the window,
    * or the analyzer cannot say when that is).
    */
-  async tick(name: string): Promise<RunOutcome | undefined> {
-    const spec = this.#spec(name);
-    if (!spec.enabled) return undefined;
-    const now = this.clock.now();
-    let offPeak: Awaited<ReturnType<DemandSource["offPeakWindow"]>> | undefined;
-    if (spec.timing.kind === "off_peak") {
-      try {
-        offPeak = await this.deps.analyzer.offPeakWindow({
-          durationMinutes: spec.timing.windowMinutes,
-          timeZone: spec.timing.timeZone,
-        });
-      } catch (e) {
-        this.warnings.warn(
-          `offpeak:${name}`,
-          { schedule: name, err: errorMessage(e) },
-          "analyzer unavailable: cannot tell the off-peak window; checking again later",
-        );
-        return undefined;
-      }
+  tick(name: string): Promise<RunOutcome | undefined> {
+    let spec: ScheduleSpec;
+    try {
+      spec = this.#spec(name);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const window = windowFor(spec.timing, now, offPeak);
-    if (window === undefined) return undefined;
-    return this.coordinator.run(spec, runKeyOf(name, window.start), window.start, (ctx) =>
-      this.jobs.run(spec, ctx),
-    );
+    if (!spec.enabled) return Promise.resolve(undefined);
+    // Only an off-peak schedule waits for the analyzer first; the rest (a one-second readahead) go straight on.
+    if (spec.timing.kind === "off_peak") return this.#tickOffPeak(name, spec);
+    return this.#runWindow(name, spec, this.clock.now(), undefined);
+  }
+
+  async #tickOffPeak(name: string, spec: ScheduleSpec): Promise<RunOutcome | undefined> {
+    if (spec.timing.kind !== "off_peak") return undefined;
+    const now = this.clock.now();
+    let offPeak: Awaited<ReturnType<DemandSource["offPeakWindow"]>>;
+    try {
+      offPeak = await this.deps.analyzer.offPeakWindow({
+        durationMinutes: spec.timing.windowMinutes,
+        timeZone: spec.timing.timeZone,
+      });
+    } catch (e) {
+      this.warnings.warn(
+        `offpeak:${name}`,
+        { schedule: name, err: errorMessage(e) },
+        "analyzer unavailable: cannot tell the off-peak window; checking again later",
+      );
+      return undefined;
+    }
+    return this.#runWindow(name, spec, now, offPeak);
+  }
+
+  /** Runs the window now falls in, if any. */
+  #runWindow(
+    name: string,
+    spec: ScheduleSpec,
+    now: number,
+    offPeak: Awaited<ReturnType<DemandSource["offPeakWindow"]>> | undefined,
+  ): Promise<RunOutcome | undefined> {
+    try {
+      const window = windowFor(spec.timing, now, offPeak);
+      if (window === undefined) return Promise.resolve(undefined);
+      return this.coordinator.run(spec, runKeyOf(name, window.start), window.start, (ctx) =>
+        this.jobs.run(spec, ctx),
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Starts a run by hand, in a window of its own; answers the finished run. */

@@ -80,7 +80,32 @@ export function windowFor(
 
 /** The run key of a schedule's window. */
 export function runKeyOf(schedule: string, windowStart: number): string {
-  return `${schedule}@${new Date(windowStart).toISOString()}`;
+  return `${schedule}@${isoTime(windowStart)}`;
+}
+
+const isoDate = { day: Number.NaN, text: "" };
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `new Date(ms).toISOString()`, with the date part kept from the previous
+ * call: a one-second schedule names a window every second, and formatting
+ * the whole date each time was a visible share of its tick.
+ */
+export function isoTime(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 253_402_300_800_000) return new Date(ms).toISOString();
+  const day = Math.floor(ms / dayMs);
+  if (day !== isoDate.day) {
+    isoDate.day = day;
+    isoDate.text = new Date(day * dayMs).toISOString().slice(0, 11);
+  }
+  let t = ms - day * dayMs;
+  const milli = t % 1000;
+  t = (t - milli) / 1000;
+  const sec = t % 60;
+  t = (t - sec) / 60;
+  const min = t % 60;
+  return `${isoDate.text}${pad2((t - min) / 60)}:${pad2(min)}:${pad2(sec)}.${pad3(milli)}Z`;
 }
 
 /** A manual run (RunScheduleNow) gets a window of its own, so it never collides with a scheduled one. */

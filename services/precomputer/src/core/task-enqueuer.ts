@@ -34,12 +34,13 @@ export class TaskEnqueuer {
   async enqueue(
     tasks: PlannedTask[],
     upserts: FeatureUpsert[],
-    options: { bypassBudget?: boolean } = {},
+    options?: { bypassBudget?: boolean },
   ): Promise<Map<PlannedTask, string>> {
     const ids = new Map<PlannedTask, string>();
+    const bypassBudget = options?.bypassBudget === true;
     let admitted = tasks;
     if (
-      !options.bypassBudget &&
+      !bypassBudget &&
       (this.budget.options.chargeForeground || tasks.some((t) => this.budget.isBackground(t)))
     ) {
       const admission = this.budget.admit(tasks, await this.load.sample());
@@ -56,7 +57,7 @@ export class TaskEnqueuer {
       if (upserts.length > 0 && this.deps.upsertFeatures) await this.deps.upsertFeatures(upserts);
       if (admitted.length > 0) results = await this.deps.executor.enqueueMany(admitted);
     } catch (e) {
-      if (!options.bypassBudget) this.budget.refund(admitted);
+      if (!bypassBudget) this.budget.refund(admitted);
       if (isDomainError(e) && e.kind !== "unavailable") throw e;
       throw new UnavailableError(`executor unavailable, nothing was enqueued: ${errorMessage(e)}`);
     }

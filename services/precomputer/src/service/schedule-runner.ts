@@ -42,7 +42,8 @@ export class ScheduleRunner {
   readonly #clock: Clock;
   readonly #options: ScheduleRunnerOptions;
   readonly #timers = new Set<{ cancel(): void }>();
-  readonly #running = new Map<string, Promise<void>>();
+  /** Each schedule's tick under way, or undefined (kept, not deleted: a map emptied and refilled every second reallocates each time). */
+  readonly #running = new Map<string, Promise<void> | undefined>();
   #stopped = false;
 
   constructor(
@@ -92,30 +93,31 @@ export class ScheduleRunner {
     if (this.#stopped) return Promise.resolve();
     const running = this.#running.get(name);
     if (running !== undefined) return running;
-    const work = this.#core
-      .tick(name)
-      .then((outcome) => {
-        if (outcome === undefined || !outcome.ran) return;
-        const r = outcome.record;
-        this.#options.onRun(r);
-        if (r.status === "succeeded")
-          this.#log.info(
-            { schedule: name, run: r.key, items: r.items, note: r.note },
-            "schedule run finished",
-          );
-        else if (r.status === "failed" && r.retryAt !== undefined)
-          this.#after(r.retryAt - this.#clock.now(), () => this.#tick(name));
-      })
-      .catch((err: unknown) => {
-        this.#log.warn(
-          { schedule: name, err: errorMessage(err) },
-          "schedule tick failed (run store unreachable?); retrying in 30 s",
-        );
-        this.#after(30_000, () => this.#tick(name));
-      })
-      .finally(() => this.#running.delete(name));
+    const work = this.#run(name);
     this.#running.set(name, work);
     return work;
+  }
+
+  /** One tick of the schedule, told to onRun when it ran; a failed run or tick is woken again later. */
+  async #run(name: string): Promise<void> {
+    try {
+      const outcome = await this.#core.tick(name);
+      if (outcome === undefined || !outcome.ran) return;
+      const r = outcome.record;
+      this.#options.onRun(r);
+      if (r.status === "succeeded")
+        this.#log.info({ schedule: name, run: r.key, items: r.items, note: r.note }, "schedule run finished");
+      else if (r.status === "failed" && r.retryAt !== undefined)
+        this.#after(r.retryAt - this.#clock.now(), () => this.#tick(name));
+    } catch (err) {
+      this.#log.warn(
+        { schedule: name, err: errorMessage(err) },
+        "schedule tick failed (run store unreachable?); retrying in 30 s",
+      );
+      this.#after(30_000, () => this.#tick(name));
+    } finally {
+      this.#running.set(name, undefined);
+    }
   }
 
   /** Stops waking schedules; waits for runs under way. */
@@ -123,6 +125,6 @@ export class ScheduleRunner {
     this.#stopped = true;
     for (const t of this.#timers) t.cancel();
     this.#timers.clear();
-    await Promise.allSettled([...this.#running.values()]);
+    await Promise.allSettled([...this.#running.values()].filter((p) => p !== undefined));
   }
 }
