@@ -1,5 +1,4 @@
-import { ManualClock } from "@prescient/core";
-import { MinHeap } from "./min-heap.js";
+import { ManualClock, MinHeap } from "@prescient/core";
 
 /**
  * The discrete-event core: a virtual clock and a binary min-heap of timed

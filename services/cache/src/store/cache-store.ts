@@ -1,5 +1,5 @@
 import type { commonV1 } from "@prescient/contracts";
-import type { CompiledPattern } from "@prescient/core";
+import type { CompiledPattern, NearExpiryEntry } from "@prescient/core";
 
 /** A stored prediction: the Result message as served (computed_at/expires_at included). */
 export type CachedResult = commonV1.Result;
@@ -57,6 +57,16 @@ export interface CacheStore {
   /** Removes what the selector names, in bounded chunks; answers how many entries were removed. */
   invalidate(selector: InvalidationSelector): Promise<number>;
   count(): Promise<StoreCount>;
+  /**
+   * Where the store keeps an expiry index (the memory store): the results
+   * within their type's refresh horizon, and those expired since the last
+   * call, for the precomputer's refresh-ahead (see ExpiryIndex).
+   */
+  nearExpiry?(
+    now: number,
+    horizonOf: (taskType: string) => number,
+    filter: { taskType?: string | undefined; tenant?: string | undefined },
+  ): NearExpiryEntry[];
   close(): Promise<void>;
 }
 

@@ -47,3 +47,29 @@ describe("memory store bounds", () => {
     expect(await store.get(w.key)).toBeUndefined();
   });
 });
+
+describe("memory store expiry index", () => {
+  it("lists the results near expiry with their raw entity ids, and forgets what it evicts or invalidates", async () => {
+    const store = new MemoryCacheStore({ maxEntries: 3 });
+    const now = Date.now();
+    await store.putMany([
+      write("t", "ctr_prediction", "soon/1", { ttlMs: 60_000 }),
+      write("t", "ctr_prediction", "later", { ttlMs: 3_600_000 }),
+      write("t", "dashboard_data", "u1", { ttlMs: 60_000 }),
+    ]);
+    const horizon = () => 5 * 60_000;
+    const near = store.nearExpiry(now, horizon, {});
+    expect(near.map((e) => [e.key, e.entityId]).sort()).toEqual([
+      ["t/ctr_prediction/soon%2F1", "soon/1"],
+      ["t/dashboard_data/u1", "u1"],
+    ]);
+    expect(store.nearExpiry(now, horizon, { taskType: "dashboard_data" }).map((e) => e.entityId)).toEqual([
+      "u1",
+    ]);
+    await store.invalidate({ kind: "task_type", tenant: "t", taskType: "dashboard_data" });
+    // Two more entries fill the store past maxEntries and evict the least recently used (soon/1).
+    await store.putMany(["d", "e"].map((id) => write("t", "ctr_prediction", id, { ttlMs: 3_600_000 })));
+    expect(await store.get("t/ctr_prediction/soon%2F1")).toBeUndefined();
+    expect(store.nearExpiry(now, horizon, {})).toEqual([]);
+  });
+});

@@ -1,5 +1,12 @@
 import { commonV1 } from "@prescient/contracts";
-import { type Clock, ResourceExhaustedError, systemClock } from "@prescient/core";
+import {
+  type Clock,
+  ExpiryIndex,
+  type NearExpiryEntry,
+  parseKey,
+  ResourceExhaustedError,
+  systemClock,
+} from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import {
   type CachedResult,
@@ -62,6 +69,8 @@ export class MemoryCacheStore implements CacheStore {
   readonly options: MemoryStoreOptions;
   readonly #lru: LRUCache<string, Entry>;
   readonly #tenants = new Map<string, TenantIndex>();
+  /** Which results are near expiry, for refresh-ahead; kept in step through the dispose hook. */
+  readonly #expiries = new ExpiryIndex();
 
   constructor(options?: Partial<MemoryStoreOptions>) {
     this.options = { ...memoryStoreDefaults, clock: systemClock, ...options };
@@ -71,7 +80,10 @@ export class MemoryCacheStore implements CacheStore {
       sizeCalculation: (entry) => entry.size,
       // Synchronous, also for replacement ('set'), so the old entry's index
       // slots are gone before the new entry's are added.
-      dispose: (entry, key) => this.#unindex(key, entry),
+      dispose: (entry, key) => {
+        this.#unindex(key, entry);
+        this.#expiries.removed(key);
+      },
     });
   }
 
@@ -116,6 +128,16 @@ export class MemoryCacheStore implements CacheStore {
       };
       this.#lru.set(write.key, entry);
       this.#index(write.key, entry);
+      const expiresAt = entry.result.expiresAt?.getTime();
+      const parts = parseKey(write.key);
+      if (expiresAt !== undefined && parts.entityId !== undefined)
+        this.#expiries.stored({
+          key: write.key,
+          tenant: write.tenant,
+          taskType: write.taskType,
+          entityId: parts.entityId,
+          expiresAt,
+        });
     }
   }
 
@@ -142,6 +164,14 @@ export class MemoryCacheStore implements CacheStore {
 
   async count(): Promise<StoreCount> {
     return { entries: this.#lru.size, bytes: this.#lru.calculatedSize };
+  }
+
+  nearExpiry(
+    now: number,
+    horizonOf: (taskType: string) => number,
+    filter: { taskType?: string | undefined; tenant?: string | undefined },
+  ): NearExpiryEntry[] {
+    return this.#expiries.nearExpiry(now, horizonOf, filter);
   }
 
   async close(): Promise<void> {

@@ -44,6 +44,9 @@ export function inProcessCache(core: CacheCore | Promise<CacheCore>): CachePeer 
     async takeRefreshDue(limit) {
       return (await ready).takeRefreshDue({ limit }).keys;
     },
+    async nearExpiry(now, horizonOf, filter) {
+      return (await ready).store.nearExpiry?.(now, horizonOf, filter);
+    },
     async counters() {
       const s = await (await ready).stats({ tenant: "", taskType: "" });
       const t = s.total;

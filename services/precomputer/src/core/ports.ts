@@ -22,13 +22,13 @@ export interface FreshnessSource {
    * their type's refresh horizon, and those that expired since the last call
    * (once, with no expiresAt). With it and the analyzer's demandOf, a
    * refresh-ahead run looks at the results near expiry instead of ranking
-   * every key the analyzer holds.
+   * every key the analyzer holds. Undefined: this cache keeps no such index.
    */
   nearExpiry?(
     now: number,
     horizonOf: (taskType: string) => number,
     filter: { taskType?: string | undefined; tenant?: string | undefined },
-  ): Promise<NearExpiry[]>;
+  ): Promise<NearExpiry[] | undefined>;
 }
 
 /** A stored result near its expiry (see FreshnessSource.nearExpiry). */

@@ -56,13 +56,16 @@ export class RefreshAheadJob {
   async #candidates(spec: ScheduleSpec, skipped: Counts): Promise<RefreshCandidate[]> {
     const s = this.config.refreshAhead;
     const { cache, analyzer, taskTypes } = this.deps;
-    if (cache.nearExpiry !== undefined && analyzer.demandOf !== undefined) {
-      const demandOf = analyzer.demandOf.bind(analyzer);
-      const near = await cache.nearExpiry(
-        this.clock.now(),
-        (t) => (taskTypes.has(t) ? refreshHorizonMs(taskTypes.get(t).ttlMs, s) : 0),
-        { taskType: spec.taskType, tenant: spec.tenant },
-      );
+    const demandOf = analyzer.demandOf?.bind(analyzer);
+    const near =
+      cache.nearExpiry !== undefined && demandOf !== undefined
+        ? await cache.nearExpiry(
+            this.clock.now(),
+            (t) => (taskTypes.has(t) ? refreshHorizonMs(taskTypes.get(t).ttlMs, s) : 0),
+            { taskType: spec.taskType, tenant: spec.tenant },
+          )
+        : undefined;
+    if (near !== undefined && demandOf !== undefined) {
       const usable = usablePatterns(near, this.isTaskType, skipped);
       const demand = await callAnalyzer(() => demandOf(usable.map((c) => c.key)));
       const out: RefreshCandidate[] = [];

@@ -1,4 +1,4 @@
-import { type TaskType, TaskTypeRegistry } from "@prescient/core";
+import { ExpiryIndex, parseKey, type TaskType, TaskTypeRegistry } from "@prescient/core";
 import type {
   FreshnessSource,
   LoadProbe,
@@ -8,7 +8,6 @@ import type {
   Timers,
 } from "@prescient/precomputer";
 import type { ComputeReason } from "../../sim/metrics.js";
-import { MinHeap } from "../../sim/min-heap.js";
 import type { PolicyContext } from "../../sim/policy.js";
 
 /**
@@ -41,24 +40,11 @@ export function simulatedExecutor(ctx: PolicyContext): TaskSink {
 
 const computeReason = (r: PlannedTask["reason"]): ComputeReason => (r === "manual" ? "trigger" : r);
 
-interface Stored extends NearExpiry {
-  expiresAt: number;
-}
-
-/**
- * The cache as the precomputer reads it: freshness, the keys its XFetch
- * flagged on hits, and an expiry index (one min-heap per task type, since
- * each type has its own refresh horizon; replaced results are dropped when
- * they surface).
- */
+/** The cache as the precomputer reads it: freshness, the keys its XFetch flagged on hits, and its expiry index. */
 export class SimulatedCache implements FreshnessSource {
   readonly #ctx: PolicyContext;
   readonly #flagged = new Set<string>();
-  /** The current result of each key. */
-  readonly #current = new Map<string, Stored>();
-  readonly #byType = new Map<string, MinHeap<Stored>>();
-  /** Results handed out as near expiry, until they expire or are replaced. */
-  readonly #due = new Map<string, Stored>();
+  readonly #expiries = new ExpiryIndex();
 
   constructor(ctx: PolicyContext) {
     this.#ctx = ctx;
@@ -69,22 +55,14 @@ export class SimulatedCache implements FreshnessSource {
   }
 
   stored(key: string, taskType: string, expiresAt: number): void {
-    const parts = key.split("/");
-    const e: Stored = {
+    const parts = parseKey(key);
+    this.#expiries.stored({
       key,
-      tenant: parts[0] ?? "",
+      tenant: parts.tenant,
       taskType,
-      entityId: parts.slice(2).join("/"),
+      entityId: parts.entityId ?? `#${parts.digest ?? ""}`,
       expiresAt,
-    };
-    this.#current.set(key, e);
-    this.#due.delete(key);
-    let heap = this.#byType.get(taskType);
-    if (heap === undefined) {
-      heap = new MinHeap<Stored>((a, b) => a.expiresAt < b.expiresAt);
-      this.#byType.set(taskType, heap);
-    }
-    heap.push(e);
+    });
   }
 
   async nearExpiry(
@@ -92,26 +70,7 @@ export class SimulatedCache implements FreshnessSource {
     horizonOf: (taskType: string) => number,
     filter: { taskType?: string | undefined; tenant?: string | undefined },
   ): Promise<NearExpiry[]> {
-    for (const [type, heap] of this.#byType) {
-      const until = now + horizonOf(type);
-      for (let e = heap.peek(); e !== undefined && e.expiresAt <= until; e = heap.peek()) {
-        heap.pop();
-        if (this.#current.get(e.key) === e) this.#due.set(e.key, e);
-      }
-    }
-    const out: NearExpiry[] = [];
-    for (const [key, e] of this.#due) {
-      const expired = e.expiresAt <= now;
-      if (expired) {
-        // An expired result is offered once (a hot key with no result is due at once), then forgotten.
-        this.#due.delete(key);
-        this.#current.delete(key);
-      }
-      if (filter.taskType !== undefined && e.taskType !== filter.taskType) continue;
-      if (filter.tenant !== undefined && e.tenant !== filter.tenant) continue;
-      out.push(expired ? { ...e, expiresAt: undefined } : e);
-    }
-    return out;
+    return this.#expiries.nearExpiry(now, horizonOf, filter);
   }
 
   async expiries(keys: readonly string[]): Promise<(number | undefined)[]> {

@@ -1,8 +1,8 @@
 /**
- * A binary min-heap under a strict `before` order: the scheduler's timers
- * and the refresh source's results waiting for their horizon. Hand-written
- * because it sits on the replay's hottest path (every compute and every
- * schedule wake passes through it) and is twenty lines.
+ * A binary min-heap under a strict `before` order: the replay scheduler's
+ * timers and the expiry index's results waiting for their refresh horizon.
+ * Hand-written because it sits on the replay's hottest path (every compute
+ * and every schedule wake passes through it) and is twenty lines.
  */
 export class MinHeap<T> {
   readonly #items: T[] = [];

@@ -1,6 +1,6 @@
-import { mulberry32 } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { MinHeap } from "./min-heap.js";
+import { mulberry32 } from "./rng.js";
 
 describe("MinHeap", () => {
   it("pops in order, ties in the order the comparator gives", () => {
