@@ -30,6 +30,7 @@ import { shutdownTracing } from "@prescient/tracing";
 import { type ServiceName, serviceNames } from "./services.js";
 import {
   scaleAnalyzerOptions,
+  scalePrecomputerCoreOptions,
   scaleReporterOptions,
   scaleTaskTypeConfig,
   timeScaleEnvShape,
@@ -191,6 +192,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       taskTypes,
       store,
       ...precomputerOptionsFromEnv(rawEnv),
+      core: scalePrecomputerCoreOptions(timeScale),
       ...(executor ? { executor: inProcessExecutor(executor.core, executor.entities) } : {}),
       ...(cache ? { cache: inProcessCache(cache.then((c) => c.core)) } : {}),
       ...(analyzer ? { analyzer: inProcessAnalyzer(analyzer.then((a) => a.analyzer)) } : {}),

@@ -3,7 +3,13 @@ import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
 import { parsePrecomputerConfig } from "@prescient/precomputer";
 import { describe, expect, it } from "vitest";
 import { startMesh } from "./mesh.js";
-import { scaleAnalyzerOptions, scaledMs, scaleReporterOptions, scaleTaskTypeConfig } from "./time-scale.js";
+import {
+  scaleAnalyzerOptions,
+  scaledMs,
+  scalePrecomputerCoreOptions,
+  scaleReporterOptions,
+  scaleTaskTypeConfig,
+} from "./time-scale.js";
 
 const shipped = loadTaskTypes(defaultTaskTypesPath);
 
@@ -43,6 +49,8 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(c.refreshAhead.minExpectedReads).toBe(base.refreshAhead.minExpectedReads);
     expect(c.budget.perMinute).toBe(base.budget.perMinute * 600);
     expect(c.budget.maxLiveQps).toBe(base.budget.maxLiveQps * 600);
+    expect(c.budget.burstMinutes).toBe(base.budget.burstMinutes / 600);
+    expect(c.budget.minProbability).toBe(base.budget.minProbability);
     expect(c.budget.maxQueueDepth).toBe(base.budget.maxQueueDepth);
     expect(c.rules).toEqual(base.rules);
 
@@ -58,6 +66,11 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(r.retrainIntervalMs).toBe(base.retrainIntervalMs / 600);
     expect(r.fanOut.windowMs).toBe(base.fanOut.windowMs / 600);
     expect(r.fanOut.halfLifeMs).toBe(base.fanOut.halfLifeMs / 600);
+    expect(r.nextReads.windowMs).toBe(base.nextReads.windowMs / 600);
+    expect(r.nextReads.minDelayMs).toBe(scaledMs(base.nextReads.minDelayMs, 600));
+    expect(r.nextReads.halfLifeMs).toBe(base.nextReads.halfLifeMs / 600);
+    expect(scalePrecomputerCoreOptions(600)).toEqual({ learnedRulesRefreshMs: 100 });
+    expect(scalePrecomputerCoreOptions(1)).toEqual({});
     expect(r.relations.halfLifeMs).toBe(base.relations.halfLifeMs / 600);
     // Calendar-bound and operational settings stay.
     expect(r.profileHalfLifeMs).toBe(base.profileHalfLifeMs);

@@ -5,7 +5,12 @@ import {
   resolveOptions,
 } from "@prescient/analyzer";
 import { TaskTypeRegistry } from "@prescient/core";
-import { parseDuration, parsePrecomputerConfig } from "@prescient/precomputer";
+import {
+  type PrecomputerOptions as PrecomputerCoreOptions,
+  parseDuration,
+  parsePrecomputerConfig,
+  precomputerDefaults,
+} from "@prescient/precomputer";
 import { z } from "zod";
 
 /**
@@ -20,12 +25,13 @@ import { z } from "zod";
  * - task types: TTL and stale grace (the cache's expiry, XFetch, refresh-ahead);
  * - precomputer: the periods of interval schedules (`every`: refresh-ahead,
  *   readahead, launch warming), off-peak checks (`check_every`), launch
- *   warming's `lead` and `hours_ahead`, refresh-ahead's `horizon`; its
+ *   warming's `lead` and `hours_ahead`, refresh-ahead's `horizon`, the
+ *   budget's `burst_minutes` and how often learned rules are fetched; its
  *   `min_demand` (decayed reads per second) and the budget's `per_minute`
  *   and `max_live_qps` are rates, so they are multiplied;
- * - analyzer: the half-lives of demand, successors, learned fan-out and
- *   entity relations, the fan-out window, the session gap and the
- *   next-action retraining period;
+ * - analyzer: the half-lives of demand, successors, learned fan-out, next
+ *   reads and entity relations, the fan-out and next-read windows, the
+ *   session gap and the next-action retraining period;
  * - the cache's query reporter: its flush interval.
  *
  * Left in wall time: what is operational rather than policy (task leases,
@@ -83,6 +89,7 @@ export function scaleTaskTypeConfig(registry: TaskTypeRegistry, scale: number): 
   precomputer.budget = {
     ...section(precomputer, "budget"),
     per_minute: Math.round(config.budget.perMinute * scale),
+    burst_minutes: config.budget.burstMinutes / scale,
     max_live_qps: config.budget.maxLiveQps * scale,
   };
   raw.precomputer = precomputer;
@@ -114,8 +121,21 @@ export function scaleAnalyzerOptions(
       windowMs: scaledMs(r.fanOut.windowMs, scale),
       halfLifeMs: scaledMs(r.fanOut.halfLifeMs, scale),
     },
+    nextReads: {
+      ...r.nextReads,
+      windowMs: scaledMs(r.nextReads.windowMs, scale),
+      minDelayMs: scaledMs(r.nextReads.minDelayMs, scale),
+      halfLifeMs: scaledMs(r.nextReads.halfLifeMs, scale),
+    },
     relations: { ...r.relations, halfLifeMs: scaledMs(r.relations.halfLifeMs, scale) },
   };
+}
+
+/** The precomputer core's periods of policy: how often it fetches the learned rules. */
+export function scalePrecomputerCoreOptions(scale: number): Partial<PrecomputerCoreOptions> {
+  return scale === 1
+    ? {}
+    : { learnedRulesRefreshMs: scaledMs(precomputerDefaults.learnedRulesRefreshMs, scale) };
 }
 
 /** The cache's query reporter, flushing S times sooner. */

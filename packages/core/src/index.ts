@@ -1,5 +1,6 @@
 export * from "./canonical-json.js";
 export * from "./clock.js";
+export * from "./domain-events.js";
 export * from "./errors.js";
 export * from "./expiry-index.js";
 export * from "./freshness.js";

@@ -13,7 +13,7 @@ export type { AnalyzerLog } from "./analyzer-log.js";
 export { computeBucket as computeBucketOf, histogramQuantile } from "./core/compute-histogram.js";
 export { buildCounterDelta, hourOfWeek } from "./core/counter-delta.js";
 export { type Pattern, type RankOptions, rankPatterns } from "./core/demand-ranking.js";
-export { type DomainEventInput, eventTypePattern, validateDomainEvent } from "./core/domain-events.js";
+export { type DomainEventInput, validateDomainEvent } from "./core/domain-events.js";
 export {
   EntityRelations,
   type EntityRelationsOptions,

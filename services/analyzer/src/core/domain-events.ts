@@ -1,4 +1,4 @@
-import { errorMessage, validateEntityId, validateTenant } from "@prescient/core";
+import { errorMessage, eventTypePattern, validateEntityId, validateTenant } from "@prescient/core";
 import { type EventLimits, eventTime, type Validated, validRelated } from "./events.js";
 
 /**
@@ -24,8 +24,6 @@ export interface DomainEvent {
   userId: string;
   relatedEntityIds: readonly string[];
 }
-
-export const eventTypePattern = /^[a-z][a-z0-9_]{0,63}$/;
 
 export function validateDomainEvent(e: DomainEventInput, limits: EventLimits): Validated<DomainEvent> {
   const time = eventTime(e.time, limits);

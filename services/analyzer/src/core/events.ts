@@ -2,6 +2,7 @@ import {
   errorMessage,
   escapeEntityId,
   formatKey,
+  maxRelatedEntities,
   parseKey,
   validateEntityId,
   validateTenant,
@@ -189,9 +190,6 @@ export function validateActionEvent(e: ActionEventInput, limits: EventLimits): V
     },
   };
 }
-
-/** Explicit relations per event or action at most. */
-export const maxRelatedEntities = 64;
 
 /** Checks explicit related entity ids: bounded count first, then each id. */
 export function validRelated(ids: readonly string[]): string | undefined {

@@ -1,4 +1,11 @@
-import { formatKey, InvalidArgumentError, validateEntityId, validateTenant } from "@prescient/core";
+import {
+  eventTypePattern,
+  formatKey,
+  InvalidArgumentError,
+  maxRelatedEntities,
+  validateEntityId,
+  validateTenant,
+} from "@prescient/core";
 import type { KeyBy, TriggerRule } from "./config.js";
 import type { Features, PlannedTask, TriggerEvent } from "./types.js";
 
@@ -9,10 +16,6 @@ import type { Features, PlannedTask, TriggerEvent } from "./types.js";
  * entity, so the executor upserts them once before anything is queued.
  */
 export const eventLimits = { typeLength: 64, attributes: 64, attributeBytes: 1024 } as const;
-const eventTypePattern = /^[a-z][a-z0-9_]*$/;
-
-/** Explicit related entity ids per event at most. */
-export const maxRelatedEntities = 64;
 
 /**
  * Checks an event's shape, and against its rule where it has one (an event

@@ -19,7 +19,6 @@ const allowed: Record<string, readonly string[]> = {
     "MemoryRunStore",
     "inProcessAnalyzer",
     "parsePrecomputerConfig",
-    "precomputerDefaults",
     "silentLog",
     "FreshnessSource",
     "LoadProbe",

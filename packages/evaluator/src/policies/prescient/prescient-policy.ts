@@ -111,20 +111,17 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
       await a.start();
       const c = new SimulatedCache(ctx);
       cache = c;
-      const p = new Precomputer(
-        {
-          taskTypes: types,
-          config,
-          executor: simulatedExecutor(ctx),
-          cache: c,
-          analyzer: inProcessAnalyzer(a),
-          runs: new MemoryRunStore(),
-          load,
-          clock: ctx.clock,
-          owner: "replay",
-        },
-        { learnedRulesRefreshMs: s.learnedRulesRefreshMs },
-      );
+      const p = new Precomputer({
+        taskTypes: types,
+        config,
+        executor: simulatedExecutor(ctx),
+        cache: c,
+        analyzer: inProcessAnalyzer(a),
+        runs: new MemoryRunStore(),
+        load,
+        clock: ctx.clock,
+        owner: "replay",
+      });
       precomputer = p;
       await new ScheduleRunner(p, silentLog, ctx.clock, {
         timers: virtualTimers(ctx),

@@ -1,5 +1,4 @@
 import { type QueryReporterOptions, queryReporterDefaults } from "@prescient/analyzer";
-import { precomputerDefaults } from "@prescient/precomputer";
 
 /**
  * The replay's settings for the parts in front of the mesh (the cache's
@@ -14,8 +13,6 @@ export interface PrescientSettings {
    * Default: the live reporter's (500 lookups, 250 ms).
    */
   reporter: Pick<QueryReporterOptions, "batchSize" | "flushIntervalMs">;
-  /** How often the precomputer fetches learned rules. Default: the precomputer's. */
-  learnedRulesRefreshMs: number;
   /** Seed of XFetch's random draws, so replays are deterministic. */
   seed: number;
 }
@@ -25,6 +22,5 @@ export const prescientDefaults: Readonly<PrescientSettings> = {
     batchSize: queryReporterDefaults.batchSize,
     flushIntervalMs: queryReporterDefaults.flushIntervalMs,
   },
-  learnedRulesRefreshMs: precomputerDefaults.learnedRulesRefreshMs,
   seed: 1,
 };
