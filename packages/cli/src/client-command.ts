@@ -1,6 +1,5 @@
-import { status } from "@grpc/grpc-js";
 import { errorMessage, isDomainError } from "@prescient/core";
-import { isGrpcError } from "@prescient/kit";
+import { isGrpcError, statusName } from "@prescient/kit";
 import { type Command, InvalidArgumentError as UsageError } from "commander";
 
 /** Flags every client command takes. */
@@ -33,19 +32,13 @@ export function parsePositiveNumber(text: string): number {
   return n;
 }
 
-const statusNames = Object.fromEntries(
-  Object.entries(status)
-    .filter(([, v]) => typeof v === "number")
-    .map(([k, v]) => [v, k]),
-) as Record<number, string>;
-
 /** Runs a client action and turns failures into one readable line and exit code 1. */
 export async function runClient(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (e) {
     if (isGrpcError(e)) {
-      process.stderr.write(`error: ${statusNames[e.code] ?? e.code}: ${e.details}\n`);
+      process.stderr.write(`error: ${statusName(e.code)}: ${e.details}\n`);
     } else if (isDomainError(e)) {
       process.stderr.write(`error: ${e.message}\n`);
     } else {

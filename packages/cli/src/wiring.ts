@@ -11,10 +11,17 @@ import {
   type QueryReporterOptions,
 } from "@prescient/analyzer";
 import type { MissFeatures, MissHandler, MissKey, ObservedLookup } from "@prescient/cache";
-import { analyzerV1, commonV1, executorV1 } from "@prescient/contracts";
+import { analyzerV1, type commonV1, executorV1 } from "@prescient/contracts";
 import { UnavailableError } from "@prescient/core";
-import type { ExecutorCore, Features } from "@prescient/executor";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import type { ExecutorCore } from "@prescient/executor";
+import {
+  callUnary,
+  clientChannelOptions,
+  featuresFromProto,
+  keyToProto,
+  outcomeToProto,
+  reasonToProto,
+} from "@prescient/kit";
 import { shippedModelsPath } from "@prescient/predictor";
 
 /**
@@ -22,21 +29,6 @@ import { shippedModelsPath } from "@prescient/predictor";
  * each other's cores directly; one per process (`prescient serve`), over gRPC
  * at the addresses their environment names.
  */
-function featuresOf(features: MissFeatures): Features {
-  const out: Features = {};
-  for (const [name, v] of Object.entries(features)) {
-    if (v.number !== undefined) out[name] = v.number;
-    else if (v.text !== undefined) out[name] = v.text;
-  }
-  return out;
-}
-
-const protoKey = (key: MissKey): commonV1.Key => ({
-  tenant: key.tenant,
-  taskType: key.taskType,
-  ...(key.entityId !== undefined ? { entityId: key.entityId } : { inputDigest: key.digest ?? "" }),
-});
-
 /** The cache's misses, handled by an executor in this process (set once it has started). */
 export class InProcessMissHandler implements MissHandler {
   core: ExecutorCore | undefined;
@@ -48,14 +40,14 @@ export class InProcessMissHandler implements MissHandler {
 
   async enqueue(key: MissKey, features: MissFeatures): Promise<{ taskId: string }> {
     const [r] = await this.#executor().enqueueMany([
-      { parts: key, priority: undefined, reason: "miss", features: featuresOf(features) },
+      { parts: key, priority: undefined, reason: "miss", features: featuresFromProto(features, "features") },
     ]);
     return { taskId: r?.taskId ?? "" };
   }
 
   async compute(key: MissKey, features: MissFeatures): Promise<commonV1.Result> {
     // The cache stores what it gets back, so the executor need not write it too.
-    return (await this.#executor().compute(key, featuresOf(features), false)).result;
+    return (await this.#executor().compute(key, featuresFromProto(features, "features"), false)).result;
   }
 }
 
@@ -79,9 +71,9 @@ export class GrpcMissHandler implements MissHandler {
       this.#client.enqueue.bind(this.#client),
       {
         task: {
-          key: protoKey(key),
+          key: keyToProto(key),
           priority: 0,
-          reason: commonV1.TaskReason.TASK_REASON_MISS,
+          reason: reasonToProto("miss"),
           features: { ...features },
         },
       },
@@ -93,7 +85,7 @@ export class GrpcMissHandler implements MissHandler {
   async compute(key: MissKey, features: MissFeatures): Promise<commonV1.Result> {
     const r = await callUnary(
       this.#client.compute.bind(this.#client),
-      { key: protoKey(key), features: { ...features } },
+      { key: keyToProto(key), features: { ...features } },
       { timeoutMs: this.timeoutMs },
     );
     if (r.result === undefined) throw new UnavailableError(`executor computed no result for ${key.key}`);
@@ -116,7 +108,7 @@ export function runtimeModelRepository(): string {
   return dir;
 }
 
-/** The cache's lookups as the analyzer's query events (LookupOutcome: 1 hit, 2 stale, 3 miss). */
+/** The cache's lookups as the analyzer's query events. */
 export function queryEventOf(lookup: ObservedLookup): QueryEventInput {
   return {
     time: new Date(lookup.time),
@@ -125,7 +117,7 @@ export function queryEventOf(lookup: ObservedLookup): QueryEventInput {
     entityId: lookup.entityId,
     key: lookup.key,
     userId: lookup.userId,
-    outcome: lookup.outcome === "hit" ? 1 : lookup.outcome === "stale" ? 2 : 3,
+    outcome: outcomeToProto(lookup.outcome),
     computeMs: lookup.computeMs,
     latencyMs: 0,
   };

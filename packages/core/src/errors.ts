@@ -12,7 +12,8 @@ export type DomainErrorKind =
   | "deadline_exceeded"
   | "cancelled"
   | "permission_denied"
-  | "unauthenticated";
+  | "unauthenticated"
+  | "internal";
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -69,6 +70,16 @@ export class UnauthenticatedError extends DomainError {
   readonly kind = "unauthenticated" as const;
 }
 
+/**
+ * A failure the server could not explain: a bug, or a status no other kind
+ * covers. Services never throw it for bad input; clients get it for INTERNAL,
+ * UNKNOWN and the rarer codes.
+ */
+export class InternalError extends DomainError {
+  override readonly name = "InternalError";
+  readonly kind = "internal" as const;
+}
+
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
 export const isInvalidArgument = (e: unknown): e is InvalidArgumentError => e instanceof InvalidArgumentError;
 export const isNotFound = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
@@ -84,6 +95,8 @@ export const isCancelled = (e: unknown): e is CancelledError => e instanceof Can
 export const isPermissionDenied = (e: unknown): e is PermissionDeniedError =>
   e instanceof PermissionDeniedError;
 export const isUnauthenticated = (e: unknown): e is UnauthenticatedError => e instanceof UnauthenticatedError;
+
+export const isInternal = (e: unknown): e is InternalError => e instanceof InternalError;
 
 /** The message of anything thrown, for logs and error fields. */
 export function errorMessage(e: unknown): string {

@@ -6,11 +6,11 @@ import type {
   ServerUnaryCall,
   sendUnaryData,
 } from "@grpc/grpc-js";
-import { status } from "@grpc/grpc-js";
 import { Counter, Histogram } from "prom-client";
 import { createLogger } from "./logger.js";
 import { kitRegistry } from "./metrics.js";
 import { toServiceError } from "./status.js";
+import { statusName } from "./wire/status.js";
 
 /** What a handler may know about its call besides the request. */
 export interface CallContext {
@@ -37,12 +37,6 @@ const handling = new Histogram({
   buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [kitRegistry],
 });
-
-const codeNames = Object.fromEntries(
-  Object.entries(status)
-    .filter(([, v]) => typeof v === "number")
-    .map(([k, v]) => [v, k]),
-) as Record<number, string>;
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>;
 
@@ -110,7 +104,7 @@ function finish<Res>(
     (e: unknown) => {
       metrics.timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
       const { error, unexpected } = toServiceError(e);
-      metrics.handled(codeNames[error.code] ?? String(error.code)).inc();
+      metrics.handled(statusName(error.code)).inc();
       if (unexpected) log.error({ err: e, ...where }, "handler failed unexpectedly");
       callback(error, null);
     },

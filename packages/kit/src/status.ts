@@ -1,20 +1,7 @@
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { type DomainErrorKind, errorMessage, isDomainError } from "@prescient/core";
+import { errorMessage, isDomainError } from "@prescient/core";
 import { isConfigError } from "./config.js";
-
-/** The one place where domain errors become gRPC status codes. */
-const codeOfKind: Record<DomainErrorKind, status> = {
-  invalid_argument: status.INVALID_ARGUMENT,
-  not_found: status.NOT_FOUND,
-  already_exists: status.ALREADY_EXISTS,
-  resource_exhausted: status.RESOURCE_EXHAUSTED,
-  failed_precondition: status.FAILED_PRECONDITION,
-  unavailable: status.UNAVAILABLE,
-  deadline_exceeded: status.DEADLINE_EXCEEDED,
-  cancelled: status.CANCELLED,
-  permission_denied: status.PERMISSION_DENIED,
-  unauthenticated: status.UNAUTHENTICATED,
-};
+import { codeOfKind, isGrpcError } from "./wire/status.js";
 
 export interface MappedError {
   error: Partial<ServiceError> & { code: status; details: string };
@@ -34,14 +21,4 @@ export function toServiceError(e: unknown): MappedError {
 
 function serviceError(code: status, details: string): MappedError["error"] {
   return { code, details, message: details, metadata: new Metadata(), name: "ServiceError" };
-}
-
-/** An error that already carries a gRPC status, e.g. from a client call to a peer. */
-export function isGrpcError(e: unknown): e is ServiceError {
-  return (
-    e instanceof Error &&
-    typeof (e as Partial<ServiceError>).code === "number" &&
-    "metadata" in e &&
-    typeof (e as Partial<ServiceError>).details === "string"
-  );
 }

@@ -1,20 +1,19 @@
 import { cacheV1, type commonV1 } from "@prescient/contracts";
-import { InvalidArgumentError, type KeyParts, parseHumanKey } from "@prescient/core";
-import { callUnary, clientChannelOptions, insecure } from "@prescient/kit";
+import { InvalidArgumentError, parseHumanKey } from "@prescient/core";
+import {
+  callUnary,
+  clientChannelOptions,
+  featuresFromJson,
+  featuresToProto,
+  insecure,
+  keyToProto,
+} from "@prescient/kit";
 import type { Command } from "commander";
 import { type ClientFlags, parsePositiveNumber, runClient, withClientFlags } from "../client-command.js";
 import { print, printTable, resultToJson } from "../render.js";
 
 function client(flags: Pick<ClientFlags, "addr">): cacheV1.CacheServiceClient {
   return new cacheV1.CacheServiceClient(flags.addr, insecure(), clientChannelOptions());
-}
-
-function toKey(parts: KeyParts): commonV1.Key {
-  return {
-    tenant: parts.tenant,
-    taskType: parts.taskType,
-    ...(parts.entityId !== undefined ? { entityId: parts.entityId } : { inputDigest: parts.digest ?? "" }),
-  };
 }
 
 /** `--features '{"bid": 1.2, "country": "DE"}'`: a flat object of numbers and strings. */
@@ -26,15 +25,7 @@ export function parseFeatures(text: string | undefined): Record<string, commonV1
   } catch (e) {
     throw new InvalidArgumentError(`--features is not valid JSON: ${(e as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-    throw new InvalidArgumentError("--features must be a JSON object of numbers and strings");
-  const out: Record<string, commonV1.FeatureValue> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (typeof value === "number") out[name] = { number: value };
-    else if (typeof value === "string") out[name] = { text: value };
-    else throw new InvalidArgumentError(`--features.${name} must be a number or a string`);
-  }
-  return out;
+  return featuresToProto(featuresFromJson(parsed, "--features"));
 }
 
 interface PutFlags {
@@ -75,7 +66,7 @@ export function registerCacheCommands(program: Command): void {
       }
       const c = client(opts);
       const entry: cacheV1.PutEntry = {
-        key: toKey(parseHumanKey(keyText)),
+        key: keyToProto(parseHumanKey(keyText)),
         value: { payload: Buffer.from(opts.json, "utf8"), contentType: "application/json" },
         modelName: opts.model,
         modelVersion: opts.modelVersion,
@@ -111,7 +102,7 @@ export function registerCacheCommands(program: Command): void {
         const r = await callUnary(
           c.lookup.bind(c),
           {
-            key: toKey(parseHumanKey(keyText)),
+            key: keyToProto(parseHumanKey(keyText)),
             onMiss,
             features: parseFeatures(opts.features),
             userId: "",

@@ -1,6 +1,13 @@
-import { commonV1, executorV1 } from "@prescient/contracts";
-import { formatKey, InvalidArgumentError, type KeyParts, parseHumanKey } from "@prescient/core";
-import { callUnary, clientChannelOptions, insecure } from "@prescient/kit";
+import { type commonV1, executorV1 } from "@prescient/contracts";
+import { formatKey, InvalidArgumentError, isTaskReason, parseHumanKey, taskReasons } from "@prescient/core";
+import {
+  callUnary,
+  clientChannelOptions,
+  insecure,
+  keyToProto,
+  reasonLabel,
+  reasonToProto,
+} from "@prescient/kit";
 import { type Command, InvalidArgumentError as UsageError } from "commander";
 import { type ClientFlags, parsePositiveInt, runClient, withClientFlags } from "../client-command.js";
 import { print, printTable } from "../render.js";
@@ -24,23 +31,6 @@ async function withExecutor<T>(
   }
 }
 
-function toKey(parts: KeyParts): commonV1.Key {
-  return {
-    tenant: parts.tenant,
-    taskType: parts.taskType,
-    ...(parts.entityId !== undefined ? { entityId: parts.entityId } : { inputDigest: parts.digest ?? "" }),
-  };
-}
-
-const reasons = ["trigger", "schedule", "launch", "predicted", "refresh", "miss", "manual"] as const;
-const reasonByName: Record<string, commonV1.TaskReason> = Object.fromEntries(
-  reasons.map((r) => [
-    r,
-    commonV1.TaskReason[`TASK_REASON_${r.toUpperCase()}` as keyof typeof commonV1.TaskReason],
-  ]),
-);
-const reasonName = (r: commonV1.TaskReason): string =>
-  reasons.find((name) => reasonByName[name] === r) ?? String(r);
 const stateName = (s: executorV1.TaskState): string =>
   (executorV1.TaskState[s] ?? String(s)).replace("TASK_STATE_", "").toLowerCase();
 
@@ -53,10 +43,11 @@ function parsePriority(text: string): number {
 }
 
 function parseReason(text: string): commonV1.TaskReason {
-  const r = reasonByName[text];
-  if (r === undefined)
-    throw new InvalidArgumentError(`--reason must be one of ${reasons.join(", ")}, got ${text}`);
-  return r;
+  if (!isTaskReason(text))
+    throw new InvalidArgumentError(
+      `--reason must be one of ${taskReasons.join(", ")}, got ${text.slice(0, 40)}`,
+    );
+  return reasonToProto(text);
 }
 
 function parseTime(text: string | undefined): Date | undefined {
@@ -78,7 +69,7 @@ export function taskToJson(t: executorV1.Task): Record<string, unknown> {
     tenant: t.tenant,
     state: stateName(t.state),
     priority: t.priority,
-    reasons: t.reasons.map(reasonName),
+    reasons: t.reasons.map(reasonLabel),
     attempts: t.attempts,
     created_at: t.createdAt?.toISOString() ?? null,
     updated_at: t.updatedAt?.toISOString() ?? null,
@@ -113,7 +104,7 @@ export function registerExecutorCommands(program: Command): void {
       .description("queue a task: enqueue <tenant>/<type>/<entity> (features are stored for the entity)")
       .argument("<key>", "tenant/task_type/entity_id")
       .option("--priority <n>", "1 (lowest) to 10 (critical); default the task type's", parsePriority)
-      .option("--reason <reason>", reasons.join(", "), "manual")
+      .option("--reason <reason>", taskReasons.join(", "), "manual")
       .option("--features <json>", "entity features, as a JSON object of numbers and strings")
       .option("--not-before <iso>", "not run before this time (ISO 8601)"),
   ).action(
@@ -129,7 +120,7 @@ export function registerExecutorCommands(program: Command): void {
       runClient(async () => {
         const notBefore = parseTime(opts.notBefore);
         const task: executorV1.TaskSpec = {
-          key: toKey(parseHumanKey(keyText)),
+          key: keyToProto(parseHumanKey(keyText)),
           priority: opts.priority ?? 0,
           reason: parseReason(opts.reason),
           features: parseFeatures(opts.features),

@@ -1,7 +1,14 @@
-import { credentials, status } from "@grpc/grpc-js";
+import { credentials } from "@grpc/grpc-js";
 import { cacheV1, type commonV1, executorV1, precomputerV1 } from "@prescient/contracts";
 import { errorMessage, UnavailableError } from "@prescient/core";
-import { callUnary, clientChannelOptions, isGrpcError } from "@prescient/kit";
+import {
+  callUnary,
+  clientChannelOptions,
+  featuresToProto,
+  isGrpcError,
+  outcomeOfLookup,
+  statusName,
+} from "@prescient/kit";
 import type { Histogram } from "hdr-histogram-js";
 import type { ReplayReport } from "../sim/replay.js";
 import type { TraceEvent, TraceRead, TraceSource } from "../trace/record.js";
@@ -154,13 +161,8 @@ const onMissCode: Record<LiveOnMiss, cacheV1.OnMiss> = {
   none: cacheV1.OnMiss.ON_MISS_NONE,
 };
 
-const statusName = (code: number): string =>
-  (Object.entries(status).find(([, v]) => v === code)?.[0] as string | undefined) ?? String(code);
-
 const features = (f: LiveEvent["features"]): Record<string, commonV1.FeatureValue> =>
-  Object.fromEntries(
-    Object.entries(f ?? {}).map(([k, v]) => [k, typeof v === "number" ? { number: v } : { text: v }]),
-  );
+  featuresToProto(f ?? {});
 
 async function cacheCounters(
   client: cacheV1.CacheServiceClient,
@@ -326,10 +328,11 @@ export async function liveReplay(
         sumUs += us;
         lookups.answered++;
         t.reads++;
-        if (res.hit && !res.stale) {
+        const outcome = outcomeOfLookup(res);
+        if (outcome === "hit") {
           lookups.hits++;
           t.hits++;
-        } else if (res.hit) lookups.stale++;
+        } else if (outcome === "stale") lookups.stale++;
         else {
           lookups.misses++;
           if (res.taskId !== "") {

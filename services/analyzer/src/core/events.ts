@@ -2,11 +2,13 @@ import {
   errorMessage,
   escapeEntityId,
   formatKey,
+  type LookupOutcome,
   maxRelatedEntities,
   parseKey,
   validateEntityId,
   validateTenant,
 } from "@prescient/core";
+import { outcomeFromProto } from "@prescient/kit/wire";
 
 /**
  * The analyzer's two kinds of input, as they arrive (proto-shaped, so the
@@ -15,9 +17,8 @@ import {
  * rest of its batch or stream goes on.
  */
 
-/** LookupOutcome numbers of the proto: 0 unspecified, 1 hit, 2 stale, 3 miss. */
-export type Outcome = "unknown" | "hit" | "stale" | "miss";
-const outcomes: readonly Outcome[] = ["unknown", "hit", "stale", "miss"];
+/** A lookup's outcome; "unknown" when the reporter left it unspecified. */
+export type Outcome = LookupOutcome | "unknown";
 
 export interface QueryEventInput {
   time?: Date | undefined;
@@ -132,7 +133,7 @@ export function validateQueryEvent(e: QueryEventInput, limits: EventLimits): Val
   } catch (err) {
     return { ok: false, reason: errorMessage(err) };
   }
-  const outcome = outcomes[e.outcome];
+  const outcome = e.outcome === 0 ? "unknown" : outcomeFromProto(e.outcome);
   if (outcome === undefined) return { ok: false, reason: `outcome ${e.outcome} is not a LookupOutcome` };
   const bad =
     validUserId(e.userId, false) ??

@@ -1,8 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { StoreCount } from "../store/cache-store.js";
 
-export type LookupOutcome = "hit" | "stale" | "miss" | "degraded";
-
 /** The label children of one task type, resolved once so lookups only increment. */
 export interface TypeCounters {
   hit: Counter.Internal;

@@ -1,5 +1,6 @@
 import type { cacheV1 } from "@prescient/contracts";
-import type { ResolvedKey } from "@prescient/kit";
+import type { LookupOutcome } from "@prescient/core";
+import { outcomeOfLookup, type ResolvedKey } from "@prescient/kit";
 import type { CachedResult } from "../store/cache-store.js";
 import type { CacheCoreOptions } from "./cache-core-options.js";
 
@@ -13,7 +14,7 @@ export interface ObservedLookup {
   /** Raw entity id, or `#<digest>` for input-addressed keys. */
   entityId: string;
   userId: string;
-  outcome: "hit" | "stale" | "miss";
+  outcome: LookupOutcome;
   /** The stored result's compute time on a hit; 0 when unknown. */
   computeMs: number;
 }
@@ -30,7 +31,6 @@ export function reportLookup(
   result: CachedResult | undefined,
   userId: string,
 ): void {
-  const served = !(answer instanceof Promise) && answer.hit;
   options.lookupObserver?.({
     time: options.clock.now(),
     key: k.key,
@@ -38,7 +38,7 @@ export function reportLookup(
     taskType: k.parts.taskType,
     entityId: k.parts.entityId ?? `#${k.parts.digest ?? ""}`,
     userId,
-    outcome: !served ? "miss" : (answer as cacheV1.LookupResponse).stale ? "stale" : "hit",
+    outcome: answer instanceof Promise ? "miss" : outcomeOfLookup(answer),
     computeMs: result?.computeMs ?? 0,
   });
 }

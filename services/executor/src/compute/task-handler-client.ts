@@ -1,8 +1,7 @@
 import { credentials } from "@grpc/grpc-js";
 import { executorV1 } from "@prescient/contracts";
 import { UnavailableError } from "@prescient/core";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
-import { featuresToProto } from "../service/proto-mapping.js";
+import { callUnary, clientChannelOptions, featuresToProto } from "@prescient/kit";
 import type { HandlerItem, HandlerOutcome, TaskHandlers } from "../worker/ports.js";
 
 /**

@@ -1,8 +1,13 @@
-import { InvalidArgumentError, validateEntityId, validateTenant } from "@prescient/core";
+import {
+  type Feature,
+  type Features,
+  validateEntityId,
+  validateFeatures,
+  validateTenant,
+} from "@prescient/core";
 
-/** A feature value: entities carry a flat map of numbers and strings. */
-export type Feature = number | string;
-export type Features = Record<string, Feature>;
+export { featureLimits, validateFeatures } from "@prescient/core";
+export type { Feature, Features };
 
 export interface EntityRef {
   tenant: string;
@@ -30,39 +35,10 @@ export interface EntityStore {
   close(): Promise<void>;
 }
 
-export const featureLimits = {
-  maxFeatures: 256,
-  maxNameLength: 128,
-  maxTextBytes: 4096,
-} as const;
-
-const featureNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-
 /** Validates a record from outside: ids, feature names, finite numbers, bounded sizes. */
 export function validateEntityRecord(record: EntityRecord): EntityRecord {
   validateTenant(record.tenant);
   validateEntityId(record.entityId);
   validateFeatures(record.features, `entity ${record.entityId}`);
   return record;
-}
-
-/** Validates a feature map from outside; `owner` names what it belongs to in messages. */
-export function validateFeatures(features: Features, owner: string): Features {
-  const names = Object.keys(features);
-  if (names.length > featureLimits.maxFeatures)
-    throw new InvalidArgumentError(
-      `${owner} has ${names.length} features; the limit is ${featureLimits.maxFeatures}`,
-    );
-  for (const name of names) {
-    if (name.length > featureLimits.maxNameLength || !featureNamePattern.test(name))
-      throw new InvalidArgumentError(
-        `feature name ${JSON.stringify(name.slice(0, 80))} must match ${featureNamePattern.source} (at most ${featureLimits.maxNameLength} characters)`,
-      );
-    const value = features[name];
-    if (typeof value === "number" && !Number.isFinite(value))
-      throw new InvalidArgumentError(`feature ${name} of ${owner} is not a finite number`);
-    if (typeof value === "string" && Buffer.byteLength(value) > featureLimits.maxTextBytes)
-      throw new InvalidArgumentError(`feature ${name} is longer than ${featureLimits.maxTextBytes} bytes`);
-  }
-  return features;
 }

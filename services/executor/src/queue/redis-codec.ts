@@ -1,7 +1,7 @@
+import { isTaskReason } from "@prescient/core";
 import { claimFields } from "./redis-scripts/claim.js";
 import type { ClaimedTask, TaskRecord, TaskState } from "./task-queue.js";
 import { taskStates } from "./task-queue.js";
-import { isTaskReason } from "./validation.js";
 
 /**
  * Decoding of what the Lua scripts return: HGETALL field lists (or ioredis's

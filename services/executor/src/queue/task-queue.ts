@@ -1,3 +1,5 @@
+import type { TaskReason } from "@prescient/core";
+
 /**
  * The task queue's contract: plain types, no Redis, no gRPC. Two stores
  * implement it (MemoryTaskQueue for one process, RedisTaskQueue for a fleet)
@@ -7,17 +9,7 @@
  * Clock, so the evaluator and the tests can drive the queue on virtual time.
  */
 
-/** Why a task was asked for (common.v1.TaskReason, lower-cased). */
-export const taskReasons = [
-  "trigger",
-  "schedule",
-  "launch",
-  "predicted",
-  "refresh",
-  "miss",
-  "manual",
-] as const;
-export type TaskReason = (typeof taskReasons)[number];
+export { type TaskReason, taskReasons } from "@prescient/core";
 
 /**
  * - queued: waiting to be claimed (possibly not before `notBefore`)

@@ -1,11 +1,10 @@
-import { InvalidArgumentError, parseKey } from "@prescient/core";
+import { InvalidArgumentError, isTaskReason, parseKey } from "@prescient/core";
 import { queueLimits, type TaskQueueOptions } from "./options.js";
 import {
   type ClaimOptions,
   type DeadLetterSelector,
   type NewTask,
   type TaskFailure,
-  type TaskReason,
   taskReasons,
 } from "./task-queue.js";
 
@@ -17,7 +16,6 @@ import {
 /** Task ids are the queue's decimal enqueue sequence numbers. */
 const taskIdPattern = /^[1-9][0-9]{0,19}$/;
 const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-const reasonSet: ReadonlySet<string> = new Set(taskReasons);
 
 export function isTaskId(id: string): boolean {
   return typeof id === "string" && taskIdPattern.test(id);
@@ -34,7 +32,7 @@ export function validateNewTask(task: NewTask, index?: number): NewTask {
     );
   if (!Number.isInteger(task.priority) || task.priority < 1 || task.priority > 10)
     throw new InvalidArgumentError(`${where}.priority must be an integer from 1 to 10, got ${task.priority}`);
-  if (!reasonSet.has(task.reason))
+  if (!isTaskReason(task.reason))
     throw new InvalidArgumentError(
       `${where}.reason ${JSON.stringify(task.reason)} is not one of ${taskReasons.join(", ")}`,
     );
@@ -146,8 +144,4 @@ export function validateSelector(selector: DeadLetterSelector): DeadLetterSelect
     return { ids: [...new Set(selector.ids)] };
   }
   throw new InvalidArgumentError("select dead letters by ids or all");
-}
-
-export function isTaskReason(s: string): s is TaskReason {
-  return reasonSet.has(s);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { credentials, status } from "@grpc/grpc-js";
 import { commonV1, executorV1 } from "@prescient/contracts";
-import { callUnary, checkHealth, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { callUnary, checkHealth, clientChannelOptions, featuresToProto, ServiceHost } from "@prescient/kit";
 import { grpcError } from "@prescient/kit/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -15,7 +15,6 @@ import {
   taskTypes,
   waitFor,
 } from "../worker/pipeline.test-util.js";
-import { featuresToProto } from "./proto-mapping.js";
 
 /**
  * ExecutorService over real gRPC on loopback: an executor on Redis whose
@@ -361,7 +360,7 @@ describe("ExecutorService", () => {
             features: { bid: { number: Number.POSITIVE_INFINITY } },
           }),
         INVALID,
-        /feature bid of key .* is not a finite number/,
+        /features: feature bid is not a finite number/,
       ],
       ["EnqueueMany of nothing", () => enqueueMany({ tasks: [] }), INVALID, /^tasks is empty/],
       [

@@ -7,10 +7,10 @@ import {
   parseKey,
   ResourceExhaustedError,
 } from "@prescient/core";
-import { resolveKey, unary } from "@prescient/kit";
+import { featuresFromProto, reasonFromProto, resolveKey, unary } from "@prescient/kit";
 import { isTaskId, type TaskRecord } from "../queue/index.js";
 import type { ExecutorCore, TaskRequest } from "./executor-core.js";
-import { featuresFromProto, reasonFromProto, statsToProto, taskToProto } from "./proto-mapping.js";
+import { statsToProto, taskToProto } from "./proto-mapping.js";
 
 export const executorServiceName = "prescient.executor.v1.ExecutorService";
 

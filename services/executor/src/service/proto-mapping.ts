@@ -1,30 +1,6 @@
-import { commonV1, executorV1 } from "@prescient/contracts";
-import { InvalidArgumentError } from "@prescient/core";
-import type { Features } from "../entities/entity-store.js";
-import type { QueueStats, StateCounts, TaskReason, TaskRecord, TaskState } from "../queue/index.js";
-
-const reasonByProto: Record<number, TaskReason> = {
-  [commonV1.TaskReason.TASK_REASON_UNSPECIFIED]: "manual",
-  [commonV1.TaskReason.TASK_REASON_TRIGGER]: "trigger",
-  [commonV1.TaskReason.TASK_REASON_SCHEDULE]: "schedule",
-  [commonV1.TaskReason.TASK_REASON_LAUNCH]: "launch",
-  [commonV1.TaskReason.TASK_REASON_PREDICTED]: "predicted",
-  [commonV1.TaskReason.TASK_REASON_REFRESH]: "refresh",
-  [commonV1.TaskReason.TASK_REASON_MISS]: "miss",
-  [commonV1.TaskReason.TASK_REASON_MANUAL]: "manual",
-};
-
-const protoByReason = Object.fromEntries(
-  Object.entries(reasonByProto)
-    .filter(([k]) => Number(k) !== commonV1.TaskReason.TASK_REASON_UNSPECIFIED)
-    .map(([k, v]) => [v, Number(k) as commonV1.TaskReason]),
-) as Record<TaskReason, commonV1.TaskReason>;
-
-export function reasonFromProto(reason: commonV1.TaskReason, field: string): TaskReason {
-  const r = reasonByProto[reason];
-  if (r === undefined) throw new InvalidArgumentError(`${field}: unknown task reason ${reason}`);
-  return r;
-}
+import { executorV1 } from "@prescient/contracts";
+import { reasonToProto } from "@prescient/kit";
+import type { QueueStats, StateCounts, TaskRecord, TaskState } from "../queue/index.js";
 
 const stateToProto: Record<TaskState, executorV1.TaskState> = {
   queued: executorV1.TaskState.TASK_STATE_QUEUED,
@@ -34,23 +10,6 @@ const stateToProto: Record<TaskState, executorV1.TaskState> = {
   dead: executorV1.TaskState.TASK_STATE_DEAD,
 };
 
-/** Feature values from the wire: exactly one of number or text each. */
-export function featuresFromProto(map: Record<string, commonV1.FeatureValue>, field: string): Features {
-  const features: Features = {};
-  for (const [name, value] of Object.entries(map)) {
-    if (value.number !== undefined) features[name] = value.number;
-    else if (value.text !== undefined) features[name] = value.text;
-    else throw new InvalidArgumentError(`${field}.${name} has neither number nor text`);
-  }
-  return features;
-}
-
-export function featuresToProto(features: Features): Record<string, commonV1.FeatureValue> {
-  return Object.fromEntries(
-    Object.entries(features).map(([k, v]) => [k, typeof v === "number" ? { number: v } : { text: v }]),
-  );
-}
-
 export function taskToProto(t: TaskRecord): executorV1.Task {
   return {
     id: t.id,
@@ -58,7 +17,7 @@ export function taskToProto(t: TaskRecord): executorV1.Task {
     taskType: t.taskType,
     tenant: t.tenant,
     priority: t.priority,
-    reasons: t.reasons.map((r) => protoByReason[r]),
+    reasons: t.reasons.map(reasonToProto),
     state: stateToProto[t.state],
     attempts: t.attempts,
     createdAt: new Date(t.createdAt),

@@ -9,6 +9,7 @@ import {
   type TaskType,
   type TaskTypeRegistry,
 } from "@prescient/core";
+import { keyToProto } from "@prescient/kit";
 import type { Predictor } from "../compute/oip-client.js";
 import type { EntityStore, Features } from "../entities/entity-store.js";
 import { buildInputs } from "../inputs/build-inputs.js";
@@ -222,12 +223,7 @@ function entryOf(
   computeMs: number,
   digest: string,
 ): cacheV1.PutEntry {
-  const key: commonV1.Key = {
-    tenant: parts.tenant,
-    taskType: parts.taskType,
-    ...(parts.entityId !== undefined ? { entityId: parts.entityId } : { inputDigest: parts.digest ?? "" }),
-  };
-  return { key, value, modelName, modelVersion, computeMs, inputDigest: digest, tags: [] };
+  return { key: keyToProto(parts), value, modelName, modelVersion, computeMs, inputDigest: digest, tags: [] };
 }
 
 function resultOf(entry: cacheV1.PutEntry, clock: Clock): commonV1.Result {

@@ -1,16 +1,16 @@
-import { credentials, status } from "@grpc/grpc-js";
-import { analyzerV1, cacheV1, type commonV1, executorV1 } from "@prescient/contracts";
+import { credentials } from "@grpc/grpc-js";
+import { analyzerV1, cacheV1, executorV1 } from "@prescient/contracts";
+import { type DomainErrorKind, errorMessage, parseKey, UnavailableError } from "@prescient/core";
 import {
-  errorMessage,
-  InvalidArgumentError,
-  NotFoundError,
-  parseKey,
-  ResourceExhaustedError,
-  UnavailableError,
-} from "@prescient/core";
-import { callUnary, clientChannelOptions, isGrpcError } from "@prescient/kit";
-import type { Features, PlannedTask } from "../core/types.js";
-import { reasonToProto } from "./in-process.js";
+  callUnary,
+  clientChannelOptions,
+  domainErrorOfStatus,
+  featuresToProto,
+  isGrpcError,
+  keyToProto,
+  reasonToProto,
+} from "@prescient/kit";
+import type { PlannedTask } from "../core/types.js";
 import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./peers.js";
 
 /**
@@ -27,19 +27,17 @@ export interface GrpcPeerTimeouts {
 
 export const grpcPeerTimeouts: GrpcPeerTimeouts = { executorMs: 10_000, cacheMs: 2_000, analyzerMs: 10_000 };
 
+/** Statuses that say the request was wrong, not the peer: they keep their kind. */
+const requestFaults: ReadonlySet<DomainErrorKind> = new Set([
+  "invalid_argument",
+  "resource_exhausted",
+  "not_found",
+]);
+
 export function fromPeerError(peer: string, e: unknown): Error {
   if (!isGrpcError(e)) return new UnavailableError(`${peer}: ${errorMessage(e)}`);
-  const detail = `${peer}: ${e.details || e.message}`;
-  switch (e.code) {
-    case status.INVALID_ARGUMENT:
-      return new InvalidArgumentError(detail);
-    case status.RESOURCE_EXHAUSTED:
-      return new ResourceExhaustedError(detail);
-    case status.NOT_FOUND:
-      return new NotFoundError(detail);
-    default:
-      return new UnavailableError(detail);
-  }
+  const mapped = domainErrorOfStatus(e, `${peer}: `);
+  return requestFaults.has(mapped.kind) ? mapped : new UnavailableError(mapped.message);
 }
 
 async function call<T>(peer: string, work: () => Promise<T>): Promise<T> {
@@ -50,17 +48,11 @@ async function call<T>(peer: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function featuresToProto(features: Features): Record<string, commonV1.FeatureValue> {
-  const out: Record<string, commonV1.FeatureValue> = {};
-  for (const [k, v] of Object.entries(features)) out[k] = typeof v === "number" ? { number: v } : { text: v };
-  return out;
-}
-
 export function taskSpecOf(t: PlannedTask): executorV1.TaskSpec {
   return {
-    key: { tenant: t.tenant, taskType: t.taskType, entityId: t.entityId },
+    key: keyToProto(t),
     priority: t.priority,
-    reason: reasonToProto[t.reason],
+    reason: reasonToProto(t.reason),
     ...(t.notBefore !== undefined ? { notBefore: new Date(t.notBefore) } : {}),
     features: t.features ? featuresToProto(t.features) : {},
   };
@@ -106,14 +98,7 @@ export function grpcCache(address: string, timeoutMs = grpcPeerTimeouts.cacheMs)
         const r = await callUnary(
           client.lookupMany.bind(client),
           {
-            keys: keys.map((k) => {
-              const p = parseKey(k);
-              return {
-                tenant: p.tenant,
-                taskType: p.taskType,
-                ...(p.entityId !== undefined ? { entityId: p.entityId } : { inputDigest: p.digest ?? "" }),
-              };
-            }),
+            keys: keys.map((k) => keyToProto(parseKey(k))),
             onMiss: cacheV1.OnMiss.ON_MISS_NONE,
             userId: "precomputer",
             rejectStale: false,

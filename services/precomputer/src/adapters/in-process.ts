@@ -1,6 +1,5 @@
 import { type Analyzer, emptyIngestResult } from "@prescient/analyzer";
 import type { CacheCore } from "@prescient/cache";
-import { commonV1 } from "@prescient/contracts";
 import type { EntityStore, ExecutorCore } from "@prescient/executor";
 import type { PlannedTask } from "../core/types.js";
 import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./peers.js";
@@ -103,14 +102,3 @@ export function inProcessAnalyzer(analyzer: Analyzer | Promise<Analyzer>): Analy
     close: () => {},
   };
 }
-
-/** common.v1.TaskReason of each reason. */
-export const reasonToProto: Record<PlannedTask["reason"], commonV1.TaskReason> = {
-  trigger: commonV1.TaskReason.TASK_REASON_TRIGGER,
-  schedule: commonV1.TaskReason.TASK_REASON_SCHEDULE,
-  launch: commonV1.TaskReason.TASK_REASON_LAUNCH,
-  predicted: commonV1.TaskReason.TASK_REASON_PREDICTED,
-  refresh: commonV1.TaskReason.TASK_REASON_REFRESH,
-  miss: commonV1.TaskReason.TASK_REASON_MISS,
-  manual: commonV1.TaskReason.TASK_REASON_MANUAL,
-};

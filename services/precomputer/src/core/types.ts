@@ -3,11 +3,9 @@
  * Times are milliseconds since the Unix epoch, read from an injected Clock.
  */
 
-/** Why a task was asked for (common.v1.TaskReason, lower-cased). */
-export type TaskReason = "trigger" | "schedule" | "launch" | "predicted" | "refresh" | "miss" | "manual";
+import type { Features, TaskReason } from "@prescient/core";
 
-/** An entity's flat feature record. */
-export type Features = Record<string, number | string>;
+export type { Features, TaskReason };
 
 /** An event a backend reports: `video_uploaded`, `campaign_created`, `user_login`, ... */
 export interface TriggerEvent {

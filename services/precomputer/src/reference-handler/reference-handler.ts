@@ -1,8 +1,7 @@
 import { executorV1 } from "@prescient/contracts";
 import { InvalidArgumentError } from "@prescient/core";
 import type { HandlerItem, HandlerOutcome, TaskHandlers } from "@prescient/executor";
-import { type ServiceHost, unary } from "@prescient/kit";
-import { featuresFromProto } from "../service/proto-mapping.js";
+import { featuresFromProto, type ServiceHost, unary } from "@prescient/kit";
 import { referenceModel, referencePayload } from "./payloads.js";
 
 export const taskHandlerServiceName = "prescient.executor.v1.TaskHandlerService";

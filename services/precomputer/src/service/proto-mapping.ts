@@ -1,37 +1,11 @@
-import { type commonV1, precomputerV1 } from "@prescient/contracts";
+import { precomputerV1 } from "@prescient/contracts";
 import { InvalidArgumentError } from "@prescient/core";
+import { featuresFromProto } from "@prescient/kit";
 import type { PrecomputerStats } from "../core/precomputer.js";
 import type { RunRecord } from "../core/run-store.js";
-import type { Features, TriggerEvent } from "../core/types.js";
+import type { TriggerEvent } from "../core/types.js";
 
 /** Decoding of precomputer requests and encoding of its answers. */
-export const featureLimits = { maxFeatures: 256, maxTextBytes: 4096, maxNameLength: 128 } as const;
-const featureNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-
-export function featuresFromProto(map: Record<string, commonV1.FeatureValue>, field: string): Features {
-  const entries = Object.entries(map);
-  if (entries.length > featureLimits.maxFeatures)
-    throw new InvalidArgumentError(
-      `${field} has ${entries.length} features; the limit is ${featureLimits.maxFeatures}`,
-    );
-  const out: Features = {};
-  for (const [name, v] of entries) {
-    if (name.length > featureLimits.maxNameLength || !featureNamePattern.test(name))
-      throw new InvalidArgumentError(
-        `${field}: feature name ${JSON.stringify(name.slice(0, 40))} must match ${featureNamePattern.source}`,
-      );
-    if (v.number !== undefined) {
-      if (!Number.isFinite(v.number))
-        throw new InvalidArgumentError(`${field}.${name} is not a finite number`);
-      out[name] = v.number;
-    } else if (v.text !== undefined) {
-      if (Buffer.byteLength(v.text) > featureLimits.maxTextBytes)
-        throw new InvalidArgumentError(`${field}.${name} is longer than ${featureLimits.maxTextBytes} bytes`);
-      out[name] = v.text;
-    } else throw new InvalidArgumentError(`${field}.${name} has neither number nor text`);
-  }
-  return out;
-}
 
 export function eventFromProto(e: precomputerV1.Event | undefined, field: string): TriggerEvent {
   if (e === undefined) throw new InvalidArgumentError(`${field} is required`);

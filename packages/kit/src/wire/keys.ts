@@ -68,3 +68,10 @@ export function withField<T>(field: string, check: () => T): T {
     throw e;
   }
 }
+
+/** The wire form of a key's parts: an entity id, or a digest already computed. */
+export function keyToProto(parts: KeyParts): commonV1.Key {
+  return parts.entityId !== undefined
+    ? { tenant: parts.tenant, taskType: parts.taskType, entityId: parts.entityId }
+    : { tenant: parts.tenant, taskType: parts.taskType, inputDigest: parts.digest ?? "" };
+}
