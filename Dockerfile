@@ -11,22 +11,27 @@
 # CUDA execution provider from NuGet, and the CUDA and cuDNN libraries it loads
 # come from the runtime image.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 26, the newest LTS line (package.json's engines: 22, 24 and 26); Debian 12, as CI.
+ARG NODE_IMAGE=node:26-bookworm-slim
 # The GPU build swaps in a CUDA runtime image here.
-ARG RUNTIME_IMAGE=node:20-bookworm-slim
+ARG RUNTIME_IMAGE=node:26-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # skip: use the CPU (and WebGPU) binaries bundled in the npm package and stay
-# offline; cuda12: also download the CUDA execution provider. This variable
-# takes precedence over the project's .npmrc.
+# offline; cuda12: also download the CUDA execution provider.
 ARG ONNXRUNTIME_NODE_INSTALL=skip
 ENV ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL}
 # Everything at once: `npm ci` needs every workspace's package.json, and listing
 # them one by one breaks when a package is added. The npm cache mount keeps
-# reinstalls fast.
+# reinstalls fast. package.json's allowScripts denies onnxruntime-node's
+# installer (npm 11 honours that; npm 10 runs it and it obeys the variable),
+# so a GPU build runs the installer itself when the CUDA provider is missing.
 COPY . .
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund \
+  && { [ "$ONNXRUNTIME_NODE_INSTALL" = skip ] \
+    || [ -e node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so ] \
+    || node node_modules/onnxruntime-node/script/install; }
 # Build, make the example models if the checkout lacks them (they need dev
 # dependencies), then drop the dev dependencies.
 RUN npm run build \
@@ -37,6 +42,9 @@ FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 # The GPU runtime image has no Node: bring the build stage's (same path in the node image).
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
+# Node's own binary links libatomic.so.1, which the node image has and a CUDA image may lack.
+RUN ldconfig -p | grep -q 'libatomic\.so\.1 ' || { apt-get update \
+  && apt-get install -y --no-install-recommends libatomic1 && rm -rf /var/lib/apt/lists/*; }
 # Owned by root and not writable by the service user: with Kubernetes'
 # read-only root filesystem on top, the code cannot be changed at run time.
 COPY --from=build /app /app

@@ -1,14 +1,10 @@
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The shared traces: `../shared/traces` from the repository root (CI), else /work/shared/traces. */
-const repoRoot = resolve(fileURLToPath(new URL("../../../..", import.meta.url)));
-export const sharedTraces = [join(repoRoot, "../shared/traces"), "/work/shared/traces"].find((d) =>
-  existsSync(join(d, "block_traces_1.csv")),
-);
-export const sharedTraceNote = `shared traces not found at ${join(repoRoot, "../shared/traces")}: skipping`;
+/** The real traces the tests read, kept in test/traces with their source and licence (README.md there). */
+export const testTraces = resolve(fileURLToPath(new URL("../../../../test/traces", import.meta.url)));
 
 const dir = mkdtempSync(join(tmpdir(), "evaluator-test-"));
 let n = 0;

@@ -5,7 +5,7 @@ import { openTrace } from "../trace/open-trace.js";
 import { generate, type WorkloadKind, workloadKinds } from "../workload/kinds.js";
 import { RowsTraceSource } from "../workload/output.js";
 import { validateWorkload } from "../workload/validate.js";
-import { sharedTraceNote, sharedTraces } from "./fixtures.test-util.js";
+import { testTraces } from "./fixtures.test-util.js";
 
 const small: Record<WorkloadKind, number> = {
   zipf: 0.5,
@@ -37,17 +37,13 @@ describe("the oracle is never beaten", () => {
     120_000,
   );
 
-  it.skipIf(sharedTraces === undefined)(
-    `on the shared traces (${sharedTraces ?? sharedTraceNote})`,
-    async () => {
-      for (const f of ["block_traces_1.csv", "kv_traces_1.csv", "short_bigcache_traces.csv"])
-        for (const ttl of [2, 10])
-          expectOracleUnbeaten(
-            await replay(await openTrace(join(sharedTraces ?? "", f)), { ttlSeconds: { default: ttl } }),
-          );
-    },
-    120_000,
-  );
+  it("on the real traces in test/traces", async () => {
+    for (const f of ["block_traces_1.csv", "kv_traces_1.csv", "short_bigcache_traces.csv"])
+      for (const ttl of [2, 10])
+        expectOracleUnbeaten(
+          await replay(await openTrace(join(testTraces, f)), { ttlSeconds: { default: ttl } }),
+        );
+  }, 120_000);
 });
 
 describe("workloads", () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { openTrace } from "../trace/open-trace.js";
 import type { TraceRecord } from "../trace/record.js";
 import { isTraceFormatError } from "../trace/trace-error.js";
-import { sharedTraceNote, sharedTraces, traceFile } from "./fixtures.test-util.js";
+import { testTraces, traceFile } from "./fixtures.test-util.js";
 
 async function all(path: string, skipBad = false): Promise<{ records: TraceRecord[]; skipped: number }> {
   const source = await openTrace(path, { skipBad });
@@ -12,8 +12,8 @@ async function all(path: string, skipBad = false): Promise<{ records: TraceRecor
   return { records, skipped: source.stats.skipped };
 }
 
-describe.skipIf(sharedTraces === undefined)(`shared traces (${sharedTraces ?? sharedTraceNote})`, () => {
-  const dir = sharedTraces ?? "";
+describe("the real traces in test/traces", () => {
+  const dir = testTraces;
   it.each([
     ["short_bigcache_traces.csv", "cachelib-bigcache", 9999, 0],
     ["kv_traces_1.csv", "cachelib-kv", 678, 11],

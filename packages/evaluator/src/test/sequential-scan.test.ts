@@ -5,7 +5,7 @@ import { replay } from "../sim/replay.js";
 import { openTrace } from "../trace/open-trace.js";
 import { RowsTraceSource } from "../workload/output.js";
 import { read } from "../workload/row.js";
-import { sharedTraceNote, sharedTraces } from "./fixtures.test-util.js";
+import { testTraces } from "./fixtures.test-util.js";
 
 /**
  * Access with sequential structure: files read page by page, each page once,
@@ -39,26 +39,23 @@ describe("sequential structure", () => {
   }, 60_000);
 });
 
-describe.skipIf(sharedTraces === undefined)(
-  `where expiry matters (${sharedTraces ?? sharedTraceNote})`,
-  () => {
-    it.each([
-      ["kv_traces_1.csv", 2],
-      ["short_bigcache_traces.csv", 30],
-      ["block_traces_1.csv", 5],
-    ] as const)(
-      "prescient beats reactive on %s at a %i s TTL",
-      async (file, ttl) => {
-        const report = await replay(await openTrace(join(sharedTraces ?? "", file)), {
-          ttlSeconds: { default: ttl },
-          policies: ["reactive", "prescient"],
-          // The shipped configuration, whose refresh-ahead schedule the replay runs.
-          taskTypes: loadTaskTypes(defaultTaskTypesPath),
-        });
-        const [reactive, prescient] = report.policies;
-        expect(prescient!.hitRate).toBeGreaterThan(reactive!.hitRate);
-      },
-      60_000,
-    );
-  },
-);
+describe("where expiry matters, on the real traces in test/traces", () => {
+  it.each([
+    ["kv_traces_1.csv", 2],
+    ["short_bigcache_traces.csv", 30],
+    ["block_traces_1.csv", 5],
+  ] as const)(
+    "prescient beats reactive on %s at a %i s TTL",
+    async (file, ttl) => {
+      const report = await replay(await openTrace(join(testTraces, file)), {
+        ttlSeconds: { default: ttl },
+        policies: ["reactive", "prescient"],
+        // The shipped configuration, whose refresh-ahead schedule the replay runs.
+        taskTypes: loadTaskTypes(defaultTaskTypesPath),
+      });
+      const [reactive, prescient] = report.policies;
+      expect(prescient!.hitRate).toBeGreaterThan(reactive!.hitRate);
+    },
+    60_000,
+  );
+});

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ManualClock, mulberry32 } from "@prescient/core";
 import { describe, expect, it } from "vitest";
@@ -85,67 +85,61 @@ describe("PredictNextKeys", () => {
     expect(best!.confidence).toBeGreaterThan(0.5);
   });
 
-  // The block trace lives beside the repository in CI (../shared/traces), resolved from the repo root.
-  const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
-  const tracePath = `${repoRoot}../shared/traces/block_traces_1.csv`;
-  const haveTrace = existsSync(tracePath);
-  if (!haveTrace) console.warn(`skipping the block-trace next-key test: ${tracePath} is absent`);
+  // CacheLib's block trace, kept in the repository with its source and licence (test/traces/README.md).
+  const tracePath = fileURLToPath(new URL("../../../../test/traces/block_traces_1.csv", import.meta.url));
 
-  it.skipIf(!haveTrace)(
-    "predicts next blocks on a real block-storage trace better than popularity",
-    async () => {
-      const lines = readFileSync(tracePath, "utf8").trim().split("\n");
-      const header = lines[0]!.split(",");
-      const col = (name: string): number => header.indexOf(name);
-      const events: QueryEventInput[] = [];
-      for (const line of lines.slice(1)) {
-        const f = line.split(",");
-        if (!f[col("op_name")]!.startsWith("get")) continue;
-        events.push(
-          query(Number(f[col("op_time")]) * 1000, "trace", "block_read", f[col("block_id")]!, {
-            userId: f[col("user_name")]!,
-          }),
-        );
-      }
-      events.sort((a, b) => a.time!.getTime() - b.time!.getTime());
-      // Prequential ("test, then train") as a prefetcher meets it: before each read, predict from
-      // everything seen so far; after a warm-up of the first 30%, score the prediction; then learn it.
-      const clock = new ManualClock(events[0]!.time!.getTime());
-      const analyzer = coreAnalyzer(clock);
-      const warmUp = Math.floor(events.length * 0.3);
-      const last = new Map<string, { key: string; time: number }>();
-      const counts = new Map<string, number>();
-      let held = 0;
-      let predicted = 0;
-      let hits = 0;
-      let popularHits = 0;
-      for (const [i, e] of events.entries()) {
-        const key = `trace/block_read/${e.entityId}`;
-        const t = e.time!.getTime();
-        const prev = last.get(e.userId);
-        if (i >= warmUp && prev !== undefined && prev.key !== key && t - prev.time <= gap) {
-          held++;
-          const next = await analyzer.predictNextKeys(prev.key, 3);
-          if (next.length > 0) predicted++;
-          if (next.some((n) => n.key === key)) hits++;
-          const popular = [...counts]
-            .sort((a, b) => b[1] - a[1])
-            .slice(0, 3)
-            .map(([k]) => k);
-          if (popular.includes(key)) popularHits++;
-        }
-        last.set(e.userId, { key, time: t });
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        await ingest(analyzer, clock, [e]);
-      }
-      const precision = predicted === 0 ? 0 : hits / predicted;
-      console.log(
-        `block trace: ${events.length} reads, ${held} scored transitions; top-3 precision ${precision.toFixed(3)}, coverage ${(predicted / held).toFixed(3)}, hit rate ${(hits / held).toFixed(3)}; popularity top-3 hit rate ${(popularHits / held).toFixed(3)}`,
+  it("predicts next blocks on a real block-storage trace better than popularity", async () => {
+    const lines = readFileSync(tracePath, "utf8").trim().split("\n");
+    const header = lines[0]!.split(",");
+    const col = (name: string): number => header.indexOf(name);
+    const events: QueryEventInput[] = [];
+    for (const line of lines.slice(1)) {
+      const f = line.split(",");
+      if (!f[col("op_name")]!.startsWith("get")) continue;
+      events.push(
+        query(Number(f[col("op_time")]) * 1000, "trace", "block_read", f[col("block_id")]!, {
+          userId: f[col("user_name")]!,
+        }),
       );
-      expect(held).toBeGreaterThan(20);
-      expect(hits / held).toBeGreaterThan(popularHits / held);
-    },
-  );
+    }
+    events.sort((a, b) => a.time!.getTime() - b.time!.getTime());
+    // Prequential ("test, then train") as a prefetcher meets it: before each read, predict from
+    // everything seen so far; after a warm-up of the first 30%, score the prediction; then learn it.
+    const clock = new ManualClock(events[0]!.time!.getTime());
+    const analyzer = coreAnalyzer(clock);
+    const warmUp = Math.floor(events.length * 0.3);
+    const last = new Map<string, { key: string; time: number }>();
+    const counts = new Map<string, number>();
+    let held = 0;
+    let predicted = 0;
+    let hits = 0;
+    let popularHits = 0;
+    for (const [i, e] of events.entries()) {
+      const key = `trace/block_read/${e.entityId}`;
+      const t = e.time!.getTime();
+      const prev = last.get(e.userId);
+      if (i >= warmUp && prev !== undefined && prev.key !== key && t - prev.time <= gap) {
+        held++;
+        const next = await analyzer.predictNextKeys(prev.key, 3);
+        if (next.length > 0) predicted++;
+        if (next.some((n) => n.key === key)) hits++;
+        const popular = [...counts]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([k]) => k);
+        if (popular.includes(key)) popularHits++;
+      }
+      last.set(e.userId, { key, time: t });
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      await ingest(analyzer, clock, [e]);
+    }
+    const precision = predicted === 0 ? 0 : hits / predicted;
+    console.log(
+      `block trace: ${events.length} reads, ${held} scored transitions; top-3 precision ${precision.toFixed(3)}, coverage ${(predicted / held).toFixed(3)}, hit rate ${(hits / held).toFixed(3)}; popularity top-3 hit rate ${(popularHits / held).toFixed(3)}`,
+    );
+    expect(held).toBeGreaterThan(20);
+    expect(hits / held).toBeGreaterThan(popularHits / held);
+  });
 
   it("predicts the pages past a scan no successor count has seen, and merges them with learned successors", async () => {
     const clock = new ManualClock(Date.parse("2024-05-01T00:00:00Z"));

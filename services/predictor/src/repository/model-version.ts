@@ -104,7 +104,9 @@ export class ModelVersion {
       const feeds: Record<string, Tensor> = {};
       for (const [i, spec] of this.inputs.entries()) {
         const t = inputs[i]!;
-        feeds[spec.name] = new Tensor(datatypes[t.datatype].ort, t.data as Float32Array, t.shape);
+        feeds[spec.name] = float16AsUint16(
+          new Tensor(datatypes[t.datatype].ort, t.data as Float32Array, t.shape),
+        );
       }
       const results = await session.run(feeds);
       return this.outputs.map((spec) => {
@@ -156,4 +158,18 @@ export async function loadModelVersion(
     await Promise.allSettled(started.sessions.map((s) => s.release()));
     throw e;
   }
+}
+
+/**
+ * Where the runtime has Float16Array (Node 24 and later), onnxruntime-common
+ * turns a float16 tensor's Uint16Array into one, and onnxruntime-node 1.30's
+ * binding then reads its byte length as 0 ("not enough space"). The binding
+ * reads float16 as raw 16-bit words, so a Uint16Array view of the same bytes
+ * is what it needs, on every Node.
+ */
+function float16AsUint16(tensor: Tensor): Tensor {
+  if (tensor.type !== "float16" || tensor.data instanceof Uint16Array) return tensor;
+  const d = tensor.data as unknown as ArrayBufferView;
+  Object.defineProperty(tensor, "data", { value: new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2) });
+  return tensor;
 }
