@@ -26,6 +26,7 @@ export {
   scaleTaskTypes,
 } from "./live/type-map.js";
 export { type PrescientSettings, prescientDefaults } from "./policies/prescient/settings.js";
+export { glossarySections, glossaryText, type Term } from "./report/glossary.js";
 export { renderHtml } from "./report/html.js";
 export { renderTable } from "./report/table.js";
 export { computeReasons, type PolicyMetrics } from "./sim/metrics.js";
@@ -48,5 +49,5 @@ export {
   workloadKinds,
 } from "./workload/kinds.js";
 export { RowsTraceSource, writeCsv } from "./workload/output.js";
-export { type Check, validateWorkload } from "./workload/validate.js";
+export { type Check, formatCheck, validateWorkload } from "./workload/validate.js";
 export { dailyAmplitude, fitZipfExponent, ZipfSampler } from "./workload/zipf.js";

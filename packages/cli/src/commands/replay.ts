@@ -9,6 +9,7 @@ import {
   checkLiveAddress,
   configuredEvents,
   type FeatureSampler,
+  glossaryText,
   type LiveOnMiss,
   type LiveResult,
   liveReplay,
@@ -163,6 +164,11 @@ export function registerReplay(program: Command): void {
       "--live: suffix every tenant with -<tag>, so a repeated run starts from a cold cache",
     )
     .option("--no-progress", "no progress bar")
+    // The report's words, from the same text as the HTML report's glossary.
+    .addHelpText(
+      "after",
+      () => `\nWhat the report means\n\n${glossaryText(Math.min(100, process.stdout.columns || 80))}`,
+    )
     .action(async (path: string, flags: ReplayFlags) =>
       runClient(async () => {
         if (!(traceFormats as readonly string[]).includes(flags.format))

@@ -30,6 +30,10 @@ it("workload generate random-adplatform --seed 3 --days 1 writes a CSV the repla
   expect(r.stdout).toMatch(/^wrote .*ra\.csv: \d+ rows/);
   expect(r.stdout).not.toContain("FAIL");
   expect(r.stdout).toContain("ok   session reads of the user's own campaigns");
+  // Tolerances to three decimals like the values they bound, not a computed float's every digit.
+  const checks = r.stdout.split("\n").filter((l) => /^(ok {2}|FAIL) /.test(l));
+  expect(checks.length).toBeGreaterThan(3);
+  for (const line of checks) expect(line).toMatch(/: expected -?\d+\.\d{3} ± \d+\.\d{3}, got -?\d+\.\d{3}$/);
   const lines = readFileSync(out, "utf8").trimEnd().split("\n");
   const source = await openTrace(out);
   expect(source.format).toBe("generic");

@@ -1,5 +1,12 @@
 import { InvalidArgumentError } from "@prescient/core";
-import { generate, validateWorkload, type WorkloadKind, workloadKinds, writeCsv } from "@prescient/evaluator";
+import {
+  formatCheck,
+  generate,
+  validateWorkload,
+  type WorkloadKind,
+  workloadKinds,
+  writeCsv,
+} from "@prescient/evaluator";
 import type { Command } from "commander";
 import { parsePositiveInt, parsePositiveNumber, runClient } from "../client-command.js";
 
@@ -40,10 +47,7 @@ export function registerWorkload(program: Command): void {
           process.stdout.write(
             `wrote ${flags.out}: ${w.rows.length} rows (${reads} reads, ${w.rows.length - reads} events)\n`,
           );
-          for (const c of checks)
-            process.stdout.write(
-              `${c.ok ? "ok  " : "FAIL"} ${c.name}: expected ${c.expected.toFixed(3)} ± ${c.tolerance}, got ${c.actual.toFixed(3)}\n`,
-            );
+          for (const c of checks) process.stdout.write(`${formatCheck(c)}\n`);
         }
         if (checks.some((c) => !c.ok)) process.exitCode = 1;
       }),

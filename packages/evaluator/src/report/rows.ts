@@ -1,15 +1,20 @@
 import type { PolicyMetrics } from "../sim/metrics.js";
 import type { ReplayReport } from "../sim/replay.js";
 import { duration, int, pct } from "./format.js";
+import { byReasonColumns, byTypeColumns, summaryColumns, type Term } from "./glossary.js";
 
 /**
  * The comparison tables as rows of strings, built once for the text and the
  * HTML report alike.
  */
 export interface Table {
+  /** A stable name for the table (the HTML report's `data-table`). */
+  id: string;
   title: string;
   headers: string[];
   rows: string[][];
+  /** What the columns mean (glossary.ts). */
+  columns: readonly Term[];
 }
 
 const oracleOf = (r: ReplayReport): PolicyMetrics | undefined =>
@@ -18,23 +23,10 @@ const oracleOf = (r: ReplayReport): PolicyMetrics | undefined =>
 export function summaryTable(r: ReplayReport): Table {
   const oracle = oracleOf(r);
   return {
+    id: "policies",
     title: "Policies",
-    headers: [
-      "policy",
-      "hit rate",
-      "vs oracle",
-      "first-read",
-      "after-expiry",
-      "stale served",
-      "waste",
-      "computes",
-      "ahead",
-      "budget used",
-      "latency saved",
-      "pf accuracy",
-      "pf coverage",
-      "pf timely",
-    ],
+    headers: summaryColumns.map((c) => c.term),
+    columns: summaryColumns,
     rows: r.policies.map((p) => [
       p.policy,
       pct(p.hitRate),
@@ -57,8 +49,10 @@ export function summaryTable(r: ReplayReport): Table {
 export function byTypeTable(r: ReplayReport): Table {
   const types = [...new Set(r.policies.flatMap((p) => Object.keys(p.byType)))].sort();
   return {
+    id: "by-type",
     title: "Hit rate by task type",
     headers: ["task type", "reads", ...r.policies.map((p) => p.policy)],
+    columns: byTypeColumns,
     rows: types.map((t) => [
       t,
       int(r.policies[0]?.byType[t]?.reads ?? 0),
@@ -82,8 +76,10 @@ export function byReasonTable(r: ReplayReport): Table {
         pct(c.hitShare),
       ]);
   return {
+    id: "by-reason",
     title: "Computes and hits by the reason that put the result there",
-    headers: ["policy", "reason", "computes", "used", "wasted", "late", "hits", "share of hits"],
+    headers: byReasonColumns.map((c) => c.term),
+    columns: byReasonColumns,
     rows,
   };
 }

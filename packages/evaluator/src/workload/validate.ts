@@ -23,6 +23,14 @@ const check = (name: string, expected: number, actual: number, tolerance: number
   ok: Math.abs(actual - expected) <= tolerance,
 });
 
+/**
+ * One check as a line, numbers to three decimals: the tolerances are computed
+ * (four standard errors), and their full float digits say nothing more.
+ */
+export function formatCheck(c: Check): string {
+  return `${c.ok ? "ok  " : "FAIL"} ${c.name}: expected ${c.expected.toFixed(3)} ± ${c.tolerance.toFixed(3)}, got ${c.actual.toFixed(3)}`;
+}
+
 export function validateWorkload(w: Workload): Check[] {
   const checks: Check[] = [];
   const start = w.rows[0]?.time ?? 0;
