@@ -12,6 +12,10 @@ export const putLimits = {
   maxTtlSeconds: 10 * 365 * 24 * 3600,
   /** How far computed_at may lie ahead of the cache's clock (clock skew). */
   maxFutureSkewMs: 5 * 60_000,
+  /** Tensors per value, and dimensions per tensor (ONNX models stay far below). */
+  maxTensors: 64,
+  maxRank: 32,
+  tensorNameMaxBytes: 256,
 } as const;
 
 /**
@@ -76,17 +80,38 @@ function checkValue(value: commonV1.Value | undefined): commonV1.Value {
   const hasPayload = value.payload !== undefined;
   if (hasTensors === hasPayload)
     throw new InvalidArgumentError("value needs exactly one of tensors or payload");
-  for (const [i, t] of (value.tensors?.tensors ?? []).entries()) {
+  const tensors = value.tensors?.tensors ?? [];
+  if (tensors.length > putLimits.maxTensors)
+    throw new InvalidArgumentError(
+      `value has ${tensors.length} tensors; the limit is ${putLimits.maxTensors}`,
+    );
+  for (const [i, t] of tensors.entries()) {
     if (t.name === "") throw new InvalidArgumentError(`value.tensors[${i}].name is empty`);
-    if (t.shape.length > 0) {
-      const elements = t.shape.reduce((a, d) => a * d, 1n);
-      if (t.shape.some((d) => d < 0n) || elements !== BigInt(t.data.length))
-        throw new InvalidArgumentError(
-          `value.tensors[${i}] (${t.name}) has shape [${t.shape.join(", ")}] but ${t.data.length} values`,
-        );
-    }
+    checkText(`value.tensors[${i}].name`, t.name, putLimits.tensorNameMaxBytes);
+    if (t.shape.length > 0) checkShape(t.shape, t.data.length, `value.tensors[${i}]`);
   }
   return value;
+}
+
+/**
+ * The shape must hold exactly the values sent. Rank is bounded before the
+ * loop, and the product stops growing once it passes the value count, so a
+ * shape of huge dimensions costs no more than a small one.
+ */
+function checkShape(shape: readonly bigint[], values: number, where: string): void {
+  if (shape.length > putLimits.maxRank)
+    throw new InvalidArgumentError(`${where} has rank ${shape.length}; the limit is ${putLimits.maxRank}`);
+  const limit = BigInt(values);
+  let elements = 1n;
+  for (const d of shape) {
+    if (d < 0n) throw new InvalidArgumentError(`${where} has a negative dimension`);
+    if (d === 0n) elements = 0n;
+    else if (elements <= limit) elements *= d;
+  }
+  if (elements !== limit) {
+    const text = shape.length <= 8 ? `[${shape.join(", ")}]` : `of rank ${shape.length}`;
+    throw new InvalidArgumentError(`${where} has shape ${text.slice(0, 200)} but ${values} values`);
+  }
 }
 
 function checkTags(tags: readonly string[]): string[] {
