@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { inference } from "@prescient/contracts";
-import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { callUnary, clientChannelOptions, disableOrtTelemetry, ServiceHost } from "@prescient/kit";
 import { shippedModelsPath, startPredictor } from "@prescient/predictor";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { pino } from "pino";
@@ -99,6 +99,7 @@ export async function run(): Promise<BenchReport> {
   const results = [];
   try {
     progress("case 1: raw InferenceSession.run, 256 rows");
+    disableOrtTelemetry();
     const session = await InferenceSession.create(
       readFileSync(join(shippedModelsPath, "ctr_prediction", "1", "model.onnx")),
       { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ["cpu"] },

@@ -1,8 +1,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
-import { analyzerV1 } from "@prescient/contracts";
+import { analyzerV1, precomputerV1 } from "@prescient/contracts";
 import { callUnary, checkHealth, waitForServing } from "@prescient/kit";
 import { freePort } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +27,8 @@ const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta
 let mesh: ChildProcess;
 let addr: string;
 let meshOutput = "";
+/** The mesh's own temp folder: what it leaves there after its drain is a leak. */
+const meshTmp = mkdtempSync(join(tmpdir(), "prescient-cli-up-"));
 
 interface CliResult {
   code: number;
@@ -46,7 +50,7 @@ beforeAll(async () => {
   const port = await freePort();
   addr = `127.0.0.1:${port}`;
   mesh = spawn("node", [cli, "up", "--port", String(port)], {
-    env: { ...process.env, LOG_LEVEL: "info", REDIS_URL: "" },
+    env: { ...process.env, LOG_LEVEL: "info", REDIS_URL: "", TMPDIR: meshTmp },
     stdio: ["ignore", "pipe", "pipe"],
   });
   mesh.stdout?.on("data", (c: Buffer) => {
@@ -65,6 +69,7 @@ afterAll(async () => {
     mesh.kill("SIGTERM");
     await exited;
   }
+  rmSync(meshTmp, { recursive: true, force: true });
 });
 
 describe("prescient up, driven by the CLI", () => {
@@ -99,6 +104,37 @@ describe("prescient up, driven by the CLI", () => {
     expect(stats.total.hits).toBeGreaterThanOrEqual(2);
     expect(stats.total.misses).toBeGreaterThanOrEqual(1);
     expect(stats.by_task_type.map((g: { name: string }) => g.name)).toContain("ctr_prediction");
+  });
+
+  it("leaves a key a client put, still read after it expired, to the client: no task, no dead letter", async () => {
+    const key = "acme/ctr_prediction/put-only";
+    expect((await prescient("put", key, "--json", '{"probability":0.02}', "--ttl", "1")).code).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await prescient("lookup", key)).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1_200));
+    // Hot and expired: due for refresh-ahead, but the executor has no features to compute it from
+    // (it was put, never computed), so a task could only be dead-lettered.
+    const run = JSON.parse((await prescient("schedule", "run", "refresh_ahead", "--json")).stdout);
+    expect(run).toMatchObject({ status: "succeeded" });
+    const precomputer = new precomputerV1.PrecomputerServiceClient(addr, credentials.createInsecure());
+    const stats = await callUnary(precomputer.stats.bind(precomputer), {});
+    precomputer.close();
+    const noFeatures = stats.skippedByReason.find((r) => r.name === "no_features");
+    expect(Number(noFeatures?.count ?? 0)).toBeGreaterThanOrEqual(1);
+    expect((await prescient("task", key)).stderr).toMatch(/NOT_FOUND/);
+  });
+
+  it("lists the schedule runs that did something; --all adds those that found nothing to do", async () => {
+    type Run = { schedule: string; status: string; items: number };
+    const all: Run[] = JSON.parse((await prescient("runs", "--all", "--limit", "50", "--json")).stdout).runs;
+    // readahead runs every second, and on an idle mesh finds nothing each time.
+    expect(all.some((r) => r.schedule === "readahead" && r.status === "succeeded" && r.items === 0)).toBe(
+      true,
+    );
+    const shown: Run[] = JSON.parse((await prescient("runs", "--json")).stdout).runs;
+    expect(shown.filter((r) => r.status === "succeeded" && r.items === 0)).toEqual([]);
+    expect((await prescient("runs")).stdout).toMatch(
+      /\(\d+ runs with nothing to do hidden; --all shows them\)/,
+    );
   });
 
   it("answers bad input with a status and stays healthy", async () => {
@@ -227,5 +263,9 @@ describe("prescient up, driven by the CLI", () => {
     mesh.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(meshOutput).toContain("draining");
+    // Quiet at info: schedule runs that found nothing to do (readahead, every second) log at debug.
+    expect(meshOutput).not.toContain("nothing to do");
+    // Its copy of the example models is gone, and onnxruntime wrote no telemetry files.
+    expect(readdirSync(meshTmp)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { errorMessage, isDomainError } from "@prescient/core";
 import { isGrpcError, statusName } from "@prescient/kit";
 import { type Command, InvalidArgumentError as UsageError } from "commander";
+import { isBrokenPipe } from "./broken-pipe.js";
 
 /** Flags every client command takes. */
 export interface ClientFlags {
@@ -37,6 +38,8 @@ export async function runClient(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (e) {
+    // A file argument such as /dev/stdout whose reader left (`| head`): as quiet as stdout itself (broken-pipe.ts).
+    if (isBrokenPipe(e)) return;
     if (isGrpcError(e)) {
       process.stderr.write(`error: ${statusName(e.code)}: ${e.details}\n`);
     } else if (isDomainError(e)) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { exitQuietlyOnBrokenPipe } from "./broken-pipe.js";
 import { registerAnalyzerCommands } from "./commands/analyzer.js";
 import { registerCacheCommands } from "./commands/cache.js";
 import { registerExecutorCommands } from "./commands/executor.js";
@@ -7,6 +8,8 @@ import { registerPrecomputerCommands } from "./commands/precomputer.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerUp } from "./commands/up.js";
 import { registerWorkload } from "./commands/workload.js";
+
+exitQuietlyOnBrokenPipe();
 
 const program = new Command()
   .name("prescient")

@@ -1,40 +1,22 @@
-import { analyzerEnvShape, analyzerOptionsFromEnv, startAnalyzer } from "@prescient/analyzer";
+import { startAnalyzer } from "@prescient/analyzer";
 import { startCache } from "@prescient/cache";
-import {
-  defaultTaskTypesPath,
-  InvalidArgumentError,
-  loadTaskTypes,
-  type TaskTypeRegistry,
-} from "@prescient/core";
-import { executorOptionsFromEnv, GrpcTaskHandlers, startExecutor } from "@prescient/executor";
-import {
-  addressSchema,
-  type CommonEnv,
-  createLogger,
-  loadCommonEnv,
-  loadEnv,
-  ServiceHost,
-  startMetricsServer,
-} from "@prescient/kit";
+import type { TaskTypeRegistry } from "@prescient/core";
+import { GrpcTaskHandlers, startExecutor } from "@prescient/executor";
+import { type CommonEnv, createLogger, ServiceHost, startMetricsServer } from "@prescient/kit";
 import {
   inProcessAnalyzer,
   inProcessCache,
   inProcessExecutor,
   mountReferenceHandler,
-  precomputerOptionsFromEnv,
   ReferenceTaskHandlers,
   startPrecomputer,
 } from "@prescient/precomputer";
-import { predictorOptionsFromEnv, startPredictor } from "@prescient/predictor";
+import { startPredictor } from "@prescient/predictor";
 import { shutdownTracing } from "@prescient/tracing";
+import { loadMeshConfig } from "./mesh-config.js";
 import { type ServiceName, serviceNames } from "./services.js";
-import {
-  scaleAnalyzerOptions,
-  scalePrecomputerCoreOptions,
-  scaleReporterOptions,
-  scaleTaskTypeConfig,
-  timeScaleEnvShape,
-} from "./time-scale.js";
+import { removeWhenDone } from "./temp-dir.js";
+import { scalePrecomputerCoreOptions, scaleReporterOptions } from "./time-scale.js";
 import {
   GrpcMissHandler,
   InProcessMissHandler,
@@ -68,41 +50,25 @@ export interface Mesh {
 
 const log = createLogger("mesh");
 
-/** Peers a service reaches over gRPC when they do not run in this process. */
-const peerEnvShape = {
-  /** ExecutorService, for the cache's ENQUEUE and COMPUTE misses. */
-  PRESCIENT_EXECUTOR_ADDR: addressSchema.optional(),
-  /** AnalyzerService, for the cache's query log. */
-  PRESCIENT_ANALYZER_ADDR: addressSchema.optional(),
-};
-
 /**
- * Starts the given services on one gRPC server. Configuration is validated
- * before anything binds, so a bad variable fails fast with its name. Services
- * in the same process call each other's cores directly; the others are
- * reached over gRPC at the addresses the environment gives.
+ * Starts the given services on one gRPC server. The whole configuration is
+ * validated first (mesh-config.ts), before any service starts or anything
+ * binds, so a bad variable fails with its name and nothing half-starts.
+ * Services in the same process call each other's cores directly; the others
+ * are reached over gRPC at the addresses the environment gives.
  */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
-  const rawEnv = options.env ?? process.env;
-  const env = loadCommonEnv(rawEnv);
-  const address = options.address ?? env.PRESCIENT_ADDR;
-  const redisUrl = options.redisUrl || env.REDIS_URL;
+  const config = loadMeshConfig(options.env ?? process.env, {
+    ...(options.address !== undefined ? { address: options.address } : {}),
+    ...(options.redisUrl !== undefined ? { redisUrl: options.redisUrl } : {}),
+    ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
+  });
+  const { env, address, redisUrl, timeScale, taskTypes, peers } = config;
   const store = redisUrl ? { redisUrl } : ("memory" as const);
-  const timeScale = options.timeScale ?? loadEnv(timeScaleEnvShape, rawEnv).PRESCIENT_TIME_SCALE;
-  if (!(Number.isFinite(timeScale) && timeScale > 0))
-    throw new InvalidArgumentError(`the time scale must be a positive number, not ${timeScale}`);
-  const taskTypes = scaleTaskTypeConfig(
-    loadTaskTypes(env.PRESCIENT_TASK_TYPES ?? defaultTaskTypesPath),
-    timeScale,
-  );
   const has = (s: ServiceName) => options.services.includes(s);
-  const predictorEnv = predictorOptionsFromEnv(rawEnv);
-  const executorEnv = executorOptionsFromEnv(rawEnv);
-  const analyzerEnv = scaleAnalyzerOptions(
-    analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, rawEnv)),
-    timeScale,
-  );
-  const peers = loadEnv(peerEnvShape, rawEnv);
+  const predictorEnv = config.predictor;
+  const executorEnv = config.executor;
+  const analyzerEnv = config.analyzer;
   const host = new ServiceHost({
     address,
     maxMessageBytes: env.PRESCIENT_MAX_MESSAGE_BYTES,
@@ -114,11 +80,11 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const repository =
     predictorEnv.repositoryPath ??
     analyzerEnv.modelRepositoryPath ??
-    (has("predictor") ? runtimeModelRepository() : undefined);
+    ownModelRepository(host, has("predictor"));
 
   const warmups: Promise<unknown>[] = [];
   const inProcessMisses = new InProcessMissHandler();
-  const executorAddress = peers.PRESCIENT_EXECUTOR_ADDR;
+  const executorAddress = peers.executorAddress;
   const missHandler = has("executor")
     ? inProcessMisses
     : executorAddress
@@ -135,7 +101,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       })
     : undefined;
   if (analyzer) warmups.push(analyzer.then((a) => a.ready));
-  const analyzerAddress = peers.PRESCIENT_ANALYZER_ADDR;
+  const analyzerAddress = peers.analyzerAddress;
   const reporterOptions = scaleReporterOptions(timeScale);
   const reporter = analyzer
     ? queryReporter(
@@ -151,7 +117,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     ? startCache(host, {
         taskTypes,
         store,
-        env: rawEnv,
+        ...config.cache,
         ...(missHandler ? { missHandler } : {}),
         ...(reporter ? { lookupObserver: (lookup) => reporter.report(queryEventOf(lookup)) } : {}),
       })
@@ -191,7 +157,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     const precomputer = startPrecomputer(host, {
       taskTypes,
       store,
-      ...precomputerOptionsFromEnv(rawEnv),
+      ...config.precomputer,
       core: scalePrecomputerCoreOptions(timeScale),
       ...(executor ? { executor: inProcessExecutor(executor.core, executor.entities) } : {}),
       ...(cache ? { cache: inProcessCache(cache.then((c) => c.core)) } : {}),
@@ -220,4 +186,17 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   });
   ready.catch((err: unknown) => log.error({ err }, "a service failed to start"));
   return { host, env, taskTypes, timeScale, ready, close: () => host.shutdown() };
+}
+
+/**
+ * A private copy of the example models for a predictor in this process (see
+ * runtimeModelRepository), removed when the mesh shuts down: after the
+ * services' own shutdown hooks, which were registered later and so run
+ * earlier, have stopped reading and publishing into it.
+ */
+function ownModelRepository(host: ServiceHost, needed: boolean): string | undefined {
+  if (!needed) return undefined;
+  const dir = runtimeModelRepository();
+  removeWhenDone(host, dir);
+  return dir;
 }

@@ -38,7 +38,9 @@ export function validateFeatures(features: Features, owner: string): Features {
     if (typeof value === "number" && !Number.isFinite(value))
       throw new InvalidArgumentError(`${owner}: feature ${name} is not a finite number`);
     if (typeof value === "string" && Buffer.byteLength(value) > featureLimits.maxTextBytes)
-      throw new InvalidArgumentError(`${owner}: feature ${name} is longer than ${featureLimits.maxTextBytes} bytes`);
+      throw new InvalidArgumentError(
+        `${owner}: feature ${name} is longer than ${featureLimits.maxTextBytes} bytes`,
+      );
   }
   return features;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { logLevels } from "./logger.js";
 
 /** A configuration error: names the variable and what was wrong with it. */
 export class ConfigError extends Error {
@@ -32,11 +33,20 @@ export function loadEnv<S extends z.ZodRawShape>(
 /** `host:port` with a port in 0..65535 (0 picks a free port). */
 export const addressSchema = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port")
+  // abort: a value that is not host:port at all gets that one message, not also a port complaint.
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+    message: "expected host:port, e.g. 127.0.0.1:50051",
+    abort: true,
+  })
   .refine((a) => Number(a.slice(a.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
 
-/** An integer from an env string, within bounds. */
-export const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** An integer from an env string, within bounds; the messages say what was expected, in the variable's terms. */
+export const intFromEnv = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `expected an integer from ${min} to ${max}` })
+    .int({ error: `expected an integer from ${min} to ${max}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
 
 export const redisUrlSchema = z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL");
 
@@ -53,7 +63,7 @@ export const commonEnvShape = {
   /** Largest gRPC message accepted or sent. */
   PRESCIENT_MAX_MESSAGE_BYTES: intFromEnv(1024, 1 << 30).default(16 * 1024 * 1024),
   /** pino level. */
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: z.enum(logLevels).default("info"),
   /** Switches every store from memory to Redis. */
   REDIS_URL: redisUrlSchema.optional(),
   /** Task-type configuration file. */

@@ -4,6 +4,7 @@ export * from "./handlers.js";
 export * from "./health-client.js";
 export * from "./logger.js";
 export * from "./metrics.js";
+export * from "./onnx-runtime.js";
 export * from "./reflection.js";
 export * from "./service-host.js";
 export * from "./status.js";

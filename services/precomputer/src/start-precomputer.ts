@@ -100,6 +100,7 @@ export function startPrecomputer(
       runs,
       load,
       ...(executor.upsertFeatures ? { upsertFeatures: executor.upsertFeatures } : {}),
+      ...(executor.featuresStored ? { featuresStored: executor.featuresStored } : {}),
       clock: o.clock,
       log: o.logger,
       owner: o.owner,

@@ -32,6 +32,19 @@ function runJson(r: precomputerV1.ScheduleRun) {
   };
 }
 
+/** The most runs ListRuns answers with. */
+const maxListedRuns = 1000;
+
+/**
+ * A run that succeeded having nothing to do (0 tasks enqueued, 0 records
+ * removed): the routine beat of an interval schedule, e.g. readahead every
+ * second while nobody reads. The run store keeps them (each is the claim that
+ * makes its window run once across replicas, and the store bounds them per
+ * schedule), but they would bury the runs that did something.
+ */
+const isEmptyRun = (r: precomputerV1.ScheduleRun): boolean =>
+  r.status === precomputerV1.RunStatus.RUN_STATUS_SUCCEEDED && Number(r.items) === 0;
+
 /** `--attr key=value` pairs. */
 function parseAttributes(pairs: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -119,19 +132,22 @@ export function registerPrecomputerCommands(program: Command): void {
   withClientFlags(
     program
       .command("runs")
-      .description("schedule run history, newest first")
+      .description("schedule run history, newest first; runs that found nothing to do are hidden")
       .option("--schedule <name>", "only this schedule", "")
-      .option("--limit <n>", "runs to show", parsePositiveInt, 20),
-  ).action(async (opts: ClientFlags & { schedule: string; limit: number }) =>
+      .option("--limit <n>", "runs to show", parsePositiveInt, 20)
+      .option("--all", "also show runs that succeeded with nothing to do (0 items)", false),
+  ).action(async (opts: ClientFlags & { schedule: string; limit: number; all: boolean }) =>
     runClient(async () => {
       const c = client(opts);
+      // Hiding empty runs needs a longer page: a one-second schedule is mostly empty runs.
       const r = await callUnary(
         c.listRuns.bind(c),
-        { schedule: opts.schedule, limit: opts.limit },
+        { schedule: opts.schedule, limit: opts.all ? opts.limit : maxListedRuns },
         { timeoutMs: opts.timeout },
       );
       c.close();
-      const runs = r.runs.map(runJson);
+      const shown = opts.all ? r.runs : r.runs.filter((run) => !isEmptyRun(run));
+      const runs = shown.slice(0, opts.limit).map(runJson);
       if (opts.json) {
         print({ runs }, true);
         return;
@@ -148,6 +164,8 @@ export function registerPrecomputerCommands(program: Command): void {
           x.error,
         ]),
       );
+      const hidden = r.runs.length - shown.length;
+      if (hidden > 0) process.stdout.write(`(${hidden} runs with nothing to do hidden; --all shows them)\n`);
     }),
   );
 

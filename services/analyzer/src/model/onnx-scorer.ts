@@ -1,4 +1,5 @@
 import { NotFoundError, UnavailableError } from "@prescient/core";
+import { disableOrtTelemetry } from "@prescient/kit";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { nextActionTensors } from "../next-action/onnx-export.js";
 import type { NextActionScorer, PublishedModel, ScoreRequest } from "./ports.js";
@@ -13,6 +14,7 @@ export class InProcessScorer implements NextActionScorer {
   #loaded: { version: number; session: InferenceSession } | undefined;
 
   async modelPublished(model: PublishedModel): Promise<void> {
+    disableOrtTelemetry();
     const session = await InferenceSession.create(model.bytes, {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,

@@ -1,5 +1,6 @@
 import type { commonV1 } from "@prescient/contracts";
 import { freePort } from "@prescient/kit/testing";
+import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { OipPredictor } from "../compute/oip-client.js";
 import type { Features } from "../entities/entity-store.js";
@@ -131,11 +132,22 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
       ["missing-bid", missingBid],
       ["text-bid", { ...ctrFeatures(8), bid: "high" }],
     ]);
-    startPool();
+    const logged: { level: number; msg: string; dead?: number; tasks?: { key: string; error: string }[] }[] =
+      [];
+    startPool({
+      logger: pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
+    });
     await waitFor("the batch to settle", async () => {
       const s = (await stores.queue.stats()).total;
       return s.completed === 3 && s.dead === 3;
     });
+    // Dead letters are work that will not happen: logged at warn, one line per batch, naming them.
+    const deadLines = logged.filter((l) => l.msg.startsWith("tasks dead-lettered"));
+    expect(deadLines).toHaveLength(1);
+    expect(deadLines[0]).toMatchObject({ level: 40, dead: 3 });
+    expect(deadLines[0]?.tasks?.map((t) => t.key).sort()).toEqual(
+      ["missing-bid", "never-seen", "text-bid"].map((e) => `${tenant}/ctr_prediction/${e}`),
+    );
 
     // One inference, of the three good rows only.
     expect(backends.predictor.calls).toEqual([expect.objectContaining({ rows: 3 })]);

@@ -4,6 +4,7 @@ import { createLogger, type Logger } from "@prescient/kit";
 import { linksFromCarriers, withSpan } from "@prescient/tracing";
 import type { ClaimedTask, TaskQueue } from "../queue/index.js";
 import { type BatchDeps, processBatch } from "./batch-processor.js";
+import { logDeadLetters } from "./dead-letter-log.js";
 
 export interface WorkerPoolOptions {
   /** Tasks claimed at once. Default 256. */
@@ -127,14 +128,12 @@ export class WorkerPool {
         () => processBatch(claimed, this.#deps),
         { links },
       );
-      await Promise.all([
+      const failures = outcome.failed.map((f) => ({ id: f.id, error: f.error, permanent: f.permanent }));
+      const [, failed] = await Promise.all([
         outcome.completed.length > 0 ? this.#queue.ack(outcome.completed) : Promise.resolve(0),
-        outcome.failed.length > 0
-          ? this.#queue.failMany(
-              outcome.failed.map((f) => ({ id: f.id, error: f.error, permanent: f.permanent })),
-            )
-          : Promise.resolve([]),
+        failures.length > 0 ? this.#queue.failMany(failures) : Promise.resolve([]),
       ]);
+      logDeadLetters(this.options.logger, claimed, failures, failed);
       this.counters.batches++;
       this.counters.completed += outcome.completed.length;
       this.counters.failed += outcome.failed.length;

@@ -28,7 +28,12 @@ export function inProcessExecutor(core: ExecutorCore, entities?: EntityStore): E
       const s = await core.queue.stats();
       return s.total.queued + s.total.delayed;
     },
-    ...(entities !== undefined ? { upsertFeatures: (records) => entities.upsertMany(records) } : {}),
+    ...(entities !== undefined
+      ? {
+          upsertFeatures: (records) => entities.upsertMany(records),
+          featuresStored: async (refs) => (await entities.getMany(refs)).map((f) => f !== undefined),
+        }
+      : {}),
     close: () => {},
   };
 }

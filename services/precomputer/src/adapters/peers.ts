@@ -14,6 +14,8 @@ export interface ExecutorPeer {
   upsertFeatures?: (
     records: Array<{ tenant: string; entityId: string; features: Features }>,
   ) => Promise<void>;
+  /** Whether features are stored for each entity; only in process (the executor's API has no such call). */
+  featuresStored?: (entities: ReadonlyArray<{ tenant: string; entityId: string }>) => Promise<boolean[]>;
   close(): void;
 }
 

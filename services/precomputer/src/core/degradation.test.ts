@@ -39,7 +39,7 @@ describe("degradation", () => {
   it("analyzer down: the off-peak schedule is simply not due, and says so once", async () => {
     const warnings: string[] = [];
     const h = harness({
-      deps: { log: { info: () => {}, error: () => {}, warn: (_o, m) => warnings.push(m) } },
+      deps: { log: { debug: () => {}, info: () => {}, error: () => {}, warn: (_o, m) => warnings.push(m) } },
     });
     h.analyzer.down = true;
     expect(await h.core.tick("daily_top_n")).toBeUndefined();

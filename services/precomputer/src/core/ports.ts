@@ -146,9 +146,11 @@ export type { Features };
 
 /** Where the core logs; pino fits. */
 export interface PrecomputerLog {
+  /** Routine events nobody acts on, e.g. a schedule run that found nothing to do. */
+  debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
-export const silentLog: PrecomputerLog = { info: () => {}, warn: () => {}, error: () => {} };
+export const silentLog: PrecomputerLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -25,10 +25,22 @@ export interface PrecomputerDeps {
    * that is then not skipped, so they are never lost.
    */
   upsertFeatures?: (records: FeatureUpsert[]) => Promise<void>;
+  /**
+   * Whether the executor holds features for each entity, in order, when it
+   * can tell (in process). Refresh-ahead uses it to leave alone the onnx keys
+   * it cannot compute. Without it, every due key is enqueued.
+   */
+  featuresStored?: (entities: readonly EntityRef[]) => Promise<boolean[]>;
   clock?: Clock;
   log?: PrecomputerLog;
   /** This replica's name in run records. Default: a random id. */
   owner?: string;
+}
+
+/** An entity, as the executor's entity store keys it. */
+export interface EntityRef {
+  tenant: string;
+  entityId: string;
 }
 
 /** One entity's features, written without a task (see PrecomputerDeps.upsertFeatures). */

@@ -6,7 +6,7 @@ import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
 import { planRefreshAhead, type RefreshCandidate, refreshHorizonMs } from "./refresh-ahead.js";
-import type { Counts, PlannedTask } from "./types.js";
+import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js";
 
 /**
  * The refresh-ahead schedule job's plan: the keys the cache's XFetch flagged
@@ -16,7 +16,7 @@ import type { Counts, PlannedTask } from "./types.js";
  */
 export class RefreshAheadJob {
   constructor(
-    private readonly deps: Pick<PrecomputerDeps, "cache" | "analyzer" | "taskTypes">,
+    private readonly deps: Pick<PrecomputerDeps, "cache" | "analyzer" | "taskTypes" | "featuresStored">,
     private readonly config: PrecomputerConfig,
     private readonly clock: Clock,
     private readonly isTaskType: (name: string) => boolean,
@@ -43,7 +43,31 @@ export class RefreshAheadJob {
       skipped,
     );
     const candidates = await this.#candidates(spec, skipped);
-    return planRefreshAhead(candidates, flagged, this.clock.now(), s, skipped);
+    const due = planRefreshAhead(candidates, flagged, this.clock.now(), s, skipped);
+    return this.#computable(due, skipped);
+  }
+
+  /**
+   * The due tasks the executor can compute. Refresh-ahead recomputes results
+   * the mesh made; it has no features of its own to give, so an onnx task
+   * runs on the features the executor stored for the entity, and without
+   * them it fails on every attempt and is dead-lettered. That is the case of
+   * a result a client put (`prescient put`) and then invalidated or let
+   * expire while it was still read: the client is its source, and the mesh
+   * should leave it to the client rather than turn its demand into dead
+   * letters. External task types build their own inputs, so they always go.
+   * Where the executor cannot be asked (over gRPC), every due key goes, as
+   * before.
+   */
+  async #computable(tasks: PlannedTask[], skipped: Counts): Promise<PlannedTask[]> {
+    const stored = this.deps.featuresStored;
+    const needFeatures = tasks.filter((t) => this.deps.taskTypes.get(t.taskType).kind === "onnx");
+    if (stored === undefined || needFeatures.length === 0) return tasks;
+    const known = await stored(needFeatures.map((t) => ({ tenant: t.tenant, entityId: t.entityId })));
+    const missing = new Set(needFeatures.filter((_, i) => known[i] !== true));
+    if (missing.size === 0) return tasks;
+    addCount(skipped, skipReasons.noFeatures, missing.size);
+    return tasks.filter((t) => !missing.has(t));
   }
 
   /**

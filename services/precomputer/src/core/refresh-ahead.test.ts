@@ -65,6 +65,44 @@ describe("refresh-ahead under a virtual clock", () => {
     expect(h.core.counters.skippedCount("semantic_key")).toBe(1);
   });
 
+  it("leaves alone the onnx keys whose entity has no features (a client's put), and refreshes the rest", async () => {
+    // Features are stored for "known" only: "put-by-client" was put with --json, never computed.
+    const withFeatures = new Set(["acme/known"]);
+    const asked: string[] = [];
+    const h = harness({
+      deps: {
+        featuresStored: async (refs) => {
+          asked.push(...refs.map((r) => r.entityId));
+          return refs.map((r) => withFeatures.has(`${r.tenant}/${r.entityId}`));
+        },
+      },
+    });
+    const hot = (taskType: string, entityId: string) => ({
+      key: `acme/${taskType}/${entityId}`,
+      tenant: "acme",
+      taskType,
+      entityId,
+      demand: 2,
+      benefit: 1,
+    });
+    // No stored result for any of them (invalidated or expired while read): all three are due at once.
+    h.analyzer.patterns = [
+      hot("ctr_prediction", "put-by-client"),
+      hot("ctr_prediction", "known"),
+      hot("dashboard_data", "u1"),
+    ];
+    h.cache.refreshDue = ["acme/roas_prediction/put-by-client"];
+    const outcome = await h.core.runScheduleNow("refresh_ahead");
+    expect(outcome).toMatchObject({ status: "succeeded", items: 2 });
+    expect(h.executor.tasks.map((t) => t.key).sort()).toEqual([
+      "acme/ctr_prediction/known",
+      "acme/dashboard_data/u1",
+    ]);
+    expect(h.core.counters.skippedCount("no_features")).toBe(2);
+    // External types build their own inputs: only the onnx keys were checked.
+    expect(asked.sort()).toEqual(["known", "put-by-client", "put-by-client"]);
+  });
+
   it("backs off under load, but a key the budget deferred is picked up by a later run", async () => {
     const h = harness();
     const key = "acme/ctr_prediction/hot";

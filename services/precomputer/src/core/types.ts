@@ -66,6 +66,12 @@ export const skipReasons = {
   cold: "cold",
   /** Refresh-ahead: not yet within the refresh horizon. */
   notNearExpiry: "not_near_expiry",
+  /**
+   * Refresh-ahead: an onnx key whose entity has no features in the executor
+   * (its result was put by a client, or its features never reached the
+   * executor), so a task could only fail and be dead-lettered.
+   */
+  noFeatures: "no_features",
   /** Predicted: confidence below the threshold. */
   lowConfidence: "low_confidence",
   /** Budget: the read is less likely than the bar the budget's fill sets. */

@@ -3,6 +3,7 @@ import { parseTaskTypes, systemClock } from "@prescient/core";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { parsePrecomputerConfig } from "../core/config.js";
 import { FakeAnalyzer, FakeCache, FakeExecutor } from "../core/fakes.test-util.js";
+import { silentLog } from "../core/ports.js";
 import { Precomputer } from "../core/precomputer.js";
 import { validateCron } from "../core/schedule-window.js";
 import { RedisRunStore } from "../store/redis-run-store.js";
@@ -49,9 +50,7 @@ describe("exactly-once schedule runs on one Redis", () => {
     const rs = replicas(analyzer);
     stores.push(...rs.map((r) => r.runs));
     await Promise.all(rs.map((r) => r.runs.ready()));
-    const runners = rs.map(
-      (r) => new ScheduleRunner(r.core, { info: () => {}, warn: () => {}, error: () => {} }),
-    );
+    const runners = rs.map((r) => new ScheduleRunner(r.core, silentLog));
     for (const runner of runners) runner.start();
     await sleep(2100);
     await Promise.all(runners.map((r) => r.stop()));

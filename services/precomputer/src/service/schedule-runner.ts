@@ -105,9 +105,13 @@ export class ScheduleRunner {
       if (outcome === undefined || !outcome.ran) return;
       const r = outcome.record;
       this.#options.onRun(r);
-      if (r.status === "succeeded")
-        this.#log.info({ schedule: name, run: r.key, items: r.items, note: r.note }, "schedule run finished");
-      else if (r.status === "failed" && r.retryAt !== undefined)
+      if (r.status === "succeeded") {
+        // A run that found nothing to do is routine: at info, the one-second readahead alone
+        // would write 60 lines a minute. Failures are logged (warn) where they are recorded.
+        const fields = { schedule: name, run: r.key, items: r.items, note: r.note };
+        if (r.items > 0) this.#log.info(fields, "schedule run finished");
+        else this.#log.debug(fields, "schedule run finished with nothing to do");
+      } else if (r.status === "failed" && r.retryAt !== undefined)
         this.#after(r.retryAt - this.#clock.now(), () => this.#tick(name));
     } catch (err) {
       this.#log.warn(

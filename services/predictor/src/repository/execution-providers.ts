@@ -1,7 +1,8 @@
 import { errorMessage, FailedPreconditionError } from "@prescient/core";
-import type { Logger } from "@prescient/kit";
+import { disableOrtTelemetry, type Logger } from "@prescient/kit";
 import { InferenceSession } from "onnxruntime-node";
 import type { ExecutionProviderName } from "./model-config.js";
+import { providerUnavailable } from "./provider-availability.js";
 
 /**
  * Creates a model's sessions on the first execution provider that starts.
@@ -31,6 +32,9 @@ export async function createSessions(
   for (const [i, provider] of choice.providers.entries()) {
     const sessions: InferenceSession[] = [];
     try {
+      const unavailable = providerUnavailable(provider);
+      if (unavailable !== undefined) throw new Error(unavailable);
+      disableOrtTelemetry();
       for (let n = 0; n < choice.instances; n++) {
         sessions.push(
           await InferenceSession.create(model, {

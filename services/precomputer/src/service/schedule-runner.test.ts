@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { harness } from "../core/fakes.test-util.js";
+import type { PrecomputerLog } from "../core/ports.js";
+import { ScheduleRunner, type Timers } from "./schedule-runner.js";
+
+type Level = keyof PrecomputerLog;
+
+function recordingLog(): { log: PrecomputerLog; lines: { level: Level; obj: object; msg: string }[] } {
+  const lines: { level: Level; obj: object; msg: string }[] = [];
+  const at =
+    (level: Level) =>
+    (obj: object, msg: string): void =>
+      void lines.push({ level, obj, msg });
+  return { log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
+}
+
+/** Timers that never fire: only the runs of the windows open at start happen. */
+const never: Timers = { after: () => ({ cancel: () => {} }) };
+
+describe("ScheduleRunner logging", () => {
+  it("logs runs that did nothing at debug, and runs that enqueued at info", async () => {
+    const h = harness();
+    const now = h.clock.now();
+    // One launch within launch_warming's horizon: that run enqueues; every other schedule finds nothing.
+    h.analyzer.launches = [
+      {
+        id: "l1",
+        tenant: "acme",
+        campaignId: "c1",
+        launchAt: now + 30 * 60_000,
+        entityIds: ["ad1"],
+        taskTypes: [],
+      },
+    ];
+    const { log, lines } = recordingLog();
+    const runner = new ScheduleRunner(h.core, log, h.clock, { timers: never, onRun: () => {} });
+    await runner.start();
+    await runner.stop();
+
+    const finished = lines.filter((l) => l.msg.startsWith("schedule run finished"));
+    const byName = new Map(finished.map((l) => [(l.obj as { schedule: string }).schedule, l]));
+    expect(byName.get("launch_warming")?.level).toBe("info");
+    expect(byName.get("readahead")).toMatchObject({ level: "debug", obj: { items: 0 } });
+    for (const l of finished) expect(l.level).toBe((l.obj as { items: number }).items > 0 ? "info" : "debug");
+  });
+
+  it("logs a failed run at warn", async () => {
+    const { log, lines } = recordingLog();
+    // Failures are logged where they are recorded, by the core's coordinator.
+    const h = harness({ deps: { log } });
+    h.analyzer.down = true;
+    const runner = new ScheduleRunner(h.core, log, h.clock, { timers: never, onRun: () => {} });
+    await runner.start();
+    await runner.stop();
+    expect(lines.some((l) => l.level === "warn" && l.msg.startsWith("schedule run failed"))).toBe(true);
+    expect(lines.filter((l) => l.level === "info")).toEqual([]);
+  });
+});
