@@ -49,6 +49,11 @@ export class ExecutorCore {
     return this.#queue;
   }
 
+  /** Whether features are stored for each entity: a model task for one without them cannot run. */
+  async featuresStored(refs: ReadonlyArray<{ tenant: string; entityId: string }>): Promise<boolean[]> {
+    return (await this.#entities.getMany(refs)).map((f) => f !== undefined);
+  }
+
   async enqueueMany(requests: readonly TaskRequest[]): Promise<EnqueueResult[]> {
     const traceparent = currentTraceparent();
     const upserts = requests

@@ -3,6 +3,7 @@ import { credentials, status } from "@grpc/grpc-js";
 import { commonV1, executorV1 } from "@prescient/contracts";
 import { callUnary, checkHealth, clientChannelOptions, featuresToProto, ServiceHost } from "@prescient/kit";
 import { grpcError } from "@prescient/kit/testing";
+import { grpcExecutor } from "@prescient/precomputer";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type ExecutorRuntime, startExecutor } from "../start-executor.js";
@@ -480,5 +481,38 @@ describe("ExecutorService", () => {
     const stats = await rpc(small.client, "queueStats")<object, executorV1.QueueStatsResponse>({});
     expect(stats).toMatchObject({ capacity: 3n, total: { queued: 3n } });
     expect(await checkHealth(small.host.address, serviceName)).toBe("SERVING");
+  });
+
+  it("says which entities have features, over its own RPC and the precomputer's peer, within its limit", async () => {
+    await rpc(
+      main.client,
+      "enqueue",
+    )({ task: spec(unique("with-features"), { features: featuresToProto(ctrFeatures(4)) }) });
+    const refs = [
+      { tenant, entityId: unique("with-features") },
+      { tenant, entityId: "never-seen" },
+    ];
+    const featuresStored = rpc(main.client, "featuresStored")<
+      executorV1.FeaturesStoredRequest,
+      executorV1.FeaturesStoredResponse
+    >;
+    expect((await featuresStored({ entities: refs })).stored).toEqual([true, false]);
+    expect((await featuresStored({ entities: [] })).stored).toEqual([]);
+    const tooMany = await grpcError(featuresStored({ entities: Array(1001).fill(refs[1]) }));
+    expect(tooMany).toEqual({
+      code: status.RESOURCE_EXHAUSTED,
+      details: "1001 entities in one FeaturesStored; the limit is 1000",
+    });
+    const bad = await grpcError(featuresStored({ entities: [{ tenant: "a/b", entityId: "x" }] }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/^entities\[0\]: /);
+    // The precomputer's gRPC peer splits a long list into calls the executor accepts.
+    const peer = grpcExecutor(main.host.address);
+    const many = [...Array(2400).fill(refs[1]), refs[0]];
+    const stored = await peer.featuresStored?.(many);
+    peer.close();
+    expect(stored).toHaveLength(2401);
+    expect(stored?.filter(Boolean)).toHaveLength(1);
+    expect(stored?.[2400]).toBe(true);
   });
 });

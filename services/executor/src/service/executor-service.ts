@@ -6,8 +6,10 @@ import {
   NotFoundError,
   parseKey,
   ResourceExhaustedError,
+  validateEntityId,
+  validateTenant,
 } from "@prescient/core";
-import { featuresFromProto, reasonFromProto, resolveKey, unary } from "@prescient/kit";
+import { featuresFromProto, reasonFromProto, resolveKey, unary, withField } from "@prescient/kit";
 import { isTaskId, type TaskRecord } from "../queue/index.js";
 import type { ExecutorCore, TaskRequest } from "./executor-core.js";
 import { statsToProto, taskToProto } from "./proto-mapping.js";
@@ -18,6 +20,9 @@ export interface ExecutorServiceLimits {
   /** Most tasks per EnqueueMany. */
   maxEnqueueMany: number;
 }
+
+/** Most entities one FeaturesStored asks about. */
+export const maxFeaturesStoredEntities = 1000;
 
 function taskRequest(
   registry: TaskTypeRegistry,
@@ -121,6 +126,20 @@ export function executorServiceImplementation(
     resume: unary(s, "Resume", async () => {
       await queue.resume();
       return {};
+    }),
+    featuresStored: unary(s, "FeaturesStored", async (req: executorV1.FeaturesStoredRequest) => {
+      if (req.entities.length > maxFeaturesStoredEntities)
+        throw new ResourceExhaustedError(
+          `${req.entities.length} entities in one FeaturesStored; the limit is ${maxFeaturesStoredEntities}`,
+        );
+      const refs = req.entities.map((e, i) =>
+        withField(`entities[${i}]`, () => {
+          validateTenant(e.tenant);
+          validateEntityId(e.entityId);
+          return { tenant: e.tenant, entityId: e.entityId };
+        }),
+      );
+      return { stored: refs.length === 0 ? [] : await core.featuresStored(refs) };
     }),
   };
 }

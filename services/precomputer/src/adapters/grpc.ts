@@ -1,4 +1,4 @@
-import { credentials } from "@grpc/grpc-js";
+import { credentials, status } from "@grpc/grpc-js";
 import { analyzerV1, cacheV1, executorV1 } from "@prescient/contracts";
 import { type DomainErrorKind, errorMessage, parseKey, UnavailableError } from "@prescient/core";
 import {
@@ -58,6 +58,9 @@ export function taskSpecOf(t: PlannedTask): executorV1.TaskSpec {
   };
 }
 
+/** The executor's FeaturesStored limit per call. */
+const featuresStoredBatch = 1000;
+
 export function grpcExecutor(address: string, timeoutMs = grpcPeerTimeouts.executorMs): ExecutorPeer {
   const client = new executorV1.ExecutorServiceClient(
     address,
@@ -76,6 +79,26 @@ export function grpcExecutor(address: string, timeoutMs = grpcPeerTimeouts.execu
           return r.results.map((x) => ({ taskId: x.taskId, deduplicated: x.deduplicated }));
         }),
     },
+    featuresStored: (entities) =>
+      call("executor", async () => {
+        const stored: boolean[] = [];
+        for (let i = 0; i < entities.length; i += featuresStoredBatch) {
+          const batch = entities.slice(i, i + featuresStoredBatch);
+          try {
+            const r = await callUnary(
+              client.featuresStored.bind(client),
+              { entities: batch.map((e) => ({ tenant: e.tenant, entityId: e.entityId })) },
+              { timeoutMs },
+            );
+            stored.push(...r.stored);
+          } catch (e) {
+            // An executor from before FeaturesStored: plan as it would have, every key.
+            if (isGrpcError(e) && e.code === status.UNIMPLEMENTED) return entities.map(() => true);
+            throw e;
+          }
+        }
+        return stored;
+      }),
     queueDepth: () =>
       call("executor", async () => {
         const s = await callUnary(client.queueStats.bind(client), {}, { timeoutMs });

@@ -14,7 +14,7 @@ export interface ExecutorPeer {
   upsertFeatures?: (
     records: Array<{ tenant: string; entityId: string; features: Features }>,
   ) => Promise<void>;
-  /** Whether features are stored for each entity; only in process (the executor's API has no such call). */
+  /** Whether features are stored for each entity (the executor's FeaturesStored). */
   featuresStored?: (entities: ReadonlyArray<{ tenant: string; entityId: string }>) => Promise<boolean[]>;
   close(): void;
 }

@@ -56,8 +56,8 @@ export class RefreshAheadJob {
    * expire while it was still read: the client is its source, and the mesh
    * should leave it to the client rather than turn its demand into dead
    * letters. External task types build their own inputs, so they always go.
-   * Where the executor cannot be asked (over gRPC), every due key goes, as
-   * before.
+   * The executor answers in process and over gRPC (FeaturesStored); only an
+   * executor too old to have that call leaves every due key to go.
    */
   async #computable(tasks: PlannedTask[], skipped: Counts): Promise<PlannedTask[]> {
     const stored = this.deps.featuresStored;

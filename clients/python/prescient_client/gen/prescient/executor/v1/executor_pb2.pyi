@@ -73,6 +73,26 @@ class EnqueueResponse(_message.Message):
     task_id: str
     def __init__(self, task_id: _Optional[str] = ..., deduplicated: bool = ...) -> None: ...
 
+class EntityRef(_message.Message):
+    __slots__ = ["entity_id", "tenant"]
+    ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    entity_id: str
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ..., entity_id: _Optional[str] = ...) -> None: ...
+
+class FeaturesStoredRequest(_message.Message):
+    __slots__ = ["entities"]
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    entities: _containers.RepeatedCompositeFieldContainer[EntityRef]
+    def __init__(self, entities: _Optional[_Iterable[_Union[EntityRef, _Mapping]]] = ...) -> None: ...
+
+class FeaturesStoredResponse(_message.Message):
+    __slots__ = ["stored"]
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    stored: _containers.RepeatedScalarFieldContainer[bool]
+    def __init__(self, stored: _Optional[_Iterable[bool]] = ...) -> None: ...
+
 class GetTaskRequest(_message.Message):
     __slots__ = ["id", "key"]
     ID_FIELD_NUMBER: _ClassVar[int]

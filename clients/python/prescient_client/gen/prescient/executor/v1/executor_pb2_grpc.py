@@ -65,6 +65,11 @@ class ExecutorServiceStub(object):
                 request_serializer=prescient_dot_executor_dot_v1_dot_executor__pb2.ResumeRequest.SerializeToString,
                 response_deserializer=prescient_dot_executor_dot_v1_dot_executor__pb2.ResumeResponse.FromString,
                 )
+        self.FeaturesStored = channel.unary_unary(
+                '/prescient.executor.v1.ExecutorService/FeaturesStored',
+                request_serializer=prescient_dot_executor_dot_v1_dot_executor__pb2.FeaturesStoredRequest.SerializeToString,
+                response_deserializer=prescient_dot_executor_dot_v1_dot_executor__pb2.FeaturesStoredResponse.FromString,
+                )
 
 
 class ExecutorServiceServicer(object):
@@ -141,6 +146,14 @@ class ExecutorServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FeaturesStored(self, request, context):
+        """FeaturesStored says, per entity, whether the executor holds features for
+        it, so a planner does not queue model tasks that cannot run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +206,11 @@ def add_ExecutorServiceServicer_to_server(servicer, server):
                     servicer.Resume,
                     request_deserializer=prescient_dot_executor_dot_v1_dot_executor__pb2.ResumeRequest.FromString,
                     response_serializer=prescient_dot_executor_dot_v1_dot_executor__pb2.ResumeResponse.SerializeToString,
+            ),
+            'FeaturesStored': grpc.unary_unary_rpc_method_handler(
+                    servicer.FeaturesStored,
+                    request_deserializer=prescient_dot_executor_dot_v1_dot_executor__pb2.FeaturesStoredRequest.FromString,
+                    response_serializer=prescient_dot_executor_dot_v1_dot_executor__pb2.FeaturesStoredResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -372,6 +390,23 @@ class ExecutorService(object):
         return grpc.experimental.unary_unary(request, target, '/prescient.executor.v1.ExecutorService/Resume',
             prescient_dot_executor_dot_v1_dot_executor__pb2.ResumeRequest.SerializeToString,
             prescient_dot_executor_dot_v1_dot_executor__pb2.ResumeResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def FeaturesStored(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/prescient.executor.v1.ExecutorService/FeaturesStored',
+            prescient_dot_executor_dot_v1_dot_executor__pb2.FeaturesStoredRequest.SerializeToString,
+            prescient_dot_executor_dot_v1_dot_executor__pb2.FeaturesStoredResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

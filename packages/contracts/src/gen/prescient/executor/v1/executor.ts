@@ -251,6 +251,21 @@ export interface ResumeRequest {
 export interface ResumeResponse {
 }
 
+export interface EntityRef {
+  tenant: string;
+  entityId: string;
+}
+
+export interface FeaturesStoredRequest {
+  /** At most 1,000 entities per call. */
+  entities: EntityRef[];
+}
+
+export interface FeaturesStoredResponse {
+  /** One per requested entity, in order. */
+  stored: boolean[];
+}
+
 export interface HandleItem {
   taskId: string;
   key: string;
@@ -2934,6 +2949,249 @@ export const ResumeResponse: MessageFns<ResumeResponse> = {
   },
 };
 
+function createBaseEntityRef(): EntityRef {
+  return { tenant: "", entityId: "" };
+}
+
+export const EntityRef: MessageFns<EntityRef> = {
+  encode(message: EntityRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.entityId !== "") {
+      writer.uint32(18).string(message.entityId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EntityRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntityRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entityId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EntityRef {
+    return {
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
+      entityId: isSet(object.entityId)
+        ? globalThis.String(object.entityId)
+        : isSet(object.entity_id)
+        ? globalThis.String(object.entity_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EntityRef): unknown {
+    const obj: any = {};
+    if (message.tenant !== "") {
+      obj.tenant = message.tenant;
+    }
+    if (message.entityId !== "") {
+      obj.entityId = message.entityId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EntityRef>, I>>(base?: I): EntityRef {
+    return EntityRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EntityRef>, I>>(object: I): EntityRef {
+    const message = createBaseEntityRef();
+    message.tenant = object.tenant ?? "";
+    message.entityId = object.entityId ?? "";
+    return message;
+  },
+};
+
+function createBaseFeaturesStoredRequest(): FeaturesStoredRequest {
+  return { entities: [] };
+}
+
+export const FeaturesStoredRequest: MessageFns<FeaturesStoredRequest> = {
+  encode(message: FeaturesStoredRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entities) {
+      EntityRef.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FeaturesStoredRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFeaturesStoredRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entities.push(EntityRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FeaturesStoredRequest {
+    return {
+      entities: globalThis.Array.isArray(object?.entities)
+        ? object.entities.map((e: any) => EntityRef.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: FeaturesStoredRequest): unknown {
+    const obj: any = {};
+    if (message.entities?.length) {
+      obj.entities = message.entities.map((e) => EntityRef.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FeaturesStoredRequest>, I>>(base?: I): FeaturesStoredRequest {
+    return FeaturesStoredRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FeaturesStoredRequest>, I>>(object: I): FeaturesStoredRequest {
+    const message = createBaseFeaturesStoredRequest();
+    message.entities = object.entities?.map((e) => EntityRef.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFeaturesStoredResponse(): FeaturesStoredResponse {
+  return { stored: [] };
+}
+
+export const FeaturesStoredResponse: MessageFns<FeaturesStoredResponse> = {
+  encode(message: FeaturesStoredResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stored.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.stored) {
+        writer.bool(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FeaturesStoredResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFeaturesStoredResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.stored.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.stored.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FeaturesStoredResponse {
+    return {
+      stored: globalThis.Array.isArray(object?.stored) ? object.stored.map((e: any) => globalThis.Boolean(e)) : [],
+    };
+  },
+
+  toJSON(message: FeaturesStoredResponse): unknown {
+    const obj: any = {};
+    if (message.stored?.length) {
+      obj.stored = message.stored;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FeaturesStoredResponse>, I>>(base?: I): FeaturesStoredResponse {
+    return FeaturesStoredResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FeaturesStoredResponse>, I>>(object: I): FeaturesStoredResponse {
+    const message = createBaseFeaturesStoredResponse();
+    message.stored = object.stored?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseHandleItem(): HandleItem {
   return { taskId: "", key: "", tenant: "", entityId: "", features: {} };
 }
@@ -3606,6 +3864,21 @@ export const ExecutorServiceService = {
     responseSerialize: (value: ResumeResponse): Buffer => Buffer.from(ResumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResumeResponse => ResumeResponse.decode(value),
   },
+  /**
+   * FeaturesStored says, per entity, whether the executor holds features for
+   * it, so a planner does not queue model tasks that cannot run.
+   */
+  featuresStored: {
+    path: "/prescient.executor.v1.ExecutorService/FeaturesStored" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FeaturesStoredRequest): Buffer =>
+      Buffer.from(FeaturesStoredRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FeaturesStoredRequest => FeaturesStoredRequest.decode(value),
+    responseSerialize: (value: FeaturesStoredResponse): Buffer =>
+      Buffer.from(FeaturesStoredResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FeaturesStoredResponse => FeaturesStoredResponse.decode(value),
+  },
 } as const;
 
 export interface ExecutorServiceServer extends UntypedServiceImplementation {
@@ -3629,6 +3902,11 @@ export interface ExecutorServiceServer extends UntypedServiceImplementation {
   pause: handleUnaryCall<PauseRequest, PauseResponse>;
   /** Resume lets workers claim again. */
   resume: handleUnaryCall<ResumeRequest, ResumeResponse>;
+  /**
+   * FeaturesStored says, per entity, whether the executor holds features for
+   * it, so a planner does not queue model tasks that cannot run.
+   */
+  featuresStored: handleUnaryCall<FeaturesStoredRequest, FeaturesStoredResponse>;
 }
 
 export interface ExecutorServiceClient extends Client {
@@ -3791,6 +4069,25 @@ export interface ExecutorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * FeaturesStored says, per entity, whether the executor holds features for
+   * it, so a planner does not queue model tasks that cannot run.
+   */
+  featuresStored(
+    request: FeaturesStoredRequest,
+    callback: (error: ServiceError | null, response: FeaturesStoredResponse) => void,
+  ): ClientUnaryCall;
+  featuresStored(
+    request: FeaturesStoredRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FeaturesStoredResponse) => void,
+  ): ClientUnaryCall;
+  featuresStored(
+    request: FeaturesStoredRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FeaturesStoredResponse) => void,
   ): ClientUnaryCall;
 }
 
