@@ -113,7 +113,35 @@ const MODELS: Record<string, Validator> = {
   "policy/v1/PodDisruptionBudget": (m) => new PodDisruptionBudget(m as IPodDisruptionBudget),
   "networking.k8s.io/v1/NetworkPolicy": (m) => new NetworkPolicy(m as INetworkPolicy),
   "monitoring.coreos.com/v1/PodMonitor": (m) => ({ validate: () => checkPodMonitor(m) }),
+  "cert-manager.io/v1/Issuer": (m) => ({ validate: () => checkIssuer(m) }),
+  "cert-manager.io/v1/Certificate": (m) => ({ validate: () => checkCertificate(m) }),
 };
+
+/** No schema package for cert-manager here: the fields the mtls component uses, and nothing else. */
+function checkIssuer(m: Manifest): void {
+  const spec = m.spec as Record<string, unknown>;
+  const kinds = Object.keys(spec ?? {});
+  expect(kinds.length === 1 && ["selfSigned", "ca"].includes(kinds[0] ?? ""), m.metadata.name).toBe(true);
+  if ("ca" in spec) expect(unknownKeys(spec.ca as object, new Set(["secretName"]))).toEqual([]);
+}
+
+function checkCertificate(m: Manifest): void {
+  const spec = m.spec as { secretName?: string; issuerRef?: { name?: string; kind?: string } };
+  const keys = [
+    "secretName",
+    "issuerRef",
+    "isCA",
+    "commonName",
+    "dnsNames",
+    "usages",
+    "duration",
+    "renewBefore",
+    "privateKey",
+  ];
+  expect(unknownKeys(spec, new Set(keys)), m.metadata.name).toEqual([]);
+  expect(spec.secretName, m.metadata.name).toBeTruthy();
+  expect(spec.issuerRef?.kind).toBe("Issuer");
+}
 function unknownKeys(value: object | undefined, allowedKeys: Set<string>): string[] {
   return Object.keys(value ?? {}).filter((k) => !allowedKeys.has(k));
 }
@@ -172,8 +200,9 @@ function checkHardened(d: IDeployment): void {
   }
 }
 
-export function grpcProbe(probe: IProbe | undefined, service: string): void {
-  expect(probe?.grpc).toEqual({ port: 50051, service });
+/** A gRPC probe of `service`, on the gRPC port or, where PRESCIENT_HEALTH_ADDR names one (mTLS), the plaintext health port. */
+export function grpcProbe(probe: IProbe | undefined, service: string, port = 50051): void {
+  expect(probe?.grpc).toEqual({ port, service });
 }
 
 /** What a mesh service's container must look like. */
@@ -193,8 +222,10 @@ function checkMeshService(d: IDeployment): void {
     "serve",
     name,
   ]);
-  grpcProbe(c.readinessProbe, mesh.health);
-  grpcProbe(c.livenessProbe, mesh.health);
+  const probePort = Number(envOf(c).PRESCIENT_HEALTH_ADDR?.split(":")[1] ?? 50051);
+  grpcProbe(c.readinessProbe, mesh.health, probePort);
+  // Liveness asks a name that stays SERVING while Redis is down: an outage makes pods unready, not restart.
+  grpcProbe(c.livenessProbe, "liveness", probePort);
   expect(c.ports).toEqual(
     expect.arrayContaining([
       { name: "grpc", containerPort: 50051 },
@@ -212,7 +243,8 @@ function checkMeshService(d: IDeployment): void {
     ...mesh.peers,
   });
   // Exactly the peers of the diagram, no more.
-  const peers = Object.keys(env).filter((k) => k.endsWith("_ADDR") && k !== "PRESCIENT_ADDR");
+  const own = new Set(["PRESCIENT_ADDR", "PRESCIENT_HEALTH_ADDR"]);
+  const peers = Object.keys(env).filter((k) => k.endsWith("_ADDR") && !own.has(k));
   expect(peers.sort()).toEqual(Object.keys(mesh.peers).sort());
   expect(env.REDIS_URL).toBe(mesh.redis ? "redis://redis:6379" : undefined);
 }

@@ -28,7 +28,7 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     if (ms === undefined) throw new Error(`no build ${name}`);
     return ms;
   };
-  const components = ["gpu", "network-policies", "monitoring"];
+  const components = ["gpu", "network-policies", "monitoring", "mtls"];
 
   beforeAll(() => {
     builds.set("base", kustomize(`${deploy}base`));
@@ -138,6 +138,40 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     for (const d of of<IDeployment>(ms, "Deployment")) {
       const limits = mainContainer(d).resources?.limits ?? {};
       expect("nvidia.com/gpu" in limits, d.metadata?.name).toBe(d.metadata?.name === "predictor");
+    }
+  });
+
+  it("mtls component: each mesh service mounts its own certificate, requires its CA's clients, probes in plaintext", () => {
+    const ms = build("base + mtls");
+    const certificates = ms.filter((m) => m.kind === "Certificate");
+    const issuers = new Set(ms.filter((m) => m.kind === "Issuer").map((m) => m.metadata.name));
+    for (const c of certificates) {
+      const ref = (c.spec as { issuerRef: { name: string } }).issuerRef.name;
+      expect(issuers.has(ref), `${c.metadata.name} issuer`).toBe(true);
+    }
+    for (const d of of<IDeployment>(ms, "Deployment").filter(isMesh)) {
+      const name = d.metadata?.name ?? "";
+      const c = mainContainer(d);
+      const env = envOf(c);
+      const secret = podSpec(d).volumes?.find((v) => v.name === "tls")?.secret?.secretName;
+      const cert = certificates.find((x) => (x.spec as { secretName: string }).secretName === secret);
+      expect((cert?.spec as { dnsNames?: string[] } | undefined)?.dnsNames, name).toContain(name);
+      const mount = c.volumeMounts?.find((v) => v.name === "tls");
+      expect(mount?.readOnly, name).toBe(true);
+      for (const [variable, file] of [
+        ["PRESCIENT_TLS_CERT", "tls.crt"],
+        ["PRESCIENT_TLS_KEY", "tls.key"],
+        ["PRESCIENT_TLS_CLIENT_CA", "ca.crt"],
+        ["PRESCIENT_TLS_CA", "ca.crt"],
+      ] as const)
+        expect(env[variable], `${name} ${variable}`).toBe(`${mount?.mountPath}/${file}`);
+      const healthPort = Number(env.PRESCIENT_HEALTH_ADDR?.split(":")[1]);
+      expect(
+        c.ports?.map((p) => p.containerPort),
+        name,
+      ).toContain(healthPort);
+      for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe].filter((p) => p !== undefined))
+        expect(probe.grpc?.port, `${name} probe`).toBe(healthPort);
     }
   });
 

@@ -1,6 +1,8 @@
-import { errorMessage, isDomainError } from "@prescient/core";
+import { readFileSync } from "node:fs";
+import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import { errorMessage, InvalidArgumentError, isDomainError } from "@prescient/core";
 import { isGrpcError, statusName } from "@prescient/kit";
-import { type Command, InvalidArgumentError as UsageError } from "commander";
+import { type Command, Option, InvalidArgumentError as UsageError } from "commander";
 import { isBrokenPipe } from "./broken-pipe.js";
 
 /** Flags every client command takes. */
@@ -8,17 +10,58 @@ export interface ClientFlags {
   addr: string;
   json: boolean;
   timeout: number;
+  /** CA bundle to trust (PEM): turns TLS on. */
+  tlsCa?: string;
+  /** Client certificate (PEM), for a server that requires mTLS. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
-/** Adds --addr, --timeout and (unless the command uses --json for input) the --json output flag. */
+/** What a command needs to reach its server. */
+export type ClientTarget = Pick<ClientFlags, "addr" | "tlsCa" | "tlsCert" | "tlsKey">;
+
+/** Adds --addr, --timeout, the TLS files and (unless the command uses --json for input) the --json output flag. */
 export function withClientFlags(
   command: Command,
   options: { jsonFlag: boolean } = { jsonFlag: true },
 ): Command {
   command
     .option("--addr <host:port>", "address of the mesh or service", "127.0.0.1:50051")
-    .option("--timeout <ms>", "deadline of each call", parsePositiveInt, 10_000);
+    .option("--timeout <ms>", "deadline of each call", parsePositiveInt, 10_000)
+    // The variables a service's own peer clients read, so a command run in a pod calls as the pod does.
+    .addOption(new Option("--tls-ca <file>", "CA bundle to trust: turns TLS on").env("PRESCIENT_TLS_CA"))
+    .addOption(new Option("--tls-cert <file>", "client certificate, for mTLS").env("PRESCIENT_TLS_CERT"))
+    .addOption(new Option("--tls-key <file>", "client private key, for mTLS").env("PRESCIENT_TLS_KEY"));
   return options.jsonFlag ? command.option("--json", "print JSON", false) : command;
+}
+
+/**
+ * Plaintext unless a TLS file is given (the system roots are trusted when
+ * only a client pair is); a certificate without its key, or the reverse, is
+ * refused rather than silently dropped.
+ */
+export function clientCredentials(flags: Omit<ClientTarget, "addr">): ChannelCredentials {
+  const { tlsCa, tlsCert, tlsKey } = flags;
+  if (tlsCa === undefined && tlsCert === undefined && tlsKey === undefined)
+    return credentials.createInsecure();
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new InvalidArgumentError("--tls-cert and --tls-key go together");
+  return credentials.createSsl(
+    readPem("--tls-ca", tlsCa),
+    readPem("--tls-key", tlsKey),
+    readPem("--tls-cert", tlsCert),
+  );
+}
+
+function readPem(flag: string, path: string | undefined): Buffer | null {
+  if (path === undefined) return null;
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new InvalidArgumentError(
+      `${flag} ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? "error"})`,
+    );
+  }
 }
 
 export function parsePositiveInt(text: string): number {

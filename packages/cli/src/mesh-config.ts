@@ -9,6 +9,9 @@ import {
   commonEnvShape,
   loadEnv,
   redisUrlSchema,
+  type TlsConfig,
+  tlsConfigFrom,
+  tlsEnvShape,
 } from "@prescient/kit";
 import {
   parsePrecomputerConfig,
@@ -36,6 +39,7 @@ const peerEnvShape = {
  */
 export const meshEnvShape = {
   ...commonEnvShape,
+  ...tlsEnvShape,
   ...timeScaleEnvShape,
   ...peerEnvShape,
   ...predictorEnvShape,
@@ -65,6 +69,8 @@ export interface MeshConfig {
   /** The task types as the services run them: TTLs and precomputer periods time-scaled. */
   taskTypes: TaskTypeRegistry;
   peers: { executorAddress: string | undefined; analyzerAddress: string | undefined };
+  /** The server's certificate and how peers are called; both plaintext when no TLS variable is set. */
+  tls: TlsConfig;
   predictor: ReturnType<typeof predictorOptionsFromEnv>;
   executor: ReturnType<typeof executorOptionsFromEnv>;
   /** Time-scaled. */
@@ -91,6 +97,7 @@ export function loadMeshConfig(rawEnv: NodeJS.ProcessEnv, overrides: MeshOverrid
       `invalid configuration: the time scale must be a positive number, not ${timeScale}`,
     );
   const taskTypes = loadTaskTypeFile(e.PRESCIENT_TASK_TYPES, timeScale);
+  const tls = tlsConfigFrom(e);
   return {
     env: loadEnv(commonEnvShape, rawEnv),
     address: overrides.address ?? e.PRESCIENT_ADDR,
@@ -98,6 +105,7 @@ export function loadMeshConfig(rawEnv: NodeJS.ProcessEnv, overrides: MeshOverrid
     timeScale,
     taskTypes,
     peers: { executorAddress: e.PRESCIENT_EXECUTOR_ADDR, analyzerAddress: e.PRESCIENT_ANALYZER_ADDR },
+    tls,
     predictor: predictorOptionsFromEnv(rawEnv),
     executor: executorOptionsFromEnv(rawEnv),
     analyzer: scaleAnalyzerOptions(analyzerOptionsFromEnv(e), timeScale),

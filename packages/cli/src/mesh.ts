@@ -2,7 +2,7 @@ import { startAnalyzer } from "@prescient/analyzer";
 import { startCache } from "@prescient/cache";
 import type { TaskTypeRegistry } from "@prescient/core";
 import { GrpcTaskHandlers, startExecutor } from "@prescient/executor";
-import { type CommonEnv, createLogger, ServiceHost, startMetricsServer } from "@prescient/kit";
+import { type CommonEnv, createLogger, ServiceHost, startMetricsServer, usePeerTls } from "@prescient/kit";
 import {
   inProcessAnalyzer,
   inProcessCache,
@@ -63,7 +63,9 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     ...(options.redisUrl !== undefined ? { redisUrl: options.redisUrl } : {}),
     ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
   });
-  const { env, address, redisUrl, timeScale, taskTypes, peers } = config;
+  const { env, address, redisUrl, timeScale, taskTypes, peers, tls } = config;
+  // Before any client is made: every internal client takes its credentials from here.
+  usePeerTls(tls.peer);
   const store = redisUrl ? { redisUrl } : ("memory" as const);
   const has = (s: ServiceName) => options.services.includes(s);
   const predictorEnv = config.predictor;
@@ -73,6 +75,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     address,
     maxMessageBytes: env.PRESCIENT_MAX_MESSAGE_BYTES,
     drainTimeoutMs: env.PRESCIENT_DRAIN_TIMEOUT_MS,
+    tls: tls.server,
+    healthAddress: tls.healthAddress,
   });
   // Registered first so it runs last: spans of the drain itself still get flushed.
   host.onShutdown(() => shutdownTracing());

@@ -1,7 +1,6 @@
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials } from "@grpc/grpc-js";
 import {
   type Analyzer,
   emptyIngestResult,
@@ -20,6 +19,7 @@ import {
   featuresFromProto,
   keyToProto,
   outcomeToProto,
+  peerCredentials,
   reasonToProto,
 } from "@prescient/kit";
 import { shippedModelsPath } from "@prescient/predictor";
@@ -59,11 +59,7 @@ export class GrpcMissHandler implements MissHandler {
     address: string,
     readonly timeoutMs = 30_000,
   ) {
-    this.#client = new executorV1.ExecutorServiceClient(
-      address,
-      credentials.createInsecure(),
-      clientChannelOptions(),
-    );
+    this.#client = new executorV1.ExecutorServiceClient(address, peerCredentials(), clientChannelOptions());
   }
 
   async enqueue(key: MissKey, features: MissFeatures): Promise<{ taskId: string }> {
@@ -133,11 +129,7 @@ export function queryReporter(
   options: Partial<QueryReporterOptions> = {},
 ): QueryReporter {
   if (typeof target === "string") {
-    const client = new analyzerV1.AnalyzerServiceClient(
-      target,
-      credentials.createInsecure(),
-      clientChannelOptions(),
-    );
+    const client = new analyzerV1.AnalyzerServiceClient(target, peerCredentials(), clientChannelOptions());
     return new QueryReporter(grpcQuerySink(client), options);
   }
   return new QueryReporter(

@@ -42,4 +42,20 @@ describe("ExpiryIndex", () => {
     expect(index.nearExpiry(0, horizon, { tenant: "acme" }).map((e) => e.key)).toEqual(["acme/dash/e"]);
     expect(index.nearExpiry(0, horizon, { taskType: "ctr" }).map((e) => e.key)).toEqual(["globex/ctr/c"]);
   });
+
+  it("keeps its heaps bounded by the live results under overwrites and removals, never calling nearExpiry", () => {
+    const index = new ExpiryIndex();
+    for (let i = 0; i < 200_000; i++) {
+      index.stored(entry(`k${i % 1000}`, i % 2 === 0 ? "ctr" : "dash", 60 * minute + i));
+      if (i % 3 === 0) index.removed(`acme/ctr/k${(i * 7) % 1000}`);
+    }
+    const { current, heapSlots, due } = index.sizes;
+    expect(current).toBeLessThanOrEqual(1000);
+    expect(heapSlots).toBeLessThanOrEqual(2 * current + 1024);
+    expect(due).toBe(0);
+    // Still right after rebuilds: every live result surfaces once its horizon comes.
+    const offered = index.nearExpiry(60 * minute + 200_000, () => 0);
+    expect(offered).toHaveLength(current);
+    expect(index.sizes.heapSlots).toBe(0);
+  });
 });

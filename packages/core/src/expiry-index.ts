@@ -20,8 +20,11 @@ interface Indexed extends NearExpiryEntry {
  * looks only at the results that entered their horizon, never at the whole
  * store. A result stays offered until it is replaced or expires; an expired
  * one is offered once more (a hot key with no result is due at once), then
- * forgotten. Replaced and removed results are dropped when they surface, so
- * the heaps hold at most the results written within one TTL.
+ * forgotten. Replaced and removed results are dropped when they surface, or
+ * when stale heap slots outnumber the live ones: then the heaps are rebuilt
+ * from the live results. Without that, a store that is overwritten fast and
+ * asked rarely (no precomputer polling) kept one slot per write for a whole
+ * TTL, far past what the store itself holds.
  */
 export class ExpiryIndex {
   /** The current result of each key. */
@@ -29,21 +32,25 @@ export class ExpiryIndex {
   readonly #byType = new Map<string, MinHeap<Indexed>>();
   /** Results handed out as near expiry, until they expire or are replaced. */
   readonly #due = new Map<string, Indexed>();
+  /** Slots in all the heaps, stale ones included. */
+  #heapSlots = 0;
 
   get size(): number {
     return this.#current.size;
+  }
+
+  /** Sizes of the inner structures, for tests that check they stay bounded. */
+  get sizes(): { current: number; heapSlots: number; due: number } {
+    return { current: this.#current.size, heapSlots: this.#heapSlots, due: this.#due.size };
   }
 
   stored(entry: Omit<NearExpiryEntry, "expiresAt"> & { expiresAt: number }): void {
     const e: Indexed = { ...entry };
     this.#current.set(e.key, e);
     this.#due.delete(e.key);
-    let heap = this.#byType.get(e.taskType);
-    if (heap === undefined) {
-      heap = new MinHeap<Indexed>((a, b) => a.expiresAt < b.expiresAt);
-      this.#byType.set(e.taskType, heap);
-    }
-    heap.push(e);
+    this.#push(e);
+    // Amortized: a rebuild costs the live count, and at least as many writes came before it.
+    if (this.#heapSlots > 2 * this.#current.size + 1024) this.#rebuild();
   }
 
   /** The key's result is gone (evicted, invalidated): nothing of it is offered. */
@@ -62,6 +69,7 @@ export class ExpiryIndex {
       const until = now + horizonOf(type);
       for (let e = heap.peek(); e !== undefined && e.expiresAt <= until; e = heap.peek()) {
         heap.pop();
+        this.#heapSlots--;
         if (this.#current.get(e.key) === e) this.#due.set(e.key, e);
       }
       if (heap.size === 0) this.#byType.delete(type);
@@ -78,5 +86,22 @@ export class ExpiryIndex {
       out.push(expired ? { ...e, expiresAt: undefined } : e);
     }
     return out;
+  }
+
+  #push(e: Indexed): void {
+    let heap = this.#byType.get(e.taskType);
+    if (heap === undefined) {
+      heap = new MinHeap<Indexed>((a, b) => a.expiresAt < b.expiresAt);
+      this.#byType.set(e.taskType, heap);
+    }
+    heap.push(e);
+    this.#heapSlots++;
+  }
+
+  /** Heaps of only the live results not handed out yet (the due ones have left their heap). */
+  #rebuild(): void {
+    this.#byType.clear();
+    this.#heapSlots = 0;
+    for (const [key, e] of this.#current) if (this.#due.get(key) !== e) this.#push(e);
   }
 }

@@ -6,7 +6,9 @@ import type {
   ServerUnaryCall,
   sendUnaryData,
 } from "@grpc/grpc-js";
+import { CancelledError, errorMessage } from "@prescient/core";
 import { Counter, Histogram } from "prom-client";
+import { LogRateLimit } from "./log-rate-limit.js";
 import { createLogger } from "./logger.js";
 import { kitRegistry } from "./metrics.js";
 import { toServiceError } from "./status.js";
@@ -21,7 +23,15 @@ export interface CallContext {
   metadata: Metadata;
 }
 
-const log = createLogger("grpc");
+/** Where handlers' failures are logged; exported so tests can watch it. */
+export const handlerLog = createLogger("grpc");
+
+/**
+ * Clients that drop a client stream mid-way (a crash, a cancel, a malformed
+ * frame) are the client's business: one warn line per 10 s with a count,
+ * not an error-level stack trace each.
+ */
+const abortedStreams = new LogRateLimit(10_000);
 
 const handled = new Counter({
   name: "prescient_grpc_server_handled_total",
@@ -105,7 +115,7 @@ function finish<Res>(
       metrics.timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
       const { error, unexpected } = toServiceError(e);
       metrics.handled(statusName(error.code)).inc();
-      if (unexpected) log.error({ err: e, ...where }, "handler failed unexpectedly");
+      if (unexpected) handlerLog.error({ err: e, ...where }, "handler failed unexpectedly");
       callback(error, null);
     },
   );
@@ -145,6 +155,21 @@ export function clientStream<Req, Res>(
     } catch (e) {
       work = Promise.reject(e);
     }
-    finish(metrics, { service, method }, started, work, callback);
+    const aborted = work.catch((e: unknown) => {
+      if (!call.cancelled && !isPrematureClose(e)) throw e;
+      const note = abortedStreams.take();
+      if (note !== undefined)
+        handlerLog.warn(
+          { service, method, err: errorMessage(e), suppressed: note.suppressed },
+          "client stream ended early",
+        );
+      throw new CancelledError("the client stream ended before it was half-closed");
+    });
+    finish(metrics, { service, method }, started, aborted, callback);
   };
+}
+
+/** The error Node's stream iterator throws when the peer goes away mid-stream. */
+function isPrematureClose(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === "ERR_STREAM_PREMATURE_CLOSE";
 }

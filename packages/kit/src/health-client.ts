@@ -1,11 +1,6 @@
-import {
-  type Client,
-  credentials,
-  Metadata,
-  makeClientConstructor,
-  type ServiceDefinition,
-} from "@grpc/grpc-js";
+import { type Client, Metadata, makeClientConstructor, type ServiceDefinition } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
+import { peerCredentials } from "./tls.js";
 
 type HealthClient = Client & {
   check(
@@ -26,10 +21,7 @@ export type HealthStatus = (typeof statusNames)[number] | "UNREACHABLE";
 
 /** Asks `grpc.health.v1.Health/Check` for one service ("" for the whole process). */
 export function checkHealth(address: string, service = "", timeoutMs = 2000): Promise<HealthStatus> {
-  const client = new HealthClientConstructor(
-    address,
-    credentials.createInsecure(),
-  ) as unknown as HealthClient;
+  const client = new HealthClientConstructor(address, peerCredentials()) as unknown as HealthClient;
   return new Promise<HealthStatus>((resolve) => {
     client.check({ service }, new Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
       client.close();

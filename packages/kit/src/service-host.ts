@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import {
   type ChannelOptions,
   Server,
-  ServerCredentials,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
@@ -10,6 +9,8 @@ import { descriptorSetPath } from "@prescient/contracts";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import { createLogger, type Logger } from "./logger.js";
 import { DescriptorReflection } from "./reflection.js";
+import { serverCredentials } from "./tls.js";
+import type { ServerTls } from "./tls-config.js";
 
 export interface ServiceHostOptions {
   /** host:port to bind. Default 127.0.0.1:50051; port 0 picks a free one. */
@@ -21,6 +22,13 @@ export interface ServiceHostOptions {
   /** Descriptor set served by reflection. Default: the one `buf build` wrote into @prescient/contracts. */
   descriptorSetPath: string;
   logger: Logger;
+  /** Certificate, key and (for mTLS) client CA, reloaded as they change. Default none: plaintext. */
+  tls: ServerTls | undefined;
+  /**
+   * A second, plaintext port serving only grpc.health.v1, for the kubelet's
+   * gRPC probes, which cannot do TLS. Default none.
+   */
+  healthAddress: string | undefined;
 }
 
 const defaults = (): ServiceHostOptions => ({
@@ -29,9 +37,19 @@ const defaults = (): ServiceHostOptions => ({
   drainTimeoutMs: 10_000,
   descriptorSetPath,
   logger: createLogger("host"),
+  tls: undefined,
+  healthAddress: undefined,
 });
 
 type Hook = () => Promise<void> | void;
+
+/**
+ * Health service name that answers SERVING for as long as the process answers
+ * gRPC at all, draining included. Liveness probes ask this one, so a pod whose
+ * store is down (readiness: NOT_SERVING) is taken out of rotation but not
+ * restarted: a restart would not bring Redis back.
+ */
+export const livenessServiceName = "liveness";
 
 /**
  * One gRPC server carrying one or more prescient services, with per-service
@@ -43,6 +61,10 @@ export class ServiceHost {
   readonly server: Server;
   readonly health: HealthImplementation;
   readonly #services = new Map<string, ServingStatus>();
+  /** What each service last said with setServing, before its dependencies are considered. */
+  readonly #wanted = new Map<string, boolean>();
+  /** Dependencies (e.g. "redis") each service has marked down. */
+  readonly #down = new Map<string, Set<string>>();
   readonly #shutdownHooks: Hook[] = [];
   #port: number | undefined;
   #closing: Promise<void> | undefined;
@@ -55,7 +77,7 @@ export class ServiceHost {
       "grpc.keepalive_permit_without_calls": 1,
     };
     this.server = new Server(channelOptions);
-    this.health = new HealthImplementation({ "": "NOT_SERVING" });
+    this.health = new HealthImplementation({ "": "NOT_SERVING", [livenessServiceName]: "SERVING" });
     this.health.addToServer(this.server);
   }
 
@@ -66,12 +88,37 @@ export class ServiceHost {
     implementation: UntypedServiceImplementation,
   ): void {
     this.server.addService(definition, implementation);
-    this.#setStatus(fullName, "NOT_SERVING");
+    this.#wanted.set(fullName, false);
+    this.#update(fullName);
   }
 
   setServing(fullName: string, serving: boolean): void {
     if (this.#closing !== undefined) return;
-    this.#setStatus(fullName, serving ? "SERVING" : "NOT_SERVING");
+    this.#wanted.set(fullName, serving);
+    this.#update(fullName);
+  }
+
+  /**
+   * Marks a dependency of a service (its Redis, say) up or down. The service
+   * reports SERVING only while it said so with setServing and none of its
+   * dependencies is down, so an outage drops readiness without losing the
+   * fact that warm-up finished.
+   */
+  setDependency(fullName: string, dependency: string, up: boolean): void {
+    if (this.#closing !== undefined) return;
+    let down = this.#down.get(fullName);
+    if (down === undefined) {
+      down = new Set();
+      this.#down.set(fullName, down);
+    }
+    if (up) down.delete(dependency);
+    else down.add(dependency);
+    this.#update(fullName);
+  }
+
+  /** Dependencies of a service that are down now. */
+  downDependencies(fullName: string): string[] {
+    return [...(this.#down.get(fullName) ?? [])];
   }
 
   servingStatus(fullName: string): ServingStatus | undefined {
@@ -103,12 +150,21 @@ export class ServiceHost {
         "no descriptor set: reflection is off",
       );
     }
+    const { address, tls, logger } = this.options;
+    // Loopback is this machine's own business (`prescient up` on a laptop); anything wider is a network's.
+    if (tls === undefined && !isLoopback(address))
+      logger.warn(
+        { address },
+        "listening without TLS on a non-loopback address: set PRESCIENT_TLS_CERT and PRESCIENT_TLS_KEY",
+      );
+    const { credentials, loaded } = serverCredentials(tls);
     this.#port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(this.options.address, ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
+      this.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))),
     );
-    this.options.logger.info({ address: this.address, services: [...this.#services.keys()] }, "listening");
+    await loaded;
+    if (this.options.healthAddress !== undefined) await this.#startHealthPort(this.options.healthAddress);
+    const security = tls === undefined ? "plaintext" : tls.clientCaFile === undefined ? "tls" : "mtls";
+    logger.info({ address: this.address, security, services: [...this.#services.keys()] }, "listening");
     return this.#port;
   }
 
@@ -138,6 +194,19 @@ export class ServiceHost {
     process.once("SIGINT", onSignal);
   }
 
+  #healthServer: Server | undefined;
+
+  async #startHealthPort(address: string): Promise<void> {
+    const server = new Server();
+    this.health.addToServer(server);
+    this.#healthServer = server;
+    await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, serverCredentials(undefined).credentials, (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+  }
+
   async #drain(): Promise<void> {
     for (const name of this.#services.keys()) this.health.setStatus(name, "NOT_SERVING");
     this.health.setStatus("", "NOT_SERVING");
@@ -155,6 +224,8 @@ export class ServiceHost {
         this.server.forceShutdown();
       }
     }
+    // Probes answer (NOT_SERVING) until the main server has drained.
+    this.#healthServer?.forceShutdown();
     for (const hook of [...this.#shutdownHooks].reverse()) {
       try {
         await hook();
@@ -162,6 +233,11 @@ export class ServiceHost {
         this.options.logger.error({ err }, "shutdown hook failed");
       }
     }
+  }
+
+  #update(name: string): void {
+    const serving = this.#wanted.get(name) === true && (this.#down.get(name)?.size ?? 0) === 0;
+    this.#setStatus(name, serving ? "SERVING" : "NOT_SERVING");
   }
 
   #setStatus(name: string, value: ServingStatus): void {
@@ -172,4 +248,10 @@ export class ServiceHost {
     const overall = all.length > 0 && all.every((s) => s === "SERVING");
     this.health.setStatus("", overall ? "SERVING" : "NOT_SERVING");
   }
+}
+
+/** Whether `host:port` binds only this machine: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopback(address: string): boolean {
+  const host = address.slice(0, address.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -1,6 +1,7 @@
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { errorMessage, isDomainError } from "@prescient/core";
 import { isConfigError } from "./config.js";
+import { safeErrorDetails } from "./error-details.js";
 import { codeOfKind, isGrpcError } from "./wire/status.js";
 
 export interface MappedError {
@@ -19,6 +20,11 @@ export function toServiceError(e: unknown): MappedError {
   return { error: serviceError(status.INTERNAL, `internal error: ${errorMessage(e)}`), unexpected: true };
 }
 
-function serviceError(code: status, details: string): MappedError["error"] {
+/**
+ * Every error a client sees passes here, so this is where details are capped
+ * and internal paths scrubbed, whatever message the code below wrote.
+ */
+function serviceError(code: status, text: string): MappedError["error"] {
+  const details = safeErrorDetails(text);
   return { code, details, message: details, metadata: new Metadata(), name: "ServiceError" };
 }

@@ -1,6 +1,7 @@
 import { errorMessage } from "@prescient/core";
-import type { ServiceHost } from "@prescient/kit";
+import { type ServiceHost, watchRedisHealth } from "@prescient/kit";
 import { CacheCore } from "./core/cache-core.js";
+import { CacheMetrics } from "./core/cache-metrics.js";
 import { type CacheOptions, resolveCacheOptions } from "./options.js";
 import { cacheServiceImplementation, cacheServiceName } from "./service/cache-service.js";
 import { cacheServiceDefinition } from "./service/response-encoding.js";
@@ -56,6 +57,10 @@ export async function startCache(host: ServiceHost, options?: Partial<CacheOptio
   const store = createStore(o);
   const core = new CacheCore(store, o.taskTypes, o);
   host.addService(cacheServiceName, cacheServiceDefinition, cacheServiceImplementation(core));
+  // Lookups still answer (degraded) while Redis is down, but readiness says
+  // NOT_SERVING so traffic moves to replicas that have their store.
+  if (store instanceof RedisCacheStore)
+    watchRedisHealth(host, [cacheServiceName], store.client, { logger: o.logger });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -77,14 +82,27 @@ export async function startCache(host: ServiceHost, options?: Partial<CacheOptio
 }
 
 function createStore(o: CacheOptions): CacheStore {
-  if (o.store === "memory")
-    return new MemoryCacheStore({ maxEntries: o.maxEntries, maxBytes: o.maxBytes, clock: o.clock });
-  if ("redisUrl" in o.store)
+  const evictions = o.registry ? CacheMetrics.for(o.registry).evictions : undefined;
+  if (o.store === "memory") {
+    const evicted = evictions?.labels("memory");
+    return new MemoryCacheStore({
+      maxEntries: o.maxEntries,
+      maxBytes: o.maxBytes,
+      clock: o.clock,
+      onEvicted: (n) => evicted?.inc(n),
+    });
+  }
+  if ("redisUrl" in o.store) {
+    const evicted = evictions?.labels("redis");
     return new RedisCacheStore({
       url: o.store.redisUrl,
       keyPrefix: o.store.keyPrefix ?? o.redisKeyPrefix,
+      maxEntries: o.redisMaxEntries,
+      maxBytes: o.redisMaxBytes,
+      onEvicted: (n) => evicted?.inc(n),
       clock: o.clock,
       logger: o.logger,
     });
+  }
   return o.store;
 }

@@ -17,7 +17,7 @@ export type CacheStoreChoice = "memory" | { redisUrl: string; keyPrefix?: string
  * - taskTypes: config/task-types.yaml at the repository root
  * - store: "memory"
  * - maxEntries 100,000 and maxBytes 256 MiB (memory store)
- * - redisKeyPrefix "prescient:cache:" (Redis store)
+ * - redisKeyPrefix "prescient:cache:", redisMaxEntries 1,000,000 and redisMaxBytes 1 GiB (Redis store)
  * - maxLookupMany 1000, maxPutMany 1000, refreshDueCapacity 10,000, maxStatsTenants 10,000
  * - missHandler: answers UNAVAILABLE ("no executor is configured")
  * - clock: system clock; random: Math.random
@@ -34,6 +34,10 @@ export interface CacheOptions extends CacheCoreOptions {
   maxBytes: number;
   /** Redis store: prefix of every key it writes. */
   redisKeyPrefix: string;
+  /** Redis store: most entries held; the closest to expiry are evicted first. */
+  redisMaxEntries: number;
+  /** Redis store: most bytes held, as the store estimates them (keep it below Redis's maxmemory). */
+  redisMaxBytes: number;
   env: NodeJS.ProcessEnv | undefined;
 }
 
@@ -47,6 +51,8 @@ export function resolveCacheOptions(options: Partial<CacheOptions> = {}): CacheO
     maxEntries: memoryStoreDefaults.maxEntries,
     maxBytes: memoryStoreDefaults.maxBytes,
     redisKeyPrefix: redisStoreDefaults.keyPrefix,
+    redisMaxEntries: redisStoreDefaults.maxEntries,
+    redisMaxBytes: redisStoreDefaults.maxBytes,
     env: undefined,
     ...fromEnv,
     ...options,
@@ -71,6 +77,10 @@ export const cacheEnvShape = {
   PRESCIENT_CACHE_MAX_PUT_MANY: intFromEnv(1, 100_000).optional(),
   /** Redis store: prefix of every key. */
   PRESCIENT_CACHE_REDIS_PREFIX: z.string().min(1).max(128).optional(),
+  /** Redis store: most entries held. */
+  PRESCIENT_CACHE_REDIS_MAX_ENTRIES: intFromEnv(1, 1_000_000_000).optional(),
+  /** Redis store: most bytes held (estimated). */
+  PRESCIENT_CACHE_REDIS_MAX_BYTES: intFromEnv(1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),
 };
 
 export type CacheEnv = z.infer<z.ZodObject<typeof cacheEnvShape>>;
@@ -85,5 +95,9 @@ export function cacheOptionsFromEnv(env: CacheEnv): Partial<CacheOptions> {
   if (env.PRESCIENT_CACHE_MAX_PUT_MANY !== undefined) options.maxPutMany = env.PRESCIENT_CACHE_MAX_PUT_MANY;
   if (env.PRESCIENT_CACHE_REDIS_PREFIX !== undefined)
     options.redisKeyPrefix = env.PRESCIENT_CACHE_REDIS_PREFIX;
+  if (env.PRESCIENT_CACHE_REDIS_MAX_ENTRIES !== undefined)
+    options.redisMaxEntries = env.PRESCIENT_CACHE_REDIS_MAX_ENTRIES;
+  if (env.PRESCIENT_CACHE_REDIS_MAX_BYTES !== undefined)
+    options.redisMaxBytes = env.PRESCIENT_CACHE_REDIS_MAX_BYTES;
   return options;
 }

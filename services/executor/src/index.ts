@@ -11,6 +11,7 @@ export {
   resolveExecutorOptions,
 } from "./options.js";
 export * from "./queue/index.js";
+export { QueueMetrics } from "./queue-metrics.js";
 export { ExecutorCore, type TaskRequest } from "./service/executor-core.js";
 export { executorServiceImplementation, executorServiceName } from "./service/executor-service.js";
 export { type ExecutorRuntime, startExecutor } from "./start-executor.js";

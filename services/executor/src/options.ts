@@ -67,6 +67,10 @@ export const executorEnvShape = {
   PRESCIENT_QUEUE_MAX_ATTEMPTS: intFromEnv(1, 100).optional(),
   /** Lease of claimed tasks, ms. */
   PRESCIENT_QUEUE_LEASE_MS: intFromEnv(100, 3_600_000).optional(),
+  /** Most dead letters kept; the oldest go beyond it. */
+  PRESCIENT_QUEUE_DEAD_LETTER_CAPACITY: intFromEnv(1, 100_000_000).optional(),
+  /** How long a dead letter is kept, ms (at most a year). */
+  PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS: intFromEnv(1_000, 365 * 24 * 3_600_000).optional(),
 };
 
 export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ExecutorOptions> {
@@ -75,6 +79,12 @@ export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
     ...(e.PRESCIENT_QUEUE_CAPACITY !== undefined ? { capacity: e.PRESCIENT_QUEUE_CAPACITY } : {}),
     ...(e.PRESCIENT_QUEUE_MAX_ATTEMPTS !== undefined ? { maxAttempts: e.PRESCIENT_QUEUE_MAX_ATTEMPTS } : {}),
     ...(e.PRESCIENT_QUEUE_LEASE_MS !== undefined ? { leaseMs: e.PRESCIENT_QUEUE_LEASE_MS } : {}),
+    ...(e.PRESCIENT_QUEUE_DEAD_LETTER_CAPACITY !== undefined
+      ? { deadLetterCapacity: e.PRESCIENT_QUEUE_DEAD_LETTER_CAPACITY }
+      : {}),
+    ...(e.PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS !== undefined
+      ? { deadLetterRetentionMs: e.PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS }
+      : {}),
   };
   const workers: Partial<WorkerPoolOptions> = {
     ...(e.PRESCIENT_EXECUTOR_CLAIM_SIZE !== undefined ? { claimSize: e.PRESCIENT_EXECUTOR_CLAIM_SIZE } : {}),

@@ -1,6 +1,6 @@
 import { executorV1 } from "@prescient/contracts";
 import { errorMessage } from "@prescient/core";
-import { createLogger, type ServiceHost } from "@prescient/kit";
+import { createLogger, type ServiceHost, watchRedisHealth } from "@prescient/kit";
 import { Redis } from "ioredis";
 import { OipPredictor, type Predictor } from "./compute/oip-client.js";
 import { GrpcTaskHandlers } from "./compute/task-handler-client.js";
@@ -8,7 +8,8 @@ import type { EntityStore } from "./entities/entity-store.js";
 import { MemoryEntityStore } from "./entities/memory-entity-store.js";
 import { RedisEntityStore } from "./entities/redis-entity-store.js";
 import { type ExecutorOptions, resolveExecutorOptions } from "./options.js";
-import { MemoryTaskQueue, RedisTaskQueue, type TaskQueue } from "./queue/index.js";
+import { MemoryTaskQueue, RedisTaskQueue, type TaskQueue, type TaskQueueOptions } from "./queue/index.js";
+import { QueueMetrics } from "./queue-metrics.js";
 import { ExecutorCore } from "./service/executor-core.js";
 import { executorServiceImplementation, executorServiceName } from "./service/executor-service.js";
 import { GrpcCacheSink } from "./worker/cache-sink.js";
@@ -38,9 +39,19 @@ export function startExecutor(host: ServiceHost, options?: Partial<ExecutorOptio
     o.store === "memory"
       ? undefined
       : new Redis(o.store.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const metrics = QueueMetrics.for();
+  const own = o.queue.onDeadLettersDropped;
+  const queueOptions: Partial<TaskQueueOptions> = {
+    ...o.queue,
+    onDeadLettersDropped: (reason, count) => {
+      metrics.onDeadLettersDropped(reason, count);
+      own?.(reason, count);
+    },
+  };
   const queue: TaskQueue = redis
-    ? new RedisTaskQueue(redis, o.queue, o.clock)
-    : new MemoryTaskQueue(o.queue, o.clock);
+    ? new RedisTaskQueue(redis, queueOptions, o.clock)
+    : new MemoryTaskQueue(queueOptions, o.clock);
+  metrics.queue = queue;
   const entities: EntityStore = redis ? new RedisEntityStore(redis) : new MemoryEntityStore();
   const predictor: Predictor = isPredictor(o.predictor) ? o.predictor : new OipPredictor(o.predictor);
   const sink: ResultSink = typeof o.sink === "string" ? new GrpcCacheSink(o.sink) : o.sink;
@@ -54,6 +65,7 @@ export function startExecutor(host: ServiceHost, options?: Partial<ExecutorOptio
     executorV1.ExecutorServiceService,
     executorServiceImplementation(core, o.taskTypes, { maxEnqueueMany: o.maxEnqueueMany }),
   );
+  if (redis) watchRedisHealth(host, [executorServiceName], redis, { logger: log });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -64,6 +76,7 @@ export function startExecutor(host: ServiceHost, options?: Partial<ExecutorOptio
       if (sink instanceof GrpcCacheSink) sink.close();
       if (handlers instanceof GrpcTaskHandlers) handlers.close();
       await entities.close();
+      if (metrics.queue === queue) metrics.queue = undefined;
       redis?.disconnect();
     })();
     return closing;

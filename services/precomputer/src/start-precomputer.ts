@@ -1,6 +1,6 @@
 import { precomputerV1 } from "@prescient/contracts";
 import { errorMessage, UnavailableError } from "@prescient/core";
-import type { ServiceHost } from "@prescient/kit";
+import { type ServiceHost, watchRedisHealth } from "@prescient/kit";
 import { grpcAnalyzer, grpcCache, grpcExecutor } from "./adapters/grpc.js";
 import { MeshLoadProbe } from "./adapters/load-probe.js";
 import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./adapters/peers.js";
@@ -113,6 +113,8 @@ export function startPrecomputer(
     precomputerV1.PrecomputerServiceService,
     precomputerServiceImplementation(core),
   );
+  if (runs instanceof RedisRunStore)
+    watchRedisHealth(host, [precomputerServiceName], runs.client, { logger: o.logger });
   const runner = o.runSchedules ? new ScheduleRunner(core, o.logger, o.clock) : undefined;
 
   let alertTimer: NodeJS.Timeout | undefined;

@@ -34,7 +34,11 @@ const defaults = (): PredictorOptions => ({
 
 export interface PredictorRuntime {
   readonly repository: ModelRepository;
-  /** Resolves once the configured models are loaded (health turns SERVING); rejects naming the ones that failed. */
+  /**
+   * Resolves once the configured models are loaded (health turns SERVING);
+   * rejects naming the ones that failed. Health keeps following the models
+   * afterwards: NOT_SERVING whenever a configured one has no ready version.
+   */
   readonly ready: Promise<void>;
   isReady(): boolean;
   /** Stops polling and unloads every model, letting queued requests finish. Idempotent. */
@@ -74,8 +78,29 @@ export function startPredictor(host: ServiceHost, options?: Partial<PredictorOpt
   host.addService(
     repositoryServiceName,
     predictorV1.ModelRepositoryServiceService,
-    repositoryService(repository),
+    repositoryService(repository, () => update()),
   );
+
+  /** The models that must have a ready version for the inference service to serve. */
+  let required: string[] | undefined;
+  /**
+   * Inference health follows the configured models: an UnloadModel of one,
+   * or a reload that left it without a ready version, turns it NOT_SERVING
+   * (and so the pod unready) until a LoadModel or a fixed file brings it back.
+   * The repository service stays SERVING once the first load is done: its
+   * LoadModel is how an operator repairs the predictor.
+   */
+  const update = (): void => {
+    if (closed || required === undefined) return;
+    const missing = required.filter((m) => repository.readyVersions(m).length === 0);
+    const now = missing.length === 0;
+    host.setServing(repositoryServiceName, true);
+    if (now === ready) return;
+    ready = now;
+    host.setServing(inferenceServiceName, now);
+    if (now) o.logger.info({ models: required }, "predictor serving: every configured model is ready");
+    else o.logger.warn({ missing }, "predictor NOT_SERVING: configured models have no ready version");
+  };
 
   const initial = (async () => {
     const wanted = await repository.wantedModels();
@@ -93,25 +118,27 @@ export function startPredictor(host: ServiceHost, options?: Partial<PredictorOpt
     return { wanted, failures };
   })();
 
-  const markReady = (): void => {
-    if (closed) return;
-    ready = true;
-    for (const name of predictorServiceNames) host.setServing(name, true);
-  };
-
   const readyPromise = initial.then(({ wanted, failures }) => {
+    required = wanted;
     if (o.pollIntervalMs > 0) {
       timer = setInterval(() => {
-        void repository.poll().then(() => {
-          // A model that failed at start but was fixed on disk lets the server turn ready.
-          if (!ready && wanted.every((m) => repository.readyVersions(m).length > 0)) markReady();
-        });
+        void repository
+          .poll()
+          // Re-read after the pass, when every newly listed model has had its
+          // load attempt, so a model being added does not flap readiness.
+          .then(() => repository.wantedModels())
+          .then((now) => {
+            required = now;
+            // A model that failed at start but was fixed on disk lets the server turn ready.
+            update();
+          })
+          .catch((e: unknown) => o.logger.warn({ err: errorMessage(e) }, "model repository poll failed"));
       }, o.pollIntervalMs);
       timer.unref();
     }
+    update();
     if (failures.length > 0)
       throw new FailedPreconditionError(`predictor: models failed to load: ${failures.join("; ")}`);
-    markReady();
     o.logger.info({ models: wanted, repository: o.repositoryPath }, "predictor ready");
   });
   // The caller may not await `ready`; the failure is logged here either way.

@@ -1,11 +1,18 @@
 import { analyzerV1 } from "@prescient/contracts";
-import { callUnary, clientChannelOptions, insecure } from "@prescient/kit";
+import { callUnary, clientChannelOptions } from "@prescient/kit";
 import type { Command } from "commander";
-import { type ClientFlags, parsePositiveInt, runClient, withClientFlags } from "../client-command.js";
+import {
+  type ClientFlags,
+  type ClientTarget,
+  clientCredentials,
+  parsePositiveInt,
+  runClient,
+  withClientFlags,
+} from "../client-command.js";
 import { print, printTable } from "../render.js";
 
-function client(flags: Pick<ClientFlags, "addr">): analyzerV1.AnalyzerServiceClient {
-  return new analyzerV1.AnalyzerServiceClient(flags.addr, insecure(), clientChannelOptions());
+function client(flags: ClientTarget): analyzerV1.AnalyzerServiceClient {
+  return new analyzerV1.AnalyzerServiceClient(flags.addr, clientCredentials(flags), clientChannelOptions());
 }
 
 const keyByNames: Record<number, string> = {

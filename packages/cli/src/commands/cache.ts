@@ -5,15 +5,21 @@ import {
   clientChannelOptions,
   featuresFromJson,
   featuresToProto,
-  insecure,
   keyToProto,
 } from "@prescient/kit";
 import type { Command } from "commander";
-import { type ClientFlags, parsePositiveNumber, runClient, withClientFlags } from "../client-command.js";
+import {
+  type ClientFlags,
+  type ClientTarget,
+  clientCredentials,
+  parsePositiveNumber,
+  runClient,
+  withClientFlags,
+} from "../client-command.js";
 import { print, printTable, resultToJson } from "../render.js";
 
-function client(flags: Pick<ClientFlags, "addr">): cacheV1.CacheServiceClient {
-  return new cacheV1.CacheServiceClient(flags.addr, insecure(), clientChannelOptions());
+function client(flags: ClientTarget): cacheV1.CacheServiceClient {
+  return new cacheV1.CacheServiceClient(flags.addr, clientCredentials(flags), clientChannelOptions());
 }
 
 /** `--features '{"bid": 1.2, "country": "DE"}'`: a flat object of numbers and strings. */

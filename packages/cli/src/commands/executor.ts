@@ -1,26 +1,26 @@
 import { type commonV1, executorV1 } from "@prescient/contracts";
 import { formatKey, InvalidArgumentError, isTaskReason, parseHumanKey, taskReasons } from "@prescient/core";
-import {
-  callUnary,
-  clientChannelOptions,
-  insecure,
-  keyToProto,
-  reasonLabel,
-  reasonToProto,
-} from "@prescient/kit";
+import { callUnary, clientChannelOptions, keyToProto, reasonLabel, reasonToProto } from "@prescient/kit";
 import { type Command, InvalidArgumentError as UsageError } from "commander";
-import { type ClientFlags, parsePositiveInt, runClient, withClientFlags } from "../client-command.js";
+import {
+  type ClientFlags,
+  type ClientTarget,
+  clientCredentials,
+  parsePositiveInt,
+  runClient,
+  withClientFlags,
+} from "../client-command.js";
 import { print, printTable } from "../render.js";
 import { parseFeatures } from "./cache.js";
 
 /** `prescient enqueue`, `task`, `dlq` and `queue-stats`: the executor's task queue from the shell. */
-function client(flags: Pick<ClientFlags, "addr">): executorV1.ExecutorServiceClient {
-  return new executorV1.ExecutorServiceClient(flags.addr, insecure(), clientChannelOptions());
+function client(flags: ClientTarget): executorV1.ExecutorServiceClient {
+  return new executorV1.ExecutorServiceClient(flags.addr, clientCredentials(flags), clientChannelOptions());
 }
 
 /** Runs one call on a fresh client and closes it, whatever the outcome. */
 async function withExecutor<T>(
-  flags: Pick<ClientFlags, "addr">,
+  flags: ClientTarget,
   call: (c: executorV1.ExecutorServiceClient) => Promise<T>,
 ): Promise<T> {
   const c = client(flags);

@@ -1,13 +1,24 @@
 import { precomputerV1 } from "@prescient/contracts";
 import { InvalidArgumentError } from "@prescient/core";
-import { callUnary, clientChannelOptions, insecure } from "@prescient/kit";
+import { callUnary, clientChannelOptions } from "@prescient/kit";
 import type { Command } from "commander";
-import { type ClientFlags, parsePositiveInt, runClient, withClientFlags } from "../client-command.js";
+import {
+  type ClientFlags,
+  type ClientTarget,
+  clientCredentials,
+  parsePositiveInt,
+  runClient,
+  withClientFlags,
+} from "../client-command.js";
 import { print, printTable } from "../render.js";
 import { parseFeatures } from "./cache.js";
 
-function client(flags: Pick<ClientFlags, "addr">): precomputerV1.PrecomputerServiceClient {
-  return new precomputerV1.PrecomputerServiceClient(flags.addr, insecure(), clientChannelOptions());
+function client(flags: ClientTarget): precomputerV1.PrecomputerServiceClient {
+  return new precomputerV1.PrecomputerServiceClient(
+    flags.addr,
+    clientCredentials(flags),
+    clientChannelOptions(),
+  );
 }
 
 const queuedJson = (q: precomputerV1.QueuedTasks[]) =>

@@ -1,2 +1,3 @@
+export * from "./certs.js";
 export * from "./grpc-error.js";
 export * from "./redis-server.js";

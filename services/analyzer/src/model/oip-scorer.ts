@@ -1,7 +1,7 @@
-import { credentials, type ServiceError, status } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { inference, predictorV1 } from "@prescient/contracts";
 import { NotFoundError, UnavailableError } from "@prescient/core";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { callUnary, clientChannelOptions, peerCredentials } from "@prescient/kit";
 import { nextActionTensors } from "../next-action/onnx-export.js";
 import type { NextActionScorer, PublishedModel, ScoreRequest } from "./ports.js";
 
@@ -25,7 +25,7 @@ export class OipScorer implements NextActionScorer {
 
   constructor(address: string, model: string, timeoutMs: number) {
     this.description = `predictor ${address}`;
-    const creds = credentials.createInsecure();
+    const creds = peerCredentials();
     this.#inference = new inference.GRPCInferenceServiceClient(address, creds, clientChannelOptions());
     this.#repository = new predictorV1.ModelRepositoryServiceClient(address, creds, clientChannelOptions());
     this.#model = model;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { analyzerV1 } from "@prescient/contracts";
 import { errorMessage } from "@prescient/core";
-import type { ServiceHost } from "@prescient/kit";
+import { type ServiceHost, watchRedisHealth } from "@prescient/kit";
 import { Analyzer } from "../analyzer.js";
 import { FileModelPublisher } from "../model/file-publisher.js";
 import { OipScorer } from "../model/oip-scorer.js";
@@ -58,6 +58,8 @@ export async function startAnalyzer(
     o,
   );
   host.addService(analyzerServiceName, analyzerV1.AnalyzerServiceService, analyzerService(analyzer));
+  if (store instanceof RedisAnalyzerStore)
+    watchRedisHealth(host, [analyzerServiceName], store.redis, { logger: o.logger });
   const unwatch = AnalyzerMetrics.for().watch(analyzer);
 
   let closed = false;

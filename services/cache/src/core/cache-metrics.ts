@@ -34,6 +34,7 @@ export class CacheMetrics {
   readonly invalidated: Counter<"selector">;
   readonly storeErrors: Counter<"operation">;
   readonly missHandlerCalls: Counter<"mode" | "outcome">;
+  readonly evictions: Counter<"store">;
   /** Where the entries/bytes gauges read from: the most recently started cache. */
   countSource: (() => Promise<StoreCount>) | undefined;
   readonly #types = new Map<string, TypeCounters>();
@@ -74,6 +75,12 @@ export class CacheMetrics {
       name: "prescient_cache_miss_handler_calls_total",
       help: "Misses handled, by mode (enqueue, compute) and outcome (ok, error, coalesced).",
       labelNames: ["mode", "outcome"] as const,
+      registers,
+    });
+    this.evictions = new Counter({
+      name: "prescient_cache_evictions_total",
+      help: "Entries evicted to stay within the store's entry and byte budget, by store (memory, redis).",
+      labelNames: ["store"] as const,
       registers,
     });
     const gauge = (name: string, help: string, pick: (c: StoreCount) => number | undefined): void => {

@@ -36,7 +36,9 @@ export function toInvalidation(registry: TaskTypeRegistry, request: cacheV1.Inva
   if (request.key !== undefined) {
     const { key, parts } = resolveKey(registry, request.key, "key");
     if (tenant !== "" && tenant !== parts.tenant)
-      throw new InvalidArgumentError(`tenant ${JSON.stringify(tenant)} differs from the key's tenant`);
+      throw new InvalidArgumentError(
+        `tenant ${JSON.stringify(tenant.slice(0, 100))} differs from the key's tenant`,
+      );
     return { kind: "key", key };
   }
   if (request.prefix !== undefined) {

@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { cacheV1 } from "@prescient/contracts";
-import { checkHealth } from "@prescient/kit";
+import { checkHealth, type HealthStatus, livenessServiceName } from "@prescient/kit";
 import { type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entry, key, lookupRequest, testTypes } from "../core/core.test-util.js";
@@ -10,9 +10,20 @@ import { grpcError, startTestCache } from "./grpc.test-util.js";
 
 /**
  * The store-down case with a real Redis: this test owns its redis-server,
- * stops it mid-test, and checks that the cache keeps answering (degraded)
- * and stays healthy, then recovers when Redis returns.
+ * kills it mid-test, and checks that the cache keeps answering (degraded)
+ * while its readiness says NOT_SERVING (liveness stays SERVING, so nothing
+ * restarts it), then recovers, health included, when Redis returns.
  */
+
+async function healthWithin(address: string, service: string, want: HealthStatus, ms: number) {
+  const end = Date.now() + ms;
+  let last = await checkHealth(address, service);
+  while (last !== want && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    last = await checkHealth(address, service);
+  }
+  return last;
+}
 describe("cache service when its Redis dies", () => {
   let redis: RedisServerProcess;
   let cache: Awaited<ReturnType<typeof startTestCache>>;
@@ -43,7 +54,13 @@ describe("cache service when its Redis dies", () => {
     await cache.rpc.put({ entry: entry(key("a")) });
     expect((await cache.rpc.lookup(lookupRequest(key("a")))).hit).toBe(true);
 
+    const exited = new Promise((r) => redis.process.once("exit", r));
+    redis.process.kill("SIGKILL");
+    await exited;
     await redis.stop();
+    expect(await healthWithin(cache.host.address, cacheServiceName, "NOT_SERVING", 3000)).toBe("NOT_SERVING");
+    expect(await checkHealth(cache.host.address, "")).toBe("NOT_SERVING");
+    expect(await checkHealth(cache.host.address, livenessServiceName)).toBe("SERVING");
     const started = Date.now();
     expect(await cache.rpc.lookup(lookupRequest(key("a")))).toMatchObject({ hit: false, degraded: true });
     expect(Date.now() - started).toBeLessThan(1500);
@@ -68,7 +85,7 @@ describe("cache service when its Redis dies", () => {
     expect((await grpcError(cache.rpc.put({ entry: entry(key("b")) }))).code).toBe(status.UNAVAILABLE);
     const stats = await cache.rpc.stats({ tenant: "", taskType: "" });
     expect(stats.total?.errors).toBe(4n);
-    expect(await checkHealth(cache.host.address, cacheServiceName)).toBe("SERVING");
+    expect(await checkHealth(cache.host.address, cacheServiceName)).toBe("NOT_SERVING");
 
     redis = await startRedisServer({ port: redis.port });
     const deadline = Date.now() + 15_000;
@@ -78,6 +95,8 @@ describe("cache service when its Redis dies", () => {
       answer = await cache.rpc.lookup(lookupRequest(key("a")));
     }
     expect(answer).toMatchObject({ degraded: false });
+    expect(await healthWithin(cache.host.address, cacheServiceName, "SERVING", 5000)).toBe("SERVING");
+    expect(await checkHealth(cache.host.address, "")).toBe("SERVING");
     await cache.rpc.put({ entry: entry(key("a")) });
     expect((await cache.rpc.lookup(lookupRequest(key("a")))).hit).toBe(true);
   });

@@ -7,6 +7,7 @@ describeStoreConformance(
   "memory",
   async () => new MemoryCacheStore(),
   (store) => store.close(),
+  async (budget) => new MemoryCacheStore(budget),
 );
 
 describe("memory store bounds", () => {
@@ -27,11 +28,12 @@ describe("memory store bounds", () => {
       w.result.value = { payload: Buffer.alloc(4000), contentType: "application/octet-stream" };
       return w;
     };
-    const store = new MemoryCacheStore({ maxBytes: 10_000 });
+    // About 5 kB each: the 4 kB payload plus the counted per-entry overhead.
+    const store = new MemoryCacheStore({ maxBytes: 12_000 });
     await store.putMany([big("1"), big("2"), big("3")]);
     const { entries, bytes } = await store.count();
     expect(entries).toBe(2);
-    expect(bytes).toBeLessThanOrEqual(10_000);
+    expect(bytes).toBeLessThanOrEqual(12_000);
     const tiny = new MemoryCacheStore({ maxBytes: 1000 });
     await expect(tiny.putMany([big("x")])).rejects.toThrow(/holds at most 1000/);
   });
@@ -45,6 +47,68 @@ describe("memory store bounds", () => {
     expect(await store.get(w.key)).toBeDefined();
     clock.advance(1);
     expect(await store.get(w.key)).toBeUndefined();
+  });
+});
+
+describe("memory store side structures", () => {
+  it("stay bounded by what the store holds, through overwrites, evictions and invalidations far past the budget", async () => {
+    const store = new MemoryCacheStore({ maxEntries: 2_000, maxBytes: 1_000_000 });
+    const horizon = () => 30_000;
+    let written = 0;
+    for (let round = 0; round < 40; round++) {
+      const batch = [];
+      for (let i = 0; i < 500; i++) {
+        const n = round * 500 + i;
+        // Keys repeat (overwrites), tags are mostly new (a fresh tag set each time), tenants churn.
+        const w = write(
+          `tenant${n % 37}`,
+          n % 3 === 0 ? "dashboard_data" : "ctr_prediction",
+          `e${n % 4_000}`,
+          {
+            tags: [`run-${n}`, `group-${n % 50}`, `x${"y".repeat(n % 200)}`],
+            modelName: `m${n % 5}`,
+            modelVersion: String(n % 7),
+            ttlMs: 20_000 + (n % 40_000),
+          },
+        );
+        batch.push(w);
+      }
+      await store.putMany(batch);
+      written += batch.length;
+      if (round % 4 === 1)
+        await store.invalidate({ kind: "tag", tenant: `tenant${round % 37}`, tag: `group-${round}` });
+      if (round % 4 === 2)
+        await store.invalidate({ kind: "task_type", tenant: undefined, taskType: "dashboard_data" });
+      if (round % 4 === 3)
+        await store.invalidate({
+          kind: "model_older_than",
+          tenant: undefined,
+          modelName: "m1",
+          olderThan: 4,
+        });
+      if (round % 10 === 9) store.nearExpiry(Date.now(), horizon, {});
+    }
+    expect(written).toBe(20_000);
+    const { entries, bytes } = await store.count();
+    expect(bytes).toBeLessThanOrEqual(1_000_000);
+    const sizes = store.sizes();
+    expect(sizes.entries).toBe(entries);
+    expect(entries).toBeLessThanOrEqual(2_000);
+    // Every side structure holds the live entries and nothing else.
+    expect(sizes.indexedKeys).toBe(entries);
+    expect(sizes.typeMembers).toBe(entries);
+    expect(sizes.modelMembers).toBe(entries);
+    expect(sizes.tagMembers).toBe(3 * entries);
+    expect(sizes.tagNames).toBeLessThanOrEqual(3 * entries);
+    expect(sizes.tenants).toBeLessThanOrEqual(37);
+    expect(sizes.expiry.current).toBeLessThanOrEqual(entries);
+    expect(sizes.expiry.due).toBeLessThanOrEqual(sizes.expiry.current);
+    expect(sizes.expiry.heapSlots).toBeLessThanOrEqual(2 * sizes.expiry.current + 1024);
+
+    await store.invalidate({ kind: "task_type", tenant: undefined, taskType: "ctr_prediction" });
+    await store.invalidate({ kind: "task_type", tenant: undefined, taskType: "dashboard_data" });
+    expect(store.sizes()).toMatchObject({ entries: 0, tenants: 0, indexedKeys: 0, tagNames: 0 });
+    expect(store.sizes().expiry).toMatchObject({ current: 0, due: 0 });
   });
 });
 

@@ -21,13 +21,19 @@ import { EncodedResult } from "./encoded-result.js";
 export interface MemoryStoreOptions {
   /** Most entries held; the least recently used go first. Default 100,000. */
   maxEntries: number;
-  /** Most bytes held (encoded result plus key and bookkeeping). Default 256 MiB. */
+  /**
+   * Most bytes held: the encoded result, the key, the tag and model strings
+   * and their index slots, and a measured per-entry overhead (see entrySize),
+   * so that the figure tracks the heap the store really uses. Default 256 MiB.
+   */
   maxBytes: number;
   /** Decides physical expiry. Default: the system clock. */
   clock: Clock;
+  /** Told of each entry evicted to stay within maxEntries or maxBytes (the evictions metric). Default: nothing. */
+  onEvicted: (count: number) => void;
 }
 
-export const memoryStoreDefaults: Readonly<Omit<MemoryStoreOptions, "clock">> = {
+export const memoryStoreDefaults: Readonly<Omit<MemoryStoreOptions, "clock" | "onEvicted">> = {
   maxEntries: 100_000,
   maxBytes: 256 * 1024 * 1024,
 };
@@ -56,8 +62,48 @@ interface TenantIndex {
   models: Map<string, Set<string>>;
 }
 
-/** Rough per-entry overhead of the LRU node, the entry object and index slots. */
-const entryOverheadBytes = 200;
+/**
+ * Heap an entry costs beyond its strings and encoded bytes: the LRU slot, the
+ * entry and EncodedResult objects, the Uint8Array and its backing store, the
+ * key's slots in the tenant indexes and the expiry index's record (stale
+ * heap slots included, see ExpiryIndex). Measured on Node 20 at about 900
+ * bytes (heapUsed + arrayBuffers over 20,000 small entries); the old figure
+ * of 200 let a 256 MiB store hold about 1 GB.
+ */
+const entryOverheadBytes = 1000;
+/** Heap one tag costs beyond its characters: its slot in the tag index (a Set, often a new one) and in the entry. */
+const tagOverheadBytes = 220;
+
+/** Bytes V8 keeps for a string: one per character when all are Latin-1, else two. */
+function stringBytes(s: string): number {
+  return /[\u0100-\uffff]/.test(s) ? s.length * 2 : s.length;
+}
+
+/** What an entry costs on the heap, as counted against maxBytes. */
+function entrySize(encodedLength: number, key: string, result: CachedResult): number {
+  let size = encodedLength + entryOverheadBytes + stringBytes(key) + stringBytes(result.modelName);
+  size += stringBytes(result.modelVersion);
+  for (const tag of result.tags) size += stringBytes(tag) + tagOverheadBytes;
+  return size;
+}
+
+/** The bytes in an ArrayBuffer of their own, copied only when they are a view into a bigger one. */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+/** How big the store's structures are: entries, index slots, expiry index. For tests of its bounds. */
+export interface MemoryStoreSizes {
+  entries: number;
+  tenants: number;
+  /** Members of all the tenants' key, type, tag and model sets. */
+  indexedKeys: number;
+  typeMembers: number;
+  tagNames: number;
+  tagMembers: number;
+  modelMembers: number;
+  expiry: { current: number; heapSlots: number; due: number };
+}
 
 /**
  * The embedded store: an LRU bounded by entries and bytes, plus per-tenant
@@ -73,16 +119,17 @@ export class MemoryCacheStore implements CacheStore {
   readonly #expiries = new ExpiryIndex();
 
   constructor(options?: Partial<MemoryStoreOptions>) {
-    this.options = { ...memoryStoreDefaults, clock: systemClock, ...options };
+    this.options = { ...memoryStoreDefaults, clock: systemClock, onEvicted: () => {}, ...options };
     this.#lru = new LRUCache<string, Entry>({
       max: this.options.maxEntries,
       maxSize: this.options.maxBytes,
       sizeCalculation: (entry) => entry.size,
       // Synchronous, also for replacement ('set'), so the old entry's index
       // slots are gone before the new entry's are added.
-      dispose: (entry, key) => {
+      dispose: (entry, key, reason) => {
         this.#unindex(key, entry);
         this.#expiries.removed(key);
+        if (reason === "evict") this.options.onEvicted(1);
       },
     });
   }
@@ -107,17 +154,20 @@ export class MemoryCacheStore implements CacheStore {
         this.#lru.delete(write.key);
         continue;
       }
+      // A result read from elsewhere is held as fresh bytes of its own: a view
+      // into a bigger buffer would keep all of it alive, and a decoded copy
+      // (EncodedResult caches one once read) would double it, uncounted.
       const encoded =
         write.result instanceof EncodedResult
-          ? write.result.encoded
+          ? ownBytes(write.result.encoded)
           : commonV1.Result.encode(write.result).finish();
-      const size = encoded.length + write.key.length * 2 + entryOverheadBytes;
+      const size = entrySize(encoded.length, write.key, write.result);
       if (size > this.options.maxBytes)
         throw new ResourceExhaustedError(
           `entry ${write.key} takes ${size} bytes; the memory store holds at most ${this.options.maxBytes}`,
         );
       const entry: Entry = {
-        result: write.result instanceof EncodedResult ? write.result : new EncodedResult(encoded),
+        result: new EncodedResult(encoded),
         tenant: write.tenant,
         taskType: write.taskType,
         tags: write.result.tags,
@@ -176,6 +226,33 @@ export class MemoryCacheStore implements CacheStore {
 
   async close(): Promise<void> {
     this.#lru.clear();
+  }
+
+  /** Sizes of the LRU and every side structure; they must stay in step with the entries held. */
+  sizes(): MemoryStoreSizes {
+    const out: MemoryStoreSizes = {
+      entries: this.#lru.size,
+      tenants: this.#tenants.size,
+      indexedKeys: 0,
+      typeMembers: 0,
+      tagNames: 0,
+      tagMembers: 0,
+      modelMembers: 0,
+      expiry: this.#expiries.sizes,
+    };
+    const members = (m: Map<string, Set<string>>): number => {
+      let n = 0;
+      for (const set of m.values()) n += set.size;
+      return n;
+    };
+    for (const index of this.#tenants.values()) {
+      out.indexedKeys += index.keys.size;
+      out.typeMembers += members(index.types);
+      out.tagNames += index.tags.size;
+      out.tagMembers += members(index.tags);
+      out.modelMembers += members(index.models);
+    }
+    return out;
   }
 
   #read(key: string): CachedResult | undefined {

@@ -33,6 +33,8 @@ interface Drain {
   layout: RedisLayout;
   tenant: string;
   chunk: number;
+  /** Told of the keys each chunk removed (the store's budget ledger). */
+  removed?: ((keys: string[]) => Promise<void>) | undefined;
 }
 
 export async function invalidateRedis(
@@ -40,26 +42,27 @@ export async function invalidateRedis(
   layout: RedisLayout,
   selector: InvalidationSelector,
   chunk: number,
+  removed?: (keys: string[]) => Promise<void>,
 ): Promise<number> {
   switch (selector.kind) {
     case "pattern": {
       const { tenant, redisGlob, regex } = selector.pattern;
-      const d = { client, layout, tenant, chunk };
+      const d = { client, layout, tenant, chunk, removed };
       return drainSet(d, layout.keys(tenant), { match: redisGlob, filter: (k) => regex.test(k) });
     }
     case "tag": {
-      const d = { client, layout, tenant: selector.tenant, chunk };
+      const d = { client, layout, tenant: selector.tenant, chunk, removed };
       return drainSet(d, layout.tag(selector.tenant, selector.tag), {
         verify: (r) => r.tags.includes(selector.tag),
       });
     }
     case "task_type":
       return sumOverTenants(client, layout, selector.tenant, chunk, (d) =>
-        drainSet(d, layout.type(d.tenant, selector.taskType), {}),
+        drainSet({ ...d, removed }, layout.type(d.tenant, selector.taskType), {}),
       );
     case "model_older_than":
       return sumOverTenants(client, layout, selector.tenant, chunk, (d) =>
-        drainModel(d, selector.modelName, selector.olderThan),
+        drainModel({ ...d, removed }, selector.modelName, selector.olderThan),
       );
   }
 }
@@ -157,6 +160,7 @@ async function unlinkAll(d: Drain, keys: string[], indexes: string[]): Promise<n
   const replies = await multi.exec();
   const failed = replies?.find(([err]) => err !== null);
   if (failed) throw failed[0];
+  await d.removed?.(keys);
   const unlinked = replies?.[0]?.[1];
   return typeof unlinked === "number" ? unlinked : 0;
 }

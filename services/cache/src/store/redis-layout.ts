@@ -15,6 +15,8 @@ export type RedisClient = Redis | Cluster;
  * - `{p}{t}:model:<name>`  zset of keys per model, scored by numeric version
  * - `{p}{t}:indexes`       set of the index names above, for the sweeper
  * - `{p}tenants`           set of tenants, for invalidation across tenants
+ * - `{p}{:budget}:...`     the entry and byte budget's ledger (redis-budget.ts);
+ *                          ':' never occurs in a tenant, so the tag is its own
  *
  * Index members can outlive their entries (Redis expires entries on its
  * own); readers verify, and the sweeper prunes.
@@ -57,6 +59,18 @@ export class RedisLayout {
 
   tenants(): string {
     return `${this.prefix}tenants`;
+  }
+
+  budgetExpiry(): string {
+    return `${this.prefix}{:budget}:expiry`;
+  }
+
+  budgetBytes(): string {
+    return `${this.prefix}{:budget}:bytes`;
+  }
+
+  budgetTotal(): string {
+    return `${this.prefix}{:budget}:total`;
   }
 }
 

@@ -39,6 +39,14 @@ describeStoreConformance(
     await removePrefix((store as RedisCacheStore).layout.prefix);
     await store.close();
   },
+  async (budget) =>
+    new RedisCacheStore({
+      url,
+      keyPrefix: `${filePrefix}${n++}:`,
+      chunkSize: 7,
+      sweepIntervalMs: 0,
+      ...budget,
+    }),
 );
 
 describe("redis store layout", () => {
@@ -55,7 +63,12 @@ describe("redis store layout", () => {
       cursor = next;
       keys.push(...batch);
     } while (cursor !== "0");
-    const tenantKeys = keys.filter((k) => k !== store.layout.tenants());
+    // The budget's ledger has a slot of its own, shared by its three keys.
+    const budgetKeys = keys.filter((k) => k.includes("{:budget}"));
+    expect(budgetKeys.sort()).toEqual(
+      [store.layout.budgetBytes(), store.layout.budgetExpiry(), store.layout.budgetTotal()].sort(),
+    );
+    const tenantKeys = keys.filter((k) => k !== store.layout.tenants() && !budgetKeys.includes(k));
     expect(tenantKeys.length).toBeGreaterThanOrEqual(6);
     for (const k of tenantKeys) expect(k).toContain("{acme}");
     // Index keys expire with their longest-lived member.
@@ -76,6 +89,37 @@ describe("redis store layout", () => {
     expect(await store.sweep()).toBe(4);
     expect((await store.count()).entries).toBe(1);
     expect(await store.sweep()).toBe(0);
+    await store.close();
+  });
+
+  it("evicts the entries closest to expiry first, forgets expired ones without counting them, books overwrites once", async () => {
+    let evicted = 0;
+    const store = new RedisCacheStore({
+      url,
+      keyPrefix: `${filePrefix}${n++}:`,
+      sweepIntervalMs: 0,
+      maxEntries: 3,
+      onEvicted: (c) => (evicted += c),
+    });
+    await store.ready();
+    const w = (id: string, ttlMs: number) => write("t", "ctr_prediction", id, { ttlMs });
+    await store.putMany([w("gone", 50), w("soon", 10_000), w("late", 60_000)]);
+    for (let i = 0; i < 20; i++) await store.putMany([w("late", 60_000)]);
+    expect(await admin.zcard(store.layout.budgetExpiry())).toBe(3);
+    await new Promise((r) => setTimeout(r, 150));
+    // "gone" expired in Redis: booking "later" forgets it, no eviction needed.
+    await store.putMany([w("later", 120_000)]);
+    expect(evicted).toBe(0);
+    await store.putMany([w("latest", 180_000)]);
+    expect(evicted).toBe(1);
+    const held = await store.getMany(["soon", "late", "later", "latest"].map((id) => w(id, 1).key));
+    expect(held.map((r) => r !== undefined)).toEqual([false, true, true, true]);
+    await store.sweep(); // the keys set still names "gone" until the sweeper prunes it
+    const { entries, bytes } = await store.count();
+    expect(entries).toBe(3);
+    const sizes = await admin.hvals(store.layout.budgetBytes());
+    expect(bytes).toBe(sizes.reduce((sum, b) => sum + Number(b), 0));
+    await removePrefix(store.layout.prefix);
     await store.close();
   });
 

@@ -11,6 +11,7 @@ import type {
 } from "./cache-store.js";
 import { numericModelVersion } from "./cache-store.js";
 import { EncodedResult } from "./encoded-result.js";
+import { type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.js";
 import { invalidateRedis, sweepRedis } from "./redis-invalidation.js";
 import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
 
@@ -27,18 +28,38 @@ export interface RedisStoreOptions {
   chunkSize: number;
   /** How often stale index members are pruned; 0 turns the sweeper off. Default 5 min. */
   sweepIntervalMs: number;
+  /**
+   * Most entries held; beyond it the entries closest to expiry are evicted
+   * (redis-budget.ts). Default 1,000,000.
+   */
+  maxEntries: number;
+  /**
+   * Most bytes held, as estimated per entry (value, key, index memberships,
+   * Redis overhead; see redisEntryBytes). Keep it below Redis's maxmemory,
+   * which is the hard stop. Default 1 GiB.
+   */
+  maxBytes: number;
+  /** Told how many entries each eviction removed (the evictions metric). Default: nothing. */
+  onEvicted: (count: number) => void;
   /** Turns expiry instants into relative PX times. Default: the system clock. */
   clock: Clock;
   logger: Logger | undefined;
 }
 
-export const redisStoreDefaults: Readonly<Omit<RedisStoreOptions, "clock" | "client" | "logger">> = {
+export const redisStoreDefaults: Readonly<
+  Omit<RedisStoreOptions, "clock" | "client" | "logger" | "onEvicted">
+> = {
   url: "redis://127.0.0.1:6379",
   keyPrefix: "prescient:cache:",
   commandTimeoutMs: 1000,
   chunkSize: 500,
   sweepIntervalMs: 5 * 60_000,
+  maxEntries: 1_000_000,
+  maxBytes: 1024 * 1024 * 1024,
 };
+
+/** Most entries the budget forgets or evicts per call: a PutMany holds at most 1,000 by default. */
+const budgetBatch = 1_000;
 
 /**
  * The production store. Entries are protobuf-encoded Results under
@@ -51,6 +72,7 @@ export class RedisCacheStore implements CacheStore {
   readonly client: RedisClient;
   readonly layout: RedisLayout;
   readonly #ownsClient: boolean;
+  readonly #budget: RedisBudget;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options?: Partial<RedisStoreOptions>) {
@@ -59,6 +81,7 @@ export class RedisCacheStore implements CacheStore {
       clock: systemClock,
       client: undefined,
       logger: undefined,
+      onEvicted: () => {},
       ...options,
     };
     this.layout = new RedisLayout(this.options.keyPrefix);
@@ -80,6 +103,11 @@ export class RedisCacheStore implements CacheStore {
       if (now - lastLog < 10_000) return;
       lastLog = now;
       this.options.logger?.warn({ err: errorMessage(err) }, "redis connection error");
+    });
+    this.#budget = new RedisBudget(this.client, this.layout, {
+      maxEntries: this.options.maxEntries,
+      maxBytes: this.options.maxBytes,
+      batch: budgetBatch,
     });
     if (this.options.sweepIntervalMs > 0) {
       this.#sweeper = setInterval(() => {
@@ -140,12 +168,24 @@ export class RedisCacheStore implements CacheStore {
       else list.push(e);
     }
     const writes: Promise<unknown>[] = [this.client.sadd(this.layout.tenants(), ...byTenant.keys())];
-    for (const [tenant, list] of byTenant) writes.push(this.#putTenant(tenant, list, now));
-    await Promise.all(writes);
+    // #putTenant fills these before its first await, so the budget is booked in parallel.
+    const booked: BudgetWrite[] = [];
+    const gone: string[] = [];
+    for (const [tenant, list] of byTenant) writes.push(this.#putTenant(tenant, list, now, booked, gone));
+    const booking = this.#budget.record(booked, now);
+    await Promise.all([...writes, booking, this.#budget.forget(gone)]);
+    // Evicted only once the writes have landed, so a victim from this very batch stays evicted.
+    await this.#evict(await booking);
   }
 
   /** One MULTI per tenant, so an entry and its index memberships appear together. */
-  async #putTenant(tenant: string, entries: StoreWrite[], now: number): Promise<void> {
+  async #putTenant(
+    tenant: string,
+    entries: StoreWrite[],
+    now: number,
+    booked: BudgetWrite[],
+    gone: string[],
+  ): Promise<void> {
     const multi = this.client.multi();
     const sets = new Map<string, { members: string[]; ttl: number }>();
     const zsets = new Map<string, { args: (string | number)[]; ttl: number }>();
@@ -163,6 +203,7 @@ export class RedisCacheStore implements CacheStore {
       if (ttl <= 0) {
         // Already past its grace window: storing it would only serve misses.
         multi.unlink(physical);
+        gone.push(e.key);
         continue;
       }
       const bytes =
@@ -172,7 +213,15 @@ export class RedisCacheStore implements CacheStore {
       addTo(this.layout.type(tenant, e.taskType), e.key, ttl);
       for (const tag of e.result.tags) addTo(this.layout.tag(tenant, tag), e.key, ttl);
       const version = numericModelVersion(e.result.modelVersion);
-      if (e.result.modelName !== "" && version !== undefined) {
+      const inModelIndex = e.result.modelName !== "" && version !== undefined;
+      // Memberships: keys, type, each tag, the model zset, and the budget's zset and hash.
+      const memberships = 4 + e.result.tags.length + (inModelIndex ? 1 : 0);
+      booked.push({
+        key: e.key,
+        bytes: redisEntryBytes(physical, e.key, bytes.byteLength, e.result.tags, memberships),
+        expiryMs: e.physicalExpiryMs,
+      });
+      if (inModelIndex) {
         const name = this.layout.model(tenant, e.result.modelName);
         const z = zsets.get(name);
         if (z === undefined) zsets.set(name, { args: [version, e.key], ttl });
@@ -226,14 +275,20 @@ export class RedisCacheStore implements CacheStore {
         return typeof unlinked === "number" ? unlinked : 0;
       }),
     );
+    await this.#budget.forget(keys);
     return counts.reduce((a, b) => a + b, 0);
   }
 
   invalidate(selector: InvalidationSelector): Promise<number> {
-    return invalidateRedis(this.client, this.layout, selector, this.options.chunkSize);
+    return invalidateRedis(this.client, this.layout, selector, this.options.chunkSize, (keys) =>
+      this.#budget.forget(keys),
+    );
   }
 
-  /** Entries indexed: live ones plus expired ones the sweeper has not pruned yet. Bytes are unknown. */
+  /**
+   * Entries indexed: live ones plus expired ones the sweeper has not pruned
+   * yet. Bytes: the budget's estimate of the entries booked.
+   */
   async count(): Promise<StoreCount> {
     let entries = 0;
     for await (const tenants of scanSet(this.client, this.layout.tenants(), this.options.chunkSize)) {
@@ -244,12 +299,38 @@ export class RedisCacheStore implements CacheStore {
         entries += typeof n === "number" ? n : 0;
       }
     }
-    return { entries, bytes: undefined };
+    return { entries, bytes: await this.#budget.bytes() };
   }
 
-  /** Prunes index members whose entries Redis has expired. Safe to run at any time, on any replica. */
-  sweep(): Promise<number> {
-    return sweepRedis(this.client, this.layout, this.options.chunkSize);
+  /**
+   * Prunes index members whose entries Redis has expired, and brings the
+   * budget back within its limits (after they were lowered, or an idle
+   * spell). Safe to run at any time, on any replica.
+   */
+  async sweep(): Promise<number> {
+    const pruned = await sweepRedis(this.client, this.layout, this.options.chunkSize);
+    await this.#evict(await this.#budget.record([], this.options.clock.now()));
+    return pruned;
+  }
+
+  /** Unlinks entries the budget evicted (already off its ledger) and drops them from their keys sets. */
+  async #evict(victims: readonly string[]): Promise<void> {
+    if (victims.length === 0) return;
+    const groups = groupByTenant(this.layout, victims);
+    await Promise.all(
+      [...groups].map(async ([tenant, positions]) => {
+        const canonical = positions.map((i) => victims[i] as string);
+        // The other indexes keep the members until the sweeper prunes them, as after a Redis expiry.
+        const replies = await this.client
+          .multi()
+          .unlink(...canonical.map((k) => this.layout.entry(k, tenant)))
+          .srem(this.layout.keys(tenant), ...canonical)
+          .exec();
+        const failed = replies?.find(([err]) => err !== null);
+        if (failed) throw failed[0];
+      }),
+    );
+    this.options.onEvicted(victims.length);
   }
 
   async close(): Promise<void> {

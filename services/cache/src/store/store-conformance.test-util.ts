@@ -53,10 +53,18 @@ const key = (tenant: string, taskType: string, entityId: string): string =>
  * The behaviour every CacheStore must have. `create` gives a fresh, empty
  * store per test; `dispose` removes what it wrote.
  */
+/** A store's entry and byte budget, with the eviction callback both stores take. */
+export interface StoreBudget {
+  maxEntries: number;
+  maxBytes: number;
+  onEvicted: (count: number) => void;
+}
+
 export function describeStoreConformance(
   name: string,
   create: () => Promise<CacheStore>,
   dispose: (store: CacheStore) => Promise<void>,
+  createBounded?: (budget: StoreBudget) => Promise<CacheStore>,
 ): void {
   describe(`${name} store conformance`, () => {
     let store: CacheStore;
@@ -224,6 +232,71 @@ export function describeStoreConformance(
       if (count.bytes !== undefined) expect(count.bytes).toBeGreaterThan(0);
       await store.invalidate({ kind: "task_type", tenant: undefined, taskType: "ctr_prediction" });
       expect((await store.count()).entries).toBe(0);
+    });
+  });
+
+  if (createBounded === undefined) return;
+  describe(`${name} store budget conformance`, () => {
+    const opened: CacheStore[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map(dispose));
+    });
+    const bounded = async (budget: Omit<StoreBudget, "onEvicted">) => {
+      const evicted = { n: 0 };
+      const s = await createBounded({ ...budget, onEvicted: (n) => (evicted.n += n) });
+      opened.push(s);
+      await s.ready();
+      return { store: s, evicted };
+    };
+    const readable = async (s: CacheStore, keys: string[]): Promise<number> =>
+      (await s.getMany(keys)).filter((r) => r !== undefined).length;
+
+    it("holds at most maxEntries, counting each eviction, through overwrites", async () => {
+      const { store: s, evicted } = await bounded({ maxEntries: 10, maxBytes: 100_000_000 });
+      const keys: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        // Later rounds live longer, so LRU (memory) and soonest-expiry-first (Redis) both keep the newest.
+        const batch = Array.from({ length: 10 }, (_, i) =>
+          write(`t${i % 3}`, "ctr_prediction", `r${round}-${i}`, { ttlMs: 60_000 + round * 1_000 }),
+        );
+        keys.push(...batch.map((w) => w.key));
+        await s.putMany(batch);
+        // Overwrites of held keys take no room of their own.
+        await s.putMany(batch.slice(0, 3).map((w) => ({ ...w })));
+      }
+      expect(await readable(s, keys)).toBe(10);
+      expect(evicted.n).toBe(40);
+      expect((await s.count()).entries).toBe(10);
+    });
+
+    it("holds at most maxBytes, and what is invalidated or deleted frees its share", async () => {
+      const big = (tenant: string, id: string, ttlMs = 60_000): StoreWrite => {
+        const w = write(tenant, "dashboard_data", id, { tags: ["big"], ttlMs });
+        w.result.value = { payload: Buffer.alloc(4_000, 7), contentType: "application/octet-stream" };
+        return w;
+      };
+      const { store: s, evicted } = await bounded({ maxEntries: 1_000, maxBytes: 30_000 });
+      const keys = Array.from({ length: 20 }, (_, i) => big(`t${i % 2}`, `b${i}`).key);
+      for (let i = 0; i < 20; i++) await s.putMany([big(`t${i % 2}`, `b${i}`, 60_000 + i * 1_000)]);
+      const held = await readable(s, keys);
+      expect(held).toBeGreaterThanOrEqual(4);
+      expect(held).toBeLessThanOrEqual(7);
+      expect(evicted.n).toBe(20 - held);
+      const { bytes } = await s.count();
+      if (bytes !== undefined) expect(bytes).toBeLessThanOrEqual(30_000);
+
+      await s.invalidate({ kind: "tag", tenant: "t0", tag: "big" });
+      await s.invalidate({ kind: "tag", tenant: "t1", tag: "big" });
+      await s.delete(keys);
+      const before = evicted.n;
+      for (let i = 0; i < held; i++) await s.putMany([big("t2", `c${i}`)]);
+      expect(evicted.n).toBe(before);
+      expect(
+        await readable(
+          s,
+          Array.from({ length: held }, (_, i) => big("t2", `c${i}`).key),
+        ),
+      ).toBe(held);
     });
   });
 }

@@ -1,6 +1,5 @@
-import { credentials } from "@grpc/grpc-js";
 import { inference } from "@prescient/contracts";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { callUnary, clientChannelOptions, peerCredentials } from "@prescient/kit";
 import type { BatchTensor } from "../inputs/build-inputs.js";
 import { decodeOutput, encodeRaw } from "./oip-tensors.js";
 
@@ -52,7 +51,7 @@ export class OipPredictor implements Predictor {
       const address = typeof this.#address === "string" ? this.#address : this.#address();
       this.#client = new inference.GRPCInferenceServiceClient(
         address,
-        credentials.createInsecure(),
+        peerCredentials(),
         clientChannelOptions(),
       );
     }

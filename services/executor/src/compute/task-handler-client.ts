@@ -1,7 +1,6 @@
-import { credentials } from "@grpc/grpc-js";
 import { executorV1 } from "@prescient/contracts";
 import { UnavailableError } from "@prescient/core";
-import { callUnary, clientChannelOptions, featuresToProto } from "@prescient/kit";
+import { callUnary, clientChannelOptions, featuresToProto, peerCredentials } from "@prescient/kit";
 import type { HandlerItem, HandlerOutcome, TaskHandlers } from "../worker/ports.js";
 
 /**
@@ -30,11 +29,7 @@ export class GrpcTaskHandlers implements TaskHandlers {
       );
     let client = this.#clients.get(address);
     if (client === undefined) {
-      client = new executorV1.TaskHandlerServiceClient(
-        address,
-        credentials.createInsecure(),
-        clientChannelOptions(),
-      );
+      client = new executorV1.TaskHandlerServiceClient(address, peerCredentials(), clientChannelOptions());
       this.#clients.set(address, client);
     }
     const response = await callUnary(

@@ -1,6 +1,7 @@
 export type { RedisClient } from "./lua-script.js";
 export { MemoryTaskQueue } from "./memory-task-queue.js";
 export {
+  type DeadLetterDropReason,
   defaultTaskQueueOptions,
   queueLimits,
   resolveTaskQueueOptions,

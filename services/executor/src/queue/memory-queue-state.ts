@@ -190,6 +190,25 @@ export class MemoryQueueState {
     this.size--;
     this.dead.set(e.record.id, ++this.#deadSeq);
     this.bumpDead(e.record.taskType, 1);
+    // Over capacity the oldest deaths go, as the Redis queue's trimDead does.
+    let dropped = 0;
+    for (const id of this.dead.keys()) {
+      if (this.dead.size <= this.options.deadLetterCapacity) break;
+      this.dropDead(id);
+      dropped++;
+    }
+    if (dropped > 0) this.options.onDeadLettersDropped("capacity", dropped);
+  }
+
+  /** Deletes a dead letter: out of the set, its record and key pointer forgotten. */
+  dropDead(id: string): boolean {
+    if (!this.dead.delete(id)) return false;
+    const r = this.tasks.get(id)?.record;
+    if (r !== undefined) {
+      this.bumpDead(r.taskType, -1);
+      this.forget(r);
+    }
+    return true;
   }
 
   /** Leaves processing for `state`: the lease fields go, the error (if any) is recorded. */
@@ -221,8 +240,17 @@ export class MemoryQueueState {
     if (this.byKey.get(r.key) === r.id) this.byKey.delete(r.key);
   }
 
-  /** Forgets completed tasks past their retention. */
+  /** Forgets completed tasks past their retention, and dead letters past theirs. */
   sweep(now: number): void {
+    // Map order is death order, and a dead record's updatedAt is its death: the oldest are first.
+    let aged = 0;
+    for (const id of this.dead.keys()) {
+      const r = this.tasks.get(id)?.record;
+      if (r !== undefined && r.updatedAt + this.options.deadLetterRetentionMs > now) break;
+      this.dropDead(id);
+      aged++;
+    }
+    if (aged > 0) this.options.onDeadLettersDropped("retention", aged);
     const q = this.#expiries;
     while (this.#expiriesHead < q.length && (q[this.#expiriesHead]?.at ?? 0) <= now) {
       const { ref } = q[this.#expiriesHead++] as { ref: Ref };

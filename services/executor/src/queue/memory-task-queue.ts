@@ -210,14 +210,13 @@ export class MemoryTaskQueue implements TaskQueue {
     const sel = v.validateSelector(selector);
     const s = this.#s;
     let purged = 0;
-    for (const id of "ids" in sel ? sel.ids : [...s.dead.keys()]) {
-      if (!s.dead.delete(id)) continue;
-      const r = (s.tasks.get(id) as Entry).record;
-      s.bumpDead(r.taskType, -1);
-      s.forget(r);
-      purged++;
-    }
+    for (const id of "ids" in sel ? sel.ids : [...s.dead.keys()]) if (s.dropDead(id)) purged++;
     return purged;
+  }
+
+  async countDeadLetters(): Promise<number> {
+    this.#now(); // ages out what retention says should be gone
+    return this.#s.dead.size;
   }
 
   async stats(): Promise<QueueStats> {

@@ -21,6 +21,23 @@ export interface TaskQueueOptions {
    */
   retentionMs: number;
   /**
+   * Most dead letters kept. A task dead-lettered beyond it pushes out the
+   * oldest deaths (their records are deleted), so a flood of doomed work
+   * cannot grow the store without limit. Default 100,000.
+   */
+  deadLetterCapacity: number;
+  /**
+   * How long a dead letter is kept before it is deleted, counted from its
+   * death. Long enough for an operator to look and requeue. Default 7 days.
+   */
+  deadLetterRetentionMs: number;
+  /**
+   * Told of dead letters deleted unasked: pushed out by deadLetterCapacity or
+   * aged out by deadLetterRetentionMs. The executor counts them in
+   * Prometheus (queue-metrics.ts). Default: nothing.
+   */
+  onDeadLettersDropped: (reason: DeadLetterDropReason, count: number) => void;
+  /**
    * Namespace of the queue in Redis; it becomes the hash tag `{keyPrefix}`.
    * Two queues with different prefixes are independent. Default "prescient:q".
    */
@@ -29,6 +46,9 @@ export interface TaskQueueOptions {
   random: () => number;
 }
 
+/** Why a dead letter was deleted without a purge. */
+export type DeadLetterDropReason = "capacity" | "retention";
+
 export const defaultTaskQueueOptions: Readonly<TaskQueueOptions> = {
   capacity: 1_000_000,
   leaseMs: 30_000,
@@ -36,6 +56,9 @@ export const defaultTaskQueueOptions: Readonly<TaskQueueOptions> = {
   backoffBaseMs: 1_000,
   backoffMaxMs: 300_000,
   retentionMs: 300_000,
+  deadLetterCapacity: 100_000,
+  deadLetterRetentionMs: 7 * 24 * 3_600_000,
+  onDeadLettersDropped: () => {},
   keyPrefix: "prescient:q",
   random: Math.random,
 };
@@ -69,6 +92,8 @@ export function resolveTaskQueueOptions(options: Partial<TaskQueueOptions> = {})
   nonNegativeInteger("backoffBaseMs", o.backoffBaseMs);
   nonNegativeInteger("backoffMaxMs", o.backoffMaxMs);
   nonNegativeInteger("retentionMs", o.retentionMs);
+  positiveInteger("deadLetterCapacity", o.deadLetterCapacity);
+  positiveInteger("deadLetterRetentionMs", o.deadLetterRetentionMs);
   if (o.backoffMaxMs < o.backoffBaseMs)
     throw new InvalidArgumentError("task queue option backoffMaxMs must be at least backoffBaseMs");
   // No braces: the prefix becomes the Redis Cluster hash tag `{keyPrefix}`.
@@ -78,6 +103,8 @@ export function resolveTaskQueueOptions(options: Partial<TaskQueueOptions> = {})
     );
   if (typeof o.random !== "function")
     throw new InvalidArgumentError("task queue option random must be a function");
+  if (typeof o.onDeadLettersDropped !== "function")
+    throw new InvalidArgumentError("task queue option onDeadLettersDropped must be a function");
   return o;
 }
 

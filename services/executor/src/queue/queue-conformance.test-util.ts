@@ -321,6 +321,62 @@ export function taskQueueConformance(name: string, factory: QueueFactory): void 
       expect((await queue.stats()).total.dead).toBe(0);
     });
 
+    it("bounds the dead-letter set: beyond its capacity the oldest deaths go, counted", async () => {
+      const dropped: [string, number][] = [];
+      const { queue } = await open({
+        maxAttempts: 1,
+        deadLetterCapacity: 3,
+        onDeadLettersDropped: (reason, n) => dropped.push([reason, n]),
+      });
+      const keys = ["d1", "d2", "d3", "d4", "d5", "d6"];
+      await queue.enqueueMany(keys.map((k) => task(k)));
+      const claimed = await queue.claim(6, worker);
+      for (const t of claimed.slice(0, 4)) await queue.fail(t.id, "boom");
+      await queue.failMany(claimed.slice(4, 5).map((t) => ({ id: t.id, error: "boom" })));
+      const page = await queue.listDeadLetters();
+      expect(page.tasks.map((t) => entityOf(t.key))).toEqual(["d3", "d4", "d5"]);
+      expect(await queue.get(claimed[0]?.id ?? "")).toBeUndefined();
+      expect(await queue.getByKey(task("d1").key)).toBeUndefined();
+      // A lease that runs out on the last attempt dead-letters too, and pushes one out.
+      clock.advance(60_000);
+      await queue.claim(1, worker);
+      expect((await queue.listDeadLetters()).tasks.map((t) => entityOf(t.key))).toEqual(["d4", "d5", "d6"]);
+      expect((await queue.stats()).total.dead).toBe(3);
+      expect(await queue.countDeadLetters()).toBe(3);
+      expect(dropped.every(([reason]) => reason === "capacity")).toBe(true);
+      expect(dropped.reduce((sum, [, n]) => sum + n, 0)).toBe(3);
+    });
+
+    it("deletes dead letters older than their retention, oldest first, counted", async () => {
+      const dropped: [string, number][] = [];
+      const { queue } = await open({
+        maxAttempts: 1,
+        deadLetterRetentionMs: 60_000,
+        onDeadLettersDropped: (reason, n) => dropped.push([reason, n]),
+      });
+      await queue.enqueueMany([task("old"), task("young")]);
+      const [old, young] = await queue.claim(2, worker);
+      await queue.fail(old?.id ?? "", "boom");
+      clock.advance(30_000);
+      await queue.fail(young?.id ?? "", "boom");
+      clock.advance(29_999);
+      await queue.claim(1, worker);
+      expect((await queue.listDeadLetters()).tasks).toHaveLength(2);
+      clock.advance(1);
+      // Workers poll even when idle, so a claim is where the age check runs.
+      expect(await queue.claim(1, worker)).toEqual([]);
+      expect((await queue.listDeadLetters()).tasks.map((t) => entityOf(t.key))).toEqual(["young"]);
+      expect(await queue.get(old?.id ?? "")).toBeUndefined();
+      clock.advance(30_000);
+      expect(await queue.requeueExpired()).toBe(0);
+      expect((await queue.listDeadLetters()).tasks).toEqual([]);
+      expect((await queue.stats()).total.dead).toBe(0);
+      expect(dropped).toEqual([
+        ["retention", 1],
+        ["retention", 1],
+      ]);
+    });
+
     it("is bounded: beyond capacity enqueue is refused whole, dedup still works", async () => {
       const { queue } = await open({ capacity: 3 });
       await queue.enqueueMany([task("a"), task("b")]);

@@ -88,12 +88,25 @@ export class RedisTaskQueue implements TaskQueue {
   async claim(n: number, options: ClaimOptions): Promise<ClaimedTask[]> {
     const c = v.validateClaim(n, options, this.options);
     const now = this.#clock.now();
-    const reply = await this.#run(
-      scripts.claim,
-      [c.n, c.leaseMs, c.workerId, this.options.maxAttempts, queueLimits.housekeepingBatch, ...c.taskTypes],
-      now,
+    const o = this.options;
+    const [claimed, ...dropped] = asArray(
+      await this.#run(
+        scripts.claim,
+        [
+          c.n,
+          c.leaseMs,
+          c.workerId,
+          o.maxAttempts,
+          queueLimits.housekeepingBatch,
+          o.deadLetterCapacity,
+          o.deadLetterRetentionMs,
+          ...c.taskTypes,
+        ],
+        now,
+      ),
     );
-    return jsonArray(reply).map((row) => decodeClaimed(row, now, c.workerId, c.leaseMs));
+    this.#reportDropped(dropped);
+    return jsonArray(claimed).map((row) => decodeClaimed(row, now, c.workerId, c.leaseMs));
   }
 
   async ack(ids: readonly string[]): Promise<number> {
@@ -111,9 +124,18 @@ export class RedisTaskQueue implements TaskQueue {
     const valid = v.validateFailures(failures);
     if (valid.length === 0) return [];
     const o = this.options;
-    const args: (string | number)[] = [o.maxAttempts, o.backoffBaseMs, o.backoffMaxMs];
+    const args: (string | number)[] = [
+      o.maxAttempts,
+      o.backoffBaseMs,
+      o.backoffMaxMs,
+      o.deadLetterCapacity,
+      o.deadLetterRetentionMs,
+      // As many as one call can dead-letter, so the set is back under capacity when it returns.
+      queueLimits.batchMax,
+    ];
     for (const f of valid) args.push(f.id, f.error, f.permanent === true ? "1" : "0", o.random());
     const reply = asArray(await this.#run(scripts.fail, args));
+    this.#reportDropped(reply.slice(2 * valid.length));
     return valid.map((f, i): FailOutcome => {
       const outcome = reply[2 * i];
       if (outcome === "retry") return { id: f.id, outcome, retryAt: Number(reply[2 * i + 1]) };
@@ -135,11 +157,19 @@ export class RedisTaskQueue implements TaskQueue {
   }
 
   async requeueExpired(): Promise<number> {
+    const o = this.options;
     let total = 0;
     for (;;) {
-      const n = Number(
-        await this.#run(scripts.reap, [this.options.maxAttempts, queueLimits.housekeepingBatch]),
+      const [reaped, ...dropped] = asArray(
+        await this.#run(scripts.reap, [
+          o.maxAttempts,
+          queueLimits.housekeepingBatch,
+          o.deadLetterCapacity,
+          o.deadLetterRetentionMs,
+        ]),
       );
+      this.#reportDropped(dropped);
+      const n = Number(reaped);
       total += n;
       if (n < queueLimits.housekeepingBatch) return total;
     }
@@ -193,6 +223,10 @@ export class RedisTaskQueue implements TaskQueue {
     }
   }
 
+  async countDeadLetters(): Promise<number> {
+    return this.#command("countDeadLetters", () => this.#redis.zcard(`${this.#base}dead`));
+  }
+
   async stats(): Promise<QueueStats> {
     const [types, paused] = asArray(await this.#run(scripts.stats, [queueLimits.housekeepingBatch]));
     const counter = new StatsCounter();
@@ -220,6 +254,12 @@ export class RedisTaskQueue implements TaskQueue {
 
   async resume(): Promise<void> {
     await this.#command("resume", () => this.#redis.del(`${this.#base}paused`));
+  }
+
+  /** Passes a script's [droppedByCapacity, droppedByRetention] on to onDeadLettersDropped. */
+  #reportDropped([capacity, retention]: unknown[]): void {
+    if (Number(capacity) > 0) this.options.onDeadLettersDropped("capacity", Number(capacity));
+    if (Number(retention) > 0) this.options.onDeadLettersDropped("retention", Number(retention));
   }
 
   /** Runs a script with the queue's routing key, key base and the clock's time in front. */

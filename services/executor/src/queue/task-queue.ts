@@ -162,6 +162,8 @@ export interface TaskQueue {
   requeueDeadLetters(selector: DeadLetterSelector): Promise<number>;
   /** Deletes dead letters; returns how many were deleted. */
   purgeDeadLetters(selector: DeadLetterSelector): Promise<number>;
+  /** How many dead letters there are: cheap (no scan), for the metrics gauge. */
+  countDeadLetters(): Promise<number>;
   stats(): Promise<QueueStats>;
   pause(): Promise<void>;
   resume(): Promise<void>;

@@ -1,6 +1,5 @@
-import { credentials } from "@grpc/grpc-js";
 import { cacheV1 } from "@prescient/contracts";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { callUnary, clientChannelOptions, peerCredentials } from "@prescient/kit";
 import type { ResultSink } from "./ports.js";
 
 /** Writes a batch's results to a remote cache service with one PutMany. */
@@ -9,11 +8,7 @@ export class GrpcCacheSink implements ResultSink {
   readonly #timeoutMs: number;
 
   constructor(address: string, timeoutMs = 10_000) {
-    this.#client = new cacheV1.CacheServiceClient(
-      address,
-      credentials.createInsecure(),
-      clientChannelOptions(),
-    );
+    this.#client = new cacheV1.CacheServiceClient(address, peerCredentials(), clientChannelOptions());
     this.#timeoutMs = timeoutMs;
   }
 

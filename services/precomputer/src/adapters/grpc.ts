@@ -1,4 +1,4 @@
-import { credentials, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { analyzerV1, cacheV1, executorV1 } from "@prescient/contracts";
 import { type DomainErrorKind, errorMessage, parseKey, UnavailableError } from "@prescient/core";
 import {
@@ -8,6 +8,7 @@ import {
   featuresToProto,
   isGrpcError,
   keyToProto,
+  peerCredentials,
   reasonToProto,
 } from "@prescient/kit";
 import type { PlannedTask } from "../core/types.js";
@@ -62,11 +63,7 @@ export function taskSpecOf(t: PlannedTask): executorV1.TaskSpec {
 const featuresStoredBatch = 1000;
 
 export function grpcExecutor(address: string, timeoutMs = grpcPeerTimeouts.executorMs): ExecutorPeer {
-  const client = new executorV1.ExecutorServiceClient(
-    address,
-    credentials.createInsecure(),
-    clientChannelOptions(),
-  );
+  const client = new executorV1.ExecutorServiceClient(address, peerCredentials(), clientChannelOptions());
   return {
     sink: {
       enqueueMany: (tasks) =>
@@ -109,11 +106,7 @@ export function grpcExecutor(address: string, timeoutMs = grpcPeerTimeouts.execu
 }
 
 export function grpcCache(address: string, timeoutMs = grpcPeerTimeouts.cacheMs): CachePeer {
-  const client = new cacheV1.CacheServiceClient(
-    address,
-    credentials.createInsecure(),
-    clientChannelOptions(),
-  );
+  const client = new cacheV1.CacheServiceClient(address, peerCredentials(), clientChannelOptions());
   return {
     expiries: (keys) =>
       call("cache", async () => {
@@ -154,11 +147,7 @@ const keyByOf: Partial<Record<analyzerV1.KeyBy, "entity" | "user" | "related">> 
 };
 
 export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analyzerMs): AnalyzerPeer {
-  const client = new analyzerV1.AnalyzerServiceClient(
-    address,
-    credentials.createInsecure(),
-    clientChannelOptions(),
-  );
+  const client = new analyzerV1.AnalyzerServiceClient(address, peerCredentials(), clientChannelOptions());
   const settings = { timeoutMs };
   return {
     topPatterns: (r) =>

@@ -15,7 +15,7 @@ export function parseDuration(value: string | number, field = "duration"): numbe
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
   if (m === null)
     throw new InvalidArgumentError(
-      `${field} ${JSON.stringify(value)} is not a duration like 30s, 5m, 2h or 1d`,
+      `${field} ${JSON.stringify(value.slice(0, 40))} is not a duration like 30s, 5m, 2h or 1d`,
     );
   const ms = Number(m[1]) * (units[m[2] ?? "s"] ?? 1000);
   if (!(ms > 0)) throw new InvalidArgumentError(`${field} must be positive`);

@@ -58,7 +58,7 @@ export class TriggerHandler {
       validateEvent(e, rules[i], name);
       if (rules[i] === undefined && !this.ruleBook.acceptsUnconfigured())
         throw new InvalidArgumentError(
-          `${name}.type ${JSON.stringify(e.type)} has no rule; configured events: ${this.ruleBook.configuredEvents().join(", ") || "(none)"}`,
+          `${name}.type ${JSON.stringify(e.type.slice(0, 100))} has no rule; configured events: ${this.ruleBook.configuredEvents().join(", ") || "(none)"}`,
         );
     });
     this.#report(events);

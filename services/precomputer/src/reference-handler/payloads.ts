@@ -84,7 +84,8 @@ const builders: Record<string, (item: ReferenceItem, u: number[]) => unknown> = 
 /** The reference result of one item, as JSON bytes. */
 export function referencePayload(taskType: string, item: ReferenceItem): Buffer {
   const u = unitValues(item, 8);
-  const build = builders[taskType];
+  // Own keys only: a task type named after an Object.prototype member ("valueOf") is no builder.
+  const build = Object.hasOwn(builders, taskType) ? builders[taskType] : undefined;
   const value = build
     ? build(item, u)
     : { task_type: taskType, entity_id: item.entityId, value: round(u[0] ?? 0) };

@@ -99,6 +99,11 @@ export class RedisRunStore implements RunStore {
       typeof redis === "string" ? new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 2 }) : redis;
   }
 
+  /** The connection, for health watching. */
+  get client(): Redis {
+    return this.#redis;
+  }
+
   #run(key: string): string {
     return `${this.options.keyPrefix}run:{${key}}`;
   }

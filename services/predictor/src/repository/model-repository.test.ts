@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { predictorV1 } from "@prescient/contracts";
@@ -109,6 +109,51 @@ describe("model repository", () => {
     ]);
     expect(await ask()).toEqual(["1", 2]);
     await expect(repoCall("loadModel", { name: "ghost" })).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+
+  it("keeps state for real models only: unknown names leave no trace, long names are refused", async () => {
+    repo = tempRepository();
+    writeModel(repo.root, "adder", 1, adder(1));
+    mkdirSync(join(repo.root, "empty", "1"), { recursive: true }); // a version directory without model.onnx
+    p = await startTestPredictor({ repositoryPath: repo.root });
+    await p.runtime.ready;
+    expect(p.runtime.repository.size).toBe(1);
+
+    for (let i = 0; i < 150; i++) {
+      const name = `ghost-${i}-${"x".repeat(200)}`;
+      await expect(repoCall("loadModel", { name })).rejects.toMatchObject({ code: status.NOT_FOUND });
+      await expect(repoCall("unloadModel", { name })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    }
+    const huge = "g".repeat(1 << 20);
+    const refused = await repoCall("loadModel", { name: huge }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect((refused as { details: string }).details.length).toBeLessThan(200);
+    await expect(repoCall("unloadModel", { name: huge })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
+    await expect(repoCall("loadModel", { name: "empty" })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    await expect(repoCall("unloadModel", { name: "empty" })).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+    });
+
+    expect(p.runtime.repository.size).toBe(1);
+    const list = await repoCall<predictorV1.ListModelsRequest, predictorV1.ListModelsResponse>("listModels", {
+      readyOnly: false,
+    });
+    expect(list.models.map((m) => [m.name, m.version])).toEqual([["adder", "1"]]);
+  });
+
+  it("forgets a model removed from disk and picks it up again when it comes back", async () => {
+    repo = tempRepository();
+    writeModel(repo.root, "adder", 1, adder(1));
+    p = await startTestPredictor({ repositoryPath: repo.root, pollIntervalMs: 50 });
+    await p.runtime.ready;
+    await repoCall("unloadModel", { name: "adder" });
+    rmSync(join(repo.root, "adder"), { recursive: true });
+    await until(() => p!.runtime.repository.size === 0);
+    writeModel(repo.root, "adder", 2, adder(2));
+    await until(() => p!.runtime.repository.isReady("adder", "2"));
+    expect(await ask()).toEqual(["2", 3]);
   });
 
   it("falls back to the next execution provider, or fails loudly when told to", async () => {

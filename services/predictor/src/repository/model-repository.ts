@@ -7,7 +7,7 @@ import {
   selectVersions,
 } from "./model-config.js";
 import { loadModelVersion, type ModelVersion } from "./model-version.js";
-import { listModelDirs, type ScannedModel, scanModel } from "./repository-scan.js";
+import { listModelDirs, maxModelNameLength, type ScannedModel, scanModel } from "./repository-scan.js";
 
 export type VersionState = "AVAILABLE" | "LOADING" | "READY" | "UNLOADING" | "FAILED";
 
@@ -48,6 +48,8 @@ interface ModelEntry {
   pinnedOff: boolean;
   /** Operations on one model run one after another. */
   chain: Promise<unknown>;
+  /** Operations queued or running: the entry is dropped only when none are left. */
+  pending: number;
 }
 
 /**
@@ -69,33 +71,48 @@ export class ModelRepository {
     return this.#options.root;
   }
 
-  /** The models this repository should serve now. */
+  /**
+   * The models this repository should serve now. Listing the directory, a
+   * model directory without any version file yet (a publisher may still be
+   * writing it) is left out until one appears.
+   */
   async wantedModels(): Promise<string[]> {
-    return this.#options.models ?? (await listModelDirs(this.#options.root));
+    if (this.#options.models !== undefined) return this.#options.models;
+    const names: string[] = [];
+    for (const name of await listModelDirs(this.#options.root))
+      if (hasVersions(await scanModel(this.#options.root, name))) names.push(name);
+    return names;
   }
 
-  /** Loads (or reloads) a model; NOT_FOUND when it is not in the repository, INVALID_ARGUMENT for a bad config. */
-  load(name: string): Promise<VersionStatus[]> {
+  /**
+   * Loads (or reloads) a model; NOT_FOUND when it has no version files in the
+   * repository, INVALID_ARGUMENT for a bad config or an over-long name.
+   */
+  async load(name: string): Promise<VersionStatus[]> {
+    checkName(name);
+    // Only real models get an entry: a made-up name leaves nothing behind, so
+    // requests cannot grow the repository's state or slow ListModels.
+    if (!this.#entries.has(name)) this.#checkFound(name, await scanModel(this.#options.root, name));
     const entry = this.#entry(name);
     entry.pinnedOff = false;
-    return this.#serial(entry, async () => {
-      const scanned = await scanModel(this.#options.root, name);
-      if (scanned === undefined)
-        throw new NotFoundError(
-          `model ${JSON.stringify(name)} is not in the repository ${this.#options.root}`,
-        );
+    return this.#serial(name, entry, async () => {
+      const scanned = this.#checkFound(name, await scanModel(this.#options.root, name));
       await this.#apply(name, entry, scanned);
       return this.#statuses(name, entry);
     });
   }
 
-  /** Stops serving a model; queued and running requests finish first. */
+  /** Stops serving a model; queued and running requests finish first. NOT_FOUND for a model never loaded. */
   unload(name: string): Promise<VersionStatus[]> {
+    try {
+      checkName(name);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const entry = this.#entries.get(name);
-    if (entry === undefined)
-      return Promise.reject(new NotFoundError(`model ${JSON.stringify(name)} is not loaded`));
+    if (entry === undefined) return Promise.reject(new NotFoundError(`model ${quoted(name)} is not loaded`));
     entry.pinnedOff = true;
-    return this.#serial(entry, async () => {
+    return this.#serial(name, entry, async () => {
       await this.#retire(name, entry, [...entry.versions.keys()]);
       entry.fingerprint = "";
       return this.#statuses(name, entry);
@@ -110,12 +127,13 @@ export class ModelRepository {
       const wanted = new Set(await this.wantedModels());
       for (const name of new Set([...wanted, ...this.#entries.keys()])) {
         const entry = this.#entries.get(name);
-        if (entry?.pinnedOff) continue;
         const scanned = await scanModel(this.#options.root, name);
-        if (scanned === undefined || !wanted.has(name)) {
-          if (entry !== undefined && entry.versions.size > 0) await this.unload(name).catch(() => []);
+        if (!hasVersions(scanned) || !wanted.has(name)) {
+          // Gone or no longer wanted: its versions are retired and its entry dropped, pinned or not.
+          if (entry !== undefined) await this.#drop(name, entry);
           continue;
         }
+        if (entry?.pinnedOff) continue;
         if (entry !== undefined && entry.fingerprint === scanned.fingerprint) continue;
         await this.load(name).catch((e: unknown) =>
           this.#options.logger.error(
@@ -136,7 +154,7 @@ export class ModelRepository {
     if (ready.length === 0) {
       const known = [...this.#entries].filter(([, e]) => readyVersions(e).length > 0).map(([n]) => n);
       throw new NotFoundError(
-        `model ${JSON.stringify(name.slice(0, 100))} is not ready; ready models: ${known.join(", ") || "none"}`,
+        `model ${quoted(name)} is not ready; ready models: ${known.join(", ") || "none"}`,
       );
     }
     if (version === "") return ready[0]!;
@@ -254,6 +272,28 @@ export class ModelRepository {
     }));
   }
 
+  /** The scan of a model with at least one version, or NOT_FOUND. */
+  #checkFound(name: string, scanned: ScannedModel | undefined): ScannedModel {
+    if (scanned === undefined)
+      throw new NotFoundError(`model ${quoted(name)} is not in the repository ${this.#options.root}`);
+    if (scanned.versions.size === 0)
+      throw new NotFoundError(
+        `model ${quoted(name)} has no version files (<version>/model.onnx) in ${scanned.dir}`,
+      );
+    return scanned;
+  }
+
+  /** Retires every version and forgets the model, as if it had never been loaded. */
+  #drop(name: string, entry: ModelEntry): Promise<void> {
+    entry.pinnedOff = false;
+    return this.#serial(name, entry, async () => {
+      await this.#retire(name, entry, [...entry.versions.keys()]);
+      entry.fingerprint = "";
+    }).catch((e: unknown) =>
+      this.#options.logger.error({ model: name, err: errorMessage(e) }, "unloading a removed model failed"),
+    );
+  }
+
   #entry(name: string): ModelEntry {
     let entry = this.#entries.get(name);
     if (entry === undefined) {
@@ -263,17 +303,49 @@ export class ModelRepository {
         configText: "\u0000",
         pinnedOff: false,
         chain: Promise.resolve(),
+        pending: 0,
       };
       this.#entries.set(name, entry);
     }
     return entry;
   }
 
-  #serial<R>(entry: ModelEntry, op: () => Promise<R>): Promise<R> {
-    const run = entry.chain.then(op, op);
+  /**
+   * Runs `op` after the model's earlier operations. When the last one ends
+   * with no version left and no unload pin, the entry is dropped: a failed
+   * load of a vanished model, or a model removed from disk, leaves no trace.
+   */
+  #serial<R>(name: string, entry: ModelEntry, op: () => Promise<R>): Promise<R> {
+    entry.pending += 1;
+    const run = entry.chain.then(op, op).finally(() => {
+      entry.pending -= 1;
+      if (entry.pending === 0 && entry.versions.size === 0 && !entry.pinnedOff)
+        if (this.#entries.get(name) === entry) this.#entries.delete(name);
+    });
     entry.chain = run.catch(() => undefined);
     return run;
   }
+
+  /** How many models the repository holds state for (real models only). */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+function hasVersions(scanned: ScannedModel | undefined): scanned is ScannedModel {
+  return scanned !== undefined && scanned.versions.size > 0;
+}
+
+function checkName(name: string): void {
+  if (name.length > maxModelNameLength)
+    throw new InvalidArgumentError(
+      `model name is ${name.length} characters; a model name has at most ${maxModelNameLength}`,
+    );
+}
+
+/** A name for an error message, cut short so that a huge one is not echoed back. */
+function quoted(name: string): string {
+  return JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}…` : name);
 }
 
 function readyVersions(entry: ModelEntry): ModelVersion[] {

@@ -24,6 +24,11 @@ export interface ScannedModel {
 
 const configNames = ["config.yaml", "config.yml", "config.json"];
 const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/**
+ * Longest model name: a model is a directory, and file names stop at 255
+ * bytes on the file systems we run on, so a longer name can never be a model.
+ */
+export const maxModelNameLength = 255;
 
 /** Model directory names in the repository (hidden and odd names skipped). */
 export async function listModelDirs(root: string): Promise<string[]> {
@@ -36,7 +41,7 @@ export async function listModelDirs(root: string): Promise<string[]> {
 
 /** Scans one model; undefined when its directory does not exist. */
 export async function scanModel(root: string, name: string): Promise<ScannedModel | undefined> {
-  if (!modelNamePattern.test(name)) return undefined;
+  if (name.length > maxModelNameLength || !modelNamePattern.test(name)) return undefined;
   const dir = join(root, name);
   let entries: Dirent[];
   try {

@@ -1,7 +1,7 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { predictorV1 } from "@prescient/contracts";
 import { FailedPreconditionError, InvalidArgumentError } from "@prescient/core";
-import { unary } from "@prescient/kit";
+import { safeErrorDetails, unary } from "@prescient/kit";
 import type { ModelRepository, VersionState, VersionStatus } from "../repository/model-repository.js";
 
 export const repositoryServiceName = "prescient.predictor.v1.ModelRepositoryService";
@@ -18,7 +18,8 @@ const toProto = (s: VersionStatus): predictorV1.ModelVersionStatus => ({
   name: s.model,
   version: String(s.version),
   state: stateOf[s.state],
-  reason: s.reason,
+  // A load failure's reason is an error message too, and often names the model file's full path.
+  reason: safeErrorDetails(s.reason),
   executionProvider: s.provider,
 });
 
@@ -27,14 +28,28 @@ const nameOf = (name: string): string => {
   return name;
 };
 
-/** prescient.predictor.v1.ModelRepositoryService: list, load and unload, over the repository. */
-export function repositoryService(repository: ModelRepository): UntypedServiceImplementation {
+/**
+ * prescient.predictor.v1.ModelRepositoryService: list, load and unload, over
+ * the repository. `onChange` runs after every load or unload, failed ones
+ * included, so the predictor's health can follow the models.
+ */
+export function repositoryService(
+  repository: ModelRepository,
+  onChange: () => void = () => undefined,
+): UntypedServiceImplementation {
+  const changing = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } finally {
+      onChange();
+    }
+  };
   return {
     listModels: unary(repositoryServiceName, "ListModels", async (r: predictorV1.ListModelsRequest) => ({
       models: (await repository.list(r.readyOnly)).map(toProto),
     })),
     loadModel: unary(repositoryServiceName, "LoadModel", async (r: predictorV1.LoadModelRequest) => {
-      const versions = await repository.load(nameOf(r.name));
+      const versions = await changing(() => repository.load(nameOf(r.name)));
       // Like Triton, a load that leaves a version failed is an error, not a quiet status.
       const failed = versions.filter((v) => v.state === "FAILED");
       if (failed.length > 0)
@@ -44,7 +59,7 @@ export function repositoryService(repository: ModelRepository): UntypedServiceIm
       return { versions: versions.map(toProto) };
     }),
     unloadModel: unary(repositoryServiceName, "UnloadModel", async (r: predictorV1.UnloadModelRequest) => ({
-      versions: (await repository.unload(nameOf(r.name))).map(toProto),
+      versions: (await changing(() => repository.unload(nameOf(r.name)))).map(toProto),
     })),
   };
 }

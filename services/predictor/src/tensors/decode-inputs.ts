@@ -53,7 +53,7 @@ export function decodeInputs(request: inference.ModelInferRequest, sig: ModelSig
   const byName = new Map<string, number>();
   for (const [i, input] of request.inputs.entries()) {
     if (byName.has(input.name))
-      throw new InvalidArgumentError(`input ${JSON.stringify(input.name)} appears twice`);
+      throw new InvalidArgumentError(`input ${JSON.stringify(input.name.slice(0, 100))} appears twice`);
     if (!sig.inputs.some((s) => s.name === input.name))
       throw new InvalidArgumentError(
         `unknown input ${JSON.stringify(input.name.slice(0, 100))}; model ${sig.model} expects ${describe(sig.inputs)}`,
@@ -105,7 +105,7 @@ function decodeOne(
     const expected = count * info.bytes;
     if (raw.length !== expected)
       throw new InvalidArgumentError(
-        `input ${name}: raw_input_contents holds ${raw.length} bytes; shape [${shape.join(", ")}] of ${datatype} needs ${expected}`,
+        `input ${name}: raw_input_contents holds ${raw.length} bytes; shape ${shapeText(shape)} of ${datatype} needs ${expected}`,
       );
     const data = info.alloc(count);
     // Little-endian on the wire and on every platform onnxruntime-node ships for (x64, arm64): a byte copy suffices.
@@ -123,7 +123,7 @@ function decodeOne(
   const values = contents?.[field] ?? [];
   if (values.length !== count)
     throw new InvalidArgumentError(
-      `input ${name}: ${snake(field)} holds ${values.length} values; shape [${shape.join(", ")}] needs ${count}`,
+      `input ${name}: ${snake(field)} holds ${values.length} values; shape ${shapeText(shape)} needs ${count}`,
     );
   return { datatype, shape, data: fromValues(values, datatype, name) };
 }
@@ -132,13 +132,13 @@ function checkShape(shape: readonly bigint[], spec: TensorSpec): number[] {
   const expected = `[${spec.shape.join(", ")}]`;
   if (shape.length !== spec.shape.length)
     throw new InvalidArgumentError(
-      `input ${spec.name}: shape [${shape.join(", ")}] has ${shape.length} dimensions; the model expects ${expected}`,
+      `input ${spec.name}: shape ${shapeText(shape)} has ${shape.length} dimensions; the model expects ${expected}`,
     );
   return shape.map((d, i) => {
     const want = spec.shape[i]!;
     if (d < 0n || d >= MAX_DIM || (want >= 0 && d !== BigInt(want)))
       throw new InvalidArgumentError(
-        `input ${spec.name}: shape [${shape.join(", ")}] does not match the model's ${expected} at dimension ${i}`,
+        `input ${spec.name}: shape ${shapeText(shape)} does not match the model's ${expected} at dimension ${i}`,
       );
     return Number(d);
   });
@@ -168,6 +168,14 @@ function fromValues(
   else (data as Float64Array).set(values as number[]);
   return data;
 }
+
+/**
+ * A request's shape for an error message: a client may send a million
+ * dimensions, and quoting them all made multi-MB details that clients with
+ * default limits could not even receive.
+ */
+const shapeText = (shape: readonly (bigint | number)[]): string =>
+  shape.length <= 8 ? `[${shape.join(", ")}]` : `[${shape.slice(0, 8).join(", ")}, …] (rank ${shape.length})`;
 
 /** The proto field name, as clients know it. */
 const snake = (field: string): string => field.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);

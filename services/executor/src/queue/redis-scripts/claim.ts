@@ -25,10 +25,14 @@ export const claimFields = [
  * that every worker shares, so that no separate reaper process is needed:
  * expired leases come back (all types), and due delayed and retry tasks of
  * the claimed types become ready.
- * ARGV: B, NOW, n, leaseMs, workerId, maxAttempts, housekeepingLimit, taskTypes... (none = all).
- * Returns a JSON array, best first, of [id, ...values of claimFields] per
- * claimed task, attempts already counted: one bulk string parses several
- * times faster in Node than nested RESP arrays of thousands of strings.
+ * Dead letters past their capacity or retention are trimmed here too, so an
+ * idle queue (whose workers still poll) ages them out.
+ * ARGV: B, NOW, n, leaseMs, workerId, maxAttempts, housekeepingLimit,
+ * deadLetterCapacity, deadLetterRetentionMs, taskTypes... (none = all).
+ * Returns {claimed, droppedByCapacity, droppedByRetention}: claimed is a JSON
+ * array, best first, of [id, ...values of claimFields] per claimed task,
+ * attempts already counted: one bulk string parses several times faster in
+ * Node than nested RESP arrays of thousands of strings.
  */
 export const claimLua = `${luaLib}
 local N = tonumber(ARGV[3])
@@ -40,10 +44,11 @@ local FIELDS = { ${claimFields.map((f) => `'${f}'`).join(", ")} }
 local ATTEMPTS = ${claimFields.indexOf("attempts") + 1}
 
 reap(MAX_ATTEMPTS, LIMIT)
-if redis.call('EXISTS', B .. 'paused') == 1 then return '[]' end
+trimDead(tonumber(ARGV[8]), tonumber(ARGV[9]), LIMIT)
+if redis.call('EXISTS', B .. 'paused') == 1 then return { '[]', DROPPED_CAPACITY, DROPPED_RETENTION } end
 
 local types = {}
-for i = 8, #ARGV do types[#types + 1] = ARGV[i] end
+for i = 10, #ARGV do types[#types + 1] = ARGV[i] end
 if #types == 0 then types = redis.call('SMEMBERS', B .. 'types') end
 
 -- Candidates: the N best of each type, since the N best overall are among
@@ -74,14 +79,17 @@ for i = 1, math.min(N, #candidates) do
 end
 for taskType, ids in pairs(taken) do zremAll(zkey('ready', taskType), ids) end
 for taskType, list in pairs(leased) do zaddAll(zkey('active', taskType), list) end
-if #out == 0 then return '[]' end -- cjson writes an empty table as {}
-return cjson.encode(out)
+-- cjson writes an empty table as {}
+return { #out == 0 and '[]' or cjson.encode(out), DROPPED_CAPACITY, DROPPED_RETENTION }
 `;
 
 /**
  * Returns tasks whose lease expired, without claiming.
- * ARGV: B, NOW, maxAttempts, limit. Returns how many came back or died.
+ * ARGV: B, NOW, maxAttempts, limit, deadLetterCapacity, deadLetterRetentionMs.
+ * Returns {how many came back or died, droppedByCapacity, droppedByRetention}.
  */
 export const reapLua = `${luaLib}
-return reap(tonumber(ARGV[3]), tonumber(ARGV[4]))
+local n = reap(tonumber(ARGV[3]), tonumber(ARGV[4]))
+trimDead(tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[4]))
+return { n, DROPPED_CAPACITY, DROPPED_RETENTION }
 `;

@@ -55,13 +55,6 @@ return { 'ok', #ids }
 /** ARGV: B, NOW, limit, mode ('all'/'ids'), ids... Returns how many were deleted. */
 export const purgeDeadLua = `${luaLib}${selectDead}
 local ids = selectDead(ARGV[4], tonumber(ARGV[3]), 5)
-for _, id in ipairs(ids) do
-  local t = tkey(id)
-  local f = redis.call('HMGET', t, 'type', 'key')
-  redis.call('DEL', t)
-  if redis.call('GET', kkey(f[2])) == id then redis.call('DEL', kkey(f[2])) end
-  redis.call('HINCRBY', B .. 'counts', 'dead:' .. f[1], -1)
-end
-zremAll(B .. 'dead', ids)
+deleteDead(ids)
 return #ids
 `;

@@ -24,7 +24,8 @@
  *   delayed:<type>      zset of queued ids with a future not-before, score = due time
  *   retry:<type>        zset of failed ids waiting for their retry, score = due time
  *   active:<type>       zset of processing ids, score = lease expiry
- *   dead                zset of dead ids, score = deadseq (stable paging)
+ *   dead                zset of dead ids, score = deadseq (stable paging); bounded
+ *                       by trimDead: capacity (oldest first) and retention (age)
  *   task:<id>           hash: the status record (fields below)
  *   key:<key>           string: id of the newest task of a canonical key
  *
@@ -103,6 +104,52 @@ local function toDead(id, taskType, err)
   redis.call('HSET', tkey(id), 'deadseq', seq)
   redis.call('ZADD', B .. 'dead', seq, id)
   redis.call('HINCRBY', B .. 'counts', 'dead:' .. taskType, 1)
+end
+
+-- Dead letters deleted unasked by this script run, returned to the caller for its metrics.
+local DROPPED_CAPACITY, DROPPED_RETENTION = 0, 0
+
+-- Deletes dead tasks: their records, their keys' pointers to them, their counts.
+local function deleteDead(ids)
+  for _, id in ipairs(ids) do
+    local t = tkey(id)
+    local f = redis.call('HMGET', t, 'type', 'key')
+    redis.call('DEL', t)
+    if f[2] and redis.call('GET', kkey(f[2])) == id then redis.call('DEL', kkey(f[2])) end
+    if f[1] then redis.call('HINCRBY', B .. 'counts', 'dead:' .. f[1], -1) end
+  end
+  if #ids > 0 then zremAll(B .. 'dead', ids) end
+end
+
+-- Keeps the dead set bounded: beyond 'capacity' the oldest deaths go, and so
+-- does every dead letter older than 'retentionMs' (death time is the record's
+-- 'updated', which nothing changes while it is dead). At most 'limit' of
+-- each per call, so a lowered capacity is caught up over a few calls rather
+-- than in one long script. The set is in death order (deadseq), so the age
+-- check stops at the first young one: with several executors' clocks a little
+-- apart, an old one behind it waits for a later call.
+local function trimDead(capacity, retentionMs, limit)
+  local z = B .. 'dead'
+  local excess = redis.call('ZCARD', z) - capacity
+  if excess > 0 then
+    local ids = redis.call('ZRANGE', z, 0, math.min(excess, limit) - 1)
+    deleteDead(ids)
+    DROPPED_CAPACITY = DROPPED_CAPACITY + #ids
+  end
+  local cutoff = NOW - retentionMs
+  local oldest = redis.call('ZRANGE', z, 0, 0)
+  if #oldest == 0 then return end
+  -- The common case, nothing aged out, costs this one look.
+  local at = tonumber(redis.call('HGET', tkey(oldest[1]), 'updated'))
+  if at and at > cutoff then return end
+  local aged = {}
+  for _, id in ipairs(redis.call('ZRANGE', z, 0, limit - 1)) do
+    at = tonumber(redis.call('HGET', tkey(id), 'updated'))
+    if at and at > cutoff then break end
+    aged[#aged + 1] = id
+  end
+  deleteDead(aged)
+  DROPPED_RETENTION = DROPPED_RETENTION + #aged
 end
 
 -- Moves up to 'limit' due tasks of each of delayed:<type> and retry:<type>

@@ -34,16 +34,17 @@ return n
 `;
 
 /**
- * ARGV: B, NOW, maxAttempts, backoffBaseMs, backoffMaxMs, then per failure:
- * id, error, permanent ('1'/'0'), jitter in [0, 1) (drawn by the caller: Lua's
+ * ARGV: B, NOW, maxAttempts, backoffBaseMs, backoffMaxMs, deadLetterCapacity,
+ * deadLetterRetentionMs, housekeepingLimit, then per failure: id, error,
+ * permanent ('1'/'0'), jitter in [0, 1) (drawn by the caller: Lua's
  * math.random is deterministic inside Redis).
- * Returns {outcome1, retryAt1, outcome2, retryAt2, ...}.
+ * Returns {outcome1, retryAt1, outcome2, retryAt2, ..., droppedByCapacity, droppedByRetention}.
  */
 export const failLua = `${luaLib}
 local MAX_ATTEMPTS = tonumber(ARGV[3])
 local BASE, CAP = tonumber(ARGV[4]), tonumber(ARGV[5])
-local out = {}
-for i = 6, #ARGV, 4 do
+local out, died = {}, false
+for i = 9, #ARGV, 4 do
   local id, err, permanent, jitter = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1', tonumber(ARGV[i + 3])
   local f = redis.call('HMGET', tkey(id), 'state', 'type', 'attempts', 'key')
   if f[1] ~= 'processing' then
@@ -53,6 +54,7 @@ for i = 6, #ARGV, 4 do
     local attempts = tonumber(f[3])
     if permanent or attempts >= MAX_ATTEMPTS then
       toDead(id, f[2], err)
+      died = true
       table.insert(out, 'dead'); table.insert(out, 0)
     else
       -- retryDelayMs in scheduling.ts: exponential, capped, equal jitter.
@@ -66,6 +68,8 @@ for i = 6, #ARGV, 4 do
     end
   end
 end
+if died then trimDead(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])) end
+table.insert(out, DROPPED_CAPACITY); table.insert(out, DROPPED_RETENTION)
 return out
 `;
 
