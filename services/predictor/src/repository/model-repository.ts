@@ -275,10 +275,10 @@ export class ModelRepository {
   /** The scan of a model with at least one version, or NOT_FOUND. */
   #checkFound(name: string, scanned: ScannedModel | undefined): ScannedModel {
     if (scanned === undefined)
-      throw new NotFoundError(`model ${quoted(name)} is not in the repository ${this.#options.root}`);
+      throw new NotFoundError(`model ${quoted(name)} is not in the model repository`);
     if (scanned.versions.size === 0)
       throw new NotFoundError(
-        `model ${quoted(name)} has no version files (<version>/model.onnx) in ${scanned.dir}`,
+        `model ${quoted(name)} has no version files (<version>/model.onnx) in its folder of the repository`,
       );
     return scanned;
   }
