@@ -12,6 +12,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>>
   evaluator: () => import("./evaluator.js"),
   executor: () => import("./executor.js"),
   precomputer: () => import("./precomputer.js"),
+  "large-requests": () => import("./large-requests.js"),
 };
 
 const names = process.argv.slice(2);
