@@ -28,7 +28,7 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     if (ms === undefined) throw new Error(`no build ${name}`);
     return ms;
   };
-  const components = ["gpu", "network-policies", "monitoring", "mtls"];
+  const components = ["gpu", "network-policies", "monitoring", "mtls", "auth"];
 
   beforeAll(() => {
     builds.set("base", kustomize(`${deploy}base`));
@@ -173,6 +173,28 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
       for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe].filter((p) => p !== undefined))
         expect(probe.grpc?.port, `${name} probe`).toBe(healthPort);
     }
+  });
+
+  it.each(["base + auth", "overlays/prod"])(
+    "%s: every mesh service reads hashed tokens and the peer token from the auth Secret",
+    (name) => {
+      for (const d of of<IDeployment>(build(name), "Deployment").filter(isMesh)) {
+        const who = d.metadata?.name ?? "";
+        const c = mainContainer(d);
+        const env = envOf(c);
+        const volume = podSpec(d).volumes?.find((v) => v.secret?.secretName === "prescient-auth");
+        expect(volume, who).toBeDefined();
+        const mount = c.volumeMounts?.find((v) => v.name === volume?.name);
+        expect(mount?.readOnly, who).toBe(true);
+        expect(env.PRESCIENT_AUTH_TOKENS_FILE, who).toBe(`${mount?.mountPath}/tokens.jsonl`);
+        expect(env.PRESCIENT_AUTH_PEER_TOKEN_FILE, who).toBe(`${mount?.mountPath}/peer-token`);
+      }
+    },
+  );
+
+  it("dev overlay: auth stays off", () => {
+    for (const d of of<IDeployment>(build("overlays/dev"), "Deployment").filter(isMesh))
+      expect(envOf(mainContainer(d)).PRESCIENT_AUTH_TOKENS_FILE, d.metadata?.name).toBeUndefined();
   });
 
   it("monitoring component: the PodMonitor selects every mesh service's metrics port", () => {

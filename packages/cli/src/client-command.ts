@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
-import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import {
+  type ChannelCredentials,
+  type ClientOptions,
+  credentials,
+  InterceptingCall,
+  type Interceptor,
+} from "@grpc/grpc-js";
 import { errorMessage, InvalidArgumentError, isDomainError } from "@prescient/core";
-import { isGrpcError, statusName } from "@prescient/kit";
+import { clientChannelOptions, isGrpcError, statusName } from "@prescient/kit";
 import { type Command, Option, InvalidArgumentError as UsageError } from "commander";
 import { isBrokenPipe } from "./broken-pipe.js";
 
@@ -15,10 +21,12 @@ export interface ClientFlags {
   /** Client certificate (PEM), for a server that requires mTLS. */
   tlsCert?: string;
   tlsKey?: string;
+  /** Bearer token sent with every call, for a mesh with auth on. */
+  token?: string;
 }
 
 /** What a command needs to reach its server. */
-export type ClientTarget = Pick<ClientFlags, "addr" | "tlsCa" | "tlsCert" | "tlsKey">;
+export type ClientTarget = Pick<ClientFlags, "addr" | "tlsCa" | "tlsCert" | "tlsKey" | "token">;
 
 /** Adds --addr, --timeout, the TLS files and (unless the command uses --json for input) the --json output flag. */
 export function withClientFlags(
@@ -31,7 +39,9 @@ export function withClientFlags(
     // The variables a service's own peer clients read, so a command run in a pod calls as the pod does.
     .addOption(new Option("--tls-ca <file>", "CA bundle to trust: turns TLS on").env("PRESCIENT_TLS_CA"))
     .addOption(new Option("--tls-cert <file>", "client certificate, for mTLS").env("PRESCIENT_TLS_CERT"))
-    .addOption(new Option("--tls-key <file>", "client private key, for mTLS").env("PRESCIENT_TLS_KEY"));
+    .addOption(new Option("--tls-key <file>", "client private key, for mTLS").env("PRESCIENT_TLS_KEY"))
+    // PRESCIENT_TOKEN rather than the flag keeps the token out of `ps` and shell history.
+    .addOption(new Option("--token <token>", "bearer token, for a mesh with auth on").env("PRESCIENT_TOKEN"));
   return options.jsonFlag ? command.option("--json", "print JSON", false) : command;
 }
 
@@ -51,6 +61,22 @@ export function clientCredentials(flags: Omit<ClientTarget, "addr">): ChannelCre
     readPem("--tls-key", tlsKey),
     readPem("--tls-cert", tlsCert),
   );
+}
+
+/** Client options with, when a token is given, an `authorization: Bearer` header on every call. */
+export function clientOptions(flags: Pick<ClientTarget, "token">): ClientOptions {
+  const options = clientChannelOptions();
+  const { token } = flags;
+  if (token === undefined || token === "") return options;
+  if (/\s/.test(token)) throw new InvalidArgumentError("--token must not contain spaces");
+  const bearer: Interceptor = (callOptions, nextCall) =>
+    new InterceptingCall(nextCall(callOptions), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+  return { ...options, interceptors: [bearer, ...(options.interceptors ?? [])] };
 }
 
 function readPem(flag: string, path: string | undefined): Buffer | null {

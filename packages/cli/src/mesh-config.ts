@@ -3,7 +3,10 @@ import { cacheEnvShape, cacheOptionsFromEnv } from "@prescient/cache";
 import { defaultTaskTypesPath, errorMessage, loadTaskTypes, type TaskTypeRegistry } from "@prescient/core";
 import { executorEnvShape, executorOptionsFromEnv } from "@prescient/executor";
 import {
+  type AuthConfig,
   addressSchema,
+  authConfigFrom,
+  authEnvShape,
   type CommonEnv,
   ConfigError,
   commonEnvShape,
@@ -40,6 +43,7 @@ const peerEnvShape = {
 export const meshEnvShape = {
   ...commonEnvShape,
   ...tlsEnvShape,
+  ...authEnvShape,
   ...timeScaleEnvShape,
   ...peerEnvShape,
   ...predictorEnvShape,
@@ -71,6 +75,8 @@ export interface MeshConfig {
   peers: { executorAddress: string | undefined; analyzerAddress: string | undefined };
   /** The server's certificate and how peers are called; both plaintext when no TLS variable is set. */
   tls: TlsConfig;
+  /** Bearer-token auth; off (every call let in) when neither a tokens file nor a JWKS is set. */
+  auth: AuthConfig;
   predictor: ReturnType<typeof predictorOptionsFromEnv>;
   executor: ReturnType<typeof executorOptionsFromEnv>;
   /** Time-scaled. */
@@ -98,6 +104,7 @@ export function loadMeshConfig(rawEnv: NodeJS.ProcessEnv, overrides: MeshOverrid
     );
   const taskTypes = loadTaskTypeFile(e.PRESCIENT_TASK_TYPES, timeScale);
   const tls = tlsConfigFrom(e);
+  const auth = authConfigFrom(e);
   return {
     env: loadEnv(commonEnvShape, rawEnv),
     address: overrides.address ?? e.PRESCIENT_ADDR,
@@ -106,6 +113,7 @@ export function loadMeshConfig(rawEnv: NodeJS.ProcessEnv, overrides: MeshOverrid
     taskTypes,
     peers: { executorAddress: e.PRESCIENT_EXECUTOR_ADDR, analyzerAddress: e.PRESCIENT_ANALYZER_ADDR },
     tls,
+    auth,
     predictor: predictorOptionsFromEnv(rawEnv),
     executor: executorOptionsFromEnv(rawEnv),
     analyzer: scaleAnalyzerOptions(analyzerOptionsFromEnv(e), timeScale),

@@ -2,7 +2,14 @@ import { startAnalyzer } from "@prescient/analyzer";
 import { startCache } from "@prescient/cache";
 import type { TaskTypeRegistry } from "@prescient/core";
 import { GrpcTaskHandlers, startExecutor } from "@prescient/executor";
-import { type CommonEnv, createLogger, ServiceHost, startMetricsServer, usePeerTls } from "@prescient/kit";
+import {
+  type CommonEnv,
+  createLogger,
+  ServiceHost,
+  setUpAuth,
+  startMetricsServer,
+  usePeerTls,
+} from "@prescient/kit";
 import {
   inProcessAnalyzer,
   inProcessCache,
@@ -66,6 +73,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const { env, address, redisUrl, timeScale, taskTypes, peers, tls } = config;
   // Before any client is made: every internal client takes its credentials from here.
   usePeerTls(tls.peer);
+  // Likewise the peer token; with auth on, the host checks every call's token.
+  const auth = setUpAuth(config.auth, createLogger("auth"));
   const store = redisUrl ? { redisUrl } : ("memory" as const);
   const has = (s: ServiceName) => options.services.includes(s);
   const predictorEnv = config.predictor;
@@ -77,6 +86,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     drainTimeoutMs: env.PRESCIENT_DRAIN_TIMEOUT_MS,
     tls: tls.server,
     healthAddress: tls.healthAddress,
+    auth,
   });
   // Registered first so it runs last: spans of the drain itself still get flushed.
   host.onShutdown(() => shutdownTracing());

@@ -1,18 +1,23 @@
 import {
   type CallOptions,
-  type ChannelOptions,
+  type ClientOptions,
   type ClientUnaryCall,
   credentials,
   Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
+import { peerTokenInterceptor } from "./auth/peer-token.js";
 
-/** Channel options every prescient client uses. */
-export function clientChannelOptions(maxMessageBytes = 16 * 1024 * 1024): ChannelOptions {
+/**
+ * Options every prescient client uses: channel limits, and the interceptor
+ * that sends this process's peer token when auth set one (peer-token.ts).
+ */
+export function clientChannelOptions(maxMessageBytes = 16 * 1024 * 1024): ClientOptions {
   return {
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": maxMessageBytes,
     "grpc.keepalive_time_ms": 30_000,
+    interceptors: [peerTokenInterceptor],
   };
 }
 

@@ -1,3 +1,4 @@
+export * from "./auth/index.js";
 export * from "./client.js";
 export * from "./config.js";
 export * from "./error-details.js";

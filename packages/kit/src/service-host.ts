@@ -7,6 +7,8 @@ import {
 } from "@grpc/grpc-js";
 import { descriptorSetPath } from "@prescient/contracts";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
+import type { Authenticator } from "./auth/authenticator.js";
+import { guardService } from "./auth/enforce.js";
 import { createLogger, type Logger } from "./logger.js";
 import { DescriptorReflection } from "./reflection.js";
 import { serverCredentials } from "./tls.js";
@@ -29,6 +31,11 @@ export interface ServiceHostOptions {
    * gRPC probes, which cannot do TLS. Default none.
    */
   healthAddress: string | undefined;
+  /**
+   * Checks every call's bearer token against the RPC table (auth/rpc-policy.ts)
+   * before its handler runs. Default none: every call is let in.
+   */
+  auth: Authenticator | undefined;
 }
 
 const defaults = (): ServiceHostOptions => ({
@@ -39,6 +46,7 @@ const defaults = (): ServiceHostOptions => ({
   logger: createLogger("host"),
   tls: undefined,
   healthAddress: undefined,
+  auth: undefined,
 });
 
 type Hook = () => Promise<void> | void;
@@ -81,13 +89,21 @@ export class ServiceHost {
     this.health.addToServer(this.server);
   }
 
-  /** Registers a service; it reports NOT_SERVING until `setServing(name, true)`. */
+  /**
+   * Registers a service; it reports NOT_SERVING until `setServing(name, true)`.
+   * With auth on, every method is guarded here, the one place every service
+   * passes through; a method missing from the RPC table throws.
+   */
   addService(
     fullName: string,
     definition: ServiceDefinition,
     implementation: UntypedServiceImplementation,
   ): void {
-    this.server.addService(definition, implementation);
+    const { auth } = this.options;
+    this.server.addService(
+      definition,
+      auth === undefined ? implementation : guardService(definition, implementation, auth),
+    );
     this.#wanted.set(fullName, false);
     this.#update(fullName);
   }
@@ -150,13 +166,18 @@ export class ServiceHost {
         "no descriptor set: reflection is off",
       );
     }
-    const { address, tls, logger } = this.options;
+    const { address, tls, logger, auth } = this.options;
     // Loopback is this machine's own business (`prescient up` on a laptop); anything wider is a network's.
-    if (tls === undefined && !isLoopback(address))
+    const authHint = "PRESCIENT_AUTH_TOKENS_FILE or PRESCIENT_AUTH_JWKS_FILE";
+    if (!isLoopback(address) && tls === undefined)
       logger.warn(
-        { address },
-        "listening without TLS on a non-loopback address: set PRESCIENT_TLS_CERT and PRESCIENT_TLS_KEY",
+        { address, auth: auth !== undefined },
+        `listening without TLS on a non-loopback address: set PRESCIENT_TLS_CERT and PRESCIENT_TLS_KEY${
+          auth === undefined ? `, and turn auth on with ${authHint}` : ""
+        }`,
       );
+    else if (!isLoopback(address) && auth === undefined)
+      logger.warn({ address }, `listening without auth on a non-loopback address: set ${authHint}`);
     const { credentials, loaded } = serverCredentials(tls);
     this.#port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))),
@@ -164,7 +185,10 @@ export class ServiceHost {
     await loaded;
     if (this.options.healthAddress !== undefined) await this.#startHealthPort(this.options.healthAddress);
     const security = tls === undefined ? "plaintext" : tls.clientCaFile === undefined ? "tls" : "mtls";
-    logger.info({ address: this.address, security, services: [...this.#services.keys()] }, "listening");
+    logger.info(
+      { address: this.address, security, auth: auth !== undefined, services: [...this.#services.keys()] },
+      "listening",
+    );
     return this.#port;
   }
 

@@ -1,10 +1,11 @@
 import { analyzerV1 } from "@prescient/contracts";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { callUnary } from "@prescient/kit";
 import type { Command } from "commander";
 import {
   type ClientFlags,
   type ClientTarget,
   clientCredentials,
+  clientOptions,
   parsePositiveInt,
   runClient,
   withClientFlags,
@@ -12,7 +13,7 @@ import {
 import { print, printTable } from "../render.js";
 
 function client(flags: ClientTarget): analyzerV1.AnalyzerServiceClient {
-  return new analyzerV1.AnalyzerServiceClient(flags.addr, clientCredentials(flags), clientChannelOptions());
+  return new analyzerV1.AnalyzerServiceClient(flags.addr, clientCredentials(flags), clientOptions(flags));
 }
 
 const keyByNames: Record<number, string> = {

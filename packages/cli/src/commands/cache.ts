@@ -1,17 +1,12 @@
 import { cacheV1, type commonV1 } from "@prescient/contracts";
 import { InvalidArgumentError, parseHumanKey } from "@prescient/core";
-import {
-  callUnary,
-  clientChannelOptions,
-  featuresFromJson,
-  featuresToProto,
-  keyToProto,
-} from "@prescient/kit";
+import { callUnary, featuresFromJson, featuresToProto, keyToProto } from "@prescient/kit";
 import type { Command } from "commander";
 import {
   type ClientFlags,
   type ClientTarget,
   clientCredentials,
+  clientOptions,
   parsePositiveNumber,
   runClient,
   withClientFlags,
@@ -19,7 +14,7 @@ import {
 import { print, printTable, resultToJson } from "../render.js";
 
 function client(flags: ClientTarget): cacheV1.CacheServiceClient {
-  return new cacheV1.CacheServiceClient(flags.addr, clientCredentials(flags), clientChannelOptions());
+  return new cacheV1.CacheServiceClient(flags.addr, clientCredentials(flags), clientOptions(flags));
 }
 
 /** `--features '{"bid": 1.2, "country": "DE"}'`: a flat object of numbers and strings. */

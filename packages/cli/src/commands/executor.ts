@@ -1,11 +1,12 @@
 import { type commonV1, executorV1 } from "@prescient/contracts";
 import { formatKey, InvalidArgumentError, isTaskReason, parseHumanKey, taskReasons } from "@prescient/core";
-import { callUnary, clientChannelOptions, keyToProto, reasonLabel, reasonToProto } from "@prescient/kit";
+import { callUnary, keyToProto, reasonLabel, reasonToProto } from "@prescient/kit";
 import { type Command, InvalidArgumentError as UsageError } from "commander";
 import {
   type ClientFlags,
   type ClientTarget,
   clientCredentials,
+  clientOptions,
   parsePositiveInt,
   runClient,
   withClientFlags,
@@ -15,7 +16,7 @@ import { parseFeatures } from "./cache.js";
 
 /** `prescient enqueue`, `task`, `dlq` and `queue-stats`: the executor's task queue from the shell. */
 function client(flags: ClientTarget): executorV1.ExecutorServiceClient {
-  return new executorV1.ExecutorServiceClient(flags.addr, clientCredentials(flags), clientChannelOptions());
+  return new executorV1.ExecutorServiceClient(flags.addr, clientCredentials(flags), clientOptions(flags));
 }
 
 /** Runs one call on a fresh client and closes it, whatever the outcome. */

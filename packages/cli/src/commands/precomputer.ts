@@ -1,11 +1,12 @@
 import { precomputerV1 } from "@prescient/contracts";
 import { InvalidArgumentError } from "@prescient/core";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { callUnary } from "@prescient/kit";
 import type { Command } from "commander";
 import {
   type ClientFlags,
   type ClientTarget,
   clientCredentials,
+  clientOptions,
   parsePositiveInt,
   runClient,
   withClientFlags,
@@ -17,7 +18,7 @@ function client(flags: ClientTarget): precomputerV1.PrecomputerServiceClient {
   return new precomputerV1.PrecomputerServiceClient(
     flags.addr,
     clientCredentials(flags),
-    clientChannelOptions(),
+    clientOptions(flags),
   );
 }
 

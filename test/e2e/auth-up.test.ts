@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Mesh, startMesh } from "@prescient/cli";
+import { createClient, isPermissionDenied, type PrescientClient } from "@prescient/client";
+import { hashToken } from "@prescient/kit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * `prescient up` with auth on and no peer-token file: the process makes up
+ * its own peer token, so the executor's calls to its own predictor pass.
+ */
+const writerToken = "writer-token-acme-0123456789";
+const readerToken = "reader-token-acme-0123456789";
+let dir = "";
+let mesh: Mesh | undefined;
+const clients: PrescientClient[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "prescient-auth-up-"));
+  const tokensFile = join(dir, "tokens.jsonl");
+  writeFileSync(
+    tokensFile,
+    [
+      { hash: hashToken(writerToken), name: "app", role: "writer", tenants: ["acme"] },
+      { hash: hashToken(readerToken), name: "viewer", role: "reader", tenants: ["acme"] },
+    ]
+      .map((e) => JSON.stringify(e))
+      .join("\n"),
+  );
+  mesh = await startMesh({
+    services: ["cache", "executor", "predictor", "analyzer", "precomputer"],
+    address: "127.0.0.1:0",
+    env: {
+      ...process.env,
+      REDIS_URL: "",
+      PRESCIENT_METRICS_PORT: "0",
+      PRESCIENT_AUTH_TOKENS_FILE: tokensFile,
+    },
+  });
+  await mesh.ready;
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await mesh?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const client = (token: string): PrescientClient => {
+  const c = createClient({ address: mesh?.host.address ?? "", token, deadlineMs: 10_000, retry: false });
+  clients.push(c);
+  return c;
+};
+
+describe("prescient up with auth on", () => {
+  it("computes a miss with the made-up peer token, and keeps a reader from writing", async () => {
+    const features = {
+      bid: 1.2,
+      quality_score: 7,
+      position: 1,
+      hour_of_day: 14,
+      ad_age_days: 3,
+      historical_ctr: 0.05,
+      relevance: 0.8,
+      device_mobile: 1,
+    };
+    const r = await client(readerToken).lookup("acme/ctr_prediction/up-ad", { onMiss: "compute", features });
+    expect(r).toMatchObject({ outcome: "miss", computed: true });
+    const e = await client(readerToken)
+      .invalidate({ tenant: "acme", taskType: "ctr_prediction" })
+      .catch((x: unknown) => x);
+    expect(isPermissionDenied(e)).toBe(true);
+  });
+});
