@@ -7,6 +7,7 @@ export * from "./health-client.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./onnx-runtime.js";
+export * from "./redis-errors.js";
 export * from "./redis-health.js";
 export * from "./reflection.js";
 export * from "./service-host.js";

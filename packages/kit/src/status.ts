@@ -2,6 +2,7 @@ import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { errorMessage, isDomainError } from "@prescient/core";
 import { isConfigError } from "./config.js";
 import { safeErrorDetails } from "./error-details.js";
+import { isRedisUnavailable } from "./redis-errors.js";
 import { codeOfKind, isGrpcError } from "./wire/status.js";
 
 export interface MappedError {
@@ -17,6 +18,11 @@ export function toServiceError(e: unknown): MappedError {
   if (isConfigError(e))
     return { error: serviceError(status.FAILED_PRECONDITION, e.message), unexpected: false };
   if (isGrpcError(e)) return { error: serviceError(e.code, e.details || e.message), unexpected: false };
+  if (isRedisUnavailable(e))
+    return {
+      error: serviceError(status.UNAVAILABLE, `store unavailable: ${errorMessage(e)}`),
+      unexpected: false,
+    };
   return { error: serviceError(status.INTERNAL, `internal error: ${errorMessage(e)}`), unexpected: true };
 }
 

@@ -1,6 +1,6 @@
 import { executorV1 } from "@prescient/contracts";
 import { errorMessage } from "@prescient/core";
-import { createLogger, type ServiceHost, watchRedisHealth } from "@prescient/kit";
+import { createLogger, type ServiceHost, watchRedisErrors, watchRedisHealth } from "@prescient/kit";
 import { Redis } from "ioredis";
 import { OipPredictor, type Predictor } from "./compute/oip-client.js";
 import { GrpcTaskHandlers } from "./compute/task-handler-client.js";
@@ -39,6 +39,7 @@ export function startExecutor(host: ServiceHost, options?: Partial<ExecutorOptio
     o.store === "memory"
       ? undefined
       : new Redis(o.store.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  if (redis !== undefined) watchRedisErrors(redis, "executor");
   const metrics = QueueMetrics.for();
   const own = o.queue.onDeadLettersDropped;
   const queueOptions: Partial<TaskQueueOptions> = {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { UnavailableError } from "@prescient/core";
+import { watchRedisErrors } from "@prescient/kit";
 import { Redis } from "ioredis";
 import type { ActionEvent } from "../core/events.js";
 import type {
@@ -48,8 +49,7 @@ export class RedisAnalyzerStore implements AnalyzerStore {
   constructor(options: Partial<RedisAnalyzerStoreOptions> & { redisUrl: string }) {
     this.#p = options.keyPrefix ?? "prescient:{analyzer}:";
     this.redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    // Connection errors surface on the calls that need Redis; without a listener they would crash the process.
-    this.redis.on("error", () => undefined);
+    watchRedisErrors(this.redis, "analyzer");
   }
 
   async ready(): Promise<void> {

@@ -1,4 +1,5 @@
 import { escapeEntityId } from "@prescient/core";
+import { watchRedisErrors } from "@prescient/kit";
 import { Redis } from "ioredis";
 import type { EntityRecord, EntityRef, EntityStore, Features } from "./entity-store.js";
 
@@ -24,6 +25,7 @@ export class RedisEntityStore implements EntityStore {
   constructor(redis: Redis | string, options?: Partial<RedisEntityStoreOptions>) {
     this.#redis =
       typeof redis === "string" ? new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 2 }) : redis;
+    if (typeof redis === "string") watchRedisErrors(this.#redis, "executor-entities");
     this.#options = { keyPrefix: "prescient:entity:", ttlMs: 30 * 24 * 3600 * 1000, ...options };
   }
 

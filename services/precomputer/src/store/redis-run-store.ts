@@ -1,4 +1,5 @@
 import { errorMessage, UnavailableError } from "@prescient/core";
+import { watchRedisErrors } from "@prescient/kit";
 import { Redis } from "ioredis";
 import {
   type ClaimOutcome,
@@ -97,6 +98,7 @@ export class RedisRunStore implements RunStore {
     this.#owned = typeof redis === "string";
     this.#redis =
       typeof redis === "string" ? new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 2 }) : redis;
+    if (typeof redis === "string") watchRedisErrors(this.#redis, "precomputer-runs");
   }
 
   /** The connection, for health watching. */
