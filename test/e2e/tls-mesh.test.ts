@@ -28,6 +28,7 @@ let backend: CertFiles;
 const meshes: Mesh[] = [];
 const clients: PrescientClient[] = [];
 let cacheAddress = "";
+let cacheName = "";
 
 const tlsEnv = (service: CertFiles): NodeJS.ProcessEnv => ({
   PRESCIENT_TLS_CERT: service.cert,
@@ -40,12 +41,15 @@ beforeAll(async () => {
   ca = pki.authority("mesh-ca");
   backend = pki.issue(ca, "backend", { altNames: "DNS:backend" });
   // Fixed ports, as each mesh names the other: the executor writes its results into the cache.
-  cacheAddress = `127.0.0.1:${await freePort()}`;
+  const cachePort = await freePort();
+  cacheAddress = `127.0.0.1:${cachePort}`;
+  // Peers and clients dial by name: Node 24+ refuses a TLS server name that is an IP address.
+  cacheName = `localhost:${cachePort}`;
   const base = {
     ...process.env,
     REDIS_URL: "",
     PRESCIENT_METRICS_PORT: "0",
-    PRESCIENT_CACHE_ADDR: cacheAddress,
+    PRESCIENT_CACHE_ADDR: cacheName,
   };
   const executor = await startMesh({
     services: ["executor", "predictor"],
@@ -57,7 +61,11 @@ beforeAll(async () => {
   const cache = await startMesh({
     services: ["cache"],
     address: cacheAddress,
-    env: { ...base, ...tlsEnv(pki.issue(ca, "cache")), PRESCIENT_EXECUTOR_ADDR: executor.host.address },
+    env: {
+      ...base,
+      ...tlsEnv(pki.issue(ca, "cache")),
+      PRESCIENT_EXECUTOR_ADDR: executor.host.address.replace(/^127\.0\.0\.1:/, "localhost:"),
+    },
   });
   meshes.push(cache);
   await cache.ready;
@@ -69,7 +77,7 @@ afterAll(async () => {
 });
 
 function client(tls: { ca: Buffer; cert?: Buffer; key?: Buffer } | false): PrescientClient {
-  const c = createClient({ address: cacheAddress, tls, deadlineMs: 10_000, retry: false });
+  const c = createClient({ address: cacheName, tls, deadlineMs: 10_000, retry: false });
   clients.push(c);
   return c;
 }

@@ -90,7 +90,10 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   });
   // Registered first so it runs last: spans of the drain itself still get flushed.
   host.onShutdown(() => shutdownTracing());
-  const self = (): string => host.address;
+  // Calls to this process's own services. Over TLS they dial a loopback IP
+  // by name: Node 24+ refuses a TLS server name that is an IP, and grpc-js
+  // sets one from an IP target, so the certificate must then name localhost.
+  const self = (): string => (tls.server ? byLoopbackName(host.address) : host.address);
   const repository =
     predictorEnv.repositoryPath ??
     analyzerEnv.modelRepositoryPath ??
@@ -110,7 +113,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     ? startAnalyzer(host, {
         ...analyzerEnv,
         store,
-        ...(has("predictor") ? { predictorAddress: address } : {}),
+        ...(has("predictor") ? { predictorAddress: tls.server ? byLoopbackName(address) : address } : {}),
         ...(repository ? { modelRepositoryPath: repository } : {}),
       })
     : undefined;
@@ -213,4 +216,9 @@ function ownModelRepository(host: ServiceHost, needed: boolean): string | undefi
   const dir = runtimeModelRepository();
   removeWhenDone(host, dir);
   return dir;
+}
+
+/** `localhost:port` for a loopback IP address; other addresses as they are. */
+function byLoopbackName(address: string): string {
+  return address.replace(/^(127\.\d+\.\d+\.\d+|\[::1\]):/, "localhost:");
 }

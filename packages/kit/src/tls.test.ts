@@ -35,9 +35,12 @@ const HealthClient = makeClientConstructor(
   "grpc.health.v1.Health",
 );
 
+const byName = (address: string): string => address.replace(/^127\.0\.0\.1:/, "localhost:");
+
 /** One health check over a fresh connection (no subchannel shared with an earlier test): its status, or the error. */
 function check(address: string, creds: ChannelCredentials): Promise<string> {
-  const client = new HealthClient(address, creds, {
+  // By name: Node 24+ refuses a TLS server name that is an IP address, which grpc-js sets from an IP target.
+  const client = new HealthClient(byName(address), creds, {
     "grpc.use_local_subchannel_pool": 1,
   }) as unknown as HealthClient;
   return new Promise((resolve) => {
