@@ -1,5 +1,6 @@
 import { type commonV1, executorV1 } from "@prescient/contracts";
 import { formatKey, InvalidArgumentError, isTaskReason, parseHumanKey, taskReasons } from "@prescient/core";
+import { isTaskId } from "@prescient/executor";
 import { callUnary, keyToProto, reasonLabel, reasonToProto } from "@prescient/kit";
 import { type Command, InvalidArgumentError as UsageError } from "commander";
 import {
@@ -58,9 +59,6 @@ function parseTime(text: string | undefined): Date | undefined {
     throw new InvalidArgumentError(`--not-before ${JSON.stringify(text)} is not an ISO 8601 time`);
   return time;
 }
-
-/** A task id is the queue's decimal sequence number; anything else is read as a key. */
-const isTaskId = (text: string): boolean => /^[1-9][0-9]{0,19}$/.test(text);
 
 export function taskToJson(t: executorV1.Task): Record<string, unknown> {
   return {

@@ -3,6 +3,7 @@ import type { TaskQueueOptions } from "./options.js";
 import { leaseExpiredMessage } from "./queue-messages.js";
 import { readyScore } from "./scheduling.js";
 import type { NewTask, TaskRecord, TaskState } from "./task-queue.js";
+import { taskIdNonce } from "./validation.js";
 
 /** Where a task sits: a heap of its type, the dead-letter map, or nowhere (completed). */
 type Place = "ready" | "later" | "active" | "dead" | "done";
@@ -72,7 +73,7 @@ export class MemoryQueueState {
 
   create(t: NewTask, now: number): string {
     const seq = ++this.seq;
-    const id = String(seq);
+    const id = `${seq}-${taskIdNonce()}`;
     const record: TaskRecord = {
       id,
       key: t.key,

@@ -194,7 +194,7 @@ export function taskQueueConformance(name: string, factory: QueueFactory): void 
       expect(done).toMatchObject({ state: "completed", attempts: 1, createdAt: t0, updatedAt: t0 + 10 });
       expect(done?.workerId).toBeUndefined();
       expect((await queue.stats()).total).toMatchObject({ completed: 1, processing: 0, queued: 0 });
-      expect(await queue.get("999999999")).toBeUndefined();
+      expect(await queue.get(`999999999-${"0".repeat(24)}`)).toBeUndefined();
       await rejects(queue.get("not-an-id"), isInvalidArgument);
     });
 
@@ -308,7 +308,9 @@ export function taskQueueConformance(name: string, factory: QueueFactory): void 
       expect(p3.nextPageToken).toBeUndefined();
       await rejects(queue.listDeadLetters({ pageToken: "bogus" }), isInvalidArgument);
 
-      expect(await queue.requeueDeadLetters({ ids: [p2.tasks[0]?.id ?? "", "12345678"] })).toBe(1);
+      expect(
+        await queue.requeueDeadLetters({ ids: [p2.tasks[0]?.id ?? "", `12345678-${"0".repeat(24)}`] }),
+      ).toBe(1);
       const [requeued] = await queue.claim(5, worker);
       expect(requeued).toMatchObject({ key: task("d3").key, attempts: 1 });
       expect(await queue.requeueDeadLetters({ all: true })).toBe(3);
@@ -452,6 +454,8 @@ export function taskQueueConformance(name: string, factory: QueueFactory): void 
       await rejects(queue.claim(1, { workerId: "" }), isInvalidArgument);
       await rejects(queue.claim(1, { ...worker, taskTypes: ["Bad-Type"] }), isInvalidArgument);
       await rejects(queue.ack(["1", "x; DROP"]), isInvalidArgument);
+      // A bare sequence number is not an id: the random part is what makes ids unguessable.
+      await rejects(queue.get("1"), isInvalidArgument);
       await rejects(queue.extendLease(["1"], 0), isInvalidArgument);
       await rejects(queue.getByKey("no-slashes"), isInvalidArgument);
       expect((await queue.stats()).size).toBe(0);

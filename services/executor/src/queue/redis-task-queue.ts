@@ -79,6 +79,7 @@ export class RedisTaskQueue implements TaskQueue {
         t.traceparent ?? "",
         t.payload ?? "",
         t.payload === undefined ? "0" : "1",
+        v.taskIdNonce(),
       );
     const reply = asArray(await this.#run(scripts.enqueue, args));
     if (reply[0] === "full") throw queueFullError(Number(reply[1]), Number(reply[2]), this.options.capacity);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { InvalidArgumentError, isTaskReason, parseKey } from "@prescient/core";
 import { queueLimits, type TaskQueueOptions } from "./options.js";
 import {
@@ -13,8 +14,17 @@ import {
  * things with the same messages. Everything that reaches a store is valid.
  */
 
-/** Task ids are the queue's decimal enqueue sequence numbers. */
-const taskIdPattern = /^[1-9][0-9]{0,19}$/;
+/**
+ * Task ids are `<sequence>-<nonce>`: the queue's decimal enqueue sequence
+ * number, which orders and names the task, and 96 random bits, so that
+ * holding one id tells nothing about another tenant's.
+ */
+const taskIdPattern = /^[1-9][0-9]{0,19}-[0-9a-f]{24}$/;
+
+/** The random part of a new task id. */
+export function taskIdNonce(): string {
+  return randomBytes(12).toString("hex");
+}
 const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export function isTaskId(id: string): boolean {

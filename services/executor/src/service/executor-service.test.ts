@@ -402,7 +402,12 @@ describe("ExecutorService", () => {
       ],
       ["GetTask with an escaping key", () => getTask({ key: "svc/../other/x" }), INVALID, /./],
       ["GetTask of an unknown type", () => getTask({ key: "svc/nope/x" }), INVALID, /unknown task type/],
-      ["GetTask of an unknown id", () => getTask({ id: "987654321" }), status.NOT_FOUND, /no task 987654321/],
+      [
+        "GetTask of an unknown id",
+        () => getTask({ id: `987654321-${"a".repeat(24)}` }),
+        status.NOT_FOUND,
+        /no task 987654321-a/,
+      ],
       [
         "GetTask of an unknown key",
         () => getTask({ key: "svc/ctr_prediction/never" }),
@@ -430,7 +435,7 @@ describe("ExecutorService", () => {
       ["RequeueDeadLetters with both", () => requeue({ ids: ["1"], all: true }), INVALID, /not both/],
       [
         "RequeueDeadLetters with a bad id",
-        () => requeue({ ids: ["1", "x"], all: false }),
+        () => requeue({ ids: [`1-${"a".repeat(24)}`, "x"], all: false }),
         INVALID,
         /ids\[1\] "x" is not a task id/,
       ],

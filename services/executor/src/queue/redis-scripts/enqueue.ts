@@ -1,12 +1,13 @@
 import { luaLib } from "./lib.js";
 
 /** Fields per task in the enqueue script's ARGV, after the three fixed ones. */
-export const enqueueFields = 9;
+export const enqueueFields = 10;
 
 /**
  * Enqueues a batch atomically, all or nothing.
  * ARGV: B, NOW, capacity, then per task: key, type, tenant, priority, reason,
- * notBefore ('' = none), traceparent ('' = none), payload, hasPayload ('1'/'0').
+ * notBefore ('' = none), traceparent ('' = none), payload, hasPayload ('1'/'0'),
+ * nonce (the random part of a new task's id, so ids cannot be guessed).
  * Returns {'ok', id1, dedup1, id2, dedup2, ...} or {'full', size, needed}.
  */
 export const enqueueLua = `${luaLib}
@@ -54,11 +55,11 @@ end
 
 local knownTypes = {}
 local seq -- the last sequence number taken; pass 2 takes them from a range reserved in one INCRBY
-local function create(key, taskType, tenant, priority, reason, notBefore, traceparent, payload, hasPayload)
+local function create(key, taskType, tenant, priority, reason, notBefore, traceparent, payload, hasPayload, nonce)
   seq = seq + 1
-  local id = fmt(seq)
+  local id = fmt(seq) .. '-' .. nonce
   local fields = { 'id', id, 'key', key, 'type', taskType, 'tenant', tenant, 'priority', priority,
-    'reasons', reason, 'state', 'queued', 'attempts', 0, 'created', NOWS, 'updated', NOWS, 'seq', id }
+    'reasons', reason, 'state', 'queued', 'attempts', 0, 'created', NOWS, 'updated', NOWS, 'seq', fmt(seq) }
   if notBefore ~= '' then table.insert(fields, 'notbefore'); table.insert(fields, notBefore) end
   if traceparent ~= '' then table.insert(fields, 'traceparent'); table.insert(fields, traceparent) end
   if hasPayload then table.insert(fields, 'payload'); table.insert(fields, payload) end
@@ -102,13 +103,14 @@ for i = 0, COUNT - 1 do
   local key, taskType, tenant = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local priority, reason, notBefore = tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 5]
   local traceparent, payload, hasPayload = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8] == '1'
+  local nonce = ARGV[a + 9]
   local id = target[key]
   if id then
     merge(id, taskType, priority, reason, notBefore, traceparent, payload, hasPayload)
     table.insert(out, id)
     table.insert(out, 1)
   else
-    id = create(key, taskType, tenant, priority, reason, notBefore, traceparent, payload, hasPayload)
+    id = create(key, taskType, tenant, priority, reason, notBefore, traceparent, payload, hasPayload, nonce)
     target[key] = id
     table.insert(out, id)
     table.insert(out, 0)
