@@ -17,9 +17,11 @@ import {
 /**
  * Task ids are `<sequence>-<nonce>`: the queue's decimal enqueue sequence
  * number, which orders and names the task, and 96 random bits, so that
- * holding one id tells nothing about another tenant's.
+ * holding one id tells nothing about another tenant's. A bare sequence
+ * number is still accepted so that tasks queued before the nonce existed
+ * can be acked and looked up after an upgrade; it names no newer task.
  */
-const taskIdPattern = /^[1-9][0-9]{0,19}-[0-9a-f]{24}$/;
+const taskIdPattern = /^[1-9][0-9]{0,19}(-[0-9a-f]{24})?$/;
 
 /** The random part of a new task id. */
 export function taskIdNonce(): string {
