@@ -6,6 +6,7 @@ import { createClient, isPermissionDenied, isUnauthenticated, type PrescientClie
 import { hashToken } from "@prescient/kit";
 import { freePort } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ctrFeatures } from "./ctr-features.test-util.js";
 
 /**
  * The split shape with auth on, in one test process: the cache in one mesh,
@@ -14,16 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * executor writes the result back into the cache), every internal hop with
  * the shared peer token from PRESCIENT_AUTH_PEER_TOKEN_FILE.
  */
-const ctrFeatures = {
-  bid: 1.2,
-  quality_score: 7,
-  position: 1,
-  hour_of_day: 14,
-  ad_age_days: 3,
-  historical_ctr: 0.05,
-  relevance: 0.8,
-  device_mobile: 1,
-};
 
 const readerToken = "reader-token-acme-0123456789";
 const otherToken = "reader-token-other-0123456789";

@@ -5,6 +5,7 @@ import { type Mesh, startMesh } from "@prescient/cli";
 import { createClient, isPermissionDenied, type PrescientClient } from "@prescient/client";
 import { hashToken } from "@prescient/kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ctrFeatures } from "./ctr-features.test-util.js";
 
 /**
  * `prescient up` with auth on and no peer-token file: the process makes up
@@ -55,17 +56,10 @@ const client = (token: string): PrescientClient => {
 
 describe("prescient up with auth on", () => {
   it("computes a miss with the made-up peer token, and keeps a reader from writing", async () => {
-    const features = {
-      bid: 1.2,
-      quality_score: 7,
-      position: 1,
-      hour_of_day: 14,
-      ad_age_days: 3,
-      historical_ctr: 0.05,
-      relevance: 0.8,
-      device_mobile: 1,
-    };
-    const r = await client(readerToken).lookup("acme/ctr_prediction/up-ad", { onMiss: "compute", features });
+    const r = await client(readerToken).lookup("acme/ctr_prediction/up-ad", {
+      onMiss: "compute",
+      features: ctrFeatures,
+    });
     expect(r).toMatchObject({ outcome: "miss", computed: true });
     const e = await client(readerToken)
       .invalidate({ tenant: "acme", taskType: "ctr_prediction" })

@@ -8,21 +8,12 @@ import { analyzerV1, precomputerV1 } from "@prescient/contracts";
 import { callUnary, checkHealth, waitForServing } from "@prescient/kit";
 import { freePort } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ctrFeatures } from "./ctr-features.test-util.js";
 
 /**
  * Boots `prescient up` as a child process, exactly as `npm start` does, and
  * drives it through the CLI. Needs the build (`npm test` runs it first).
  */
-const ctrFeatures = {
-  bid: 1.2,
-  quality_score: 7,
-  position: 1,
-  hour_of_day: 14,
-  ad_age_days: 3,
-  historical_ctr: 0.05,
-  relevance: 0.8,
-  device_mobile: 1,
-};
 const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 let mesh: ChildProcess;
 let addr: string;

@@ -10,6 +10,7 @@ import {
   tensorValue,
 } from "@prescient/client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ctrFeatures } from "./ctr-features.test-util.js";
 import { type MeshProcesses, startSplit, startUp } from "./mesh-processes.test-util.js";
 
 /**
@@ -17,16 +18,6 @@ import { type MeshProcesses, startSplit, startUp } from "./mesh-processes.test-u
  * `prescient up` and against the split, Redis-backed shape whose services
  * live at different addresses.
  */
-const ctrFeatures = {
-  bid: 1.2,
-  quality_score: 7,
-  position: 1,
-  hour_of_day: 14,
-  ad_age_days: 3,
-  historical_ctr: 0.05,
-  relevance: 0.8,
-  device_mobile: 1,
-};
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

@@ -3,6 +3,7 @@ import { type Mesh, startMesh } from "@prescient/cli";
 import { createClient, isUnavailable, type PrescientClient } from "@prescient/client";
 import { type CertFiles, freePort, TestPki } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ctrFeatures } from "./ctr-features.test-util.js";
 
 /**
  * The split shape over mTLS, in one test process: the cache in one mesh, the
@@ -11,16 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * service's. A computed miss crosses client → cache → executor → predictor
  * (the executor's own server), each hop a mutual TLS handshake.
  */
-const ctrFeatures = {
-  bid: 1.2,
-  quality_score: 7,
-  position: 1,
-  hour_of_day: 14,
-  ad_age_days: 3,
-  historical_ctr: 0.05,
-  relevance: 0.8,
-  device_mobile: 1,
-};
 
 const pki = new TestPki();
 let ca: CertFiles;

@@ -1,4 +1,4 @@
-import { errorMessage, UnavailableError } from "@prescient/core";
+import { errorMessage, isDomainError, UnavailableError } from "@prescient/core";
 import { domainErrorOfStatus, isGrpcError } from "@prescient/kit/wire";
 
 /**
@@ -40,6 +40,6 @@ export function clientError(e: unknown, method: string): Error {
     (mapped as Error & { cause?: unknown }).cause = e;
     return mapped;
   }
-  if (e instanceof Error && "kind" in e) return e;
+  if (isDomainError(e)) return e;
   return new UnavailableError(`${method}: ${errorMessage(e)}`);
 }

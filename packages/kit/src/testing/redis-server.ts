@@ -9,18 +9,36 @@ export interface RedisServerProcess {
   url: string;
   port: number;
   process: ChildProcess;
-  stop(): Promise<void>;
+  /** Stops it with `signal` (SIGTERM flushes an AOF; SIGKILL does not) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `redis-server` on a free loopback port with persistence off. */
+/**
+ * Starts `redis-server` on a free loopback port. By default persistence is
+ * off and its directory is removed on stop; given `dir`, it keeps an AOF
+ * there that survives a stop, so a restart on the same port and directory
+ * finds its data again (the soak's Redis restart fault).
+ */
 export async function startRedisServer(
-  options: { port?: number; binary?: string } = {},
+  options: { port?: number; binary?: string; dir?: string } = {},
 ): Promise<RedisServerProcess> {
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), "prescient-redis-"));
+  const persistent = options.dir !== undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "prescient-redis-"));
   const child = spawn(
     options.binary ?? "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      persistent ? "yes" : "no",
+      "--dir",
+      dir,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   try {
@@ -40,7 +58,7 @@ export async function startRedisServer(
       );
     });
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    if (!persistent) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   child.stdout?.resume();
@@ -49,13 +67,13 @@ export async function startRedisServer(
     url: `redis://127.0.0.1:${port}`,
     port,
     process: child,
-    stop: async () => {
+    stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
+        child.kill(signal);
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!persistent) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
