@@ -24,7 +24,10 @@ import { envOf, isMesh, mainContainer, named, of, podSpec, selects } from "./obj
  * references between objects.
  */
 
-/** The five services: gRPC health name and the peers each is told about. */
+/**
+ * The mesh's Deployments: the five services and the example task handler
+ * (`serve task-handler`), each with its gRPC health name and the peers it is told about.
+ */
 export const MESH: Record<string, { health: string; redis: boolean; peers: Record<string, string> }> = {
   analyzer: {
     health: "prescient.analyzer.v1.AnalyzerService",
@@ -44,13 +47,20 @@ export const MESH: Record<string, { health: string; redis: boolean; peers: Recor
   executor: {
     health: "prescient.executor.v1.ExecutorService",
     redis: true,
-    peers: { PRESCIENT_PREDICTOR_ADDR: "predictor:50051", PRESCIENT_CACHE_ADDR: "cache:50051" },
+    peers: {
+      PRESCIENT_PREDICTOR_ADDR: "predictor:50051",
+      PRESCIENT_CACHE_ADDR: "cache:50051",
+      // Without a handler, a fresh deploy dead-letters every external task.
+      PRESCIENT_HANDLER_ADDR: "task-handler:50051",
+    },
   },
   cache: {
     health: "prescient.cache.v1.CacheService",
     redis: true,
     peers: { PRESCIENT_EXECUTOR_ADDR: "executor:50051", PRESCIENT_ANALYZER_ADDR: "analyzer:50051" },
   },
+  // Stateless: each Handle is answered from its request.
+  "task-handler": { health: "prescient.executor.v1.TaskHandlerService", redis: false, peers: {} },
 };
 export const MESH_NAMES = Object.keys(MESH);
 // Fields these manifests may use. kubernetes-models accepts any extra key, so
@@ -113,6 +123,7 @@ const MODELS: Record<string, Validator> = {
   "policy/v1/PodDisruptionBudget": (m) => new PodDisruptionBudget(m as IPodDisruptionBudget),
   "networking.k8s.io/v1/NetworkPolicy": (m) => new NetworkPolicy(m as INetworkPolicy),
   "monitoring.coreos.com/v1/PodMonitor": (m) => ({ validate: () => checkPodMonitor(m) }),
+  "monitoring.coreos.com/v1/PrometheusRule": (m) => ({ validate: () => checkPrometheusRule(m) }),
   "cert-manager.io/v1/Issuer": (m) => ({ validate: () => checkIssuer(m) }),
   "cert-manager.io/v1/Certificate": (m) => ({ validate: () => checkCertificate(m) }),
 };
@@ -157,6 +168,36 @@ function checkPodMonitor(m: Manifest): void {
   for (const endpoint of spec.podMetricsEndpoints ?? []) {
     expect(unknownKeys(endpoint as object, new Set(["port", "path", "interval", "relabelings"]))).toEqual([]);
     expect(endpoint).toMatchObject({ port: "metrics", path: "/metrics" });
+  }
+}
+
+/**
+ * The fields the monitoring component's rules use; promtool checks the
+ * expressions themselves (test/monitoring). Every alert is labelled with a
+ * severity and explains itself.
+ */
+function checkPrometheusRule(m: Manifest): void {
+  const spec = m.spec as { groups?: { name?: string; rules?: Record<string, unknown>[] }[] };
+  expect(unknownKeys(spec, new Set(["groups"]))).toEqual([]);
+  expect(spec.groups?.length).toBeGreaterThan(0);
+  for (const group of spec.groups ?? []) {
+    expect(unknownKeys(group, new Set(["name", "interval", "rules"])), group.name).toEqual([]);
+    for (const rule of group.rules ?? []) {
+      const name = String(rule.alert ?? rule.record);
+      expect(
+        unknownKeys(rule, new Set(["alert", "record", "expr", "for", "labels", "annotations"])),
+        name,
+      ).toEqual([]);
+      expect(typeof rule.expr, name).toBe("string");
+      if (rule.alert === undefined) continue;
+      const { labels, annotations } = rule as {
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+      };
+      expect(["critical", "warning", "info"], `${name} severity`).toContain(labels?.severity);
+      expect(annotations?.summary, `${name} summary`).toBeTruthy();
+      expect(annotations?.description, `${name} description`).toBeTruthy();
+    }
   }
 }
 

@@ -206,6 +206,13 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
       selects(selector, d.spec?.template.metadata?.labels),
     );
     expect(scraped.map((d) => d.metadata?.name).sort()).toEqual([...MESH_NAMES].sort());
+    // Picked up by the same Prometheus as the PodMonitor; test/monitoring tests the rules themselves.
+    const rule = ms.find((m) => m.kind === "PrometheusRule");
+    expect(rule?.metadata.labels?.release).toBe(monitor?.metadata.labels?.release);
+    // The Grafana sidecar loads ConfigMaps by this label, under a name that does not change with its content.
+    const dashboard = named(of<IConfigMap>(ms, "ConfigMap"), "prescient-dashboard");
+    expect(dashboard.metadata?.labels?.grafana_dashboard).toBe("1");
+    expect(JSON.parse(dashboard.data?.["prescient.json"] ?? "{}").uid).toBe("prescient-mesh");
   });
 
   it("network policies allow exactly the edges of the mesh diagram", () => {
@@ -227,9 +234,10 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     const expected: Record<string, string[]> = {
       cache: [...mesh(["executor", "analyzer"]), "redis:6379", "otel-collector:4317"],
       precomputer: [...mesh(["analyzer", "cache", "executor"]), "redis:6379", "otel-collector:4317"],
-      executor: [...mesh(["predictor", "cache"]), "redis:6379", "otel-collector:4317"],
+      executor: [...mesh(["predictor", "cache", "task-handler"]), "redis:6379", "otel-collector:4317"],
       analyzer: [...mesh(["predictor"]), "redis:6379", "otel-collector:4317"],
       predictor: ["otel-collector:4317"],
+      "task-handler": ["otel-collector:4317"],
       redis: [],
       "otel-collector": ["jaeger:4317"],
       jaeger: [],

@@ -100,6 +100,8 @@ describe("a bad configuration is refused before anything starts", () => {
     ["executor", "PRESCIENT_EXECUTOR_CLAIM_SIZE", "0"],
     ["analyzer", "PRESCIENT_ANALYZER_KEY_CAPACITY", "1"],
     ["predictor", "PRESCIENT_MODEL_POLL_MS", "-1"],
+    // The reference task handler validates the same environment as the services.
+    ["task-handler", "PRESCIENT_METRICS_PORT", "70000"],
     // Another service's variable fails as well: the process validates all it could read.
     ["cache", "LOG_LEVEL", "loud"],
   ])("serve %s with %s=%s", async (service, variable, value) => {

@@ -8,9 +8,21 @@ import { freePort } from "@prescient/kit/testing";
 export const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 
 export interface MeshProcesses {
-  /** Address of each service; all the same for `prescient up`. */
-  addr: Record<"cache" | "precomputer" | "executor" | "predictor", string>;
+  /**
+   * Address of each service; all the same for `prescient up`. The analyzer and
+   * the task handler are set only where the split was asked for them (SplitOptions).
+   */
+  addr: Record<"cache" | "precomputer" | "executor" | "predictor", string> &
+    Partial<Record<"analyzer" | "handler", string>>;
   stop(): Promise<void>;
+}
+
+/** What a split mesh runs besides predictor, cache, executor and precomputer. */
+export interface SplitOptions {
+  /** An analyzer process, which the cache reports to and the precomputer asks for related entities. */
+  analyzer?: boolean;
+  /** `prescient serve task-handler`, the executor's PRESCIENT_HANDLER_ADDR: external task types complete. */
+  handler?: boolean;
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -41,10 +53,23 @@ export async function startUp(): Promise<MeshProcesses> {
 }
 
 /** The Kubernetes shape: one service per process (`prescient serve`), state in Redis. */
-export async function startSplit(redisUrl: string, prefix: string): Promise<MeshProcesses> {
-  const roles = ["predictor", "cache", "executor", "precomputer"] as const;
-  const addr = {} as MeshProcesses["addr"];
-  for (const r of roles) addr[r] = `127.0.0.1:${await freePort()}`;
+export async function startSplit(
+  redisUrl: string,
+  prefix: string,
+  options: SplitOptions = {},
+): Promise<MeshProcesses> {
+  const roles: (keyof MeshProcesses["addr"])[] = [
+    "predictor",
+    "cache",
+    "executor",
+    "precomputer",
+    ...(options.analyzer ? (["analyzer"] as const) : []),
+    ...(options.handler ? (["handler"] as const) : []),
+  ];
+  const bound = new Map<keyof MeshProcesses["addr"], string>();
+  for (const r of roles) bound.set(r, `127.0.0.1:${await freePort()}`);
+  const addr = Object.fromEntries(bound) as MeshProcesses["addr"];
+  // Each process reads only its own peers' variables, so one environment serves them all.
   const env = {
     ...process.env,
     LOG_LEVEL: "warn",
@@ -53,10 +78,14 @@ export async function startSplit(redisUrl: string, prefix: string): Promise<Mesh
     PRESCIENT_PREDICTOR_ADDR: addr.predictor,
     PRESCIENT_CACHE_ADDR: addr.cache,
     PRESCIENT_EXECUTOR_ADDR: addr.executor,
+    ...(addr.analyzer !== undefined ? { PRESCIENT_ANALYZER_ADDR: addr.analyzer } : {}),
+    ...(addr.handler !== undefined ? { PRESCIENT_HANDLER_ADDR: addr.handler } : {}),
   };
-  const children = roles.map((r) => start(["serve", r, "--addr", addr[r]], env));
+  const at = (r: keyof MeshProcesses["addr"]): string => bound.get(r) ?? "";
+  const command = (r: keyof MeshProcesses["addr"]) => (r === "handler" ? "task-handler" : r);
+  const children = roles.map((r) => start(["serve", command(r), "--addr", at(r)], env));
   try {
-    await Promise.all(roles.map((r) => waitForServing(addr[r], "", 60_000)));
+    await Promise.all(roles.map((r) => waitForServing(at(r), "", 60_000)));
   } catch (e) {
     await stopAll(children);
     throw e;

@@ -1,2 +1,10 @@
 export { type Mesh, type MeshOptions, startMesh } from "./mesh.js";
-export { isServiceName, type ServiceName, serviceNames } from "./services.js";
+export {
+  isServable,
+  isServiceName,
+  type Servable,
+  type ServiceName,
+  servableNames,
+  serviceNames,
+  taskHandlerName,
+} from "./services.js";

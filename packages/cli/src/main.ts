@@ -1,28 +1,12 @@
 #!/usr/bin/env node
-import { Command } from "commander";
-import { exitQuietlyOnBrokenPipe } from "./broken-pipe.js";
-import { registerAnalyzerCommands } from "./commands/analyzer.js";
-import { registerCacheCommands } from "./commands/cache.js";
-import { registerExecutorCommands } from "./commands/executor.js";
-import { registerPrecomputerCommands } from "./commands/precomputer.js";
-import { registerReplay } from "./commands/replay.js";
-import { registerUp } from "./commands/up.js";
-import { registerWorkload } from "./commands/workload.js";
-
-exitQuietlyOnBrokenPipe();
-
-const program = new Command()
-  .name("prescient")
-  .description("prescient: ML predictions computed before anyone asks for them")
-  .showHelpAfterError()
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
-
-registerUp(program);
-registerCacheCommands(program);
-registerPrecomputerCommands(program);
-registerAnalyzerCommands(program);
-registerReplay(program);
-registerWorkload(program);
-registerExecutorCommands(program);
-
-await program.parseAsync(process.argv);
+/**
+ * The `prescient` entry point. Tracing starts here, before the rest of the
+ * CLI is even linked: the preload decides from OTEL_* alone, and when tracing
+ * is on it registers the gRPC instrumentation's loader hook, which only
+ * patches modules linked after it. Hence the dynamic imports: a static import
+ * of the commands would link @grpc/grpc-js first. `prescient up`, `prescient
+ * serve`, `npm start` and the image all trace the same way, with or without
+ * `node --import @prescient/tracing/preload` (which this repeats harmlessly).
+ */
+await import("@prescient/tracing/preload");
+await import("./cli.js");

@@ -21,7 +21,7 @@ import {
 import { startPredictor } from "@prescient/predictor";
 import { shutdownTracing } from "@prescient/tracing";
 import { loadMeshConfig } from "./mesh-config.js";
-import { type ServiceName, serviceNames } from "./services.js";
+import { type Servable, serviceNames, taskHandlerName } from "./services.js";
 import { removeWhenDone } from "./temp-dir.js";
 import { scalePrecomputerCoreOptions, scaleReporterOptions } from "./time-scale.js";
 import {
@@ -33,8 +33,8 @@ import {
 } from "./wiring.js";
 
 export interface MeshOptions {
-  /** Services this process runs. */
-  services: readonly ServiceName[];
+  /** Services this process runs; `task-handler` is the reference TaskHandlerService (services.ts). */
+  services: readonly Servable[];
   /** Overrides PRESCIENT_ADDR. */
   address?: string;
   /** Overrides REDIS_URL; unset means in-memory stores. */
@@ -76,7 +76,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   // Likewise the peer token; with auth on, the host checks every call's token.
   const auth = setUpAuth(config.auth, createLogger("auth"));
   const store = redisUrl ? { redisUrl } : ("memory" as const);
-  const has = (s: ServiceName) => options.services.includes(s);
+  const has = (s: Servable) => options.services.includes(s);
   const predictorEnv = config.predictor;
   const executorEnv = config.executor;
   const analyzerEnv = config.analyzer;
@@ -146,13 +146,12 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     );
   }
   // `up` runs the example external task types on the reference handler, in process and as a
-  // TaskHandlerService; elsewhere a real handler is named by PRESCIENT_HANDLER_ADDR.
+  // TaskHandlerService; elsewhere a real handler is named by PRESCIENT_HANDLER_ADDR, and
+  // `serve task-handler` is the reference one in a process of its own (mounted once either way).
   const embedded = serviceNames.every(has) && executorEnv.handlerAddress === undefined;
   const handlerFallback = embedded ? new GrpcTaskHandlers(undefined) : undefined;
-  if (handlerFallback) {
-    mountReferenceHandler(host);
-    host.onShutdown(() => handlerFallback.close());
-  }
+  if (handlerFallback) host.onShutdown(() => handlerFallback.close());
+  if (handlerFallback || has(taskHandlerName)) mountReferenceHandler(host);
   const executor = has("executor")
     ? startExecutor(host, {
         taskTypes,

@@ -10,11 +10,19 @@
  * and flushes on `beforeExit`. It installs no signal handler, because that
  * would take over SIGTERM from the service; a service host calls
  * `shutdownTracing()` from @prescient/tracing after its own drain instead.
+ * The `prescient` CLI imports this module first thing, so services started
+ * through it trace without the flag.
  */
 import { register } from "node:module";
 import { tracingDecision } from "./config.js";
 
-if (tracingDecision(process.env).enabled) {
+// The CLI's entry point imports this module too, so `node --import` of it
+// followed by the CLI must start one SDK, not two.
+const started = Symbol.for("prescient.tracing.preloaded");
+const global = globalThis as { [started]?: true };
+
+if (global[started] === undefined && tracingDecision(process.env).enabled) {
+  global[started] = true;
   // Only grpc-js is instrumented, so only grpc-js needs wrapping: hooking every
   // ESM module would slow start-up for nothing.
   register("@opentelemetry/instrumentation/hook.mjs", import.meta.url, {

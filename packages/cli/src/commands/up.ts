@@ -2,10 +2,10 @@ import { errorMessage } from "@prescient/core";
 import type { Command } from "commander";
 import { parsePositiveInt, parsePositiveNumber } from "../client-command.js";
 import { startMesh } from "../mesh.js";
-import { isServiceName, type ServiceName, serviceNames } from "../services.js";
+import { isServable, type Servable, servableNames, serviceNames, taskHandlerName } from "../services.js";
 
 async function run(
-  services: readonly ServiceName[],
+  services: readonly Servable[],
   address: string | undefined,
   redisUrl: string | undefined,
   timeScale?: number,
@@ -45,14 +45,17 @@ export function registerUp(program: Command): void {
 
   program
     .command("serve")
-    .description("run one service in its own process, as Kubernetes does")
-    .argument("<service>", `one of ${serviceNames.join(", ")}`)
+    .description(
+      "run one service in its own process, as Kubernetes does " +
+        `(${taskHandlerName}: the example external task types' reference handler, for PRESCIENT_HANDLER_ADDR)`,
+    )
+    .argument("<service>", `one of ${servableNames.join(", ")}`)
     .option("--addr <host:port>", "address to bind (default: PRESCIENT_ADDR)")
     .option("--redis <url>", "use Redis stores at this URL (default: REDIS_URL)")
     .action(async (service: string, opts: { addr?: string; redis?: string }) => {
-      if (!isServiceName(service)) {
+      if (!isServable(service)) {
         process.stderr.write(
-          `prescient: unknown service ${JSON.stringify(service)}; one of ${serviceNames.join(", ")}\n`,
+          `prescient: unknown service ${JSON.stringify(service)}; one of ${servableNames.join(", ")}\n`,
         );
         process.exit(2);
       }
