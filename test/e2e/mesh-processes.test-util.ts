@@ -23,6 +23,8 @@ export interface SplitOptions {
   analyzer?: boolean;
   /** `prescient serve task-handler`, the executor's PRESCIENT_HANDLER_ADDR: external task types complete. */
   handler?: boolean;
+  /** Variables added to every process's environment (OTEL_*, say). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -80,6 +82,7 @@ export async function startSplit(
     PRESCIENT_EXECUTOR_ADDR: addr.executor,
     ...(addr.analyzer !== undefined ? { PRESCIENT_ANALYZER_ADDR: addr.analyzer } : {}),
     ...(addr.handler !== undefined ? { PRESCIENT_HANDLER_ADDR: addr.handler } : {}),
+    ...options.env,
   };
   const at = (r: keyof MeshProcesses["addr"]): string => bound.get(r) ?? "";
   const command = (r: keyof MeshProcesses["addr"]) => (r === "handler" ? "task-handler" : r);

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command } from "commander";
 import { exitQuietlyOnBrokenPipe } from "./broken-pipe.js";
 import { registerAnalyzerCommands } from "./commands/analyzer.js";

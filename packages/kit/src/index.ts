@@ -1,6 +1,7 @@
 export * from "./auth/index.js";
 export * from "./client.js";
 export * from "./config.js";
+export * from "./count-failures.js";
 export * from "./error-details.js";
 export * from "./handlers.js";
 export * from "./health-client.js";

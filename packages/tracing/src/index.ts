@@ -14,5 +14,15 @@ export {
   type TraceCarrier,
 } from "./carrier.js";
 export { type TracingDecision, tracingDecision } from "./config.js";
-export { tracer, type WithSpanOptions, withSpan } from "./spans.js";
+export { quietContext, runQuietly } from "./quiet.js";
+export {
+  annotateActiveSpan,
+  boundedAttributes,
+  domainAttribute,
+  markActiveSpanError,
+  tracer,
+  type WithSpanOptions,
+  withRootSpan,
+  withSpan,
+} from "./spans.js";
 export { shutdownTracing, tracingStarted } from "./state.js";

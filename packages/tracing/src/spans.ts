@@ -3,6 +3,7 @@ import {
   type Context,
   context,
   type Link,
+  ROOT_CONTEXT,
   type Span,
   type SpanKind,
   type SpanOptions,
@@ -62,4 +63,75 @@ export function withSpan<T>(
       span.end();
     }
   });
+}
+
+/**
+ * Domain attributes on spans. Values are bounded (see `boundedAttributes`)
+ * and never hold features, payloads or tokens.
+ */
+export const domainAttribute = {
+  tenant: "prescient.tenant",
+  taskType: "prescient.task_type",
+  reason: "prescient.task.reason",
+  taskId: "prescient.task.id",
+  outcome: "prescient.task.outcome",
+  lookupOutcome: "prescient.lookup.outcome",
+  modelName: "prescient.model.name",
+  modelVersion: "prescient.model.version",
+  batchSize: "prescient.batch.size",
+  schedule: "prescient.schedule",
+  job: "prescient.schedule.job",
+  run: "prescient.schedule.run",
+  eventType: "prescient.event.type",
+} as const;
+
+/** Longest string value kept on a span; client input (a tenant) can be longer. */
+const MAX_VALUE_LENGTH = 128;
+
+/**
+ * `attributes` with undefined values left out and strings cut to 128
+ * characters, so a span's size does not follow client input.
+ */
+export function boundedAttributes(
+  attributes: Record<string, string | number | boolean | undefined>,
+): Attributes {
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined) continue;
+    out[key] =
+      typeof value === "string" && value.length > MAX_VALUE_LENGTH ? value.slice(0, MAX_VALUE_LENGTH) : value;
+  }
+  return out;
+}
+
+/**
+ * Adds domain attributes to the active span: in a handler, the server span
+ * that the gRPC instrumentation made. A no-op when nothing records.
+ */
+export function annotateActiveSpan(attributes: Record<string, string | number | boolean | undefined>): void {
+  const span = trace.getActiveSpan();
+  if (span === undefined || !span.isRecording()) return;
+  span.setAttributes(boundedAttributes(attributes));
+}
+
+/** Records a failure on the active span (ERROR, with a bounded message) without throwing. */
+export function markActiveSpanError(
+  message: string,
+  attributes?: Record<string, string | number | undefined>,
+): void {
+  const span = trace.getActiveSpan();
+  if (span === undefined || !span.isRecording()) return;
+  const text = message.length > 512 ? `${message.slice(0, 512)}…` : message;
+  span.addEvent("error", boundedAttributes({ ...attributes, "error.message": text }));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: text });
+}
+
+/** The same as `withSpan`, as a new root: for work that starts a trace of its own (a schedule run, a flush). */
+export function withRootSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => T | Promise<T>,
+  options: Omit<WithSpanOptions, "parent"> = {},
+): Promise<T> {
+  return withSpan(name, attributes, fn, { ...options, parent: ROOT_CONTEXT });
 }

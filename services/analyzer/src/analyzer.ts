@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "@prescient/core";
 import type { AnalyzerLog } from "./analyzer-log.js";
+import { type AnalyzerObserver, unobserved } from "./analyzer-observer.js";
 import type { Pattern } from "./core/demand-ranking.js";
 import type { DomainEventInput } from "./core/domain-events.js";
 import type { RelatedEntity } from "./core/entity-relations.js";
@@ -28,6 +29,8 @@ export interface AnalyzerDeps {
   publisher: ModelPublisher;
   scorer: NextActionScorer;
   log?: AnalyzerLog;
+  /** Told of events, retrains and predictions, for metrics. Default: nobody. */
+  observer?: AnalyzerObserver;
 }
 
 /**
@@ -53,11 +56,14 @@ export class Analyzer {
   readonly #predictor: NextActionPredictor;
   readonly #retrainer: NextActionRetrainer;
   readonly #learning: Learning;
+  readonly #observer: AnalyzerObserver;
 
   constructor(deps: AnalyzerDeps, settings?: AnalyzerSettingsInput) {
     this.settings = resolveSettings(settings);
     const s = this.settings;
     this.#store = deps.store;
+    const observer = deps.observer ?? unobserved;
+    this.#observer = observer;
     this.rates = {
       demand: rateOfHalfLife(s.demandHalfLifeMs),
       profile: rateOfHalfLife(s.profileHalfLifeMs),
@@ -74,8 +80,11 @@ export class Analyzer {
       log: deps.log,
     };
     this.#predictor = new NextActionPredictor(model);
-    this.#retrainer = new NextActionRetrainer({ ...model, predictor: this.#predictor });
-    this.#learning = new Learning(s, (keys) => this.#readAhead.offer(keys));
+    this.#retrainer = new NextActionRetrainer({ ...model, predictor: this.#predictor, observer });
+    this.#learning = new Learning(s, (keys) => {
+      observer.offered("next_read", keys.length);
+      this.#readAhead.offer(keys);
+    });
     this.#ingestion = new Ingestion({
       learning: this.#learning,
       settings: s,
@@ -85,8 +94,9 @@ export class Analyzer {
       streams: this.#streams,
       readAhead: this.#readAhead,
       onActionsRecorded: (accepted) => this.#predictor.actionsRecorded(accepted),
+      observer,
     });
-    this.#demand = new DemandQueries(s, this.rates, deps.store, this.#streams);
+    this.#demand = new DemandQueries(s, this.rates, deps.store, this.#streams, observer);
     this.#launches = new LaunchQueries(s, deps.store);
   }
 
@@ -128,12 +138,18 @@ export class Analyzer {
    * follow which event, and relate users to the entities they act on.
    */
   recordEvents(inputs: readonly DomainEventInput[], result: IngestResult): void {
+    const accepted = result.accepted;
+    const rejected = result.rejected;
     this.#learning.recordEvents(inputs, result, this.#ingestion.limits());
+    this.#observer.events("domain_event", "accepted", result.accepted - accepted);
+    this.#observer.events("domain_event", "rejected", result.rejected - rejected);
   }
 
   /** Fan-out rules learned from events and the reads that followed them, of one tenant or all (""). */
   learnedRules(tenant = ""): LearnedRule[] {
-    return this.#learning.rules(tenant);
+    const rules = this.#learning.rules(tenant);
+    this.#observer.offered("fan_out", rules.length);
+    return rules;
   }
 
   /**
@@ -141,7 +157,9 @@ export class Analyzer {
    * task type, only those of the kind that type is read for.
    */
   relatedEntities(tenant: string, subject: string, limit: number, taskType?: string): RelatedEntity[] {
-    return this.#learning.related(tenant, subject, limit, taskType);
+    const related = this.#learning.related(tenant, subject, limit, taskType);
+    this.#observer.offered("relation", related.length);
+    return related;
   }
 
   /** How many rules learnedRules() would list now, counted without building them (for the metrics). */
@@ -152,6 +170,21 @@ export class Analyzer {
   /** Users and entities (per tenant) whose relations are held. */
   relationSubjectCount(): number {
     return this.#learning.relations.size;
+  }
+
+  /** Entries held by each bounded in-process sketch and map, by a fixed name each (for the metrics). */
+  sketchSizes(): Array<[sketch: string, entries: number]> {
+    const l = this.#learning;
+    return [
+      ["sequences", this.#sequences.size],
+      ["sequential_streams", this.#streams.size],
+      ["read_ahead", this.#readAhead.size],
+      ["relation_subjects", l.relations.size],
+      ["fan_out_event_types", l.learner.eventTypes],
+      ["fan_out_pending_subjects", l.learner.pendingSubjects],
+      ["next_read_event_types", l.nextReads.eventTypes],
+      ["next_read_pending_subjects", l.nextReads.pendingSubjects],
+    ];
   }
 
   typeSummaries(): Promise<TypeSummary[]> {
@@ -198,13 +231,15 @@ export class Analyzer {
     return this.#demand.predictNextKeys(key, limit);
   }
 
-  predictNextActions(request: {
+  async predictNextActions(request: {
     tenant: string;
     userId: string;
     limit: number;
     at?: number | undefined;
   }): Promise<NextActionPrediction> {
-    return this.#predictor.predict(request);
+    const p = await this.#predictor.predict(request);
+    this.#observer.offered(p.source, p.actions.length);
+    return p;
   }
 
   /** Retrains now; a call while one runs shares its result. */

@@ -6,6 +6,7 @@ import {
   validateTenant,
 } from "@prescient/core";
 import { LRUCache } from "lru-cache";
+import { type AnalyzerObserver, unobserved } from "./analyzer-observer.js";
 import { type Pattern, rankPatterns } from "./core/demand-ranking.js";
 import {
   type DecayRates,
@@ -35,6 +36,7 @@ export class DemandQueries {
   readonly #rates: DecayRates;
   readonly #store: AnalyzerStore;
   readonly #streams: SequentialStreams;
+  readonly #observer: AnalyzerObserver;
   /** Parsed keys of the sketch: TopPatterns ranks the same keys run after run. */
   readonly #parsed: LRUCache<string, KeyParts>;
   readonly #partsOf = (key: string): KeyParts => {
@@ -51,11 +53,13 @@ export class DemandQueries {
     rates: DecayRates,
     store: AnalyzerStore,
     streams: SequentialStreams,
+    observer: AnalyzerObserver = unobserved,
   ) {
     this.#settings = settings;
     this.#rates = rates;
     this.#store = store;
     this.#streams = streams;
+    this.#observer = observer;
     this.#parsed = new LRUCache({ max: Math.max(1, 2 * settings.keyCapacity) });
   }
 
@@ -174,12 +178,20 @@ export class DemandQueries {
         : [];
     // Keys past a sequential run: new keys that no successor count can name yet.
     const ahead = this.#streams.predict(key, n, this.#settings.clock.now());
-    if (ahead.length === 0) return learned;
+    if (ahead.length === 0) {
+      this.#observer.offered("successor", learned.length);
+      return learned;
+    }
     const best = new Map<string, number>();
     for (const p of [...learned, ...ahead]) best.set(p.key, Math.max(best.get(p.key) ?? 0, p.confidence));
-    return [...best]
+    const keys = [...best]
       .map(([k, confidence]) => ({ key: k, confidence }))
       .sort((a, b) => b.confidence - a.confidence || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .slice(0, n);
+    const fromSuccessors = new Set(learned.map((l) => l.key));
+    const successors = keys.filter((k) => fromSuccessors.has(k.key)).length;
+    this.#observer.offered("successor", successors);
+    this.#observer.offered("sequence", keys.length - successors);
+    return keys;
   }
 }

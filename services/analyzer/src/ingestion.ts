@@ -1,3 +1,4 @@
+import type { AnalyzerObserver } from "./analyzer-observer.js";
 import { buildCounterDelta } from "./core/counter-delta.js";
 import {
   type ActionEventInput,
@@ -27,6 +28,7 @@ export interface IngestionDeps {
   learning: Learning;
   /** Told after each batch of actions is stored, with how many were accepted. */
   onActionsRecorded: (accepted: number) => void;
+  observer: AnalyzerObserver;
 }
 
 /**
@@ -44,6 +46,7 @@ export class Ingestion {
   readonly #capacities: Capacities;
   readonly #learning: Learning;
   readonly #onActionsRecorded: (accepted: number) => void;
+  readonly #observer: AnalyzerObserver;
 
   constructor(deps: IngestionDeps) {
     const s = deps.settings;
@@ -55,6 +58,7 @@ export class Ingestion {
     this.#readAhead = deps.readAhead;
     this.#onActionsRecorded = deps.onActionsRecorded;
     this.#learning = deps.learning;
+    this.#observer = deps.observer;
     this.#capacities = {
       keys: s.keyCapacity,
       entities: s.entityCapacity,
@@ -84,7 +88,7 @@ export class Ingestion {
   }
 
   async recordActions(inputs: readonly ActionEventInput[], result: IngestResult): Promise<void> {
-    if (this.#oversized(inputs.length, result, 0)) return;
+    if (this.#oversized(inputs.length, result, 0, "action")) return;
     const limits = this.limits();
     const events = [];
     for (const [i, input] of inputs.entries()) {
@@ -92,10 +96,17 @@ export class Ingestion {
       if (v.ok) events.push(v.event);
       else this.#reject(result, i, v.reason);
     }
-    await this.#store.appendActions(events, {
-      perUser: this.#settings.maxActionsPerUser,
-      users: this.#settings.maxUsers,
-    });
+    this.#observer.events("action", "rejected", inputs.length - events.length);
+    try {
+      await this.#store.appendActions(events, {
+        perUser: this.#settings.maxActionsPerUser,
+        users: this.#settings.maxUsers,
+      });
+    } catch (e) {
+      this.#observer.events("action", "dropped", events.length);
+      throw e;
+    }
+    this.#observer.events("action", "accepted", events.length);
     this.#learning.observeActions(events);
     result.accepted += events.length;
     this.#onActionsRecorded(events.length);
@@ -110,8 +121,9 @@ export class Ingestion {
   }
 
   /** An oversized message is rejected event by event, so the rest of its stream still counts. */
-  #oversized(n: number, result: IngestResult, offset: number): boolean {
+  #oversized(n: number, result: IngestResult, offset: number, kind: "query" | "action"): boolean {
     if (n <= this.#settings.maxEventsPerMessage) return false;
+    this.#observer.events(kind, "rejected", n);
     const reason = `the message holds ${n} events; the limit is ${this.#settings.maxEventsPerMessage}: split it`;
     for (let i = 0; i < n; i++) this.#reject(result, offset + i, reason);
     return true;
@@ -123,13 +135,18 @@ export class Ingestion {
     offset: number,
     into: QueryEvent[],
   ): void {
-    if (this.#oversized(inputs.length, result, offset)) return;
+    if (this.#oversized(inputs.length, result, offset, "query")) return;
     const limits = this.limits();
+    let rejected = 0;
     for (let i = 0; i < inputs.length; i++) {
       const v = validateQueryEvent(inputs[i]!, limits);
       if (v.ok) into.push(v.event);
-      else this.#reject(result, offset + i, v.reason);
+      else {
+        rejected++;
+        this.#reject(result, offset + i, v.reason);
+      }
     }
+    this.#observer.events("query", "rejected", rejected);
   }
 
   async #applyQueries(events: QueryEvent[]): Promise<void> {
@@ -140,16 +157,27 @@ export class Ingestion {
         break;
       }
     const depth = this.#settings.readAheadDepth;
+    let offered = 0;
     for (const e of events) {
       this.#readAhead.read(e.key);
-      if (this.#streams.observe(e.key, e.time))
-        this.#readAhead.offer(this.#streams.predict(e.key, depth, e.time));
+      if (this.#streams.observe(e.key, e.time)) {
+        const ahead = this.#streams.predict(e.key, depth, e.time);
+        offered += ahead.length;
+        this.#readAhead.offer(ahead);
+      }
     }
+    this.#observer.offered("sequence", offered);
     this.#learning.observeQueries(events);
-    await this.#store.applyCounters(
-      buildCounterDelta(events, this.#rates, this.#sequences),
-      this.#capacities,
-    );
+    try {
+      await this.#store.applyCounters(
+        buildCounterDelta(events, this.#rates, this.#sequences),
+        this.#capacities,
+      );
+    } catch (e) {
+      this.#observer.events("query", "dropped", events.length);
+      throw e;
+    }
+    this.#observer.events("query", "accepted", events.length);
   }
 
   #reject(result: IngestResult, index: number, reason: string): void {

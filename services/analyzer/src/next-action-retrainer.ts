@@ -1,5 +1,6 @@
 import { errorMessage } from "@prescient/core";
 import { type AnalyzerLog, silentLog } from "./analyzer-log.js";
+import { type AnalyzerObserver, unobserved } from "./analyzer-observer.js";
 import type { ModelPublisher, NextActionScorer } from "./model/ports.js";
 import type { Metrics } from "./next-action/metrics.js";
 import { exportNextActionOnnx } from "./next-action/onnx-export.js";
@@ -27,6 +28,7 @@ export interface NextActionRetrainerDeps {
   log?: AnalyzerLog | undefined;
   /** The predictor that serves what this promotes, and the Markov fallback each retrain refits. */
   predictor: NextActionPredictor;
+  observer?: AnalyzerObserver;
 }
 
 /**
@@ -40,6 +42,7 @@ export class NextActionRetrainer {
   readonly #scorer: NextActionScorer;
   readonly #log: AnalyzerLog;
   readonly #predictor: NextActionPredictor;
+  readonly #observer: AnalyzerObserver;
   #retraining: Promise<RetrainReport> | undefined;
   /** The last round's inputs and outcome (see #round). */
   #last:
@@ -53,20 +56,33 @@ export class NextActionRetrainer {
     this.#scorer = deps.scorer;
     this.#log = deps.log ?? silentLog;
     this.#predictor = deps.predictor;
+    this.#observer = deps.observer ?? unobserved;
   }
 
   /** Retrains now; a call while one runs shares its result. */
   retrain(): Promise<RetrainReport> {
-    this.#retraining ??= this.#retrain().finally(() => {
-      this.#retraining = undefined;
-    });
+    this.#retraining ??= this.#retrain()
+      .then(
+        ({ report, trained }) => {
+          this.#observer.retrained(trained ? "trained" : "skipped");
+          return report;
+        },
+        (e: unknown) => {
+          this.#observer.retrained("failed");
+          throw e;
+        },
+      )
+      .finally(() => {
+        this.#retraining = undefined;
+      });
     return this.#retraining;
   }
 
-  async #retrain(): Promise<RetrainReport> {
+  /** The round's report, and whether it trained a candidate (not reused, and enough data). */
+  async #retrain(): Promise<{ report: RetrainReport; trained: boolean }> {
     const predictor = this.#predictor;
     await predictor.syncCurrent();
-    const outcome = this.#round(await this.#store.histories(), predictor.current?.model);
+    const { outcome, reused } = this.#round(await this.#store.histories(), predictor.current?.model);
     predictor.refitted(outcome.fallback, this.#settings.clock.now());
     const current = predictor.current;
     let version = current === undefined ? "" : String(current.version);
@@ -84,7 +100,7 @@ export class NextActionRetrainer {
       });
       this.#log.info({ version: published, candidate: outcome.candidate }, "published next-action model");
     }
-    return {
+    const report: RetrainReport = {
       candidate: outcome.candidate,
       current: outcome.current,
       markov: outcome.markov,
@@ -93,6 +109,7 @@ export class NextActionRetrainer {
       version,
       explanation,
     };
+    return { report, trained: !reused && outcome.model !== undefined };
   }
 
   /**
@@ -100,14 +117,18 @@ export class NextActionRetrainer {
    * current model, so when neither changed since the last round (no actions
    * in an hour, say) its outcome is the last one's, without training again.
    */
-  #round(histories: UserHistory[], current: NextActionModel | undefined): RetrainOutcome {
+  #round(
+    histories: UserHistory[],
+    current: NextActionModel | undefined,
+  ): { outcome: RetrainOutcome; reused: boolean } {
     const last = this.#last;
-    const outcome =
-      last !== undefined && sameModel(last.current, current) && sameHistories(last.histories, histories)
-        ? last.outcome
-        : retrainNextAction(histories, this.#settings.nextAction, this.#settings.sessionGapMs, current);
+    const reused =
+      last !== undefined && sameModel(last.current, current) && sameHistories(last.histories, histories);
+    const outcome = reused
+      ? last.outcome
+      : retrainNextAction(histories, this.#settings.nextAction, this.#settings.sessionGapMs, current);
     this.#last = { histories, current, outcome };
-    return outcome;
+    return { outcome, reused };
   }
 }
 

@@ -1,4 +1,9 @@
+import { type Link, TraceFlags, trace } from "@opentelemetry/api";
+import { domainAttribute as attr, runQuietly, withRootSpan } from "@prescient/tracing";
 import type { QueryEventInput } from "./core/events.js";
+
+/** Lookups a report's span links to at most (the SDK's default link limit). */
+const maxLinks = 128;
 
 /**
  * The cache's side of the query log: lookups are reported into a bounded
@@ -42,6 +47,8 @@ export class QueryReporter {
   #inFlight: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Sampled lookups among those buffered, for the next batch's span. */
+  #links: Link[] = [];
   readonly #stats = { reported: 0, sent: 0, dropped: 0, failed: 0 };
 
   constructor(sink: QuerySink, options?: Partial<QueryReporterOptions>) {
@@ -60,12 +67,20 @@ export class QueryReporter {
     }
     this.#stats.reported++;
     this.#buffer.push(event);
+    if (this.#links.length < maxLinks) {
+      const span = trace.getActiveSpan()?.spanContext();
+      if (span !== undefined && (span.traceFlags & TraceFlags.SAMPLED) !== 0)
+        this.#links.push({ context: span });
+    }
     if (this.#buffer.length >= this.#o.batchSize) this.#kick();
     else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#kick();
-      }, this.#o.flushIntervalMs);
+      // Quiet: the timer would otherwise carry this lookup's context, and the batch would join its trace.
+      this.#timer = runQuietly(() =>
+        setTimeout(() => {
+          this.#timer = undefined;
+          this.#kick();
+        }, this.#o.flushIntervalMs),
+      );
       this.#timer.unref();
     }
   }
@@ -89,7 +104,17 @@ export class QueryReporter {
   #kick(): void {
     if (this.#inFlight !== undefined || this.#buffer.length === 0) return;
     const batch = this.#buffer.splice(0, this.#o.batchSize);
-    this.#inFlight = this.#sink(batch).then(
+    const links = this.#links;
+    this.#links = [];
+    // A batch serves many lookups: its own trace, linked to the sampled ones (kept when any was).
+    this.#inFlight = withRootSpan(
+      "cache.report_queries",
+      { [attr.batchSize]: batch.length },
+      () => this.#sink(batch),
+      {
+        links,
+      },
+    ).then(
       () => {
         this.#stats.sent += batch.length;
       },
@@ -101,10 +126,12 @@ export class QueryReporter {
       this.#inFlight = undefined;
       if (this.#buffer.length >= this.#o.batchSize) this.#kick();
       else if (this.#buffer.length > 0 && this.#timer === undefined && !this.#closed) {
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          this.#kick();
-        }, this.#o.flushIntervalMs);
+        this.#timer = runQuietly(() =>
+          setTimeout(() => {
+            this.#timer = undefined;
+            this.#kick();
+          }, this.#o.flushIntervalMs),
+        );
         this.#timer.unref();
       }
     });

@@ -18,4 +18,5 @@ export { type ExecutorRuntime, startExecutor } from "./start-executor.js";
 export { type BatchOutcome, type BatchTask, processBatch } from "./worker/batch-processor.js";
 export { GrpcCacheSink } from "./worker/cache-sink.js";
 export type { HandlerItem, HandlerOutcome, ResultSink, TaskHandlers } from "./worker/ports.js";
+export { WorkerMetrics } from "./worker/worker-metrics.js";
 export { WorkerPool, type WorkerPoolOptions } from "./worker/worker-pool.js";

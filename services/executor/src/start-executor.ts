@@ -1,6 +1,12 @@
 import { executorV1 } from "@prescient/contracts";
 import { errorMessage } from "@prescient/core";
-import { createLogger, type ServiceHost, watchRedisErrors, watchRedisHealth } from "@prescient/kit";
+import {
+  countFailures,
+  createLogger,
+  type ServiceHost,
+  watchRedisErrors,
+  watchRedisHealth,
+} from "@prescient/kit";
 import { Redis } from "ioredis";
 import { OipPredictor, type Predictor } from "./compute/oip-client.js";
 import { GrpcTaskHandlers } from "./compute/task-handler-client.js";
@@ -14,6 +20,7 @@ import { ExecutorCore } from "./service/executor-core.js";
 import { executorServiceImplementation, executorServiceName } from "./service/executor-service.js";
 import { GrpcCacheSink } from "./worker/cache-sink.js";
 import type { ResultSink } from "./worker/ports.js";
+import { WorkerMetrics } from "./worker/worker-metrics.js";
 import { WorkerPool } from "./worker/worker-pool.js";
 
 export interface ExecutorRuntime {
@@ -49,16 +56,21 @@ export function startExecutor(host: ServiceHost, options?: Partial<ExecutorOptio
       own?.(reason, count);
     },
   };
-  const queue: TaskQueue = redis
-    ? new RedisTaskQueue(redis, queueOptions, o.clock)
-    : new MemoryTaskQueue(queueOptions, o.clock);
+  // Store failures are counted where every caller passes: the stores' own boundary.
+  const queue: TaskQueue = countFailures(
+    redis ? new RedisTaskQueue(redis, queueOptions, o.clock) : new MemoryTaskQueue(queueOptions, o.clock),
+    metrics.onStoreError,
+  );
   metrics.queue = queue;
-  const entities: EntityStore = redis ? new RedisEntityStore(redis) : new MemoryEntityStore();
+  const entities: EntityStore = countFailures(
+    redis ? new RedisEntityStore(redis) : new MemoryEntityStore(),
+    (operation) => metrics.onStoreError(`entities_${operation}`),
+  );
   const predictor: Predictor = isPredictor(o.predictor) ? o.predictor : new OipPredictor(o.predictor);
   const sink: ResultSink = typeof o.sink === "string" ? new GrpcCacheSink(o.sink) : o.sink;
   const handlers = o.handlers ?? new GrpcTaskHandlers(o.handlerAddress);
   const deps = { taskTypes: o.taskTypes, entities, predictor, handlers, sink, clock: o.clock };
-  const pool = new WorkerPool(queue, deps, o.workers);
+  const pool = new WorkerPool(queue, deps, { metrics: WorkerMetrics.for(), ...o.workers });
   const core = new ExecutorCore(queue, deps, () => pool.nudge());
 
   host.addService(

@@ -1,6 +1,7 @@
 import { precomputerV1 } from "@prescient/contracts";
 import { errorMessage, UnavailableError } from "@prescient/core";
 import { type ServiceHost, watchRedisHealth } from "@prescient/kit";
+import { domainAttribute as attr, boundedAttributes, runQuietly, withRootSpan } from "@prescient/tracing";
 import { grpcAnalyzer, grpcCache, grpcExecutor } from "./adapters/grpc.js";
 import { MeshLoadProbe } from "./adapters/load-probe.js";
 import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./adapters/peers.js";
@@ -9,7 +10,7 @@ import { Precomputer } from "./core/precomputer.js";
 import type { RunStore } from "./core/run-store.js";
 import { validateCron } from "./core/schedule-window.js";
 import { type PrecomputerOptions, resolvePrecomputerOptions } from "./options.js";
-import { mirrorCounters, recordAlerts } from "./service/metrics.js";
+import { PrecomputerMetrics } from "./service/metrics.js";
 import { precomputerServiceImplementation, precomputerServiceName } from "./service/precomputer-service.js";
 import { ScheduleRunner } from "./service/schedule-runner.js";
 import { MemoryRunStore } from "./store/memory-run-store.js";
@@ -101,13 +102,20 @@ export function startPrecomputer(
       load,
       ...(executor.upsertFeatures ? { upsertFeatures: executor.upsertFeatures } : {}),
       ...(executor.featuresStored ? { featuresStored: executor.featuresStored } : {}),
+      traceRun: (run, fn) =>
+        withRootSpan(
+          "precomputer.schedule_run",
+          boundedAttributes({ [attr.schedule]: run.schedule, [attr.job]: run.job, [attr.run]: run.runKey }),
+          fn,
+        ),
       clock: o.clock,
       log: o.logger,
       owner: o.owner,
     },
     o.core,
   );
-  mirrorCounters(core.counters);
+  const metrics = PrecomputerMetrics.for(o.registry);
+  metrics.mirrorCounters(core.counters);
   host.addService(
     precomputerServiceName,
     precomputerV1.PrecomputerServiceService,
@@ -115,7 +123,14 @@ export function startPrecomputer(
   );
   if (runs instanceof RedisRunStore)
     watchRedisHealth(host, [precomputerServiceName], runs.client, { logger: o.logger });
-  const runner = o.runSchedules ? new ScheduleRunner(core, o.logger, o.clock) : undefined;
+  if (o.runSchedules)
+    metrics.trackSchedules([...config.schedules.values()].filter((s) => s.enabled).map((s) => s.name));
+  const runner = o.runSchedules
+    ? new ScheduleRunner(core, o.logger, o.clock, {
+        onRun: metrics.recordRun,
+        onWindowClosed: metrics.windowClosed,
+      })
+    : undefined;
 
   let alertTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -139,8 +154,9 @@ export function startPrecomputer(
     void runner?.start();
     if (o.alertIntervalMs > 0) {
       alertTimer = setInterval(() => {
-        core.stats().then(
-          (s) => recordAlerts(s.alerts, s.budget),
+        // Load sampling polls the executor and the cache: routine, so untraced.
+        runQuietly(() => core.stats()).then(
+          (s) => metrics.recordAlerts(s.alerts, s.budget),
           (err: unknown) => o.logger.warn({ err: errorMessage(err) }, "load sampling failed"),
         );
       }, o.alertIntervalMs);

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { inference, predictorV1 } from "@prescient/contracts";
 import { errorMessage, FailedPreconditionError } from "@prescient/core";
 import { createLogger, type Logger, type ServiceHost } from "@prescient/kit";
+import { InferenceMetrics } from "./metrics.js";
 import type { ExecutionProviderName } from "./repository/model-config.js";
 import { ModelRepository } from "./repository/model-repository.js";
 import { inferenceService, inferenceServiceName } from "./service/inference-service.js";
@@ -61,6 +62,8 @@ export function startPredictor(host: ServiceHost, options?: Partial<PredictorOpt
     executionProviders: o.executionProviders,
     logger: o.logger,
   });
+  const metrics = InferenceMetrics.for();
+  metrics.repository = repository;
   let ready = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;

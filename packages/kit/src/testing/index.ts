@@ -1,3 +1,4 @@
 export * from "./certs.js";
 export * from "./grpc-error.js";
+export * from "./metrics-text.js";
 export * from "./redis-server.js";

@@ -115,6 +115,11 @@ export class FanOutLearner {
     this.#pending = new LRUCache({ max: this.options.maxPendingSubjects });
   }
 
+  /** Subjects with events awaiting their reads (bounded by maxPendingSubjects). */
+  get pendingSubjects(): number {
+    return this.#pending.size;
+  }
+
   /** An event occurred: counted, and its reads awaited under its entity and its user. */
   observeEvent(tenant: string, event: string, entityId: string, userId: string, time: number): void {
     const id = `${tenant}\u0000${event}`;

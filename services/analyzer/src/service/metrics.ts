@@ -1,15 +1,23 @@
 import { kitRegistry } from "@prescient/kit";
-import { Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { Analyzer } from "../analyzer.js";
+import type {
+  AnalyzerObserver,
+  EventKind,
+  EventOutcome,
+  PredictionSource,
+  RetrainResult,
+} from "../analyzer-observer.js";
 
 /**
- * The analyzer's Prometheus gauges of what it learned. No tenant label:
- * tenants are client input, so their count is unbounded; per-tenant figures
- * are the LearnedRules RPC's (and `prescient rules`). The gauges are read
- * when scraped, from the analyzers running in this process (summed; `prescient
- * up` runs one), so ingestion pays nothing for them.
+ * The analyzer's Prometheus metrics. No tenant label: tenants are client
+ * input, so their count is unbounded; per-tenant figures are the
+ * LearnedRules RPC's (and `prescient rules`). The gauges are read when
+ * scraped, from the analyzers running in this process (summed; `prescient
+ * up` runs one), so ingestion pays nothing for them; the counters are fed
+ * per batch through AnalyzerObserver. One instance per registry.
  */
-export class AnalyzerMetrics {
+export class AnalyzerMetrics implements AnalyzerObserver {
   static #byRegistry = new WeakMap<Registry, AnalyzerMetrics>();
 
   static for(registry: Registry = kitRegistry): AnalyzerMetrics {
@@ -21,9 +29,17 @@ export class AnalyzerMetrics {
     return metrics;
   }
 
+  readonly eventsTotal: Counter<"kind" | "outcome">;
+  readonly retrains: Counter<"result">;
+  readonly predictions: Counter<"source">;
+  readonly storeErrors: Counter<"operation">;
   readonly #analyzers = new Set<Analyzer>();
+  /** Label children, resolved once per label value. */
+  readonly #events = new Map<string, Counter.Internal>();
+  readonly #sources = new Map<string, Counter.Internal>();
 
   private constructor(registry: Registry) {
+    const registers = [registry];
     const analyzers = this.#analyzers;
     const sum = (pick: (a: Analyzer) => number): number => {
       let n = 0;
@@ -33,7 +49,7 @@ export class AnalyzerMetrics {
     new Gauge({
       name: "prescient_analyzer_learned_rules",
       help: "Learned fan-out rules (tenant x event type) with enough support to be offered to the precomputer.",
-      registers: [registry],
+      registers,
       collect() {
         this.set(sum((a) => a.learnedRuleCount()));
       },
@@ -41,10 +57,46 @@ export class AnalyzerMetrics {
     new Gauge({
       name: "prescient_analyzer_relation_subjects",
       help: "Users and entities (per tenant) whose entity relations the analyzer holds.",
-      registers: [registry],
+      registers,
       collect() {
         this.set(sum((a) => a.relationSubjectCount()));
       },
+    });
+    new Gauge({
+      name: "prescient_analyzer_sketch_entries",
+      help: "Entries held by each bounded in-process sketch or map of the analyzer (each capped by its setting).",
+      labelNames: ["sketch"] as const,
+      registers,
+      collect() {
+        const totals = new Map<string, number>();
+        for (const a of analyzers)
+          for (const [sketch, n] of a.sketchSizes()) totals.set(sketch, (totals.get(sketch) ?? 0) + n);
+        for (const [sketch, n] of totals) this.labels(sketch).set(n);
+      },
+    });
+    this.eventsTotal = new Counter({
+      name: "prescient_analyzer_events_total",
+      help: "Events received, by kind (query, action, domain_event) and outcome (accepted; rejected by validation; dropped: valid but the store failed to take them).",
+      labelNames: ["kind", "outcome"] as const,
+      registers,
+    });
+    this.retrains = new Counter({
+      name: "prescient_analyzer_retrain_total",
+      help: "Next-action retraining rounds, by result (trained a candidate; skipped: too little data or nothing changed; failed).",
+      labelNames: ["result"] as const,
+      registers,
+    });
+    this.predictions = new Counter({
+      name: "prescient_analyzer_predictions_total",
+      help: "Predicted items offered (actions, keys, entities, rules), by source.",
+      labelNames: ["source"] as const,
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: "prescient_analyzer_store_errors_total",
+      help: "Analyzer store operations that failed, by operation.",
+      labelNames: ["operation"] as const,
+      registers,
     });
   }
 
@@ -53,4 +105,34 @@ export class AnalyzerMetrics {
     this.#analyzers.add(analyzer);
     return () => this.#analyzers.delete(analyzer);
   }
+
+  events(kind: EventKind, outcome: EventOutcome, n: number): void {
+    if (n <= 0) return;
+    const id = `${kind}/${outcome}`;
+    let child = this.#events.get(id);
+    if (child === undefined) {
+      child = this.eventsTotal.labels(kind, outcome);
+      this.#events.set(id, child);
+    }
+    child.inc(n);
+  }
+
+  retrained(result: RetrainResult): void {
+    this.retrains.labels(result).inc();
+  }
+
+  offered(source: PredictionSource, n: number): void {
+    if (n <= 0) return;
+    let child = this.#sources.get(source);
+    if (child === undefined) {
+      child = this.predictions.labels(source);
+      this.#sources.set(source, child);
+    }
+    child.inc(n);
+  }
+
+  /** The `countFailures` callback that feeds the store error counter. */
+  readonly onStoreError = (operation: string): void => {
+    this.storeErrors.labels(operation).inc();
+  };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { analyzerV1 } from "@prescient/contracts";
 import { errorMessage } from "@prescient/core";
-import { type ServiceHost, watchRedisHealth } from "@prescient/kit";
+import { countFailures, type ServiceHost, watchRedisHealth } from "@prescient/kit";
 import { Analyzer } from "../analyzer.js";
 import { FileModelPublisher } from "../model/file-publisher.js";
 import { OipScorer } from "../model/oip-scorer.js";
@@ -53,14 +53,22 @@ export async function startAnalyzer(
     o.predictorAddress === undefined
       ? new InProcessScorer()
       : new OipScorer(o.predictorAddress, o.modelName, o.predictorTimeoutMs);
+  const metrics = AnalyzerMetrics.for();
   const analyzer = new Analyzer(
-    { store, publisher: new FileModelPublisher(repository, o.modelName), scorer, log: o.logger },
+    {
+      // Store failures are counted at the store's boundary, whichever part of the analyzer called.
+      store: countFailures(store, metrics.onStoreError),
+      publisher: new FileModelPublisher(repository, o.modelName),
+      scorer,
+      log: o.logger,
+      observer: metrics,
+    },
     o,
   );
   host.addService(analyzerServiceName, analyzerV1.AnalyzerServiceService, analyzerService(analyzer));
   if (store instanceof RedisAnalyzerStore)
     watchRedisHealth(host, [analyzerServiceName], store.redis, { logger: o.logger });
-  const unwatch = AnalyzerMetrics.for().watch(analyzer);
+  const unwatch = metrics.watch(analyzer);
 
   let closed = false;
   const timers: NodeJS.Timeout[] = [];

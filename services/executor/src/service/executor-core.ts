@@ -8,7 +8,7 @@ import {
   type TaskTypeRegistry,
   UnavailableError,
 } from "@prescient/core";
-import { currentTraceparent } from "@prescient/tracing";
+import { annotateActiveSpan, domainAttribute as attr, currentTraceparent } from "@prescient/tracing";
 import type { EntityStore, Features } from "../entities/entity-store.js";
 import { validateEntityRecord, validateFeatures } from "../entities/entity-store.js";
 import type { EnqueueResult, TaskQueue, TaskReason } from "../queue/index.js";
@@ -86,6 +86,7 @@ export class ExecutorCore {
     if (upserts.length > 0) await this.#entities.upsertMany(upserts);
     const results = await this.#queue.enqueueMany(tasks);
     this.#onEnqueued();
+    annotateEnqueue(tasks, results);
     return results;
   }
 
@@ -134,4 +135,26 @@ export class ExecutorCore {
     if (failure?.permanent) throw new InvalidArgumentError(`cannot compute ${key}: ${failure.error}`);
     throw new UnavailableError(`computing ${key} failed: ${failure?.error ?? "no result"}`);
   }
+}
+
+/**
+ * The Enqueue span's domain attributes: how many, and the tenant, type,
+ * reason and task id when the batch has one of each (a batch of mixed ones
+ * leaves them out rather than picking one).
+ */
+function annotateEnqueue(
+  tasks: readonly { tenant: string; taskType: string; reason: string }[],
+  results: readonly EnqueueResult[],
+): void {
+  const first = tasks[0];
+  const same = (pick: (t: (typeof tasks)[number]) => string): string | undefined =>
+    first !== undefined && tasks.every((t) => pick(t) === pick(first)) ? pick(first) : undefined;
+  annotateActiveSpan({
+    [attr.batchSize]: tasks.length,
+    [attr.tenant]: same((t) => t.tenant),
+    [attr.taskType]: same((t) => t.taskType),
+    [attr.reason]: same((t) => t.reason),
+    [attr.taskId]: results.length === 1 ? results[0]?.taskId : undefined,
+    "prescient.enqueue.deduplicated": results.filter((r) => r.deduplicated).length,
+  });
 }

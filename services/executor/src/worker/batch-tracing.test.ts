@@ -1,4 +1,4 @@
-import { trace } from "@opentelemetry/api";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { withSpan } from "@prescient/tracing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -88,8 +88,64 @@ describe("the executor.batch span", () => {
         { call: "ModelInfer", spanId: batch?.spanContext().spanId },
         { call: "PutMany", spanId: batch?.spanContext().spanId },
       ]);
+      // Each caller's own trace shows its task's computation, a child of the enqueue.
+      const tasks = tracing.exporter.getFinishedSpans().filter((s) => s.name === "executor.task");
+      expect(tasks.map((t) => `${t.spanContext().traceId}/${t.parentSpanContext?.spanId}`).sort()).toEqual(
+        callers.map((c) => `${c.traceId}/${c.spanId}`).sort(),
+      );
+      for (const t of tasks) {
+        expect(t.attributes).toMatchObject({
+          "prescient.task.outcome": "completed",
+          "prescient.task_type": "ctr_prediction",
+          "prescient.tenant": "traced",
+          "prescient.task.reason": "trigger",
+        });
+        expect(t.attributes["prescient.task.id"]).toMatch(/^\d+-[0-9a-f]{24}$/);
+        expect(t.status.code).toBe(SpanStatusCode.UNSET);
+        expect(t.links.map((l) => l.context.spanId)).toEqual([batch?.spanContext().spanId]);
+      }
     } finally {
       backends.predictor.before = undefined;
+      await pool.stop();
+      await stores.close();
+    }
+  });
+
+  it("marks a dead-lettered task ERROR, with its reason, on its own span and on the batch", async () => {
+    tracing.exporter.reset();
+    const stores = await openStores("redis", redisUrl);
+    const deps = batchDeps(stores, { predictor: backends.predictor, sink: backends.sink });
+    const core = new ExecutorCore(stores.queue, deps);
+    const pool = new WorkerPool(stores.queue, deps, { claimSize: 64, maxIdleMs: 20, logger: quietLogger });
+    try {
+      const caller = await withSpan("caller.bad", {}, async (span) => {
+        // No features for a model task: it can never compute, so it is dead-lettered at once.
+        await core.enqueueMany([
+          {
+            parts: { tenant: "traced", taskType: "ctr_prediction", entityId: "ad-no-features" },
+            priority: undefined,
+            reason: "trigger",
+            features: {},
+          },
+        ]);
+        return span.spanContext();
+      });
+      pool.start();
+      await waitFor("the dead letter", async () => (await stores.queue.stats()).total.dead === 1);
+      await pool.stop();
+
+      const spans = tracing.exporter.getFinishedSpans();
+      const task = spans.find((s) => s.name === "executor.task");
+      expect(task?.spanContext().traceId).toBe(caller.traceId);
+      expect(task?.attributes["prescient.task.outcome"]).toBe("dead_lettered");
+      expect(task?.status.code).toBe(SpanStatusCode.ERROR);
+      expect(task?.status.message).toMatch(/feature/i);
+      const batch = spans.find((s) => s.name === "executor.batch");
+      expect(batch?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: "1 of 1 tasks failed" });
+      expect(batch?.events.map((e) => [e.name, e.attributes?.["prescient.task.outcome"]])).toEqual([
+        ["task failed", "dead_lettered"],
+      ]);
+    } finally {
       await pool.stop();
       await stores.close();
     }

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { errorMessage } from "@prescient/core";
+import { errorMessage, systemClock } from "@prescient/core";
 import { createLogger, type Logger } from "@prescient/kit";
 import { linksFromCarriers, withSpan } from "@prescient/tracing";
 import type { ClaimedTask, TaskQueue } from "../queue/index.js";
 import { type BatchDeps, processBatch } from "./batch-processor.js";
+import { BatchTrace } from "./batch-trace.js";
 import { logDeadLetters } from "./dead-letter-log.js";
+import type { WorkerMetrics } from "./worker-metrics.js";
 
 export interface WorkerPoolOptions {
   /** Tasks claimed at once. Default 256. */
@@ -20,6 +22,8 @@ export interface WorkerPoolOptions {
   /** Worker identity recorded on claimed tasks. Default executor-<random>. */
   workerId: string;
   logger: Logger;
+  /** Where claims and task outcomes are counted. Default none. */
+  metrics: WorkerMetrics | undefined;
 }
 
 const defaults = (): WorkerPoolOptions => ({
@@ -30,6 +34,7 @@ const defaults = (): WorkerPoolOptions => ({
   maxIdleMs: 200,
   workerId: `executor-${randomUUID().slice(0, 8)}`,
   logger: createLogger("executor"),
+  metrics: undefined,
 });
 
 export interface PoolCounters {
@@ -102,9 +107,11 @@ export class WorkerPool {
         continue;
       }
       idleMs = 1;
+      this.options.metrics?.claimed(claimed.length);
       if (!this.#running) {
         // Claimed just as shutdown began: hand the tasks back unstarted.
         await this.#queue.release(claimed.map((t) => t.id)).catch(() => 0);
+        this.options.metrics?.released(claimed.length);
         return;
       }
       await this.#run(claimed);
@@ -122,18 +129,38 @@ export class WorkerPool {
       const links = linksFromCarriers(
         claimed.map((t) => (t.traceparent ? { traceparent: t.traceparent } : undefined)),
       );
-      const outcome = await withSpan(
+      const { outcome, failures, failed } = await withSpan(
         "executor.batch",
-        { "prescient.batch.size": claimed.length },
-        () => processBatch(claimed, this.#deps),
+        {},
+        async (span) => {
+          const traced = new BatchTrace(span, claimed);
+          try {
+            const outcome = await processBatch(claimed, this.#deps);
+            const failures = outcome.failed.map((f) => ({
+              id: f.id,
+              error: f.error,
+              permanent: f.permanent,
+            }));
+            const [, failed] = await Promise.all([
+              outcome.completed.length > 0 ? this.#queue.ack(outcome.completed) : Promise.resolve(0),
+              failures.length > 0 ? this.#queue.failMany(failures) : Promise.resolve([]),
+            ]);
+            traced.settle(outcome.completed, failures, failed);
+            return { outcome, failures, failed };
+          } finally {
+            // A throw leaves every task unsettled; settling twice is a no-op.
+            traced.settle([], [], []);
+          }
+        },
         { links },
       );
-      const failures = outcome.failed.map((f) => ({ id: f.id, error: f.error, permanent: f.permanent }));
-      const [, failed] = await Promise.all([
-        outcome.completed.length > 0 ? this.#queue.ack(outcome.completed) : Promise.resolve(0),
-        failures.length > 0 ? this.#queue.failMany(failures) : Promise.resolve([]),
-      ]);
       logDeadLetters(this.options.logger, claimed, failures, failed);
+      this.options.metrics?.settled(
+        claimed,
+        outcome.completed,
+        failed,
+        (this.#deps.clock ?? systemClock).now(),
+      );
       this.counters.batches++;
       this.counters.completed += outcome.completed.length;
       this.counters.failed += outcome.failed.length;
@@ -142,6 +169,7 @@ export class WorkerPool {
       this.options.logger.error({ err: errorMessage(err), tasks: ids.length }, "batch could not be settled");
     } finally {
       clearInterval(extender);
+      this.options.metrics?.released(claimed.length);
     }
   }
 

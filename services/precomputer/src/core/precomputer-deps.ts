@@ -31,6 +31,13 @@ export interface PrecomputerDeps {
    * it cannot compute. Without it, every due key is enqueued.
    */
   featuresStored?: (entities: readonly EntityRef[]) => Promise<boolean[]>;
+  /**
+   * Opens a new trace for a schedule run's work (the service shell backs it
+   * with OpenTelemetry): the whole run for the jobs that run rarely, and for
+   * the polling ones (readahead, refresh-ahead) only the part that sends the
+   * work it found, so a run that finds nothing makes no trace. Default: none.
+   */
+  traceRun?: RunTracer;
   clock?: Clock;
   log?: PrecomputerLog;
   /** This replica's name in run records. Default: a random id. */
@@ -85,3 +92,13 @@ export const precomputerDefaults: Readonly<PrecomputerOptions> = {
   learnedRelatedLimit: 3,
   learnedMinProbability: 0.2,
 };
+
+/** What a run's trace is told of the run. */
+export interface TracedRun {
+  schedule: string;
+  job: string;
+  runKey: string;
+}
+
+/** Runs `fn` as the root of a new trace for the run. */
+export type RunTracer = <T>(run: TracedRun, fn: () => Promise<T>) => Promise<T>;

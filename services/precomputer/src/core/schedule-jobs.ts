@@ -14,6 +14,9 @@ import type { TaskEnqueuer } from "./task-enqueuer.js";
 import { selectTopN } from "./top-n.js";
 import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js";
 
+/** Jobs that run every few seconds and mostly find nothing: traced only when they send work. */
+export const pollingJobs: ReadonlySet<ScheduleSpec["job"]> = new Set(["readahead", "refresh_ahead"]);
+
 /**
  * What each kind of schedule does once its run is claimed: top-N, launch
  * warming, refresh-ahead (planned by RefreshAheadJob), the analyzer's
@@ -22,7 +25,7 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  */
 export class ScheduleJobs {
   constructor(
-    private readonly deps: Pick<PrecomputerDeps, "analyzer" | "taskTypes">,
+    private readonly deps: Pick<PrecomputerDeps, "analyzer" | "taskTypes" | "traceRun">,
     private readonly config: PrecomputerConfig,
     private readonly clock: Clock,
     private readonly isTaskType: (name: string) => boolean,
@@ -52,10 +55,22 @@ export class ScheduleJobs {
   }
 
   /** Planned tasks go out through the budget; the note says what was enqueued, deferred and skipped. */
-  async #done(tasks: PlannedTask[], note: string, skipped: Counts, ctx: JobContext): Promise<JobResult> {
+  async #done(
+    spec: ScheduleSpec,
+    tasks: PlannedTask[],
+    note: string,
+    skipped: Counts,
+    ctx: JobContext,
+  ): Promise<JobResult> {
     this.counters.skippedAll(skipped);
     if (ctx.leaseLost) throw new Error("lease lost before enqueueing");
-    const ids = await this.enqueuer.enqueue(tasks, []);
+    const enqueue = () => this.enqueuer.enqueue(tasks, []);
+    const trace = this.deps.traceRun;
+    // A polling job's trace starts here, with work to send; the rest are traced whole (ScheduleRuns).
+    const ids =
+      trace !== undefined && pollingJobs.has(spec.job) && tasks.length > 0
+        ? await trace({ schedule: spec.name, job: spec.job, runKey: ctx.runKey }, enqueue)
+        : await enqueue();
     const deferred = tasks.length - ids.size;
     return {
       items: ids.size,
@@ -94,7 +109,7 @@ export class ScheduleJobs {
       if (stillFresh) addCount(skipped, skipReasons.fresh);
       return !stillFresh;
     });
-    return this.#done(due, `top ${top.length} of ${patterns.length} ranked keys`, skipped, ctx);
+    return this.#done(spec, due, `top ${top.length} of ${patterns.length} ranked keys`, skipped, ctx);
   }
 
   async #launchWarming(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
@@ -118,12 +133,12 @@ export class ScheduleJobs {
       this.deps.taskTypes,
       skipped,
     );
-    return this.#done(tasks, `${launches.length} launches within ${spec.hoursAhead} h`, skipped, ctx);
+    return this.#done(spec, tasks, `${launches.length} launches within ${spec.hoursAhead} h`, skipped, ctx);
   }
 
   async #refreshAhead(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
     const skipped: Counts = new Map();
-    return this.#done(await this.refreshAhead.plan(spec, skipped), "refresh-ahead", skipped, ctx);
+    return this.#done(spec, await this.refreshAhead.plan(spec, skipped), "refresh-ahead", skipped, ctx);
   }
 
   async #analysis(spec: ScheduleSpec): Promise<JobResult> {
@@ -156,7 +171,7 @@ export class ScheduleJobs {
       if (fresh.has(t.key)) addCount(skipped, skipReasons.fresh);
       return !fresh.has(t.key);
     });
-    return this.#done(due, `${keys.length} readahead keys`, skipped, ctx);
+    return this.#done(spec, due, `${keys.length} readahead keys`, skipped, ctx);
   }
 }
 

@@ -5,8 +5,8 @@ import type { DemandSource } from "./ports.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
 import type { RunRecord } from "./run-store.js";
-import type { RunOutcome, ScheduleCoordinator } from "./schedule-coordinator.js";
-import type { ScheduleJobs } from "./schedule-jobs.js";
+import type { JobContext, JobResult, RunOutcome, ScheduleCoordinator } from "./schedule-coordinator.js";
+import { pollingJobs, type ScheduleJobs } from "./schedule-jobs.js";
 import { manualRunKey, runKeyOf, windowFor } from "./schedule-window.js";
 
 /**
@@ -16,7 +16,7 @@ import { manualRunKey, runKeyOf, windowFor } from "./schedule-window.js";
  */
 export class ScheduleRuns {
   constructor(
-    private readonly deps: Pick<PrecomputerDeps, "analyzer" | "runs">,
+    private readonly deps: Pick<PrecomputerDeps, "analyzer" | "runs" | "traceRun">,
     private readonly config: PrecomputerConfig,
     private readonly clock: Clock,
     private readonly coordinator: ScheduleCoordinator,
@@ -86,7 +86,7 @@ export class ScheduleRuns {
       const window = windowFor(spec.timing, now, offPeak);
       if (window === undefined) return Promise.resolve(undefined);
       return this.coordinator.run(spec, runKeyOf(name, window.start), window.start, (ctx) =>
-        this.jobs.run(spec, ctx),
+        this.#job(spec, ctx),
       );
     } catch (e) {
       return Promise.reject(e);
@@ -99,9 +99,16 @@ export class ScheduleRuns {
     const now = this.clock.now();
     const key = manualRunKey(name, now, randomUUID().slice(0, 8));
     const outcome = await this.coordinator.run({ ...spec, maxAttempts: 1 }, key, now, (ctx) =>
-      this.jobs.run(spec, ctx),
+      this.#job(spec, ctx),
     );
     return outcome.record;
+  }
+
+  /** A claimed run's job, traced whole unless it polls (ScheduleJobs traces those when they find work). */
+  #job(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
+    const trace = this.deps.traceRun;
+    if (trace === undefined || pollingJobs.has(spec.job)) return this.jobs.run(spec, ctx);
+    return trace({ schedule: spec.name, job: spec.job, runKey: ctx.runKey }, () => this.jobs.run(spec, ctx));
   }
 
   async list(schedule: string | undefined, limit: number): Promise<RunRecord[]> {

@@ -1,7 +1,10 @@
 import type { precomputerV1 } from "@prescient/contracts";
 import { InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
 import { unary } from "@prescient/kit";
+import { annotateActiveSpan, domainAttribute as attr } from "@prescient/tracing";
 import type { Precomputer } from "../core/precomputer.js";
+import type { TriggerOutcome } from "../core/trigger-handling.js";
+import type { TriggerEvent } from "../core/types.js";
 import { eventFromProto, runToProto, statsToProto } from "./proto-mapping.js";
 
 export const precomputerServiceName = "prescient.precomputer.v1.PrecomputerService";
@@ -11,7 +14,9 @@ export function precomputerServiceImplementation(core: Precomputer): precomputer
   const s = precomputerServiceName;
   return {
     trigger: unary(s, "Trigger", async (req: precomputerV1.TriggerRequest) => {
-      const r = await core.trigger(eventFromProto(req.event, "event"));
+      const event = eventFromProto(req.event, "event");
+      const r = await core.trigger(event);
+      annotateTrigger([event], [r]);
       return { queued: r.queued, skippedFresh: r.skippedFresh };
     }),
     triggerMany: unary(s, "TriggerMany", async (req: precomputerV1.TriggerManyRequest) => {
@@ -22,6 +27,7 @@ export function precomputerServiceImplementation(core: Precomputer): precomputer
         );
       const events = req.events.map((e, i) => eventFromProto(e, `events[${i}]`));
       const results = await core.triggerMany(events);
+      annotateTrigger(events, results);
       return { results: results.map((r) => ({ queued: r.queued, skippedFresh: r.skippedFresh })) };
     }),
     warm: unary(s, "Warm", async (req: precomputerV1.WarmRequest) => ({
@@ -50,4 +56,27 @@ export function precomputerServiceImplementation(core: Precomputer): precomputer
     }),
     stats: unary(s, "Stats", async () => statsToProto(await core.stats())),
   };
+}
+
+/** The Trigger span's domain attributes: the event type and tenant (when one), and what was queued. */
+function annotateTrigger(events: readonly TriggerEvent[], outcomes: readonly TriggerOutcome[]): void {
+  const first = events[0];
+  let tasks = 0;
+  let fresh = 0;
+  const types = new Set<string>();
+  for (const o of outcomes) {
+    for (const q of o.queued) {
+      tasks += q.taskIds.length;
+      types.add(q.taskType);
+    }
+    fresh += o.skippedFresh.length;
+  }
+  annotateActiveSpan({
+    [attr.batchSize]: events.length,
+    [attr.eventType]: events.every((e) => e.type === first?.type) ? first?.type : undefined,
+    [attr.tenant]: events.every((e) => e.tenant === first?.tenant) ? first?.tenant : undefined,
+    [attr.taskType]: types.size === 1 ? [...types][0] : undefined,
+    "prescient.trigger.tasks_queued": tasks,
+    "prescient.trigger.skipped_fresh": fresh,
+  });
 }

@@ -1,9 +1,9 @@
 import { type Clock, errorMessage, systemClock } from "@prescient/core";
+import { runQuietly } from "@prescient/tracing";
 import type { PrecomputerLog } from "../core/ports.js";
 import type { Precomputer } from "../core/precomputer.js";
 import type { RunRecord } from "../core/run-store.js";
-import { nextWakeMs } from "../core/schedule-window.js";
-import { recordRun } from "./metrics.js";
+import { nextWakeMs, runKeyOf, type ScheduleWindow, windowFor } from "../core/schedule-window.js";
 
 /**
  * When to wake: real timers live, the evaluator's virtual clock in replay.
@@ -25,8 +25,17 @@ export const realTimers: Timers = {
 export interface ScheduleRunnerOptions {
   /** Default real timers. */
   timers: Timers;
-  /** Told of each finished run. Default: the Prometheus run metrics. */
+  /** Told of each run this replica finished. Default: nothing. */
   onRun: (record: RunRecord) => void;
+  /**
+   * Told when a window ends, with its run as the run store has it (any
+   * replica's; undefined when none claimed it). A run still going at the end
+   * is waited for. Interval and cron windows are known from the clock; an
+   * off-peak window only once a tick learned it from the analyzer, so one
+   * that passes while the analyzer cannot be asked goes unreported.
+   * Undefined (the default) checks nothing.
+   */
+  onWindowClosed: ((schedule: string, record: RunRecord | undefined) => void) | undefined;
 }
 
 /**
@@ -44,6 +53,10 @@ export class ScheduleRunner {
   readonly #timers = new Set<{ cancel(): void }>();
   /** Each schedule's tick under way, or undefined (kept, not deleted: a map emptied and refilled every second reallocates each time). */
   readonly #running = new Map<string, Promise<void> | undefined>();
+  /** Each schedule's newest run seen succeeded, so a window's end needs no store read when this replica saw it. */
+  readonly #succeeded = new Map<string, RunRecord>();
+  /** Each off-peak schedule's window whose end is awaited, by start. */
+  readonly #offPeakWatched = new Map<string, number>();
   #stopped = false;
 
   constructor(
@@ -55,7 +68,7 @@ export class ScheduleRunner {
     this.#core = core;
     this.#log = log;
     this.#clock = clock;
-    this.#options = { timers: realTimers, onRun: recordRun, ...options };
+    this.#options = { timers: realTimers, onRun: () => {}, onWindowClosed: undefined, ...options };
   }
 
   /** Starts waking every enabled schedule; resolves when the windows already open at start have run. */
@@ -73,10 +86,53 @@ export class ScheduleRunner {
   #every(name: string): void {
     const spec = this.#core.config.schedules.get(name);
     if (spec === undefined || this.#stopped) return;
-    this.#after(nextWakeMs(spec, this.#clock.now()), () => {
+    const now = this.#clock.now();
+    // The wake is at the end of the window open now; off-peak windows come from the analyzer, so are not checked.
+    const closing =
+      this.#options.onWindowClosed !== undefined && spec.timing.kind !== "off_peak"
+        ? windowFor(spec.timing, now)
+        : undefined;
+    this.#after(nextWakeMs(spec, now), () => {
       this.#every(name);
+      if (closing !== undefined) void this.#closed(name, closing);
       return this.#tick(name);
     });
+  }
+
+  /** Awaits the end of an off-peak window a tick found (once per window). */
+  #watchOffPeak(name: string, windowStart: number): void {
+    const spec = this.#core.config.schedules.get(name);
+    if (this.#options.onWindowClosed === undefined || spec?.timing.kind !== "off_peak") return;
+    if (this.#offPeakWatched.get(name) === windowStart) return;
+    this.#offPeakWatched.set(name, windowStart);
+    const window = { start: windowStart, end: windowStart + spec.timing.windowMinutes * 60_000 };
+    this.#after(window.end - this.#clock.now(), () => this.#closed(name, window));
+  }
+
+  /** Reports how the window ended, from the shared run store; a run still going is looked at again later. */
+  async #closed(name: string, window: ScheduleWindow): Promise<void> {
+    const report = this.#options.onWindowClosed;
+    const spec = this.#core.config.schedules.get(name);
+    if (report === undefined || spec === undefined || this.#stopped) return;
+    const seen = this.#succeeded.get(name);
+    if (seen?.windowStart === window.start) return report(name, seen);
+    let record: RunRecord | undefined;
+    try {
+      record = await this.#core.runs.get(runKeyOf(name, window.start));
+    } catch (err) {
+      this.#log.warn(
+        { schedule: name, err: errorMessage(err) },
+        "could not read how a schedule window ended",
+      );
+      this.#after(30_000, () => this.#closed(name, window));
+      return;
+    }
+    if (record?.status === "running") {
+      // Its owner renews the lease while it works, or stops and loses it: either way a lease from now it is settled.
+      this.#after(spec.leaseMs, () => this.#closed(name, window));
+      return;
+    }
+    report(name, record);
   }
 
   #after(ms: number, fn: () => void | Promise<void>): void {
@@ -101,7 +157,11 @@ export class ScheduleRunner {
   /** One tick of the schedule, told to onRun when it ran; a failed run or tick is woken again later. */
   async #run(name: string): Promise<void> {
     try {
-      const outcome = await this.#core.tick(name);
+      // Ticks poll (claims, the analyzer's off-peak window and readahead queue) far more often than they find
+      // work: they run untraced, and the run's work opens its own trace (PrecomputerDeps.traceRun).
+      const outcome = await runQuietly(() => this.#core.tick(name));
+      if (outcome?.record.status === "succeeded") this.#succeeded.set(name, outcome.record);
+      if (outcome !== undefined) this.#watchOffPeak(name, outcome.record.windowStart);
       if (outcome === undefined || !outcome.ran) return;
       const r = outcome.record;
       this.#options.onRun(r);

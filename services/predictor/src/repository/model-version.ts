@@ -8,7 +8,7 @@ import {
   type InferOutcome,
   type SubmitOptions,
 } from "../batching/dynamic-batcher.js";
-import { inferenceMetrics } from "../metrics.js";
+import { InferenceMetrics, type VersionSeries } from "../metrics.js";
 import {
   type Datatype,
   datatypeOfOrt,
@@ -34,9 +34,10 @@ export class ModelVersion {
   readonly provider: ExecutionProviderName;
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
+  /** This version's metric series. */
+  readonly metrics: VersionSeries;
   readonly #sessions: InferenceSession[];
   readonly #batcher: DynamicBatcher;
-  readonly #labels: { model: string; version: string };
 
   constructor(
     model: string,
@@ -61,8 +62,8 @@ export class ModelVersion {
           );
       }
     }
-    this.#labels = { model, version: String(version) };
-    const labels = this.#labels;
+    const metrics = InferenceMetrics.for().forVersion(model, version);
+    this.metrics = metrics;
     this.#batcher = new DynamicBatcher(
       {
         maxBatchSize: config.maxBatchSize,
@@ -75,21 +76,21 @@ export class ModelVersion {
       this.#sessions.map((s) => this.#runner(s)),
       undefined,
       ({ rows, computeMs }) => {
-        inferenceMetrics.executions.inc(labels);
-        inferenceMetrics.inferences.inc(labels, rows);
-        inferenceMetrics.computeSeconds.observe(labels, computeMs / 1000);
+        metrics.executions.inc();
+        metrics.inferences.inc(rows);
+        metrics.computeSeconds.observe(computeMs / 1000);
       },
     );
   }
 
   async infer(inputs: HostTensor[], options: SubmitOptions): Promise<InferOutcome> {
-    inferenceMetrics.pending.inc(this.#labels);
+    this.metrics.pending.inc();
     try {
       const outcome = await this.#batcher.submit(inputs, options);
-      inferenceMetrics.queueSeconds.observe(this.#labels, outcome.queueMs / 1000);
+      this.metrics.queueSeconds.observe(outcome.queueMs / 1000);
       return outcome;
     } finally {
-      inferenceMetrics.pending.dec(this.#labels);
+      this.metrics.pending.dec();
     }
   }
 

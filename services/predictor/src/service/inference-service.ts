@@ -2,8 +2,8 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { inference } from "@prescient/contracts";
 import { isCancelled, isDeadlineExceeded, isInvalidArgument, isResourceExhausted } from "@prescient/core";
 import { type CallContext, unary } from "@prescient/kit";
+import { annotateActiveSpan, domainAttribute as attr } from "@prescient/tracing";
 import { preciseClock } from "../batching/dynamic-batcher.js";
-import { inferenceMetrics } from "../metrics.js";
 import type { ModelRepository } from "../repository/model-repository.js";
 import { decodeInputs } from "../tensors/decode-inputs.js";
 import { encodeOutputs, planOutputs } from "../tensors/encode-outputs.js";
@@ -34,7 +34,12 @@ export function inferenceService(deps: InferenceServiceDeps): UntypedServiceImpl
   ): Promise<inference.ModelInferResponse> => {
     const started = preciseClock.now();
     const version = repository.resolve(request.modelName, request.modelVersion);
-    const labels = { model: version.model, version: String(version.version) };
+    annotateActiveSpan({
+      [attr.modelName]: version.model,
+      [attr.modelVersion]: String(version.version),
+      // Rows, as the first dimension of the first input says (the batch dimension for batched models).
+      [attr.batchSize]: Number(request.inputs[0]?.shape[0] ?? 0),
+    });
     try {
       const inputs = decodeInputs(request, {
         model: version.model,
@@ -45,8 +50,8 @@ export function inferenceService(deps: InferenceServiceDeps): UntypedServiceImpl
       const schedule = scheduleOf(request, version.config, ctx, started);
       const outcome = await version.infer(inputs, schedule);
       const encoded = encodeOutputs(outcome.outputs, version.outputs, plan);
-      inferenceMetrics.success.inc(labels);
-      inferenceMetrics.requestSeconds.observe(labels, (preciseClock.now() - started) / 1000);
+      version.metrics.success.inc();
+      version.metrics.requestSeconds.observe((preciseClock.now() - started) / 1000);
       return {
         modelName: version.model,
         modelVersion: String(version.version),
@@ -55,7 +60,7 @@ export function inferenceService(deps: InferenceServiceDeps): UntypedServiceImpl
         ...encoded,
       };
     } catch (e) {
-      inferenceMetrics.failure.inc({ ...labels, reason: failureReason(e) });
+      version.metrics.failure(failureReason(e));
       throw e;
     }
   };

@@ -1,0 +1,38 @@
+/** Which stream an event came in on: query and action logs, or domain events (RecordEvents). */
+export type EventKind = "query" | "action" | "domain_event";
+/** rejected: failed validation; dropped: valid, but lost because the store failed to take it. */
+export type EventOutcome = "accepted" | "rejected" | "dropped";
+/** trained: a candidate model was trained; skipped: too little data, or nothing changed since the last round. */
+export type RetrainResult = "trained" | "skipped" | "failed";
+/**
+ * What offered a prediction: the next-action model or its fallbacks (model,
+ * markov, frequency), successor counts and sequential runs (successor,
+ * sequence), what users read next (next_read), entity relations (relation)
+ * and learned fan-out rules (fan_out).
+ */
+export type PredictionSource =
+  | "model"
+  | "markov"
+  | "frequency"
+  | "successor"
+  | "sequence"
+  | "next_read"
+  | "relation"
+  | "fan_out";
+
+/**
+ * Told what the analyzer did, so the service can count it in Prometheus
+ * without the core importing it (the evaluator runs the core unobserved).
+ * Calls come per batch, not per event, so a counter increment each is cheap.
+ */
+export interface AnalyzerObserver {
+  events(kind: EventKind, outcome: EventOutcome, n: number): void;
+  retrained(result: RetrainResult): void;
+  offered(source: PredictionSource, n: number): void;
+}
+
+export const unobserved: AnalyzerObserver = {
+  events: () => {},
+  retrained: () => {},
+  offered: () => {},
+};
