@@ -7,16 +7,34 @@ interface Job {
   options: LoadOptions;
 }
 
+/** Told when the measured phase (after the warm-up) starts and ends, e.g. to take CPU readings. */
+export interface PhaseHooks {
+  onMeasureStart?(): unknown;
+  onMeasureEnd?(): unknown;
+}
+
+type WorkerMessage = { phase: "start" | "end" } | { result: LoadResult } | { error: string };
+
 /** Runs a closed loop of `scenario` in a worker thread and returns its figures. */
-export function loadInWorker(scenario: ScenarioArgs, options: LoadOptions): Promise<LoadResult> {
+export function loadInWorker(
+  scenario: ScenarioArgs,
+  options: LoadOptions,
+  hooks: PhaseHooks = {},
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./load-worker.js", import.meta.url), {
       workerData: { scenario, options },
     });
-    worker.once("message", (m: { result?: LoadResult; error?: string }) => {
+    // Hooks may be async (a CPU probe's stop); the result waits for them.
+    const pending: unknown[] = [];
+    worker.on("message", (m: WorkerMessage) => {
+      if ("phase" in m) {
+        pending.push(m.phase === "start" ? hooks.onMeasureStart?.() : hooks.onMeasureEnd?.());
+        return;
+      }
       void worker.terminate();
-      if (m.result) resolve(m.result);
-      else reject(new Error(m.error ?? "load worker failed"));
+      if ("result" in m) Promise.all(pending).then(() => resolve(m.result), reject);
+      else reject(new Error(m.error));
     });
     worker.once("error", reject);
   });
@@ -29,12 +47,24 @@ if (
   "scenario" in workerData
 ) {
   const job = workerData as Job;
+  const port = parentPort;
   const scenario = createScenario(job.scenario);
+  // The same boundaries as closedLoop's, which starts now too.
+  setTimeout(() => port.postMessage({ phase: "start" }), job.options.warmupMs);
+  let ended = false;
+  const end = (): void => {
+    if (!ended) port.postMessage({ phase: "end" });
+    ended = true;
+  };
+  const endTimer = setTimeout(end, job.options.warmupMs + job.options.durationMs);
   closedLoop(() => scenario.call(), job.options).then(
     (result) => {
+      // The loop can finish in the same turn the timer comes due, before it fires.
+      clearTimeout(endTimer);
+      end();
       scenario.close();
-      parentPort?.postMessage({ result });
+      port.postMessage({ result });
     },
-    (e: unknown) => parentPort?.postMessage({ error: String(e) }),
+    (e: unknown) => port.postMessage({ error: String(e) }),
   );
 }

@@ -3,6 +3,7 @@ import { cacheV1, type commonV1, inference } from "@prescient/contracts";
 import { callUnary, clientChannelOptions } from "@prescient/kit";
 import { Redis } from "ioredis";
 import { EchoClient } from "./echo-server.js";
+import { MgetClient } from "./mget-service.js";
 
 /**
  * Client-side workloads, runnable in a worker thread so that the load
@@ -19,6 +20,8 @@ export type ScenarioArgs =
   | { kind: "lookup"; address: string; keys: commonV1.Key[] }
   | { kind: "lookup-many"; address: string; keys: commonV1.Key[]; batch: number }
   | { kind: "mget"; redisUrl: string; keys: string[]; batch: number }
+  /** The minimal gRPC MGET service of mget-service.ts, given physical Redis keys. */
+  | { kind: "mget-service"; address: string; keys: string[]; batch: number }
   /** One ModelInfer, sent as given (the encoded request travels to the worker). */
   | { kind: "infer"; address: string; request: Uint8Array };
 
@@ -96,6 +99,19 @@ export function createScenario(args: ScenarioArgs): Scenario {
           if (values.some((v) => v === null)) throw new Error("benchmark MGET missed");
         },
         close: () => redis.disconnect(),
+      };
+    }
+    case "mget-service": {
+      const client = new MgetClient(args.address);
+      let offset = 0;
+      return {
+        call: async () => {
+          offset += args.batch;
+          const start = offset % (args.keys.length - args.batch);
+          const values = await client.mget(args.keys.slice(start, start + args.batch));
+          if (values.some((v) => v.length === 0)) throw new Error("benchmark MGET service missed");
+        },
+        close: () => client.close(),
       };
     }
   }
