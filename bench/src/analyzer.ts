@@ -16,19 +16,29 @@ import { startRedisServer } from "@prescient/kit/testing";
 import { startPredictor } from "@prescient/predictor";
 import { Redis } from "ioredis";
 import { closedLoop, loadOptions } from "./load.js";
+import { CpuProbe, redisServerPid } from "./proc-cpu.js";
 import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
 
 /**
- * Issue 5's analyzer benchmark. Ingestion: RecordQueries streaming into the
- * Redis store (validation, aggregation, and one Lua call per gathered batch:
- * the stream keeps one store update in flight and gathers the messages that
- * arrive meanwhile) against a raw ioredis pipeline that writes the same
- * aggregated counters per message with plain commands, no gRPC, no
- * validation, no Lua and no bound on memory.
+ * Issues 5 and 16's analyzer benchmark, on Zipf(1.1) keys.
+ *
+ * Ingestion: RecordQueries streaming into the Redis store, with the query
+ * counters pre-aggregated in process for up to a second (the default),
+ * against today's path in the same run: the same service with
+ * `ingestFlushIntervalMs: 0`, one Lua call per gathered batch (the stream
+ * keeps one store update in flight and gathers the messages that arrive
+ * meanwhile). Each is timed until the store holds every event (a read
+ * flushes), and costed in CPU µs per event summed over this process (client,
+ * service) and redis-server, read from /proc. A raw ioredis pipeline that
+ * writes each message's aggregated counters with plain commands (no gRPC,
+ * no validation, no Lua, no bound on memory) is kept as issue 5's baseline.
+ *
  * Serving: PredictNextActions latency at concurrency 1 and 64, answered by
  * the learned model through the predictor.
  */
 const EVENTS = Number(process.env.BENCH_ANALYZER_EVENTS ?? "200000");
+/** Zipf exponent of the key popularity. */
+const ZIPF_S = 1.1;
 const PER_MESSAGE = 500;
 const KEYS = 50_000;
 const TYPES = ["ctr_prediction", "roas_prediction", "video_analysis", "variant_scoring"];
@@ -36,8 +46,10 @@ const TENANTS = ["acme", "globex", "initech"];
 const ACTIONS = ["login", "search", "view_campaign", "view_report", "edit_campaign", "export", "logout"];
 
 function zipf(n: number, random: () => number): number {
-  // Inverse-CDF of a continuous 1/x law over [1, n]: a heavy head and a long tail.
-  return Math.min(n - 1, Math.floor(Math.exp(random() * Math.log(n))) - 1);
+  // Inverse CDF of a continuous power law x^-s over [1, n + 1), floored: Zipf(s) over n ranks.
+  const a = 1 - ZIPF_S;
+  const x = (1 + random() * ((n + 1) ** a - 1)) ** (1 / a);
+  return Math.min(n - 1, Math.floor(x) - 1);
 }
 
 function seeded(seed: number): () => number {
@@ -78,8 +90,7 @@ function messages(now: number): analyzerV1.QueryEvent[][] {
 async function ingestThroughService(
   client: analyzerV1.AnalyzerServiceClient,
   batches: analyzerV1.QueryEvent[][],
-) {
-  const t0 = performance.now();
+): Promise<void> {
   const response = await new Promise<analyzerV1.RecordQueriesResponse>((resolve, reject) => {
     const call = client.recordQueries((err, res) => (err ? reject(err) : resolve(res)));
     let i = 0;
@@ -94,10 +105,48 @@ async function ingestThroughService(
     };
     pump();
   });
-  const seconds = (performance.now() - t0) / 1000;
   const sent = batches.length * PER_MESSAGE;
   if (Number(response.accepted) !== sent) throw new Error(`accepted ${response.accepted} of ${sent}`);
-  return sent / seconds;
+}
+
+interface IngestFigures {
+  eventsPerSecond: number;
+  cpuUsPerEvent: number;
+  redisUsPerEvent: number;
+}
+
+/**
+ * Streams the batches into one analyzer and waits until its store holds
+ * them all (a read flushes what is pre-aggregated), checking the count the
+ * store recorded; CPU is this process plus redis-server.
+ */
+async function measureIngest(
+  label: string,
+  target: { client: analyzerV1.AnalyzerServiceClient; runtime: AnalyzerRuntime; prefix: string },
+  batches: analyzerV1.QueryEvent[][],
+  pids: { redis: number },
+  redis: Redis,
+): Promise<IngestFigures> {
+  const before = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0);
+  const probe = await CpuProbe.start([process.pid, pids.redis]);
+  const t0 = performance.now();
+  await ingestThroughService(target.client, batches);
+  await target.runtime.analyzer.topMembers("tenants", 1);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = await probe.stop();
+  const events = batches.length * PER_MESSAGE;
+  const stored = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0) - before;
+  if (stored !== events) throw new Error(`${label}: the store counted ${stored} of ${events} events`);
+  const figures = {
+    eventsPerSecond: events / seconds,
+    cpuUsPerEvent: cpu.totalUs / events,
+    redisUsPerEvent: (cpu.byPid.get(pids.redis) ?? 0) / events,
+  };
+  process.stdout.write(
+    `  ${label}: ${Math.round(figures.eventsPerSecond)} events/s, ${figures.cpuUsPerEvent.toFixed(2)} CPU µs/event ` +
+      `(redis-server ${figures.redisUsPerEvent.toFixed(2)}), ${seconds.toFixed(2)} s\n`,
+  );
+  return figures;
 }
 
 /**
@@ -202,47 +251,107 @@ export async function run(): Promise<BenchReport> {
   const repository = await mkdtemp(join(tmpdir(), "bench-analyzer-models-"));
   const predictorHost = new ServiceHost({ address: "127.0.0.1:0" });
   const host = new ServiceHost({ address: "127.0.0.1:0" });
-  let runtime: AnalyzerRuntime | undefined;
+  const todayHost = new ServiceHost({ address: "127.0.0.1:0" });
   const redis = new Redis(redisServer.url);
   const results: BenchResult[] = [];
   try {
     const predictor = startPredictor(predictorHost, { repositoryPath: repository, pollIntervalMs: 1000 });
     await predictorHost.start();
     await predictor.ready;
-    runtime = await startAnalyzer(host, {
-      store: { redisUrl: redisServer.url, keyPrefix: "bench:{analyzer}:" },
+    const common = {
       predictorAddress: predictorHost.address,
       modelRepositoryPath: repository,
       retrainIntervalMs: 0,
       cleanupIntervalMs: 0,
+    };
+    const prefix = "bench:{analyzer}:";
+    const todayPrefix = "bench:{today}:";
+    const runtime = await startAnalyzer(host, { ...common, store: { redisUrl: redisServer.url, keyPrefix: prefix } });
+    // Today's path, as the baseline: each gathered batch written at once, no pre-aggregation.
+    const today = await startAnalyzer(todayHost, {
+      ...common,
+      ingestFlushIntervalMs: 0,
+      store: { redisUrl: redisServer.url, keyPrefix: todayPrefix },
     });
     await host.start();
-    await runtime.ready;
+    await todayHost.start();
+    await Promise.all([runtime.ready, today.ready]);
     const client = new analyzerV1.AnalyzerServiceClient(
       host.address,
       credentials.createInsecure(),
       clientChannelOptions(),
     );
+    const todayClient = new analyzerV1.AnalyzerServiceClient(
+      todayHost.address,
+      credentials.createInsecure(),
+      clientChannelOptions(),
+    );
+    const pids = { redis: await redisServerPid(redisServer.url) };
 
     const batches = messages(Date.now());
-    process.stdout.write(`analyzer: ingesting ${EVENTS} events through RecordQueries (Redis store)...\n`);
-    await ingestThroughService(client, batches.slice(0, 20)); // warm-up: connections, JIT, scripts
-    const service = await ingestThroughService(client, batches);
+    const aggregated = { client, runtime, prefix };
+    const baseline = { client: todayClient, runtime: today, prefix: todayPrefix };
+    process.stdout.write(`analyzer: ${EVENTS} Zipf(${ZIPF_S}) events through RecordQueries (Redis store)...\n`);
+    // Warm-up of both paths: connections, JIT, scripts.
+    await measureIngest("warm-up, today's path", baseline, batches.slice(0, 40), pids, redis);
+    await measureIngest("warm-up, pre-aggregated", aggregated, batches.slice(0, 40), pids, redis);
+    const before = await measureIngest("today's path (no pre-aggregation)", baseline, batches, pids, redis);
+    const after = await measureIngest("pre-aggregated, 1 s flush", aggregated, batches, pids, redis);
     process.stdout.write("analyzer: the same updates through a raw ioredis pipeline...\n");
     const plain = coreEvents(batches);
     await ingestRawPipeline(redis, plain.slice(0, 20));
     const raw = await ingestRawPipeline(redis, plain);
+    const ingestCase = `RecordQueries streaming, Zipf(${ZIPF_S}), Redis store`;
     results.push(
       result({
-        case: "RecordQueries streaming, Redis store",
+        case: ingestCase,
         metric: "throughput",
         unit: "events/s",
-        value: service,
+        value: after.eventsPerSecond,
+        baseline: "today's path in this run (ingestFlushIntervalMs 0)",
+        baseline_value: before.eventsPerSecond,
+        target_ratio: null,
+      }),
+      result({
+        case: ingestCase,
+        metric: "CPU per event (this process + redis-server)",
+        unit: "µs",
+        value: after.cpuUsPerEvent,
+        baseline: "today's path in this run (ingestFlushIntervalMs 0)",
+        baseline_value: before.cpuUsPerEvent,
+        target_ratio: 2,
+        lowerIsBetter: true,
+      }),
+      result({
+        case: ingestCase,
+        metric: "redis-server CPU per event",
+        unit: "µs",
+        value: after.redisUsPerEvent,
+        baseline: "today's path in this run (ingestFlushIntervalMs 0)",
+        baseline_value: before.redisUsPerEvent,
+        target_ratio: null,
+        lowerIsBetter: true,
+      }),
+      result({
+        case: ingestCase,
+        metric: "throughput vs the issue's target",
+        unit: "events/s",
+        value: after.eventsPerSecond,
+        baseline: "issue 16 target",
+        baseline_value: 100_000,
+        target_ratio: 1,
+      }),
+      result({
+        case: ingestCase,
+        metric: "throughput",
+        unit: "events/s",
+        value: after.eventsPerSecond,
         baseline: "raw ioredis pipeline per message: same aggregated ZINCRBY/HINCRBYFLOAT, no Lua, no bound",
         baseline_value: raw,
         target_ratio: 0.5,
       }),
     );
+    todayClient.close();
 
     process.stdout.write("analyzer: training the next-action model...\n");
     const actions = population(Date.now());
@@ -284,6 +393,7 @@ export async function run(): Promise<BenchReport> {
     client.close();
   } finally {
     await host.shutdown();
+    await todayHost.shutdown();
     await predictorHost.shutdown();
     redis.disconnect();
     await redisServer.stop();

@@ -257,8 +257,6 @@ function checkMeshService(d: IDeployment): void {
   expect(c.command).toEqual([
     "node",
     "--enable-source-maps",
-    "--import",
-    "@prescient/tracing/preload",
     "packages/cli/dist/main.js",
     "serve",
     name,

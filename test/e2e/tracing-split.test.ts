@@ -164,6 +164,69 @@ describe("a split mesh sampling everything", () => {
     expect(exported).not.toContain("process.command_args");
     expect(exported).not.toContain('process.command"');
   }, 60_000);
+  it("reports the query log in a trace of its own, linked to the lookups it carries", async () => {
+    const tenant = `ql${randomUUID().slice(0, 8)}`;
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        "node",
+        [cli, "lookup", `${tenant}/dashboard_data/u-1`, "--json", "--addr", mesh.addr.cache],
+        { env: { ...process.env, ...otelEnv(receiver, {}), OTEL_SERVICE_NAME: "cli" }, timeout: 20_000 },
+        (error, _out, err) => (error ? reject(new Error(`${error.message}: ${err}`)) : resolve()),
+      ),
+    );
+    const lookup = await eventually("the Lookup server span", async () =>
+      receiver.spans.find(
+        (s) =>
+          s.kind === SERVER &&
+          s.name.endsWith("CacheService/Lookup") &&
+          s.attributes["prescient.tenant"] === tenant,
+      ),
+    );
+    expect(lookup.attributes).toMatchObject({
+      "prescient.task_type": "dashboard_data",
+      "prescient.lookup.outcome": "miss",
+    });
+    const report = await eventually("the query report span", async () =>
+      receiver.spans.find(
+        (s) => s.name === "cache.report_queries" && s.links.some((l) => l.spanId === lookup.spanId),
+      ),
+    );
+    expect(report.parentSpanId).toBe("");
+    expect(report.traceId).not.toBe(lookup.traceId);
+    const sent = await eventually("the RecordQueryBatch call", async () =>
+      receiver.spans.find((s) => s.parentSpanId === report.spanId && s.name.endsWith("RecordQueryBatch")),
+    );
+    expect(sent.traceId).toBe(report.traceId);
+    // Nothing from the batch joined the lookup's trace.
+    expect(
+      receiver.spans.filter((s) => s.traceId === lookup.traceId && s.name.includes("RecordQuery")),
+    ).toEqual([]);
+  }, 30_000);
+
+  it("shows a schedule run as one span with its steps as children", async () => {
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        "node",
+        [cli, "schedule", "run", "daily_top_n", "--json", "--addr", mesh.addr.precomputer],
+        { env: { ...process.env, ...otelEnv(receiver, {}), OTEL_SERVICE_NAME: "cli" }, timeout: 20_000 },
+        (error, _out, err) => (error ? reject(new Error(`${error.message}: ${err}`)) : resolve()),
+      ),
+    );
+    const run = await eventually("the schedule run span", async () =>
+      receiver.spans.find(
+        (s) => s.name === "precomputer.schedule_run" && s.attributes["prescient.schedule"] === "daily_top_n",
+      ),
+    );
+    expect(run.attributes["prescient.schedule.job"]).toBe("top_n");
+    // Asked for by RunSchedule, so it sits under that call; its steps (the analyzer's ranking first) under it.
+    const parent = receiver.spans.find((s) => s.spanId === run.parentSpanId);
+    expect(parent?.name).toMatch(/PrecomputerService\/\w+$/);
+    const steps = await eventually("the run's steps", async () => {
+      const found = receiver.spans.filter((s) => s.parentSpanId === run.spanId);
+      return found.some((s) => s.name.endsWith("AnalyzerService/TopPatterns")) ? found : undefined;
+    });
+    expect(steps.every((s) => s.traceId === run.traceId)).toBe(true);
+  }, 30_000);
 });
 
 describe("a split mesh sampling at ratio 0.1", () => {

@@ -24,5 +24,6 @@ export {
   type WithSpanOptions,
   withRootSpan,
   withSpan,
+  withWorkSpan,
 } from "./spans.js";
 export { shutdownTracing, tracingStarted } from "./state.js";

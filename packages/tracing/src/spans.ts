@@ -135,3 +135,17 @@ export function withRootSpan<T>(
 ): Promise<T> {
   return withSpan(name, attributes, fn, { ...options, parent: ROOT_CONTEXT });
 }
+
+/**
+ * A span for work that someone may have asked for: a child of the active
+ * span when that one records (an RPC asked to run a schedule now), else the
+ * root of a new trace (a timer started it, inside a quietContext()).
+ */
+export function withWorkSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => T | Promise<T>,
+): Promise<T> {
+  const asked = trace.getActiveSpan()?.isRecording() === true;
+  return withSpan(name, attributes, fn, { parent: asked ? context.active() : ROOT_CONTEXT });
+}

@@ -23,6 +23,16 @@ export interface AnalyzerOptions extends AnalyzerSettings {
   retrainIntervalMs: number;
   /** Scheduled clean-up period; 0 turns it off. Default 1 day. */
   cleanupIntervalMs: number;
+  /**
+   * Query counters are pre-aggregated in process for up to this long before
+   * the store (store/aggregating-store.ts), from 1 to 1000 ms; 0 writes each
+   * ingest batch at once, as before. Default 1000 ms.
+   */
+  ingestFlushIntervalMs: number;
+  /** Distinct members (keys, entities, successor pairs...) held before an early flush. Default 200,000. */
+  ingestMaxEntries: number;
+  /** Estimated bytes held before an early flush. Default 64 MiB. */
+  ingestMaxBytes: number;
 }
 
 export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOptions {
@@ -35,6 +45,9 @@ export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOpti
     modelName: "next_action",
     retrainIntervalMs: 6 * 3_600_000,
     cleanupIntervalMs: 86_400_000,
+    ingestFlushIntervalMs: 1000,
+    ingestMaxEntries: 200_000,
+    ingestMaxBytes: 64 * 1024 * 1024,
     ...options,
     ...resolveSettings(options),
   };
@@ -53,6 +66,10 @@ export const analyzerEnvShape = {
   PRESCIENT_ANALYZER_RETRAIN_INTERVAL_S: intFromEnv(0, 30 * 86_400).default(6 * 3_600),
   /** Heavy-hitter capacity for keys. */
   PRESCIENT_ANALYZER_KEY_CAPACITY: intFromEnv(10, 10_000_000).default(10_000),
+  /** Pre-aggregation of query counters before the store, ms (0 turns it off); unset takes the option's default. */
+  PRESCIENT_ANALYZER_INGEST_FLUSH_MS: intFromEnv(0, 1000).optional(),
+  /** Distinct members pre-aggregated before an early flush; unset takes the option's default. */
+  PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES: intFromEnv(1, 100_000_000).optional(),
   REDIS_URL: redisUrlSchema.optional(),
 };
 
@@ -68,5 +85,12 @@ export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOption
     daysToKeep: env.PRESCIENT_ANALYZER_DAYS_TO_KEEP,
     retrainIntervalMs: env.PRESCIENT_ANALYZER_RETRAIN_INTERVAL_S * 1000,
     keyCapacity: env.PRESCIENT_ANALYZER_KEY_CAPACITY,
+    // Only when set: an undefined here would override the default in resolveOptions.
+    ...(env.PRESCIENT_ANALYZER_INGEST_FLUSH_MS === undefined
+      ? {}
+      : { ingestFlushIntervalMs: env.PRESCIENT_ANALYZER_INGEST_FLUSH_MS }),
+    ...(env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES === undefined
+      ? {}
+      : { ingestMaxEntries: env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES }),
   };
 }

@@ -1,7 +1,7 @@
 import { precomputerV1 } from "@prescient/contracts";
 import { errorMessage, UnavailableError } from "@prescient/core";
 import { type ServiceHost, watchRedisHealth } from "@prescient/kit";
-import { domainAttribute as attr, boundedAttributes, runQuietly, withRootSpan } from "@prescient/tracing";
+import { domainAttribute as attr, boundedAttributes, runQuietly, withWorkSpan } from "@prescient/tracing";
 import { grpcAnalyzer, grpcCache, grpcExecutor } from "./adapters/grpc.js";
 import { MeshLoadProbe } from "./adapters/load-probe.js";
 import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./adapters/peers.js";
@@ -103,7 +103,7 @@ export function startPrecomputer(
       ...(executor.upsertFeatures ? { upsertFeatures: executor.upsertFeatures } : {}),
       ...(executor.featuresStored ? { featuresStored: executor.featuresStored } : {}),
       traceRun: (run, fn) =>
-        withRootSpan(
+        withWorkSpan(
           "precomputer.schedule_run",
           boundedAttributes({ [attr.schedule]: run.schedule, [attr.job]: run.job, [attr.run]: run.runKey }),
           fn,

@@ -10,6 +10,7 @@ import { OipScorer } from "../model/oip-scorer.js";
 import { InProcessScorer } from "../model/onnx-scorer.js";
 import type { NextActionScorer } from "../model/ports.js";
 import { type AnalyzerOptions, resolveOptions } from "../options.js";
+import { AggregatingStore } from "../store/aggregating-store.js";
 import type { AnalyzerStore } from "../store/analyzer-store.js";
 import { MemoryAnalyzerStore } from "../store/memory-store.js";
 import { RedisAnalyzerStore } from "../store/redis-store.js";
@@ -54,10 +55,27 @@ export async function startAnalyzer(
       ? new InProcessScorer()
       : new OipScorer(o.predictorAddress, o.modelName, o.predictorTimeoutMs);
   const metrics = AnalyzerMetrics.for();
+  // Store failures are counted at the store's boundary, whichever part of the analyzer called.
+  const counted = countFailures(store, metrics.onStoreError);
+  // Closing it flushes the held counters before the store closes: SIGTERM drains the host, then closes.
+  const analyzerStore: AnalyzerStore =
+    o.ingestFlushIntervalMs === 0
+      ? counted
+      : new AggregatingStore(
+          counted,
+          { flushIntervalMs: o.ingestFlushIntervalMs, maxEntries: o.ingestMaxEntries, maxBytes: o.ingestMaxBytes },
+          {
+            onFlushError: (e) =>
+              o.logger.warn({ err: errorMessage(e) }, "writing aggregated query counters failed; retrying"),
+            onLost: (events, e) => {
+              metrics.events("query", "dropped", events);
+              o.logger.error({ err: errorMessage(e), events }, "query counters lost at close: the store failed");
+            },
+          },
+        );
   const analyzer = new Analyzer(
     {
-      // Store failures are counted at the store's boundary, whichever part of the analyzer called.
-      store: countFailures(store, metrics.onStoreError),
+      store: analyzerStore,
       publisher: new FileModelPublisher(repository, o.modelName),
       scorer,
       log: o.logger,
@@ -115,7 +133,7 @@ export async function startAnalyzer(
       unwatch();
       for (const t of timers) clearInterval(t);
       await scorer.close();
-      await store.close();
+      await analyzerStore.close();
       if (ownRepository) await rm(repository, { recursive: true, force: true });
     })();
     return closing;
