@@ -35,14 +35,24 @@ export function withClientFlags(
 ): Command {
   command
     .option("--addr <host:port>", "address of the mesh or service", "127.0.0.1:50051")
-    .option("--timeout <ms>", "deadline of each call", parsePositiveInt, 10_000)
-    // The variables a service's own peer clients read, so a command run in a pod calls as the pod does.
-    .addOption(new Option("--tls-ca <file>", "CA bundle to trust: turns TLS on").env("PRESCIENT_TLS_CA"))
-    .addOption(new Option("--tls-cert <file>", "client certificate, for mTLS").env("PRESCIENT_TLS_CERT"))
-    .addOption(new Option("--tls-key <file>", "client private key, for mTLS").env("PRESCIENT_TLS_KEY"))
-    // PRESCIENT_TOKEN rather than the flag keeps the token out of `ps` and shell history.
-    .addOption(new Option("--token <token>", "bearer token, for a mesh with auth on").env("PRESCIENT_TOKEN"));
+    .option("--timeout <ms>", "deadline of each call", parsePositiveInt, 10_000);
+  withConnectionFlags(command);
   return options.jsonFlag ? command.option("--json", "print JSON", false) : command;
+}
+
+/** Adds the TLS files and the bearer token: for commands with an --addr of their own (replay --live). */
+export function withConnectionFlags(command: Command): Command {
+  return (
+    command
+      // The variables a service's own peer clients read, so a command run in a pod calls as the pod does.
+      .addOption(new Option("--tls-ca <file>", "CA bundle to trust: turns TLS on").env("PRESCIENT_TLS_CA"))
+      .addOption(new Option("--tls-cert <file>", "client certificate, for mTLS").env("PRESCIENT_TLS_CERT"))
+      .addOption(new Option("--tls-key <file>", "client private key, for mTLS").env("PRESCIENT_TLS_KEY"))
+      // PRESCIENT_TOKEN rather than the flag keeps the token out of `ps` and shell history.
+      .addOption(
+        new Option("--token <token>", "bearer token, for a mesh with auth on").env("PRESCIENT_TOKEN"),
+      )
+  );
 }
 
 /**

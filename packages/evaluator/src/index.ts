@@ -7,6 +7,7 @@
 export { armOf, fnv1a32, splitUnit } from "./ab/split.js";
 export { type AbResult, type ArmStats, compareArms } from "./ab/stats.js";
 export { checkLiveAddress, isLoopback } from "./live/address.js";
+export type { LiveConnection } from "./live/live-connection.js";
 export {
   type LiveOnMiss,
   type LiveOptions,

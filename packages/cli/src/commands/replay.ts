@@ -10,6 +10,7 @@ import {
   configuredEvents,
   type FeatureSampler,
   glossaryText,
+  type LiveConnection,
   type LiveOnMiss,
   type LiveResult,
   liveReplay,
@@ -36,9 +37,17 @@ import {
 import { exampleSpecs, Rng } from "@prescient/predictor";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import { parsePositiveInt, parsePositiveNumber, runClient } from "../client-command.js";
+import {
+  type ClientTarget,
+  clientCredentials,
+  clientOptions,
+  parsePositiveInt,
+  parsePositiveNumber,
+  runClient,
+  withConnectionFlags,
+} from "../client-command.js";
 
-interface ReplayFlags {
+interface ReplayFlags extends Omit<ClientTarget, "addr"> {
   policy?: string[];
   budget?: number;
   ttl?: string[];
@@ -114,7 +123,7 @@ export function parseTypeValues(items: string[] | undefined, flag: string): Reco
 }
 
 export function registerReplay(program: Command): void {
-  program
+  const command = program
     .command("replay")
     .description("replay an access trace under a virtual clock and compare precomputation policies")
     .argument("<trace>", "trace file (generic CSV, CacheLib, libCacheSim CSV, plain ids or ARC)")
@@ -163,7 +172,9 @@ export function registerReplay(program: Command): void {
       "--run-tag <tag>",
       "--live: suffix every tenant with -<tag>, so a repeated run starts from a cold cache",
     )
-    .option("--no-progress", "no progress bar")
+    .option("--no-progress", "no progress bar");
+  // --live against a mesh with TLS or auth on: the client commands' own flags and variables.
+  withConnectionFlags(command)
     // The report's words, from the same text as the HTML report's glossary.
     .addHelpText(
       "after",
@@ -203,7 +214,7 @@ export function registerReplay(program: Command): void {
           // which are the configured ones when the mesh lives as fast as the trace is played.
           typeMap = liveTypeMap(loaded, parseTypeMap(flags.liveType));
           source = new MappedTraceSource(source, typeMap.map);
-          meshScale = await meshTimeScale(flags.addr, loaded, flags.timeout);
+          meshScale = await meshTimeScale(flags.addr, loaded, flags.timeout, connectionOfFlags(flags));
           if (!scaleMatches(meshScale, flags.speed)) {
             process.stderr.write(`${timeScaleLine({ meshTimeScale: meshScale, speed: flags.speed })}\n`);
             taskTypes = scaleTaskTypes(loaded, flags.speed / (meshScale ?? 1));
@@ -288,6 +299,7 @@ async function runLive(
   try {
     return await liveReplay(source, report, {
       addr: flags.addr,
+      connection: connectionOfFlags(flags),
       speed: flags.speed,
       onMiss: flags.onMiss as LiveOnMiss,
       concurrency: flags.concurrency,
@@ -306,4 +318,9 @@ async function runLive(
     bar?.stop();
     process.off("SIGINT", onSigint);
   }
+}
+
+/** The live client's TLS and token, from the same flags as every client command. */
+function connectionOfFlags(flags: ReplayFlags): LiveConnection {
+  return { credentials: clientCredentials(flags), channel: clientOptions(flags) };
 }

@@ -1,18 +1,11 @@
-import { credentials } from "@grpc/grpc-js";
 import { cacheV1, type commonV1, executorV1, precomputerV1 } from "@prescient/contracts";
 import { errorMessage, UnavailableError } from "@prescient/core";
-import {
-  callUnary,
-  clientChannelOptions,
-  featuresToProto,
-  isGrpcError,
-  outcomeOfLookup,
-  statusName,
-} from "@prescient/kit";
+import { callUnary, featuresToProto, isGrpcError, outcomeOfLookup, statusName } from "@prescient/kit";
 import type { Histogram } from "hdr-histogram-js";
 import type { ReplayReport } from "../sim/replay.js";
 import type { TraceEvent, TraceRead, TraceSource } from "../trace/record.js";
 import { checkLiveAddress } from "./address.js";
+import { connectionOf, type LiveConnection } from "./live-connection.js";
 import { type PacerClock, pace } from "./pacer.js";
 import type { SyntheticFeatures } from "./synthetic-features.js";
 
@@ -46,6 +39,8 @@ export type LiveOnMiss = "enqueue" | "none";
 export interface LiveOptions {
   /** host:port of a mesh serving CacheService and PrecomputerService. */
   addr: string;
+  /** How to reach it. Default plaintext with the kit's channel options. */
+  connection?: LiveConnection;
   /** Time compression: trace seconds per wall second. */
   speed: number;
   /** Default "enqueue" (see above). */
@@ -243,14 +238,10 @@ export async function liveReplay(
   const tenantOf = (t: string): string => (options.runTag ? `${t}-${options.runTag}` : t);
   // Loaded here, not at module load: only live mode measures latency.
   const hdr = await import("hdr-histogram-js");
-  const channel = clientChannelOptions();
-  const cache = new cacheV1.CacheServiceClient(options.addr, credentials.createInsecure(), channel);
-  const precomputer = new precomputerV1.PrecomputerServiceClient(
-    options.addr,
-    credentials.createInsecure(),
-    channel,
-  );
-  const executor = new executorV1.ExecutorServiceClient(options.addr, credentials.createInsecure(), channel);
+  const { credentials: creds, channel } = connectionOf(options.connection);
+  const cache = new cacheV1.CacheServiceClient(options.addr, creds, channel);
+  const precomputer = new precomputerV1.PrecomputerServiceClient(options.addr, creds, channel);
+  const executor = new executorV1.ExecutorServiceClient(options.addr, creds, channel);
   const synthetic = options.features;
   /** Entities (tagged tenant, entity) whose features the mesh has stored. */
   const delivered = new Set<string>();

@@ -1,8 +1,8 @@
-import { credentials } from "@grpc/grpc-js";
 import { precomputerV1 } from "@prescient/contracts";
 import type { TaskTypeRegistry } from "@prescient/core";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { callUnary } from "@prescient/kit";
 import { parsePrecomputerConfig } from "@prescient/precomputer";
+import { connectionOf, type LiveConnection } from "./live-connection.js";
 
 /**
  * The time scale a running mesh was started with (`prescient up
@@ -18,14 +18,12 @@ export async function meshTimeScale(
   addr: string,
   taskTypes: TaskTypeRegistry,
   timeoutMs = 5000,
+  connection?: LiveConnection,
 ): Promise<number | undefined> {
   const perMinute = parsePrecomputerConfig(taskTypes.raw, taskTypes).budget.perMinute;
   if (perMinute <= 0) return undefined;
-  const client = new precomputerV1.PrecomputerServiceClient(
-    addr,
-    credentials.createInsecure(),
-    clientChannelOptions(),
-  );
+  const { credentials, channel } = connectionOf(connection);
+  const client = new precomputerV1.PrecomputerServiceClient(addr, credentials, channel);
   try {
     const stats = await callUnary(client.stats.bind(client), {}, { timeoutMs });
     const limit = Number(stats.budgetLimit);
