@@ -79,6 +79,33 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     expect(jaeger.spec?.ports?.map((p) => p.port)).toContain(16686);
   });
 
+  it("base: states the bounds on Redis state, and the cache's budget sits below Redis's maxmemory", () => {
+    for (const overlay of ["base", "overlays/dev", "overlays/prod"]) {
+      const ms = build(overlay);
+      const deployments = of<IDeployment>(ms, "Deployment");
+      const executor = envOf(mainContainer(named(deployments, "executor")));
+      for (const v of [
+        "PRESCIENT_QUEUE_CAPACITY",
+        "PRESCIENT_QUEUE_DEAD_LETTER_CAPACITY",
+        "PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS",
+      ])
+        expect(Number(executor[v]), `${overlay}: executor ${v}`).toBeGreaterThan(0);
+      const cache = envOf(mainContainer(named(deployments, "cache")));
+      expect(Number(cache.PRESCIENT_CACHE_REDIS_MAX_ENTRIES)).toBeGreaterThan(0);
+      const budget = Number(cache.PRESCIENT_CACHE_REDIS_MAX_BYTES);
+      const redis = deployments.find((d) => d.metadata?.name === "redis");
+      // An overlay may point at an external Redis instead; then its operator sizes maxmemory.
+      if (redis === undefined) continue;
+      const args = mainContainer(redis).args ?? [];
+      const maxmemory = args[args.indexOf("--maxmemory") + 1] ?? "";
+      const mb = /^(\d+)mb$/.exec(maxmemory);
+      expect(mb, `${overlay}: redis --maxmemory ${maxmemory}`).not.toBeNull();
+      expect(budget).toBeGreaterThan(0);
+      expect(budget).toBeLessThan(Number(mb?.[1]) * 1024 * 1024);
+      expect(args[args.indexOf("--maxmemory-policy") + 1]).toMatch(/^volatile-/);
+    }
+  });
+
   it("overlays/dev: one replica each, no autoscaler, no GPU, every trace kept", () => {
     const ms = build("overlays/dev");
     expect(ms.every((m) => m.kind === "Namespace" || m.metadata.namespace === "prescient-dev")).toBe(true);
