@@ -8,6 +8,7 @@ import { startHandlerServer } from "./handler-server.js";
 import { MeshProcesses, roles } from "./mesh-processes.js";
 import { ProcSampler } from "./proc-sampler.js";
 import { RedisProcess } from "./redis-process.js";
+import { rssVerdicts } from "./rss-bounds.js";
 import { soakOptionsFromEnv } from "./soak-options.js";
 import {
   type ProcessSummary,
@@ -172,12 +173,19 @@ try {
     errorSamples: Object.fromEntries(errors.samples),
     faults,
     processes,
+    rssBounds: rssVerdicts(processes),
     samples,
   };
   printSoakReport(report);
   process.stdout.write(`wrote ${writeSoakReport(report)} (service logs in ${logDir})\n`);
   if (tasks.lost > 0) {
     process.stderr.write(`soak: ${tasks.lost} acknowledged tasks lost\n`);
+    exitCode = 1;
+  }
+  for (const v of report.rssBounds.filter((b) => !b.withinBound || !b.cameDown)) {
+    process.stderr.write(
+      `soak: ${v.role} peaked at ${v.peakMiB} MiB (limit ${v.boundMiB} MiB)${v.cameDown ? "" : " and kept what the load added"}\n`,
+    );
     exitCode = 1;
   }
 } catch (e) {

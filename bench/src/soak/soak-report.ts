@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FaultEvent } from "./faults.js";
 import type { ProcSample } from "./proc-sampler.js";
+import type { RssVerdict } from "./rss-bounds.js";
 import type { LedgerSummary } from "./task-ledger.js";
 
 export interface ProcessSummary {
@@ -36,6 +37,8 @@ export interface SoakReport {
   errorSamples: Record<string, string>;
   faults: FaultEvent[];
   processes: Record<string, ProcessSummary>;
+  /** Each process with a deployed memory limit, against it (rss-bounds.ts). */
+  rssBounds: RssVerdict[];
   /** Every reading: [s since start, pid, RSS MiB, CPU % or null]. */
   samples: Record<string, [number, number, number, number | null][]>;
 }
@@ -144,6 +147,19 @@ export function printSoakReport(r: SoakReport): void {
         p.afterVsPeak.toFixed(2),
         String(p.meanCpuPct),
         String(p.pids.length),
+      ]),
+    ),
+  );
+  out.push(
+    "\nRSS against each service's memory limit in deploy/base (its state bounds plus runtime overhead)",
+    table(
+      ["process", "limit", "peak", "within", "came back down"],
+      r.rssBounds.map((v) => [
+        v.role,
+        String(v.boundMiB),
+        String(v.peakMiB),
+        v.withinBound ? "yes" : "NO",
+        v.cameDown ? "yes" : "NO",
       ]),
     ),
   );
