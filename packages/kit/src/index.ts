@@ -8,6 +8,7 @@ export * from "./health-client.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./onnx-runtime.js";
+export * from "./redis-connection.js";
 export * from "./redis-errors.js";
 export * from "./redis-health.js";
 export * from "./reflection.js";

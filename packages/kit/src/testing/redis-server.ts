@@ -20,7 +20,7 @@ export interface RedisServerProcess {
  * finds its data again (the soak's Redis restart fault).
  */
 export async function startRedisServer(
-  options: { port?: number; binary?: string; dir?: string } = {},
+  options: { port?: number; binary?: string; dir?: string; args?: readonly string[] } = {},
 ): Promise<RedisServerProcess> {
   const port = options.port ?? (await freePort());
   const persistent = options.dir !== undefined;
@@ -38,6 +38,7 @@ export async function startRedisServer(
       persistent ? "yes" : "no",
       "--dir",
       dir,
+      ...(options.args ?? []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
