@@ -1,5 +1,7 @@
+import { errorMessage } from "@prescient/core";
 import { z } from "zod";
 import { logLevels } from "./logger.js";
+import { parseRedisUrl } from "./redis-connection.js";
 
 /** A configuration error: names the variable and what was wrong with it. */
 export class ConfigError extends Error {
@@ -48,7 +50,14 @@ export const intFromEnv = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
-export const redisUrlSchema = z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL");
+/** REDIS_URL: a node, a cluster's seed nodes or Sentinels (redis-connection.ts). */
+export const redisUrlSchema = z.string().superRefine((url, ctx) => {
+  try {
+    parseRedisUrl(url, "the URL");
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: errorMessage(e) });
+  }
+});
 
 /** The variables every prescient process reads. */
 export const commonEnvShape = {

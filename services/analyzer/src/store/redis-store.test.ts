@@ -11,3 +11,13 @@ storeConformance(
       keyPrefix: `test:{analyzer-${randomBytes(4).toString("hex")}}:`,
     }),
 );
+
+// The same suite on a real Redis Cluster (3 masters, 3 replicas).
+storeConformance(
+  "redis cluster",
+  async () =>
+    new RedisAnalyzerStore({
+      redisUrl: inject("redisClusterUrl"),
+      keyPrefix: `test:{analyzer-${randomBytes(4).toString("hex")}}:`,
+    }),
+);

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { UnavailableError } from "@prescient/core";
-import { watchRedisErrors } from "@prescient/kit";
-import { Redis } from "ioredis";
+import { connectRedis, type RedisClient, watchRedisErrors } from "@prescient/kit";
 import type { ActionEvent } from "../core/events.js";
 import type {
   ActionLimits,
@@ -43,12 +42,12 @@ const userId = (tenant: string, user: string): string => `${tenant}\u0000${user}
 
 /** Production store: one Lua call per ingest batch (a single pipelined round trip). */
 export class RedisAnalyzerStore implements AnalyzerStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly #p: string;
 
   constructor(options: Partial<RedisAnalyzerStoreOptions> & { redisUrl: string }) {
     this.#p = options.keyPrefix ?? "prescient:{analyzer}:";
-    this.redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.redis = connectRedis(options.redisUrl, { connectionName: "prescient-analyzer" });
     watchRedisErrors(this.redis, "analyzer");
   }
 

@@ -1,6 +1,7 @@
-import type { Cluster, Redis } from "ioredis";
+import type { RedisClient } from "@prescient/kit";
 
-export type RedisClient = Redis | Cluster;
+/** The kit's client type: a node or a Cluster. */
+export type { RedisClient };
 
 /**
  * Key names of the Redis store. Every key of a tenant carries the hash tag

@@ -1,6 +1,6 @@
 import { commonV1 } from "@prescient/contracts";
 import { type Clock, errorMessage, systemClock } from "@prescient/core";
-import { Redis } from "ioredis";
+import { connectRedis } from "@prescient/kit";
 import type { Logger } from "pino";
 import type {
   CachedResult,
@@ -88,9 +88,10 @@ export class RedisCacheStore implements CacheStore {
     this.#ownsClient = this.options.client === undefined;
     this.client =
       this.options.client ??
-      new Redis(this.options.url, {
+      connectRedis(this.options.url, {
         connectionName: "prescient-cache",
-        commandTimeout: this.options.commandTimeoutMs,
+        commandTimeoutMs: this.options.commandTimeoutMs,
+        lazyConnect: false,
         // Fail fast while disconnected: a lookup then answers degraded at once
         // instead of waiting in a queue; ioredis keeps reconnecting meanwhile.
         enableOfflineQueue: false,
@@ -292,12 +293,10 @@ export class RedisCacheStore implements CacheStore {
   async count(): Promise<StoreCount> {
     let entries = 0;
     for await (const tenants of scanSet(this.client, this.layout.tenants(), this.options.chunkSize)) {
-      const pipeline = this.client.pipeline();
-      for (const t of tenants) pipeline.scard(this.layout.keys(t));
-      for (const [err, n] of (await pipeline.exec()) ?? []) {
-        if (err) throw err;
-        entries += typeof n === "number" ? n : 0;
-      }
+      // Sent together, not as one pipeline: each tenant's set has its own slot, and a cluster
+      // refuses a pipeline across slots.
+      const counts = await Promise.all(tenants.map((t) => this.client.scard(this.layout.keys(t))));
+      for (const n of counts) entries += n;
     }
     return { entries, bytes: await this.#budget.bytes() };
   }

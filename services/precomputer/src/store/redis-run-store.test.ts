@@ -15,6 +15,17 @@ runStoreConformance(
   },
 );
 
+// The same suite on a real Redis Cluster (3 masters, 3 replicas).
+runStoreConformance(
+  "redis cluster",
+  async () =>
+    new RedisRunStore(inject("redisClusterUrl"), { keyPrefix: `test:runs:${process.pid}:${++prefix}:` }),
+  async (clock, ms) => {
+    await sleep(ms);
+    clock.advance(ms);
+  },
+);
+
 describe("RedisRunStore record retention", () => {
   it("keeps a record for keepMs when that is shorter than the retention, else for the retention", async () => {
     const keyPrefix = `test:runs:${process.pid}:keep:`;

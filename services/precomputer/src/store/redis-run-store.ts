@@ -1,6 +1,5 @@
 import { errorMessage, UnavailableError } from "@prescient/core";
-import { watchRedisErrors } from "@prescient/kit";
-import { Redis } from "ioredis";
+import { connectRedis, type RedisClient, watchRedisErrors } from "@prescient/kit";
 import {
   type ClaimOutcome,
   type ClaimRequest,
@@ -90,19 +89,19 @@ return 1
 export class RedisRunStore implements RunStore {
   readonly name = "redis";
   readonly options: RedisRunStoreOptions;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #owned: boolean;
 
-  constructor(redis: Redis | string, options?: Partial<RedisRunStoreOptions>) {
+  constructor(redis: RedisClient | string, options?: Partial<RedisRunStoreOptions>) {
     this.options = { ...defaults, ...options };
     this.#owned = typeof redis === "string";
     this.#redis =
-      typeof redis === "string" ? new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 2 }) : redis;
+      typeof redis === "string" ? connectRedis(redis, { connectionName: "prescient-precomputer" }) : redis;
     if (typeof redis === "string") watchRedisErrors(this.#redis, "precomputer-runs");
   }
 
   /** The connection, for health watching. */
-  get client(): Redis {
+  get client(): RedisClient {
     return this.#redis;
   }
 
@@ -114,8 +113,9 @@ export class RedisRunStore implements RunStore {
     return `${this.options.keyPrefix}lease:{${key}}`;
   }
 
+  /** The history indexes share one hash tag: claim updates two of them in one MULTI, which a cluster runs only within a slot. */
   #index(schedule: string | undefined): string {
-    return `${this.options.keyPrefix}runs:${schedule ?? "*all"}`;
+    return `${this.options.keyPrefix}runs:{runs-index}:${schedule ?? "*all"}`;
   }
 
   async ready(): Promise<void> {
@@ -184,12 +184,13 @@ export class RedisRunStore implements RunStore {
       this.#redis.zrevrange(this.#index(filter.schedule), 0, filter.limit - 1),
     );
     if (keys.length === 0) return [];
-    // One GET per record in a pipeline: the records live in different cluster slots.
-    const pipeline = this.#redis.pipeline();
-    for (const k of keys) pipeline.get(this.#run(k));
-    const replies = (await this.#call("list", () => pipeline.exec())) ?? [];
+    // One GET per record, all sent at once: the records live in different cluster slots, and a
+    // cluster refuses a pipeline or MGET across slots. A record that expired meanwhile is left out.
+    const replies = await this.#call("list", () =>
+      Promise.all(keys.map((k) => this.#redis.get(this.#run(k)))),
+    );
     const out: RunRecord[] = [];
-    for (const [err, raw] of replies) if (err === null && typeof raw === "string") out.push(decode(raw));
+    for (const raw of replies) if (typeof raw === "string") out.push(decode(raw));
     return out.sort((a, b) => b.startedAt - a.startedAt);
   }
 
