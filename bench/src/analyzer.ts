@@ -266,7 +266,10 @@ export async function run(): Promise<BenchReport> {
     };
     const prefix = "bench:{analyzer}:";
     const todayPrefix = "bench:{today}:";
-    const runtime = await startAnalyzer(host, { ...common, store: { redisUrl: redisServer.url, keyPrefix: prefix } });
+    const runtime = await startAnalyzer(host, {
+      ...common,
+      store: { redisUrl: redisServer.url, keyPrefix: prefix },
+    });
     // Today's path, as the baseline: each gathered batch written at once, no pre-aggregation.
     const today = await startAnalyzer(todayHost, {
       ...common,
@@ -291,7 +294,9 @@ export async function run(): Promise<BenchReport> {
     const batches = messages(Date.now());
     const aggregated = { client, runtime, prefix };
     const baseline = { client: todayClient, runtime: today, prefix: todayPrefix };
-    process.stdout.write(`analyzer: ${EVENTS} Zipf(${ZIPF_S}) events through RecordQueries (Redis store)...\n`);
+    process.stdout.write(
+      `analyzer: ${EVENTS} Zipf(${ZIPF_S}) events through RecordQueries (Redis store)...\n`,
+    );
     // Warm-up of both paths: connections, JIT, scripts.
     await measureIngest("warm-up, today's path", baseline, batches.slice(0, 40), pids, redis);
     await measureIngest("warm-up, pre-aggregated", aggregated, batches.slice(0, 40), pids, redis);

@@ -49,6 +49,8 @@ export class EntityRelations {
   readonly #subjects: LRUCache<string, Map<string, Weight>>;
   /** Tenant × task type → the tags of the relations its reads went through (the entity kinds it is read for). */
   readonly #kinds: LRUCache<string, Set<string>>;
+  /** related()'s scratch set of the asked type's kind tags. */
+  readonly #kind = new Set<string>();
 
   constructor(options?: Partial<EntityRelationsOptions>) {
     this.options = { ...entityRelationsDefaults, ...options };
@@ -114,10 +116,18 @@ export class EntityRelations {
     if (related === undefined || limit <= 0) return [];
     let kind: Set<string> | undefined;
     if (taskType !== undefined) {
-      kind = new Set([taskType, ...(this.#kinds.get(subjectId(tenant, taskType)) ?? [])]);
+      // One reused set: this runs for every read that a related-keyed rule follows.
+      kind = this.#kind;
+      kind.clear();
+      kind.add(taskType);
+      const known = this.#kinds.get(subjectId(tenant, taskType));
+      if (known !== undefined) for (const t of known) kind.add(t);
       for (const w of related.values()) if (w.tags.has(taskType)) for (const t of w.tags) kind.add(t);
-      if (kind.size === 1 && !this.#kinds.has(subjectId(tenant, taskType))) kind = undefined;
+      // (The kinds map holds no undefined values, so a miss above means the type's kind is unknown.)
+      if (kind.size === 1 && known === undefined) kind = undefined;
     }
+    // The strongest alone (every read of a user with a related-keyed rule asks): one pass, no sort.
+    if (limit === 1) return this.#strongest(related, kind, now);
     const out: RelatedEntity[] = [];
     for (const [entityId, w] of related) {
       if (kind !== undefined && !sharesTag(w.tags, kind)) continue;
@@ -125,6 +135,21 @@ export class EntityRelations {
     }
     out.sort((a, b) => b.weight - a.weight || (a.entityId < b.entityId ? -1 : 1));
     return out.slice(0, limit);
+  }
+
+  /** related()'s first entry, by the same order (weight, then entity id), without building the list. */
+  #strongest(related: Map<string, Weight>, kind: Set<string> | undefined, now: number): RelatedEntity[] {
+    let best: string | undefined;
+    let bestWeight = 0;
+    for (const [entityId, w] of related) {
+      if (kind !== undefined && !sharesTag(w.tags, kind)) continue;
+      const weight = this.#decayed(w, now);
+      if (best === undefined || weight > bestWeight || (weight === bestWeight && entityId < best)) {
+        best = entityId;
+        bestWeight = weight;
+      }
+    }
+    return best === undefined ? [] : [{ entityId: best, weight: bestWeight }];
   }
 
   /** Whether subject → entity is held (any weight). */

@@ -63,13 +63,20 @@ export async function startAnalyzer(
       ? counted
       : new AggregatingStore(
           counted,
-          { flushIntervalMs: o.ingestFlushIntervalMs, maxEntries: o.ingestMaxEntries, maxBytes: o.ingestMaxBytes },
+          {
+            flushIntervalMs: o.ingestFlushIntervalMs,
+            maxEntries: o.ingestMaxEntries,
+            maxBytes: o.ingestMaxBytes,
+          },
           {
             onFlushError: (e) =>
               o.logger.warn({ err: errorMessage(e) }, "writing aggregated query counters failed; retrying"),
             onLost: (events, e) => {
               metrics.events("query", "dropped", events);
-              o.logger.error({ err: errorMessage(e), events }, "query counters lost at close: the store failed");
+              o.logger.error(
+                { err: errorMessage(e), events },
+                "query counters lost at close: the store failed",
+              );
             },
           },
         );

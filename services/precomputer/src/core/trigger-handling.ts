@@ -67,13 +67,20 @@ export class TriggerHandler {
       const rule = rules[i];
       return rule === undefined ? [] : planFanOut(e, rule, related[i]);
     });
-    const predicted = await Promise.all(
-      events.map((e, i) => {
-        const rule = rules[i];
-        return rule === undefined ? [] : this.predictions.tasksFor(e, rule, fanned[i] ?? []);
-      }),
-    );
-    const perEvent = fanned.map((tasks, i) => [...tasks, ...(predicted[i] ?? [])]);
+    // Only events whose rule predicts wait on the analyzer; the rest cost no promise each.
+    const predicting: Array<Promise<void>> = [];
+    const perEvent = fanned.map((tasks, i) => {
+      const rule = rules[i];
+      if (rule === undefined || (!rule.predictNextActions && !rule.predictNextKeys)) return tasks;
+      const all = [...tasks];
+      predicting.push(
+        this.predictions.tasksFor(events[i]!, rule, tasks).then((p) => {
+          all.push(...p);
+        }),
+      );
+      return all;
+    });
+    if (predicting.length > 0) await Promise.all(predicting);
     const total = perEvent.reduce((n, t) => n + t.length, 0);
     if (total > this.options.maxTasksPerCall)
       throw new ResourceExhaustedError(
