@@ -1,4 +1,5 @@
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import { type IStatefulSet, StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import {
   HorizontalPodAutoscaler,
   type IHorizontalPodAutoscaler,
@@ -15,7 +16,18 @@ import { type IService, Service } from "kubernetes-models/v1/Service";
 import { type IServiceAccount, ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { expect } from "vitest";
 import type { Manifest } from "./kustomize.js";
-import { envOf, isMesh, mainContainer, named, of, podSpec, selects } from "./objects.js";
+import {
+  envOf,
+  envVar,
+  isMesh,
+  mainContainer,
+  named,
+  of,
+  podSpec,
+  selects,
+  type Workload,
+  workloads,
+} from "./objects.js";
 
 /**
  * The checks every rendered build must pass: the Kubernetes schema
@@ -109,8 +121,27 @@ const CONTAINER_SECURITY_KEYS = new Set([
   "readOnlyRootFilesystem",
   "capabilities",
 ]);
-const POD_SECURITY_KEYS = new Set(["runAsNonRoot", "runAsUser", "runAsGroup", "fsGroup", "seccompProfile"]);
-const DEPLOYMENT_SPEC_KEYS = new Set(["replicas", "selector", "strategy", "template"]);
+const POD_SECURITY_KEYS = new Set([
+  "runAsNonRoot",
+  "runAsUser",
+  "runAsGroup",
+  "fsGroup",
+  "fsGroupChangePolicy",
+  "seccompProfile",
+]);
+const WORKLOAD_SPEC_KEYS: Record<string, Set<string>> = {
+  Deployment: new Set(["replicas", "selector", "strategy", "template"]),
+  StatefulSet: new Set([
+    "replicas",
+    "selector",
+    "serviceName",
+    "template",
+    "updateStrategy",
+    "podManagementPolicy",
+    "volumeClaimTemplates",
+    "persistentVolumeClaimRetentionPolicy",
+  ]),
+};
 
 type Validator = (m: Manifest) => { validate(): void };
 const MODELS: Record<string, Validator> = {
@@ -119,6 +150,7 @@ const MODELS: Record<string, Validator> = {
   "v1/Service": (m) => new Service(m as IService),
   "v1/ConfigMap": (m) => new ConfigMap(m as IConfigMap),
   "apps/v1/Deployment": (m) => new Deployment(m as IDeployment),
+  "apps/v1/StatefulSet": (m) => new StatefulSet(m as IStatefulSet),
   "autoscaling/v2/HorizontalPodAutoscaler": (m) => new HorizontalPodAutoscaler(m as IHorizontalPodAutoscaler),
   "policy/v1/PodDisruptionBudget": (m) => new PodDisruptionBudget(m as IPodDisruptionBudget),
   "networking.k8s.io/v1/NetworkPolicy": (m) => new NetworkPolicy(m as INetworkPolicy),
@@ -202,16 +234,20 @@ function checkPrometheusRule(m: Manifest): void {
 }
 
 /** Hardening of every workload, mesh or not. */
-function checkHardened(d: IDeployment): void {
+function checkHardened(d: Workload): void {
   const name = d.metadata?.name;
   const spec = podSpec(d);
-  expect(unknownKeys(d.spec, DEPLOYMENT_SPEC_KEYS), `${name} spec`).toEqual([]);
+  expect(unknownKeys(d.spec, WORKLOAD_SPEC_KEYS[d.kind] ?? new Set()), `${name} spec`).toEqual([]);
   expect(unknownKeys(spec, POD_SPEC_KEYS), `${name} pod spec`).toEqual([]);
   expect(unknownKeys(spec.securityContext, POD_SECURITY_KEYS), `${name} pod securityContext`).toEqual([]);
   expect(spec.automountServiceAccountToken, `${name} automountServiceAccountToken`).toBe(false);
   expect(spec.securityContext?.seccompProfile?.type, `${name} seccomp`).toBe("RuntimeDefault");
   expect(spec.securityContext?.runAsUser, `${name} runAsUser`).toBeGreaterThan(0);
-  const mounted = new Set(spec.volumes?.map((v) => v.name));
+  // A StatefulSet's claim templates are volumes of its pods too.
+  const claims = d.kind === "StatefulSet" ? (d.spec?.volumeClaimTemplates ?? []) : [];
+  const mounted = new Set(
+    [...(spec.volumes ?? []), ...claims.map((c) => c.metadata ?? {})].map((v) => v.name),
+  );
   for (const c of spec.containers) {
     const where = `${name}/${c.name}`;
     expect(unknownKeys(c, CONTAINER_KEYS), `${where} container`).toEqual([]);
@@ -247,7 +283,7 @@ export function grpcProbe(probe: IProbe | undefined, service: string, port = 500
 }
 
 /** What a mesh service's container must look like. */
-function checkMeshService(d: IDeployment): void {
+function checkMeshService(d: Workload): void {
   const name = d.metadata?.name ?? "";
   const mesh = MESH[name];
   expect(mesh, `unknown mesh service ${name}`).toBeDefined();
@@ -279,18 +315,28 @@ function checkMeshService(d: IDeployment): void {
   const own = new Set(["PRESCIENT_ADDR", "PRESCIENT_HEALTH_ADDR"]);
   const peers = Object.keys(env).filter((k) => k.endsWith("_ADDR") && !own.has(k));
   expect(peers.sort()).toEqual(Object.keys(mesh.peers).sort());
-  expect(env.REDIS_URL).toBe(mesh.redis ? "redis://redis:6379" : undefined);
+  // The in-cluster Redis, or (components/external-redis) a URL from a Secret; nothing for the stateless.
+  const redisUrl = envVar(c, "REDIS_URL");
+  if (!mesh.redis) expect(redisUrl, `${name} REDIS_URL`).toBeUndefined();
+  else if (redisUrl?.valueFrom === undefined)
+    expect(redisUrl?.value, `${name} REDIS_URL`).toBe("redis://redis:6379");
+  else {
+    expect(redisUrl.value, `${name} REDIS_URL`).toBeUndefined();
+    expect(redisUrl.valueFrom.secretKeyRef?.name, `${name} REDIS_URL Secret`).toBeTruthy();
+    expect(redisUrl.valueFrom.secretKeyRef?.key, `${name} REDIS_URL key`).toBeTruthy();
+  }
 }
 
 /** Every name one object uses for another resolves within the build. */
 function checkReferences(ms: Manifest[]): void {
   const deployments = of<IDeployment>(ms, "Deployment");
+  const pods = workloads(ms);
   const services = of<IService>(ms, "Service");
   const configMaps = new Set(of<IConfigMap>(ms, "ConfigMap").map((c) => c.metadata?.name));
   const accounts = of<IServiceAccount>(ms, "ServiceAccount");
   for (const s of services) {
-    const target = deployments.find((d) => selects(s.spec?.selector, d.spec?.template.metadata?.labels));
-    expect(target, `Service ${s.metadata?.name} selects a Deployment`).toBeDefined();
+    const target = pods.find((d) => selects(s.spec?.selector, d.spec?.template.metadata?.labels));
+    expect(target, `Service ${s.metadata?.name} selects a workload`).toBeDefined();
     const ports = new Set(
       target === undefined
         ? []
@@ -301,7 +347,13 @@ function checkReferences(ms: Manifest[]): void {
     for (const p of s.spec?.ports ?? [])
       expect(ports.has(String(p.targetPort)), `${s.metadata?.name}:${p.name}`).toBe(true);
   }
-  for (const d of deployments) {
+  for (const set of of<IStatefulSet>(ms, "StatefulSet")) {
+    // The governing Service: headless, and selecting this StatefulSet's pods.
+    const governing = named(services, set.spec?.serviceName ?? "");
+    expect(governing.spec?.clusterIP, `${set.metadata?.name} serviceName`).toBe("None");
+    expect(selects(governing.spec?.selector, set.spec?.template.metadata?.labels)).toBe(true);
+  }
+  for (const d of pods) {
     const spec = podSpec(d);
     const account = accounts.find((a) => a.metadata?.name === spec.serviceAccountName);
     expect(account?.automountServiceAccountToken, `${d.metadata?.name} ServiceAccount`).toBe(false);
@@ -338,7 +390,7 @@ export function checkBuild(ms: Manifest[]): void {
     expect(model, `no validator for ${m.apiVersion} ${m.kind}`).toBeDefined();
     model?.(m).validate();
   }
-  for (const d of of<IDeployment>(ms, "Deployment")) {
+  for (const d of workloads(ms)) {
     checkHardened(d);
     if (isMesh(d)) checkMeshService(d);
   }

@@ -1,16 +1,19 @@
 import { fileURLToPath } from "node:url";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { INamespace } from "kubernetes-models/v1/Namespace";
 import type { IService } from "kubernetes-models/v1/Service";
+import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkBuild, grpcProbe, MESH_NAMES } from "./checks.js";
+import { parse } from "yaml";
+import { checkBuild, grpcProbe, MESH, MESH_NAMES } from "./checks.js";
 import { hasKubectl, kustomize, kustomizeWithComponents, type Manifest } from "./kustomize.js";
 import { allowed, type Endpoint } from "./network-reach.js";
-import { envOf, isMesh, mainContainer, named, of, podSpec, selects } from "./objects.js";
+import { envOf, envVar, isMesh, mainContainer, named, of, podSpec, selects, workloads } from "./objects.js";
 
 /**
  * Renders every kustomization in deploy/ with `kubectl kustomize` (offline)
@@ -28,7 +31,16 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     if (ms === undefined) throw new Error(`no build ${name}`);
     return ms;
   };
-  const components = ["gpu", "network-policies", "monitoring", "mtls", "auth"];
+  const components = [
+    "gpu",
+    "network-policies",
+    "monitoring",
+    "mtls",
+    "auth",
+    "redis-persistent",
+    "external-redis",
+    "tracing-backend",
+  ];
 
   beforeAll(() => {
     builds.set("base", kustomize(`${deploy}base`));
@@ -80,7 +92,13 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
   });
 
   it("base: states the bounds on Redis state, and the cache's budget sits below Redis's maxmemory", () => {
-    for (const overlay of ["base", "overlays/dev", "overlays/prod"]) {
+    for (const overlay of [
+      "base",
+      "overlays/dev",
+      "overlays/prod",
+      "base + redis-persistent",
+      "base + external-redis",
+    ]) {
       const ms = build(overlay);
       const deployments = of<IDeployment>(ms, "Deployment");
       const executor = envOf(mainContainer(named(deployments, "executor")));
@@ -93,8 +111,11 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
       const cache = envOf(mainContainer(named(deployments, "cache")));
       expect(Number(cache.PRESCIENT_CACHE_REDIS_MAX_ENTRIES)).toBeGreaterThan(0);
       const budget = Number(cache.PRESCIENT_CACHE_REDIS_MAX_BYTES);
-      const redis = deployments.find((d) => d.metadata?.name === "redis");
-      // An overlay may point at an external Redis instead; then its operator sizes maxmemory.
+      const redis = workloads(ms).find((d) => d.metadata?.name === "redis");
+      // components/external-redis points at a Redis outside; then its operator sizes maxmemory.
+      expect(redis === undefined, `${overlay}: no in-cluster Redis`).toBe(
+        overlay === "base + external-redis",
+      );
       if (redis === undefined) continue;
       const args = mainContainer(redis).args ?? [];
       const maxmemory = args[args.indexOf("--maxmemory") + 1] ?? "";
@@ -242,6 +263,153 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     expect(JSON.parse(dashboard.data?.["prescient.json"] ?? "{}").uid).toBe("prescient-mesh");
   });
 
+  /** The traces-backend ConfigMap the collector reads its exporter's settings from. */
+  const tracesBackend = (ms: Manifest[]): Record<string, string> => {
+    const collector = mainContainer(named(of<IDeployment>(ms, "Deployment"), "otel-collector"));
+    const refs = (collector.envFrom ?? []).map((f) => f.configMapRef?.name);
+    const maps = of<IConfigMap>(ms, "ConfigMap").filter((c) => refs.includes(c.metadata?.name));
+    expect(maps.map((m) => m.metadata?.name)).toEqual([expect.stringMatching(/^traces-backend-/)]);
+    return maps[0]?.data ?? {};
+  };
+  /** The collector's pipeline config, and the exporters its traces pipeline uses. */
+  const collectorConfig = (ms: Manifest[]) => {
+    const config = named(of<IConfigMap>(ms, "ConfigMap"), "otel-collector").data?.["config.yaml"] ?? "";
+    const parsed = parse(config) as {
+      exporters: Record<string, { endpoint?: string; tls?: { insecure?: unknown } }>;
+      service: { pipelines: { traces: { exporters: string[] } } };
+    };
+    const exporters = parsed.service.pipelines.traces.exporters.map((e) => parsed.exporters[e]);
+    return { config, exporters };
+  };
+  /** The collector's `${env:NAME}` expansion. */
+  const envRef = (name: string) => `\${env:${name}}`;
+  const redisWorkloads = (ms: Manifest[]) => workloads(ms).filter((w) => w.metadata?.name === "redis");
+  const arg = (args: string[], flag: string) =>
+    args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined;
+
+  it.each(["base + redis-persistent", "overlays/prod"])(
+    "%s: Redis is one StatefulSet on a persistent volume with AOF on, hardened as the base's",
+    (name) => {
+      const ms = build(name);
+      const [redis, ...more] = redisWorkloads(ms);
+      expect(more).toEqual([]);
+      expect(redis?.kind).toBe("StatefulSet");
+      const set = redis as IStatefulSet;
+      expect(set.spec?.replicas).toBe(1);
+      // The claim: the cluster's default StorageClass, a stated size, kept when the set goes.
+      const claims = set.spec?.volumeClaimTemplates ?? [];
+      expect(claims.map((c) => c.metadata?.name)).toEqual(["data"]);
+      const claim = claims[0]?.spec;
+      expect(claim?.accessModes).toEqual(["ReadWriteOnce"]);
+      expect(claim?.storageClassName).toBeUndefined();
+      expect(claim?.resources?.requests?.storage).toMatch(/^\d+Gi$/);
+      expect(set.spec?.persistentVolumeClaimRetentionPolicy).toEqual({
+        whenDeleted: "Retain",
+        whenScaled: "Retain",
+      });
+      // /data is the claim, not an emptyDir.
+      const c = mainContainer(set);
+      expect(c.volumeMounts?.find((m) => m.mountPath === "/data")?.name).toBe("data");
+      expect(podSpec(set).volumes?.some((v) => v.name === "data")).toBe(false);
+      // AOF on, fsynced every second; persistence not switched off.
+      const args = c.args ?? [];
+      expect(arg(args, "--appendonly")).toBe("yes");
+      expect(arg(args, "--appendfsync")).toBe("everysec");
+      expect(arg(args, "--dir")).toBe("/data");
+      expect(args).not.toContain("--save");
+      // The base's memory bound and eviction policy, hardening, probes and port, and the same Service.
+      const base = mainContainer(named(of<IDeployment>(build("base"), "Deployment"), "redis"));
+      const baseArgs = base.args ?? [];
+      for (const flag of ["--maxmemory", "--maxmemory-policy"])
+        expect(arg(args, flag), flag).toBe(arg(baseArgs, flag));
+      for (const field of ["image", "ports", "securityContext", "readinessProbe", "livenessProbe"] as const)
+        expect(c[field], field).toEqual(base[field]);
+      const { fsGroupChangePolicy, ...podSecurity } = podSpec(set).securityContext ?? {};
+      expect(fsGroupChangePolicy).toBe("OnRootMismatch");
+      const basePod = podSpec(named(of<IDeployment>(build("base"), "Deployment"), "redis"));
+      expect(podSecurity).toEqual(basePod.securityContext);
+      expect(podSpec(set).serviceAccountName).toBe(basePod.serviceAccountName);
+      const service = named(of<IService>(ms, "Service"), "redis");
+      expect(selects(service.spec?.selector, set.spec?.template.metadata?.labels)).toBe(true);
+      expect(service.spec?.clusterIP).toBeUndefined();
+      expect(service.spec?.ports?.map((p) => p.port)).toEqual([6379]);
+      // Labelled like the base's objects, though a component's resources do not get the base's labels.
+      expect(set.metadata?.labels).toMatchObject({ "app.kubernetes.io/part-of": "prescient" });
+      for (const d of of<IDeployment>(ms, "Deployment").filter((x) => MESH[x.metadata?.name ?? ""]?.redis))
+        expect(envOf(mainContainer(d)).REDIS_URL, d.metadata?.name).toBe("redis://redis:6379");
+    },
+  );
+
+  it("overlays/dev: Redis stays the base's throwaway Deployment, traces stay in Jaeger all-in-one", () => {
+    const ms = build("overlays/dev");
+    expect(redisWorkloads(ms).map((w) => w.kind)).toEqual(["Deployment"]);
+    expect(of<IStatefulSet>(ms, "StatefulSet")).toEqual([]);
+    const redis = named(of<IDeployment>(ms, "Deployment"), "redis");
+    expect(podSpec(redis).volumes?.find((v) => v.name === "data")?.emptyDir).toBeDefined();
+    expect(named(of<IDeployment>(ms, "Deployment"), "jaeger")).toBeDefined();
+    const { exporters } = collectorConfig(ms);
+    expect(exporters.map((e) => e?.endpoint)).toEqual(["jaeger:4317"]);
+  });
+
+  it("external-redis component: no Redis in the cluster, REDIS_URL from a Secret in every service that uses it", () => {
+    const ms = build("base + external-redis");
+    expect(redisWorkloads(ms)).toEqual([]);
+    expect(of<IService>(ms, "Service").map((s) => s.metadata?.name)).not.toContain("redis");
+    expect(of<IServiceAccount>(ms, "ServiceAccount").map((s) => s.metadata?.name)).not.toContain("redis");
+    for (const d of of<IDeployment>(ms, "Deployment").filter(isMesh)) {
+      const name = d.metadata?.name ?? "";
+      const url = envVar(mainContainer(d), "REDIS_URL");
+      if (MESH[name]?.redis)
+        expect(url, name).toEqual({
+          name: "REDIS_URL",
+          valueFrom: { secretKeyRef: { name: "prescient-redis", key: "url" } },
+        });
+      else expect(url, name).toBeUndefined();
+    }
+    expect(JSON.stringify(ms)).not.toMatch(/redis:\/\/redis:6379/);
+  });
+
+  it.each(["base + tracing-backend", "overlays/prod"])(
+    "%s: no Jaeger all-in-one; the collector exports to the endpoint its ConfigMap names",
+    (name) => {
+      const ms = build(name);
+      for (const kind of ["Deployment", "Service", "ServiceAccount"])
+        expect(
+          ms.filter((m) => m.kind === kind).map((m) => m.metadata.name),
+          kind,
+        ).not.toContain("jaeger");
+      expect(JSON.stringify(workloads(ms).map((w) => podSpec(w).containers))).not.toMatch(/all-in-one/);
+      const { config, exporters } = collectorConfig(ms);
+      expect(exporters).toEqual([
+        { endpoint: envRef("TRACES_ENDPOINT"), tls: { insecure: envRef("TRACES_TLS_INSECURE") } },
+      ]);
+      expect(config).not.toMatch(/jaeger:/);
+      // Only the exporter changes: the receivers, processors and health check stay the base's.
+      const pipeline = (text: string) => {
+        const {
+          exporters: _,
+          service,
+          ...rest
+        } = parse(text) as Record<string, unknown> & {
+          service: { pipelines: { traces: Record<string, unknown> } };
+        };
+        const { exporters: __, ...traces } = service.pipelines.traces;
+        return { ...rest, service: { ...service, pipelines: { traces } } };
+      };
+      const base = named(of<IConfigMap>(build("base"), "ConfigMap"), "otel-collector").data?.["config.yaml"];
+      expect(pipeline(config)).toEqual(pipeline(base ?? ""));
+      // Every variable the config expands comes from the collector's environment.
+      const collector = mainContainer(named(of<IDeployment>(ms, "Deployment"), "otel-collector"));
+      const settings = tracesBackend(ms);
+      const defined = new Set([...Object.keys(envOf(collector)), ...Object.keys(settings)]);
+      for (const [, variable] of config.matchAll(/\$\{env:(\w+)\}/g))
+        expect(defined.has(variable ?? ""), variable).toBe(true);
+      expect(settings.TRACES_ENDPOINT).toMatch(/^[a-z0-9.-]+:\d+$/);
+      expect(["true", "false"]).toContain(settings.TRACES_TLS_INSECURE);
+      if (name === "overlays/prod") expect(settings.TRACES_TLS_INSECURE, "prod keeps TLS on").toBe("false");
+    },
+  );
+
   it("network policies allow exactly the edges of the mesh diagram", () => {
     const ms = build("overlays/prod");
     const namespace = "prescient";
@@ -250,7 +418,7 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     expect(JSON.stringify(policies)).not.toMatch(/matchExpressions|ipBlock|"port":"/);
 
     const pods = new Map<string, { endpoint: Endpoint; ports: number[] }>();
-    for (const d of of<IDeployment>(ms, "Deployment")) {
+    for (const d of workloads(ms)) {
       const labels = d.spec?.template.metadata?.labels ?? {};
       const ports = podSpec(d)
         .containers.flatMap((c) => c.ports ?? [])
@@ -266,8 +434,8 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
       predictor: ["otel-collector:4317"],
       "task-handler": ["otel-collector:4317"],
       redis: [],
-      "otel-collector": ["jaeger:4317"],
-      jaeger: [],
+      // Traces leave the namespace for the backend (below); no all-in-one Jaeger in prod.
+      "otel-collector": [],
     };
     expect([...pods.keys()].sort()).toEqual(Object.keys(expected).sort());
 
@@ -283,6 +451,21 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
       expect(reached.sort(), `${from} may reach`).toEqual([...(expected[from] ?? [])].sort());
       expect(allowed(policies, namespace, source.endpoint, dns, 53, "UDP"), `${from} DNS`).toBe(true);
     }
+
+    // The collector, and nothing else, reaches the tracing backend that TRACES_ENDPOINT names.
+    const endpoint = tracesBackend(ms).TRACES_ENDPOINT ?? "";
+    const [, backendNamespace, backendPort] =
+      /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?:(\d+)$/.exec(endpoint) ?? [];
+    expect(backendNamespace, `TRACES_ENDPOINT ${endpoint}`).toBeDefined();
+    const tracing: Endpoint = { namespace: backendNamespace ?? "", labels: {} };
+    for (const [from, source] of pods) {
+      const to = allowed(policies, namespace, source.endpoint, tracing, Number(backendPort));
+      expect(to, `${from} -> ${endpoint}`).toBe(from === "otel-collector");
+    }
+    const collector = pods.get("otel-collector")?.endpoint;
+    if (collector === undefined) throw new Error("no otel-collector");
+    expect(allowed(policies, namespace, collector, tracing, 443), "collector -> tracing:443").toBe(false);
+    expect(allowed(policies, namespace, collector, { namespace: "ads", labels: {} }, 4317)).toBe(false);
 
     // From outside the namespace: backends reach the two entry points; Prometheus reaches metrics.
     const backend: Endpoint = { namespace: "ads", labels: {} };
