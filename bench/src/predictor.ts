@@ -4,52 +4,62 @@ import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { inference } from "@prescient/contracts";
 import { callUnary, clientChannelOptions, disableOrtTelemetry, ServiceHost } from "@prescient/kit";
-import { shippedModelsPath, startPredictor } from "@prescient/predictor";
+import { ortSessionOptions, parseModelConfig, shippedModelsPath, startPredictor } from "@prescient/predictor";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { startEchoServer } from "./echo-server.js";
 import { heavyMlp } from "./heavy-model.js";
-import { closedLoop, loadOptions } from "./load.js";
+import { closedLoop, type LoadOptions, type LoadResult, loadOptions } from "./load.js";
 import { loadInWorker } from "./load-worker.js";
-import { type BenchReport, newReport, result } from "./report.js";
+import { CpuProbe } from "./proc-cpu.js";
+import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
 import type { ScenarioArgs } from "./scenarios.js";
 
 /**
- * Issue 3's predictor benchmark, every baseline measured in the same run:
- * 1. ModelInfer with 256 rows over gRPC against raw InferenceSession.run on 256 rows (the limit);
- * 2. single-row requests at concurrency 64 with dynamic batching on against off;
- * 3. single-row ctr requests at concurrency 1 against a bare grpc-js echo of the same sizes (p99).
- * All on the shipped ctr_prediction model, served from a temporary repository with per-case configs.
- * Load generators run in worker threads (the echo's too), so server and client each get a core.
+ * Issue 16's predictor benchmark, every baseline measured in the same run:
+ * 1. ModelInfer with 256 rows over gRPC against raw InferenceSession.run of the
+ *    same 256 rows, on the compute-bound MLP, the session built from the same
+ *    model config as the served one (same threads);
+ * 2. single-row requests at concurrency 64 on the MLP, dynamic batching on against off;
+ * 3. latency figures on the shipped ctr model, which runs 256 rows in about 15 µs,
+ *    so that a throughput ratio against it would measure only gRPC: 256 rows at
+ *    concurrency 1 against raw run, single rows against a bare grpc-js echo (p99).
+ * Cases that are compared run alternately, BENCH_ROUNDS times (default 3), so a
+ * burst of load from elsewhere on a shared machine falls on both alike. Load
+ * generators run in worker threads (the echo's too), so server and client each
+ * get a core. CPU per row is this process's (server, client and ORT threads together).
+ * BENCH_PREDICTOR_CASES picks cases (overhead, batching, latency; default all).
  */
 const FEATURES = 8;
 const progress = (line: string): void => {
   process.stderr.write(`predictor bench: ${line}\n`);
 };
 
-const configs: Record<string, string> = {
-  // Concurrent 256-row requests may merge into batches of up to 1024 rows.
-  ctr_wide: "max_batch_size: 1024\nmax_queue_delay_ms: 0\n",
-  // Tuned for throughput, as Triton's guide does: a short wait lets concurrent single rows meet.
-  ctr_batched: "max_batch_size: 256\nmax_queue_delay_ms: 1\nmax_queue_size: 100000\n",
-  ctr_unbatched: "max_batch_size: 256\ndynamic_batching: false\nmax_queue_size: 100000\n",
-};
-
+/** Model configs of the served cases, by model name; the heavy ones serve the MLP. */
 const heavyConfigs: Record<string, string> = {
+  // 256-row requests, 4 in flight, each run on its own as the raw baseline's are: the
+  // others wait in the queue, so the session never idles between runs. One intra-op
+  // thread: onnxruntime-node computes on the event loop's thread, and on a 2-core
+  // machine a second ORT thread only takes the core the load generator needs.
+  heavy_wide: "max_batch_size: 256\nmax_queue_delay_ms: 0\nintra_op_threads: 1\n",
+  // Tuned for throughput, as Triton's guide does: a short wait lets concurrent single rows meet.
   heavy_batched: "max_batch_size: 64\nmax_queue_delay_ms: 1\nmax_queue_size: 100000\n",
   heavy_unbatched: "max_batch_size: 64\ndynamic_batching: false\nmax_queue_size: 100000\n",
 };
 
-function repository(): string {
+const ctrConfigs: Record<string, string> = {
+  ctr_wide: "max_batch_size: 1024\nmax_queue_delay_ms: 0\n",
+};
+
+function repository(heavy: Uint8Array): string {
   const root = mkdtempSync(join(tmpdir(), "prescient-bench-models-"));
-  const heavy = heavyMlp();
   for (const [name, config] of Object.entries(heavyConfigs)) {
     mkdirSync(join(root, name, "1"), { recursive: true });
     writeFileSync(join(root, name, "1", "model.onnx"), heavy);
     writeFileSync(join(root, name, "config.yaml"), config);
   }
   const shipped = readFileSync(join(shippedModelsPath, "ctr_prediction", "config.yaml"), "utf8");
-  for (const [name, config] of Object.entries({ ...configs, ctr_prediction: shipped })) {
+  for (const [name, config] of Object.entries({ ...ctrConfigs, ctr_prediction: shipped })) {
     mkdirSync(join(root, name, "1"), { recursive: true });
     copyFileSync(
       join(shippedModelsPath, "ctr_prediction", "1", "model.onnx"),
@@ -80,8 +90,85 @@ const inferScenario = (address: string, model: string, rows: number): ScenarioAr
   request: inference.ModelInferRequest.encode(request(model, rows)).finish(),
 });
 
+interface Measured extends LoadResult {
+  /** CPU µs of this process per call over the measured phase. */
+  cpuUsPerCall: number;
+}
+
+/** A closed loop on this thread (the raw baseline), with this process's CPU over it. */
+async function measureHere(call: () => Promise<unknown>, options: LoadOptions): Promise<Measured> {
+  // Warm-up outside the probe, as the worker's hooks do for served cases.
+  await closedLoop(call, { ...options, durationMs: options.warmupMs, warmupMs: 0 });
+  const probe = await CpuProbe.start([process.pid]);
+  const load = await closedLoop(call, { ...options, warmupMs: 0 });
+  const cpu = await probe.stop();
+  return { ...load, cpuUsPerCall: load.calls === 0 ? 0 : cpu.totalUs / load.calls };
+}
+
+/** A closed loop in a worker against the server, with this process's CPU over its measured phase. */
+async function measureServed(scenario: ScenarioArgs, options: LoadOptions): Promise<Measured> {
+  let probe: Promise<CpuProbe> | undefined;
+  let stopped: Promise<number> | undefined;
+  const load = await loadInWorker(scenario, options, {
+    onMeasureStart: () => {
+      probe = CpuProbe.start([process.pid]);
+      return probe;
+    },
+    onMeasureEnd: () => {
+      stopped = probe?.then((p) => p.stop()).then((u) => u.totalUs);
+      return stopped;
+    },
+  });
+  const totalUs = (await stopped) ?? 0;
+  return { ...load, cpuUsPerCall: load.calls === 0 ? 0 : totalUs / load.calls };
+}
+
+/** Runs each case in turn, BENCH_ROUNDS times over, and pools each case's rounds. */
+async function alternate(
+  cases: readonly ((options: LoadOptions) => Promise<Measured>)[],
+  options: LoadOptions,
+): Promise<Measured[]> {
+  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "3"));
+  const each: LoadOptions = {
+    ...options,
+    durationMs: options.durationMs / rounds,
+    warmupMs: Math.min(options.warmupMs, 500),
+  };
+  const runs: Measured[][] = cases.map(() => []);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, run] of cases.entries()) runs[i]!.push(await run(each));
+  return runs.map((rs) => {
+    const calls = rs.reduce((a, r) => a + r.calls, 0);
+    const seconds = rs.reduce((a, r) => a + r.seconds, 0);
+    const cpu = rs.reduce((a, r) => a + r.cpuUsPerCall * r.calls, 0);
+    return {
+      calls,
+      errors: rs.reduce((a, r) => a + r.errors, 0),
+      seconds,
+      throughput: calls / seconds,
+      p50Ms: Math.max(...rs.map((r) => r.p50Ms)),
+      p99Ms: Math.max(...rs.map((r) => r.p99Ms)),
+      cpuUsPerCall: calls === 0 ? 0 : cpu / calls,
+    };
+  });
+}
+
+const line = (name: string, r: Measured, rows: number): string =>
+  `  ${name.padEnd(34)} ${Math.round((r.throughput * rows) / 1)
+    .toLocaleString("en-US")
+    .padStart(
+      9,
+    )} rows/s  p50 ${r.p50Ms.toFixed(3)} ms  p99 ${r.p99Ms.toFixed(3)} ms  errors ${r.errors}  cpu ${(r.cpuUsPerCall / rows).toFixed(2)} us/row\n`;
+
+/** Raw session.run of `rows` rows with the session options the predictor gives `config`. */
+async function rawSession(model: Uint8Array, config: string, name: string): Promise<InferenceSession> {
+  disableOrtTelemetry();
+  return InferenceSession.create(model, ortSessionOptions("cpu", parseModelConfig(config, name)));
+}
+
 export async function run(): Promise<BenchReport> {
-  const root = repository();
+  const heavy = heavyMlp();
+  const root = repository(heavy);
   const host = new ServiceHost({ address: "127.0.0.1:0", logger: pino({ level: "warn" }) });
   const runtime = startPredictor(host, {
     repositoryPath: root,
@@ -96,87 +183,119 @@ export async function run(): Promise<BenchReport> {
     clientChannelOptions(),
   );
   const infer = (req: inference.ModelInferRequest) => callUnary(client.modelInfer.bind(client), req);
-  const results = [];
+  const wanted = new Set((process.env.BENCH_PREDICTOR_CASES ?? "overhead,batching,latency").split(","));
+  const results: BenchResult[] = [];
   try {
-    progress("case 1: raw InferenceSession.run, 256 rows");
-    disableOrtTelemetry();
-    const session = await InferenceSession.create(
-      readFileSync(join(shippedModelsPath, "ctr_prediction", "1", "model.onnx")),
-      { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ["cpu"] },
-    );
-    const feeds = { features: new Tensor("float32", rowsOf(256), [256, FEATURES]) };
-    const raw = await closedLoop(() => session.run(feeds), loadOptions(1));
-    await session.release();
-    progress("case 1: ModelInfer 256 rows over gRPC, 8 in flight");
-    const served = await loadInWorker(inferScenario(host.address, "ctr_wide", 256), loadOptions(8));
-    results.push(
-      result({
-        case: "ModelInfer 256 rows/request over gRPC (8 in flight) vs raw session.run 256 rows",
-        metric: "throughput",
-        unit: "rows/s",
-        value: served.throughput * 256,
-        baseline: "raw InferenceSession.run, 256 rows, 1 thread",
-        baseline_value: raw.throughput * 256,
-        target_ratio: 0.5,
-      }),
-    );
+    if (wanted.has("overhead")) {
+      progress("case 1: MLP, 256 rows: raw session.run and ModelInfer over gRPC (4 in flight), alternately");
+      const session = await rawSession(heavy, heavyConfigs.heavy_wide!, "heavy_wide");
+      const feeds = { features: new Tensor("float32", rowsOf(256), [256, FEATURES]) };
+      const [raw, served] = await alternate(
+        [
+          (o) => measureHere(() => session.run(feeds), { ...o, concurrency: 1 }),
+          (o) => measureServed(inferScenario(host.address, "heavy_wide", 256), { ...o, concurrency: 4 }),
+        ],
+        loadOptions(1),
+      );
+      await session.release();
+      process.stdout.write(line("MLP raw session.run, 256 rows", raw!, 256));
+      process.stdout.write(line("MLP ModelInfer 256 rows, 4 in flight", served!, 256));
+      results.push(
+        result({
+          case: "ModelInfer 256 rows/request over gRPC (4 in flight) vs raw session.run 256 rows, compute-bound MLP (8-1024-1024-1)",
+          metric: "throughput",
+          unit: "rows/s",
+          value: served!.throughput * 256,
+          baseline: "raw InferenceSession.run, 256 rows, same session options, same process",
+          baseline_value: raw!.throughput * 256,
+          target_ratio: 0.8,
+        }),
+      );
+    }
 
-    progress("case 2: single rows at concurrency 64, batching off");
-    const off = await loadInWorker(inferScenario(host.address, "ctr_unbatched", 1), loadOptions(64));
-    progress("case 2: single rows at concurrency 64, batching on");
-    const on = await loadInWorker(inferScenario(host.address, "ctr_batched", 1), loadOptions(64));
-    results.push(
-      result({
-        case: "single-row ModelInfer at concurrency 64, dynamic batching on vs off",
-        metric: "throughput",
-        unit: "req/s",
-        value: on.throughput,
-        baseline: "same requests, dynamic_batching: false",
-        baseline_value: off.throughput,
-        target_ratio: 5,
-      }),
-    );
+    if (wanted.has("batching")) {
+      progress("case 2: MLP, single rows at concurrency 64, batching off and on, alternately");
+      const [off, on] = await alternate(
+        [
+          (o) => measureServed(inferScenario(host.address, "heavy_unbatched", 1), o),
+          (o) => measureServed(inferScenario(host.address, "heavy_batched", 1), o),
+        ],
+        loadOptions(64),
+      );
+      process.stdout.write(line("MLP c=64 single rows, batching off", off!, 1));
+      process.stdout.write(line("MLP c=64 single rows, batching on", on!, 1));
+      results.push(
+        result({
+          case: "single-row ModelInfer at concurrency 64, compute-bound MLP (8-1024-1024-1), batching on vs off",
+          metric: "throughput",
+          unit: "req/s",
+          value: on!.throughput,
+          baseline: "same requests, dynamic_batching: false",
+          baseline_value: off!.throughput,
+          target_ratio: 3,
+        }),
+      );
+    }
 
-    progress("case 2b: single rows at concurrency 64 on a compute-bound model, batching off, then on");
-    const heavyOff = await loadInWorker(inferScenario(host.address, "heavy_unbatched", 1), loadOptions(64));
-    const heavyOn = await loadInWorker(inferScenario(host.address, "heavy_batched", 1), loadOptions(64));
-    results.push(
-      result({
-        case: "single-row ModelInfer at concurrency 64, compute-bound MLP (8-1024-1024-1), batching on vs off",
-        metric: "throughput",
-        unit: "req/s",
-        value: heavyOn.throughput,
-        baseline: "same requests, dynamic_batching: false",
-        baseline_value: heavyOff.throughput,
-        target_ratio: 5,
-      }),
-    );
+    if (wanted.has("latency")) {
+      progress("case 3a: ctr, 256 rows at concurrency 1: raw session.run and ModelInfer, alternately");
+      const ctrModel = readFileSync(join(shippedModelsPath, "ctr_prediction", "1", "model.onnx"));
+      const session = await rawSession(ctrModel, ctrConfigs.ctr_wide!, "ctr_wide");
+      const feeds = { features: new Tensor("float32", rowsOf(256), [256, FEATURES]) };
+      const [raw, served] = await alternate(
+        [
+          (o) => measureHere(() => session.run(feeds), o),
+          (o) => measureServed(inferScenario(host.address, "ctr_wide", 256), o),
+        ],
+        loadOptions(1),
+      );
+      await session.release();
+      process.stdout.write(line("ctr raw session.run, 256 rows", raw!, 256));
+      process.stdout.write(line("ctr ModelInfer 256 rows, c=1", served!, 256));
+      results.push(
+        result({
+          // A latency figure only: the model computes in ~15 µs, so this is the cost of a gRPC call.
+          case: "ctr ModelInfer 256 rows at concurrency 1 vs raw session.run 256 rows (p50; the serving path's own latency)",
+          metric: "p50 latency",
+          unit: "ms",
+          value: served!.p50Ms,
+          baseline: "raw InferenceSession.run, 256 rows, same process",
+          baseline_value: raw!.p50Ms,
+          lowerIsBetter: true,
+          target_ratio: null,
+        }),
+      );
 
-    progress("case 3: concurrency 1, single-row ctr vs echo of the same sizes");
-    // The shipped config (no queue delay), as a latency-sensitive caller gets it.
-    const one = request("ctr_prediction", 1);
-    const answer = await infer(one);
-    const echoServer = await startEchoServer(inference.ModelInferResponse.encode(answer).finish().length);
-    const requestBytes = inference.ModelInferRequest.encode(one).finish().length;
-    const echoRun = await loadInWorker(
-      { kind: "echo", address: echoServer.address, requestBytes },
-      loadOptions(1),
-    );
-    await echoServer.close();
-    const single = await loadInWorker(inferScenario(host.address, "ctr_prediction", 1), loadOptions(1));
-    results.push(
-      result({
-        case: "single-row ctr ModelInfer at concurrency 1 vs bare grpc-js echo (p99)",
-        metric: "p99 latency",
-        unit: "ms",
-        value: single.p99Ms,
-        baseline: "grpc-js echo, same message sizes",
-        baseline_value: echoRun.p99Ms,
-        lowerIsBetter: true,
-        // At most 2x the echo's p99, so at least 0.5 with the ratio oriented higher-is-better.
-        target_ratio: 0.5,
-      }),
-    );
+      progress(
+        "case 3b: ctr, single rows at concurrency 1: echo of the same sizes and ModelInfer, alternately",
+      );
+      // The shipped config (no queue delay), as a latency-sensitive caller gets it.
+      const one = request("ctr_prediction", 1);
+      const answer = await infer(one);
+      const echoServer = await startEchoServer(inference.ModelInferResponse.encode(answer).finish().length);
+      const requestBytes = inference.ModelInferRequest.encode(one).finish().length;
+      const [echoRun, single] = await alternate(
+        [
+          (o) => measureServed({ kind: "echo", address: echoServer.address, requestBytes }, o),
+          (o) => measureServed(inferScenario(host.address, "ctr_prediction", 1), o),
+        ],
+        loadOptions(1),
+      );
+      await echoServer.close();
+      results.push(
+        result({
+          case: "single-row ctr ModelInfer at concurrency 1 vs bare grpc-js echo (p99)",
+          metric: "p99 latency",
+          unit: "ms",
+          value: single!.p99Ms,
+          baseline: "grpc-js echo, same message sizes",
+          baseline_value: echoRun!.p99Ms,
+          lowerIsBetter: true,
+          // At most 2x the echo's p99, so at least 0.5 with the ratio oriented higher-is-better.
+          target_ratio: 0.5,
+        }),
+      );
+    }
   } finally {
     client.close();
     await host.shutdown();

@@ -60,9 +60,12 @@ export type {
 export { noLoad, silentLog } from "./core/ports.js";
 export { Precomputer, type PrecomputerStats } from "./core/precomputer.js";
 export {
+  type EntityRef,
   type PrecomputerDeps,
   type PrecomputerOptions,
   precomputerDefaults,
+  type RunTracer,
+  type TracedRun,
 } from "./core/precomputer-deps.js";
 export {
   type PredictedPlan,

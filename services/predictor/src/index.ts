@@ -17,3 +17,4 @@ export {
 export { predictorEnvShape, predictorOptionsFromEnv } from "./predictor-env.js";
 export { type ModelConfig, parseModelConfig } from "./repository/model-config.js";
 export { ModelRepository, type VersionState, type VersionStatus } from "./repository/model-repository.js";
+export { ortSessionOptions, type SessionThreading } from "./repository/session-options.js";

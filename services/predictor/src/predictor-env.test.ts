@@ -10,12 +10,14 @@ describe("predictorOptionsFromEnv", () => {
         PRESCIENT_MODELS: "ctr_prediction, roas_prediction",
         PRESCIENT_MODEL_POLL_MS: "0",
         PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS: "cuda,cpu",
+        PRESCIENT_PREDICTOR_INTRA_OP_THREADS: "2",
       }),
     ).toEqual({
       repositoryPath: "/models",
       models: ["ctr_prediction", "roas_prediction"],
       pollIntervalMs: 0,
       executionProviders: ["cuda", "cpu"],
+      intraOpThreads: 2,
     });
     expect(predictorOptionsFromEnv({})).toEqual({});
   });
@@ -29,5 +31,16 @@ describe("predictorOptionsFromEnv", () => {
     }
     expect(isConfigError(error)).toBe(true);
     expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS");
+  });
+
+  it("names the variable of a bad thread count", () => {
+    let error: unknown;
+    try {
+      predictorOptionsFromEnv({ PRESCIENT_PREDICTOR_INTRA_OP_THREADS: "0" });
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_INTRA_OP_THREADS");
   });
 });

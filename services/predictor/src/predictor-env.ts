@@ -17,6 +17,8 @@ export const predictorEnvShape = {
     .transform((v) => v.split(",").map((p) => p.trim()))
     .pipe(z.array(z.enum(executionProviders)).min(1))
     .optional(),
+  /** ONNX Runtime intra-op threads for every model, e.g. the cores the predictor has; unset keeps each model's config. */
+  PRESCIENT_PREDICTOR_INTRA_OP_THREADS: intFromEnv(1, 256).optional(),
 };
 
 export function predictorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PredictorOptions> {
@@ -33,6 +35,9 @@ export function predictorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     ...(e.PRESCIENT_MODEL_POLL_MS !== undefined ? { pollIntervalMs: e.PRESCIENT_MODEL_POLL_MS } : {}),
     ...(e.PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS !== undefined
       ? { executionProviders: e.PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS }
+      : {}),
+    ...(e.PRESCIENT_PREDICTOR_INTRA_OP_THREADS !== undefined
+      ? { intraOpThreads: e.PRESCIENT_PREDICTOR_INTRA_OP_THREADS }
       : {}),
   };
 }

@@ -17,6 +17,8 @@ export interface PredictorOptions {
   pollIntervalMs: number;
   /** Execution providers for every model, in order of preference; undefined keeps each model's config. Default undefined. */
   executionProviders: ExecutionProviderName[] | undefined;
+  /** ONNX Runtime intra-op threads for every model's sessions; undefined keeps each model's intra_op_threads. Default undefined. */
+  intraOpThreads: number | undefined;
   /** Name in ServerMetadata. Default "prescient-predictor". */
   serverName: string;
   logger: Logger;
@@ -29,6 +31,7 @@ const defaults = (): PredictorOptions => ({
   models: undefined,
   pollIntervalMs: 5000,
   executionProviders: undefined,
+  intraOpThreads: undefined,
   serverName: "prescient-predictor",
   logger: createLogger("predictor"),
 });
@@ -60,6 +63,7 @@ export function startPredictor(host: ServiceHost, options?: Partial<PredictorOpt
     root: o.repositoryPath,
     models: o.models,
     executionProviders: o.executionProviders,
+    intraOpThreads: o.intraOpThreads,
     logger: o.logger,
   });
   const metrics = InferenceMetrics.for();

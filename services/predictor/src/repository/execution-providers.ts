@@ -3,6 +3,7 @@ import { disableOrtTelemetry, type Logger } from "@prescient/kit";
 import { InferenceSession } from "onnxruntime-node";
 import type { ExecutionProviderName } from "./model-config.js";
 import { providerUnavailable } from "./provider-availability.js";
+import { ortSessionOptions, type SessionThreading } from "./session-options.js";
 
 /**
  * Creates a model's sessions on the first execution provider that starts.
@@ -13,7 +14,7 @@ import { providerUnavailable } from "./provider-availability.js";
 export interface ProviderChoice {
   providers: ExecutionProviderName[];
   fallback: boolean;
-  intraOpThreads: number;
+  threading: SessionThreading;
   instances: number;
 }
 
@@ -36,14 +37,7 @@ export async function createSessions(
       if (unavailable !== undefined) throw new Error(unavailable);
       disableOrtTelemetry();
       for (let n = 0; n < choice.instances; n++) {
-        sessions.push(
-          await InferenceSession.create(model, {
-            executionProviders: [provider],
-            intraOpNumThreads: choice.intraOpThreads,
-            interOpNumThreads: 1,
-            graphOptimizationLevel: "all",
-          }),
-        );
+        sessions.push(await InferenceSession.create(model, ortSessionOptions(provider, choice.threading)));
       }
       if (failures.length > 0)
         log.warn({ model: label, provider, failures }, "running on a fallback execution provider");

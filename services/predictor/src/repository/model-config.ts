@@ -42,8 +42,20 @@ const configSchema = z
     execution_providers: z.array(z.enum(executionProviders)).min(1).default(["cpu"]),
     /** True: a provider that fails to start falls back to the next, with a warning. False: the load fails. */
     provider_fallback: z.boolean().default(true),
-    /** ONNX Runtime intra-op threads per session: 1 suits small models, scale with instances instead. */
+    /**
+     * ONNX Runtime intra-op threads per session, the calling thread included: 1 suits small models
+     * (scale with instances instead); a compute-bound model's large operators split across this many cores.
+     */
     intra_op_threads: z.number().int().positive().max(256).default(1),
+    /** Threads for independent branches of the graph; only with execution_mode: parallel. */
+    inter_op_threads: z.number().int().positive().max(256).default(1),
+    /** sequential runs one operator at a time (each across intra_op_threads); parallel also runs branches at once. */
+    execution_mode: z.enum(["sequential", "parallel"]).default("sequential"),
+    /**
+     * Whether idle ORT pool threads busy-wait between operators. Off by default: spinning threads take
+     * the CPU that the event loop needs to receive and answer the next requests.
+     */
+    intra_op_spinning: z.boolean().default(false),
     /** Priority levels 1 (highest) .. N, as in Triton; a request's `priority` parameter picks one. */
     priority_levels: z.number().int().positive().max(100).default(1),
     /** Level of requests that give no priority (or 0). Defaults to the lowest level. */
@@ -67,6 +79,9 @@ export interface ModelConfig {
   executionProviders: ExecutionProviderName[];
   providerFallback: boolean;
   intraOpThreads: number;
+  interOpThreads: number;
+  executionMode: "sequential" | "parallel";
+  intraOpSpinning: boolean;
   priorityLevels: number;
   defaultPriorityLevel: number;
   maxQueueSize: number;
@@ -107,6 +122,9 @@ export function parseModelConfig(text: string, model: string): ModelConfig {
     executionProviders: c.execution_providers,
     providerFallback: c.provider_fallback,
     intraOpThreads: c.intra_op_threads,
+    interOpThreads: c.inter_op_threads,
+    executionMode: c.execution_mode,
+    intraOpSpinning: c.intra_op_spinning,
     priorityLevels: c.priority_levels,
     defaultPriorityLevel: defaultLevel,
     maxQueueSize: c.max_queue_size,

@@ -30,6 +30,12 @@ export interface RepositoryOptions {
    * models to the GPU without editing their configs. Undefined keeps each config's list.
    */
   executionProviders?: ExecutionProviderName[] | undefined;
+  /**
+   * Replaces every model's intra_op_threads, so a deployment sizes ORT's
+   * threads to the cores it was given (PRESCIENT_PREDICTOR_INTRA_OP_THREADS).
+   * Undefined keeps each config's value.
+   */
+  intraOpThreads?: number | undefined;
   logger: Logger;
 }
 
@@ -216,8 +222,12 @@ export class ModelRepository {
   async #apply(name: string, entry: ModelEntry, scanned: ScannedModel): Promise<void> {
     const log = this.#options.logger;
     const parsed: ModelConfig = parseModelConfig(scanned.configText, name);
-    const override = this.#options.executionProviders;
-    const config: ModelConfig = override ? { ...parsed, executionProviders: override } : parsed;
+    const { executionProviders, intraOpThreads } = this.#options;
+    const config: ModelConfig = {
+      ...parsed,
+      ...(executionProviders !== undefined ? { executionProviders } : {}),
+      ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
+    };
     const configChanged = scanned.configText !== entry.configText;
     const wanted = selectVersions(config.versionPolicy, [...scanned.versions.keys()]);
     for (const version of wanted) {

@@ -147,7 +147,7 @@ export async function loadModelVersion(
     {
       providers: config.executionProviders,
       fallback: config.providerFallback,
-      intraOpThreads: config.intraOpThreads,
+      threading: config,
       instances: config.instanceCount,
     },
     log,

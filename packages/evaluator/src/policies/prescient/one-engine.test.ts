@@ -20,6 +20,7 @@ const allowed: Record<string, readonly string[]> = {
     "inProcessAnalyzer",
     "parsePrecomputerConfig",
     "silentLog",
+    "EntityRef",
     "FreshnessSource",
     "LoadProbe",
     "NearExpiry",

@@ -21,6 +21,7 @@ import { MemoryModelPublisher, SparseScorer } from "./model-ports.js";
 import { type PrescientSettings, prescientDefaults } from "./settings.js";
 import {
   SimulatedCache,
+  SimulatedFeatures,
   SimulatedLoad,
   simulatedExecutor,
   simulatedTypes,
@@ -66,6 +67,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
   /** When the oldest query waiting for the analyzer was read. */
   let queuedSince = 0;
   let actions: ActionEventInput[] = [];
+  const features = new SimulatedFeatures((t) => registry.has(t) && registry.get(t).kind === "onnx");
 
   /** The cache's query reporter sending its batch, and the backends' actions. */
   const flush = async (a: Analyzer): Promise<void> => {
@@ -119,6 +121,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         analyzer: inProcessAnalyzer(a),
         runs: new MemoryRunStore(),
         load,
+        featuresStored: features.stored,
         clock: ctx.clock,
         owner: "replay",
       });
@@ -131,6 +134,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     async onRead(read, outcome, ctx) {
       const a = analyzer!;
       load.read(read.time);
+      if (outcome.outcome === "miss") features.missed(read.tenant, read.taskType, read.entity);
       if (queries.length === 0) {
         // The reporter's timer: what waits is sent once the oldest has waited the interval.
         const since = read.time;
@@ -168,6 +172,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     },
     async onEvent(e) {
       const p = precomputer!;
+      features.triggered(e.tenant, e.entity);
       if (e.anchor > e.time) {
         // A launch announced ahead: the backend registers it with the analyzer, for launch warming.
         try {

@@ -1,5 +1,6 @@
 import { ExpiryIndex, parseKey, type TaskType, TaskTypeRegistry } from "@prescient/core";
 import type {
+  EntityRef,
   FreshnessSource,
   LoadProbe,
   NearExpiry,
@@ -86,6 +87,35 @@ export class SimulatedCache implements FreshnessSource {
     }
     return out;
   }
+}
+
+/**
+ * Which entities the executor would hold features for, as a live replay
+ * delivers them (live-replay.ts): an entity's features reach the mesh with
+ * the first miss of a model type the cache enqueues for it, or with a
+ * trigger about it. The precomputer asks (`featuresStored`) before planning
+ * refresh-ahead of a model type, and skips entities without features, which
+ * it could not compute live; without this port the replay planned them all.
+ * Bounded by the trace's entities.
+ */
+export class SimulatedFeatures {
+  readonly #held = new Set<string>();
+  readonly #usesFeatures: (taskType: string) => boolean;
+
+  constructor(usesFeatures: (taskType: string) => boolean) {
+    this.#usesFeatures = usesFeatures;
+  }
+
+  missed(tenant: string, taskType: string, entity: string): void {
+    if (entity !== "" && this.#usesFeatures(taskType)) this.#held.add(`${tenant}\u0000${entity}`);
+  }
+
+  triggered(tenant: string, entity: string): void {
+    if (entity !== "") this.#held.add(`${tenant}\u0000${entity}`);
+  }
+
+  readonly stored = async (entities: readonly EntityRef[]): Promise<boolean[]> =>
+    entities.map((e) => this.#held.has(`${e.tenant}\u0000${e.entityId}`));
 }
 
 /** Live lookups per second, measured over the trace's reads as the cache's counters would. */
