@@ -20,12 +20,14 @@ let redis: RedisServerProcess | undefined;
 let cluster: RedisClusterProcess | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  const [url, clusterUrl] = await Promise.all([
-    process.env.REDIS_URL || startRedisServer().then((r) => ((redis = r), r.url)),
-    process.env.REDIS_CLUSTER_URL || startRedisCluster().then((c) => ((cluster = c), c.url)),
+  const [single, many] = await Promise.all([
+    process.env.REDIS_URL ? undefined : startRedisServer(),
+    process.env.REDIS_CLUSTER_URL ? undefined : startRedisCluster(),
   ]);
-  project.provide("redisUrl", url);
-  project.provide("redisClusterUrl", clusterUrl);
+  redis = single;
+  cluster = many;
+  project.provide("redisUrl", process.env.REDIS_URL || (single?.url ?? ""));
+  project.provide("redisClusterUrl", process.env.REDIS_CLUSTER_URL || (many?.url ?? ""));
 }
 
 export async function teardown(): Promise<void> {

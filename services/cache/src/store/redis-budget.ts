@@ -67,13 +67,28 @@ const recordLua = `
 local Z, H, T = KEYS[1], KEYS[2], KEYS[3]
 local NOW, MAX_ENTRIES, MAX_BYTES, BATCH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local total = tonumber(redis.call('GET', T) or '0')
-for i = 5, #ARGV, 3 do
-  local key, size = ARGV[i], tonumber(ARGV[i + 1])
-  local old = redis.call('HGET', H, key)
-  if old then total = total - tonumber(old) end
-  redis.call('HSET', H, key, size)
-  redis.call('ZADD', Z, ARGV[i + 2], key)
-  total = total + size
+-- The writes as three commands per slice (HMGET, HSET, ZADD) rather than
+-- three per key: the same end state, since a key written twice in one call
+-- replaces its own earlier size, and HSET and ZADD keep a repeated key's last.
+for first = 5, #ARGV, 1500 do
+  local last = math.min(first + 1499, #ARGV)
+  local keys, sizes, expiries = {}, {}, {}
+  for i = first, last, 3 do
+    keys[#keys + 1] = ARGV[i]
+    sizes[#sizes + 1] = ARGV[i]; sizes[#sizes + 1] = ARGV[i + 1]
+    expiries[#expiries + 1] = ARGV[i + 2]; expiries[#expiries + 1] = ARGV[i]
+  end
+  local olds = redis.call('HMGET', H, unpack(keys))
+  local written = {}
+  for j, key in ipairs(keys) do
+    local old = written[key] or olds[j]
+    if old then total = total - tonumber(old) end
+    local size = sizes[2 * j]
+    written[key] = size
+    total = total + tonumber(size)
+  end
+  redis.call('HSET', H, unpack(sizes))
+  redis.call('ZADD', Z, unpack(expiries))
 end
 -- Expired already (Redis dropped the entry): forgotten, not counted as evicted.
 local expired = redis.call('ZRANGEBYSCORE', Z, '-inf', NOW, 'LIMIT', 0, BATCH)

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { commonV1 } from "@prescient/contracts";
 import { type Clock, errorMessage, systemClock } from "@prescient/core";
 import { connectRedis } from "@prescient/kit";
@@ -58,12 +59,24 @@ export const redisStoreDefaults: Readonly<
   maxBytes: 1024 * 1024 * 1024,
 };
 
+/**
+ * The Lua of putMany's per-tenant write. Read from the source tree, which
+ * dist/ sits beside at the same depth, so the path holds for both (tsc
+ * copies no .lua files).
+ */
+const putEntriesLua = readFileSync(new URL("../../src/store/put-entries.lua", import.meta.url), "utf8");
+
+/** The client with putMany's script registered (defineCommand: EVALSHA, the source sent on NOSCRIPT). */
+interface ScriptedClient {
+  prescientCachePut(numKeys: number, ...keysAndArgs: (string | number | Buffer)[]): Promise<number>;
+}
+
 /** Most entries the budget forgets or evicts per call: a PutMany holds at most 1,000 by default. */
 const budgetBatch = 1_000;
 
 /**
  * The production store. Entries are protobuf-encoded Results under
- * hash-tagged keys (see redis-layout.ts); writes go as one MULTI per tenant,
+ * hash-tagged keys (see redis-layout.ts); writes go as one script per tenant,
  * reads as one MGET per tenant. Needs Redis 7 (PEXPIRE NX/GT).
  */
 export class RedisCacheStore implements CacheStore {
@@ -73,6 +86,7 @@ export class RedisCacheStore implements CacheStore {
   readonly layout: RedisLayout;
   readonly #ownsClient: boolean;
   readonly #budget: RedisBudget;
+  readonly #scripted: ScriptedClient;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options?: Partial<RedisStoreOptions>) {
@@ -97,6 +111,8 @@ export class RedisCacheStore implements CacheStore {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
       });
+    this.client.defineCommand("prescientCachePut", { lua: putEntriesLua });
+    this.#scripted = this.client as unknown as ScriptedClient;
     let lastLog = 0;
     this.client.on("error", (err: Error) => {
       // ioredis repeats connection errors on every retry; one line per 10 s is plenty.
@@ -179,7 +195,11 @@ export class RedisCacheStore implements CacheStore {
     await this.#evict(await booking);
   }
 
-  /** One MULTI per tenant, so an entry and its index memberships appear together. */
+  /**
+   * One script call per tenant (put-entries.lua), so an entry and its index
+   * memberships appear together, as one command rather than a MULTI of one
+   * per entry and three per index.
+   */
   async #putTenant(
     tenant: string,
     entries: StoreWrite[],
@@ -187,7 +207,8 @@ export class RedisCacheStore implements CacheStore {
     booked: BudgetWrite[],
     gone: string[],
   ): Promise<void> {
-    const multi = this.client.multi();
+    const entryKeys: string[] = [];
+    const entryArgs: (string | number | Buffer)[] = [];
     const sets = new Map<string, { members: string[]; ttl: number }>();
     const zsets = new Map<string, { args: (string | number)[]; ttl: number }>();
     const addTo = (name: string, member: string, ttl: number): void => {
@@ -201,15 +222,16 @@ export class RedisCacheStore implements CacheStore {
     for (const e of entries) {
       const physical = this.layout.entry(e.key, tenant);
       const ttl = Math.ceil(e.physicalExpiryMs - now);
+      entryKeys.push(physical);
       if (ttl <= 0) {
         // Already past its grace window: storing it would only serve misses.
-        multi.unlink(physical);
+        entryArgs.push(0, "");
         gone.push(e.key);
         continue;
       }
       const bytes =
         e.result instanceof EncodedResult ? e.result.encoded : commonV1.Result.encode(e.result).finish();
-      multi.set(physical, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), "PX", ttl);
+      entryArgs.push(ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       addTo(this.layout.keys(tenant), e.key, ttl);
       addTo(this.layout.type(tenant, e.taskType), e.key, ttl);
       for (const tag of e.result.tags) addTo(this.layout.tag(tenant, tag), e.key, ttl);
@@ -232,34 +254,29 @@ export class RedisCacheStore implements CacheStore {
         }
       }
     }
-    const indexNames: string[] = [];
-    // An index lives as long as its longest-lived member: NX sets the first
-    // expiry, GT only ever extends it.
+    const indexKeys: string[] = [];
+    const indexArgs: (string | number)[] = [];
     for (const [name, { members, ttl }] of sets) {
-      multi
-        .sadd(name, ...members)
-        .pexpire(name, ttl, "NX")
-        .pexpire(name, ttl, "GT");
-      indexNames.push(name);
+      indexKeys.push(name);
+      indexArgs.push("s", ttl, members.length, ...members);
     }
     for (const [name, { args, ttl }] of zsets) {
-      multi
-        .zadd(name, ...args)
-        .pexpire(name, ttl, "NX")
-        .pexpire(name, ttl, "GT");
-      indexNames.push(name);
+      indexKeys.push(name);
+      indexArgs.push("z", ttl, args.length, ...args);
     }
-    if (indexNames.length > 0) {
-      const registry = this.layout.indexes(tenant);
-      const ttl = Math.max(...[...sets.values(), ...zsets.values()].map((s) => s.ttl));
-      multi
-        .sadd(registry, ...indexNames)
-        .pexpire(registry, ttl, "NX")
-        .pexpire(registry, ttl, "GT");
+    const keys = [...entryKeys, ...indexKeys];
+    if (indexKeys.length > 0) {
+      keys.push(this.layout.indexes(tenant));
+      indexArgs.push(Math.max(...[...sets.values(), ...zsets.values()].map((s) => s.ttl)));
     }
-    const replies = await multi.exec();
-    const failed = replies?.find(([err]) => err !== null);
-    if (failed) throw failed[0];
+    await this.#scripted.prescientCachePut(
+      keys.length,
+      ...keys,
+      entryKeys.length,
+      indexKeys.length,
+      ...entryArgs,
+      ...indexArgs,
+    );
   }
 
   async delete(keys: readonly string[]): Promise<number> {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { escapeEntityId } from "@prescient/core";
 import { watchRedisErrors } from "@prescient/kit";
 import { Redis } from "ioredis";
@@ -15,17 +16,32 @@ export interface RedisEntityStoreOptions {
  * Values are typed by a one-letter tag ("n:" number, "s:" text) because Redis
  * hashes hold only strings. HSET merges field by field, so an upsert is one
  * command per entity and the whole batch one pipelined round trip. The
- * `{tenant}` hash tag keeps a tenant's entities on one Redis Cluster slot.
+ * `{tenant}` hash tag keeps a tenant's entities on one Redis Cluster slot,
+ * which is what lets getMany read a tenant's entities with one script call.
  */
+/**
+ * The Lua of getMany. Read from the source tree, which dist/ sits beside at
+ * the same depth, so the path holds for both (tsc copies no .lua files).
+ */
+const getFeaturesLua = readFileSync(new URL("../../src/entities/get-features.lua", import.meta.url), "utf8");
+const getFeaturesCommand = "prescientEntityFeatures";
+
+/** The client with getMany's script registered (defineCommand: EVALSHA, the source sent on NOSCRIPT). */
+type ScriptedRedis = Redis & {
+  [getFeaturesCommand](numKeys: number, ...keys: string[]): Promise<string>;
+};
+
 export class RedisEntityStore implements EntityStore {
   readonly name = "redis";
-  readonly #redis: Redis;
+  readonly #redis: ScriptedRedis;
   readonly #options: RedisEntityStoreOptions;
 
   constructor(redis: Redis | string, options?: Partial<RedisEntityStoreOptions>) {
-    this.#redis =
+    const client =
       typeof redis === "string" ? new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 2 }) : redis;
-    if (typeof redis === "string") watchRedisErrors(this.#redis, "executor-entities");
+    if (typeof redis === "string") watchRedisErrors(client, "executor-entities");
+    client.defineCommand(getFeaturesCommand, { lua: getFeaturesLua });
+    this.#redis = client as ScriptedRedis;
     this.#options = { keyPrefix: "prescient:entity:", ttlMs: 30 * 24 * 3600 * 1000, ...options };
   }
 
@@ -53,12 +69,26 @@ export class RedisEntityStore implements EntityStore {
     await execOrThrow(pipeline.exec());
   }
 
+  /** One script call per tenant (a claimed batch is nearly always one), rather than a command per entity. */
   async getMany(refs: readonly EntityRef[]): Promise<(Features | undefined)[]> {
-    if (refs.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
-    for (const ref of refs) pipeline.hgetall(this.#key(ref));
-    const replies = await execOrThrow(pipeline.exec());
-    return replies.map((hash) => decode(hash as Record<string, string>));
+    const out = new Array<Features | undefined>(refs.length);
+    if (refs.length === 0) return out;
+    const byTenant = new Map<string, number[]>();
+    for (let i = 0; i < refs.length; i++) {
+      const tenant = (refs[i] as EntityRef).tenant;
+      const positions = byTenant.get(tenant);
+      if (positions === undefined) byTenant.set(tenant, [i]);
+      else positions.push(i);
+    }
+    await Promise.all(
+      [...byTenant.values()].map(async (positions) => {
+        const keys = positions.map((i) => this.#key(refs[i] as EntityRef));
+        const hashes: unknown = JSON.parse(await this.#redis[getFeaturesCommand](keys.length, ...keys));
+        for (let j = 0; j < positions.length; j++)
+          out[positions[j] as number] = decode(Array.isArray(hashes) ? hashes[j] : undefined);
+      }),
+    );
+    return out;
   }
 
   async delete(refs: readonly EntityRef[]): Promise<number> {
@@ -74,13 +104,13 @@ export class RedisEntityStore implements EntityStore {
   }
 }
 
-function decode(hash: Record<string, string>): Features | undefined {
-  const names = Object.keys(hash);
-  if (names.length === 0) return undefined;
+/** One entity's [field, value, ...] list from the script; cjson writes an empty one as {}. */
+function decode(fields: unknown): Features | undefined {
+  if (!Array.isArray(fields) || fields.length === 0) return undefined;
   const features: Features = {};
-  for (const name of names) {
-    const raw = hash[name] as string;
-    features[name] = raw.startsWith("n:") ? Number(raw.slice(2)) : raw.slice(2);
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const raw = String(fields[i + 1]);
+    features[String(fields[i])] = raw.startsWith("n:") ? Number(raw.slice(2)) : raw.slice(2);
   }
   return features;
 }

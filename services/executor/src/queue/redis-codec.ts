@@ -48,20 +48,60 @@ export function jsonArray(reply: unknown): unknown[] {
   return asArray(JSON.parse(String(reply)));
 }
 
+/** Position of each claim field in a claimed row (after the id). */
+const claimed = Object.fromEntries(claimFields.map((name, i) => [name, i])) as Record<
+  (typeof claimFields)[number],
+  number
+>;
+
 /**
  * One claimed task from the claim script's [id, ...claimFields values]; the
- * fields it leaves out follow from the claim itself.
+ * fields it leaves out follow from the claim itself. Built directly rather
+ * than through a field map and decodeRecord: a claim decodes hundreds of
+ * these per call, and the intermediate objects were most of its cost. What
+ * it builds is exactly what decodeRecord would.
  */
 export function decodeClaimed(row: unknown, now: number, workerId: string, leaseMs: number): ClaimedTask {
-  const [id, ...values] = asArray(row);
-  const f: Record<string, string> = { id: String(id), state: "processing", updated: String(now) };
-  claimFields.forEach((name, i) => {
-    const value = values[i];
-    // Lua's false is HMGET's nil: a field the record does not have.
-    if (value !== false && value !== null && value !== undefined) f[name] = String(value);
-  });
-  const record = decodeRecord(f) as TaskRecord;
-  return { ...record, state: "processing", workerId, leaseExpiresAt: now + leaseMs };
+  const v = asArray(row);
+  // Lua's false is HMGET's nil: a field the record does not have.
+  const at = (i: number): string | undefined => {
+    const value = v[i + 1];
+    return value === false || value === null || value === undefined ? undefined : String(value);
+  };
+  const key = at(claimed.key);
+  const taskType = at(claimed.type);
+  if (key === undefined || taskType === undefined) {
+    // Not a record decodeRecord accepts; keep its answer for such a row.
+    const record = decodeRecord({
+      id: String(v[0]),
+      state: "processing",
+      updated: String(now),
+    }) as TaskRecord;
+    return { ...record, state: "processing", workerId, leaseExpiresAt: now + leaseMs };
+  }
+  const task: ClaimedTask = {
+    id: String(v[0]),
+    key,
+    taskType,
+    tenant: at(claimed.tenant) ?? "",
+    priority: Number(at(claimed.priority)),
+    reasons: (at(claimed.reasons) ?? "").split(",").filter(isTaskReason),
+    state: "processing",
+    attempts: Number(at(claimed.attempts) ?? 0),
+    createdAt: Number(at(claimed.created)),
+    updatedAt: now,
+    workerId,
+    leaseExpiresAt: now + leaseMs,
+  };
+  const notBefore = at(claimed.notbefore);
+  if (notBefore !== undefined) task.notBefore = Number(notBefore);
+  const error = at(claimed.error);
+  if (error !== undefined) task.lastError = error;
+  const traceparent = at(claimed.traceparent);
+  if (traceparent !== undefined) task.traceparent = traceparent;
+  const payload = at(claimed.payload);
+  if (payload !== undefined) task.payload = payload;
+  return task;
 }
 
 export function asArray(reply: unknown): unknown[] {

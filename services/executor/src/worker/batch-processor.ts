@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { cacheV1, commonV1 } from "@prescient/contracts";
 import {
   type Clock,
@@ -81,7 +82,8 @@ export async function processBatch(tasks: readonly BatchTask[], deps: BatchDeps)
   );
   needStored.forEach((r, i) => {
     const s = stored[i];
-    if (s !== undefined) r.features = { ...s, ...r.features };
+    // Stores answer fresh objects, so one without inline features is used as it is, not copied.
+    if (s !== undefined) r.features = r.features === undefined ? s : { ...s, ...r.features };
   });
 
   const groups = new Map<string, Row[]>();
@@ -161,10 +163,22 @@ async function inferGroup(
         taskType.model,
         response.modelVersion,
         computeMs,
-        inputDigest(inputs),
+        rowsDigest(inputs),
       ),
     };
   });
+}
+
+/**
+ * inputDigest of a row's input values, without the general canonical-JSON
+ * walk: for arrays of finite numbers JSON.stringify writes exactly the
+ * canonical form (shortest round-trip numbers, -0 as 0), and the walk was a
+ * good part of the worker's CPU per task. Anything else (which buildInputs
+ * never yields) takes inputDigest, and its checks, as before.
+ */
+function rowsDigest(inputs: number[][]): string {
+  for (const values of inputs) for (const v of values) if (!Number.isFinite(v)) return inputDigest(inputs);
+  return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
 
 async function handleGroup(
