@@ -44,12 +44,14 @@ export function encodeValues(values: readonly (Buffer | null)[]): Buffer {
   return Buffer.from(w.finish());
 }
 
-export function decodeValues(bytes: Uint8Array): Uint8Array[] {
+/** The length-delimited fields numbered `field` (1 here; 2 is LookupManyResponse.values), as views. */
+export function decodeValues(bytes: Uint8Array, field = 1): Uint8Array[] {
   const r = new BinaryReader(bytes);
   const values: Uint8Array[] = [];
+  const wanted = (field << 3) | 2;
   while (r.pos < r.len) {
     const tag = r.uint32();
-    if (tag === 10) values.push(r.bytes());
+    if (tag === wanted) values.push(r.bytes());
     else r.skip(tag & 7);
   }
   return values;

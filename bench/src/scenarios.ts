@@ -1,9 +1,9 @@
-import { credentials } from "@grpc/grpc-js";
+import { credentials, Metadata } from "@grpc/grpc-js";
 import { cacheV1, type commonV1, inference } from "@prescient/contracts";
 import { callUnary, clientChannelOptions } from "@prescient/kit";
 import { Redis } from "ioredis";
 import { EchoClient } from "./echo-server.js";
-import { MgetClient } from "./mget-service.js";
+import { decodeValues, MgetClient } from "./mget-service.js";
 
 /**
  * Client-side workloads, runnable in a worker thread so that the load
@@ -18,7 +18,20 @@ export interface Scenario {
 export type ScenarioArgs =
   | { kind: "echo"; address: string; requestBytes: number }
   | { kind: "lookup"; address: string; keys: commonV1.Key[] }
-  | { kind: "lookup-many"; address: string; keys: commonV1.Key[]; batch: number }
+  /**
+   * valuesOnly: the lean answer, values without the per-key LookupResponse.
+   * valueBytes (with valuesOnly): the client keeps each Value as its bytes,
+   * for the caller to decode when it uses one, as the MGET service's client
+   * keeps its payloads; otherwise the generated decoder builds every Value.
+   */
+  | {
+      kind: "lookup-many";
+      address: string;
+      keys: commonV1.Key[];
+      batch: number;
+      valuesOnly?: boolean;
+      valueBytes?: boolean;
+    }
   | { kind: "mget"; redisUrl: string; keys: string[]; batch: number }
   /** The minimal gRPC MGET service of mget-service.ts, given physical Redis keys. */
   | { kind: "mget-service"; address: string; keys: string[]; batch: number }
@@ -60,20 +73,47 @@ export function createScenario(args: ScenarioArgs): Scenario {
         credentials.createInsecure(),
         clientChannelOptions(),
       );
-      const lookupMany = client.lookupMany.bind(client);
+      const request = (start: number): cacheV1.LookupManyRequest => ({
+        keys: args.keys.slice(start, start + args.batch),
+        onMiss: cacheV1.OnMiss.ON_MISS_NONE,
+        userId: "",
+        rejectStale: false,
+        peek: false,
+        valuesOnly: args.valuesOnly ?? false,
+      });
       let offset = 0;
+      const next = (): number => {
+        offset += args.batch;
+        return offset % (args.keys.length - args.batch);
+      };
+      if (args.valuesOnly && args.valueBytes) {
+        const path = cacheV1.CacheServiceService.lookupMany.path;
+        const encode = (r: cacheV1.LookupManyRequest): Buffer =>
+          Buffer.from(cacheV1.LookupManyRequest.encode(r).finish());
+        const decode = (b: Buffer): Uint8Array[] => decodeValues(b, 2);
+        return {
+          call: async () => {
+            const values = await new Promise<Uint8Array[]>((resolve, reject) =>
+              client.makeUnaryRequest(path, encode, decode, request(next()), new Metadata(), {}, (e, r) =>
+                e || r === undefined ? reject(e ?? new Error("empty LookupMany answer")) : resolve(r),
+              ),
+            );
+            // A key without a value answers a Value with nothing set: zero bytes.
+            if (values.length !== args.batch || values.some((v) => v.length === 0))
+              throw new Error("benchmark LookupMany missed");
+          },
+          close: () => client.close(),
+        };
+      }
+      const lookupMany = client.lookupMany.bind(client);
       return {
         call: async () => {
-          offset += args.batch;
-          const start = offset % (args.keys.length - args.batch);
-          const r = await callUnary(lookupMany, {
-            keys: args.keys.slice(start, start + args.batch),
-            onMiss: cacheV1.OnMiss.ON_MISS_NONE,
-            userId: "",
-            rejectStale: false,
-            peek: false,
-          });
-          if (r.results.some((x) => !x.hit)) throw new Error("benchmark LookupMany missed");
+          const r = await callUnary(lookupMany, request(next()));
+          const missed = args.valuesOnly
+            ? r.values.length !== args.batch ||
+              r.values.some((v) => v.tensors === undefined && v.payload === undefined)
+            : r.results.length !== args.batch || r.results.some((x) => !x.hit);
+          if (missed) throw new Error("benchmark LookupMany missed");
         },
         close: () => client.close(),
       };

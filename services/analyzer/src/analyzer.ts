@@ -6,7 +6,7 @@ import type { DomainEventInput } from "./core/domain-events.js";
 import type { RelatedEntity } from "./core/entity-relations.js";
 import type { ActionEventInput, IngestResult, QueryEventInput } from "./core/events.js";
 import type { LearnedRule } from "./core/fan-out-learner.js";
-import { type DecayRates, rateOfHalfLife } from "./core/forward-decay.js";
+import type { DecayRates } from "./core/forward-decay.js";
 import type { LaunchInput } from "./core/launches.js";
 import type { OffPeakWindow } from "./core/off-peak.js";
 import { ReadAheadQueue } from "./core/read-ahead-queue.js";
@@ -21,7 +21,12 @@ import type { ModelPublisher, NextActionScorer } from "./model/ports.js";
 import { type NextActionPrediction, NextActionPredictor } from "./next-action-predictor.js";
 import { NextActionRetrainer, type RetrainReport } from "./next-action-retrainer.js";
 import type { QueryStream } from "./query-stream.js";
-import { type AnalyzerSettings, type AnalyzerSettingsInput, resolveSettings } from "./settings.js";
+import {
+  type AnalyzerSettings,
+  type AnalyzerSettingsInput,
+  decayRatesOf,
+  resolveSettings,
+} from "./settings.js";
 import type { AnalyzerStore, LaunchRecord } from "./store/analyzer-store.js";
 
 export interface AnalyzerDeps {
@@ -64,11 +69,7 @@ export class Analyzer {
     this.#store = deps.store;
     const observer = deps.observer ?? unobserved;
     this.#observer = observer;
-    this.rates = {
-      demand: rateOfHalfLife(s.demandHalfLifeMs),
-      profile: rateOfHalfLife(s.profileHalfLifeMs),
-      successors: rateOfHalfLife(s.successorHalfLifeMs),
-    };
+    this.rates = decayRatesOf(s);
     this.#sequences = new SequenceTracker(s.sequenceCapacity, s.sessionGapMs);
     this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity });
     this.#readAhead = new ReadAheadQueue(s.readAheadCapacity);

@@ -95,4 +95,6 @@ export { type AnalyzerSettings, type AnalyzerSettingsInput, resolveSettings } fr
 // Stores.
 export type * from "./store/analyzer-store.js";
 export { MemoryAnalyzerStore } from "./store/memory-store.js";
+export { type OpenRedisStoreOptions, openRedisAnalyzerStore } from "./store/open-redis-store.js";
 export { RedisAnalyzerStore, type RedisAnalyzerStoreOptions } from "./store/redis-store.js";
+export { ShardedAnalyzerStore, type ShardedStoreOptions } from "./store/sharded-store.js";

@@ -10,6 +10,20 @@ import { type AnalyzerSettings, resolveSettings } from "./settings.js";
 export interface AnalyzerOptions extends AnalyzerSettings {
   /** Where counters, action logs and launches live. Default "memory". */
   store: "memory" | { redisUrl: string; keyPrefix?: string };
+  /**
+   * Shards of a Redis store, from 1 to 256 (store/sharded-store.ts): each has
+   * its own hash tag, so on a Redis Cluster the analyzer spreads over the
+   * masters; a multiple of the masters spreads evenly (3 shards on 3 masters
+   * put a third on each; 4 put two shards on one of them). Every shard holds
+   * the full heavy-hitter capacities, so S shards hold up to S times as many
+   * members, and a top-n read asks each shard for n. 1 keeps today's single
+   * `{analyzer}` tag and key layout. Another count is another key layout,
+   * named by the count: the analyzer starts empty there (counters refill
+   * within a few half-lives; action logs and launches are not carried over),
+   * and the old keys stay until deleted. Ignored by the memory store.
+   * Default 1.
+   */
+  storeShards: number;
   logger: Logger;
   /** The predictor serving the next-action model (host:port); undefined scores in process. */
   predictorAddress: string | undefined;
@@ -35,9 +49,15 @@ export interface AnalyzerOptions extends AnalyzerSettings {
   ingestMaxBytes: number;
 }
 
+export const maxStoreShards = 256;
+
 export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOptions {
+  const shards = options?.storeShards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > maxStoreShards)
+    throw new RangeError(`storeShards must be an integer from 1 to ${maxStoreShards}, not ${shards}`);
   return {
     store: "memory",
+    storeShards: 1,
     logger: createLogger("analyzer"),
     predictorAddress: undefined,
     predictorTimeoutMs: 250,
@@ -70,6 +90,8 @@ export const analyzerEnvShape = {
   PRESCIENT_ANALYZER_INGEST_FLUSH_MS: intFromEnv(0, 1000).optional(),
   /** Distinct members pre-aggregated before an early flush; unset takes the option's default. */
   PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES: intFromEnv(1, 100_000_000).optional(),
+  /** Shards of the Redis store (options.ts, storeShards); unset takes the option's default, 1. */
+  PRESCIENT_ANALYZER_SHARDS: intFromEnv(1, maxStoreShards).optional(),
   REDIS_URL: redisUrlSchema.optional(),
 };
 
@@ -89,6 +111,7 @@ export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOption
     ...(env.PRESCIENT_ANALYZER_INGEST_FLUSH_MS === undefined
       ? {}
       : { ingestFlushIntervalMs: env.PRESCIENT_ANALYZER_INGEST_FLUSH_MS }),
+    ...(env.PRESCIENT_ANALYZER_SHARDS === undefined ? {} : { storeShards: env.PRESCIENT_ANALYZER_SHARDS }),
     ...(env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES === undefined
       ? {}
       : { ingestMaxEntries: env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES }),

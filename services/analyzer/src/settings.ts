@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from "@prescient/core";
 import { type EntityRelationsOptions, entityRelationsDefaults } from "./core/entity-relations.js";
 import { type FanOutLearnerOptions, fanOutLearnerDefaults } from "./core/fan-out-learner.js";
+import { type DecayRates, rateOfHalfLife } from "./core/forward-decay.js";
 import { defaultNextActionSettings, type NextActionSettings } from "./next-action/trainer.js";
 
 /**
@@ -73,6 +74,15 @@ export type AnalyzerSettingsInput = Partial<Omit<AnalyzerSettings, "fanOut" | "n
   nextReads?: Partial<FanOutLearnerOptions>;
   relations?: Partial<EntityRelationsOptions>;
 };
+
+/** The counters' decay rates under these settings (the analyzer's, and a sharded store's for its reads). */
+export const decayRatesOf = (
+  s: Pick<AnalyzerSettings, "demandHalfLifeMs" | "profileHalfLifeMs" | "successorHalfLifeMs">,
+): DecayRates => ({
+  demand: rateOfHalfLife(s.demandHalfLifeMs),
+  profile: rateOfHalfLife(s.profileHalfLifeMs),
+  successors: rateOfHalfLife(s.successorHalfLifeMs),
+});
 
 export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSettings {
   return {

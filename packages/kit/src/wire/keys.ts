@@ -1,5 +1,6 @@
 import type { commonV1 } from "@prescient/contracts";
 import {
+  escapeEntityId,
   formatKey,
   InvalidArgumentError,
   inputDigest,
@@ -7,6 +8,7 @@ import {
   type KeyParts,
   type TaskType,
   type TaskTypeRegistry,
+  validateEntityId,
 } from "@prescient/core";
 
 /** A validated key: its canonical form, its parts and its task type. */
@@ -33,6 +35,53 @@ export function resolveKey(
     if (isInvalidArgument(e)) throw new InvalidArgumentError(`${field}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * resolveKey over a batch (LookupMany). A key with the tenant and task type
+ * of the key before it skips their checks and the registry lookup, already
+ * done: most batches are one tenant and type, so a key then costs its entity
+ * id's check and escape alone. Results and errors are resolveKey's, with
+ * `${field}[i]` as the field.
+ */
+export function resolveKeys(
+  registry: TaskTypeRegistry,
+  keys: readonly (commonV1.Key | undefined)[],
+  field: string,
+): ResolvedKey[] {
+  const out = new Array<ResolvedKey>(keys.length);
+  let last: ResolvedKey | undefined;
+  let prefix = "";
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (
+      last !== undefined &&
+      key !== undefined &&
+      key.entityId !== undefined &&
+      key.inputDigest === undefined &&
+      key.inputs === undefined &&
+      key.tenant === last.parts.tenant &&
+      key.taskType === last.parts.taskType
+    ) {
+      let escaped: string;
+      try {
+        escaped = escapeEntityId(validateEntityId(key.entityId));
+      } catch (e) {
+        if (isInvalidArgument(e)) throw new InvalidArgumentError(`${field}[${i}]: ${e.message}`);
+        throw e;
+      }
+      out[i] = {
+        key: prefix + escaped,
+        parts: { tenant: key.tenant, taskType: key.taskType, entityId: key.entityId },
+        type: last.type,
+      };
+    } else {
+      last = resolveKey(registry, key, `${field}[${i}]`);
+      out[i] = last;
+      prefix = `${last.parts.tenant}/${last.parts.taskType}/`;
+    }
+  }
+  return out;
 }
 
 function resolve(registry: TaskTypeRegistry, key: commonV1.Key | undefined): ResolvedKey {

@@ -14,7 +14,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { toServiceError } from "../status.js";
 import { featuresFromJson, featuresFromProto, featuresToProto } from "./features.js";
-import { keyToProto, resolveKey } from "./keys.js";
+import { keyToProto, resolveKey, resolveKeys } from "./keys.js";
 import { outcomeFromProto, outcomeOfLookup, outcomeToProto } from "./lookup-outcomes.js";
 import { codeOfKind, domainErrorOfStatus, statusName } from "./status.js";
 import { reasonFromProto, reasonLabel, reasonToProto } from "./task-reasons.js";
@@ -22,6 +22,45 @@ import { reasonFromProto, reasonLabel, reasonToProto } from "./task-reasons.js";
 const registry = loadTaskTypes(defaultTaskTypesPath);
 
 describe("wire mapping", () => {
+  it("resolves a batch of keys as resolveKey does each, errors included", () => {
+    const ctr = (entityId: string, tenant = "acme"): commonV1.Key => ({
+      tenant,
+      taskType: "ctr_prediction",
+      entityId,
+    });
+    const batch: commonV1.Key[] = [
+      ctr("a"),
+      ctr("ad 42/ü"),
+      { tenant: "acme", taskType: "ctr_prediction", inputDigest: "b".repeat(64) },
+      ctr("c"),
+      ctr("a", "other"),
+      ctr("d", "other"),
+      { tenant: "other", taskType: "roas_prediction", entityId: "e" },
+      ctr("f", "other"),
+    ];
+    expect(resolveKeys(registry, batch, "keys")).toEqual(
+      batch.map((k, i) => resolveKey(registry, k, `keys[${i}]`)),
+    );
+    // The same errors, named by position, whether or not the key before shares tenant and type.
+    const message = (keys: commonV1.Key[]): string => {
+      try {
+        resolveKeys(registry, keys, "keys");
+      } catch (e) {
+        expect(isInvalidArgument(e)).toBe(true);
+        return (e as Error).message;
+      }
+      throw new Error("expected an error");
+    };
+    expect(message([ctr("a"), ctr("")])).toBe("keys[1]: entity_id is empty");
+    expect(message([ctr("a"), ctr("\ud800")])).toBe("keys[1]: entity_id is not valid UTF-8");
+    expect(message([ctr("a"), { ...ctr("b"), inputDigest: "c".repeat(64) }])).toBe(
+      "keys[1]: needs exactly one of entity_id, input_digest or inputs (got 2)",
+    );
+    expect(message([ctr("a"), { tenant: "acme", taskType: "nope", entityId: "b" }])).toMatch(
+      /^keys\[1\]: unknown task type "nope"/,
+    );
+  });
+
   it("keys go to the wire and back to the same canonical key", () => {
     for (const parts of [
       { tenant: "acme", taskType: "ctr_prediction", entityId: "ad 42/ü" },

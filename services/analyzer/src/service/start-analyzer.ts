@@ -10,10 +10,11 @@ import { OipScorer } from "../model/oip-scorer.js";
 import { InProcessScorer } from "../model/onnx-scorer.js";
 import type { NextActionScorer } from "../model/ports.js";
 import { type AnalyzerOptions, resolveOptions } from "../options.js";
+import { decayRatesOf } from "../settings.js";
 import { AggregatingStore } from "../store/aggregating-store.js";
 import type { AnalyzerStore } from "../store/analyzer-store.js";
 import { MemoryAnalyzerStore } from "../store/memory-store.js";
-import { RedisAnalyzerStore } from "../store/redis-store.js";
+import { openRedisAnalyzerStore } from "../store/open-redis-store.js";
 import { analyzerService, analyzerServiceName } from "./analyzer-service.js";
 import { AnalyzerMetrics } from "./metrics.js";
 
@@ -40,14 +41,17 @@ export async function startAnalyzer(
   options?: Partial<AnalyzerOptions>,
 ): Promise<AnalyzerRuntime> {
   const o = resolveOptions(options);
-  const store: AnalyzerStore =
+  const opened =
     o.store === "memory"
-      ? new MemoryAnalyzerStore()
-      : new RedisAnalyzerStore(
-          o.store.keyPrefix === undefined
-            ? { redisUrl: o.store.redisUrl }
-            : { redisUrl: o.store.redisUrl, keyPrefix: o.store.keyPrefix },
-        );
+      ? { store: new MemoryAnalyzerStore(), redis: undefined }
+      : openRedisAnalyzerStore({
+          redisUrl: o.store.redisUrl,
+          ...(o.store.keyPrefix === undefined ? {} : { keyPrefix: o.store.keyPrefix }),
+          shards: o.storeShards,
+          // The analyzer's own rates: a sharded store's reads need them before this process writes.
+          rates: decayRatesOf(o),
+        });
+  const store: AnalyzerStore = opened.store;
   const ownRepository = o.modelRepositoryPath === undefined;
   const repository = o.modelRepositoryPath ?? (await mkdtemp(join(tmpdir(), "prescient-analyzer-models-")));
   const scorer: NextActionScorer =
@@ -91,8 +95,8 @@ export async function startAnalyzer(
     o,
   );
   host.addService(analyzerServiceName, analyzerV1.AnalyzerServiceService, analyzerService(analyzer));
-  if (store instanceof RedisAnalyzerStore)
-    watchRedisHealth(host, [analyzerServiceName], store.redis, { logger: o.logger });
+  if (opened.redis !== undefined)
+    watchRedisHealth(host, [analyzerServiceName], opened.redis, { logger: o.logger });
   const unwatch = metrics.watch(analyzer);
 
   let closed = false;
@@ -128,7 +132,12 @@ export async function startAnalyzer(
     });
     every(o.cleanupIntervalMs, "clean-up", () => analyzer.cleanup());
     o.logger.info(
-      { repository, scorer: scorer.description, store: o.store === "memory" ? "memory" : "redis" },
+      {
+        repository,
+        scorer: scorer.description,
+        store: o.store === "memory" ? "memory" : "redis",
+        shards: o.storeShards,
+      },
       "analyzer ready",
     );
   })();

@@ -2,7 +2,8 @@
  * Lua run inside Redis, so that each ingest batch is one round trip and no
  * read-modify-write happens in Node. KEYS[1] is the key prefix: every key the
  * scripts touch starts with it, and the prefix carries a hash tag so that on
- * Redis Cluster they all live in one slot.
+ * Redis Cluster they all live in one slot (one shard's, under a sharded store:
+ * sharded-store.ts).
  */
 
 /** Shared helpers: Space-Saving on a sorted set, and scaling a zset or hash by a factor. */

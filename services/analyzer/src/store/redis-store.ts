@@ -20,7 +20,14 @@ import type {
 import { appendActionsLua, applyCountersLua, removeActionsLua } from "./redis-scripts.js";
 
 export interface RedisAnalyzerStoreOptions {
+  /** Where to connect; ignored when `redis` is given. */
   redisUrl: string;
+  /**
+   * A client shared with other stores (the shards of a sharded store): the
+   * caller connects and closes it; close() leaves it open. Default: the store
+   * opens its own from `redisUrl`, and closes it.
+   */
+  redis: RedisClient | undefined;
   /** Prefix of every key; keep a hash tag in it for Redis Cluster. Default "prescient:{analyzer}:". */
   keyPrefix: string;
 }
@@ -44,15 +51,27 @@ const userId = (tenant: string, user: string): string => `${tenant}\u0000${user}
 export class RedisAnalyzerStore implements AnalyzerStore {
   readonly redis: RedisClient;
   readonly #p: string;
+  readonly #ownsClient: boolean;
 
-  constructor(options: Partial<RedisAnalyzerStoreOptions> & { redisUrl: string }) {
+  constructor(options: Partial<RedisAnalyzerStoreOptions> & ({ redisUrl: string } | { redis: RedisClient })) {
     this.#p = options.keyPrefix ?? "prescient:{analyzer}:";
-    this.redis = connectRedis(options.redisUrl, { connectionName: "prescient-analyzer" });
-    watchRedisErrors(this.redis, "analyzer");
+    const shared = options.redis;
+    this.#ownsClient = shared === undefined;
+    if (shared !== undefined) this.redis = shared;
+    else {
+      this.redis = connectRedis(options.redisUrl!, { connectionName: "prescient-analyzer" });
+      watchRedisErrors(this.redis, "analyzer");
+    }
+  }
+
+  /** The prefix of this store's keys. */
+  get keyPrefix(): string {
+    return this.#p;
   }
 
   async ready(): Promise<void> {
     try {
+      // A shared client is connected by the first of its stores to get ready (they get ready in turn).
       if (this.redis.status === "wait") await this.redis.connect();
       for (const s of Object.values(scripts)) await this.redis.script("LOAD", s.lua);
     } catch (e) {
@@ -275,11 +294,7 @@ export class RedisAnalyzerStore implements AnalyzerStore {
   }
 
   async close(): Promise<void> {
-    if (this.redis.status === "end" || this.redis.status === "wait") {
-      this.redis.disconnect();
-      return;
-    }
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.#ownsClient) await closeRedis(this.redis);
   }
 
   async #withLandmark<T>(read: Promise<T>): Promise<[number, T]> {
@@ -296,6 +311,15 @@ export class RedisAnalyzerStore implements AnalyzerStore {
       return await this.redis.eval(s.lua, 1, this.#p, ...args);
     }
   }
+}
+
+/** Quits a client gracefully, or drops it when it never connected or the quit fails. */
+export async function closeRedis(redis: RedisClient): Promise<void> {
+  if (redis.status === "end" || redis.status === "wait") {
+    redis.disconnect();
+    return;
+  }
+  await redis.quit().catch(() => redis.disconnect());
 }
 
 function pairs(flat: string[]): Array<[string, number]> {

@@ -5,13 +5,14 @@ import {
   type TaskTypeRegistry,
   xfetchRefreshDue,
 } from "@prescient/core";
-import { type ResolvedKey, resolveKey } from "@prescient/kit";
+import { type ResolvedKey, resolveKey, resolveKeys } from "@prescient/kit";
 import type { CachedResult, CacheStore } from "../store/cache-store.js";
+import { expiresAtMsOf } from "../store/encoded-result.js";
 import { type CacheCoreOptions, cacheCoreDefaults } from "./cache-core-options.js";
 import { CacheMetrics } from "./cache-metrics.js";
 import { CacheStats, type StatsCell } from "./cache-stats.js";
 import { CacheWrites } from "./cache-writes.js";
-import { hit, miss, peekAnswer } from "./lookup-responses.js";
+import { answerValue, hit, miss, peekAnswer } from "./lookup-responses.js";
 import { checkOnMiss, MissCoalescer, onMissMode } from "./miss-coalescer.js";
 import type { MissFeatures } from "./miss-handler.js";
 import { reportLookup } from "./observed-lookup.js";
@@ -21,6 +22,34 @@ import { StoreFailures } from "./store-failures.js";
 
 type LookupResponse = cacheV1.LookupResponse;
 const noFeatures: MissFeatures = Object.freeze({});
+
+/**
+ * Metric increments of one lookup call, per outcome. Hit and miss counters
+ * (prom-client children) take them once per call and stats cell, not once
+ * per key: a LookupMany of 100 keys costs a handful of increments, not 100.
+ */
+interface Tally {
+  hit: number;
+  stale: number;
+  miss: number;
+  degraded: number;
+  refreshDue: number;
+}
+
+const newTally = (): Tally => ({ hit: 0, stale: 0, miss: 0, degraded: 0, refreshDue: 0 });
+
+/** Hands a cell's tally to its metric children and zeroes it. */
+function flushTally(cell: StatsCell, t: Tally): void {
+  const m = cell.metrics;
+  if (m !== undefined) {
+    if (t.hit > 0) m.hit.inc(t.hit);
+    if (t.stale > 0) m.stale.inc(t.stale);
+    if (t.miss > 0) m.miss.inc(t.miss);
+    if (t.degraded > 0) m.degraded.inc(t.degraded);
+    if (t.refreshDue > 0) m.refreshDue.inc(t.refreshDue);
+  }
+  t.hit = t.stale = t.miss = t.degraded = t.refreshDue = 0;
+}
 
 /**
  * The cache's policy, free of gRPC and Redis: freshness (fresh, stale within
@@ -42,6 +71,8 @@ export class CacheCore {
   readonly #failures: StoreFailures;
   readonly #misses: MissCoalescer;
   readonly #writes: CacheWrites;
+  /** Shared by every call: a lookup fills and flushes it within one synchronous stretch. */
+  readonly #tally = newTally();
 
   constructor(store: CacheStore, taskTypes: TaskTypeRegistry, options?: Partial<CacheCoreOptions>) {
     this.options = { ...cacheCoreDefaults, ...options };
@@ -71,7 +102,21 @@ export class CacheCore {
       degraded = true;
       this.#failures.record("get", err);
     }
-    const answer = this.#answer(k, result, degraded, request.onMiss, request.rejectStale, request.features);
+    const cell = this.#stats.cell(k.parts.tenant, k.parts.taskType);
+    const tally = this.#tally;
+    const now = this.options.clock.now();
+    const answer = this.#answer(
+      k,
+      result,
+      degraded,
+      request.onMiss,
+      request.rejectStale,
+      request.features,
+      now,
+      cell,
+      tally,
+    );
+    flushTally(cell, tally);
     if (this.options.lookupObserver) reportLookup(this.options, k, answer, result, request.userId);
     return answer;
   }
@@ -83,7 +128,7 @@ export class CacheCore {
         `LookupMany asked for ${n} keys; the limit is ${this.options.maxLookupMany} per call`,
       );
     checkOnMiss(request.onMiss);
-    const resolved = request.keys.map((key, i) => resolveKey(this.#types, key, `keys[${i}]`));
+    const resolved = resolveKeys(this.#types, request.keys, "keys");
     let results: (CachedResult | undefined)[] = [];
     let degraded = false;
     try {
@@ -92,18 +137,55 @@ export class CacheCore {
       degraded = true;
       this.#failures.record("get_many", err);
     }
+    const now = this.options.clock.now();
+    let answers: (LookupResponse | Promise<LookupResponse>)[];
     if (request.peek) {
       // A freshness check, not demand: answer from the store and count nothing.
-      const now = this.options.clock.now();
-      return { results: resolved.map((k, i) => peekAnswer(k, results[i], now, degraded)) };
+      answers = resolved.map((k, i) => peekAnswer(k, results[i], now, degraded));
+    } else {
+      answers = new Array<LookupResponse | Promise<LookupResponse>>(n);
+      const observe = this.options.lookupObserver !== undefined;
+      const tally = this.#tally;
+      // Keys of a batch mostly share a tenant and type: one stats cell per run of them.
+      let cell: StatsCell | undefined;
+      let tenant = "";
+      let taskType = "";
+      // An observer that throws must not leave this call's counts to the next one's cell.
+      try {
+        for (let i = 0; i < n; i++) {
+          const k = resolved[i] as ResolvedKey;
+          if (cell === undefined || k.parts.tenant !== tenant || k.parts.taskType !== taskType) {
+            if (cell !== undefined) flushTally(cell, tally);
+            tenant = k.parts.tenant;
+            taskType = k.parts.taskType;
+            cell = this.#stats.cell(tenant, taskType);
+          }
+          const answer = this.#answer(
+            k,
+            results[i],
+            degraded,
+            request.onMiss,
+            request.rejectStale,
+            noFeatures,
+            now,
+            cell,
+            tally,
+          );
+          if (observe) reportLookup(this.options, k, answer, results[i], request.userId);
+          answers[i] = answer;
+        }
+      } finally {
+        if (cell !== undefined) flushTally(cell, tally);
+      }
     }
-    const observe = this.options.lookupObserver !== undefined;
-    const answers = resolved.map((k, i) => {
-      const answer = this.#answer(k, results[i], degraded, request.onMiss, request.rejectStale, noFeatures);
-      if (observe) reportLookup(this.options, k, answer, results[i], request.userId);
-      return answer;
-    });
-    return { results: await Promise.all(answers) };
+    if (request.valuesOnly === true) {
+      // Most answers are ready (hits, plain misses); only misses being computed or enqueued wait.
+      const values = answers.some((a) => a instanceof Promise)
+        ? (await Promise.all(answers)).map(answerValue)
+        : (answers as LookupResponse[]).map(answerValue);
+      return { results: [], values };
+    }
+    return { results: await Promise.all(answers), values: [] };
   }
 
   put(request: cacheV1.PutRequest): Promise<cacheV1.PutResponse> {
@@ -139,11 +221,12 @@ export class CacheCore {
     onMiss: number,
     rejectStale: boolean,
     features: MissFeatures,
+    now: number,
+    cell: StatsCell,
+    tally: Tally,
   ): LookupResponse | Promise<LookupResponse> {
-    const cell = this.#stats.cell(k.parts.tenant, k.parts.taskType);
     if (result !== undefined) {
-      const now = this.options.clock.now();
-      const expiresAtMs = result.expiresAt === undefined ? 0 : result.expiresAt.getTime();
+      const expiresAtMs = expiresAtMsOf(result);
       const freshness = classifyFreshness(now, expiresAtMs, k.type.staleGraceMs);
       if (freshness === "fresh") {
         const due = xfetchRefreshDue(
@@ -153,31 +236,31 @@ export class CacheCore {
           k.type.xfetchBeta,
           this.options.random,
         );
-        if (due) this.#markRefreshDue(k.key, cell);
+        if (due) this.#markRefreshDue(k.key, tally);
         cell.hits++;
-        cell.metrics?.hit.inc();
+        tally.hit++;
         return hit(k.key, result, false, due);
       }
       if (freshness === "stale" && !rejectStale) {
         // Serve stale while revalidating: every stale hit asks for a refresh.
-        this.#markRefreshDue(k.key, cell);
+        this.#markRefreshDue(k.key, tally);
         cell.hits++;
         cell.staleHits++;
-        cell.metrics?.stale.inc();
+        tally.stale++;
         return hit(k.key, result, true, true);
       }
     }
     cell.misses++;
     if (degraded) {
       cell.errors++;
-      cell.metrics?.degraded.inc();
-    } else cell.metrics?.miss.inc();
+      tally.degraded++;
+    } else tally.miss++;
     if (onMiss === onMissMode.enqueue) return this.#misses.enqueue(k, degraded, features);
     if (onMiss === onMissMode.compute) return this.#misses.compute(k, degraded, features);
     return miss(k.key, degraded);
   }
 
-  #markRefreshDue(key: string, cell: StatsCell): void {
-    if (this.#refreshDue.add(key)) cell.metrics?.refreshDue.inc();
+  #markRefreshDue(key: string, tally: Tally): void {
+    if (this.#refreshDue.add(key)) tally.refreshDue++;
   }
 }

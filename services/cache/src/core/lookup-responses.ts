@@ -1,7 +1,8 @@
-import type { cacheV1 } from "@prescient/contracts";
+import type { cacheV1, commonV1 } from "@prescient/contracts";
 import { classifyFreshness } from "@prescient/core";
 import type { ResolvedKey } from "@prescient/kit";
 import type { CachedResult } from "../store/cache-store.js";
+import { EncodedResult, EncodedValue, expiresAtMsOf } from "../store/encoded-result.js";
 
 /**
  * A served answer. Hits and misses set every field, in one order, so every
@@ -37,6 +38,23 @@ export function peekAnswer(
   degraded: boolean,
 ): cacheV1.LookupResponse {
   if (result === undefined) return miss(k.key, degraded);
-  const freshness = classifyFreshness(now, result.expiresAt?.getTime() ?? 0, k.type.staleGraceMs);
+  const freshness = classifyFreshness(now, expiresAtMsOf(result), k.type.staleGraceMs);
   return freshness === "expired" ? miss(k.key, degraded) : hit(k.key, result, freshness === "stale", false);
+}
+
+/** What a values-only LookupMany answers for a key without a result: a Value with no kind set. */
+export const noValue: commonV1.Value = Object.freeze({ contentType: "" });
+
+/**
+ * An answer's value for a values-only LookupMany: the result's (a hit, or
+ * one computed for the call), else noValue. Stored bytes stay bytes.
+ */
+export function answerValue(answer: cacheV1.LookupResponse): commonV1.Value {
+  const result = answer.result;
+  if (result === undefined) return noValue;
+  if (result instanceof EncodedResult)
+    return result.encodedValue === undefined
+      ? (result.value ?? noValue)
+      : new EncodedValue(result.encodedValue);
+  return result.value ?? noValue;
 }

@@ -90,6 +90,24 @@ describe.each(stores)("cache service over gRPC (%s store)", (storeName, store) =
     ]);
   });
 
+  it("answers values only when asked: each stored value as it was put, an empty Value for a miss", async () => {
+    const json = { payload: Buffer.from('{"p":0.5}'), contentType: "application/json" };
+    await cache.rpc.putMany({ entries: [entry(key("v1")), entry(key("v2"), { value: json })] });
+    const request = {
+      keys: [key("v2"), key("v-absent"), key("v1")],
+      onMiss: 0,
+      userId: "u",
+      rejectStale: false,
+      peek: false,
+    };
+    const lean = await cache.rpc.lookupMany({ ...request, valuesOnly: true });
+    expect(lean.results).toEqual([]);
+    expect(lean.values).toEqual([json, { contentType: "" }, entry(key("v1")).value]);
+    const full = await cache.rpc.lookupMany(request);
+    expect(full.values).toEqual([]);
+    expect(full.results.map((r) => r.result?.value)).toEqual([json, undefined, entry(key("v1")).value]);
+  });
+
   it("invalidates by every selector", async () => {
     await cache.rpc.putMany({
       entries: [

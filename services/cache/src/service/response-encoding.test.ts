@@ -1,7 +1,7 @@
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { cacheV1, commonV1 } from "@prescient/contracts";
 import { describe, expect, it } from "vitest";
-import { EncodedResult } from "../store/encoded-result.js";
+import { noValue } from "../core/lookup-responses.js";
+import { EncodedResult, EncodedValue } from "../store/encoded-result.js";
 import { encodeLookupManyResponse, encodeLookupResponse } from "./response-encoding.js";
 
 const result: commonV1.Result = {
@@ -36,18 +36,54 @@ describe("pass-through response encoding", () => {
       { ...full, result: new EncodedResult(commonV1.Result.encode(result).finish()) },
     ],
     ["a bare miss", { ...cacheV1.LookupResponse.fromPartial({}), key: "t/x/y" }],
+    [
+      "a non-ASCII key and task id",
+      { ...full, key: "t/x/caf\u00e9\u{1F600}\ud800", taskId: "\u00e9".repeat(100) },
+    ],
+    ["a long key", { ...full, key: `t/x/${"k".repeat(300)}` }],
   ])("writes the same bytes as the generated encoder: %s", (_, message) => {
-    const ours = encodeLookupResponse(message, new BinaryWriter()).finish();
+    const ours = encodeLookupResponse(message);
     const generated = cacheV1.LookupResponse.encode({
       ...full,
       ...message,
       result: message.result && result,
     }).finish();
     expect(Buffer.from(ours).equals(Buffer.from(generated))).toBe(true);
-    const many = encodeLookupManyResponse({ results: [message, message] }, new BinaryWriter()).finish();
+    const many = encodeLookupManyResponse({ results: [message, message], values: [] });
+    expect(
+      many.equals(
+        Buffer.from(
+          cacheV1.LookupManyResponse.encode({
+            results: [message, message].map((m) => ({ ...m, result: m.result && result })),
+            values: [],
+          }).finish(),
+        ),
+      ),
+    ).toBe(true);
     expect(cacheV1.LookupManyResponse.decode(many).results).toEqual([
       cacheV1.LookupResponse.decode(generated),
       cacheV1.LookupResponse.decode(generated),
+    ]);
+  });
+
+  it("writes values-only answers as the generated encoder does, stored bytes verbatim", () => {
+    const stored = new EncodedResult(commonV1.Result.encode(result).finish());
+    const payload: commonV1.Value = { payload: Buffer.from("{}"), contentType: "application/json" };
+    const encodedValue = stored.encodedValue;
+    if (encodedValue === undefined) throw new Error("the stored result's value was not found");
+    const ours = encodeLookupManyResponse({
+      results: [],
+      values: [new EncodedValue(encodedValue), noValue, payload],
+    });
+    const generated = cacheV1.LookupManyResponse.encode({
+      results: [],
+      values: [result.value as commonV1.Value, { contentType: "" }, payload],
+    }).finish();
+    expect(ours.equals(Buffer.from(generated))).toBe(true);
+    expect(cacheV1.LookupManyResponse.decode(ours).values).toEqual([
+      result.value,
+      { contentType: "" },
+      payload,
     ]);
   });
 
@@ -55,5 +91,6 @@ describe("pass-through response encoding", () => {
     expect(Object.keys(cacheV1.LookupResponse.fromPartial({})).sort()).toEqual(
       ["computed", "degraded", "hit", "key", "refreshDue", "result", "stale", "taskId"].sort(),
     );
+    expect(Object.keys(cacheV1.LookupManyResponse.fromPartial({})).sort()).toEqual(["results", "values"]);
   });
 });

@@ -59,24 +59,28 @@ class InvalidateResponse(_message.Message):
     def __init__(self, removed: _Optional[int] = ...) -> None: ...
 
 class LookupManyRequest(_message.Message):
-    __slots__ = ["keys", "on_miss", "peek", "reject_stale", "user_id"]
+    __slots__ = ["keys", "on_miss", "peek", "reject_stale", "user_id", "values_only"]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     ON_MISS_FIELD_NUMBER: _ClassVar[int]
     PEEK_FIELD_NUMBER: _ClassVar[int]
     REJECT_STALE_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUES_ONLY_FIELD_NUMBER: _ClassVar[int]
     keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.Key]
     on_miss: OnMiss
     peek: bool
     reject_stale: bool
     user_id: str
-    def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.Key, _Mapping]]] = ..., on_miss: _Optional[_Union[OnMiss, str]] = ..., user_id: _Optional[str] = ..., reject_stale: bool = ..., peek: bool = ...) -> None: ...
+    values_only: bool
+    def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.Key, _Mapping]]] = ..., on_miss: _Optional[_Union[OnMiss, str]] = ..., user_id: _Optional[str] = ..., reject_stale: bool = ..., peek: bool = ..., values_only: bool = ...) -> None: ...
 
 class LookupManyResponse(_message.Message):
-    __slots__ = ["results"]
+    __slots__ = ["results", "values"]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[LookupResponse]
-    def __init__(self, results: _Optional[_Iterable[_Union[LookupResponse, _Mapping]]] = ...) -> None: ...
+    values: _containers.RepeatedCompositeFieldContainer[_common_pb2.Value]
+    def __init__(self, results: _Optional[_Iterable[_Union[LookupResponse, _Mapping]]] = ..., values: _Optional[_Iterable[_Union[_common_pb2.Value, _Mapping]]] = ...) -> None: ...
 
 class LookupRequest(_message.Message):
     __slots__ = ["features", "key", "on_miss", "reject_stale", "user_id"]

@@ -122,11 +122,26 @@ export interface LookupManyRequest {
    * marks. For freshness checks (the precomputer's), which are not demand.
    */
   peek: boolean;
+  /**
+   * Answer values only, in LookupManyResponse.values, and leave results
+   * empty: the lean answer for a caller that wants just the predictions
+   * (an ad server ranking candidates). Counts, refresh marks, the query log
+   * and on_miss work as without it. Optional only so that existing callers
+   * need not set it; unset is false.
+   */
+  valuesOnly?: boolean | undefined;
 }
 
 export interface LookupManyResponse {
-  /** One answer per requested key, in request order. */
+  /** One answer per requested key, in request order (empty with values_only). */
   results: LookupResponse[];
+  /**
+   * With values_only: one per requested key, in request order. The value
+   * of a hit (fresh, or stale unless reject_stale), or of a result computed
+   * for the call; a Value with neither tensors nor payload set for a miss,
+   * an expired result, or a degraded answer.
+   */
+  values: Value[];
 }
 
 export interface PutEntry {
@@ -698,7 +713,7 @@ export const LookupResponse: MessageFns<LookupResponse> = {
 };
 
 function createBaseLookupManyRequest(): LookupManyRequest {
-  return { keys: [], onMiss: 0, userId: "", rejectStale: false, peek: false };
+  return { keys: [], onMiss: 0, userId: "", rejectStale: false, peek: false, valuesOnly: undefined };
 }
 
 export const LookupManyRequest: MessageFns<LookupManyRequest> = {
@@ -717,6 +732,9 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     }
     if (message.peek !== false) {
       writer.uint32(40).bool(message.peek);
+    }
+    if (message.valuesOnly !== undefined) {
+      writer.uint32(48).bool(message.valuesOnly);
     }
     return writer;
   },
@@ -774,6 +792,14 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
             message.peek = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.valuesOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -805,6 +831,11 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
         ? globalThis.Boolean(object.reject_stale)
         : false,
       peek: isSet(object.peek) ? globalThis.Boolean(object.peek) : false,
+      valuesOnly: isSet(object.valuesOnly)
+        ? globalThis.Boolean(object.valuesOnly)
+        : isSet(object.values_only)
+        ? globalThis.Boolean(object.values_only)
+        : undefined,
     };
   },
 
@@ -825,6 +856,9 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     if (message.peek !== false) {
       obj.peek = message.peek;
     }
+    if (message.valuesOnly !== undefined) {
+      obj.valuesOnly = message.valuesOnly;
+    }
     return obj;
   },
 
@@ -838,18 +872,22 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     message.userId = object.userId ?? "";
     message.rejectStale = object.rejectStale ?? false;
     message.peek = object.peek ?? false;
+    message.valuesOnly = object.valuesOnly ?? undefined;
     return message;
   },
 };
 
 function createBaseLookupManyResponse(): LookupManyResponse {
-  return { results: [] };
+  return { results: [], values: [] };
 }
 
 export const LookupManyResponse: MessageFns<LookupManyResponse> = {
   encode(message: LookupManyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.results) {
       LookupResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.values) {
+      Value.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -875,6 +913,14 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
             message.results.push(LookupResponse.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.values.push(Value.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -892,6 +938,7 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
       results: globalThis.Array.isArray(object?.results)
         ? object.results.map((e: any) => LookupResponse.fromJSON(e))
         : [],
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => Value.fromJSON(e)) : [],
     };
   },
 
@@ -899,6 +946,9 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
     const obj: any = {};
     if (message.results?.length) {
       obj.results = message.results.map((e) => LookupResponse.toJSON(e));
+    }
+    if (message.values?.length) {
+      obj.values = message.values.map((e) => Value.toJSON(e));
     }
     return obj;
   },
@@ -909,6 +959,7 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
   fromPartial<I extends Exact<DeepPartial<LookupManyResponse>, I>>(object: I): LookupManyResponse {
     const message = createBaseLookupManyResponse();
     message.results = object.results?.map((e) => LookupResponse.fromPartial(e)) || [];
+    message.values = object.values?.map((e) => Value.fromPartial(e)) || [];
     return message;
   },
 };

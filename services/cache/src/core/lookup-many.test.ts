@@ -1,0 +1,149 @@
+import { type cacheV1, commonV1 } from "@prescient/contracts";
+import { ManualClock } from "@prescient/core";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import type { CachedResult } from "../store/cache-store.js";
+import { CacheCore } from "./cache-core.js";
+import type { CacheCoreOptions } from "./cache-core-options.js";
+import { entry, FlakyStore, key, lookupRequest, testTypes } from "./core.test-util.js";
+import { onMissMode } from "./miss-coalescer.js";
+import type { ObservedLookup } from "./observed-lookup.js";
+
+const t0 = 1_700_000_000_000;
+
+function setup(options: Partial<CacheCoreOptions> = {}) {
+  const clock = new ManualClock(t0);
+  const store = new FlakyStore(clock);
+  const seen: ObservedLookup[] = [];
+  const registry = new Registry();
+  const core = new CacheCore(store, testTypes, {
+    clock,
+    registry,
+    random: () => 0.5,
+    lookupObserver: (l) => seen.push(l),
+    ...options,
+  });
+  return { clock, store, core, seen, registry };
+}
+
+const many = (
+  keys: commonV1.Key[],
+  extra: Partial<cacheV1.LookupManyRequest> = {},
+): cacheV1.LookupManyRequest => ({ keys, onMiss: 0, userId: "u", rejectStale: false, peek: false, ...extra });
+
+/** The lookups counter as {"lookups_total type outcome": n}, the refresh-due one as {"refresh_due_total type": n}. */
+async function counters(registry: Registry): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const name of ["prescient_cache_lookups_total", "prescient_cache_refresh_due_total"]) {
+    const metric = registry.getSingleMetric(name);
+    for (const v of (await metric?.get())?.values ?? [])
+      out[`${name.slice(16)} ${v.labels.task_type} ${v.labels.outcome ?? ""}`.trim()] = v.value;
+  }
+  return out;
+}
+
+/** A fresh hit (a), a stale one (s), a miss (m), and a fresh hit of another type (d), in mixed order. */
+async function mixed(core: CacheCore, clock: ManualClock): Promise<commonV1.Key[]> {
+  await core.put({ entry: entry(key("s"), { ttlSeconds: 1 }) });
+  clock.advance(1_000); // s: at expiry, inside its grace
+  await core.put({ entry: entry(key("a")) });
+  await core.put({ entry: entry(key("d", "acme", "dashboard_data")) });
+  return [key("a"), key("s"), key("d", "acme", "dashboard_data"), key("m"), key("a")];
+}
+
+describe("LookupMany: values only", () => {
+  it("answers each key's value in request order, an empty Value for a miss, and no results", async () => {
+    const { core, clock } = setup();
+    const keys = await mixed(core, clock);
+    const full = await core.lookupMany(many(keys));
+    const lean = await core.lookupMany(many(keys, { valuesOnly: true }));
+    expect(lean.results).toEqual([]);
+    expect(full.values).toEqual([]);
+    // Compared as decoded from the wire: stored values are kept as bytes.
+    const wire = (v: commonV1.Value | undefined) =>
+      commonV1.Value.decode(commonV1.Value.encode(v ?? { contentType: "" }).finish());
+    expect(lean.values.map(wire)).toEqual(full.results.map((r) => wire(r.result?.value)));
+    expect(lean.values.map((v) => v.tensors?.tensors[0]?.data ?? null)).toEqual([
+      [0.25],
+      [0.25],
+      [0.25],
+      null,
+      [0.25],
+    ]);
+    expect(lean.values[3]).toEqual({ contentType: "" });
+    expect(commonV1.Value.encode(lean.values[3] as commonV1.Value).finish().length).toBe(0);
+  });
+
+  it("treats a stale result as a miss under reject_stale, and answers values on a peek", async () => {
+    const { core, clock } = setup();
+    const keys = await mixed(core, clock);
+    const rejecting = await core.lookupMany(many(keys, { valuesOnly: true, rejectStale: true }));
+    expect(rejecting.values.map((v) => v.tensors !== undefined)).toEqual([true, false, true, false, true]);
+    const peek = await core.lookupMany(many(keys, { valuesOnly: true, peek: true }));
+    expect(peek.values.map((v) => v.tensors !== undefined)).toEqual([true, true, true, false, true]);
+  });
+
+  it("counts, marks refresh and reports to the query log exactly as a full LookupMany", async () => {
+    const a = setup();
+    const b = setup();
+    const keysA = await mixed(a.core, a.clock);
+    const keysB = await mixed(b.core, b.clock);
+    await a.core.lookupMany(many(keysA));
+    await b.core.lookupMany(many(keysB, { valuesOnly: true }));
+    expect(b.seen).toEqual(a.seen);
+    expect(b.seen.map((l) => l.outcome)).toEqual(["hit", "stale", "hit", "miss", "hit"]);
+    expect(await b.core.stats({ tenant: "", taskType: "" })).toEqual(
+      await a.core.stats({ tenant: "", taskType: "" }),
+    );
+    expect(b.core.takeRefreshDue({ limit: 0 })).toEqual(a.core.takeRefreshDue({ limit: 0 }));
+    expect(await counters(b.registry)).toEqual(await counters(a.registry));
+  });
+
+  it("answers a value computed for the call (ON_MISS_COMPUTE), and empty ones when the store fails", async () => {
+    const computed: CachedResult = {
+      value: { payload: Buffer.from("7"), contentType: "application/json" },
+      modelName: "ctr",
+      modelVersion: "2",
+      computeMs: 1,
+      inputDigest: "",
+      tags: [],
+    };
+    const { core, store } = setup({
+      missHandler: { enqueue: async () => ({ taskId: "t1" }), compute: async () => computed },
+    });
+    await core.put({ entry: entry(key("a")) });
+    const answer = await core.lookupMany(
+      many([key("a"), key("new")], { valuesOnly: true, onMiss: onMissMode.compute }),
+    );
+    expect(
+      answer.values.map((v) => [v.payload?.toString() ?? null, v.tensors?.tensors[0]?.data ?? null]),
+    ).toEqual([
+      [null, [0.25]],
+      ["7", null],
+    ]);
+    store.failing = true;
+    const degraded = await core.lookupMany(many([key("a"), key("new")], { valuesOnly: true }));
+    expect(degraded.values).toEqual([{ contentType: "" }, { contentType: "" }]);
+  });
+});
+
+describe("LookupMany: metrics taken once per call", () => {
+  it("count every key's outcome, per task type, as one increment per key would", async () => {
+    const { core, clock, registry, store } = setup();
+    const keys = await mixed(core, clock);
+    await core.lookupMany(many(keys));
+    await core.lookup(lookupRequest(key("a")));
+    store.failing = true;
+    await core.lookupMany(many([key("a"), key("d", "acme", "dashboard_data")]));
+    expect(await counters(registry)).toEqual({
+      "lookups_total ctr_prediction hit": 3,
+      "lookups_total ctr_prediction stale": 1,
+      "lookups_total ctr_prediction miss": 1,
+      "lookups_total ctr_prediction degraded": 1,
+      "lookups_total dashboard_data hit": 1,
+      "lookups_total dashboard_data degraded": 1,
+      // The stale hit; fresh ones have no compute time, so XFetch never marks them early.
+      "refresh_due_total ctr_prediction": 1,
+    });
+  });
+});
