@@ -87,6 +87,9 @@ function backendBehaviour(shape: string, start: () => Promise<MeshProcesses>): v
         kind: "tensors",
         tensors: { probability: { datatype: "FP32", shape: [1, 1], data: [0.25] } },
       });
+      // The lean form: the same values in the same order, misses undefined.
+      expect(await client.lookupValues(keys)).toEqual([r[0]?.value, undefined, r[2]?.value]);
+      expect(r[2]?.value).toMatchObject({ kind: "json", json: { p: 0.5 } });
     });
 
     it("computes a miss once for many concurrent getOrCompute calls, and stores it", async () => {
