@@ -8,6 +8,7 @@ import {
 import { addressSchema, intFromEnv, loadEnv } from "@prescient/kit";
 import type { Predictor } from "./compute/oip-client.js";
 import type { TaskQueueOptions } from "./queue/index.js";
+import { maxPartitions } from "./queue/partitions.js";
 import type { ResultSink, TaskHandlers } from "./worker/ports.js";
 import type { WorkerPoolOptions } from "./worker/worker-pool.js";
 
@@ -71,6 +72,11 @@ export const executorEnvShape = {
   PRESCIENT_QUEUE_DEAD_LETTER_CAPACITY: intFromEnv(1, 100_000_000).optional(),
   /** How long a dead letter is kept, ms (at most a year). */
   PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS: intFromEnv(1_000, 365 * 24 * 3_600_000).optional(),
+  /**
+   * Partitions of the Redis queue, each its own cluster slot (default 1, the
+   * unpartitioned layout). Lower it only on a drained queue (queue/partitions.ts).
+   */
+  PRESCIENT_QUEUE_PARTITIONS: intFromEnv(1, maxPartitions).optional(),
 };
 
 export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ExecutorOptions> {
@@ -85,6 +91,7 @@ export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
     ...(e.PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS !== undefined
       ? { deadLetterRetentionMs: e.PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS }
       : {}),
+    ...(e.PRESCIENT_QUEUE_PARTITIONS !== undefined ? { partitions: e.PRESCIENT_QUEUE_PARTITIONS } : {}),
   };
   const workers: Partial<WorkerPoolOptions> = {
     ...(e.PRESCIENT_EXECUTOR_CLAIM_SIZE !== undefined ? { claimSize: e.PRESCIENT_EXECUTOR_CLAIM_SIZE } : {}),

@@ -1,13 +1,13 @@
 import { executorV1 } from "@prescient/contracts";
 import { errorMessage } from "@prescient/core";
 import {
+  connectRedis,
   countFailures,
   createLogger,
   type ServiceHost,
   watchRedisErrors,
   watchRedisHealth,
 } from "@prescient/kit";
-import { Redis } from "ioredis";
 import { OipPredictor, type Predictor } from "./compute/oip-client.js";
 import { GrpcTaskHandlers } from "./compute/task-handler-client.js";
 import type { EntityStore } from "./entities/entity-store.js";
@@ -45,7 +45,7 @@ export function startExecutor(host: ServiceHost, options?: Partial<ExecutorOptio
   const redis =
     o.store === "memory"
       ? undefined
-      : new Redis(o.store.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+      : connectRedis(o.store.redisUrl, { connectionName: "prescient-executor" });
   if (redis !== undefined) watchRedisErrors(redis, "executor");
   const metrics = QueueMetrics.for();
   const own = o.queue.onDeadLettersDropped;

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { escapeEntityId } from "@prescient/core";
-import { watchRedisErrors } from "@prescient/kit";
-import { Redis } from "ioredis";
+import { connectRedis, type RedisClient, watchRedisErrors } from "@prescient/kit";
 import type { EntityRecord, EntityRef, EntityStore, Features } from "./entity-store.js";
 
 export interface RedisEntityStoreOptions {
@@ -27,7 +26,7 @@ const getFeaturesLua = readFileSync(new URL("../../src/entities/get-features.lua
 const getFeaturesCommand = "prescientEntityFeatures";
 
 /** The client with getMany's script registered (defineCommand: EVALSHA, the source sent on NOSCRIPT). */
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   [getFeaturesCommand](numKeys: number, ...keys: string[]): Promise<string>;
 };
 
@@ -36,9 +35,9 @@ export class RedisEntityStore implements EntityStore {
   readonly #redis: ScriptedRedis;
   readonly #options: RedisEntityStoreOptions;
 
-  constructor(redis: Redis | string, options?: Partial<RedisEntityStoreOptions>) {
+  constructor(redis: RedisClient | string, options?: Partial<RedisEntityStoreOptions>) {
     const client =
-      typeof redis === "string" ? new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 2 }) : redis;
+      typeof redis === "string" ? connectRedis(redis, { connectionName: "prescient-executor" }) : redis;
     if (typeof redis === "string") watchRedisErrors(client, "executor-entities");
     client.defineCommand(getFeaturesCommand, { lua: getFeaturesLua });
     this.#redis = client as ScriptedRedis;
@@ -56,17 +55,22 @@ export class RedisEntityStore implements EntityStore {
 
   async upsertMany(records: readonly EntityRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const pipeline = this.#redis.pipeline();
-    for (const record of records) {
-      const key = this.#key(record);
-      const fields: string[] = [];
-      for (const [name, value] of Object.entries(record.features)) {
-        fields.push(name, typeof value === "number" ? `n:${value}` : `s:${value}`);
-      }
-      if (fields.length > 0) pipeline.hset(key, ...fields);
-      if (this.#options.ttlMs > 0) pipeline.pexpire(key, this.#options.ttlMs);
-    }
-    await execOrThrow(pipeline.exec());
+    // One pipeline per tenant: a tenant's keys share a cluster slot, and a cluster refuses a pipeline across slots.
+    await Promise.all(
+      [...byTenant(records)].map(([, group]) => {
+        const pipeline = this.#redis.pipeline();
+        for (const record of group) {
+          const key = this.#key(record);
+          const fields: string[] = [];
+          for (const [name, value] of Object.entries(record.features)) {
+            fields.push(name, typeof value === "number" ? `n:${value}` : `s:${value}`);
+          }
+          if (fields.length > 0) pipeline.hset(key, ...fields);
+          if (this.#options.ttlMs > 0) pipeline.pexpire(key, this.#options.ttlMs);
+        }
+        return execOrThrow(pipeline.exec());
+      }),
+    );
   }
 
   /** One script call per tenant (a claimed batch is nearly always one), rather than a command per entity. */
@@ -93,15 +97,31 @@ export class RedisEntityStore implements EntityStore {
 
   async delete(refs: readonly EntityRef[]): Promise<number> {
     if (refs.length === 0) return 0;
-    const pipeline = this.#redis.pipeline();
-    for (const ref of refs) pipeline.unlink(this.#key(ref));
-    const replies = await execOrThrow(pipeline.exec());
-    return replies.reduce<number>((n, r) => n + Number(r), 0);
+    const counts = await Promise.all(
+      [...byTenant(refs)].map(async ([, group]) => {
+        const pipeline = this.#redis.pipeline();
+        for (const ref of group) pipeline.unlink(this.#key(ref));
+        const replies = await execOrThrow(pipeline.exec());
+        return replies.reduce<number>((n, r) => n + Number(r), 0);
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async close(): Promise<void> {
     this.#redis.disconnect();
   }
+}
+
+/** Items grouped by tenant, in first-seen order. */
+function byTenant<T extends { tenant: string }>(items: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.tenant);
+    if (group === undefined) groups.set(item.tenant, [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 /** One entity's [field, value, ...] list from the script; cjson writes an empty one as {}. */

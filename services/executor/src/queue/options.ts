@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "@prescient/core";
+import { maxPartitions } from "./partitions.js";
 
 export interface TaskQueueOptions {
   /**
@@ -42,6 +43,15 @@ export interface TaskQueueOptions {
    * Two queues with different prefixes are independent. Default "prescient:q".
    */
   keyPrefix: string;
+  /**
+   * Partitions of the Redis queue, each with its own hash tag, so that a Redis
+   * Cluster spreads the queue over several slots (partitions.ts: key layout,
+   * id format, routing). Enqueue routes a task by its key, so dedup holds;
+   * claims take from the partitions in turn; capacity and deadLetterCapacity
+   * are split evenly over them. 1, the default, is the unpartitioned layout
+   * of earlier versions. The memory queue accepts and ignores it.
+   */
+  partitions: number;
   /** Source of jitter in [0, 1). Default Math.random. */
   random: () => number;
 }
@@ -60,6 +70,7 @@ export const defaultTaskQueueOptions: Readonly<TaskQueueOptions> = {
   deadLetterRetentionMs: 7 * 24 * 3_600_000,
   onDeadLettersDropped: () => {},
   keyPrefix: "prescient:q",
+  partitions: 1,
   random: Math.random,
 };
 
@@ -94,9 +105,19 @@ export function resolveTaskQueueOptions(options: Partial<TaskQueueOptions> = {})
   nonNegativeInteger("retentionMs", o.retentionMs);
   positiveInteger("deadLetterCapacity", o.deadLetterCapacity);
   positiveInteger("deadLetterRetentionMs", o.deadLetterRetentionMs);
+  positiveInteger("partitions", o.partitions);
+  if (o.partitions > maxPartitions)
+    throw new InvalidArgumentError(
+      `task queue option partitions must be at most ${maxPartitions}, got ${o.partitions}`,
+    );
+  // Each partition holds its share of the capacities (partitions.ts), and a share of 0 holds nothing.
+  if (o.capacity < o.partitions || o.deadLetterCapacity < o.partitions)
+    throw new InvalidArgumentError(
+      `task queue options capacity and deadLetterCapacity must be at least partitions (${o.partitions})`,
+    );
   if (o.backoffMaxMs < o.backoffBaseMs)
     throw new InvalidArgumentError("task queue option backoffMaxMs must be at least backoffBaseMs");
-  // No braces: the prefix becomes the Redis Cluster hash tag `{keyPrefix}`.
+  // No braces: the prefix becomes the Redis Cluster hash tag `{keyPrefix}`. No '#': partitions use it.
   if (!/^[A-Za-z0-9:._-]{1,64}$/.test(o.keyPrefix))
     throw new InvalidArgumentError(
       `task queue option keyPrefix ${JSON.stringify(o.keyPrefix)} must be 1 to 64 of [A-Za-z0-9:._-]`,

@@ -1,6 +1,17 @@
 import { type Clock, parseKey, systemClock } from "@prescient/core";
 import { LuaScript, type RedisClient, storeError } from "./lua-script.js";
 import { queueLimits, resolveTaskQueueOptions, type TaskQueueOptions } from "./options.js";
+import {
+  type DeadLetterCursor,
+  formatPageToken,
+  groupByPartition,
+  idPrefix,
+  parsePartitionedPageToken,
+  partitionBase,
+  partitionOfId,
+  partitionOfKey,
+  partitionShare,
+} from "./partitions.js";
 import { queueFullError } from "./queue-messages.js";
 import { asArray, decodeClaimed, decodeRecord, fieldMap, jsonArray } from "./redis-codec.js";
 import { claimLua, reapLua } from "./redis-scripts/claim.js";
@@ -41,22 +52,56 @@ const scripts = {
 
 /**
  * The task queue on Redis (standalone or Cluster): every operation is one
- * Lua script, so it is atomic and one round trip however many tasks it
- * covers. The key layout, and why one queue is one cluster slot, are in
- * redis-scripts/lib.ts. The client belongs to the caller, who closes it.
+ * Lua script per partition it touches, so it is atomic within a partition
+ * and one round trip there however many tasks it covers. The key layout is
+ * in redis-scripts/lib.ts; partitions (each its own hash tag, so its own
+ * cluster slot), their ids and routing are in partitions.ts. The client
+ * belongs to the caller, who closes it.
+ *
+ * Across partitions:
+ * - enqueueMany routes each task by its key. A batch within one partition is
+ *   all or nothing, as before. A batch over several is checked against every
+ *   partition it touches first (in parallel) and written only if all fit, so
+ *   a full partition refuses the whole batch; only an enqueue racing it into
+ *   the same partition between check and write (or a store failure during the
+ *   writes) can make it land in part. Then it throws as a full (or
+ *   unavailable) queue, and a retry of the batch is safe: dedup merges it into
+ *   the tasks that landed.
+ * - capacity and deadLetterCapacity are split evenly over the partitions
+ *   (partitionShare), each enforced atomically by its partition's scripts,
+ *   so the total never exceeds them, with no shared counter to make every
+ *   enqueue and ack touch one hot slot. Keys hash evenly, so a partition
+ *   fills early only by chance: with a million-task capacity over 3
+ *   partitions, a few hundred tasks before the total.
+ * - claims take from the partitions in turn: each starts one partition on
+ *   from where the previous one of this process started (or past the last
+ *   one it needed), in priority order within a partition, and a claim of n
+ *   moves on to the next partition while it has fewer than n. Priority order
+ *   is kept within a partition, not across them.
+ * - everything else routes by the task id's or the key's partition, and stats
+ *   add the partitions up. Dead letters list partition by partition.
  */
 export class RedisTaskQueue implements TaskQueue {
   readonly options: TaskQueueOptions;
   readonly #redis: RedisClient;
   readonly #clock: Clock;
-  /** `{keyPrefix}:`: the hash tag that puts the whole queue in one slot. */
-  readonly #base: string;
+  /** Key base of each partition: `{keyPrefix}:` for 0, `{keyPrefix#p}:` beyond (partitions.ts). */
+  readonly #bases: readonly string[];
+  /** Each partition's share of capacity and of deadLetterCapacity. */
+  readonly #capacity: readonly number[];
+  readonly #deadCapacity: readonly number[];
+  /** Where the next claim starts. */
+  #cursor = 0;
 
   constructor(redis: RedisClient, options: Partial<TaskQueueOptions> = {}, clock: Clock = systemClock) {
     this.options = resolveTaskQueueOptions(options);
     this.#redis = redis;
     this.#clock = clock;
-    this.#base = `{${this.options.keyPrefix}}:`;
+    const o = this.options;
+    const all = Array.from({ length: o.partitions }, (_, p) => p);
+    this.#bases = all.map((p) => partitionBase(o.keyPrefix, p));
+    this.#capacity = all.map((p) => partitionShare(o.capacity, o.partitions, p));
+    this.#deadCapacity = all.map((p) => partitionShare(o.deadLetterCapacity, o.partitions, p));
   }
 
   async enqueue(task: NewTask): Promise<EnqueueResult> {
@@ -67,43 +112,90 @@ export class RedisTaskQueue implements TaskQueue {
   async enqueueMany(tasks: readonly NewTask[]): Promise<EnqueueResult[]> {
     v.validateNewTasks(tasks);
     if (tasks.length === 0) return [];
-    const args: (string | number)[] = [this.options.capacity];
+    const n = this.options.partitions;
+    if (n === 1) return this.#enqueueIn(0, tasks);
+    const groups = [...groupByPartition(tasks, (t) => partitionOfKey(t.key, n))];
+    if (groups.length === 1) return this.#enqueueIn(groups[0]?.[0] ?? 0, tasks);
+    const parts = groups.map(([p, indices]) => ({ p, tasks: indices.map((i) => tasks[i] as NewTask) }));
+    // Nothing is written unless every partition has room (see the class comment).
+    await Promise.all(parts.map((part) => this.#enqueueIn(part.p, part.tasks, true)));
+    const replies = await Promise.allSettled(parts.map((part) => this.#enqueueIn(part.p, part.tasks)));
+    const out: EnqueueResult[] = new Array(tasks.length);
+    groups.forEach(([, indices], g) => {
+      const reply = replies[g] as PromiseSettledResult<EnqueueResult[]>;
+      if (reply.status === "rejected") throw reply.reason;
+      indices.forEach((i, j) => {
+        out[i] = reply.value[j] as EnqueueResult;
+      });
+    });
+    return out;
+  }
+
+  /** Enqueues tasks of one partition; checkOnly writes nothing and answers [] when they fit. */
+  async #enqueueIn(p: number, tasks: readonly NewTask[], checkOnly = false): Promise<EnqueueResult[]> {
+    const capacity = this.#capacity[p] as number;
+    const args: (string | number)[] = [capacity, idPrefix(p), checkOnly ? "1" : "0"];
     for (const t of tasks)
-      args.push(
-        t.key,
-        t.taskType,
-        t.tenant,
-        t.priority,
-        t.reason,
-        t.notBefore ?? "",
-        t.traceparent ?? "",
-        t.payload ?? "",
-        t.payload === undefined ? "0" : "1",
-        v.taskIdNonce(),
-      );
-    const reply = asArray(await this.#run(scripts.enqueue, args));
-    if (reply[0] === "full") throw queueFullError(Number(reply[1]), Number(reply[2]), this.options.capacity);
+      if (checkOnly) args.push(t.key, "", "", "", "", "", "", "", "", "");
+      else
+        args.push(
+          t.key,
+          t.taskType,
+          t.tenant,
+          t.priority,
+          t.reason,
+          t.notBefore ?? "",
+          t.traceparent ?? "",
+          t.payload ?? "",
+          t.payload === undefined ? "0" : "1",
+          v.taskIdNonce(),
+        );
+    const reply = asArray(await this.#run(scripts.enqueue, args, undefined, p));
+    if (reply[0] === "full")
+      throw queueFullError(Number(reply[1]), Number(reply[2]), capacity, {
+        index: p,
+        of: this.options.partitions,
+      });
+    if (checkOnly) return [];
     return tasks.map((_, i) => ({ taskId: String(reply[1 + 2 * i]), deduplicated: reply[2 + 2 * i] === 1 }));
   }
 
   async claim(n: number, options: ClaimOptions): Promise<ClaimedTask[]> {
     const c = v.validateClaim(n, options, this.options);
+    const partitions = this.options.partitions;
+    if (partitions === 1) return this.#claimIn(0, c.n, c);
+    // Advanced before the round trip, so concurrent claims of this process start apart.
+    const start = this.#cursor;
+    this.#cursor = (start + 1) % partitions;
+    let out: ClaimedTask[] = [];
+    let visited = 0;
+    while (visited < partitions && out.length < c.n) {
+      const got = await this.#claimIn((start + visited) % partitions, c.n - out.length, c);
+      out = out.length === 0 ? got : out.concat(got);
+      visited++;
+    }
+    if (visited > 1) this.#cursor = (start + visited) % partitions;
+    return out;
+  }
+
+  async #claimIn(p: number, n: number, c: v.ResolvedClaim): Promise<ClaimedTask[]> {
     const now = this.#clock.now();
     const o = this.options;
     const [claimed, ...dropped] = asArray(
       await this.#run(
         scripts.claim,
         [
-          c.n,
+          n,
           c.leaseMs,
           c.workerId,
           o.maxAttempts,
           queueLimits.housekeepingBatch,
-          o.deadLetterCapacity,
+          this.#deadCapacity[p] as number,
           o.deadLetterRetentionMs,
           ...c.taskTypes,
         ],
         now,
+        p,
       ),
     );
     this.#reportDropped(dropped);
@@ -113,7 +205,9 @@ export class RedisTaskQueue implements TaskQueue {
   async ack(ids: readonly string[]): Promise<number> {
     v.validateIds(ids, "ack");
     if (ids.length === 0) return 0;
-    return Number(await this.#run(scripts.ack, [this.options.retentionMs, ...ids]));
+    return this.#sumByPartition(ids, (p, part) =>
+      this.#run(scripts.ack, [this.options.retentionMs, ...part], undefined, p),
+    );
   }
 
   async fail(id: string, error: string, options: { permanent?: boolean } = {}): Promise<FailOutcome> {
@@ -124,18 +218,38 @@ export class RedisTaskQueue implements TaskQueue {
   async failMany(failures: readonly TaskFailure[]): Promise<FailOutcome[]> {
     const valid = v.validateFailures(failures);
     if (valid.length === 0) return [];
+    if (this.options.partitions === 1 && !valid.some((f) => f.id.includes(".")))
+      return this.#failIn(0, valid);
+    const out: FailOutcome[] = new Array(valid.length);
+    const groups = groupByPartition(valid, (f) => partitionOfId(f.id));
+    await Promise.all(
+      [...groups].map(async ([p, indices]) => {
+        const part = indices.map((i) => valid[i] as TaskFailure);
+        const outcomes =
+          p < this.options.partitions
+            ? await this.#failIn(p, part)
+            : part.map((f): FailOutcome => ({ id: f.id, outcome: "ignored" }));
+        indices.forEach((i, j) => {
+          out[i] = outcomes[j] as FailOutcome;
+        });
+      }),
+    );
+    return out;
+  }
+
+  async #failIn(p: number, valid: readonly TaskFailure[]): Promise<FailOutcome[]> {
     const o = this.options;
     const args: (string | number)[] = [
       o.maxAttempts,
       o.backoffBaseMs,
       o.backoffMaxMs,
-      o.deadLetterCapacity,
+      this.#deadCapacity[p] as number,
       o.deadLetterRetentionMs,
       // As many as one call can dead-letter, so the set is back under capacity when it returns.
       queueLimits.batchMax,
     ];
     for (const f of valid) args.push(f.id, f.error, f.permanent === true ? "1" : "0", o.random());
-    const reply = asArray(await this.#run(scripts.fail, args));
+    const reply = asArray(await this.#run(scripts.fail, args, undefined, p));
     this.#reportDropped(reply.slice(2 * valid.length));
     return valid.map((f, i): FailOutcome => {
       const outcome = reply[2 * i];
@@ -147,27 +261,38 @@ export class RedisTaskQueue implements TaskQueue {
   async release(ids: readonly string[]): Promise<number> {
     v.validateIds(ids, "release");
     if (ids.length === 0) return 0;
-    return Number(await this.#run(scripts.release, ids));
+    return this.#sumByPartition(ids, (p, part) => this.#run(scripts.release, part, undefined, p));
   }
 
   async extendLease(ids: readonly string[], leaseMs = this.options.leaseMs): Promise<number> {
     v.validateIds(ids, "extendLease");
     v.validateLease(leaseMs);
     if (ids.length === 0) return 0;
-    return Number(await this.#run(scripts.extend, [leaseMs, ...ids]));
+    return this.#sumByPartition(ids, (p, part) =>
+      this.#run(scripts.extend, [leaseMs, ...part], undefined, p),
+    );
   }
 
   async requeueExpired(): Promise<number> {
+    return this.#sumPartitions((p) => this.#requeueExpiredIn(p));
+  }
+
+  async #requeueExpiredIn(p: number): Promise<number> {
     const o = this.options;
     let total = 0;
     for (;;) {
       const [reaped, ...dropped] = asArray(
-        await this.#run(scripts.reap, [
-          o.maxAttempts,
-          queueLimits.housekeepingBatch,
-          o.deadLetterCapacity,
-          o.deadLetterRetentionMs,
-        ]),
+        await this.#run(
+          scripts.reap,
+          [
+            o.maxAttempts,
+            queueLimits.housekeepingBatch,
+            this.#deadCapacity[p] as number,
+            o.deadLetterRetentionMs,
+          ],
+          undefined,
+          p,
+        ),
       );
       this.#reportDropped(dropped);
       const n = Number(reaped);
@@ -178,83 +303,124 @@ export class RedisTaskQueue implements TaskQueue {
 
   async get(id: string): Promise<TaskRecord | undefined> {
     v.validateId(id);
-    return decodeRecord(await this.#command("get", () => this.#redis.hgetall(`${this.#base}task:${id}`)));
+    const base = this.#bases[partitionOfId(id)];
+    if (base === undefined) return undefined;
+    return decodeRecord(await this.#command("get", () => this.#redis.hgetall(`${base}task:${id}`)));
   }
 
   async getByKey(key: string): Promise<TaskRecord | undefined> {
     parseKey(key);
-    return decodeRecord(fieldMap(await this.#run(scripts.getByKey, [key])));
+    const p = partitionOfKey(key, this.options.partitions);
+    return decodeRecord(fieldMap(await this.#run(scripts.getByKey, [key], undefined, p)));
   }
 
   async listDeadLetters(options: { pageSize?: number; pageToken?: string } = {}): Promise<DeadLetterPage> {
     const size = v.validatePageSize(options.pageSize);
-    const after = v.parsePageToken(options.pageToken);
-    const [records, more] = asArray(await this.#run(scripts.listDead, [after, size]));
-    const fields = jsonArray(records).map(fieldMap);
-    const tasks = fields.flatMap((f) => decodeRecord(f) ?? []);
-    const last = fields.at(-1)?.deadseq;
-    return more === 1 && last !== undefined ? { tasks, nextPageToken: last } : { tasks };
+    const from = parsePartitionedPageToken(options.pageToken, this.options.partitions);
+    const tasks: TaskRecord[] = [];
+    let last: DeadLetterCursor | undefined;
+    // Partition by partition from the token's; a full page still asks the next
+    // partitions (for none) so that the last page carries no token.
+    for (let p = from.partition; p < this.options.partitions; p++) {
+      const after = p === from.partition ? from.deadseq : 0;
+      const [records, more] = asArray(
+        await this.#run(scripts.listDead, [after, size - tasks.length], undefined, p),
+      );
+      const fields = jsonArray(records).map(fieldMap);
+      tasks.push(...fields.flatMap((f) => decodeRecord(f) ?? []));
+      const deadseq = fields.at(-1)?.deadseq;
+      if (deadseq !== undefined) last = { partition: p, deadseq: Number(deadseq) };
+      if (more === 1) return last === undefined ? { tasks } : { tasks, nextPageToken: formatPageToken(last) };
+    }
+    return { tasks };
   }
 
   async requeueDeadLetters(selector: DeadLetterSelector): Promise<number> {
     const sel = v.validateSelector(selector);
-    const capacity = this.options.capacity;
+    if ("ids" in sel)
+      return this.#sumByPartition(sel.ids, (p, part) => this.#requeueDeadIn(p, ["ids", ...part]));
+    return this.#sumPartitions((p) => this.#requeueDeadIn(p, ["all"]));
+  }
+
+  async #requeueDeadIn(p: number, selection: readonly string[]): Promise<number> {
+    const capacity = this.#capacity[p] as number;
     const limit = queueLimits.housekeepingBatch;
-    const args = "ids" in sel ? [capacity, limit, "ids", ...sel.ids] : [capacity, limit, "all"];
+    const args = [capacity, limit, ...selection];
     let requeued = 0;
     for (;;) {
-      const reply = asArray(await this.#run(scripts.requeueDead, args));
-      if (reply[0] === "full") throw queueFullError(Number(reply[1]), Number(reply[2]), capacity);
+      const reply = asArray(await this.#run(scripts.requeueDead, args, undefined, p));
+      if (reply[0] === "full")
+        throw queueFullError(Number(reply[1]), Number(reply[2]), capacity, {
+          index: p,
+          of: this.options.partitions,
+        });
       const n = Number(reply[1]);
       requeued += n;
       // Selected ids go in one step; "all" goes a chunk at a time until none is left.
-      if ("ids" in sel || n < limit) return requeued;
+      if (selection[0] === "ids" || n < limit) return requeued;
     }
   }
 
   async purgeDeadLetters(selector: DeadLetterSelector): Promise<number> {
     const sel = v.validateSelector(selector);
+    if ("ids" in sel)
+      return this.#sumByPartition(sel.ids, (p, part) => this.#purgeDeadIn(p, ["ids", ...part]));
+    return this.#sumPartitions((p) => this.#purgeDeadIn(p, ["all"]));
+  }
+
+  async #purgeDeadIn(p: number, selection: readonly string[]): Promise<number> {
     const limit = queueLimits.housekeepingBatch;
-    const args = "ids" in sel ? [limit, "ids", ...sel.ids] : [limit, "all"];
     let purged = 0;
     for (;;) {
-      const n = Number(await this.#run(scripts.purgeDead, args));
+      const n = Number(await this.#run(scripts.purgeDead, [limit, ...selection], undefined, p));
       purged += n;
-      if ("ids" in sel || n < limit) return purged;
+      if (selection[0] === "ids" || n < limit) return purged;
     }
   }
 
   async countDeadLetters(): Promise<number> {
-    return this.#command("countDeadLetters", () => this.#redis.zcard(`${this.#base}dead`));
+    return this.#sumPartitions((p) =>
+      this.#command("countDeadLetters", () => this.#redis.zcard(`${this.#bases[p]}dead`)),
+    );
   }
 
   async stats(): Promise<QueueStats> {
-    const [types, paused] = asArray(await this.#run(scripts.stats, [queueLimits.housekeepingBatch]));
+    const replies = await Promise.all(
+      this.#bases.map((_, p) => this.#run(scripts.stats, [queueLimits.housekeepingBatch], undefined, p)),
+    );
     const counter = new StatsCounter();
     let size = 0;
-    for (const row of asArray(types)) {
-      const [taskType, ready, delayed, retry, active, completed, dead, byPriority] = asArray(row);
-      const type = String(taskType);
-      counter.add(type, "queued", Number(ready));
-      counter.add(type, "delayed", Number(delayed));
-      counter.add(type, "failed", Number(retry));
-      counter.add(type, "processing", Number(active));
-      counter.add(type, "completed", Number(completed));
-      counter.add(type, "dead", Number(dead));
-      asArray(byPriority).forEach((n, i) => {
-        counter.addPriority(i + 1, Number(n));
-      });
-      size += Number(ready) + Number(delayed) + Number(retry) + Number(active);
+    let paused = false;
+    for (const reply of replies) {
+      const [types, partitionPaused] = asArray(reply);
+      paused ||= partitionPaused === 1;
+      for (const row of asArray(types)) {
+        const [taskType, ready, delayed, retry, active, completed, dead, byPriority] = asArray(row);
+        const type = String(taskType);
+        counter.add(type, "queued", Number(ready));
+        counter.add(type, "delayed", Number(delayed));
+        counter.add(type, "failed", Number(retry));
+        counter.add(type, "processing", Number(active));
+        counter.add(type, "completed", Number(completed));
+        counter.add(type, "dead", Number(dead));
+        asArray(byPriority).forEach((n, i) => {
+          counter.addPriority(i + 1, Number(n));
+        });
+        size += Number(ready) + Number(delayed) + Number(retry) + Number(active);
+      }
     }
-    return counter.build(this.options.capacity, size, paused === 1);
+    return counter.build(this.options.capacity, size, paused);
   }
 
+  /** Pauses every partition; a pause cut short leaves some paused, which stats report as paused. */
   async pause(): Promise<void> {
-    await this.#command("pause", () => this.#redis.set(`${this.#base}paused`, "1"));
+    await Promise.all(
+      this.#bases.map((b) => this.#command("pause", () => this.#redis.set(`${b}paused`, "1"))),
+    );
   }
 
   async resume(): Promise<void> {
-    await this.#command("resume", () => this.#redis.del(`${this.#base}paused`));
+    await Promise.all(this.#bases.map((b) => this.#command("resume", () => this.#redis.del(`${b}paused`))));
   }
 
   /** Passes a script's [droppedByCapacity, droppedByRetention] on to onDeadLettersDropped. */
@@ -263,9 +429,44 @@ export class RedisTaskQueue implements TaskQueue {
     if (Number(retention) > 0) this.options.onDeadLettersDropped("retention", Number(retention));
   }
 
-  /** Runs a script with the queue's routing key, key base and the clock's time in front. */
-  #run(script: LuaScript, args: readonly (string | number)[], now = this.#clock.now()): Promise<unknown> {
-    return script.run(this.#redis, [`${this.#base}types`], [this.#base, now, ...args]);
+  /**
+   * Runs f on each partition's share of ids, in parallel, and adds up the
+   * counts. Ids naming a partition this queue does not have name no task.
+   */
+  async #sumByPartition(
+    ids: readonly string[],
+    f: (p: number, ids: readonly string[]) => Promise<unknown>,
+  ): Promise<number> {
+    if (this.options.partitions === 1 && !ids.some((id) => id.includes("."))) return Number(await f(0, ids));
+    const groups = [...groupByPartition(ids, partitionOfId)].filter(([p]) => p < this.options.partitions);
+    const counts = await Promise.all(
+      groups.map(([p, indices]) =>
+        f(
+          p,
+          indices.map((i) => ids[i] as string),
+        ),
+      ),
+    );
+    return counts.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+
+  async #sumPartitions(f: (p: number) => Promise<number>): Promise<number> {
+    const counts = await Promise.all(this.#bases.map((_, p) => f(p)));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /**
+   * Runs a script in partition p with its routing key, key base and the
+   * clock's time in front. KEYS[1] puts the call on the partition's slot.
+   */
+  #run(
+    script: LuaScript,
+    args: readonly (string | number)[],
+    now = this.#clock.now(),
+    p = 0,
+  ): Promise<unknown> {
+    const base = this.#bases[p] as string;
+    return script.run(this.#redis, [`${base}types`], [base, now, ...args]);
   }
 
   async #command<T>(operation: string, f: () => Promise<T>): Promise<T> {

@@ -20,8 +20,10 @@ import {
  * holding one id tells nothing about another tenant's. A bare sequence
  * number is still accepted so that tasks queued before the nonce existed
  * can be acked and looked up after an upgrade; it names no newer task.
+ * A partitioned Redis queue prefixes ids of partitions 1 and up with
+ * `<partition>.` (partitions.ts); an id without it is in partition 0.
  */
-const taskIdPattern = /^[1-9][0-9]{0,19}(-[0-9a-f]{24})?$/;
+const taskIdPattern = /^([1-9][0-9]{0,2}\.)?[1-9][0-9]{0,19}(-[0-9a-f]{24})?$/;
 
 /** The random part of a new task id. */
 export function taskIdNonce(): string {

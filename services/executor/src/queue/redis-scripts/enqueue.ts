@@ -1,18 +1,24 @@
 import { luaLib } from "./lib.js";
 
-/** Fields per task in the enqueue script's ARGV, after the three fixed ones. */
+/** Fields per task in the enqueue script's ARGV, after the five fixed ones. */
 export const enqueueFields = 10;
 
 /**
- * Enqueues a batch atomically, all or nothing.
- * ARGV: B, NOW, capacity, then per task: key, type, tenant, priority, reason,
+ * Enqueues a batch atomically, all or nothing (into one partition: a
+ * partitioned queue runs it once per partition the batch touches).
+ * ARGV: B, NOW, capacity, idPrefix ('' in partition 0, '<p>.' beyond),
+ * checkOnly ('1': only answer whether the new tasks would fit, writing
+ * nothing; the other task fields may then be empty), then per task: key, type, tenant, priority, reason,
  * notBefore ('' = none), traceparent ('' = none), payload, hasPayload ('1'/'0'),
  * nonce (the random part of a new task's id, so ids cannot be guessed).
- * Returns {'ok', id1, dedup1, id2, dedup2, ...} or {'full', size, needed}.
+ * Returns {'ok', id1, dedup1, id2, dedup2, ...} ({'ok'} when checking) or
+ * {'full', size, needed}.
  */
 export const enqueueLua = `${luaLib}
 local CAPACITY = tonumber(ARGV[3])
-local FIRST = 4
+local ID_PREFIX = ARGV[4]
+local CHECK_ONLY = ARGV[5] == '1'
+local FIRST = 6
 local FIELDS = ${enqueueFields}
 local COUNT = (#ARGV - FIRST + 1) / FIELDS
 
@@ -57,7 +63,7 @@ local knownTypes = {}
 local seq -- the last sequence number taken; pass 2 takes them from a range reserved in one INCRBY
 local function create(key, taskType, tenant, priority, reason, notBefore, traceparent, payload, hasPayload, nonce)
   seq = seq + 1
-  local id = fmt(seq) .. '-' .. nonce
+  local id = ID_PREFIX .. fmt(seq) .. '-' .. nonce
   local fields = { 'id', id, 'key', key, 'type', taskType, 'tenant', tenant, 'priority', priority,
     'reasons', reason, 'state', 'queued', 'attempts', 0, 'created', NOWS, 'updated', NOWS, 'seq', fmt(seq) }
   if notBefore ~= '' then table.insert(fields, 'notbefore'); table.insert(fields, notBefore) end
@@ -93,6 +99,7 @@ if fresh > 0 then
   local size = queueSize()
   if size + fresh > CAPACITY then return { 'full', size, fresh } end
 end
+if CHECK_ONLY then return { 'ok' } end
 seq = redis.call('INCRBY', B .. 'seq', fresh) - fresh
 
 -- Pass 2: merge or create, in request order; a key's second task in the

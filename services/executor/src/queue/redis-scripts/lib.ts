@@ -6,16 +6,17 @@
  * the caller, never from Redis, so that one injected Clock (a ManualClock in
  * tests, the replay clock in the evaluator) drives both queue implementations.
  *
- * Redis Cluster: every key of one queue starts with the same hash tag
- * `{keyPrefix}`, so all of them live in one slot and a script may touch any
- * of them. The scripts build most key names themselves (task records, one set
- * per task type) because they are not known before the script runs; KEYS[1]
- * only routes the call to the queue's slot. One queue in one slot is fine: a
- * shard sustains far more claims than a fleet of executors issues, and a
- * deployment that outgrows it runs several queues (one prefix per group of
- * task types), each on its own slot.
+ * Redis Cluster: every key of one queue partition starts with the same hash
+ * tag (`{keyPrefix}` for partition 0, `{keyPrefix#p}` beyond: partitions.ts),
+ * so all of them live in one slot and a script may touch any of them. A
+ * script works on one partition; the queue runs it once per partition an
+ * operation touches. The scripts build most key names themselves (task
+ * records, one set per task type) because they are not known before the
+ * script runs; KEYS[1] only routes the call to the partition's slot. With the
+ * default of one partition the whole queue is one slot, as it always was;
+ * more partitions spread it over the cluster's masters.
  *
- * Keys under the base B:
+ * Keys under the base B (one partition's; seq and deadseq count per partition):
  *   seq, deadseq        counters: task ids / FIFO order, and dead-letter order
  *   types               set of task types ever enqueued
  *   paused              present while claims are paused
