@@ -10,6 +10,7 @@ export * from "./metrics.js";
 export * from "./onnx-runtime.js";
 export * from "./redis-connection.js";
 export * from "./redis-errors.js";
+export * from "./redis-slots.js";
 export * from "./redis-health.js";
 export * from "./reflection.js";
 export * from "./service-host.js";

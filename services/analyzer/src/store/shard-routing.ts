@@ -1,46 +1,18 @@
+import { clusterSlots, fnv1a, hashTagOf, keySlot, tagNearSlot } from "@prescient/kit";
 /**
  * Where a sharded analyzer store (sharded-store.ts) puts things: which shard
  * a member goes to, and the key prefix, with its own Redis Cluster hash tag,
  * of each shard.
  */
 
-/**
- * FNV-1a (32-bit) over UTF-16 code units: cheap, and the same in every
- * process, so every analyzer replica routes a member to the same shard.
- */
-export function memberHash(member: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < member.length; i++) {
-    h ^= member.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** FNV-1a (kit's): the same in every process, so every analyzer replica routes a member to the same shard. */
+export const memberHash = fnv1a;
+
+export { clusterSlots, hashTagOf, keySlot };
 
 /** The shard of a member among `shards`. */
 export const shardOf = (member: string, shards: number): number =>
   shards === 1 ? 0 : memberHash(member) % shards;
-
-export const clusterSlots = 16384;
-
-/** The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag, or of the whole key without one. */
-export function keySlot(key: string): number {
-  const bytes = Buffer.from(hashTagOf(key) ?? key);
-  let crc = 0;
-  for (const b of bytes) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % clusterSlots;
-}
-
-/** The hash tag Redis Cluster hashes: what the first `{` and the next `}` enclose, when not empty. */
-export function hashTagOf(key: string): string | undefined {
-  const open = key.indexOf("{");
-  if (open < 0) return undefined;
-  const close = key.indexOf("}", open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : undefined;
-}
 
 /**
  * The key prefix of each of `shards` shards of the store under `prefix`.
@@ -65,13 +37,9 @@ export function shardPrefixes(prefix: string, shards: number): string[] {
   const at = tag === undefined ? -1 : prefix.indexOf(`{${tag}}`);
   const width = clusterSlots / shards;
   return Array.from({ length: shards }, (_, i) => {
-    const mid = (i + 0.5) * width;
-    for (let j = 0; ; j++) {
-      const candidate = `${tag ?? "analyzer"}-${shards}.${i}.${j}`;
-      if (Math.abs(keySlot(candidate) - mid) <= width / 8)
-        return at < 0
-          ? `${prefix}{${candidate}}:`
-          : `${prefix.slice(0, at)}{${candidate}}${prefix.slice(at + tag!.length + 2)}`;
-    }
+    const candidate = tagNearSlot(`${tag ?? "analyzer"}-${shards}.${i}`, (i + 0.5) * width, width);
+    return at < 0
+      ? `${prefix}{${candidate}}:`
+      : `${prefix.slice(0, at)}{${candidate}}${prefix.slice(at + (tag?.length ?? 0) + 2)}`;
   });
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "@prescient/core";
+import { clusterSlots, fnv1a, keySlot, tagNearSlot } from "@prescient/kit";
 
 /**
  * How a Redis queue is split into partitions, each with its own hash tag, so
@@ -7,9 +8,9 @@ import { InvalidArgumentError } from "@prescient/core";
  *
  * Key bases: partition 0 is `{keyPrefix}:`, exactly the layout of an
  * unpartitioned queue, so that a deployment keeps its queue when it upgrades
- * and a queue of 1 partition is what it always was. Partition p >= 1 is
- * `{keyPrefix#p}:`: '#' cannot occur in a keyPrefix (options.ts), so no other
- * queue's tag can collide with it.
+ * and a queue of 1 partition is what it always was. Partition p >= 1 has a
+ * tag of its own starting `keyPrefix#` (partitionBases): '#' cannot occur in
+ * a keyPrefix (options.ts), so no other queue's tag can collide with it.
  *
  * Task ids carry their partition: partition 0 keeps today's `<seq>-<nonce>`
  * (and the bare `<seq>` of tasks queued before nonces), partition p >= 1 is
@@ -19,29 +20,38 @@ import { InvalidArgumentError } from "@prescient/core";
  *
  * A key's partition is FNV-1a of the key modulo the partition count, so one
  * key always lands in one partition and dedup holds. Changing the count moves
- * keys: a key waiting in its old partition is not seen by an enqueue routed to
- * its new one (one duplicate at most), and tasks in partitions beyond a
- * lowered count are stranded, so lower it only on a drained queue.
+ * keys and gives partitions 1 and up new tags, so change it only on a drained
+ * queue: partition 0's tasks stay, the others' would be stranded.
  */
 
 /** Most partitions a queue may have: claims visit them in turn, so more only costs. */
 export const maxPartitions = 256;
 
-/** The key base (hash tag and colon) of partition p. */
-export function partitionBase(keyPrefix: string, p: number): string {
-  return p === 0 ? `{${keyPrefix}}:` : `{${keyPrefix}#${p}}:`;
+/**
+ * The key base (hash tag and colon) of each of `partitions` partitions.
+ * Partition 0 is `{keyPrefix}:`. Partition p >= 1 is `{keyPrefix#N.p.j}:`,
+ * j the first counter that puts its slot in the middle of the p-th of N
+ * equal slot ranges after partition 0's (kit's tagNearSlot), so that under
+ * an even slot split the partitions fall on different masters rather than
+ * by chance (3 on 3 masters
+ * all distinct only 2 times in 9). The count N is in the tag: another count
+ * is another layout for partitions 1 and up, which is why the count changes
+ * only on a drained queue (partition 0 stays).
+ */
+export function partitionBases(keyPrefix: string, partitions: number): string[] {
+  const width = clusterSlots / partitions;
+  // Partition 0's slot is fixed; the others aim at the middles of the next ranges over.
+  const first = Math.floor(keySlot(`{${keyPrefix}}`) / width);
+  return Array.from({ length: partitions }, (_, p) => {
+    if (p === 0) return `{${keyPrefix}}:`;
+    const middle = (((first + p) % partitions) + 0.5) * width;
+    return `{${tagNearSlot(`${keyPrefix}#${partitions}.${p}`, middle, width)}}:`;
+  });
 }
 
-/** The partition a canonical task key lands in. */
+/** The partition a canonical task key lands in (FNV-1a, stable across processes and versions). */
 export function partitionOfKey(key: string, partitions: number): number {
-  if (partitions === 1) return 0;
-  // FNV-1a over UTF-16 code units: stable across processes and versions, unlike a seeded hash.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % partitions;
+  return partitions === 1 ? 0 : fnv1a(key) % partitions;
 }
 
 /** The partition named by a (validated) task id: its `p.` prefix, or 0 without one. */

@@ -1,13 +1,18 @@
-import { type Clock, parseKey, systemClock } from "@prescient/core";
-import { LuaScript, type RedisClient, storeError } from "./lua-script.js";
-import { queueLimits, resolveTaskQueueOptions, type TaskQueueOptions } from "./options.js";
+import { type Clock, parseKey, systemClock, UnavailableError } from "@prescient/core";
+import { LuaScript, type RedisClient, runAndWait, storeError } from "./lua-script.js";
+import {
+  type DurableEnqueue,
+  queueLimits,
+  resolveTaskQueueOptions,
+  type TaskQueueOptions,
+} from "./options.js";
 import {
   type DeadLetterCursor,
   formatPageToken,
   groupByPartition,
   idPrefix,
   parsePartitionedPageToken,
-  partitionBase,
+  partitionBases,
   partitionOfId,
   partitionOfKey,
   partitionShare,
@@ -98,10 +103,9 @@ export class RedisTaskQueue implements TaskQueue {
     this.#redis = redis;
     this.#clock = clock;
     const o = this.options;
-    const all = Array.from({ length: o.partitions }, (_, p) => p);
-    this.#bases = all.map((p) => partitionBase(o.keyPrefix, p));
-    this.#capacity = all.map((p) => partitionShare(o.capacity, o.partitions, p));
-    this.#deadCapacity = all.map((p) => partitionShare(o.deadLetterCapacity, o.partitions, p));
+    this.#bases = partitionBases(o.keyPrefix, o.partitions);
+    this.#capacity = this.#bases.map((_, p) => partitionShare(o.capacity, o.partitions, p));
+    this.#deadCapacity = this.#bases.map((_, p) => partitionShare(o.deadLetterCapacity, o.partitions, p));
   }
 
   async enqueue(task: NewTask): Promise<EnqueueResult> {
@@ -150,7 +154,10 @@ export class RedisTaskQueue implements TaskQueue {
           t.payload === undefined ? "0" : "1",
           v.taskIdNonce(),
         );
-    const reply = asArray(await this.#run(scripts.enqueue, args, undefined, p));
+    const durable = checkOnly ? undefined : this.options.durableEnqueue;
+    const reply = asArray(
+      durable === undefined ? await this.#run(scripts.enqueue, args, undefined, p) : await this.#runDurably(args, p),
+    );
     if (reply[0] === "full")
       throw queueFullError(Number(reply[1]), Number(reply[2]), capacity, {
         index: p,
@@ -467,6 +474,32 @@ export class RedisTaskQueue implements TaskQueue {
   ): Promise<unknown> {
     const base = this.#bases[p] as string;
     return script.run(this.#redis, [`${base}types`], [base, now, ...args]);
+  }
+
+  /**
+   * The enqueue script followed by WAIT (options.durableEnqueue). Fewer
+   * replicas than asked is UNAVAILABLE, so clients retry as they do for a
+   * store outage; the write may have landed, and dedup merges the retry
+   * into it. A refused ("full") enqueue wrote nothing, so it needs no WAIT,
+   * but one in the same pipeline costs nothing extra.
+   */
+  async #runDurably(args: readonly (string | number)[], p: number): Promise<unknown> {
+    const { replicas, timeoutMs } = this.options.durableEnqueue as DurableEnqueue;
+    const base = this.#bases[p] as string;
+    const out = await runAndWait(
+      scripts.enqueue,
+      this.#redis,
+      [`${base}types`],
+      [base, this.#clock.now(), ...args],
+      replicas,
+      timeoutMs,
+    );
+    if (out.replicas < replicas && asArray(out.reply)[0] !== "full")
+      throw new UnavailableError(
+        `task queue enqueue: ${out.replicas} of ${replicas} replicas acknowledged within ${timeoutMs} ms ` +
+          "(durableEnqueue); the tasks may or may not be kept, and a retry is safe (dedup by key)",
+      );
+    return out.reply;
   }
 
   async #command<T>(operation: string, f: () => Promise<T>): Promise<T> {
