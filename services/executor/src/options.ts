@@ -5,9 +5,10 @@ import {
   systemClock,
   type TaskTypeRegistry,
 } from "@prescient/core";
-import { addressSchema, intFromEnv, loadEnv } from "@prescient/kit";
+import { addressSchema, ConfigError, intFromEnv, loadEnv } from "@prescient/kit";
 import type { Predictor } from "./compute/oip-client.js";
 import type { TaskQueueOptions } from "./queue/index.js";
+import { maxDurableReplicas } from "./queue/options.js";
 import { maxPartitions } from "./queue/partitions.js";
 import type { ResultSink, TaskHandlers } from "./worker/ports.js";
 import type { WorkerPoolOptions } from "./worker/worker-pool.js";
@@ -77,10 +78,26 @@ export const executorEnvShape = {
    * unpartitioned layout). Lower it only on a drained queue (queue/partitions.ts).
    */
   PRESCIENT_QUEUE_PARTITIONS: intFromEnv(1, maxPartitions).optional(),
+  /**
+   * Replicas that must acknowledge each enqueue (Redis WAIT) before it is
+   * acknowledged; unset, enqueue replicates asynchronously (queue/options.ts,
+   * durableEnqueue, says what each promises).
+   */
+  PRESCIENT_QUEUE_DURABLE_REPLICAS: intFromEnv(1, maxDurableReplicas).optional(),
+  /** How long an enqueue waits for those replicas, ms (default 1000); only with PRESCIENT_QUEUE_DURABLE_REPLICAS. */
+  PRESCIENT_QUEUE_DURABLE_TIMEOUT_MS: intFromEnv(1, 60_000).optional(),
 };
+
+/** WAIT's timeout when PRESCIENT_QUEUE_DURABLE_REPLICAS is set alone: long enough for a loaded replica. */
+const defaultDurableTimeoutMs = 1_000;
 
 export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ExecutorOptions> {
   const e = loadEnv(executorEnvShape, env);
+  // A timeout alone would silently do nothing: say so rather than run without the durability asked for.
+  if (e.PRESCIENT_QUEUE_DURABLE_TIMEOUT_MS !== undefined && e.PRESCIENT_QUEUE_DURABLE_REPLICAS === undefined)
+    throw new ConfigError(
+      "invalid configuration: PRESCIENT_QUEUE_DURABLE_TIMEOUT_MS needs PRESCIENT_QUEUE_DURABLE_REPLICAS",
+    );
   const queue: Partial<TaskQueueOptions> = {
     ...(e.PRESCIENT_QUEUE_CAPACITY !== undefined ? { capacity: e.PRESCIENT_QUEUE_CAPACITY } : {}),
     ...(e.PRESCIENT_QUEUE_MAX_ATTEMPTS !== undefined ? { maxAttempts: e.PRESCIENT_QUEUE_MAX_ATTEMPTS } : {}),
@@ -92,6 +109,14 @@ export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
       ? { deadLetterRetentionMs: e.PRESCIENT_QUEUE_DEAD_LETTER_RETENTION_MS }
       : {}),
     ...(e.PRESCIENT_QUEUE_PARTITIONS !== undefined ? { partitions: e.PRESCIENT_QUEUE_PARTITIONS } : {}),
+    ...(e.PRESCIENT_QUEUE_DURABLE_REPLICAS !== undefined
+      ? {
+          durableEnqueue: {
+            replicas: e.PRESCIENT_QUEUE_DURABLE_REPLICAS,
+            timeoutMs: e.PRESCIENT_QUEUE_DURABLE_TIMEOUT_MS ?? defaultDurableTimeoutMs,
+          },
+        }
+      : {}),
   };
   const workers: Partial<WorkerPoolOptions> = {
     ...(e.PRESCIENT_EXECUTOR_CLAIM_SIZE !== undefined ? { claimSize: e.PRESCIENT_EXECUTOR_CLAIM_SIZE } : {}),

@@ -2,6 +2,7 @@ export type { RedisClient } from "./lua-script.js";
 export { MemoryTaskQueue } from "./memory-task-queue.js";
 export {
   type DeadLetterDropReason,
+  type DurableEnqueue,
   defaultTaskQueueOptions,
   queueLimits,
   resolveTaskQueueOptions,

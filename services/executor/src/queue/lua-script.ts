@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { errorMessage, UnavailableError } from "@prescient/core";
-import type { Cluster, Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 
 export type RedisClient = Redis | Cluster;
 
@@ -34,6 +34,53 @@ export class LuaScript {
     } catch (e) {
       throw storeError(this.name, e);
     }
+  }
+}
+
+/**
+ * Runs a write script, then `WAIT replicas timeoutMs`, in one pipeline.
+ * WAIT counts the replicas that have this connection's writes so far, so it
+ * must follow the script on the same connection to the same master: a
+ * Cluster client sends a keyless command to an arbitrary node, but sends a
+ * pipeline whole to the node of its keys' slot, so the pipeline carries
+ * WAIT to the script's master. Answers the script's reply and how many
+ * replicas acknowledged.
+ */
+export async function runAndWait(
+  script: LuaScript,
+  client: RedisClient,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  replicas: number,
+  timeoutMs: number,
+): Promise<{ reply: unknown; replicas: number }> {
+  const attempt = async (withSource: boolean): Promise<[unknown, unknown]> => {
+    const pipeline = client.pipeline();
+    if (withSource) pipeline.eval(script.source, keys.length, ...keys, ...args);
+    else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
+    pipeline.wait(replicas, timeoutMs);
+    const results = await pipeline.exec();
+    const [[scriptError, reply] = [], [waitError, acked] = []] = results ?? [];
+    if (scriptError) throw scriptError;
+    if (waitError) throw waitError;
+    return [reply, acked];
+  };
+  try {
+    try {
+      const [reply, acked] = await attempt(false);
+      return { reply, replicas: Number(acked) };
+    } catch (e) {
+      if (!errorMessage(e).startsWith("NOSCRIPT")) throw e;
+      const [reply, acked] = await attempt(true);
+      return { reply, replicas: Number(acked) };
+    }
+  } catch (e) {
+    // ioredis follows a redirect in a pipeline only when every command got
+    // it, and WAIT (keyless) is never redirected: after a failover the
+    // script's MOVED would recur until the slot map is refreshed.
+    if (client instanceof Cluster && /^(MOVED|ASK|CLUSTERDOWN)/.test(errorMessage(e)))
+      client.refreshSlotsCache();
+    throw storeError(script.name, e);
   }
 }
 

@@ -52,8 +52,42 @@ export interface TaskQueueOptions {
    * of earlier versions. The memory queue accepts and ignores it.
    */
   partitions: number;
+  /**
+   * Synchronous replication for enqueue: after the enqueue script, `WAIT
+   * replicas timeoutMs` runs on the same connection to the partition's
+   * master, and an enqueue that fewer replicas acknowledged in time fails
+   * UNAVAILABLE. Undefined, the default, answers as soon as the master has
+   * the write.
+   *
+   * What is promised. Redis replicates asynchronously, so without this an
+   * acknowledged enqueue is lost if its master dies before a replica has it
+   * and that replica is promoted (failover.test.ts measures how often). With
+   * it, an acknowledged enqueue is on the master and on `replicas` replicas,
+   * and survives the loss of the master as long as one of those replicas is
+   * the one promoted (with every replica acknowledging, any promoted one).
+   * It is not fsync (set appendfsync for that), and claims, acks and fails
+   * stay asynchronous: after a failover a claim or ack can be lost, so a
+   * task can run again (at least once), never be lost. A failed durable
+   * enqueue may still have been written: retry it, and dedup by key merges
+   * the retry into that task while it waits; if a worker has already run it,
+   * the retry queues it again (a duplicate, as failover.test.ts counts). The
+   * cost: every enqueue waits one
+   * replication round trip, and while a partition's master has fewer than
+   * `replicas` live replicas (e.g. after its only replica was promoted),
+   * enqueues into it fail until a replica rejoins: availability is traded
+   * for durability. The memory queue ignores it.
+   */
+  durableEnqueue: DurableEnqueue | undefined;
   /** Source of jitter in [0, 1). Default Math.random. */
   random: () => number;
+}
+
+/** See TaskQueueOptions.durableEnqueue. */
+export interface DurableEnqueue {
+  /** Replicas that must acknowledge an enqueue's write (1 to 16). */
+  replicas: number;
+  /** How long WAIT waits for them, ms (at least 1: WAIT's 0 would block forever). */
+  timeoutMs: number;
 }
 
 /** Why a dead letter was deleted without a purge. */
@@ -71,8 +105,12 @@ export const defaultTaskQueueOptions: Readonly<TaskQueueOptions> = {
   onDeadLettersDropped: () => {},
   keyPrefix: "prescient:q",
   partitions: 1,
+  durableEnqueue: undefined,
   random: Math.random,
 };
+
+/** Most replicas durableEnqueue can ask for; more than any deployment runs per master. */
+export const maxDurableReplicas = 16;
 
 /** Hard limits that keep one store call (one Lua script) short. */
 export const queueLimits = {
@@ -122,6 +160,14 @@ export function resolveTaskQueueOptions(options: Partial<TaskQueueOptions> = {})
     throw new InvalidArgumentError(
       `task queue option keyPrefix ${JSON.stringify(o.keyPrefix)} must be 1 to 64 of [A-Za-z0-9:._-]`,
     );
+  if (o.durableEnqueue !== undefined) {
+    const { replicas, timeoutMs } = o.durableEnqueue;
+    if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > maxDurableReplicas)
+      throw new InvalidArgumentError(
+        `task queue option durableEnqueue.replicas must be an integer in 1..${maxDurableReplicas}, got ${replicas}`,
+      );
+    positiveInteger("durableEnqueue.timeoutMs", timeoutMs);
+  }
   if (typeof o.random !== "function")
     throw new InvalidArgumentError("task queue option random must be a function");
   if (typeof o.onDeadLettersDropped !== "function")

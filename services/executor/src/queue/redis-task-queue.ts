@@ -156,7 +156,9 @@ export class RedisTaskQueue implements TaskQueue {
         );
     const durable = checkOnly ? undefined : this.options.durableEnqueue;
     const reply = asArray(
-      durable === undefined ? await this.#run(scripts.enqueue, args, undefined, p) : await this.#runDurably(args, p),
+      durable === undefined
+        ? await this.#run(scripts.enqueue, args, undefined, p)
+        : await this.#runDurably(args, p),
     );
     if (reply[0] === "full")
       throw queueFullError(Number(reply[1]), Number(reply[2]), capacity, {
