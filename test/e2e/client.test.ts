@@ -11,6 +11,7 @@ import {
 } from "@prescient/client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ctrFeatures } from "./ctr-features.test-util.js";
+import { eventually } from "./eventually.test-util.js";
 import { type MeshProcesses, startSplit, startUp } from "./mesh-processes.test-util.js";
 
 /**
@@ -18,16 +19,6 @@ import { type MeshProcesses, startSplit, startUp } from "./mesh-processes.test-u
  * `prescient up` and against the split, Redis-backed shape whose services
  * live at different addresses.
  */
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function backendBehaviour(shape: string, start: () => Promise<MeshProcesses>): void {
   describe(`@prescient/client against ${shape}`, () => {

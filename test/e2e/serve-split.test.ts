@@ -5,6 +5,7 @@ import { createClient } from "@prescient/client";
 import { analyzerV1, executorV1 } from "@prescient/contracts";
 import { callUnary } from "@prescient/kit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { eventually } from "./eventually.test-util.js";
 import { cli, type MeshProcesses, startSplit } from "./mesh-processes.test-util.js";
 
 /**
@@ -53,16 +54,6 @@ function prescient(...args: string[]): Promise<{ code: number; stdout: string; s
       resolve({ code: error ? 1 : 0, stdout, stderr }),
     );
   });
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 beforeAll(async () => {

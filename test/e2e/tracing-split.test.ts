@@ -10,6 +10,7 @@ import {
   type ReceivedSpan,
   startOtlpReceiver,
 } from "../../packages/tracing/src/otlp-receiver.test-util.js";
+import { eventually } from "./eventually.test-util.js";
 import { cli, type MeshProcesses, startSplit } from "./mesh-processes.test-util.js";
 
 /**
@@ -33,16 +34,6 @@ function otelEnv(receiver: OtlpReceiver, sampler: Record<string, string>): NodeJ
 /** Each test file's own Redis database, so another file's executors claim none of these tasks. */
 function redisDb(db: number): string {
   return `${inject("redisUrl").replace(/\/\d*$/, "")}/${db}`;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -163,22 +163,7 @@ export class PrescientClient {
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" } = {},
   ): Promise<LookupResult[]> {
-    checkCount(keys.length, clientLimits.maxKeysPerCall, "keys");
-    const proto = keys.map((k) => toWireKey(k).proto);
-    const r = await this.#call("LookupMany", options, (settings) =>
-      callUnary(
-        this.#cache.lookupMany.bind(this.#cache),
-        {
-          keys: proto,
-          onMiss: onMissOf[options.onMiss ?? "none"],
-          userId: options.userId ?? "",
-          rejectStale: options.rejectStale ?? false,
-          peek: false,
-        },
-        settings,
-      ),
-    );
-    return r.results.map(lookupResult);
+    return (await this.#lookupMany(keys, options, false)).results.map(lookupResult);
   }
 
   /**
@@ -192,9 +177,23 @@ export class PrescientClient {
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" } = {},
   ): Promise<(DecodedValue | undefined)[]> {
+    const r = await this.#lookupMany(keys, options, true);
+    if (r.values.length !== keys.length)
+      throw new InternalError(`LookupMany answered ${r.values.length} values for ${keys.length} keys`);
+    return r.values.map((v) =>
+      v.tensors === undefined && v.payload === undefined ? undefined : decodeValue(v),
+    );
+  }
+
+  /** One LookupMany call, in full or values only. */
+  #lookupMany(
+    keys: readonly KeyInput[],
+    options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
+    valuesOnly: boolean,
+  ): Promise<cacheV1.LookupManyResponse> {
     checkCount(keys.length, clientLimits.maxKeysPerCall, "keys");
     const proto = keys.map((k) => toWireKey(k).proto);
-    const r = await this.#call("LookupMany", options, (settings) =>
+    return this.#call("LookupMany", options, (settings) =>
       callUnary(
         this.#cache.lookupMany.bind(this.#cache),
         {
@@ -203,15 +202,10 @@ export class PrescientClient {
           userId: options.userId ?? "",
           rejectStale: options.rejectStale ?? false,
           peek: false,
-          valuesOnly: true,
+          ...(valuesOnly ? { valuesOnly: true } : {}),
         },
         settings,
       ),
-    );
-    if (r.values.length !== keys.length)
-      throw new InternalError(`LookupMany answered ${r.values.length} values for ${keys.length} keys`);
-    return r.values.map((v) =>
-      v.tensors === undefined && v.payload === undefined ? undefined : decodeValue(v),
     );
   }
 

@@ -2,6 +2,7 @@ import type { CounterDelta, TypeDelta } from "../store/analyzer-store.js";
 import { computeBucket } from "./compute-histogram.js";
 import type { QueryEvent } from "./events.js";
 import { type DecayRates, forwardWeight, landmarkFor } from "./forward-decay.js";
+import { emptyCounterDelta } from "./merge-counter-delta.js";
 import { type SequenceTracker, sequenceOf } from "./sequence-tracker.js";
 
 /**
@@ -44,14 +45,7 @@ export function buildCounterDelta(
   }
   const landmark = landmarkFor(Number.isFinite(latest) ? latest : 0, rates);
   const delta: CounterDelta = {
-    landmark,
-    rates,
-    keys: new Map(),
-    entities: new Map(),
-    tenants: new Map(),
-    types: new Map(),
-    hours: new Map(),
-    successors: new Map(),
+    ...emptyCounterDelta({ landmark, rates }),
     events: events.length,
     firstTime: Number.isFinite(first) ? first : 0,
   };

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { errorMessage, UnavailableError } from "@prescient/core";
-import { Cluster, type Redis } from "ioredis";
+import { isCluster, type RedisClient } from "@prescient/kit";
 
-export type RedisClient = Redis | Cluster;
+export type { RedisClient };
 
 /**
  * A Lua script run with EVALSHA: one round trip, the source sent only when
@@ -78,8 +78,7 @@ export async function runAndWait(
     // ioredis follows a redirect in a pipeline only when every command got
     // it, and WAIT (keyless) is never redirected: after a failover the
     // script's MOVED would recur until the slot map is refreshed.
-    if (client instanceof Cluster && /^(MOVED|ASK|CLUSTERDOWN)/.test(errorMessage(e)))
-      client.refreshSlotsCache();
+    if (isCluster(client) && /^(MOVED|ASK|CLUSTERDOWN)/.test(errorMessage(e))) client.refreshSlotsCache();
     throw storeError(script.name, e);
   }
 }
