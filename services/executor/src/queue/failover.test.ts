@@ -9,7 +9,7 @@ import {
   startRedisServer,
 } from "@prescient/kit/testing";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DurableEnqueue } from "./options.js";
 import { task } from "./queue-conformance.test-util.js";
 import { RedisTaskQueue } from "./redis-task-queue.js";
@@ -42,7 +42,9 @@ const killed = new Set<RedisServerProcess>();
 const liveNode = (): RedisServerProcess =>
   [...cluster.nodes, ...extra].find((n) => !killed.has(n)) as RedisServerProcess;
 
-beforeAll(async () => {
+// A fresh cluster per test: a failover leaves its shard with a replacement replica whose join a later
+// kill would depend on, so one run's harness could decide the next run's outcome.
+beforeEach(async () => {
   cluster = await startRedisCluster({ nodeTimeoutMs });
   // A master's diskless full sync starts 5 s after a replica asks, by default: a replacement replica
   // would leave durable enqueues refused 5 s longer than the failover itself takes.
@@ -52,8 +54,10 @@ beforeAll(async () => {
   for (const node of cluster.nodes) await replicasOnline(node, 30_000);
 }, 90_000);
 
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(extra.map((n) => n.stop("SIGKILL")));
+  extra.length = 0;
+  killed.clear();
   await cluster?.stop();
 });
 
@@ -149,6 +153,27 @@ async function addReplica(master: RedisServerProcess): Promise<void> {
   await replicasOnline(master, 30_000, 1);
 }
 
+/**
+ * A queue prefix whose slot's master has a replica online. An earlier run in
+ * this file killed a master and joined a replacement replica to the promoted
+ * one; should that join not have held, killing that shard's master again
+ * could not fail over, and the test would measure the harness, not the queue.
+ */
+async function prefixOnReplicatedMaster(): Promise<{ keyPrefix: string; slot: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const keyPrefix = `failover-${randomUUID().slice(0, 8)}`;
+    const slot = await slotOf(`{${keyPrefix}}:types`);
+    const master = await masterOf(slot);
+    if (master === undefined) continue;
+    const online = await replicasOnline(master, 5_000, 1).then(
+      () => true,
+      () => false,
+    );
+    if (online) return { keyPrefix, slot };
+  }
+  throw new Error("no master with an online replica to fail over");
+}
+
 /** Calls f until it stops failing UNAVAILABLE, as a client of the executor would (for ms at most). */
 async function retrying<T>(f: () => Promise<T>, ms = 30_000): Promise<T> {
   for (const end = Date.now() + ms; ; await sleep(50)) {
@@ -169,8 +194,7 @@ interface Outcome {
 }
 
 async function failover(durableEnqueue: DurableEnqueue | undefined): Promise<Outcome> {
-  const keyPrefix = `failover-${randomUUID().slice(0, 8)}`;
-  const slot = await slotOf(`{${keyPrefix}}:types`);
+  const { keyPrefix, slot } = await prefixOnReplicatedMaster();
   // Clients as the executor opens them, with a timeout so that nothing waits on a dead node for ever.
   const producerClient = connectRedis(cluster.url, { commandTimeoutMs: 2_000 });
   const workerClient = connectRedis(cluster.url, { commandTimeoutMs: 2_000 });
