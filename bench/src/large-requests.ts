@@ -88,7 +88,9 @@ export async function run(): Promise<BenchReport> {
   const baseline = await startDecodeOnly();
   const results: BenchResult[] = [];
   try {
+    const only = process.env.LARGE_REQUESTS_ONLY;
     for (const [i, c] of largeCases.entries()) {
+      if (only !== undefined && !c.name.includes(only)) continue;
       // Once untimed, so first-use costs (model warm-up, code paths) are not charged to the request.
       await sendFromWorker(address, c.path, i);
       const service = await longestStall(() => sendFromWorker(address, c.path, i));

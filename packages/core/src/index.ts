@@ -12,3 +12,4 @@ export * from "./min-heap.js";
 export * from "./rng.js";
 export * from "./task-reasons.js";
 export * from "./task-types.js";
+export * from "./time-slicer.js";

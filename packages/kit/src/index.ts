@@ -1,6 +1,7 @@
 export * from "./auth/index.js";
 export * from "./client.js";
 export * from "./config.js";
+export * from "./contract-types.js";
 export * from "./count-failures.js";
 export * from "./error-details.js";
 export * from "./handlers.js";
@@ -14,6 +15,8 @@ export * from "./redis-health.js";
 export * from "./redis-slots.js";
 export * from "./reflection.js";
 export * from "./service-host.js";
+export * from "./sliced-decode.js";
+export * from "./sliced-encode.js";
 export * from "./status.js";
 export * from "./tls.js";
 export * from "./tls-config.js";

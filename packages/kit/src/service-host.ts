@@ -9,8 +9,11 @@ import { descriptorSetPath } from "@prescient/contracts";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import type { Authenticator } from "./auth/authenticator.js";
 import { guardService } from "./auth/enforce.js";
+import { ContractTypes } from "./contract-types.js";
 import { createLogger, type Logger } from "./logger.js";
 import { DescriptorReflection } from "./reflection.js";
+import { SlicedDecoder, type SlicedDecoderOptions } from "./sliced-decode.js";
+import { sliceRequestDecoding } from "./sliced-requests.js";
 import { serverCredentials } from "./tls.js";
 import type { ServerTls } from "./tls-config.js";
 
@@ -36,6 +39,13 @@ export interface ServiceHostOptions {
    * before its handler runs. Default none: every call is let in.
    */
   auth: Authenticator | undefined;
+  /**
+   * How unary requests are decoded: up to `inlineBytes` in one call, larger
+   * ones in slices of at most `sliceMs` with yields between, so no single
+   * request holds the event loop (see SlicedDecoder). Default 64 KiB and 8 ms.
+   * Needs the descriptor set; without it grpc-js decodes as usual.
+   */
+  decoding: Partial<SlicedDecoderOptions>;
 }
 
 const defaults = (): ServiceHostOptions => ({
@@ -47,6 +57,7 @@ const defaults = (): ServiceHostOptions => ({
   tls: undefined,
   healthAddress: undefined,
   auth: undefined,
+  decoding: {},
 });
 
 type Hook = () => Promise<void> | void;
@@ -76,6 +87,8 @@ export class ServiceHost {
   readonly #shutdownHooks: Hook[] = [];
   #port: number | undefined;
   #closing: Promise<void> | undefined;
+  readonly #types: ContractTypes | undefined;
+  readonly #decoder: SlicedDecoder;
 
   constructor(options?: Partial<ServiceHostOptions>) {
     this.options = { ...defaults(), ...options };
@@ -85,6 +98,8 @@ export class ServiceHost {
       "grpc.keepalive_permit_without_calls": 1,
     };
     this.server = new Server(channelOptions);
+    this.#types = ContractTypes.at(this.options.descriptorSetPath);
+    this.#decoder = new SlicedDecoder(this.#types?.codecOf ?? (() => undefined), this.options.decoding);
     this.health = new HealthImplementation({ "": "NOT_SERVING", [livenessServiceName]: "SERVING" });
     this.health.addToServer(this.server);
   }
@@ -100,10 +115,12 @@ export class ServiceHost {
     implementation: UntypedServiceImplementation,
   ): void {
     const { auth } = this.options;
-    this.server.addService(
-      definition,
-      auth === undefined ? implementation : guardService(definition, implementation, auth),
-    );
+    const guarded = auth === undefined ? implementation : guardService(definition, implementation, auth);
+    const sliced =
+      this.#types === undefined
+        ? { definition, implementation: guarded }
+        : sliceRequestDecoding(definition, guarded, this.#types, this.#decoder);
+    this.server.addService(sliced.definition, sliced.implementation);
     this.#wanted.set(fullName, false);
     this.#update(fullName);
   }

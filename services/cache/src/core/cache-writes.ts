@@ -1,5 +1,5 @@
 import type { cacheV1 } from "@prescient/contracts";
-import { ResourceExhaustedError, type TaskTypeRegistry } from "@prescient/core";
+import { mapInSlices, ResourceExhaustedError, type TaskTypeRegistry } from "@prescient/core";
 import type { CacheStore, StoreWrite } from "../store/cache-store.js";
 import type { CacheCoreOptions } from "./cache-core-options.js";
 import type { CacheMetrics } from "./cache-metrics.js";
@@ -34,7 +34,9 @@ export class CacheWrites {
         `PutMany sent ${n} entries; the limit is ${this.options.maxPutMany} per call`,
       );
     const now = this.options.clock.now();
-    const writes = request.entries.map((e, i) => validatePutEntry(this.types, e, now, `entries[${i}]`));
+    const writes = await mapInSlices(request.entries, (e, i) =>
+      validatePutEntry(this.types, e, now, `entries[${i}]`),
+    );
     await this.#write(writes);
     return { keys: writes.map((w) => w.key) };
   }

@@ -1,4 +1,3 @@
-import { commonV1 } from "@prescient/contracts";
 import {
   type Clock,
   ExpiryIndex,
@@ -6,6 +5,7 @@ import {
   parseKey,
   ResourceExhaustedError,
   systemClock,
+  TimeSlicer,
 } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import {
@@ -17,6 +17,7 @@ import {
   type StoreWrite,
 } from "./cache-store.js";
 import { EncodedResult } from "./encoded-result.js";
+import { encodeResult } from "./result-bytes.js";
 
 export interface MemoryStoreOptions {
   /** Most entries held; the least recently used go first. Default 100,000. */
@@ -148,7 +149,9 @@ export class MemoryCacheStore implements CacheStore {
 
   async putMany(entries: readonly StoreWrite[]): Promise<void> {
     const now = this.options.clock.now();
+    const slicer = new TimeSlicer();
     for (const write of entries) {
+      await slicer.tick();
       if (write.physicalExpiryMs <= now) {
         // Already past its grace window: storing it would only serve misses.
         this.#lru.delete(write.key);
@@ -160,7 +163,7 @@ export class MemoryCacheStore implements CacheStore {
       const encoded =
         write.result instanceof EncodedResult
           ? ownBytes(write.result.encoded)
-          : commonV1.Result.encode(write.result).finish();
+          : await encodeResult(write.result, slicer);
       const size = entrySize(encoded.length, write.key, write.result);
       if (size > this.options.maxBytes)
         throw new ResourceExhaustedError(

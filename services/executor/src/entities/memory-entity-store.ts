@@ -1,3 +1,4 @@
+import { TimeSlicer } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import type { EntityRecord, EntityRef, EntityStore, Features } from "./entity-store.js";
 
@@ -20,7 +21,9 @@ export class MemoryEntityStore implements EntityStore {
   async ready(): Promise<void> {}
 
   async upsertMany(records: readonly EntityRecord[]): Promise<void> {
+    const slicer = new TimeSlicer();
     for (const record of records) {
+      await slicer.tick();
       const key = refKey(record);
       this.#entities.set(key, { ...this.#entities.get(key), ...record.features });
     }

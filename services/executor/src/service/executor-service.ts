@@ -3,6 +3,7 @@ import type { TaskTypeRegistry } from "@prescient/core";
 import {
   formatKey,
   InvalidArgumentError,
+  mapInSlices,
   NotFoundError,
   parseKey,
   ResourceExhaustedError,
@@ -80,7 +81,7 @@ export function executorServiceImplementation(
         throw new ResourceExhaustedError(
           `${req.tasks.length} tasks in one EnqueueMany; the limit is ${limits.maxEnqueueMany}`,
         );
-      const requests = req.tasks.map((t, i) => taskRequest(registry, t, `tasks[${i}]`));
+      const requests = await mapInSlices(req.tasks, (t, i) => taskRequest(registry, t, `tasks[${i}]`));
       const results = await core.enqueueMany(requests);
       return { results: results.map((r) => ({ taskId: r.taskId, deduplicated: r.deduplicated })) };
     }),

@@ -9,6 +9,7 @@ import {
   systemClock,
   type TaskType,
   type TaskTypeRegistry,
+  TimeSlicer,
 } from "@prescient/core";
 import { keyToProto } from "@prescient/kit";
 import type { Predictor } from "../compute/oip-client.js";
@@ -201,7 +202,10 @@ async function handleGroup(
   const byId = new Map(group.map((r) => [r.task.id, r]));
   const answered = new Set<string>();
   const entries: { id: string; entry: cacheV1.PutEntry }[] = [];
+  // Hashing each task's inputs is the batch's main cost when tasks carry many features.
+  const slicer = new TimeSlicer();
   for (const o of outcomes) {
+    await slicer.tick();
     const r = byId.get(o.taskId);
     if (r === undefined || answered.has(o.taskId)) continue;
     answered.add(o.taskId);

@@ -1,5 +1,5 @@
 import { executorV1 } from "@prescient/contracts";
-import { InvalidArgumentError } from "@prescient/core";
+import { InvalidArgumentError, mapInSlices } from "@prescient/core";
 import type { HandlerItem, HandlerOutcome, TaskHandlers } from "@prescient/executor";
 import { featuresFromProto, type ServiceHost, unary } from "@prescient/kit";
 import { referenceModel, referencePayload } from "./payloads.js";
@@ -34,7 +34,7 @@ export class ReferenceTaskHandlers implements TaskHandlers {
   ): Promise<HandlerOutcome[]> {
     if (handler !== undefined && this.#fallback !== undefined)
       return this.#fallback.handle(taskType, handler, items);
-    return items.map((item) => outcomeOf(taskType, item));
+    return mapInSlices(items, (item) => outcomeOf(taskType, item));
   }
 }
 

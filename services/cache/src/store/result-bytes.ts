@@ -1,0 +1,12 @@
+import type { commonV1 } from "@prescient/contracts";
+import type { TimeSlicer } from "@prescient/core";
+import { ContractTypes } from "@prescient/kit";
+
+/**
+ * A Result's protobuf bytes, as stores keep them. A result with a long
+ * tensor is encoded in slices (see SlicedEncoder), so writing it does not
+ * hold the event loop; every other result is encoded whole, as before.
+ */
+export function encodeResult(result: commonV1.Result, slicer?: TimeSlicer): Promise<Uint8Array> {
+  return ContractTypes.shared().encodeInSlices("prescient.common.v1.Result", result, slicer);
+}
