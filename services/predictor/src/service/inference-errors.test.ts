@@ -176,6 +176,13 @@ describe("predictor over gRPC", () => {
       /request has 257 rows; the model's max_batch_size is 256/,
     ],
     [
+      // Refused on its shape, before its bytes are sized or copied: a 16 MB body costs nothing more.
+      "too many rows in raw bytes of the wrong size",
+      { inputs: [features(500_000, { contents: undefined })], rawInputContents: [Buffer.alloc(8)] },
+      status.INVALID_ARGUMENT,
+      /request has 500000 rows; the model's max_batch_size is 256/,
+    ],
+    [
       "priority out of range",
       { parameters: { priority: { int64Param: 9n } } },
       status.INVALID_ARGUMENT,

@@ -68,7 +68,7 @@ export function decodeInputs(request: inference.ModelInferRequest, sig: ModelSig
         `missing input ${spec.name}; model ${sig.model} expects ${describe(sig.inputs)}`,
       );
     const input = request.inputs[index]!;
-    const tensor = decodeOne(input, spec, raw[index]);
+    const tensor = decodeOne(input, spec, raw[index], sig.maxBatchSize);
     if (sig.maxBatchSize > 0) {
       const rows = tensor.shape[0]!;
       if (batch !== undefined && rows !== batch)
@@ -85,6 +85,7 @@ function decodeOne(
   input: inference.ModelInferRequest_InferInputTensor,
   spec: TensorSpec,
   raw: Buffer | undefined,
+  maxBatchSize: number,
 ): HostTensor {
   const name = spec.name;
   if (input.datatype !== spec.datatype)
@@ -95,6 +96,11 @@ function decodeOne(
   if (!isDatatype(datatype))
     throw new InvalidArgumentError(`input ${name}: datatype ${datatype} is not supported`);
   const shape = checkShape(input.shape, spec);
+  // Before a byte is copied: a request over the batch limit would be refused at the batcher anyway.
+  if (maxBatchSize > 0 && (shape[0] ?? 0) > maxBatchSize)
+    throw new InvalidArgumentError(
+      `input ${name}: request has ${shape[0]} rows; the model's max_batch_size is ${maxBatchSize}`,
+    );
   const count = elementCount(shape);
   const info = datatypes[datatype];
   const contents = input.contents;
