@@ -12,6 +12,7 @@ export * from "./onnx-runtime.js";
 export * from "./redis-connection.js";
 export * from "./redis-errors.js";
 export * from "./redis-health.js";
+export * from "./redis-scripts.js";
 export * from "./redis-slots.js";
 export * from "./reflection.js";
 export * from "./service-host.js";

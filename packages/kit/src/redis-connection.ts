@@ -103,7 +103,7 @@ function hostPort(text: string, name: string): HostPort {
  * The one way the mesh opens Redis: a node, a Sentinel primary or a Cluster
  * from REDIS_URL, with the same reconnect and retry behaviour for each.
  * Scripts are registered on whatever this returns with `defineCommand`,
- * which both kinds of client offer.
+ * which both kinds of client offer, through LuaCommand (redis-scripts.ts).
  */
 export function connectRedis(url: string, options?: Partial<RedisConnectionOptions>): RedisClient {
   const o = { ...defaults, ...options };

@@ -1,6 +1,11 @@
-import { createHash } from "node:crypto";
 import { UnavailableError } from "@prescient/core";
-import { connectRedis, type RedisClient, watchRedisErrors } from "@prescient/kit";
+import {
+  connectRedis,
+  defineLuaCommands,
+  LuaCommand,
+  type RedisClient,
+  watchRedisErrors,
+} from "@prescient/kit";
 import type { ActionEvent } from "../core/events.js";
 import type {
   ActionLimits,
@@ -17,7 +22,6 @@ import type {
   TypeStatsRecord,
   UserHistory,
 } from "./analyzer-store.js";
-import { appendActionsLua, applyCountersLua, removeActionsLua } from "./redis-scripts.js";
 
 export interface RedisAnalyzerStoreOptions {
   /** Where to connect; ignored when `redis` is given. */
@@ -32,16 +36,17 @@ export interface RedisAnalyzerStoreOptions {
   keyPrefix: string;
 }
 
-interface Script {
-  lua: string;
-  sha: string;
-}
-
-const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") });
+/**
+ * The store's scripts, each `<file>.lua` with includes/helpers.lua. Each
+ * takes one key, the key prefix: every key a script touches starts with it,
+ * and its hash tag keeps them in one Cluster slot.
+ */
+const script = (name: string, file: string): LuaCommand =>
+  new LuaCommand(name, new URL(`./${file}.lua`, import.meta.url), { numberOfKeys: 1 });
 const scripts = {
-  applyCounters: script(applyCountersLua),
-  appendActions: script(appendActionsLua),
-  removeActions: script(removeActionsLua),
+  applyCounters: script("prescientAnalyzerApplyCounters", "apply-counters"),
+  appendActions: script("prescientAnalyzerAppendActions", "append-actions"),
+  removeActions: script("prescientAnalyzerRemoveActions", "remove-actions"),
 };
 
 const num = (v: string | null | undefined): number => (v == null ? 0 : Number(v));
@@ -62,6 +67,7 @@ export class RedisAnalyzerStore implements AnalyzerStore {
       this.redis = connectRedis(options.redisUrl!, { connectionName: "prescient-analyzer" });
       watchRedisErrors(this.redis, "analyzer");
     }
+    defineLuaCommands(this.redis, Object.values(scripts));
   }
 
   /** The prefix of this store's keys. */
@@ -73,7 +79,8 @@ export class RedisAnalyzerStore implements AnalyzerStore {
     try {
       // A shared client is connected by the first of its stores to get ready (they get ready in turn).
       if (this.redis.status === "wait") await this.redis.connect();
-      for (const s of Object.values(scripts)) await this.redis.script("LOAD", s.lua);
+      // The scripts need no loading: their commands send the source when Redis lacks it.
+      await this.redis.ping();
     } catch (e) {
       throw new UnavailableError(`analyzer store: Redis is unreachable: ${(e as Error).message}`);
     }
@@ -302,14 +309,8 @@ export class RedisAnalyzerStore implements AnalyzerStore {
     return [num(landmark), value];
   }
 
-  /** EVALSHA, loading the script again if Redis lost it (a restart or SCRIPT FLUSH). */
-  async #run(s: Script, args: Array<string | number>): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(s.sha, 1, this.#p, ...args);
-    } catch (e) {
-      if (!String((e as Error).message).includes("NOSCRIPT")) throw e;
-      return await this.redis.eval(s.lua, 1, this.#p, ...args);
-    }
+  #run(command: LuaCommand, args: Array<string | number>): Promise<unknown> {
+    return command.run(this.redis, [this.#p], args);
   }
 }
 

@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { errorMessage } from "@prescient/core";
+import { defineLuaCommands, LuaCommand } from "@prescient/kit";
 import type { RedisClient, RedisLayout } from "./redis-layout.js";
 
 /**
@@ -59,76 +58,21 @@ export function redisEntryBytes(
   return bytes;
 }
 
-/**
- * KEYS: expiry zset, bytes hash, total. ARGV: now, maxEntries, maxBytes,
- * batch, then key, bytes, expiry per write. Returns {victims, total, entries}.
- */
-const recordLua = `
-local Z, H, T = KEYS[1], KEYS[2], KEYS[3]
-local NOW, MAX_ENTRIES, MAX_BYTES, BATCH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local total = tonumber(redis.call('GET', T) or '0')
--- The writes as three commands per slice (HMGET, HSET, ZADD) rather than
--- three per key: the same end state, since a key written twice in one call
--- replaces its own earlier size, and HSET and ZADD keep a repeated key's last.
-for first = 5, #ARGV, 1500 do
-  local last = math.min(first + 1499, #ARGV)
-  local keys, sizes, expiries = {}, {}, {}
-  for i = first, last, 3 do
-    keys[#keys + 1] = ARGV[i]
-    sizes[#sizes + 1] = ARGV[i]; sizes[#sizes + 1] = ARGV[i + 1]
-    expiries[#expiries + 1] = ARGV[i + 2]; expiries[#expiries + 1] = ARGV[i]
-  end
-  local olds = redis.call('HMGET', H, unpack(keys))
-  local written = {}
-  for j, key in ipairs(keys) do
-    local old = written[key] or olds[j]
-    if old then total = total - tonumber(old) end
-    local size = sizes[2 * j]
-    written[key] = size
-    total = total + tonumber(size)
-  end
-  redis.call('HSET', H, unpack(sizes))
-  redis.call('ZADD', Z, unpack(expiries))
-end
--- Expired already (Redis dropped the entry): forgotten, not counted as evicted.
-local expired = redis.call('ZRANGEBYSCORE', Z, '-inf', NOW, 'LIMIT', 0, BATCH)
-for _, key in ipairs(expired) do
-  total = total - tonumber(redis.call('HGET', H, key) or '0')
-  redis.call('HDEL', H, key)
-end
-if #expired > 0 then redis.call('ZREMRANGEBYRANK', Z, 0, #expired - 1) end
-local entries = redis.call('ZCARD', Z)
-local victims = {}
-while (entries > MAX_ENTRIES or total > MAX_BYTES) and #victims < BATCH do
-  local popped = redis.call('ZPOPMIN', Z)
-  if #popped == 0 then break end
-  local key = popped[1]
-  total = total - tonumber(redis.call('HGET', H, key) or '0')
-  redis.call('HDEL', H, key)
-  victims[#victims + 1] = key
-  entries = entries - 1
-end
-if total < 0 or entries == 0 then total = 0 end
-redis.call('SET', T, total)
-return { victims, total, entries }
-`;
-
-/** KEYS: expiry zset, bytes hash, total. ARGV: canonical keys removed by delete or invalidation. */
-const forgetLua = `
-local Z, H, T = KEYS[1], KEYS[2], KEYS[3]
-local total = tonumber(redis.call('GET', T) or '0')
-for i = 1, #ARGV do
-  local old = redis.call('HGET', H, ARGV[i])
-  if old then
-    total = total - tonumber(old)
-    redis.call('HDEL', H, ARGV[i])
-    redis.call('ZREM', Z, ARGV[i])
-  end
-end
-if total < 0 or redis.call('ZCARD', Z) == 0 then total = 0 end
-redis.call('SET', T, total)
-return total
-`;
+/** The ledger's scripts (record-budget.lua, forget-budget.lua); KEYS: expiry zset, bytes hash, total. */
+const recordBudget = new LuaCommand(
+  "prescientCacheBudgetRecord",
+  new URL("./record-budget.lua", import.meta.url),
+  {
+    numberOfKeys: 3,
+  },
+);
+const forgetBudget = new LuaCommand(
+  "prescientCacheBudgetForget",
+  new URL("./forget-budget.lua", import.meta.url),
+  {
+    numberOfKeys: 3,
+  },
+);
 
 export class RedisBudget {
   readonly #keys: string[];
@@ -139,6 +83,7 @@ export class RedisBudget {
     readonly limits: BudgetLimits,
   ) {
     this.#keys = [layout.budgetExpiry(), layout.budgetBytes(), layout.budgetTotal()];
+    defineLuaCommands(client, [recordBudget, forgetBudget]);
   }
 
   /**
@@ -148,44 +93,17 @@ export class RedisBudget {
   async record(writes: readonly BudgetWrite[], now: number): Promise<string[]> {
     const args: (string | number)[] = [now, this.limits.maxEntries, this.limits.maxBytes, this.limits.batch];
     for (const w of writes) args.push(w.key, w.bytes, Math.ceil(w.expiryMs));
-    const reply = (await run(this.client, recordScript, this.#keys, args)) as [string[], number, number];
+    const reply = await recordBudget.run<[string[], number, number]>(this.client, this.#keys, args);
     return reply[0];
   }
 
   /** Takes removed keys off the ledger. */
   async forget(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await run(this.client, forgetScript, this.#keys, keys);
+    if (keys.length > 0) await forgetBudget.run(this.client, this.#keys, keys);
   }
 
   /** Bytes booked now. */
   async bytes(): Promise<number> {
     return Number((await this.client.get(this.#keys[2] as string)) ?? 0);
-  }
-}
-
-interface Script {
-  source: string;
-  sha: string;
-}
-
-const script = (source: string): Script => ({
-  source,
-  sha: createHash("sha1").update(source).digest("hex"),
-});
-const recordScript = script(recordLua);
-const forgetScript = script(forgetLua);
-
-/** EVALSHA, sending the source only when the server lacks it (first call, restart, failover). */
-async function run(
-  client: RedisClient,
-  s: Script,
-  keys: readonly string[],
-  args: readonly (string | number)[],
-): Promise<unknown> {
-  try {
-    return await client.evalsha(s.sha, keys.length, ...keys, ...args);
-  } catch (e) {
-    if (!errorMessage(e).startsWith("NOSCRIPT")) throw e;
-    return client.eval(s.source, keys.length, ...keys, ...args);
   }
 }

@@ -1,4 +1,5 @@
 import { commonV1 } from "@prescient/contracts";
+import { LuaCommand } from "@prescient/kit";
 import type { CachedResult, InvalidationSelector } from "./cache-store.js";
 import { numericModelVersion } from "./cache-store.js";
 import { type RedisClient, type RedisLayout, scanSet } from "./redis-layout.js";
@@ -10,23 +11,16 @@ import { type RedisClient, type RedisLayout, scanSet } from "./redis-layout.js";
  * MULTI within one hash-tagged slot. No KEYS, no SMEMBERS of big sets.
  */
 
-/**
- * Removes members of an index whose entries no longer exist, atomically per
- * chunk, so a concurrent Put that recreates an entry never loses its index.
- * KEYS[1] the index, KEYS[i>1] entry keys; ARGV[1] 's' or 'z', ARGV[i>1] members.
- */
-const pruneScript = `
-local cmd = ARGV[1] == 'z' and 'zrem' or 'srem'
-local n = 0
-for i = 2, #KEYS do
-  if redis.call('exists', KEYS[i]) == 0 then n = n + redis.call(cmd, KEYS[1], ARGV[i]) end
-end
-return n`;
-
-/** Forgets an index name once its index has expired away. */
-const forgetIndexScript = `
-if redis.call('exists', KEYS[2]) == 0 then return redis.call('srem', KEYS[1], ARGV[1]) end
-return 0`;
+/** Prunes an index of members whose entries are gone (prune-index.lua); KEYS: the index, then the entries. */
+const pruneIndex = new LuaCommand("prescientCachePruneIndex", new URL("./prune-index.lua", import.meta.url));
+/** Forgets an index name once its index has expired away (forget-index.lua). */
+const forgetIndex = new LuaCommand(
+  "prescientCacheForgetIndex",
+  new URL("./forget-index.lua", import.meta.url),
+  {
+    numberOfKeys: 2,
+  },
+);
 
 interface Drain {
   client: RedisClient;
@@ -168,7 +162,7 @@ async function unlinkAll(d: Drain, keys: string[], indexes: string[]): Promise<n
 async function prune(d: Drain, index: string, kind: "s" | "z", members: string[]): Promise<number> {
   if (members.length === 0) return 0;
   const keys = [index, ...members.map((k) => d.layout.entry(k, d.tenant))];
-  const n = await d.client.eval(pruneScript, keys.length, ...keys, kind, ...members);
+  const n = await pruneIndex.run(d.client, keys, [kind, ...members]);
   return typeof n === "number" ? n : 0;
 }
 
@@ -189,7 +183,7 @@ export async function sweepRedis(client: RedisClient, layout: RedisLayout, chunk
           const zset = layout.isModelIndex(name);
           for await (const members of zset ? scanZset(client, name, chunk) : scanSet(client, name, chunk))
             pruned += await prune(d, name, zset ? "z" : "s", members);
-          await client.eval(forgetIndexScript, 2, registry, name, name);
+          await forgetIndex.run(client, [registry, name], [name]);
         }
       }
     }

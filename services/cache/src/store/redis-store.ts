@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { commonV1 } from "@prescient/contracts";
 import { type Clock, errorMessage, systemClock } from "@prescient/core";
-import { connectRedis } from "@prescient/kit";
+import { connectRedis, LuaCommand } from "@prescient/kit";
 import type { Logger } from "pino";
 import type {
   CachedResult,
@@ -59,17 +58,8 @@ export const redisStoreDefaults: Readonly<
   maxBytes: 1024 * 1024 * 1024,
 };
 
-/**
- * The Lua of putMany's per-tenant write. Read from the source tree, which
- * dist/ sits beside at the same depth, so the path holds for both (tsc
- * copies no .lua files).
- */
-const putEntriesLua = readFileSync(new URL("../../src/store/put-entries.lua", import.meta.url), "utf8");
-
-/** The client with putMany's script registered (defineCommand: EVALSHA, the source sent on NOSCRIPT). */
-interface ScriptedClient {
-  prescientCachePut(numKeys: number, ...keysAndArgs: (string | number | Buffer)[]): Promise<number>;
-}
+/** putMany's per-tenant write (put-entries.lua); its keys vary in number. */
+const putEntries = new LuaCommand("prescientCachePut", new URL("./put-entries.lua", import.meta.url));
 
 /** Most entries the budget forgets or evicts per call: a PutMany holds at most 1,000 by default. */
 const budgetBatch = 1_000;
@@ -86,7 +76,6 @@ export class RedisCacheStore implements CacheStore {
   readonly layout: RedisLayout;
   readonly #ownsClient: boolean;
   readonly #budget: RedisBudget;
-  readonly #scripted: ScriptedClient;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options?: Partial<RedisStoreOptions>) {
@@ -111,8 +100,7 @@ export class RedisCacheStore implements CacheStore {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
       });
-    this.client.defineCommand("prescientCachePut", { lua: putEntriesLua });
-    this.#scripted = this.client as unknown as ScriptedClient;
+    putEntries.define(this.client);
     let lastLog = 0;
     this.client.on("error", (err: Error) => {
       // ioredis repeats connection errors on every retry; one line per 10 s is plenty.
@@ -269,14 +257,7 @@ export class RedisCacheStore implements CacheStore {
       keys.push(this.layout.indexes(tenant));
       indexArgs.push(Math.max(...[...sets.values(), ...zsets.values()].map((s) => s.ttl)));
     }
-    await this.#scripted.prescientCachePut(
-      keys.length,
-      ...keys,
-      entryKeys.length,
-      indexKeys.length,
-      ...entryArgs,
-      ...indexArgs,
-    );
+    await putEntries.run(this.client, keys, [entryKeys.length, indexKeys.length, ...entryArgs, ...indexArgs]);
   }
 
   async delete(keys: readonly string[]): Promise<number> {

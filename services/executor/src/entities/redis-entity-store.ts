@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { escapeEntityId } from "@prescient/core";
-import { connectRedis, type RedisClient, watchRedisErrors } from "@prescient/kit";
+import { connectRedis, LuaCommand, type RedisClient, watchRedisErrors } from "@prescient/kit";
 import type { EntityRecord, EntityRef, EntityStore, Features } from "./entity-store.js";
 
 export interface RedisEntityStoreOptions {
@@ -10,6 +9,9 @@ export interface RedisEntityStoreOptions {
   ttlMs: number;
 }
 
+/** getMany's script (get-features.lua): as many keys as entities asked for. */
+const getFeatures = new LuaCommand("prescientEntityFeatures", new URL("./get-features.lua", import.meta.url));
+
 /**
  * One hash per entity, `{prefix}{tenant}/<escaped id>`, one field per feature.
  * Values are typed by a one-letter tag ("n:" number, "s:" text) because Redis
@@ -18,29 +20,17 @@ export interface RedisEntityStoreOptions {
  * `{tenant}` hash tag keeps a tenant's entities on one Redis Cluster slot,
  * which is what lets getMany read a tenant's entities with one script call.
  */
-/**
- * The Lua of getMany. Read from the source tree, which dist/ sits beside at
- * the same depth, so the path holds for both (tsc copies no .lua files).
- */
-const getFeaturesLua = readFileSync(new URL("../../src/entities/get-features.lua", import.meta.url), "utf8");
-const getFeaturesCommand = "prescientEntityFeatures";
-
-/** The client with getMany's script registered (defineCommand: EVALSHA, the source sent on NOSCRIPT). */
-type ScriptedRedis = RedisClient & {
-  [getFeaturesCommand](numKeys: number, ...keys: string[]): Promise<string>;
-};
-
 export class RedisEntityStore implements EntityStore {
   readonly name = "redis";
-  readonly #redis: ScriptedRedis;
+  readonly #redis: RedisClient;
   readonly #options: RedisEntityStoreOptions;
 
   constructor(redis: RedisClient | string, options?: Partial<RedisEntityStoreOptions>) {
     const client =
       typeof redis === "string" ? connectRedis(redis, { connectionName: "prescient-executor" }) : redis;
     if (typeof redis === "string") watchRedisErrors(client, "executor-entities");
-    client.defineCommand(getFeaturesCommand, { lua: getFeaturesLua });
-    this.#redis = client as ScriptedRedis;
+    getFeatures.define(client);
+    this.#redis = client;
     this.#options = { keyPrefix: "prescient:entity:", ttlMs: 30 * 24 * 3600 * 1000, ...options };
   }
 
@@ -87,7 +77,7 @@ export class RedisEntityStore implements EntityStore {
     await Promise.all(
       [...byTenant.values()].map(async (positions) => {
         const keys = positions.map((i) => this.#key(refs[i] as EntityRef));
-        const hashes: unknown = JSON.parse(await this.#redis[getFeaturesCommand](keys.length, ...keys));
+        const hashes: unknown = JSON.parse(await getFeatures.run<string>(this.#redis, keys));
         for (let j = 0; j < positions.length; j++)
           out[positions[j] as number] = decode(Array.isArray(hashes) ? hashes[j] : undefined);
       }),

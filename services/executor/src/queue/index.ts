@@ -1,4 +1,4 @@
-export type { RedisClient } from "./lua-script.js";
+export type { RedisClient } from "@prescient/kit";
 export { MemoryTaskQueue } from "./memory-task-queue.js";
 export {
   type DeadLetterDropReason,

@@ -1,5 +1,5 @@
 import { isTaskReason } from "@prescient/core";
-import { claimFields } from "./redis-scripts/claim.js";
+import { claimFields } from "./queue-scripts.js";
 import type { ClaimedTask, TaskRecord, TaskState } from "./task-queue.js";
 import { taskStates } from "./task-queue.js";
 
@@ -37,7 +37,7 @@ export function decodeRecord(f: Record<string, string>): TaskRecord | undefined 
   if (f.error !== undefined) record.lastError = f.error;
   if (f.traceparent !== undefined) record.traceparent = f.traceparent;
   if (f.payload !== undefined) record.payload = f.payload;
-  // Scripts leave worker and lease behind when a task leaves processing (lib.ts).
+  // Scripts leave worker and lease behind when a task leaves processing (includes/lib.lua).
   if (state === "processing" && f.worker !== undefined) record.workerId = f.worker;
   if (state === "processing" && f.lease !== undefined) record.leaseExpiresAt = Number(f.lease);
   return record;

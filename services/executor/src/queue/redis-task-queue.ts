@@ -1,5 +1,6 @@
 import { type Clock, parseKey, systemClock, UnavailableError } from "@prescient/core";
-import { LuaScript, type RedisClient, runAndWait, storeError } from "./lua-script.js";
+import { defineLuaCommands, type RedisClient } from "@prescient/kit";
+import { runAndWait } from "./durable-write.js";
 import {
   type DurableEnqueue,
   queueLimits,
@@ -18,13 +19,10 @@ import {
   partitionShare,
 } from "./partitions.js";
 import { queueFullError } from "./queue-messages.js";
+import { type QueueOperation, queueScripts } from "./queue-scripts.js";
 import { asArray, decodeClaimed, decodeRecord, fieldMap, jsonArray } from "./redis-codec.js";
-import { claimLua, reapLua } from "./redis-scripts/claim.js";
-import { listDeadLua, purgeDeadLua, requeueDeadLua } from "./redis-scripts/dead-letters.js";
-import { enqueueLua } from "./redis-scripts/enqueue.js";
-import { getByKeyLua, statsLua } from "./redis-scripts/inspect.js";
-import { ackLua, extendLua, failLua, releaseLua } from "./redis-scripts/settle.js";
 import { StatsCounter } from "./stats-counter.js";
+import { storeError } from "./store-error.js";
 import type {
   ClaimedTask,
   ClaimOptions,
@@ -40,26 +38,11 @@ import type {
 } from "./task-queue.js";
 import * as v from "./validation.js";
 
-const scripts = {
-  enqueue: new LuaScript("enqueue", enqueueLua),
-  claim: new LuaScript("claim", claimLua),
-  reap: new LuaScript("requeueExpired", reapLua),
-  ack: new LuaScript("ack", ackLua),
-  fail: new LuaScript("fail", failLua),
-  release: new LuaScript("release", releaseLua),
-  extend: new LuaScript("extendLease", extendLua),
-  listDead: new LuaScript("listDeadLetters", listDeadLua),
-  requeueDead: new LuaScript("requeueDeadLetters", requeueDeadLua),
-  purgeDead: new LuaScript("purgeDeadLetters", purgeDeadLua),
-  stats: new LuaScript("stats", statsLua),
-  getByKey: new LuaScript("getByKey", getByKeyLua),
-};
-
 /**
  * The task queue on Redis (standalone or Cluster): every operation is one
  * Lua script per partition it touches, so it is atomic within a partition
  * and one round trip there however many tasks it covers. The key layout is
- * in redis-scripts/lib.ts; partitions (each its own hash tag, so its own
+ * in redis-scripts/includes/lib.lua; partitions (each its own hash tag, so its own
  * cluster slot), their ids and routing are in partitions.ts. The client
  * belongs to the caller, who closes it.
  *
@@ -101,6 +84,8 @@ export class RedisTaskQueue implements TaskQueue {
   constructor(redis: RedisClient, options: Partial<TaskQueueOptions> = {}, clock: Clock = systemClock) {
     this.options = resolveTaskQueueOptions(options);
     this.#redis = redis;
+    // Up front, so that a missing .lua file fails here rather than on first use.
+    defineLuaCommands(redis, Object.values(queueScripts));
     this.#clock = clock;
     const o = this.options;
     this.#bases = partitionBases(o.keyPrefix, o.partitions);
@@ -157,7 +142,7 @@ export class RedisTaskQueue implements TaskQueue {
     const durable = checkOnly ? undefined : this.options.durableEnqueue;
     const reply = asArray(
       durable === undefined
-        ? await this.#run(scripts.enqueue, args, undefined, p)
+        ? await this.#run("enqueue", args, undefined, p)
         : await this.#runDurably(args, p),
     );
     if (reply[0] === "full")
@@ -192,7 +177,7 @@ export class RedisTaskQueue implements TaskQueue {
     const o = this.options;
     const [claimed, ...dropped] = asArray(
       await this.#run(
-        scripts.claim,
+        "claim",
         [
           n,
           c.leaseMs,
@@ -215,7 +200,7 @@ export class RedisTaskQueue implements TaskQueue {
     v.validateIds(ids, "ack");
     if (ids.length === 0) return 0;
     return this.#sumByPartition(ids, (p, part) =>
-      this.#run(scripts.ack, [this.options.retentionMs, ...part], undefined, p),
+      this.#run("ack", [this.options.retentionMs, ...part], undefined, p),
     );
   }
 
@@ -258,7 +243,7 @@ export class RedisTaskQueue implements TaskQueue {
       queueLimits.batchMax,
     ];
     for (const f of valid) args.push(f.id, f.error, f.permanent === true ? "1" : "0", o.random());
-    const reply = asArray(await this.#run(scripts.fail, args, undefined, p));
+    const reply = asArray(await this.#run("fail", args, undefined, p));
     this.#reportDropped(reply.slice(2 * valid.length));
     return valid.map((f, i): FailOutcome => {
       const outcome = reply[2 * i];
@@ -270,16 +255,14 @@ export class RedisTaskQueue implements TaskQueue {
   async release(ids: readonly string[]): Promise<number> {
     v.validateIds(ids, "release");
     if (ids.length === 0) return 0;
-    return this.#sumByPartition(ids, (p, part) => this.#run(scripts.release, part, undefined, p));
+    return this.#sumByPartition(ids, (p, part) => this.#run("release", part, undefined, p));
   }
 
   async extendLease(ids: readonly string[], leaseMs = this.options.leaseMs): Promise<number> {
     v.validateIds(ids, "extendLease");
     v.validateLease(leaseMs);
     if (ids.length === 0) return 0;
-    return this.#sumByPartition(ids, (p, part) =>
-      this.#run(scripts.extend, [leaseMs, ...part], undefined, p),
-    );
+    return this.#sumByPartition(ids, (p, part) => this.#run("extendLease", [leaseMs, ...part], undefined, p));
   }
 
   async requeueExpired(): Promise<number> {
@@ -292,7 +275,7 @@ export class RedisTaskQueue implements TaskQueue {
     for (;;) {
       const [reaped, ...dropped] = asArray(
         await this.#run(
-          scripts.reap,
+          "requeueExpired",
           [
             o.maxAttempts,
             queueLimits.housekeepingBatch,
@@ -320,7 +303,7 @@ export class RedisTaskQueue implements TaskQueue {
   async getByKey(key: string): Promise<TaskRecord | undefined> {
     parseKey(key);
     const p = partitionOfKey(key, this.options.partitions);
-    return decodeRecord(fieldMap(await this.#run(scripts.getByKey, [key], undefined, p)));
+    return decodeRecord(fieldMap(await this.#run("getByKey", [key], undefined, p)));
   }
 
   async listDeadLetters(options: { pageSize?: number; pageToken?: string } = {}): Promise<DeadLetterPage> {
@@ -333,7 +316,7 @@ export class RedisTaskQueue implements TaskQueue {
     for (let p = from.partition; p < this.options.partitions; p++) {
       const after = p === from.partition ? from.deadseq : 0;
       const [records, more] = asArray(
-        await this.#run(scripts.listDead, [after, size - tasks.length], undefined, p),
+        await this.#run("listDeadLetters", [after, size - tasks.length], undefined, p),
       );
       const fields = jsonArray(records).map(fieldMap);
       tasks.push(...fields.flatMap((f) => decodeRecord(f) ?? []));
@@ -357,7 +340,7 @@ export class RedisTaskQueue implements TaskQueue {
     const args = [capacity, limit, ...selection];
     let requeued = 0;
     for (;;) {
-      const reply = asArray(await this.#run(scripts.requeueDead, args, undefined, p));
+      const reply = asArray(await this.#run("requeueDeadLetters", args, undefined, p));
       if (reply[0] === "full")
         throw queueFullError(Number(reply[1]), Number(reply[2]), capacity, {
           index: p,
@@ -381,7 +364,7 @@ export class RedisTaskQueue implements TaskQueue {
     const limit = queueLimits.housekeepingBatch;
     let purged = 0;
     for (;;) {
-      const n = Number(await this.#run(scripts.purgeDead, [limit, ...selection], undefined, p));
+      const n = Number(await this.#run("purgeDeadLetters", [limit, ...selection], undefined, p));
       purged += n;
       if (selection[0] === "ids" || n < limit) return purged;
     }
@@ -395,7 +378,7 @@ export class RedisTaskQueue implements TaskQueue {
 
   async stats(): Promise<QueueStats> {
     const replies = await Promise.all(
-      this.#bases.map((_, p) => this.#run(scripts.stats, [queueLimits.housekeepingBatch], undefined, p)),
+      this.#bases.map((_, p) => this.#run("stats", [queueLimits.housekeepingBatch], undefined, p)),
     );
     const counter = new StatsCounter();
     let size = 0;
@@ -468,14 +451,18 @@ export class RedisTaskQueue implements TaskQueue {
    * Runs a script in partition p with its routing key, key base and the
    * clock's time in front. KEYS[1] puts the call on the partition's slot.
    */
-  #run(
-    script: LuaScript,
+  async #run(
+    operation: QueueOperation,
     args: readonly (string | number)[],
     now = this.#clock.now(),
     p = 0,
   ): Promise<unknown> {
     const base = this.#bases[p] as string;
-    return script.run(this.#redis, [`${base}types`], [base, now, ...args]);
+    try {
+      return await queueScripts[operation].run(this.#redis, [`${base}types`], [base, now, ...args]);
+    } catch (e) {
+      throw storeError(operation, e);
+    }
   }
 
   /**
@@ -489,7 +476,8 @@ export class RedisTaskQueue implements TaskQueue {
     const { replicas, timeoutMs } = this.options.durableEnqueue as DurableEnqueue;
     const base = this.#bases[p] as string;
     const out = await runAndWait(
-      scripts.enqueue,
+      "enqueue",
+      queueScripts.enqueue,
       this.#redis,
       [`${base}types`],
       [base, this.#clock.now(), ...args],

@@ -1,6 +1,6 @@
 /**
  * How the queue orders and reschedules tasks. RedisTaskQueue's Lua scripts
- * mirror these two formulas (see redis-scripts/lib.ts); keep them in step.
+ * mirror these two formulas (see redis-scripts/includes/lib.lua); keep them in step.
  */
 
 /**

@@ -1,5 +1,11 @@
 import { errorMessage, UnavailableError } from "@prescient/core";
-import { connectRedis, type RedisClient, watchRedisErrors } from "@prescient/kit";
+import {
+  connectRedis,
+  defineLuaCommands,
+  LuaCommand,
+  type RedisClient,
+  watchRedisErrors,
+} from "@prescient/kit";
 import {
   type ClaimOutcome,
   type ClaimRequest,
@@ -18,68 +24,12 @@ export interface RedisRunStoreOptions {
 
 const defaults: RedisRunStoreOptions = { keyPrefix: "prescient:precomputer:", retentionMs: 30 * 86_400_000 };
 
-/**
- * The claim, in one script: the decision of decideClaim (run-store.ts) over
- * the window's record and its lease. The lease is a key SET NX PX with the
- * owner as its value, so it lapses on Redis's own clock when its owner dies
- * and stops renewing; a running record without a lease is taken over.
- * KEYS: run record, lease. ARGV: owner, leaseMs, now, maxAttempts, schedule, windowStart, key, retentionMs.
- */
-const claimLua = `
-local raw = redis.call('GET', KEYS[1])
-local held = redis.call('EXISTS', KEYS[2]) == 1
-local rec = nil
-if raw then rec = cjson.decode(raw) end
-local now = tonumber(ARGV[3])
-if rec then
-  if rec.status == 'succeeded' then return {0, 'succeeded', raw} end
-  if rec.status == 'running' and held then return {0, 'running', raw} end
-  if tonumber(rec.attempts) >= tonumber(ARGV[4]) then return {0, 'attempts_exhausted', raw} end
-  if rec.status == 'failed' and rec.retryAt and now < tonumber(rec.retryAt) then return {0, 'retry_later', raw} end
-end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) == false then
-  return {0, 'running', raw or ''}
-end
-local takeover = 0
-local attempts = 1
-local err = ''
-if rec then
-  attempts = tonumber(rec.attempts) + 1
-  err = rec.error or ''
-  if rec.status == 'running' then takeover = 1 end
-end
-local out = cjson.encode({key = ARGV[7], schedule = ARGV[5], windowStart = tonumber(ARGV[6]), status = 'running',
-  owner = ARGV[1], startedAt = now, items = 0, error = err, attempts = attempts, note = ''})
-redis.call('SET', KEYS[1], out, 'PX', ARGV[8])
-return {1, takeover, out}
-`;
-
-/** KEYS: run record, lease. ARGV: owner, leaseMs. */
-const renewLua = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return 0 end
-local rec = cjson.decode(raw)
-if rec.status ~= 'running' or rec.owner ~= ARGV[1] then return 0 end
-local holder = redis.call('GET', KEYS[2])
-if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-return 1
-`;
-
-/** KEYS: run record, lease. ARGV: owner, outcome JSON. */
-const finishLua = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return 0 end
-local rec = cjson.decode(raw)
-if rec.status ~= 'running' or rec.owner ~= ARGV[1] then return 0 end
-local holder = redis.call('GET', KEYS[2])
-if holder and holder ~= ARGV[1] then return 0 end
-local outcome = cjson.decode(ARGV[2])
-for k, v in pairs(outcome) do rec[k] = v end
-redis.call('SET', KEYS[1], cjson.encode(rec), 'KEEPTTL')
-redis.call('DEL', KEYS[2])
-return 1
-`;
+/** The run store's scripts (KEYS: run record, lease); what each takes is at the top of its file. */
+const script = (name: string, file: string): LuaCommand =>
+  new LuaCommand(name, new URL(`./${file}.lua`, import.meta.url), { numberOfKeys: 2 });
+const claimRun = script("prescientRunClaim", "claim-run");
+const renewLease = script("prescientRunRenew", "renew-lease");
+const finishRun = script("prescientRunFinish", "finish-run");
 
 /**
  * Schedule runs on Redis, shared by every precomputer replica. A run's
@@ -98,6 +48,7 @@ export class RedisRunStore implements RunStore {
     this.#redis =
       typeof redis === "string" ? connectRedis(redis, { connectionName: "prescient-precomputer" }) : redis;
     if (typeof redis === "string") watchRedisErrors(this.#redis, "precomputer-runs");
+    defineLuaCommands(this.#redis, [claimRun, renewLease, finishRun]);
   }
 
   /** The connection, for health watching. */
@@ -124,22 +75,22 @@ export class RedisRunStore implements RunStore {
   }
 
   async claim(r: ClaimRequest): Promise<ClaimOutcome> {
-    const reply = (await this.#call("claim", () =>
-      this.#redis.eval(
-        claimLua,
-        2,
-        this.#run(r.key),
-        this.#lease(r.key),
-        r.owner,
-        r.leaseMs,
-        r.now,
-        r.maxAttempts,
-        r.schedule,
-        r.windowStart,
-        r.key,
-        Math.min(this.options.retentionMs, r.keepMs ?? Number.POSITIVE_INFINITY),
+    const reply = await this.#call("claim", () =>
+      claimRun.run<[number, number | string, string]>(
+        this.#redis,
+        [this.#run(r.key), this.#lease(r.key)],
+        [
+          r.owner,
+          r.leaseMs,
+          r.now,
+          r.maxAttempts,
+          r.schedule,
+          r.windowStart,
+          r.key,
+          Math.min(this.options.retentionMs, r.keepMs ?? Number.POSITIVE_INFINITY),
+        ],
       ),
-    )) as [number, number | string, string];
+    );
     const [claimed, detail, raw] = reply;
     if (claimed === 1) {
       const record = decode(raw);
@@ -162,14 +113,14 @@ export class RedisRunStore implements RunStore {
 
   async renew(key: string, owner: string, leaseMs: number): Promise<boolean> {
     const n = await this.#call("renew", () =>
-      this.#redis.eval(renewLua, 2, this.#run(key), this.#lease(key), owner, leaseMs),
+      renewLease.run(this.#redis, [this.#run(key), this.#lease(key)], [owner, leaseMs]),
     );
     return n === 1;
   }
 
   async finish(key: string, owner: string, outcome: RunFinish): Promise<boolean> {
     const n = await this.#call("finish", () =>
-      this.#redis.eval(finishLua, 2, this.#run(key), this.#lease(key), owner, JSON.stringify(outcome)),
+      finishRun.run(this.#redis, [this.#run(key), this.#lease(key)], [owner, JSON.stringify(outcome)]),
     );
     return n === 1;
   }

@@ -1,25 +1,20 @@
-import { luaLib } from "./lib.js";
-
-/** Fields per task in the enqueue script's ARGV, after the five fixed ones. */
-export const enqueueFields = 10;
-
-/**
- * Enqueues a batch atomically, all or nothing (into one partition: a
- * partitioned queue runs it once per partition the batch touches).
- * ARGV: B, NOW, capacity, idPrefix ('' in partition 0, '<p>.' beyond),
- * checkOnly ('1': only answer whether the new tasks would fit, writing
- * nothing; the other task fields may then be empty), then per task: key, type, tenant, priority, reason,
- * notBefore ('' = none), traceparent ('' = none), payload, hasPayload ('1'/'0'),
- * nonce (the random part of a new task's id, so ids cannot be guessed).
- * Returns {'ok', id1, dedup1, id2, dedup2, ...} ({'ok'} when checking) or
- * {'full', size, needed}.
- */
-export const enqueueLua = `${luaLib}
+-- Enqueues a batch atomically, all or nothing (into one partition: a
+-- partitioned queue runs it once per partition the batch touches).
+-- ARGV: B, NOW, capacity, idPrefix ('' in partition 0, '<p>.' beyond),
+-- checkOnly ('1': only answer whether the new tasks would fit, writing
+-- nothing; the other task fields may then be empty), then per task: key,
+-- type, tenant, priority, reason, notBefore ('' = none), traceparent
+-- ('' = none), payload, hasPayload ('1'/'0'), nonce (the random part of a new
+-- task's id, so ids cannot be guessed). FIELDS, the fields per task, is
+-- enqueueFields in queue-scripts.ts; a test keeps the two in step.
+-- Returns {'ok', id1, dedup1, id2, dedup2, ...} ({'ok'} when checking) or
+-- {'full', size, needed}.
+--- @include "lib"
 local CAPACITY = tonumber(ARGV[3])
 local ID_PREFIX = ARGV[4]
 local CHECK_ONLY = ARGV[5] == '1'
 local FIRST = 6
-local FIELDS = ${enqueueFields}
+local FIELDS = 10
 local COUNT = (#ARGV - FIRST + 1) / FIELDS
 
 -- The task a key is waiting as (queued or failed), which a new enqueue merges into.
@@ -124,4 +119,3 @@ for i = 0, COUNT - 1 do
   end
 end
 return out
-`;

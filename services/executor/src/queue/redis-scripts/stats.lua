@@ -1,12 +1,8 @@
-import { luaLib } from "./lib.js";
-
-/**
- * Stats per task type, after promoting due tasks so that "queued" means
- * claimable now and "delayed" means not yet due, as in the memory queue.
- * ARGV: B, NOW, limit.
- * Returns {{type, ready, delayed, retry, active, completed, dead, {count per priority 1..10}}..., paused}.
- */
-export const statsLua = `${luaLib}
+-- Stats per task type, after promoting due tasks so that "queued" means
+-- claimable now and "delayed" means not yet due, as in the memory queue.
+-- ARGV: B, NOW, limit.
+-- Returns {{type, ready, delayed, retry, active, completed, dead, {count per priority 1..10}}..., paused}.
+--- @include "lib"
 local LIMIT = tonumber(ARGV[3])
 local counts = B .. 'counts'
 local out = {}
@@ -24,11 +20,3 @@ for _, taskType in ipairs(redis.call('SMEMBERS', B .. 'types')) do
     tonumber(redis.call('HGET', counts, 'dead:' .. taskType) or '0'), byPriority }
 end
 return { out, redis.call('EXISTS', B .. 'paused') }
-`;
-
-/** ARGV: B, NOW, key. Returns the record of the key's newest task, or {}. */
-export const getByKeyLua = `${luaLib}
-local id = redis.call('GET', kkey(ARGV[3]))
-if not id then return {} end
-return redis.call('HGETALL', tkey(id))
-`;

@@ -1,41 +1,38 @@
-/**
- * Lua shared by every queue script, prepended to each one.
- *
- * Calling convention: KEYS[1] is the queue's `types` set, ARGV[1] the key base
- * `{keyPrefix}:` and ARGV[2] the caller's clock in epoch ms. Time comes from
- * the caller, never from Redis, so that one injected Clock (a ManualClock in
- * tests, the replay clock in the evaluator) drives both queue implementations.
- *
- * Redis Cluster: every key of one queue partition starts with the same hash
- * tag (`{keyPrefix}` for partition 0, `{keyPrefix#p}` beyond: partitions.ts),
- * so all of them live in one slot and a script may touch any of them. A
- * script works on one partition; the queue runs it once per partition an
- * operation touches. The scripts build most key names themselves (task
- * records, one set per task type) because they are not known before the
- * script runs; KEYS[1] only routes the call to the partition's slot. With the
- * default of one partition the whole queue is one slot, as it always was;
- * more partitions spread it over the cluster's masters.
- *
- * Keys under the base B (one partition's; seq and deadseq count per partition):
- *   seq, deadseq        counters: task ids / FIFO order, and dead-letter order
- *   types               set of task types ever enqueued
- *   paused              present while claims are paused
- *   counts              hash: completed:<type> (a counter), dead:<type>
- *   ready:<type>        zset of claimable ids, score (10 - priority) * 2^49 + seq
- *   delayed:<type>      zset of queued ids with a future not-before, score = due time
- *   retry:<type>        zset of failed ids waiting for their retry, score = due time
- *   active:<type>       zset of processing ids, score = lease expiry
- *   dead                zset of dead ids, score = deadseq (stable paging); bounded
- *                       by trimDead: capacity (oldest first) and retention (age)
- *   task:<id>           hash: the status record (fields below)
- *   key:<key>           string: id of the newest task of a canonical key
- *
- * Record fields: id key type tenant priority reasons state attempts created
- * updated notbefore error traceparent payload worker lease seq deadseq.
- * `reasons` is a comma-separated set (reason names are [a-z]); `worker` and
- * `lease` mean something only while the state is processing.
- */
-export const luaLib = `
+-- Lua shared by every queue script, included at the top of each one.
+--
+-- Calling convention: KEYS[1] is the queue's `types` set, ARGV[1] the key base
+-- `{keyPrefix}:` and ARGV[2] the caller's clock in epoch ms. Time comes from
+-- the caller, never from Redis, so that one injected Clock (a ManualClock in
+-- tests, the replay clock in the evaluator) drives both queue implementations.
+--
+-- Redis Cluster: every key of one queue partition starts with the same hash
+-- tag (`{keyPrefix}` for partition 0, `{keyPrefix#p}` beyond: partitions.ts),
+-- so all of them live in one slot and a script may touch any of them. A
+-- script works on one partition; the queue runs it once per partition an
+-- operation touches. The scripts build most key names themselves (task
+-- records, one set per task type) because they are not known before the
+-- script runs; KEYS[1] only routes the call to the partition's slot. With the
+-- default of one partition the whole queue is one slot, as it always was;
+-- more partitions spread it over the cluster's masters.
+--
+-- Keys under the base B (one partition's; seq and deadseq count per partition):
+--   seq, deadseq        counters: task ids / FIFO order, and dead-letter order
+--   types               set of task types ever enqueued
+--   paused              present while claims are paused
+--   counts              hash: completed:<type> (a counter), dead:<type>
+--   ready:<type>        zset of claimable ids, score (10 - priority) * 2^49 + seq
+--   delayed:<type>      zset of queued ids with a future not-before, score = due time
+--   retry:<type>        zset of failed ids waiting for their retry, score = due time
+--   active:<type>       zset of processing ids, score = lease expiry
+--   dead                zset of dead ids, score = deadseq (stable paging); bounded
+--                       by trimDead: capacity (oldest first) and retention (age)
+--   task:<id>           hash: the status record (fields below)
+--   key:<key>           string: id of the newest task of a canonical key
+--
+-- Record fields: id key type tenant priority reasons state attempts created
+-- updated notbefore error traceparent payload worker lease seq deadseq.
+-- `reasons` is a comma-separated set (reason names are [a-z]); `worker` and
+-- `lease` mean something only while the state is processing.
 local B = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local BAND = 562949953421312 -- 2^49: the width of one priority band (scheduling.ts)
@@ -203,4 +200,3 @@ local function queueSize()
   end
   return n
 end
-`;
