@@ -1,5 +1,4 @@
-import { commonV1 } from "@prescient/contracts";
-import { type Clock, errorMessage, systemClock } from "@prescient/core";
+import { type Clock, errorMessage, systemClock, TimeSlicer } from "@prescient/core";
 import { connectRedis, LuaCommand } from "@prescient/kit";
 import type { Logger } from "pino";
 import type {
@@ -14,6 +13,7 @@ import { EncodedResult } from "./encoded-result.js";
 import { type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.js";
 import { invalidateRedis, sweepRedis } from "./redis-invalidation.js";
 import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
+import { encodeResult } from "./result-bytes.js";
 
 export interface RedisStoreOptions {
   /** redis:// URL, used when no `client` is given. Default redis://127.0.0.1:6379. */
@@ -166,6 +166,12 @@ export class RedisCacheStore implements CacheStore {
   async putMany(entries: readonly StoreWrite[]): Promise<void> {
     if (entries.length === 0) return;
     const now = this.options.clock.now();
+    // Encoded first, in slices (a long tensor would hold the loop): #putTenant must fill the budget's list without awaiting.
+    const slicer = new TimeSlicer();
+    const encoded = new Map<StoreWrite, Uint8Array>();
+    for (const e of entries)
+      if (!(e.result instanceof EncodedResult) && e.physicalExpiryMs > now)
+        encoded.set(e, await encodeResult(e.result, slicer));
     const byTenant = new Map<string, StoreWrite[]>();
     for (const e of entries) {
       const list = byTenant.get(e.tenant);
@@ -176,7 +182,8 @@ export class RedisCacheStore implements CacheStore {
     // #putTenant fills these before its first await, so the budget is booked in parallel.
     const booked: BudgetWrite[] = [];
     const gone: string[] = [];
-    for (const [tenant, list] of byTenant) writes.push(this.#putTenant(tenant, list, now, booked, gone));
+    for (const [tenant, list] of byTenant)
+      writes.push(this.#putTenant(tenant, list, encoded, now, booked, gone));
     const booking = this.#budget.record(booked, now);
     await Promise.all([...writes, booking, this.#budget.forget(gone)]);
     // Evicted only once the writes have landed, so a victim from this very batch stays evicted.
@@ -191,6 +198,7 @@ export class RedisCacheStore implements CacheStore {
   async #putTenant(
     tenant: string,
     entries: StoreWrite[],
+    encoded: ReadonlyMap<StoreWrite, Uint8Array>,
     now: number,
     booked: BudgetWrite[],
     gone: string[],
@@ -217,8 +225,7 @@ export class RedisCacheStore implements CacheStore {
         gone.push(e.key);
         continue;
       }
-      const bytes =
-        e.result instanceof EncodedResult ? e.result.encoded : commonV1.Result.encode(e.result).finish();
+      const bytes = e.result instanceof EncodedResult ? e.result.encoded : (encoded.get(e) as Uint8Array);
       entryArgs.push(ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       addTo(this.layout.keys(tenant), e.key, ttl);
       addTo(this.layout.type(tenant, e.taskType), e.key, ttl);

@@ -74,6 +74,27 @@ export function describeStoreConformance(
     });
     afterEach(async () => dispose(store));
 
+    it("stores a long tensor and a large payload (written in slices) exactly", async () => {
+      const tensor = write("t1", "ctr_prediction", "long");
+      const data = Array.from({ length: 300_000 }, (_, i) => i / 3);
+      tensor.result = {
+        ...tensor.result,
+        value: {
+          tensors: { tensors: [{ name: "p", datatype: "FP64", shape: [300_000n], data }] },
+          contentType: "",
+        },
+      };
+      const payload = write("t1", "ctr_prediction", "payload");
+      payload.result = {
+        ...payload.result,
+        value: { payload: Buffer.alloc(2 * 1024 * 1024, 7), contentType: "application/octet-stream" },
+      };
+      await store.putMany([tensor, payload]);
+      const [a, b] = await store.getMany([tensor.key, payload.key]);
+      expect(plain(a)).toEqual(plain(tensor.result));
+      expect(plain(b)).toEqual(plain(payload.result));
+    });
+
     it("answers undefined for absent keys, alone and in batches", async () => {
       expect(await store.get(key("t1", "ctr_prediction", "nope"))).toBeUndefined();
       expect(
