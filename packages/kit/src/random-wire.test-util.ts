@@ -1,5 +1,6 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { mulberry32 } from "@prescient/core";
 import type { ContractTypes } from "./contract-types.js";
 
 /** Every message type that has a generated codec, in a stable order. */
@@ -10,16 +11,7 @@ export function messagesWithCodec(types: ContractTypes): DescMessage[] {
 }
 
 /** A seeded PRNG, so fast-check shrinks a seed and a failure replays exactly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /**
  * Random wire bytes for a message type, generated from its descriptor: any

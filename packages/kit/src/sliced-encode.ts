@@ -23,10 +23,6 @@ const defaults: SlicedEncoderOptions = { inlineElements: 4096, sliceMs: 8 };
 
 type Fields = Record<string, unknown>;
 
-const isPackable = (field: DescField & { fieldKind: "list" }): boolean =>
-  field.listKind === "enum" ||
-  (field.listKind === "scalar" && field.scalar !== ScalarType.STRING && field.scalar !== ScalarType.BYTES);
-
 /**
  * Encodes a message in slices with yields between them, the counterpart of
  * SlicedDecoder: a stored result with a tensor of two million values would
@@ -131,16 +127,8 @@ export class SlicedEncoder {
         await this.#framed(field, field.message, v as Fields, parts, slicer);
       } else if (field.fieldKind === "list" && field.listKind === "message") {
         for (const item of v as Fields[]) await this.#framed(field, field.message, item, parts, slicer);
-      } else if (field.fieldKind === "list" && isPackable(field)) {
-        const list = v as unknown[];
-        for (let at = 0; at < list.length; at += this.options.inlineElements) {
-          const run = codec.fromPartial({} as never) as Fields;
-          run[field.localName] = list.slice(at, at + this.options.inlineElements);
-          parts.push(codec.encode(run as never).finish());
-          await slicer.tick();
-        }
       } else {
-        // Long lists of strings or bytes: each element is its own occurrence anyway.
+        // A long list of scalars: packed numbers as shorter packed runs; strings and bytes are one occurrence each anyway.
         const list = v as unknown[];
         for (let at = 0; at < list.length; at += this.options.inlineElements) {
           const run = codec.fromPartial({} as never) as Fields;
