@@ -64,6 +64,7 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(r.successorHalfLifeMs).toBe(base.successorHalfLifeMs / 600);
     expect(r.sessionGapMs).toBe(base.sessionGapMs / 600);
     expect(r.retrainIntervalMs).toBe(base.retrainIntervalMs / 600);
+    expect(r.retrainMinIntervalMs).toBe(scaledMs(base.retrainMinIntervalMs, 600));
     expect(r.fanOut.windowMs).toBe(base.fanOut.windowMs / 600);
     expect(r.fanOut.halfLifeMs).toBe(base.fanOut.halfLifeMs / 600);
     expect(r.nextReads.windowMs).toBe(base.nextReads.windowMs / 600);
@@ -78,6 +79,10 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(r.keyCapacity).toBe(base.keyCapacity);
     // Retraining turned off stays off.
     expect(resolveOptions(scaleAnalyzerOptions({ retrainIntervalMs: 0 }, 600)).retrainIntervalMs).toBe(0);
+    // So does an unbounded retraining rate.
+    expect(resolveOptions(scaleAnalyzerOptions({ retrainMinIntervalMs: 0 }, 600)).retrainMinIntervalMs).toBe(
+      0,
+    );
 
     expect(scaleReporterOptions(10)).toEqual({ flushIntervalMs: queryReporterDefaults.flushIntervalMs / 10 });
     expect(scaleReporterOptions(600)).toEqual({ flushIntervalMs: 1 });

@@ -31,7 +31,9 @@ import { z } from "zod";
  *   and `max_live_qps` are rates, so they are multiplied;
  * - analyzer: the half-lives of demand, successors, learned fan-out, next
  *   reads and entity relations, the fan-out and next-read windows, the
- *   session gap and the next-action retraining period;
+ *   session gap, the next-action retraining period and the least time
+ *   between retraining rounds (scaled with the period, so that a period
+ *   above it stays above it);
  * - the cache's query reporter: its flush interval.
  *
  * Left in wall time: what is operational rather than policy (task leases,
@@ -103,7 +105,7 @@ export function scaleTaskTypeConfig(registry: TaskTypeRegistry, scale: number): 
   );
 }
 
-/** The analyzer's options with its half-lives, windows, session gap and retraining period scaled. */
+/** The analyzer's options with its half-lives, windows, session gap, retraining period and minimum interval scaled. */
 export function scaleAnalyzerOptions(
   options: Partial<AnalyzerOptions>,
   scale: number,
@@ -116,6 +118,7 @@ export function scaleAnalyzerOptions(
     successorHalfLifeMs: scaledMs(r.successorHalfLifeMs, scale),
     sessionGapMs: scaledMs(r.sessionGapMs, scale),
     retrainIntervalMs: scaledMs(r.retrainIntervalMs, scale),
+    retrainMinIntervalMs: scaledMs(r.retrainMinIntervalMs, scale),
     fanOut: {
       ...r.fanOut,
       windowMs: scaledMs(r.fanOut.windowMs, scale),

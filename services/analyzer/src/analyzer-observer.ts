@@ -2,8 +2,12 @@
 export type EventKind = "query" | "action" | "domain_event";
 /** rejected: failed validation; dropped: valid, but lost because the store failed to take it. */
 export type EventOutcome = "accepted" | "rejected" | "dropped";
-/** trained: a candidate model was trained; skipped: too little data, or nothing changed since the last round. */
-export type RetrainResult = "trained" | "skipped" | "failed";
+/**
+ * trained: a candidate model was trained; skipped: too little data, or
+ * nothing changed since the last round; coalesced: asked for within the
+ * minimum interval after a round, answered with that round's report.
+ */
+export type RetrainResult = "trained" | "skipped" | "coalesced" | "failed";
 /**
  * What offered a prediction: the next-action model or its fallbacks (model,
  * markov, frequency), successor counts and sequential runs (successor,

@@ -243,7 +243,10 @@ export class Analyzer {
     return p;
   }
 
-  /** Retrains now; a call while one runs shares its result. */
+  /**
+   * Retrains now; a call while one runs shares its result, and one within
+   * `retrainMinIntervalMs` of the last round answers that round's report.
+   */
   retrainNextAction(): Promise<RetrainReport> {
     return this.#retrainer.retrain();
   }

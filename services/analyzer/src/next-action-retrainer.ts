@@ -44,6 +44,8 @@ export class NextActionRetrainer {
   readonly #predictor: NextActionPredictor;
   readonly #observer: AnalyzerObserver;
   #retraining: Promise<RetrainReport> | undefined;
+  /** The last round that completed, and when (see retrain). */
+  #completed: { report: RetrainReport; at: number } | undefined;
   /** The last round's inputs and outcome (see #round). */
   #last:
     | { histories: UserHistory[]; current: NextActionModel | undefined; outcome: RetrainOutcome }
@@ -59,11 +61,23 @@ export class NextActionRetrainer {
     this.#observer = deps.observer ?? unobserved;
   }
 
-  /** Retrains now; a call while one runs shares its result. */
+  /**
+   * Retrains now; a call while one runs shares its result, and a call within
+   * `retrainMinIntervalMs` of the end of the last completed round answers
+   * that round's report (its explanation says so) without training again.
+   * A failed round does not count: the next call retrains.
+   */
   retrain(): Promise<RetrainReport> {
-    this.#retraining ??= this.#retrain()
+    if (this.#retraining !== undefined) return this.#retraining;
+    const recent = this.#recent();
+    if (recent !== undefined) {
+      this.#observer.retrained("coalesced");
+      return Promise.resolve(recent);
+    }
+    this.#retraining = this.#retrain()
       .then(
         ({ report, trained }) => {
+          this.#completed = { report, at: this.#settings.clock.now() };
           this.#observer.retrained(trained ? "trained" : "skipped");
           return report;
         },
@@ -76,6 +90,20 @@ export class NextActionRetrainer {
         this.#retraining = undefined;
       });
     return this.#retraining;
+  }
+
+  /** The last completed round's report, said to be that, while within the minimum interval; else undefined. */
+  #recent(): RetrainReport | undefined {
+    const last = this.#completed;
+    const min = this.#settings.retrainMinIntervalMs;
+    if (last === undefined || !(min > 0)) return undefined;
+    const age = this.#settings.clock.now() - last.at;
+    // A clock that went back (a replay restarted) does not hold rounds off.
+    if (!(age >= 0 && age < min)) return undefined;
+    return {
+      ...last.report,
+      explanation: `${last.report.explanation}; not retrained: this is the report of the round that ended ${age} ms ago, and rounds are at least ${min} ms apart`,
+    };
   }
 
   /** The round's report, and whether it trained a candidate (not reused, and enough data). */

@@ -23,3 +23,30 @@ describe("analyzer options: store shards", () => {
       expect(() => resolveOptions({ storeShards: bad })).toThrow(/storeShards/);
   });
 });
+
+describe("analyzer options: least time between retraining rounds", () => {
+  it("defaults to 10 s, and PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS sets it (0: unbounded)", () => {
+    expect(resolveOptions().retrainMinIntervalMs).toBe(10_000);
+    expect(analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, {}))).not.toHaveProperty("retrainMinIntervalMs");
+    for (const [raw, ms] of [
+      ["2500", 2500],
+      ["0", 0],
+    ] as const)
+      expect(
+        resolveOptions(
+          analyzerOptionsFromEnv(
+            loadEnv(analyzerEnvShape, { PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS: raw }),
+          ),
+        ).retrainMinIntervalMs,
+      ).toBe(ms);
+  });
+
+  it("refuses a bad value at start-up, naming the variable or the option", () => {
+    for (const bad of ["-1", "86400001", "1.5", "soon"])
+      expect(() => loadEnv(analyzerEnvShape, { PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS: bad })).toThrow(
+        /PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS/,
+      );
+    for (const bad of [-1, 1.5, Number.NaN, 86_400_001])
+      expect(() => resolveOptions({ retrainMinIntervalMs: bad })).toThrow(/retrainMinIntervalMs/);
+  });
+});

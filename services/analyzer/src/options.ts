@@ -51,10 +51,21 @@ export interface AnalyzerOptions extends AnalyzerSettings {
 
 export const maxStoreShards = 256;
 
+/** The longest retrainMinIntervalMs: a day, the same as PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS's. */
+export const maxRetrainMinIntervalMs = 86_400_000;
+
 export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOptions {
   const shards = options?.storeShards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > maxStoreShards)
     throw new RangeError(`storeShards must be an integer from 1 to ${maxStoreShards}, not ${shards}`);
+  const minInterval = options?.retrainMinIntervalMs;
+  if (
+    minInterval !== undefined &&
+    !(Number.isInteger(minInterval) && minInterval >= 0 && minInterval <= maxRetrainMinIntervalMs)
+  )
+    throw new RangeError(
+      `retrainMinIntervalMs must be an integer from 0 to ${maxRetrainMinIntervalMs}, not ${minInterval}`,
+    );
   return {
     store: "memory",
     storeShards: 1,
@@ -84,6 +95,8 @@ export const analyzerEnvShape = {
   PRESCIENT_ANALYZER_DAYS_TO_KEEP: intFromEnv(1, 365).default(7),
   /** Scheduled retraining period, seconds; 0 turns it off. */
   PRESCIENT_ANALYZER_RETRAIN_INTERVAL_S: intFromEnv(0, 30 * 86_400).default(6 * 3_600),
+  /** Least time between retraining rounds, ms (0: unbounded); unset takes the option's default (10 s). */
+  PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS: intFromEnv(0, maxRetrainMinIntervalMs).optional(),
   /** Heavy-hitter capacity for keys. */
   PRESCIENT_ANALYZER_KEY_CAPACITY: intFromEnv(10, 10_000_000).default(10_000),
   /** Pre-aggregation of query counters before the store, ms (0 turns it off); unset takes the option's default. */
@@ -112,6 +125,9 @@ export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOption
       ? {}
       : { ingestFlushIntervalMs: env.PRESCIENT_ANALYZER_INGEST_FLUSH_MS }),
     ...(env.PRESCIENT_ANALYZER_SHARDS === undefined ? {} : { storeShards: env.PRESCIENT_ANALYZER_SHARDS }),
+    ...(env.PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS === undefined
+      ? {}
+      : { retrainMinIntervalMs: env.PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS }),
     ...(env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES === undefined
       ? {}
       : { ingestMaxEntries: env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES }),

@@ -56,6 +56,16 @@ export interface AnalyzerSettings {
   missPriorEvents: number;
   defaultComputeMs: number;
   nextAction: NextActionSettings;
+  /**
+   * Least time between next-action retraining rounds, from the end of one
+   * to the start of the next; 0 leaves retraining unbounded. A retrain asked
+   * for sooner (RetrainNextAction, or a retraining period set below this)
+   * answers the last round's report, saying so in its explanation, without
+   * training: a round reads every user's history and trains a model, tens of
+   * milliseconds on a large store, so back-to-back calls must not each cost
+   * one. A call while a round runs shares that round. Default 10 s.
+   */
+  retrainMinIntervalMs: number;
   /** Learned fan-out: window, decay, support and bounds (defaults in fan-out-learner.ts). */
   fanOut: FanOutLearnerOptions;
   /**
@@ -111,6 +121,7 @@ export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSetti
     offPeakMinEvents: 1_000,
     missPriorEvents: 5,
     defaultComputeMs: 1,
+    retrainMinIntervalMs: 10_000,
     ...settings,
     fanOut: { ...fanOutLearnerDefaults, ...settings?.fanOut },
     nextReads: { ...fanOutLearnerDefaults, windowMs: 120_000, minDelayMs: 1000, ...settings?.nextReads },

@@ -245,6 +245,8 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     const retrainEmpty = await callUnary(client.retrainNextAction.bind(client), {});
     expect(retrainEmpty.promoted).toBe(false);
     expect(retrainEmpty.explanation).toMatch(/too little data/);
+    // Rounds are at least retrainMinIntervalMs apart (default 10 s).
+    clock.advance(runtime.analyzer.settings.retrainMinIntervalMs);
     for (const h of population.histories) {
       const events = h.actions.map((a) => ({
         time: new Date(a.time),
@@ -288,6 +290,11 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     expect(total).toBeGreaterThan(0.3);
     expect(total).toBeLessThanOrEqual(1.0001);
 
+    // Asked again at once: the first round's report, said to be that, and no new version.
+    const coalesced = await callUnary(client.retrainNextAction.bind(client), {});
+    expect({ ...coalesced, explanation: "" }).toEqual({ ...first, explanation: "" });
+    expect(coalesced.explanation).toMatch(/not retrained: this is the report of the round that ended/);
+    clock.advance(runtime.analyzer.settings.retrainMinIntervalMs);
     const second = await callUnary(client.retrainNextAction.bind(client), {});
     expect(second.current!.top1Accuracy).toBeCloseTo(first.candidate!.top1Accuracy, 6);
     expect(second.promoted).toBe(true);
@@ -305,6 +312,8 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     });
     expect(stranger.source).toBe(PredictionSource.PREDICTION_SOURCE_FREQUENCY);
     expect(stranger.actions).toHaveLength(2);
+    // The intervals waited out above are not the later tests' time.
+    clock.set(now);
   });
 
   it("falls back to Markov and says why when the predictor is unreachable", async () => {

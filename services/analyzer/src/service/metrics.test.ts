@@ -136,7 +136,10 @@ describe("analyzer metrics", () => {
       ),
       limits,
     );
+    await analyzer.retrainNextAction(); // within the minimum interval: the last round's report
+    clock.advance(analyzer.settings.retrainMinIntervalMs);
     await analyzer.retrainNextAction(); // trains a candidate
+    clock.advance(analyzer.settings.retrainMinIntervalMs);
     store.down = true;
     await expect(analyzer.retrainNextAction()).rejects.toThrow(/ECONNREFUSED/);
     store.down = false;
@@ -149,7 +152,9 @@ describe("analyzer metrics", () => {
 
     const text = await scrape();
     const retrains = (result: string) => metricValue(text, "prescient_analyzer_retrain_total", { result });
-    expect([retrains("skipped"), retrains("trained"), retrains("failed")]).toEqual([1, 1, 1]);
+    expect([retrains("skipped"), retrains("coalesced"), retrains("trained"), retrains("failed")]).toEqual([
+      1, 1, 1, 1,
+    ]);
     const bySource = (source: string) =>
       metricValue(text, "prescient_analyzer_predictions_total", { source });
     expect(bySource(p.source)).toBe(p.actions.length + (p.source === "frequency" ? 2 : 0));

@@ -82,7 +82,7 @@ export class AnalyzerMetrics implements AnalyzerObserver {
     });
     this.retrains = new Counter({
       name: "prescient_analyzer_retrain_total",
-      help: "Next-action retraining rounds, by result (trained a candidate; skipped: too little data or nothing changed; failed).",
+      help: "Next-action retraining calls, by result (trained a candidate; skipped: too little data or nothing changed; coalesced: within the minimum interval, answered with the last round's report; failed).",
       labelNames: ["result"] as const,
       registers,
     });

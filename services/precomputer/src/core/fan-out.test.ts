@@ -102,7 +102,11 @@ rules:
   it("rejects bad events with the field named, before enqueueing anything", async () => {
     const h = harness();
     // An event with no rule is learned from, so accepted; with learning off it has no rule.
-    expect(await h.core.trigger({ ...video, type: "nope" })).toEqual({ queued: [], skippedFresh: [] });
+    expect(await h.core.trigger({ ...video, type: "nope" })).toEqual({
+      queued: [],
+      skippedFresh: [],
+      skippedNoFeatures: [],
+    });
     const strict = harness({ core: { learnRules: false } });
     await expect(strict.core.trigger({ ...video, type: "nope" })).rejects.toThrow(
       /event.type "nope" has no rule/,

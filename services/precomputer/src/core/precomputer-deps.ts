@@ -27,8 +27,10 @@ export interface PrecomputerDeps {
   upsertFeatures?: (records: FeatureUpsert[]) => Promise<void>;
   /**
    * Whether the executor holds features for each entity, in order, when it
-   * can tell (in process). Refresh-ahead uses it to leave alone the onnx keys
-   * it cannot compute. Without it, every due key is enqueued.
+   * can tell (in process, and over gRPC: FeaturesStored). Every planner but
+   * Warm and Refresh uses it to leave out the onnx tasks it cannot compute
+   * (FeatureGate), asking once per call or run. Without it, every task is
+   * enqueued.
    */
   featuresStored?: (entities: readonly EntityRef[]) => Promise<boolean[]>;
   /**

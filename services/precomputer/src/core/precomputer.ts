@@ -4,6 +4,7 @@ import { type Alert, evaluateAlerts } from "./alerts.js";
 import { Budget, type BudgetUsage } from "./budget.js";
 import type { PrecomputerConfig } from "./config.js";
 import { type CountersSnapshot, PrecomputerCounters } from "./counters.js";
+import { FeatureGate } from "./feature-gate.js";
 import { FreshnessLookup } from "./freshness-lookup.js";
 import { LoadSampler } from "./load-sampler.js";
 import { ManualRequests, type RefreshRequest, type WarmRequest } from "./manual-requests.js";
@@ -67,6 +68,7 @@ export class Precomputer {
     this.#load = new LoadSampler(deps, this.options, clock, warnings);
     const freshness = new FreshnessLookup(deps, this.options, clock, this.counters, warnings);
     const enqueuer = new TaskEnqueuer(deps, this.options, this.budget, this.#load, this.counters);
+    const gate = new FeatureGate(deps);
     const predictions = new TriggerPredictions(
       deps,
       this.config,
@@ -86,9 +88,10 @@ export class Precomputer {
       freshness,
       enqueuer,
       this.counters,
+      gate,
     );
     this.#manual = new ManualRequests(deps, this.config, this.options, isTaskType, enqueuer, this.counters);
-    const refreshAhead = new RefreshAheadJob(deps, this.config, clock, isTaskType, freshness, warnings);
+    const refreshAhead = new RefreshAheadJob(deps, this.config, clock, isTaskType, freshness, warnings, gate);
     const jobs = new ScheduleJobs(
       deps,
       this.config,
@@ -99,6 +102,8 @@ export class Precomputer {
       refreshAhead,
       enqueuer,
       this.counters,
+      gate,
+      warnings,
     );
     this.#schedules = new ScheduleRuns(deps, this.config, clock, this.coordinator, jobs, warnings);
   }

@@ -2,6 +2,7 @@ import { type Clock, errorMessage, UnavailableError } from "@prescient/core";
 import { callAnalyzer } from "./analyzer-call.js";
 import { usableKeys, usablePatterns } from "./candidates.js";
 import type { PrecomputerConfig, ScheduleSpec } from "./config.js";
+import type { FeatureGate } from "./feature-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
@@ -16,12 +17,13 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  */
 export class RefreshAheadJob {
   constructor(
-    private readonly deps: Pick<PrecomputerDeps, "cache" | "analyzer" | "taskTypes" | "featuresStored">,
+    private readonly deps: Pick<PrecomputerDeps, "cache" | "analyzer" | "taskTypes">,
     private readonly config: PrecomputerConfig,
     private readonly clock: Clock,
     private readonly isTaskType: (name: string) => boolean,
     private readonly freshness: FreshnessLookup,
     private readonly warnings: RareWarnings,
+    private readonly gate: FeatureGate,
   ) {}
 
   async plan(spec: ScheduleSpec, skipped: Counts): Promise<PlannedTask[]> {
@@ -48,23 +50,16 @@ export class RefreshAheadJob {
   }
 
   /**
-   * The due tasks the executor can compute. Refresh-ahead recomputes results
-   * the mesh made; it has no features of its own to give, so an onnx task
-   * runs on the features the executor stored for the entity, and without
-   * them it fails on every attempt and is dead-lettered. That is the case of
-   * a result a client put (`prescient put`) and then invalidated or let
-   * expire while it was still read: the client is its source, and the mesh
-   * should leave it to the client rather than turn its demand into dead
-   * letters. External task types build their own inputs, so they always go.
-   * The executor answers in process and over gRPC (FeaturesStored); only an
-   * executor too old to have that call leaves every due key to go.
+   * The due tasks the executor can compute (FeatureGate). Refresh-ahead
+   * recomputes results the mesh made; it has no features of its own to give,
+   * so an onnx key whose entity has none stored is left alone. That is the
+   * case of a result a client put (`prescient put`) and then invalidated or
+   * let expire while it was still read: the client is its source, and the
+   * mesh should leave it to the client rather than turn its demand into dead
+   * letters. A failing executor fails the run, which is retried.
    */
   async #computable(tasks: PlannedTask[], skipped: Counts): Promise<PlannedTask[]> {
-    const stored = this.deps.featuresStored;
-    const needFeatures = tasks.filter((t) => this.deps.taskTypes.get(t.taskType).kind === "onnx");
-    if (stored === undefined || needFeatures.length === 0) return tasks;
-    const known = await stored(needFeatures.map((t) => ({ tenant: t.tenant, entityId: t.entityId })));
-    const missing = new Set(needFeatures.filter((_, i) => known[i] !== true));
+    const missing = await this.gate.lacking(tasks);
     if (missing.size === 0) return tasks;
     addCount(skipped, skipReasons.noFeatures, missing.size);
     return tasks.filter((t) => !missing.has(t));

@@ -1,12 +1,14 @@
-import type { Clock } from "@prescient/core";
+import { type Clock, errorMessage } from "@prescient/core";
 import { callAnalyzer } from "./analyzer-call.js";
 import type { Budget } from "./budget.js";
 import type { PrecomputerConfig, ScheduleSpec } from "./config.js";
 import type { PrecomputerCounters } from "./counters.js";
+import type { FeatureGate } from "./feature-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import { planLaunchWarming } from "./launch-warming.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import { planReadAhead } from "./predicted.js";
+import type { RareWarnings } from "./rare-warnings.js";
 import { refreshHorizonMs } from "./refresh-ahead.js";
 import type { RefreshAheadJob } from "./refresh-ahead-job.js";
 import type { JobContext, JobResult } from "./schedule-coordinator.js";
@@ -19,9 +21,10 @@ export const pollingJobs: ReadonlySet<ScheduleSpec["job"]> = new Set(["readahead
 
 /**
  * What each kind of schedule does once its run is claimed: top-N, launch
- * warming, refresh-ahead (planned by RefreshAheadJob), the analyzer's
- * retraining and its clean-up. A job answers how many items it handled and a
- * note for the run record; planned tasks go out through the budget.
+ * warming, refresh-ahead (planned by RefreshAheadJob), readahead, the
+ * analyzer's retraining and its clean-up. A job answers how many items it
+ * handled and a note for the run record; planned model tasks whose entity has
+ * no features are skipped, and the rest go out through the budget.
  */
 export class ScheduleJobs {
   constructor(
@@ -34,6 +37,8 @@ export class ScheduleJobs {
     private readonly refreshAhead: RefreshAheadJob,
     private readonly enqueuer: TaskEnqueuer,
     private readonly counters: PrecomputerCounters,
+    private readonly gate: FeatureGate,
+    private readonly warnings: RareWarnings,
   ) {}
 
   /** Runs the schedule's job; each kind has a method of its own (a one-second schedule runs one often). */
@@ -52,6 +57,30 @@ export class ScheduleJobs {
       case "cleanup":
         return this.#cleanup();
     }
+  }
+
+  /**
+   * The planned tasks the executor can compute: an onnx task whose entity
+   * has no features stored would only be dead-lettered (FeatureGate), so it
+   * is skipped as `no_features`. A job has no features of its own to give.
+   * When the executor cannot answer, every task goes, as before it could be
+   * asked: the run is not failed for a question.
+   */
+  async #computable(tasks: PlannedTask[], skipped: Counts): Promise<PlannedTask[]> {
+    let lacking: Set<PlannedTask>;
+    try {
+      lacking = await this.gate.lacking(tasks);
+    } catch (e) {
+      this.warnings.warn(
+        "features-stored-job",
+        { err: errorMessage(e) },
+        "executor cannot tell which entities have features: schedule jobs enqueue their model tasks unchecked",
+      );
+      return tasks;
+    }
+    if (lacking.size === 0) return tasks;
+    addCount(skipped, skipReasons.noFeatures, lacking.size);
+    return tasks.filter((t) => !lacking.has(t));
   }
 
   /** Planned tasks go out through the budget; the note says what was enqueued, deferred and skipped. */
@@ -109,7 +138,13 @@ export class ScheduleJobs {
       if (stillFresh) addCount(skipped, skipReasons.fresh);
       return !stillFresh;
     });
-    return this.#done(spec, due, `top ${top.length} of ${patterns.length} ranked keys`, skipped, ctx);
+    return this.#done(
+      spec,
+      await this.#computable(due, skipped),
+      `top ${top.length} of ${patterns.length} ranked keys`,
+      skipped,
+      ctx,
+    );
   }
 
   async #launchWarming(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
@@ -133,7 +168,14 @@ export class ScheduleJobs {
       this.deps.taskTypes,
       skipped,
     );
-    return this.#done(spec, tasks, `${launches.length} launches within ${spec.hoursAhead} h`, skipped, ctx);
+    // A launch skipped for want of features is planned again by a later run once they are stored.
+    return this.#done(
+      spec,
+      await this.#computable(tasks, skipped),
+      `${launches.length} launches within ${spec.hoursAhead} h`,
+      skipped,
+      ctx,
+    );
   }
 
   async #refreshAhead(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
@@ -171,7 +213,13 @@ export class ScheduleJobs {
       if (fresh.has(t.key)) addCount(skipped, skipReasons.fresh);
       return !fresh.has(t.key);
     });
-    return this.#done(spec, due, `${keys.length} readahead keys`, skipped, ctx);
+    return this.#done(
+      spec,
+      await this.#computable(due, skipped),
+      `${keys.length} readahead keys`,
+      skipped,
+      ctx,
+    );
   }
 }
 

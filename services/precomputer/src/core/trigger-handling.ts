@@ -1,6 +1,7 @@
 import { errorMessage, InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
 import type { PrecomputerCounters } from "./counters.js";
 import { planFanOut, validateEvent } from "./fan-out.js";
+import type { FeatureGate } from "./feature-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
@@ -8,18 +9,25 @@ import type { RelatedTargets } from "./related-targets.js";
 import type { RuleBook } from "./rule-book.js";
 import { groupIds, type QueuedByType, type TaskEnqueuer } from "./task-enqueuer.js";
 import type { TriggerPredictions } from "./trigger-predictions.js";
-import { skipReasons, type TriggerEvent } from "./types.js";
+import { type PlannedTask, skipReasons, type TriggerEvent } from "./types.js";
 
 export interface TriggerOutcome {
   queued: QueuedByType[];
   /** Task types skipped because their result was already fresh. */
   skippedFresh: string[];
+  /**
+   * Model (onnx) task types skipped because their entity has no features:
+   * none stored in the executor and none in the call (FeatureGate). Counted
+   * as `no_features`; TriggerResponse has no field for it.
+   */
+  skippedNoFeatures: string[];
 }
 
 /**
  * Trigger and TriggerMany: each event fans out by its rule, configured and
  * learned (plus its related and predicted tasks), fresh results are skipped
- * where the rule allows, and all events' tasks go out in one enqueue, so a
+ * where the rule allows, model tasks that could only fail for want of
+ * features are skipped, and all events' tasks go out in one enqueue, so a
  * batch is all-or-nothing. Every accepted event is passed on to the
  * analyzer, which learns the rules and relations from it.
  */
@@ -34,11 +42,12 @@ export class TriggerHandler {
     private readonly freshness: FreshnessLookup,
     private readonly enqueuer: TaskEnqueuer,
     private readonly counters: PrecomputerCounters,
+    private readonly gate: FeatureGate,
   ) {}
 
   async trigger(event: TriggerEvent): Promise<TriggerOutcome> {
     const [outcome] = await this.#triggerAll([event], "event");
-    return outcome ?? { queued: [], skippedFresh: [] };
+    return outcome ?? { queued: [], skippedFresh: [], skippedNoFeatures: [] };
   }
 
   async triggerMany(events: readonly TriggerEvent[]): Promise<TriggerOutcome[]> {
@@ -111,9 +120,48 @@ export class TriggerHandler {
       skippedFresh.reduce((n, s) => n + s.length, 0),
     );
 
-    const ids = await this.enqueuer.enqueue(kept.flat(), upserts);
+    // Model tasks whose entity has no features would only be dead-lettered: one question for the whole call.
+    const lacking = await this.#lackingFeatures(kept.flat(), upserts);
+    const skippedNoFeatures: string[][] = kept.map(() => []);
+    const planned =
+      lacking.size === 0
+        ? kept
+        : kept.map((tasks, i) =>
+            tasks.filter((t) => {
+              if (!lacking.has(t)) return true;
+              skippedNoFeatures[i]?.push(t.taskType);
+              return false;
+            }),
+          );
+    this.counters.skipped(skipReasons.noFeatures, lacking.size);
+
+    const ids = await this.enqueuer.enqueue(planned.flat(), upserts);
     // Tasks without an id were deferred by the budget (predicted work only).
-    return kept.map((tasks, i) => ({ queued: groupIds(tasks, ids), skippedFresh: skippedFresh[i] ?? [] }));
+    return planned.map((tasks, i) => ({
+      queued: groupIds(tasks, ids),
+      skippedFresh: skippedFresh[i] ?? [],
+      skippedNoFeatures: skippedNoFeatures[i] ?? [],
+    }));
+  }
+
+  /**
+   * The call's onnx tasks whose entity has no features, stored or carried by
+   * the call (an event's, on a task or upserted). When the executor cannot
+   * answer, nothing is skipped: the tasks are enqueued as they were before
+   * the executor could be asked, and a task without features is
+   * dead-lettered, rather than a trigger failing for a question.
+   */
+  async #lackingFeatures(tasks: readonly PlannedTask[], upserts: readonly FeatureUpsert[]) {
+    try {
+      return await this.gate.lacking(tasks, upserts);
+    } catch (e) {
+      this.warnings.warn(
+        "features-stored-trigger",
+        { err: errorMessage(e) },
+        "executor cannot tell which entities have features: triggers enqueue their model tasks unchecked",
+      );
+      return new Set<PlannedTask>();
+    }
   }
 
   /** Passes the events on to the analyzer to learn from; its failure costs only the learning. */

@@ -67,9 +67,10 @@ export const skipReasons = {
   /** Refresh-ahead: not yet within the refresh horizon. */
   notNearExpiry: "not_near_expiry",
   /**
-   * Refresh-ahead: an onnx key whose entity has no features in the executor
-   * (its result was put by a client, or its features never reached the
-   * executor), so a task could only fail and be dead-lettered.
+   * An onnx task whose entity has no features in the executor (its result
+   * was put by a client, or its features never reached the executor) and
+   * none in the call that planned it, so it could only fail and be
+   * dead-lettered: triggers, readahead, top-N, launch warming, refresh-ahead.
    */
   noFeatures: "no_features",
   /** Predicted: confidence below the threshold. */

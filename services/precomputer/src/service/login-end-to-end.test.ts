@@ -68,6 +68,14 @@ afterAll(async () => {
   await host.shutdown();
 });
 
+/** The keys of an entity that were dead-lettered for want of features (the soak's 721). */
+async function deadForNoFeatures(entityId: string): Promise<string[]> {
+  const page = await mesh.executor.queue.listDeadLetters({ pageSize: 1000 });
+  return page.tasks
+    .filter((t) => t.key.endsWith(`/${entityId}`) && /no features stored/.test(t.lastError ?? ""))
+    .map((t) => t.key);
+}
+
 /** The user's lookup, as a backend makes it; polls only until the deadline. */
 async function lookupWhenReady(keys: cacheV1.LookupManyRequest["keys"], deadlineMs: number) {
   const until = Date.now() + deadlineMs;
@@ -90,12 +98,13 @@ describe("user_login end to end", () => {
   it("has the dashboard, the user's campaign's analytics and the predicted action's results in the cache before the next lookup", async () => {
     const started = Date.now();
     // u1 created camp-7: the analyzer relates them, so u1's login warms camp-7 although it names no campaign.
+    // The event's features are stored for camp-7, so its ROAS (a model type) can be planned on the login.
     await mesh.precomputer.core.trigger({
       type: "campaign_created",
       tenant: "acme",
       entityId: "camp-7",
       userId: "u1",
-      features: {},
+      features: { budget: 500 },
       attributes: {},
     });
     const r = await mesh.precomputer.core.trigger({
@@ -180,7 +189,9 @@ describe("user_login end to end", () => {
           },
         ],
       });
-      expect(responses.results.map((x) => x.queued.length)).toEqual([6, 3]);
+      // camp-1 has no features, stored or sent: its model types (variant_scoring, roas_prediction) could
+      // only be dead-lettered, so only variant_generation is queued. vid-1's event carries its features.
+      expect(responses.results.map((x) => x.queued.length)).toEqual([6, 1]);
       const keys = [
         ...[
           "scene_detection",
@@ -200,11 +211,49 @@ describe("user_login end to end", () => {
       // The ONNX types need the predictor, which this mesh lacks: they are queued, not lost.
       const ctr = await mesh.executor.queue.getByKey("acme/ctr_prediction/vid-1");
       expect(ctr).toBeDefined();
+      expect(await mesh.executor.queue.getByKey("acme/roas_prediction/camp-1")).toBeUndefined();
+      expect(await deadForNoFeatures("camp-1")).toEqual([]);
       // Stats over gRPC: the alert rules are evaluated from the remote executor and cache.
       const stats = await remote.rpc.stats();
-      expect(stats.enqueuedByReason).toEqual([{ name: "trigger", count: 9n }]);
+      expect(stats.enqueuedByReason).toEqual([{ name: "trigger", count: 7n }]);
+      expect(stats.skippedByReason).toContainEqual({ name: "no_features", count: 2n });
     } finally {
       await remote.stop();
     }
+  });
+  it("plans no model task for an entity without features, so nothing is dead-lettered, and plans it once features are stored", async () => {
+    const created = (features: Record<string, number>) =>
+      mesh.precomputer.core.trigger({
+        type: "campaign_created",
+        tenant: "acme",
+        entityId: "camp-bare",
+        userId: "u3",
+        features,
+        attributes: {},
+      });
+    const skippedBefore = mesh.precomputer.core.counters.skippedCount("no_features");
+    const bare = await created({});
+    expect(bare.queued.map((q) => q.taskType)).toEqual(["variant_generation"]);
+    expect(bare.skippedNoFeatures).toEqual(["variant_scoring", "roas_prediction"]);
+    expect(mesh.precomputer.core.counters.skippedCount("no_features") - skippedBefore).toBe(2);
+    const generated = await lookupWhenReady(
+      [{ tenant: "acme", taskType: "variant_generation", entityId: "camp-bare" }],
+      5000,
+    );
+    expect(generated.results[0]?.hit).toBe(true);
+    expect(await mesh.executor.queue.getByKey("acme/roas_prediction/camp-bare")).toBeUndefined();
+    expect(await deadForNoFeatures("camp-bare")).toEqual([]);
+
+    // With features in the event, the model types are planned (variant_generation is fresh: the
+    // features are upserted on their own); afterwards the stored features suffice. (These made-up
+    // features lack the models' inputs, so those tasks die for that, not for having none.)
+    const withFeatures = await created({ budget: 900 });
+    expect(withFeatures.queued.map((q) => q.taskType)).toEqual(["variant_scoring", "roas_prediction"]);
+    expect(withFeatures.skippedFresh).toEqual(["variant_generation"]);
+    expect(withFeatures.skippedNoFeatures).toEqual([]);
+    const stored = await created({});
+    expect(stored.skippedNoFeatures).toEqual([]);
+    expect(stored.queued.map((q) => q.taskType)).toContain("roas_prediction");
+    expect(await deadForNoFeatures("camp-bare")).toEqual([]);
   });
 });

@@ -63,6 +63,7 @@ function annotateTrigger(events: readonly TriggerEvent[], outcomes: readonly Tri
   const first = events[0];
   let tasks = 0;
   let fresh = 0;
+  let noFeatures = 0;
   const types = new Set<string>();
   for (const o of outcomes) {
     for (const q of o.queued) {
@@ -70,6 +71,7 @@ function annotateTrigger(events: readonly TriggerEvent[], outcomes: readonly Tri
       types.add(q.taskType);
     }
     fresh += o.skippedFresh.length;
+    noFeatures += o.skippedNoFeatures.length;
   }
   annotateActiveSpan({
     [attr.batchSize]: events.length,
@@ -78,5 +80,6 @@ function annotateTrigger(events: readonly TriggerEvent[], outcomes: readonly Tri
     [attr.taskType]: types.size === 1 ? [...types][0] : undefined,
     "prescient.trigger.tasks_queued": tasks,
     "prescient.trigger.skipped_fresh": fresh,
+    "prescient.trigger.skipped_no_features": noFeatures,
   });
 }

@@ -93,10 +93,14 @@ export class SimulatedCache implements FreshnessSource {
  * Which entities the executor would hold features for, as a live replay
  * delivers them (live-replay.ts): an entity's features reach the mesh with
  * the first miss of a model type the cache enqueues for it, or with a
- * trigger about it. The precomputer asks (`featuresStored`) before planning
- * refresh-ahead of a model type, and skips entities without features, which
- * it could not compute live; without this port the replay planned them all.
- * Bounded by the trace's entities.
+ * trigger about it (the live replay sends them with every trigger; here the
+ * entity is held from its first trigger on, before the trigger is planned,
+ * where the event's own features would let it through). The precomputer asks
+ * (`featuresStored`) before planning a model type's task (triggers and their
+ * related and predicted tasks, readahead, top-N, launch warming,
+ * refresh-ahead), and skips entities without features, which it could not
+ * compute live; without this port the replay planned them all. Bounded by
+ * the trace's entities.
  */
 export class SimulatedFeatures {
   readonly #held = new Set<string>();
