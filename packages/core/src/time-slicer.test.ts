@@ -31,3 +31,20 @@ describe("TimeSlicer", () => {
     expect(turns).toBe(0);
   });
 });
+
+describe("mapInSlices", () => {
+  it("runs a batch within its slice without giving up even a microtask turn", async () => {
+    const order: string[] = [];
+    const mapped = mapInSlices(
+      [1, 2, 3],
+      (i) => {
+        order.push(`item ${i}`);
+        return i;
+      },
+      new TimeSlicer(1_000),
+    );
+    void Promise.resolve().then(() => order.push("microtask"));
+    await mapped;
+    expect(order).toEqual(["item 1", "item 2", "item 3", "microtask"]);
+  });
+});

@@ -1,4 +1,4 @@
-import { errorMessage, InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
+import { errorMessage, InvalidArgumentError, mapInSlices, ResourceExhaustedError } from "@prescient/core";
 import type { PrecomputerCounters } from "./counters.js";
 import { planFanOut, validateEvent } from "./fan-out.js";
 import type { FeatureGate } from "./feature-gate.js";
@@ -62,7 +62,8 @@ export class TriggerHandler {
   async #triggerAll(events: readonly TriggerEvent[], field: string): Promise<TriggerOutcome[]> {
     const many = field === "events";
     const rules = await this.ruleBook.rulesFor(events);
-    events.forEach((e, i) => {
+    // Validating a full batch of features is a long stretch of CPU: in slices, so other calls are served meanwhile.
+    await mapInSlices(events, (e, i) => {
       const name = many ? `events[${i}]` : field;
       validateEvent(e, rules[i], name);
       if (rules[i] === undefined && !this.ruleBook.acceptsUnconfigured())

@@ -1,5 +1,5 @@
 import type { precomputerV1 } from "@prescient/contracts";
-import { InvalidArgumentError, ResourceExhaustedError } from "@prescient/core";
+import { InvalidArgumentError, mapInSlices, ResourceExhaustedError } from "@prescient/core";
 import { unary } from "@prescient/kit";
 import { annotateActiveSpan, domainAttribute as attr } from "@prescient/tracing";
 import type { Precomputer } from "../core/precomputer.js";
@@ -25,7 +25,7 @@ export function precomputerServiceImplementation(core: Precomputer): precomputer
         throw new ResourceExhaustedError(
           `${req.events.length} events in one TriggerMany; the limit is ${core.options.maxEvents}`,
         );
-      const events = req.events.map((e, i) => eventFromProto(e, `events[${i}]`));
+      const events = await mapInSlices(req.events, (e, i) => eventFromProto(e, `events[${i}]`));
       const results = await core.triggerMany(events);
       annotateTrigger(events, results);
       return { results: results.map((r) => ({ queued: r.queued, skippedFresh: r.skippedFresh })) };
