@@ -85,8 +85,9 @@ export class SlicedDecoder {
     const rest: Uint8Array[] = [];
     const lists = new Map<DescField, unknown[]>();
     const maps = new Map<DescField, Record<string, unknown>>();
-    // A singular sub-message that occurs more than once: the generated code keeps the last.
+    // A singular sub-message, string or bytes that occurs more than once: the generated code keeps the last.
     const lastMessage = new Map<DescField, Uint8Array>();
+    const lastText = new Map<DescField, Uint8Array>();
     const reader = new BinaryReader(bytes);
     while (reader.pos < reader.len) {
       const start = reader.pos;
@@ -115,6 +116,12 @@ export class SlicedDecoder {
         this.codecOf(field.message.typeName) !== undefined
       ) {
         lastMessage.set(field, occurrence);
+      } else if (
+        field?.fieldKind === "scalar" &&
+        wireType === WireType.LengthDelimited &&
+        (field.scalar === ScalarType.BYTES || field.scalar === ScalarType.STRING)
+      ) {
+        lastText.set(field, occurrence);
       } else {
         rest.push(occurrence);
       }
@@ -126,10 +133,18 @@ export class SlicedDecoder {
       if (this.isInline(occurrence)) rest.push(occurrence);
       else large.push([field, occurrence]);
     }
+    // A large string or bytes is decoded alone: joined with the rest it would be copied once more.
+    const largeText: [DescField, Uint8Array][] = [];
+    for (const [field, occurrence] of lastText) {
+      if (this.isInline(occurrence)) rest.push(occurrence);
+      else largeText.push([field, occurrence]);
+    }
     const message = codec.decode(rest.length === 1 ? (rest[0] as Uint8Array) : Buffer.concat(rest)) as Record<
       string,
       unknown
     >;
+    for (const [field, occurrence] of largeText)
+      message[field.localName] = (codec.decode(occurrence) as Record<string, unknown>)[field.localName];
     for (const [field, items] of lists) message[field.localName] = items;
     for (const [field, entries] of maps) message[field.localName] = entries;
     for (const [field, occurrence] of large) {

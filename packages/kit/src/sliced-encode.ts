@@ -55,7 +55,10 @@ export class SlicedEncoder {
     if (codec === undefined) throw new Error(`no codec for ${desc.typeName}`);
     const parts: Uint8Array[] = [];
     await this.#message(desc, codec, message as Fields, parts, slicer);
-    return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    if (parts.length === 1) return parts[0] as Uint8Array;
+    // Joining copies every byte once more: in a slice of its own.
+    if (slicer.due()) await slicer.pause();
+    return Buffer.concat(parts);
   }
 
   /** Whether some list within `message` is long enough to be cut, or some bytes field large enough to be kept out of the writer. */

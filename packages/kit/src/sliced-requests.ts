@@ -57,7 +57,8 @@ export function sliceRequestDecoding(
       decoder.decode(desc, bytes).then(
         (request) => {
           (call as { request: unknown }).request = request;
-          handler(call, callback);
+          // A turn of the loop between the decode's last slice and the handler's first.
+          setImmediate(() => handler(call, callback));
         },
         (e: unknown) => refuse(callback, e),
       );
