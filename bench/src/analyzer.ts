@@ -38,8 +38,8 @@ import { type BenchReport, type BenchResult, newReport, result } from "./report.
  */
 const EVENTS = Number(process.env.BENCH_ANALYZER_EVENTS ?? "200000");
 /** Zipf exponent of the key popularity. */
-const ZIPF_S = 1.1;
-const PER_MESSAGE = 500;
+export const ZIPF_S = 1.1;
+export const PER_MESSAGE = 500;
 const KEYS = 50_000;
 const TYPES = ["ctr_prediction", "roas_prediction", "video_analysis", "variant_scoring"];
 const TENANTS = ["acme", "globex", "initech"];
@@ -62,16 +62,17 @@ function seeded(seed: number): () => number {
   };
 }
 
-function messages(now: number): analyzerV1.QueryEvent[][] {
+/** `total` events (BENCH_ANALYZER_EVENTS by default) in messages of PER_MESSAGE, the same for every run. */
+export function messages(now: number, total = EVENTS): analyzerV1.QueryEvent[][] {
   const random = seeded(1);
   const out: analyzerV1.QueryEvent[][] = [];
-  for (let m = 0; m < EVENTS / PER_MESSAGE; m++) {
+  for (let m = 0; m < total / PER_MESSAGE; m++) {
     const events: analyzerV1.QueryEvent[] = [];
     for (let i = 0; i < PER_MESSAGE; i++) {
       const k = zipf(KEYS, random);
       const miss = random() < 0.3;
       events.push({
-        time: new Date(now - 60_000 + Math.floor(((m * PER_MESSAGE + i) / EVENTS) * 60_000)),
+        time: new Date(now - 60_000 + Math.floor(((m * PER_MESSAGE + i) / total) * 60_000)),
         tenant: TENANTS[k % TENANTS.length]!,
         taskType: TYPES[k % TYPES.length]!,
         entityId: `entity-${k}`,
@@ -87,7 +88,7 @@ function messages(now: number): analyzerV1.QueryEvent[][] {
   return out;
 }
 
-async function ingestThroughService(
+export async function ingestThroughService(
   client: analyzerV1.AnalyzerServiceClient,
   batches: analyzerV1.QueryEvent[][],
 ): Promise<void> {

@@ -13,6 +13,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>>
   executor: () => import("./executor.js"),
   precomputer: () => import("./precomputer.js"),
   "large-requests": () => import("./large-requests.js"),
+  "redis-cluster": () => import("./redis-cluster.js"),
 };
 
 const names = process.argv.slice(2);
