@@ -122,3 +122,93 @@ function isFree(port: number): Promise<boolean> {
     server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
+
+/*
+ * Failover helpers: a test that SIGKILLs a master of a private cluster finds
+ * the master serving a slot, makes sure it has a replica to promote, and
+ * waits for the promotion. They ask whichever node still runs (the first
+ * node may be the one killed), so they take every node the test knows of,
+ * replacements it started included.
+ */
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether the node's redis-server process is still running (not stopped or killed). */
+export function isRunning(node: RedisServerProcess): boolean {
+  return node.process.exitCode === null && node.process.signalCode === null;
+}
+
+function running(nodes: readonly RedisServerProcess[]): RedisServerProcess {
+  const node = nodes.find(isRunning);
+  if (node === undefined) throw new Error("no cluster node is running");
+  return node;
+}
+
+/** A plain connection to one node, for CLUSTER commands that must not be routed. */
+export async function onClusterNode<T>(port: number, f: (node: Redis) => Promise<T>): Promise<T> {
+  const node = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    return await f(node);
+  } finally {
+    node.disconnect();
+  }
+}
+
+/** The cluster slot of `key`, asked of a running node. */
+export async function clusterKeySlot(nodes: readonly RedisServerProcess[], key: string): Promise<number> {
+  return Number(await onClusterNode(running(nodes).port, (n) => n.call("CLUSTER", "KEYSLOT", key)));
+}
+
+/** CLUSTER NODES as a running node sees it, for the message of a failed failover test. */
+export async function clusterNodesText(nodes: readonly RedisServerProcess[]): Promise<string> {
+  return onClusterNode(running(nodes).port, async (n) => String(await n.call("CLUSTER", "NODES")));
+}
+
+/** The node serving `slot` as master, asked of a running node; undefined when none of `nodes` does. */
+export async function clusterMasterOf(
+  nodes: readonly RedisServerProcess[],
+  slot: number,
+): Promise<RedisServerProcess | undefined> {
+  const slots = (await onClusterNode(running(nodes).port, (n) => n.call("CLUSTER", "SLOTS"))) as [
+    number,
+    number,
+    [string, number],
+  ][];
+  const port = slots.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+  return nodes.find((n) => n.port === port);
+}
+
+/** Waits until every replica a master lists is online, and at least `atLeast` are (none listed: a replica, nothing to wait for). */
+export async function replicasOnline(node: RedisServerProcess, ms: number, atLeast = 0): Promise<void> {
+  await onClusterNode(node.port, async (n) => {
+    for (const end = Date.now() + ms; ; await pause(100)) {
+      const info = await n.info("replication");
+      const listed = info.match(/^slave\d+:.*$/gm) ?? [];
+      if (listed.length >= atLeast && listed.every((l) => l.includes("state=online"))) return;
+      if (Date.now() > end) throw new Error(`replicas of ${node.port} not online: ${listed.join(" ")}`);
+    }
+  });
+}
+
+/**
+ * Waits until a running node says the cluster is ok and a node other than
+ * `dead` serves `slot`; answers that node. Throws, with CLUSTER NODES, when
+ * that takes longer than `ms`.
+ */
+export async function waitForPromotion(
+  nodes: readonly RedisServerProcess[],
+  slot: number,
+  dead: RedisServerProcess,
+  ms = 30_000,
+): Promise<RedisServerProcess> {
+  for (const end = Date.now() + ms; Date.now() < end; await pause(50)) {
+    const ok = await onClusterNode(running(nodes).port, async (n) => String(await n.call("CLUSTER", "INFO")))
+      .then((info) => info.includes("cluster_state:ok"))
+      .catch(() => false);
+    if (!ok) continue;
+    const master = await clusterMasterOf(nodes, slot).catch(() => undefined);
+    if (master !== undefined && master !== dead) return master;
+  }
+  const text = await clusterNodesText(nodes).catch((e: unknown) => `(CLUSTER NODES failed: ${String(e)})`);
+  throw new Error(`slot ${slot} was not failed over within ${ms} ms (killed ${dead.port}):\n${text}`);
+}

@@ -2,13 +2,17 @@ import { randomUUID } from "node:crypto";
 import { isUnavailable } from "@prescient/core";
 import { connectRedis } from "@prescient/kit";
 import {
+  clusterKeySlot,
+  clusterMasterOf,
   freePort,
+  onClusterNode,
   type RedisClusterProcess,
   type RedisServerProcess,
+  replicasOnline,
   startRedisCluster,
   startRedisServer,
+  waitForPromotion,
 } from "@prescient/kit/testing";
-import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DurableEnqueue } from "./options.js";
 import { task } from "./queue-conformance.test-util.js";
@@ -38,9 +42,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 let cluster: RedisClusterProcess;
 /** Nodes started to replace killed ones, stopped with the cluster. */
 const extra: RedisServerProcess[] = [];
-const killed = new Set<RedisServerProcess>();
-const liveNode = (): RedisServerProcess =>
-  [...cluster.nodes, ...extra].find((n) => !killed.has(n)) as RedisServerProcess;
+/** Every node, replacements included: the failover helpers (kit/testing) ask whichever still runs. */
+const allNodes = (): RedisServerProcess[] => [...cluster.nodes, ...extra];
+const slotOf = (key: string): Promise<number> => clusterKeySlot(allNodes(), key);
+const masterOf = (slot: number): Promise<RedisServerProcess | undefined> => clusterMasterOf(allNodes(), slot);
 
 // A fresh cluster per test: a failover leaves its shard with a replacement replica whose join a later
 // kill would depend on, so one run's harness could decide the next run's outcome.
@@ -49,7 +54,7 @@ beforeEach(async () => {
   // A master's diskless full sync starts 5 s after a replica asks, by default: a replacement replica
   // would leave durable enqueues refused 5 s longer than the failover itself takes.
   for (const node of cluster.nodes)
-    await onNode(node.port, (n) => n.config("SET", "repl-diskless-sync-delay", "0"));
+    await onClusterNode(node.port, (n) => n.config("SET", "repl-diskless-sync-delay", "0"));
   // cluster_state:ok comes before the replicas' first sync; WAIT needs them.
   for (const node of cluster.nodes) await replicasOnline(node, 30_000);
 }, 90_000);
@@ -57,60 +62,8 @@ beforeEach(async () => {
 afterEach(async () => {
   await Promise.all(extra.map((n) => n.stop("SIGKILL")));
   extra.length = 0;
-  killed.clear();
   await cluster?.stop();
 });
-
-/** A plain connection to one node, for CLUSTER commands that must not be routed. */
-async function onNode<T>(port: number, f: (node: Redis) => Promise<T>): Promise<T> {
-  const node = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    return await f(node);
-  } finally {
-    node.disconnect();
-  }
-}
-
-async function slotOf(key: string): Promise<number> {
-  return Number(await onNode(liveNode().port, (n) => n.call("CLUSTER", "KEYSLOT", key)));
-}
-
-/** Waits until every replica a master lists is online (none listed: a replica, nothing to wait for). */
-async function replicasOnline(node: RedisServerProcess, ms: number, atLeast = 0): Promise<void> {
-  await onNode(node.port, async (n) => {
-    for (const end = Date.now() + ms; ; await sleep(100)) {
-      const info = await n.info("replication");
-      const listed = info.match(/^slave\d+:.*$/gm) ?? [];
-      if (listed.length >= atLeast && listed.every((l) => l.includes("state=online"))) return;
-      if (Date.now() > end) throw new Error(`replicas of ${node.port} not online: ${listed.join(" ")}`);
-    }
-  });
-}
-
-/** The node serving `slot`, asked of a live node (cluster.masterOf asks the first, which may be dead). */
-async function masterOf(slot: number): Promise<RedisServerProcess | undefined> {
-  const slots = (await onNode(liveNode().port, (n) => n.call("CLUSTER", "SLOTS"))) as [
-    number,
-    number,
-    [string, number],
-  ][];
-  const port = slots.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
-  return [...cluster.nodes, ...extra].find((n) => n.port === port);
-}
-
-/** Waits until a live node says the cluster is ok and a node other than `dead` serves `slot`. */
-async function waitForPromotion(slot: number, dead: RedisServerProcess): Promise<RedisServerProcess> {
-  for (const end = Date.now() + 30_000; Date.now() < end; await sleep(50)) {
-    const ok = await onNode(liveNode().port, async (n) => String(await n.call("CLUSTER", "INFO")))
-      .then((info) => info.includes("cluster_state:ok"))
-      .catch(() => false);
-    if (!ok) continue;
-    const master = await masterOf(slot).catch(() => undefined);
-    if (master !== undefined && master !== dead) return master;
-  }
-  const nodes = await onNode(liveNode().port, async (n) => String(await n.call("CLUSTER", "NODES")));
-  throw new Error(`slot ${slot} was not failed over within 30 s (killed ${dead.port}):\n${nodes}`);
-}
 
 /** A fresh cluster node; its bus port is picked free too (port + 10000 may not be), retried on a lost race. */
 async function startReplacement(): Promise<RedisServerProcess> {
@@ -133,8 +86,8 @@ async function startReplacement(): Promise<RedisServerProcess> {
 async function addReplica(master: RedisServerProcess): Promise<void> {
   const node = await startReplacement();
   extra.push(node);
-  const masterId = await onNode(master.port, async (n) => String(await n.call("CLUSTER", "MYID")));
-  await onNode(node.port, async (n) => {
+  const masterId = await onClusterNode(master.port, async (n) => String(await n.call("CLUSTER", "MYID")));
+  await onClusterNode(node.port, async (n) => {
     await n.call("CLUSTER", "MEET", "127.0.0.1", String(master.port), String(master.port + 10_000));
     for (const end = Date.now() + 20_000; ; await sleep(100)) {
       // REPLICATE needs the master known to this node, which gossip takes a moment to tell.
@@ -222,11 +175,10 @@ async function failover(durableEnqueue: DurableEnqueue | undefined): Promise<Out
 
   const kill = async (): Promise<void> => {
     const master = (await masterOf(slot)) as RedisServerProcess;
-    killed.add(master);
     await master.stop("SIGKILL");
     killedAt = Date.now();
     phase = "promotion";
-    const promoted = await waitForPromotion(slot, master);
+    const promoted = await waitForPromotion(allNodes(), slot, master);
     promotedAt = Date.now();
     phase = "adding a replica";
     await addReplica(promoted);

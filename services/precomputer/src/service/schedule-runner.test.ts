@@ -56,3 +56,40 @@ describe("ScheduleRunner logging", () => {
     expect(lines.filter((l) => l.level === "info")).toEqual([]);
   });
 });
+
+describe("ScheduleRunner wakes", () => {
+  it("waits out a wake that fires early instead of ticking the window just run, so the next window is not skipped", async () => {
+    const h = harness();
+    const armed: { at: number; fn: () => void | Promise<void> }[] = [];
+    const timers: Timers = {
+      after: (ms, fn) => {
+        armed.push({ at: h.clock.now() + ms, fn });
+        return { cancel: () => {} };
+      },
+    };
+    const windows: string[] = [];
+    const runner = new ScheduleRunner(h.core, recordingLog().log, h.clock, {
+      timers,
+      onRun: (r) => {
+        if (r.schedule === "readahead") windows.push(r.key);
+      },
+    });
+    await runner.start();
+    const first = windows.length;
+    // The readahead schedule's next wake; fire it a millisecond early, as Node's timers may.
+    const wake = armed.filter((t) => t.at > h.clock.now()).sort((a, b) => a.at - b.at)[0];
+    expect(wake).toBeDefined();
+    armed.length = 0;
+    h.clock.set((wake?.at ?? 0) - 1);
+    // Not awaited: whatever the early wake started is still under way when the next wake comes.
+    const early = wake?.fn();
+    const rest = armed.find((t) => t.at === wake?.at);
+    expect(rest).toBeDefined();
+    h.clock.set(rest?.at ?? 0);
+    await rest?.fn();
+    await early;
+    await runner.stop();
+    // The new window ran once, and the early wake ran nothing.
+    expect(windows.slice(first)).toHaveLength(1);
+  });
+});

@@ -92,11 +92,22 @@ export class ScheduleRunner {
       this.#options.onWindowClosed !== undefined && spec.timing.kind !== "off_peak"
         ? windowFor(spec.timing, now)
         : undefined;
-    this.#after(nextWakeMs(spec, now), () => {
-      this.#every(name);
-      if (closing !== undefined) void this.#closed(name, closing);
-      return this.#tick(name);
-    });
+    const wakeAt = now + nextWakeMs(spec, now);
+    this.#after(wakeAt - now, () => this.#woken(name, wakeAt, closing));
+  }
+
+  #woken(name: string, wakeAt: number, closing: ScheduleWindow | undefined): void | Promise<void> {
+    // Timers may fire a millisecond early against the clock. Ticking then would tick the window just run,
+    // and the wake set for the new window would come while that tick is under way and be dropped: the
+    // window would be skipped. So an early wake waits out the rest.
+    const early = wakeAt - this.#clock.now();
+    if (early > 0) {
+      this.#after(early, () => this.#woken(name, wakeAt, closing));
+      return;
+    }
+    this.#every(name);
+    if (closing !== undefined) void this.#closed(name, closing);
+    return this.#tick(name);
   }
 
   /** Awaits the end of an off-peak window a tick found (once per window). */

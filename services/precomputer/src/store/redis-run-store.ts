@@ -94,15 +94,18 @@ export class RedisRunStore implements RunStore {
     const [claimed, detail, raw] = reply;
     if (claimed === 1) {
       const record = decode(raw);
-      await this.#call("index", () =>
-        this.#redis
-          .multi()
-          .zadd(this.#index(r.schedule), record.startedAt, r.key)
-          .zremrangebyrank(this.#index(r.schedule), 0, -runHistoryLimit - 1)
-          .zadd(this.#index(undefined), record.startedAt, r.key)
-          .zremrangebyrank(this.#index(undefined), 0, -runHistoryLimit * 10 - 1)
-          .exec(),
-      );
+      // The history index only lists runs; the script above made the run this owner's. Failing the claim
+      // when the index cannot be written (its slot's master failing over while the run's own slot is
+      // healthy) would leave the window claimed, its record "running", by a job that never runs: the run
+      // goes on, missing from the list instead.
+      await this.#redis
+        .multi()
+        .zadd(this.#index(r.schedule), record.startedAt, r.key)
+        .zremrangebyrank(this.#index(r.schedule), 0, -runHistoryLimit - 1)
+        .zadd(this.#index(undefined), record.startedAt, r.key)
+        .zremrangebyrank(this.#index(undefined), 0, -runHistoryLimit * 10 - 1)
+        .exec()
+        .catch(() => undefined);
       return { claimed: true, record, takeover: detail === 1 };
     }
     const why = String(detail) as Extract<ClaimOutcome, { claimed: false }>["why"];
