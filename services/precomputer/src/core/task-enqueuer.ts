@@ -46,6 +46,7 @@ export class TaskEnqueuer {
       const admission = this.budget.admit(tasks, await this.load.sample());
       admitted = admission.admitted;
       this.counters.skippedAll(admission.deferred);
+      if (admitted.length < tasks.length) keepFeatures(tasks, admitted);
     }
     if (admitted.length === 0 && upserts.length === 0) return ids;
     if (admitted.length > this.options.maxTasksPerCall)
@@ -68,6 +69,23 @@ export class TaskEnqueuer {
       this.counters.enqueued(t.reason, t.taskType);
     });
     return ids;
+  }
+}
+
+/**
+ * An entity's features ride on one of its tasks (see PlannedTask.features).
+ * When the budget defers that task but admits another of the same entity, the
+ * features move to the admitted one: without them its model task could only
+ * be dead-lettered ("no features stored for this entity").
+ */
+function keepFeatures(tasks: readonly PlannedTask[], admitted: readonly PlannedTask[]): void {
+  const kept = new Set(admitted);
+  for (const deferred of tasks) {
+    if (kept.has(deferred) || deferred.features === undefined) continue;
+    const carrier = admitted.find(
+      (t) => t.tenant === deferred.tenant && t.entityId === deferred.entityId && t.features === undefined,
+    );
+    if (carrier !== undefined) carrier.features = deferred.features;
   }
 }
 
