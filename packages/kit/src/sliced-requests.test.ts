@@ -1,8 +1,8 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { executorV1 } from "@prescient/contracts";
+import { analyzerV1, executorV1 } from "@prescient/contracts";
 import { afterEach, describe, expect, it } from "vitest";
-import { unary } from "./handlers.js";
+import { clientStream, unary } from "./handlers.js";
 import { checkHealth } from "./health-client.js";
 import { ServiceHost } from "./service-host.js";
 
@@ -115,5 +115,95 @@ describe("requests decoded in slices", () => {
     expect(answer.details).toMatch(/^Error deserializing request/);
     expect(received).toHaveLength(0);
     expect(await checkHealth(host.address, EXECUTOR)).toBe("SERVING");
+  });
+});
+
+describe("client-stream messages decoded in slices", () => {
+  const ANALYZER = "prescient.analyzer.v1.AnalyzerService";
+  const path = "/prescient.analyzer.v1.AnalyzerService/RecordQueries";
+
+  async function startAnalyzer(): Promise<{
+    host: ServiceHost;
+    received: analyzerV1.RecordQueriesRequest[];
+  }> {
+    const host = new ServiceHost({ address: "127.0.0.1:0", decoding: { sliceMs: 2 } });
+    hosts.push(host);
+    const received: analyzerV1.RecordQueriesRequest[] = [];
+    const impl: Record<string, unknown> = {
+      recordQueries: clientStream(
+        ANALYZER,
+        "RecordQueries",
+        async (messages: AsyncIterable<analyzerV1.RecordQueriesRequest>) => {
+          for await (const m of messages) received.push(m);
+          return { accepted: BigInt(received.length), rejected: 0n, rejections: [] };
+        },
+      ),
+    };
+    host.addService(ANALYZER, analyzerV1.AnalyzerServiceService, impl as never);
+    await host.start();
+    host.setServing(ANALYZER, true);
+    return { host, received };
+  }
+
+  /** Streams raw messages to a client-streaming method. */
+  function streamBytes(host: ServiceHost, messages: Buffer[]): Promise<{ code: number; details: string }> {
+    const client = new (analyzerV1.AnalyzerServiceClient as unknown as new (a: string, c: unknown) => Client)(
+      host.address,
+      credentials.createInsecure(),
+    );
+    clients.push(client);
+    return new Promise((resolve) => {
+      const call = client.makeClientStreamRequest(
+        path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        new Metadata(),
+        (e: ServiceError | null) => resolve({ code: e?.code ?? status.OK, details: e?.details ?? "" }),
+      );
+      for (const m of messages) call.write(m);
+      call.end();
+    });
+  }
+
+  const events = (n: number): analyzerV1.RecordQueriesRequest => ({
+    events: Array.from({ length: n }, (_, i) => ({
+      tenant: "t",
+      taskType: "ctr_prediction",
+      entityId: `e-${i}`,
+      key: "",
+      userId: `u-${i % 100}`,
+      outcome: 1,
+      computeMs: 1,
+      latencyMs: 2,
+    })),
+  });
+
+  it("holds the event loop for a fraction of a one-piece decode of a large stream message, in order", async () => {
+    const { host, received } = await startAnalyzer();
+    const small = Buffer.from(analyzerV1.RecordQueriesRequest.encode(events(3)).finish());
+    const big = Buffer.from(analyzerV1.RecordQueriesRequest.encode(events(120_000)).finish());
+    expect(big.length).toBeGreaterThan(5 * 1024 * 1024);
+    const started = performance.now();
+    const expected = analyzerV1.RecordQueriesRequest.decode(big);
+    const onePieceMs = performance.now() - started;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const answer = await streamBytes(host, [small, big, small]);
+    loop.disable();
+    expect(answer.code).toBe(status.OK);
+    expect(received).toEqual([
+      analyzerV1.RecordQueriesRequest.decode(small),
+      expected,
+      analyzerV1.RecordQueriesRequest.decode(small),
+    ]);
+    expect(loop.max / 1e6).toBeLessThan(onePieceMs / 2);
+  });
+
+  it("answers a stream message that does not decode with INTERNAL, as grpc-js does", async () => {
+    const { host } = await startAnalyzer();
+    const big = Buffer.from(analyzerV1.RecordQueriesRequest.encode(events(5_000)).finish());
+    const answer = await streamBytes(host, [big.subarray(0, big.length - 3)]);
+    expect(answer.code).toBe(status.INTERNAL);
+    expect(answer.details).toMatch(/^Error deserializing request/);
   });
 });

@@ -1,18 +1,21 @@
 import {
+  type handleClientStreamingCall,
   type handleUnaryCall,
+  type ServerReadableStream,
   type ServerUnaryCall,
   type ServiceDefinition,
+  type sendUnaryData,
   status,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { errorMessage } from "@prescient/core";
+import { errorMessage, InternalError } from "@prescient/core";
 import type { ContractTypes } from "./contract-types.js";
 import type { SlicedDecoder } from "./sliced-decode.js";
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
 /**
- * Takes request decoding of a service's unary methods from grpc-js, so that
+ * Takes request decoding of a service's unary and client-streaming methods from grpc-js, so that
  * large requests decode in slices (see SlicedDecoder) while small ones
  * decode synchronously exactly as before. grpc-js would otherwise decode
  * every request in one call before the handler runs, and a 16 MB request
@@ -32,8 +35,35 @@ export function sliceRequestDecoding(
   for (const [name, attrs] of Object.entries(definition)) {
     const handler = implementation[name] as handleUnaryCall<unknown, unknown> | undefined;
     const desc = types.requestOf(attrs.path);
-    if (attrs.requestStream || attrs.responseStream || handler === undefined || desc === undefined) {
+    if (attrs.responseStream || handler === undefined || desc === undefined) {
       sliced[name] = attrs;
+      continue;
+    }
+    if (attrs.requestStream) {
+      // Client streams: each message is decoded as the handler reads it, large ones in slices.
+      const deserialize = attrs.requestDeserialize;
+      sliced[name] = { ...attrs, requestDeserialize: identity };
+      const stream = handler as unknown as handleClientStreamingCall<unknown, unknown>;
+      handlers[name] = (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const iterate = call[Symbol.asyncIterator].bind(call);
+        Object.defineProperty(call, Symbol.asyncIterator, {
+          // Configurable: the auth guard, inside, wraps this iterator in its own.
+          configurable: true,
+          writable: true,
+          value: async function* decoded() {
+            for await (const bytes of { [Symbol.asyncIterator]: iterate }) {
+              try {
+                yield decoder.isInline(bytes as Buffer)
+                  ? deserialize(bytes as Buffer)
+                  : await decoder.decode(desc, bytes as Buffer);
+              } catch (e) {
+                throw new InternalError(`Error deserializing request: ${errorMessage(e)}`);
+              }
+            }
+          },
+        });
+        stream(call, callback);
+      };
       continue;
     }
     const deserialize = attrs.requestDeserialize;
