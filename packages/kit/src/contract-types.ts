@@ -47,6 +47,7 @@ const parsed = new Map<string, ContractTypes | undefined>();
 export class ContractTypes {
   readonly registry: Registry;
   #encoder: SlicedEncoder | undefined;
+  readonly #codecs = new Map<string, Codec | undefined>();
 
   constructor(descriptorSet: Uint8Array) {
     this.registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
@@ -90,7 +91,13 @@ export class ContractTypes {
     return this.registry.getService(service ?? "")?.methods.find((m) => m.name === method)?.input;
   }
 
+  /** Resolved once per type: the sliced encoder asks on every stored result. */
   codecOf = (typeName: string): Codec | undefined => {
+    if (!this.#codecs.has(typeName)) this.#codecs.set(typeName, this.#resolveCodec(typeName));
+    return this.#codecs.get(typeName);
+  };
+
+  #resolveCodec(typeName: string): Codec | undefined {
     const desc = this.registry.getMessage(typeName);
     if (desc === undefined) return undefined;
     const module = modules[desc.file.proto.package];
@@ -98,5 +105,5 @@ export class ContractTypes {
     const local = typeName.slice(desc.file.proto.package.length + 1).replaceAll(".", "_");
     const codec = module[local];
     return isCodec(codec) ? codec : undefined;
-  };
+  }
 }

@@ -151,7 +151,7 @@ export class MemoryCacheStore implements CacheStore {
     const now = this.options.clock.now();
     const slicer = new TimeSlicer();
     for (const write of entries) {
-      await slicer.tick();
+      if (slicer.due()) await slicer.pause();
       if (write.physicalExpiryMs <= now) {
         // Already past its grace window: storing it would only serve misses.
         this.#lru.delete(write.key);

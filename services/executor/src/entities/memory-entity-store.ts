@@ -23,7 +23,7 @@ export class MemoryEntityStore implements EntityStore {
   async upsertMany(records: readonly EntityRecord[]): Promise<void> {
     const slicer = new TimeSlicer();
     for (const record of records) {
-      await slicer.tick();
+      if (slicer.due()) await slicer.pause();
       const key = refKey(record);
       this.#entities.set(key, { ...this.#entities.get(key), ...record.features });
     }

@@ -205,7 +205,7 @@ async function handleGroup(
   // Hashing each task's inputs is the batch's main cost when tasks carry many features.
   const slicer = new TimeSlicer();
   for (const o of outcomes) {
-    await slicer.tick();
+    if (slicer.due()) await slicer.pause();
     const r = byId.get(o.taskId);
     if (r === undefined || answered.has(o.taskId)) continue;
     answered.add(o.taskId);
