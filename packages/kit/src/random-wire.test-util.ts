@@ -1,5 +1,5 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { mulberry32 } from "@prescient/core";
 import type { ContractTypes } from "./contract-types.js";
 
@@ -132,4 +132,46 @@ function writeField(w: BinaryWriter, field: DescField, random: () => number, dep
       return;
     }
   }
+}
+
+/**
+ * Whether `bytes` are strictly framed for `desc` at every depth: no zero tag,
+ * no group tag, and every sub-message and map entry ending exactly where its
+ * length says. Where they are not, the generated decoder stops reading or
+ * reads on past the end, misaligned in the message around it; a sliced
+ * decode, which cuts on the declared lengths, cannot follow it there.
+ */
+export function withoutStopTags(
+  desc: DescMessage | undefined,
+  bytes: Uint8Array,
+  mapEntry?: DescField,
+): boolean {
+  const reader = new BinaryReader(bytes);
+  try {
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      const no = tag >>> 3;
+      const wireType = tag & 7;
+      if (tag === 0 || wireType === WireType.StartGroup || wireType === WireType.EndGroup) return false;
+      if (wireType !== WireType.LengthDelimited) {
+        reader.skip(wireType as WireType, no);
+        continue;
+      }
+      const payload = reader.bytes();
+      if (mapEntry !== undefined) {
+        if (no === 2 && mapEntry.fieldKind === "map" && mapEntry.mapKind === "message")
+          if (!withoutStopTags(mapEntry.message, payload)) return false;
+        continue;
+      }
+      const field = desc?.fields.find((f) => f.number === no);
+      if (field?.fieldKind === "message" || (field?.fieldKind === "list" && field.listKind === "message")) {
+        if (!withoutStopTags(field.message, payload)) return false;
+      } else if (field?.fieldKind === "map") {
+        if (!withoutStopTags(undefined, payload, field)) return false;
+      }
+    }
+  } catch {
+    return false;
+  }
+  return true;
 }
