@@ -6,6 +6,7 @@ export * from "./count-failures.js";
 export * from "./error-details.js";
 export * from "./handlers.js";
 export * from "./health-client.js";
+export * from "./log-rate-limit.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./onnx-runtime.js";

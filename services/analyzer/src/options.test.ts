@@ -49,4 +49,15 @@ describe("analyzer options: least time between retraining rounds", () => {
     for (const bad of [-1, 1.5, Number.NaN, 86_400_001])
       expect(() => resolveOptions({ retrainMinIntervalMs: bad })).toThrow(/retrainMinIntervalMs/);
   });
+  it("takes PRESCIENT_ANALYZER_ADVERTISE_ADDR only with REDIS_URL, naming the variable", () => {
+    const env = { PRESCIENT_ANALYZER_ADVERTISE_ADDR: "10.0.0.7:50051", REDIS_URL: "redis://127.0.0.1:6379" };
+    expect(analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, env)).advertiseAddress).toBe("10.0.0.7:50051");
+    expect(() =>
+      analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, { PRESCIENT_ANALYZER_ADVERTISE_ADDR: "10.0.0.7:50051" })),
+    ).toThrow(/PRESCIENT_ANALYZER_ADVERTISE_ADDR needs REDIS_URL/);
+    expect(() => loadEnv(analyzerEnvShape, { ...env, PRESCIENT_ANALYZER_ADVERTISE_ADDR: "no port" })).toThrow(
+      /PRESCIENT_ANALYZER_ADVERTISE_ADDR/,
+    );
+    expect(() => resolveOptions({ advertiseAddress: "10.0.0.7:50051" })).toThrow(/needs a Redis store/);
+  });
 });

@@ -47,6 +47,21 @@ export interface AnalyzerOptions extends AnalyzerSettings {
   ingestMaxEntries: number;
   /** Estimated bytes held before an early flush. Default 64 MiB. */
   ingestMaxBytes: number;
+  /**
+   * This replica's address as the other analyzer replicas reach it
+   * (host:port; in Kubernetes, the pod IP). With a Redis store, replicas that
+   * set it meet in Redis and share the tenants (ring/tenant-ring.ts): each
+   * tenant's events and learned state live on one replica, whichever replica
+   * a caller reaches, so several replicas answer as one would. Default
+   * undefined: this replica answers from what it is sent, as a single one.
+   */
+  advertiseAddress: string | undefined;
+  /** How often a ring member renews itself and re-reads the others (ring-membership.ts). Default 1000 ms. */
+  ringHeartbeatMs: number;
+  /** A ring member that has not renewed for this long is dropped and its tenants move. Default 5000 ms. */
+  ringTtlMs: number;
+  /** Deadline of a call forwarded to another replica; past it, the part is handled here. Default 5000 ms. */
+  forwardTimeoutMs: number;
 }
 
 export const maxStoreShards = 256;
@@ -58,6 +73,8 @@ export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOpti
   const shards = options?.storeShards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > maxStoreShards)
     throw new RangeError(`storeShards must be an integer from 1 to ${maxStoreShards}, not ${shards}`);
+  if (options?.advertiseAddress !== undefined && (options.store ?? "memory") === "memory")
+    throw new RangeError("advertiseAddress needs a Redis store: analyzer replicas meet in Redis");
   const minInterval = options?.retrainMinIntervalMs;
   if (
     minInterval !== undefined &&
@@ -79,6 +96,10 @@ export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOpti
     ingestFlushIntervalMs: 1000,
     ingestMaxEntries: 200_000,
     ingestMaxBytes: 64 * 1024 * 1024,
+    advertiseAddress: undefined,
+    ringHeartbeatMs: 1000,
+    ringTtlMs: 5000,
+    forwardTimeoutMs: 5000,
     ...options,
     ...resolveSettings(options),
   };
@@ -105,6 +126,12 @@ export const analyzerEnvShape = {
   PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES: intFromEnv(1, 100_000_000).optional(),
   /** Shards of the Redis store (options.ts, storeShards); unset takes the option's default, 1. */
   PRESCIENT_ANALYZER_SHARDS: intFromEnv(1, maxStoreShards).optional(),
+  /**
+   * This replica's host:port as the other analyzer replicas reach it (the pod
+   * IP in Kubernetes); set on every replica to share tenants among them.
+   * Needs REDIS_URL.
+   */
+  PRESCIENT_ANALYZER_ADVERTISE_ADDR: addressSchema.optional(),
   REDIS_URL: redisUrlSchema.optional(),
 };
 
@@ -112,6 +139,8 @@ export type AnalyzerEnv = z.infer<z.ZodObject<typeof analyzerEnvShape>>;
 
 /** Options from validated env. */
 export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOptions> {
+  if (env.PRESCIENT_ANALYZER_ADVERTISE_ADDR !== undefined && env.REDIS_URL === undefined)
+    throw new Error("PRESCIENT_ANALYZER_ADVERTISE_ADDR needs REDIS_URL: analyzer replicas meet in Redis");
   return {
     store: env.REDIS_URL === undefined ? "memory" : { redisUrl: env.REDIS_URL },
     predictorAddress: env.PRESCIENT_PREDICTOR_ADDR,
@@ -128,6 +157,9 @@ export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOption
     ...(env.PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS === undefined
       ? {}
       : { retrainMinIntervalMs: env.PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS }),
+    ...(env.PRESCIENT_ANALYZER_ADVERTISE_ADDR === undefined
+      ? {}
+      : { advertiseAddress: env.PRESCIENT_ANALYZER_ADVERTISE_ADDR }),
     ...(env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES === undefined
       ? {}
       : { ingestMaxEntries: env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES }),

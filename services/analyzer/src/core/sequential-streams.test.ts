@@ -49,11 +49,11 @@ describe("SequentialStreams", () => {
     const s = new SequentialStreams();
     const random = mulberry32(7);
     for (let i = 0; i < 2000; i++) s.observe(`t/item/ad${Math.floor(random() * 50)}`, i * 1000);
-    expect(s.continuation("item")).toBeLessThan(0.3);
+    expect(s.continuation("t/item")).toBeLessThan(0.3);
     // Scans of another type are learned apart.
     for (let f = 0; f < 20; f++)
       for (let n = 0; n < 10; n++) s.observe(page(`f${f}`, n), 3_000_000 + f * 100 + n);
-    expect(s.continuation("page")).toBeGreaterThan(0.7);
+    expect(s.continuation("t/page")).toBeGreaterThan(0.7);
   });
 
   it("counts a run that falls idle as ended, and forgets the stream", () => {
@@ -63,9 +63,28 @@ describe("SequentialStreams", () => {
       s.observe(page(`g${f}`, 1), f * 120_000 + 1);
     }
     // Every run stopped after two keys: each ended idle, none continued.
-    expect(s.continuation("page")).toBeLessThan(0.1);
+    expect(s.continuation("t/page")).toBeLessThan(0.1);
     expect(s.size).toBe(1);
     expect(s.predict(page("g29", 1), 3, 29 * 120_000 + 61_002)).toEqual([]);
+  });
+
+  it("learns each tenant apart: another tenant's scans change neither its streams nor its confidence", () => {
+    const alone = new SequentialStreams();
+    const mixed = new SequentialStreams();
+    const random = mulberry32(3);
+    let t = 0;
+    for (let f = 0; f < 40; f++)
+      for (let n = 0; n < 4; n++) {
+        t += 1000;
+        const key = `a/page/f${f}-${n}`;
+        alone.observe(key, t);
+        mixed.observe(key, t);
+        // Another tenant reads the same type at random, interleaved.
+        mixed.observe(`b/page/x${Math.floor(random() * 9)}-${Math.floor(random() * 100)}`, t + 500);
+      }
+    expect(mixed.continuation("a/page")).toBe(alone.continuation("a/page"));
+    expect(mixed.continuation("b/page")).not.toBe(alone.continuation("a/page"));
+    expect(mixed.predict("a/page/f39-3", 4, t)).toEqual(alone.predict("a/page/f39-3", 4, t));
   });
 
   it("holds at most its capacity of streams", () => {

@@ -75,20 +75,40 @@ export function streamOf(key: string): { stream: string; index: number; width: n
   };
 }
 
-/** The task type of a canonical key (`tenant/type/entity`). */
-const typeOf = (key: string): string => key.split("/", 2)[1] ?? "";
+/** The tenant and task type of a canonical key (`tenant/type/entity`): what continuation is learned per. */
+const kindOf = (key: string): string => {
+  const first = key.indexOf("/");
+  const second = first < 0 ? -1 : key.indexOf("/", first + 1);
+  return second < 0 ? key : key.slice(0, second);
+};
 
+/** The tenant of a canonical key. */
+const tenantOf = (key: string): string => {
+  const first = key.indexOf("/");
+  return first < 0 ? key : key.slice(0, first);
+};
+
+/**
+ * Streams and what is learned from them are kept per tenant: each tenant's
+ * streams end on that tenant's own reads and its continuation shares pool
+ * only its own runs, so a tenant's predictions do not depend on the other
+ * tenants' traffic, nor on which analyzer replica holds which tenants.
+ * Only the capacity is shared: past it, the stream read longest ago of any
+ * tenant goes.
+ */
 export class SequentialStreams {
   readonly #o: SequentialStreamsOptions;
-  readonly #streams = new Map<string, Stream>();
+  /** Per tenant, its streams in read order. */
+  readonly #tenants = new Map<string, Map<string, Stream>>();
   readonly #outcomes = new Map<string, Outcomes>();
+  #size = 0;
 
   constructor(options?: Partial<SequentialStreamsOptions>) {
     this.#o = { ...sequentialStreamsDefaults, ...options };
   }
 
   get size(): number {
-    return this.#streams.size;
+    return this.#size;
   }
 
   /** Records a read (in time order); answers whether it moved a run of at least `minRun` forward. */
@@ -96,12 +116,19 @@ export class SequentialStreams {
     const k = streamOf(key);
     if (k === undefined) return false;
     const o = this.#o;
-    this.#endIdle(time - o.idleMs, k.stream);
-    const s = this.#streams.get(k.stream);
-    this.#streams.delete(k.stream);
+    const tenant = tenantOf(key);
+    let streams = this.#tenants.get(tenant);
+    if (streams === undefined) {
+      streams = new Map();
+      this.#tenants.set(tenant, streams);
+    }
+    this.#endIdle(streams, time - o.idleMs, k.stream);
+    const s = streams.get(k.stream);
+    streams.delete(k.stream);
     if (s === undefined) {
-      this.#streams.set(k.stream, { name: k.stream, last: k.index, run: 1, time, width: k.width });
-      if (this.#streams.size > o.capacity) this.#evictOldest();
+      streams.set(k.stream, { name: k.stream, last: k.index, run: 1, time, width: k.width });
+      this.#size++;
+      if (this.#size > o.capacity) this.#evictOldest();
       return false;
     }
     const idle = time - s.time > o.idleMs;
@@ -117,7 +144,7 @@ export class SequentialStreams {
     }
     s.time = time;
     s.width = k.width;
-    this.#streams.set(s.name, s);
+    streams.set(s.name, s);
     return forward && s.run >= o.minRun;
   }
 
@@ -126,11 +153,11 @@ export class SequentialStreams {
     const k = streamOf(key);
     if (k === undefined) return [];
     const o = this.#o;
-    const s = this.#streams.get(k.stream);
+    const s = this.#tenants.get(tenantOf(key))?.get(k.stream);
     if (s === undefined || s.run < o.minRun || now - s.time > o.idleMs) return [];
     // The key may run ahead of what was recorded (reports arrive in batches).
     if (k.index < s.last - o.maxDepth || k.index > s.last + o.maxDepth) return [];
-    const p = this.continuation(typeOf(key));
+    const p = this.continuation(kindOf(key));
     const from = Math.max(k.index, s.last);
     const out: Array<{ key: string; confidence: number }> = [];
     let confidence = 1;
@@ -144,49 +171,68 @@ export class SequentialStreams {
     return out;
   }
 
-  /** The learned share of runs of a task type that continue. */
-  continuation(taskType: string): number {
-    const c = this.#outcomes.get(taskType) ?? { continued: 0, trials: 0 };
+  /** The learned share of runs of a tenant's task type (`tenant/type`) that continue. */
+  continuation(kind: string): number {
+    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0 };
     return (c.continued + 1) / (c.trials + 2);
   }
 
   /** Forgets streams idle since before cutoff (each run still open counts as ended); returns how many. */
   removeIdle(cutoff: number): number {
-    return this.#endIdle(cutoff, undefined, true);
+    let ended = 0;
+    for (const streams of this.#tenants.values()) ended += this.#endIdle(streams, cutoff, undefined, true);
+    this.#dropEmptyTenants();
+    return ended;
   }
 
   /**
-   * Ends the streams idle since before cutoff, but `keep`, and returns how
-   * many. The map is in read order, so the walk after a read stops at the
+   * Ends a tenant's streams idle since before cutoff, but `keep`, and returns
+   * how many. The map is in read order, so the walk after a read stops at the
    * first stream read since; `all` walks every stream (reads reported late
    * can sit out of order).
    */
-  #endIdle(cutoff: number, keep?: string, all = false): number {
+  #endIdle(streams: Map<string, Stream>, cutoff: number, keep?: string, all = false): number {
     let ended = 0;
-    for (const [stream, s] of this.#streams) {
+    for (const [stream, s] of streams) {
       if (s.time >= cutoff) {
         if (all) continue;
         break;
       }
       if (stream === keep) continue;
       if (s.run >= this.#o.minRun) this.#outcome(stream, false);
-      this.#streams.delete(stream);
+      streams.delete(stream);
       ended++;
     }
+    this.#size -= ended;
     return ended;
   }
 
+  /** Past capacity: the stream of any tenant read longest ago (rare; a walk over the tenants). */
   #evictOldest(): void {
-    const [stream, s] = this.#streams.entries().next().value!;
-    if (s.run >= this.#o.minRun) this.#outcome(stream, false);
-    this.#streams.delete(stream);
+    let oldest: { streams: Map<string, Stream>; s: Stream } | undefined;
+    for (const streams of this.#tenants.values()) {
+      const s = streams.values().next().value;
+      if (s !== undefined && (oldest === undefined || s.time < oldest.s.time)) oldest = { streams, s };
+    }
+    if (oldest === undefined) return;
+    if (oldest.s.run >= this.#o.minRun) this.#outcome(oldest.s.name, false);
+    oldest.streams.delete(oldest.s.name);
+    this.#size--;
+    this.#dropEmptyTenants();
+  }
+
+  #dropEmptyTenants(): void {
+    for (const [tenant, streams] of this.#tenants) if (streams.size === 0) this.#tenants.delete(tenant);
   }
 
   #outcome(keyOrStream: string, continued: boolean): void {
-    const type = typeOf(keyOrStream);
-    const c = this.#outcomes.get(type) ?? { continued: 0, trials: 0 };
+    const kind = kindOf(keyOrStream);
+    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0 };
     c.continued = c.continued * this.#o.forget + (continued ? 1 : 0);
     c.trials = c.trials * this.#o.forget + 1;
-    this.#outcomes.set(type, c);
+    // Most recently updated last; past capacity (tenants x types), the one updated longest ago goes.
+    this.#outcomes.delete(kind);
+    this.#outcomes.set(kind, c);
+    if (this.#outcomes.size > this.#o.capacity) this.#outcomes.delete(this.#outcomes.keys().next().value!);
   }
 }

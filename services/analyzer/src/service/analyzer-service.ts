@@ -1,10 +1,12 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { analyzerV1 } from "@prescient/contracts";
-import { InvalidArgumentError, isDomainError, UnavailableError } from "@prescient/core";
-import { clientStream, unary } from "@prescient/kit";
+import { InvalidArgumentError, isDomainError, UnavailableError, validateTenant } from "@prescient/core";
+import { type CallSettings, callUnary, clientStream, unary } from "@prescient/kit";
 import type { Analyzer } from "../analyzer.js";
 import { emptyIngestResult } from "../core/events.js";
+import type { LearnedRule } from "../core/fan-out-learner.js";
 import { ingestResponse, keyByEnum, launchMessage, retrainResponse, sourceEnum } from "./proto-mapping.js";
+import type { RingRouter } from "./ring-router.js";
 
 /**
  * The gRPC adapter of prescient.analyzer.v1.AnalyzerService: decode, call the
@@ -22,20 +24,56 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function analyzerService(analyzer: Analyzer): UntypedServiceImplementation {
+const ruleMessage = (r: LearnedRule): analyzerV1.LearnedRule => ({
+  ...r,
+  targets: r.targets.map((t) => ({ ...t, keyBy: keyByEnum[t.keyBy] })),
+});
+
+const byTenantAndEvent = (a: analyzerV1.LearnedRule, b: analyzerV1.LearnedRule): number =>
+  a.tenant !== b.tenant ? (a.tenant < b.tenant ? -1 : 1) : a.event < b.event ? -1 : a.event > b.event ? 1 : 0;
+
+/**
+ * With a router (several replicas), ingest and per-tenant learned state go
+ * to each tenant's owner (ring-router.ts); without one, or on a call another
+ * replica forwarded, everything is answered here.
+ */
+export function analyzerService(analyzer: Analyzer, router?: RingRouter): UntypedServiceImplementation {
   const s = analyzerServiceName;
+  const maxEvents = analyzer.settings.maxEventsPerMessage;
+  /** The router, when this call is split across replicas; a message over the limit is refused here, whole. */
+  const routing = (ctx: Parameters<RingRouter["routes"]>[0], events: number): RingRouter | undefined =>
+    router?.routes(ctx) === true && events <= maxEvents ? router : undefined;
+  const eventTenant = (e: { tenant: string }): string => e.tenant;
   return {
     recordQueries: clientStream<analyzerV1.RecordQueriesRequest, analyzerV1.RecordQueriesResponse>(
       s,
       "RecordQueries",
-      async (messages) => {
+      async (messages, ctx) => {
         const result = emptyIngestResult();
         const stream = analyzer.queryStream(result);
         let offset = 0;
         try {
           for await (const message of messages) {
-            await guard(() => stream.push(message.events, offset));
-            offset += message.events.length;
+            const events = message.events;
+            const routed = routing(ctx, events.length);
+            if (routed === undefined || routed.allLocal(events, eventTenant))
+              await guard(() => stream.push(events, offset));
+            else {
+              // In stream order: what this replica holds goes to the store before the split message.
+              await guard(() => stream.end());
+              await guard(() =>
+                routed.ingest(
+                  "RecordQueries",
+                  events,
+                  eventTenant,
+                  result,
+                  offset,
+                  (part, into) => analyzer.recordQueries(part, into),
+                  (c, part, settings) => callUnary(c.recordQueryBatch.bind(c), { events: part }, settings),
+                ),
+              );
+            }
+            offset += events.length;
           }
         } finally {
           // Whatever was accepted before a failure is applied before the call ends.
@@ -48,18 +86,44 @@ export function analyzerService(analyzer: Analyzer): UntypedServiceImplementatio
     recordQueryBatch: unary<analyzerV1.RecordQueryBatchRequest, analyzerV1.RecordQueryBatchResponse>(
       s,
       "RecordQueryBatch",
-      async (req) => {
+      async (req, ctx) => {
         const result = emptyIngestResult();
-        await guard(() => analyzer.recordQueries(req.events, result));
+        const routed = routing(ctx, req.events.length);
+        await guard(() =>
+          routed === undefined
+            ? analyzer.recordQueries(req.events, result)
+            : routed.ingest(
+                "RecordQueryBatch",
+                req.events,
+                eventTenant,
+                result,
+                0,
+                (part, into) => analyzer.recordQueries(part, into),
+                (c, part, settings) => callUnary(c.recordQueryBatch.bind(c), { events: part }, settings),
+              ),
+        );
         return ingestResponse(result);
       },
     ),
     recordActions: unary<analyzerV1.RecordActionsRequest, analyzerV1.RecordActionsResponse>(
       s,
       "RecordActions",
-      async (req) => {
+      async (req, ctx) => {
         const result = emptyIngestResult();
-        await guard(() => analyzer.recordActions(req.events, result));
+        const routed = routing(ctx, req.events.length);
+        await guard(() =>
+          routed === undefined
+            ? analyzer.recordActions(req.events, result)
+            : routed.ingest(
+                "RecordActions",
+                req.events,
+                eventTenant,
+                result,
+                0,
+                (part, into) => analyzer.recordActions(part, into),
+                (c, part, settings) => callUnary(c.recordActions.bind(c), { events: part }, settings),
+              ),
+        );
         return ingestResponse(result);
       },
     ),
@@ -130,7 +194,21 @@ export function analyzerService(analyzer: Analyzer): UntypedServiceImplementatio
     takeReadAhead: unary<analyzerV1.TakeReadAheadRequest, analyzerV1.TakeReadAheadResponse>(
       s,
       "TakeReadAhead",
-      async (req) => ({ keys: await guard(async () => analyzer.takeReadAhead(req.limit)) }),
+      async (req, ctx) => {
+        const keys = await guard(async () => analyzer.takeReadAhead(req.limit));
+        const want = req.limit === 0 ? 1000 : req.limit;
+        // Each replica queues its own tenants' readahead: the rest of the limit is taken from the others.
+        if (router?.routes(ctx) === true && keys.length < want)
+          await router.untilEnough(
+            "TakeReadAhead",
+            (c, settings) => callUnary(c.takeReadAhead.bind(c), { limit: want - keys.length }, settings),
+            (answer) => {
+              keys.push(...answer.keys);
+              return keys.length >= want;
+            },
+          );
+        return { keys };
+      },
     ),
     retrainNextAction: unary<analyzerV1.RetrainNextActionRequest, analyzerV1.RetrainNextActionResponse>(
       s,
@@ -140,36 +218,82 @@ export function analyzerService(analyzer: Analyzer): UntypedServiceImplementatio
     recordEvents: unary<analyzerV1.RecordEventsRequest, analyzerV1.RecordEventsResponse>(
       s,
       "RecordEvents",
-      async (req) => {
+      async (req, ctx) => {
         const result = emptyIngestResult();
-        analyzer.recordEvents(req.events, result);
+        const routed = routing(ctx, req.events.length);
+        if (routed === undefined) analyzer.recordEvents(req.events, result);
+        else
+          await routed.ingest(
+            "RecordEvents",
+            req.events,
+            eventTenant,
+            result,
+            0,
+            async (part, into) => analyzer.recordEvents(part, into),
+            (c, part, settings) => callUnary(c.recordEvents.bind(c), { events: part }, settings),
+          );
         return ingestResponse(result);
       },
     ),
     learnedRules: unary<analyzerV1.LearnedRulesRequest, analyzerV1.LearnedRulesResponse>(
       s,
       "LearnedRules",
-      async (req) => ({
-        rules: analyzer.learnedRules(req.tenant).map((r) => ({
-          ...r,
-          targets: r.targets.map((t) => ({ ...t, keyBy: keyByEnum[t.keyBy] })),
-        })),
-      }),
+      async (req, ctx) => {
+        const mine = (): analyzerV1.LearnedRule[] => analyzer.learnedRules(req.tenant).map(ruleMessage);
+        if (router?.routes(ctx) !== true) return { rules: mine() };
+        const ask = (c: analyzerV1.AnalyzerServiceClient, settings: CallSettings) =>
+          callUnary(c.learnedRules.bind(c), req, settings);
+        if (req.tenant !== "") {
+          validateTenant(req.tenant);
+          return {
+            rules: await router.ownerAnswers(
+              "LearnedRules",
+              req.tenant,
+              mine,
+              async (c, st) => (await ask(c, st)).rules,
+            ),
+          };
+        }
+        // Every tenant's: each owner's rules, so a replica's leftovers from before the ring changed are not listed twice.
+        const ring = router.ring;
+        const rules = mine().filter((r) => ring.owns(r.tenant));
+        for (const { peer, answer } of await router.fromPeers("LearnedRules", ask))
+          rules.push(...answer.rules.filter((r) => ring.ownerOf(r.tenant) === peer));
+        return { rules: rules.sort(byTenantAndEvent) };
+      },
     ),
     relatedEntities: unary<analyzerV1.RelatedEntitiesRequest, analyzerV1.RelatedEntitiesResponse>(
       s,
       "RelatedEntities",
-      async (req) => ({
-        entities: analyzer.relatedEntities(
-          req.tenant,
-          req.subject,
-          req.limit,
-          req.taskType === "" ? undefined : req.taskType,
-        ),
-      }),
+      async (req, ctx) => {
+        const mine = () =>
+          analyzer.relatedEntities(
+            req.tenant,
+            req.subject,
+            req.limit,
+            req.taskType === "" ? undefined : req.taskType,
+          );
+        if (router?.routes(ctx) !== true) return { entities: mine() };
+        validateTenant(req.tenant);
+        return {
+          entities: await router.ownerAnswers(
+            "RelatedEntities",
+            req.tenant,
+            mine,
+            async (c, settings) => (await callUnary(c.relatedEntities.bind(c), req, settings)).entities,
+          ),
+        };
+      },
     ),
-    cleanup: unary<analyzerV1.CleanupRequest, analyzerV1.CleanupResponse>(s, "Cleanup", async (req) => ({
-      removed: BigInt(await guard(() => analyzer.cleanup(req.daysToKeep))),
-    })),
+    cleanup: unary<analyzerV1.CleanupRequest, analyzerV1.CleanupResponse>(s, "Cleanup", async (req, ctx) => {
+      let removed = await guard(() => analyzer.cleanup(req.daysToKeep));
+      // Sessions and streams idle past the cut-off are held by every replica.
+      if (router?.routes(ctx) === true)
+        for (const { answer } of await router.fromPeers("Cleanup", (c, settings) =>
+          callUnary(c.cleanup.bind(c), req, settings),
+        ))
+          removed += Number(answer.removed);
+      return { removed: BigInt(removed) };
+    }),
   };
 }

@@ -33,6 +33,8 @@ export class AnalyzerMetrics implements AnalyzerObserver {
   readonly retrains: Counter<"result">;
   readonly predictions: Counter<"source">;
   readonly storeErrors: Counter<"operation">;
+  readonly forwards: Counter<"rpc" | "outcome">;
+  readonly ringMembers: Gauge;
   readonly #analyzers = new Set<Analyzer>();
   /** Label children, resolved once per label value. */
   readonly #events = new Map<string, Counter.Internal>();
@@ -98,7 +100,22 @@ export class AnalyzerMetrics implements AnalyzerObserver {
       labelNames: ["operation"] as const,
       registers,
     });
+    this.forwards = new Counter({
+      name: "prescient_analyzer_forwarded_total",
+      help: "Calls sent to the analyzer replica that owns their tenants, by RPC and outcome (forwarded; failed: that replica did not answer, so this one handled the part).",
+      labelNames: ["rpc", "outcome"] as const,
+      registers,
+    });
+    this.ringMembers = new Gauge({
+      name: "prescient_analyzer_ring_members",
+      help: "Analyzer replicas in this replica's view of the tenant ring (0: no ring, a single replica).",
+      registers,
+    });
   }
+
+  readonly forwarded = (rpc: string, outcome: "forwarded" | "failed"): void => {
+    this.forwards.labels(rpc, outcome).inc();
+  };
 
   /** Counts `analyzer` in the gauges until the returned function is called. */
   watch(analyzer: Analyzer): () => void {

@@ -3,26 +3,31 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { analyzerV1 } from "@prescient/contracts";
 import { errorMessage } from "@prescient/core";
-import { countFailures, type ServiceHost, watchRedisHealth } from "@prescient/kit";
+import { countFailures, type RedisClient, type ServiceHost, watchRedisHealth } from "@prescient/kit";
 import { Analyzer } from "../analyzer.js";
 import { FileModelPublisher } from "../model/file-publisher.js";
 import { OipScorer } from "../model/oip-scorer.js";
 import { InProcessScorer } from "../model/onnx-scorer.js";
 import type { NextActionScorer } from "../model/ports.js";
 import { type AnalyzerOptions, resolveOptions } from "../options.js";
+import { RingMembership } from "../ring/ring-membership.js";
+import { TenantRing } from "../ring/tenant-ring.js";
 import { decayRatesOf } from "../settings.js";
 import { AggregatingStore } from "../store/aggregating-store.js";
 import type { AnalyzerStore } from "../store/analyzer-store.js";
 import { MemoryAnalyzerStore } from "../store/memory-store.js";
-import { openRedisAnalyzerStore } from "../store/open-redis-store.js";
+import { defaultKeyPrefix, openRedisAnalyzerStore } from "../store/open-redis-store.js";
 import { analyzerService, analyzerServiceName } from "./analyzer-service.js";
 import { AnalyzerMetrics } from "./metrics.js";
+import { RingRouter } from "./ring-router.js";
 
 export interface AnalyzerRuntime {
   readonly analyzer: Analyzer;
   readonly options: AnalyzerOptions;
   /** Where next-action versions are published. */
   readonly modelRepositoryPath: string;
+  /** The live analyzer replicas this one shares tenants with, itself included; [] without a ring. */
+  ringMembers(): readonly string[];
   /** Resolves once the store is ready and the service reports SERVING. */
   readonly ready: Promise<void>;
   /** Stops the schedules and closes the scorer and the store. Idempotent; also runs on host shutdown. */
@@ -94,7 +99,12 @@ export async function startAnalyzer(
     },
     o,
   );
-  host.addService(analyzerServiceName, analyzerV1.AnalyzerServiceService, analyzerService(analyzer));
+  const ring = joinRing(o, opened.redis, metrics);
+  host.addService(
+    analyzerServiceName,
+    analyzerV1.AnalyzerServiceService,
+    analyzerService(analyzer, ring?.router),
+  );
   if (opened.redis !== undefined)
     watchRedisHealth(host, [analyzerServiceName], opened.redis, { logger: o.logger });
   const unwatch = metrics.watch(analyzer);
@@ -114,6 +124,8 @@ export async function startAnalyzer(
     for (;;) {
       try {
         await analyzer.start();
+        // Serving only once in the ring: a replica outside it would learn tenants the others own.
+        await ring?.membership.join();
         break;
       } catch (e) {
         if (closed) return;
@@ -137,6 +149,7 @@ export async function startAnalyzer(
         scorer: scorer.description,
         store: o.store === "memory" ? "memory" : "redis",
         shards: o.storeShards,
+        ring: ring?.router.ring.members ?? "off",
       },
       "analyzer ready",
     );
@@ -146,6 +159,8 @@ export async function startAnalyzer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
+      await ring?.membership.leave();
+      ring?.router.close();
       unwatch();
       for (const t of timers) clearInterval(t);
       await scorer.close();
@@ -155,5 +170,43 @@ export async function startAnalyzer(
     return closing;
   };
   host.onShutdown(close);
-  return { analyzer, options: o, modelRepositoryPath: repository, ready, close };
+  return {
+    analyzer,
+    options: o,
+    modelRepositoryPath: repository,
+    ringMembers: () => ring?.router.ring.members ?? [],
+    ready,
+    close,
+  };
+}
+
+/** With an advertised address and Redis, the tenant ring this replica shares with the others; otherwise none. */
+function joinRing(
+  o: AnalyzerOptions,
+  redis: RedisClient | undefined,
+  metrics: AnalyzerMetrics,
+): { router: RingRouter; membership: RingMembership } | undefined {
+  if (o.advertiseAddress === undefined || redis === undefined || o.store === "memory") return undefined;
+  const ring = new TenantRing(o.advertiseAddress);
+  const router = new RingRouter(ring, {
+    timeoutMs: o.forwardTimeoutMs,
+    maxRejections: o.maxRejectionsReported,
+    logger: o.logger,
+    onForward: metrics.forwarded,
+  });
+  const key = `${o.store.keyPrefix ?? defaultKeyPrefix}ring`;
+  const membership = new RingMembership(
+    redis,
+    key,
+    ring,
+    { heartbeatMs: o.ringHeartbeatMs, ttlMs: o.ringTtlMs },
+    {
+      onChange: (members) => {
+        metrics.ringMembers.set(members.length);
+        o.logger.info({ members }, "analyzer ring changed");
+      },
+      onError: (err) => o.logger.warn({ err }, "analyzer ring heartbeat failed; keeping the last view"),
+    },
+  );
+  return { router, membership };
 }

@@ -5,6 +5,9 @@ import { closeRedis, RedisAnalyzerStore } from "./redis-store.js";
 import { shardPrefixes } from "./shard-routing.js";
 import { ShardedAnalyzerStore } from "./sharded-store.js";
 
+/** Where the analyzer's keys live when no prefix is given: one hash tag, `{analyzer}`. */
+export const defaultKeyPrefix = "prescient:{analyzer}:";
+
 export interface OpenRedisStoreOptions {
   redisUrl: string;
   /** Prefix of every key, with a hash tag. Default "prescient:{analyzer}:". */
@@ -27,7 +30,7 @@ export function openRedisAnalyzerStore(options: Partial<OpenRedisStoreOptions> &
   redis: RedisClient;
 } {
   const o: OpenRedisStoreOptions = {
-    keyPrefix: "prescient:{analyzer}:",
+    keyPrefix: defaultKeyPrefix,
     shards: 1,
     rates: undefined,
     ...options,

@@ -1,0 +1,373 @@
+import { credentials, type Metadata } from "@grpc/grpc-js";
+import { analyzerV1 } from "@prescient/contracts";
+import { ManualClock, mulberry32 } from "@prescient/core";
+import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
+import { freePort, type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TenantRing } from "../ring/tenant-ring.js";
+import { AnalyzerMetrics } from "./metrics.js";
+import { type AnalyzerRuntime, startAnalyzer } from "./start-analyzer.js";
+
+/**
+ * Two analyzer replicas sharing tenants through the ring must answer as one
+ * analyzer does, whichever replica each call reaches: the same ingest
+ * answers (rejections at the same positions), learned rules, relations,
+ * readahead, next keys and top patterns. Without the ring the same pair
+ * answers differently, which shows the comparison can fail.
+ */
+const start = Date.UTC(2026, 10, 2, 9);
+const clock = new ManualClock(start);
+// Ten, so that two replicas at random ports both own some (all on one: 2 in 1,024).
+const tenants = [
+  "acme",
+  "globex",
+  "initech",
+  "umbrella",
+  "hooli",
+  "stark",
+  "wayne",
+  "wonka",
+  "tyrell",
+  "cyberdyne",
+];
+const { LookupOutcome } = analyzerV1;
+
+type Call =
+  | { kind: "events"; at: number; events: analyzerV1.DomainEvent[] }
+  | { kind: "actions"; at: number; events: analyzerV1.ActionEvent[] }
+  | { kind: "batch"; at: number; events: analyzerV1.QueryEvent[] }
+  | { kind: "stream"; at: number; messages: analyzerV1.QueryEvent[][] };
+
+/** A few hours of an ad platform's traffic over ten tenants, with some malformed events. */
+function workload(seed: number): Call[] {
+  const random = mulberry32(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const calls: Call[] = [];
+  /** Reads owed after events, by when they are due. */
+  let owed: Array<{ due: number; read: analyzerV1.QueryEvent }> = [];
+  const pages = new Map<string, number>();
+  const read = (t: number, tenant: string, taskType: string, entityId: string, userId: string) => ({
+    time: new Date(t),
+    tenant,
+    taskType,
+    entityId,
+    key: "",
+    userId,
+    outcome: random() < 0.5 ? LookupOutcome.LOOKUP_OUTCOME_HIT : LookupOutcome.LOOKUP_OUTCOME_MISS,
+    computeMs: 3,
+    latencyMs: 1,
+  });
+  for (let step = 0; step < 240; step++) {
+    const at = start + step * 30_000;
+    const events: analyzerV1.DomainEvent[] = [];
+    const actions: analyzerV1.ActionEvent[] = [];
+    const reads: analyzerV1.QueryEvent[] = [];
+    for (let i = 0; i < 6; i++) {
+      const tenant = pick(tenants);
+      const user = `u${Math.floor(random() * 12)}`;
+      const campaign = `c${Math.floor(random() * 20)}`;
+      const t = at - Math.floor(random() * 20_000);
+      const r = random();
+      if (r < 0.3) {
+        events.push({
+          time: new Date(t),
+          tenant,
+          type: "campaign_created",
+          entityId: campaign,
+          userId: user,
+          relatedEntityIds: [],
+        });
+        if (random() < 0.8)
+          owed.push({
+            due: t + 60_000,
+            read: read(t + 60_000, tenant, "campaign_analytics", campaign, user),
+          });
+        if (random() < 0.6)
+          owed.push({ due: t + 90_000, read: read(t + 90_000, tenant, "roas_prediction", campaign, user) });
+      } else if (r < 0.5) {
+        events.push({
+          time: new Date(t),
+          tenant,
+          type: "user_login",
+          entityId: "",
+          userId: user,
+          relatedEntityIds: [],
+        });
+        owed.push({ due: t + 30_000, read: read(t + 30_000, tenant, "dashboard_data", user, user) });
+      } else if (r < 0.65) {
+        actions.push({
+          time: new Date(t),
+          tenant,
+          userId: user,
+          action: "open_dashboard",
+          attributes: {},
+          relatedEntityIds: [campaign],
+        });
+      } else {
+        // A scan: numbered pages of one report, read in order.
+        const file = `${tenant}/report-${Math.floor(random() * 3)}`;
+        const page = (pages.get(file) ?? 0) + 1;
+        pages.set(file, page);
+        reads.push(
+          read(t, tenant, "report_page", `r${file.slice(-1)}-${String(page).padStart(4, "0")}`, user),
+        );
+      }
+    }
+    if (step % 17 === 5) reads.push(read(at, "", "ctr_prediction", "x", "u1")); // no tenant
+    if (step % 23 === 7)
+      events.push({
+        time: new Date(at),
+        tenant: "bad tenant!",
+        type: "user_login",
+        entityId: "",
+        userId: "u1",
+        relatedEntityIds: [],
+      });
+    const due = owed.filter((o) => o.due <= at);
+    owed = owed.filter((o) => o.due > at);
+    reads.push(...due.map((o) => o.read));
+    reads.sort((a, b) => a.time!.getTime() - b.time!.getTime());
+    if (events.length > 0) calls.push({ kind: "events", at, events });
+    if (actions.length > 0) calls.push({ kind: "actions", at, events: actions });
+    if (reads.length > 0)
+      calls.push(
+        step % 3 === 0
+          ? { kind: "stream", at, messages: [reads.slice(0, 3), reads.slice(3)] }
+          : { kind: "batch", at, events: reads },
+      );
+  }
+  return calls;
+}
+
+interface Replica {
+  host: ServiceHost;
+  runtime: AnalyzerRuntime;
+  client: analyzerV1.AnalyzerServiceClient;
+}
+
+async function replica(redisUrl: string, keyPrefix: string, ring: boolean): Promise<Replica> {
+  const port = await freePort();
+  const host = new ServiceHost({ address: `127.0.0.1:${port}` });
+  const runtime = await startAnalyzer(host, {
+    clock,
+    store: { redisUrl, keyPrefix },
+    // Counters written at once: a replica's read flushes only what it holds itself.
+    ingestFlushIntervalMs: 0,
+    retrainIntervalMs: 0,
+    cleanupIntervalMs: 0,
+    ...(ring ? { advertiseAddress: `127.0.0.1:${port}`, ringHeartbeatMs: 100, ringTtlMs: 1000 } : {}),
+  });
+  await host.start();
+  await runtime.ready;
+  const client = new analyzerV1.AnalyzerServiceClient(
+    host.address,
+    credentials.createInsecure(),
+    clientChannelOptions(),
+  );
+  return { host, runtime, client };
+}
+
+function streamCall(client: analyzerV1.AnalyzerServiceClient, messages: analyzerV1.QueryEvent[][]) {
+  return new Promise<analyzerV1.RecordQueriesResponse>((resolve, reject) => {
+    const call = client.recordQueries((err, res) => (err ? reject(err) : resolve(res)));
+    for (const events of messages) call.write({ events });
+    call.end();
+  });
+}
+
+/** Plays the calls, each to a replica drawn at random (a load balancer); answers in order. */
+async function play(calls: readonly Call[], replicas: readonly Replica[], seed: number): Promise<unknown[]> {
+  const random = mulberry32(seed);
+  const answers: unknown[] = [];
+  for (const call of calls) {
+    clock.set(call.at);
+    const c = replicas[Math.floor(random() * replicas.length)]!.client;
+    if (call.kind === "events")
+      answers.push(await callUnary(c.recordEvents.bind(c), { events: call.events }));
+    else if (call.kind === "actions")
+      answers.push(await callUnary(c.recordActions.bind(c), { events: call.events }));
+    else if (call.kind === "batch")
+      answers.push(await callUnary(c.recordQueryBatch.bind(c), { events: call.events }));
+    else answers.push(await streamCall(c, call.messages));
+  }
+  return answers;
+}
+
+/** What the precomputer and operators read back, asked of one replica. */
+async function learned(r: Replica) {
+  const c = r.client;
+  const ask = <Req, Res>(
+    m: (req: Req, md: Metadata, o: object, cb: (e: Error | null, res: Res) => void) => unknown,
+    req: Req,
+  ) => callUnary(m.bind(c) as never, req) as Promise<Res>;
+  const rules = (await ask(c.learnedRules, { tenant: "" })) as analyzerV1.LearnedRulesResponse;
+  const perTenant: Record<string, unknown> = {};
+  for (const tenant of tenants) {
+    const related: Record<string, unknown> = {};
+    for (const subject of ["u1", "u5", "u9", "c3"])
+      related[subject] = (
+        (await ask(c.relatedEntities, {
+          tenant,
+          subject,
+          limit: 5,
+          taskType: "",
+        })) as analyzerV1.RelatedEntitiesResponse
+      ).entities;
+    perTenant[tenant] = {
+      rules: ((await ask(c.learnedRules, { tenant })) as analyzerV1.LearnedRulesResponse).rules,
+      related,
+      next: (
+        (await ask(c.predictNextKeys, {
+          key: `${tenant}/campaign_analytics/c3`,
+          limit: 5,
+        })) as analyzerV1.PredictNextKeysResponse
+      ).keys,
+      patterns: (
+        (await ask(c.topPatterns, { limit: 20, taskType: "", tenant })) as analyzerV1.TopPatternsResponse
+      ).patterns,
+    };
+  }
+  const readAhead = ((await ask(c.takeReadAhead, { limit: 0 })) as analyzerV1.TakeReadAheadResponse).keys;
+  // Replicas hand out their own queues in turn, so the order across tenants is theirs; the set is what counts.
+  readAhead.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return rounded({ rules: rules.rules, perTenant, readAhead });
+}
+
+/**
+ * Numbers to 10 significant digits: the store's decayed counters are float
+ * sums in Redis, and a batch split by tenant adds them in another order (last
+ * bits differ). The learned state in the replicas compares exactly.
+ */
+function rounded<T>(value: T): T {
+  if (typeof value === "number") return Number(value.toPrecision(10)) as T;
+  if (Array.isArray(value)) return value.map(rounded) as T;
+  if (value !== null && typeof value === "object" && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)])) as T;
+  return value;
+}
+
+describe("analyzer replicas sharing tenants through the ring", () => {
+  let redis: RedisServerProcess;
+  const running: Replica[] = [];
+  const calls = workload(11);
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    for (const r of running) {
+      r.client.close();
+      await r.host.shutdown();
+    }
+    await redis?.stop();
+  });
+
+  async function launch(prefix: string, n: number, ring: boolean): Promise<Replica[]> {
+    const rs: Replica[] = [];
+    for (let i = 0; i < n; i++) rs.push(await replica(redis.url, `${prefix}:{analyzer}:`, ring));
+    running.push(...rs);
+    if (ring) {
+      const end = Date.now() + 10_000;
+      while (!rs.every((r) => r.runtime.ringMembers().length === n)) {
+        if (Date.now() > end) throw new Error("the ring did not form");
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    }
+    return rs;
+  }
+
+  it("answers as one analyzer, whichever replica each call reaches", { timeout: 120_000 }, async () => {
+    const [single] = await launch("single", 1, false);
+    const pair = await launch("pair", 2, true);
+    const expected = await play(calls, [single!], 1);
+    const got = await play(calls, pair, 2);
+    // Ingest answers, rejections at the same stream positions included.
+    expect(got).toEqual(expected);
+    expect(expected.some((a) => (a as analyzerV1.RecordQueriesResponse).rejections.length > 0)).toBe(true);
+
+    const want = await learned(single!);
+    expect(want.rules.length).toBeGreaterThanOrEqual(6);
+    expect(want.readAhead.length).toBeGreaterThan(0);
+    // Both replicas own some tenants, so forwarding was exercised both ways.
+    const owners = new Set(tenants.map((t) => ownerFor(pair[0]!.runtime.ringMembers(), t)));
+    expect(owners.size).toBe(2);
+    // Readahead is taken once: the second replica asked finds nothing left.
+    const fromFirst = await learned(pair[0]!);
+    expect(fromFirst).toEqual(want);
+    const fromSecond = await learned(pair[1]!);
+    expect({ ...fromSecond, readAhead: want.readAhead }).toEqual(want);
+    expect(fromSecond.readAhead).toEqual([]);
+  });
+
+  it("answers differently without the ring: the comparison above can fail", {
+    timeout: 120_000,
+  }, async () => {
+    const [single] = await launch("single2", 1, false);
+    const pair = await launch("apart", 2, false);
+    await play(calls, [single!], 1);
+    await play(calls, pair, 2);
+    const want = await learned(single!);
+    const got = await learned(pair[0]!);
+    expect(got.rules).not.toEqual(want.rules);
+    expect(got.perTenant).not.toEqual(want.perTenant);
+  });
+
+  it("loses nothing when a replica stops answering: its tenants' events are applied by the others", {
+    timeout: 120_000,
+  }, async () => {
+    const trio = await launch("trio", 3, true);
+    const half = Math.floor(calls.length / 2);
+    const first = await play(calls.slice(0, half), trio, 3);
+    // The replica owning the most tenants stops answering but stays in the ring (a partition): forwards to it fail.
+    const members = trio[0]!.runtime.ringMembers();
+    const owned = (r: Replica) => tenants.filter((t) => ownerFor(members, t) === r.host.address).length;
+    const dead = [...trio].sort((a, b) => owned(b) - owned(a))[0]!;
+    const alive = trio.filter((r) => r !== dead);
+    expect(owned(dead)).toBeGreaterThan(0);
+    dead.client.close();
+    await dead.host.server.forceShutdown();
+    running.splice(running.indexOf(dead), 1);
+    const rest = await play(calls.slice(half), alive, 4);
+    const sent = (answers: unknown[]) =>
+      answers.reduce<number>((n, a) => n + Number((a as analyzerV1.RecordQueriesResponse).accepted), 0);
+    const [single] = await launch("single3", 1, false);
+    const expected = await play(calls, [single!], 1);
+    expect(sent([...first, ...rest])).toBe(sent(expected));
+    // Every accepted query reached the shared store's counters.
+    const counted = async (r: Replica) =>
+      (
+        (await callUnary(r.client.topPatterns.bind(r.client), {
+          limit: 1000,
+          taskType: "",
+          tenant: "",
+        })) as analyzerV1.TopPatternsResponse
+      ).patterns
+        .map((p) => p.key)
+        .sort();
+    expect(await counted(alive[0]!)).toEqual(await counted(single!));
+    expect(alive[0]!.runtime.ringMembers()).toHaveLength(3);
+    // The failed forwards are counted (the two survivors share the process's registry).
+    const failed = (await AnalyzerMetrics.for().forwards.get()).values.filter(
+      (v) => v.labels.outcome === "failed",
+    );
+    expect(failed.reduce((n, v) => n + v.value, 0)).toBeGreaterThan(0);
+    // Closed, it leaves the ring at once rather than after its membership's life.
+    await dead.runtime.close();
+    const probe = new Redis(redis.url);
+    try {
+      expect((await probe.zrange("trio:{analyzer}:ring", "0", "-1")).sort()).toEqual(
+        alive.map((r) => r.host.address).sort(),
+      );
+    } finally {
+      probe.disconnect();
+    }
+  });
+});
+
+/** The owner the replicas agree on, by the same rule, from the members they see. */
+function ownerFor(members: readonly string[], tenant: string): string {
+  const r = new TenantRing(members[0]!);
+  r.update(members);
+  return r.ownerOf(tenant);
+}
