@@ -63,7 +63,11 @@ function seeded(seed: number): () => number {
 }
 
 /** `total` events (BENCH_ANALYZER_EVENTS by default) in messages of PER_MESSAGE, the same for every run. */
-export function messages(now: number, total = EVENTS): analyzerV1.QueryEvent[][] {
+export function messages(
+  now: number,
+  total = EVENTS,
+  tenants: readonly string[] = TENANTS,
+): analyzerV1.QueryEvent[][] {
   const random = seeded(1);
   const out: analyzerV1.QueryEvent[][] = [];
   for (let m = 0; m < total / PER_MESSAGE; m++) {
@@ -73,7 +77,7 @@ export function messages(now: number, total = EVENTS): analyzerV1.QueryEvent[][]
       const miss = random() < 0.3;
       events.push({
         time: new Date(now - 60_000 + Math.floor(((m * PER_MESSAGE + i) / total) * 60_000)),
-        tenant: TENANTS[k % TENANTS.length]!,
+        tenant: tenants[k % tenants.length]!,
         taskType: TYPES[k % TYPES.length]!,
         entityId: `entity-${k}`,
         key: "",

@@ -7,6 +7,7 @@ import { type BenchReport, printReport, writeReport } from "./report.js";
 const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>> = {
   cache: () => import("./cache.js"),
   analyzer: () => import("./analyzer.js"),
+  "analyzer-replicas": () => import("./analyzer-replicas.js"),
   predictor: () => import("./predictor.js"),
   "executor-queue": () => import("./executor-queue.js"),
   evaluator: () => import("./evaluator.js"),

@@ -28,6 +28,8 @@ export interface AnalyzerRuntime {
   readonly modelRepositoryPath: string;
   /** The live analyzer replicas this one shares tenants with, itself included; [] without a ring. */
   ringMembers(): readonly string[];
+  /** Whether this replica holds the tenant's events and learned state in its view of the ring (always, alone). */
+  ownsTenant(tenant: string): boolean;
   /** Resolves once the store is ready and the service reports SERVING. */
   readonly ready: Promise<void>;
   /** Stops the schedules and closes the scorer and the store. Idempotent; also runs on host shutdown. */
@@ -175,6 +177,7 @@ export async function startAnalyzer(
     options: o,
     modelRepositoryPath: repository,
     ringMembers: () => ring?.router.ring.members ?? [],
+    ownsTenant: (tenant) => ring?.router.ring.owns(tenant) ?? true,
     ready,
     close,
   };
