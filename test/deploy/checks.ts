@@ -312,7 +312,8 @@ function checkMeshService(d: Workload): void {
     ...mesh.peers,
   });
   // Exactly the peers of the diagram, no more.
-  const own = new Set(["PRESCIENT_ADDR", "PRESCIENT_HEALTH_ADDR"]);
+  // The analyzer's advertised address is its own (its pod IP), told to the other replicas through Redis.
+  const own = new Set(["PRESCIENT_ADDR", "PRESCIENT_HEALTH_ADDR", "PRESCIENT_ANALYZER_ADVERTISE_ADDR"]);
   const peers = Object.keys(env).filter((k) => k.endsWith("_ADDR") && !own.has(k));
   expect(peers.sort()).toEqual(Object.keys(mesh.peers).sort());
   // The in-cluster Redis, or (components/external-redis) a URL from a Secret; nothing for the stateless.

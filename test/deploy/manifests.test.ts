@@ -179,6 +179,19 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
     }
     expect(of<INetworkPolicy>(ms, "NetworkPolicy").map((p) => p.metadata?.name)).toContain("default-deny");
     expect(ms.filter((m) => m.kind === "PodMonitor")).toHaveLength(1);
+
+    // Several analyzers answer as one only in the ring: each advertises its pod IP, and
+    // (under mTLS) checks the Service's name on the others' certificates.
+    const analyzer = mainContainer(named(deployments, "analyzer"));
+    expect(named(deployments, "analyzer").spec?.replicas).toBeGreaterThanOrEqual(2);
+    expect(envVar(analyzer, "POD_IP")?.valueFrom?.fieldRef?.fieldPath).toBe("status.podIP");
+    expect(envOf(analyzer).PRESCIENT_ANALYZER_ADVERTISE_ADDR).toBe("$(POD_IP):50051");
+    const names = (analyzer.env ?? []).map((e) => e.name);
+    expect(names.indexOf("POD_IP"), "POD_IP is defined before it is expanded").toBeLessThan(
+      names.indexOf("PRESCIENT_ANALYZER_ADVERTISE_ADDR"),
+    );
+    expect(envOf(analyzer).PRESCIENT_ANALYZER_RING_TLS_NAME).toBe("analyzer");
+    expect(envOf(analyzer).REDIS_URL ?? envVar(analyzer, "REDIS_URL")?.valueFrom).toBeDefined();
   });
 
   it("gpu component alone: only the predictor changes", () => {
@@ -449,6 +462,11 @@ describe.skipIf(!kubectl)("deploy/ manifests", () => {
           .map((port) => `${to}:${port}`),
       );
       expect(reached.sort(), `${from} may reach`).toEqual([...(expected[from] ?? [])].sort());
+      // Between replicas of one service, only the analyzer's talk (its tenant ring).
+      expect(
+        source.ports.some((port) => allowed(policies, namespace, source.endpoint, source.endpoint, port)),
+        `${from} replicas reach each other`,
+      ).toBe(from === "analyzer");
       expect(allowed(policies, namespace, source.endpoint, dns, 53, "UDP"), `${from} DNS`).toBe(true);
     }
 

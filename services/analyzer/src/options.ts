@@ -62,6 +62,13 @@ export interface AnalyzerOptions extends AnalyzerSettings {
   ringTtlMs: number;
   /** Deadline of a call forwarded to another replica; past it, the part is handled here. Default 5000 ms. */
   forwardTimeoutMs: number;
+  /**
+   * Under TLS, the name the other replicas' certificates carry (the
+   * Service's, "analyzer", in deploy/): they are called at their advertised
+   * pod IPs, which those certificates do not name. Default undefined: the
+   * advertised host is checked.
+   */
+  ringTlsName: string | undefined;
 }
 
 export const maxStoreShards = 256;
@@ -100,6 +107,7 @@ export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOpti
     ringHeartbeatMs: 1000,
     ringTtlMs: 5000,
     forwardTimeoutMs: 5000,
+    ringTlsName: undefined,
     ...options,
     ...resolveSettings(options),
   };
@@ -132,6 +140,11 @@ export const analyzerEnvShape = {
    * Needs REDIS_URL.
    */
   PRESCIENT_ANALYZER_ADVERTISE_ADDR: addressSchema.optional(),
+  /** Under TLS, the name other replicas' certificates carry, checked instead of their advertised host. */
+  PRESCIENT_ANALYZER_RING_TLS_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/, "a DNS name")
+    .optional(),
   REDIS_URL: redisUrlSchema.optional(),
 };
 
@@ -160,6 +173,9 @@ export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOption
     ...(env.PRESCIENT_ANALYZER_ADVERTISE_ADDR === undefined
       ? {}
       : { advertiseAddress: env.PRESCIENT_ANALYZER_ADVERTISE_ADDR }),
+    ...(env.PRESCIENT_ANALYZER_RING_TLS_NAME === undefined
+      ? {}
+      : { ringTlsName: env.PRESCIENT_ANALYZER_RING_TLS_NAME }),
     ...(env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES === undefined
       ? {}
       : { ingestMaxEntries: env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES }),

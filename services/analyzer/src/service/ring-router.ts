@@ -21,6 +21,13 @@ export interface RingRouterOptions {
   /** Rejections an ingest answer lists at most (the analyzer's maxRejectionsReported). Default 100. */
   maxRejections: number;
   logger: Logger | undefined;
+  /**
+   * Under TLS, the name other replicas' certificates carry (e.g. the
+   * Service's, "analyzer"), checked instead of the advertised host: replicas
+   * advertise pod IPs, which certificates for the Service do not name.
+   * Default undefined: the advertised host.
+   */
+  tlsServerName: string | undefined;
   /** Told of each call to another replica: answered, or failed (then answered here instead, or left out). */
   onForward: (rpc: string, outcome: "forwarded" | "failed") => void;
 }
@@ -50,6 +57,7 @@ export class RingRouter {
       timeoutMs: 5000,
       maxRejections: 100,
       logger: undefined,
+      tlsServerName: undefined,
       onForward: () => undefined,
       ...options,
     };
@@ -196,7 +204,11 @@ export class RingRouter {
           channel.close();
           this.#clients.delete(gone);
         }
-      c = new analyzerV1.AnalyzerServiceClient(peer, peerCredentials(), clientChannelOptions());
+      const name = this.#options.tlsServerName;
+      c = new analyzerV1.AnalyzerServiceClient(peer, peerCredentials(), {
+        ...clientChannelOptions(),
+        ...(name === undefined ? {} : { "grpc.ssl_target_name_override": name, "grpc.default_authority": name }),
+      });
       this.#clients.set(peer, c);
     }
     return c;

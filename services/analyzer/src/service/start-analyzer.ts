@@ -195,6 +195,7 @@ function joinRing(
     timeoutMs: o.forwardTimeoutMs,
     maxRejections: o.maxRejectionsReported,
     logger: o.logger,
+    tlsServerName: o.ringTlsName,
     onForward: metrics.forwarded,
   });
   const key = `${o.store.keyPrefix ?? defaultKeyPrefix}ring`;
