@@ -92,4 +92,40 @@ describe("ScheduleRunner wakes", () => {
     // The new window ran once, and the early wake ran nothing.
     expect(windows.slice(first)).toHaveLength(1);
   });
+
+  it("runs the window that opened while the last tick still worked, after it, rather than skipping it", async () => {
+    const h = harness();
+    const armed: { at: number; fn: () => void | Promise<void> }[] = [];
+    const timers: Timers = {
+      after: (ms, fn) => {
+        armed.push({ at: h.clock.now() + ms, fn });
+        return { cancel: () => {} };
+      },
+    };
+    const windows: string[] = [];
+    const runner = new ScheduleRunner(h.core, recordingLog().log, h.clock, {
+      timers,
+      onRun: (r) => {
+        if (r.schedule === "readahead") windows.push(r.key);
+      },
+    });
+    await runner.start();
+    const first = windows.length;
+    const next = () => {
+      const wake = armed.filter((t) => t.at > h.clock.now()).sort((a, b) => a.at - b.at)[0];
+      expect(wake).toBeDefined();
+      armed.splice(armed.indexOf(wake!), 1);
+      h.clock.set(wake!.at);
+      return wake!;
+    };
+    // The first wake's tick is still under way (not awaited) when the next window's wake comes.
+    const slow = next().fn();
+    const during = next().fn();
+    await slow;
+    await during;
+    await runner.stop();
+    const ran = windows.slice(first);
+    expect(ran).toHaveLength(2);
+    expect(new Set(ran).size).toBe(2);
+  });
 });

@@ -53,6 +53,8 @@ export class ScheduleRunner {
   readonly #timers = new Set<{ cancel(): void }>();
   /** Each schedule's tick under way, or undefined (kept, not deleted: a map emptied and refilled every second reallocates each time). */
   readonly #running = new Map<string, Promise<void> | undefined>();
+  /** Schedules woken while a tick ran: one more tick follows it. */
+  readonly #again = new Set<string>();
   /** Each schedule's newest run seen succeeded, so a window's end needs no store read when this replica saw it. */
   readonly #succeeded = new Map<string, RunRecord>();
   /** Each off-peak schedule's window whose end is awaited, by start. */
@@ -155,12 +157,23 @@ export class ScheduleRunner {
     this.#timers.add(timer);
   }
 
-  /** One tick at a time per schedule; a wake while one runs is dropped (the run covers the window). */
+  /**
+   * One tick at a time per schedule. A wake while one runs is for a window
+   * that opened since the run claimed its own, so one more tick follows the
+   * run (late rather than never: a short polling window, readahead's at a
+   * compressed time scale, can open while the last one still works).
+   */
   #tick(name: string): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     const running = this.#running.get(name);
-    if (running !== undefined) return running;
-    const work = this.#run(name);
+    if (running !== undefined) {
+      this.#again.add(name);
+      return running;
+    }
+    const work = this.#run(name).then(() => {
+      if (this.#again.delete(name)) return this.#tick(name);
+      return undefined;
+    });
     this.#running.set(name, work);
     return work;
   }
