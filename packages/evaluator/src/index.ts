@@ -18,6 +18,7 @@ export {
 export { meshTimeScale, scaleMatches } from "./live/mesh-scale.js";
 export { type PacerClock, type PaceStats, pace } from "./live/pacer.js";
 export { renderLive, timeScaleLine } from "./live/render.js";
+export { type LiveAddresses, liveAddresses, parseAddressList, RoundRobin } from "./live/replicas.js";
 export { type FeatureSampler, type SyntheticFeatures, syntheticFeatures } from "./live/synthetic-features.js";
 export {
   configuredEvents,

@@ -259,6 +259,50 @@ describe("prescient replay --live against a running mesh", () => {
     expect(ttl.stderr).toMatch(/--ttl does not apply with --live/);
   });
 
+  it("spreads lookups and triggers over the replicas --cache-addr and --precomputer-addr list, and sums their counters", async () => {
+    // The same mesh twice over: every call still lands on it, and its counters are counted once per listing.
+    const r = await run(
+      trace,
+      "--live",
+      "--addr",
+      addr,
+      "--cache-addr",
+      `${addr},${addr}`,
+      "--precomputer-addr",
+      `${addr},${addr},${addr}`,
+      "--speed",
+      "1000",
+      "--run-tag",
+      "replicas",
+      "--json",
+      "--no-progress",
+    );
+    expect(r.code).toBe(0);
+    const { live } = JSON.parse(r.stdout) as { live: LiveResult };
+    expect(live.addrs).toEqual({ cache: [addr, addr], precomputer: [addr, addr, addr], executor: [addr] });
+    expect(live.lookups).toMatchObject({ sent: 32, answered: 32, errors: 0 });
+    expect(live.triggers).toMatchObject({ sent: 5, ok: 5, errors: 0 });
+    expect(live.mesh.cache?.misses).toBe(2 * live.lookups.misses);
+    expect(r.stderr).toMatch(/against 2 cache, 3 precomputer and 1 executor replicas/);
+  }, 30_000);
+
+  it("refuses a replica outside loopback, and replica flags without --live", async () => {
+    const remote = await run(
+      trace,
+      "--live",
+      "--addr",
+      addr,
+      "--cache-addr",
+      `${addr},10.1.2.3:50051`,
+      "--no-progress",
+    );
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toMatch(/10\.1\.2\.3:50051 is not a loopback address/);
+    const simulated = await run(trace, "--executor-addr", addr, "--no-progress");
+    expect(simulated.code).toBe(1);
+    expect(simulated.stderr).toMatch(/need --live/);
+  });
+
   it("stops when aborted, reporting what ran", async () => {
     const source = await openTrace(trace);
     const report = await replay(source, { policies: ["prescient"] });

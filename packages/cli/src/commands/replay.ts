@@ -10,6 +10,7 @@ import {
   configuredEvents,
   type FeatureSampler,
   glossaryText,
+  type LiveAddresses,
   type LiveConnection,
   type LiveOnMiss,
   type LiveResult,
@@ -19,6 +20,7 @@ import {
   meshTimeScale,
   openTrace,
   type PolicyName,
+  parseAddressList,
   policyNames,
   type ReplayOptions,
   type ReplayReport,
@@ -62,6 +64,10 @@ interface ReplayFlags extends Omit<ClientTarget, "addr"> {
   config: string;
   live: boolean;
   addr: string;
+  /** Comma-separated replicas of a split mesh. */
+  cacheAddr?: string;
+  precomputerAddr?: string;
+  executorAddr?: string;
   speed: number;
   allowRemote: boolean;
   onMiss: string;
@@ -151,6 +157,18 @@ export function registerReplay(program: Command): void {
     .option("--live", "drive a running mesh with the trace, then compare with the simulation", false)
     .option("--addr <host:port>", "the mesh, for --live", "127.0.0.1:50051")
     .option(
+      "--cache-addr <host:port,...>",
+      "--live, a split mesh: the CacheService replicas, lookups spread over them in turn (default --addr)",
+    )
+    .option(
+      "--precomputer-addr <host:port,...>",
+      "--live, a split mesh: the PrecomputerService replicas, triggers spread over them in turn (default --addr)",
+    )
+    .option(
+      "--executor-addr <host:port,...>",
+      "--live, a split mesh: the ExecutorService replicas, for the queue's dead letters (default --addr)",
+    )
+    .option(
       "--speed <factor>",
       "--live: time compression factor; start the mesh with `prescient up --time-scale <factor>` to match",
       parsePositiveNumber,
@@ -200,8 +218,11 @@ export function registerReplay(program: Command): void {
         let taskTypes = loaded;
         let typeMap: ReturnType<typeof liveTypeMap> | undefined;
         let meshScale: number | undefined;
+        const addrs = liveAddressesOfFlags(flags);
         if (flags.live) {
           checkLiveAddress(flags.addr, flags.allowRemote);
+          for (const a of [...addrs.cache, ...addrs.precomputer, ...addrs.executor])
+            checkLiveAddress(a, flags.allowRemote);
           if (flags.onMiss !== "enqueue" && flags.onMiss !== "none")
             throw new InvalidArgumentError("--on-miss must be enqueue or none");
           if (flags.ttl !== undefined)
@@ -214,13 +235,28 @@ export function registerReplay(program: Command): void {
           // which are the configured ones when the mesh lives as fast as the trace is played.
           typeMap = liveTypeMap(loaded, parseTypeMap(flags.liveType));
           source = new MappedTraceSource(source, typeMap.map);
-          meshScale = await meshTimeScale(flags.addr, loaded, flags.timeout, connectionOfFlags(flags));
+          // Every replica runs the same configuration: the first precomputer's budget tells the scale.
+          meshScale = await meshTimeScale(
+            addrs.precomputer[0] ?? flags.addr,
+            loaded,
+            flags.timeout,
+            connectionOfFlags(flags),
+          );
           if (!scaleMatches(meshScale, flags.speed)) {
             process.stderr.write(`${timeScaleLine({ meshTimeScale: meshScale, speed: flags.speed })}\n`);
             taskTypes = scaleTaskTypes(loaded, flags.speed / (meshScale ?? 1));
           }
-        } else if (flags.liveType !== undefined || flags.runTag !== undefined || flags.allowRemote)
-          throw new InvalidArgumentError("--live-type, --run-tag and --allow-remote need --live");
+        } else if (
+          flags.liveType !== undefined ||
+          flags.runTag !== undefined ||
+          flags.allowRemote ||
+          flags.cacheAddr !== undefined ||
+          flags.precomputerAddr !== undefined ||
+          flags.executorAddr !== undefined
+        )
+          throw new InvalidArgumentError(
+            "--live-type, --run-tag, --allow-remote and the --*-addr flags of a split mesh need --live",
+          );
         const bar =
           flags.progress && process.stderr.isTTY
             ? new SingleBar({
@@ -250,7 +286,7 @@ export function registerReplay(program: Command): void {
         const report = await replay(source, options);
         bar?.stop();
         if (flags.live && typeMap !== undefined) {
-          const live = await runLive(source, report, flags, typeMap, loaded, meshScale);
+          const live = await runLive(source, report, flags, addrs, typeMap, loaded, meshScale);
           process.stdout.write(
             flags.json
               ? `${JSON.stringify({ report, live }, null, 2)}\n`
@@ -273,6 +309,7 @@ async function runLive(
   source: TraceSource,
   report: ReplayReport,
   flags: ReplayFlags,
+  addrs: LiveAddresses,
   typeMap: ReturnType<typeof liveTypeMap>,
   taskTypes: TaskTypeRegistry,
   meshScale: number | undefined,
@@ -293,12 +330,13 @@ async function runLive(
   process.stderr.write(
     `live: replaying ${report.trace.records} records (${(
       (report.trace.endMs - report.trace.startMs) / 1000 / flags.speed
-    ).toFixed(1)} s at ${flags.speed}x) against ${flags.addr}\n`,
+    ).toFixed(1)} s at ${flags.speed}x) against ${describeAddresses(flags.addr, addrs)}\n`,
   );
   bar?.start(report.trace.records, 0, { hit: "-" });
   try {
     return await liveReplay(source, report, {
       addr: flags.addr,
+      addrs,
       connection: connectionOfFlags(flags),
       speed: flags.speed,
       onMiss: flags.onMiss as LiveOnMiss,
@@ -318,6 +356,27 @@ async function runLive(
     bar?.stop();
     process.off("SIGINT", onSigint);
   }
+}
+
+/** Each service's replicas: the --*-addr lists, else --addr. */
+function liveAddressesOfFlags(flags: ReplayFlags): LiveAddresses {
+  const given = (list: string | undefined, flag: string): string[] | undefined => {
+    const parsed = parseAddressList(list);
+    if (parsed !== undefined && parsed.length === 0)
+      throw new InvalidArgumentError(`${flag} names no address`);
+    return parsed;
+  };
+  return {
+    cache: given(flags.cacheAddr, "--cache-addr") ?? [flags.addr],
+    precomputer: given(flags.precomputerAddr, "--precomputer-addr") ?? [flags.addr],
+    executor: given(flags.executorAddr, "--executor-addr") ?? [flags.addr],
+  };
+}
+
+function describeAddresses(addr: string, addrs: LiveAddresses): string {
+  const all = [...addrs.cache, ...addrs.precomputer, ...addrs.executor];
+  if (all.length === 3 && all.every((a) => a === addr)) return addr;
+  return `${addrs.cache.length} cache, ${addrs.precomputer.length} precomputer and ${addrs.executor.length} executor replicas`;
 }
 
 /** The live client's TLS and token, from the same flags as every client command. */

@@ -7,6 +7,7 @@ import type { TraceEvent, TraceRead, TraceSource } from "../trace/record.js";
 import { checkLiveAddress } from "./address.js";
 import { connectionOf, type LiveConnection } from "./live-connection.js";
 import { type PacerClock, pace } from "./pacer.js";
+import { type LiveAddresses, liveAddresses, RoundRobin } from "./replicas.js";
 import type { SyntheticFeatures } from "./synthetic-features.js";
 
 /**
@@ -37,8 +38,14 @@ import type { SyntheticFeatures } from "./synthetic-features.js";
 export type LiveOnMiss = "enqueue" | "none";
 
 export interface LiveOptions {
-  /** host:port of a mesh serving CacheService and PrecomputerService. */
+  /** host:port of a mesh serving CacheService, PrecomputerService and ExecutorService. */
   addr: string;
+  /**
+   * A split mesh: each service's replicas, where they are not all at `addr`
+   * (a service left out is at `addr`). Lookups and triggers go to the
+   * replicas in turn; the mesh's counters are summed over them.
+   */
+  addrs?: Partial<LiveAddresses>;
   /** How to reach it. Default plaintext with the kit's channel options. */
   connection?: LiveConnection;
   /** Time compression: trace seconds per wall second. */
@@ -95,6 +102,8 @@ export interface PredictedRow {
 
 export interface LiveResult {
   addr: string;
+  /** The replicas of each service the run was spread over (`addr` alone for a one-process mesh). */
+  addrs: LiveAddresses;
   speed: number;
   onMiss: LiveOnMiss;
   concurrency: number;
@@ -159,27 +168,36 @@ const onMissCode: Record<LiveOnMiss, cacheV1.OnMiss> = {
 const features = (f: LiveEvent["features"]): Record<string, commonV1.FeatureValue> =>
   featuresToProto(f ?? {});
 
+type CacheCounters = { hits: number; staleHits: number; misses: number; errors: number };
+
+/** The cache's lookup counters, summed over its replicas: each counts only the lookups it answered. */
 async function cacheCounters(
-  client: cacheV1.CacheServiceClient,
+  clients: readonly cacheV1.CacheServiceClient[],
   timeoutMs: number,
-): Promise<{ hits: number; staleHits: number; misses: number; errors: number }> {
-  const s = await callUnary(client.stats.bind(client), { tenant: "", taskType: "" }, { timeoutMs });
-  const t = s.total;
-  return {
-    hits: Number(t?.hits ?? 0),
-    staleHits: Number(t?.staleHits ?? 0),
-    misses: Number(t?.misses ?? 0),
-    errors: Number(t?.errors ?? 0),
-  };
+): Promise<CacheCounters> {
+  const sum: CacheCounters = { hits: 0, staleHits: 0, misses: 0, errors: 0 };
+  for (const s of await Promise.all(
+    clients.map((c) => callUnary(c.stats.bind(c), { tenant: "", taskType: "" }, { timeoutMs })),
+  )) {
+    const t = s.total;
+    sum.hits += Number(t?.hits ?? 0);
+    sum.staleHits += Number(t?.staleHits ?? 0);
+    sum.misses += Number(t?.misses ?? 0);
+    sum.errors += Number(t?.errors ?? 0);
+  }
+  return sum;
 }
 
+/** Tasks enqueued by reason, summed over the precomputer's replicas; undefined when one does not answer. */
 async function precomputerCounters(
-  client: precomputerV1.PrecomputerServiceClient,
+  clients: readonly precomputerV1.PrecomputerServiceClient[],
   timeoutMs: number,
 ): Promise<Record<string, number> | undefined> {
   try {
-    const s = await callUnary(client.stats.bind(client), {}, { timeoutMs });
-    return Object.fromEntries(s.enqueuedByReason.map((r) => [r.name, Number(r.count)]));
+    const sum: Record<string, number> = {};
+    for (const s of await Promise.all(clients.map((c) => callUnary(c.stats.bind(c), {}, { timeoutMs }))))
+      for (const r of s.enqueuedByReason) sum[r.name] = (sum[r.name] ?? 0) + Number(r.count);
+    return sum;
   } catch {
     return undefined;
   }
@@ -231,6 +249,9 @@ export async function liveReplay(
   options: LiveOptions,
 ): Promise<LiveResult> {
   checkLiveAddress(options.addr, options.allowRemote === true);
+  const addrs = liveAddresses(options.addr, options.addrs);
+  for (const a of [...addrs.cache, ...addrs.precomputer, ...addrs.executor])
+    checkLiveAddress(a, options.allowRemote === true);
   const onMiss = options.onMiss ?? "enqueue";
   const concurrency = options.concurrency ?? 64;
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -239,9 +260,15 @@ export async function liveReplay(
   // Loaded here, not at module load: only live mode measures latency.
   const hdr = await import("hdr-histogram-js");
   const { credentials: creds, channel } = connectionOf(options.connection);
-  const cache = new cacheV1.CacheServiceClient(options.addr, creds, channel);
-  const precomputer = new precomputerV1.PrecomputerServiceClient(options.addr, creds, channel);
-  const executor = new executorV1.ExecutorServiceClient(options.addr, creds, channel);
+  const caches = addrs.cache.map((a) => new cacheV1.CacheServiceClient(a, creds, channel));
+  const precomputers = addrs.precomputer.map(
+    (a) => new precomputerV1.PrecomputerServiceClient(a, creds, channel),
+  );
+  // The queue is the executors' shared store: any replica's QueueStats is the whole queue's.
+  const executors = addrs.executor.map((a) => new executorV1.ExecutorServiceClient(a, creds, channel));
+  const executor = executors[0] as executorV1.ExecutorServiceClient;
+  const nextCache = new RoundRobin(caches);
+  const nextPrecomputer = new RoundRobin(precomputers);
   const synthetic = options.features;
   /** Entities (tagged tenant, entity) whose features the mesh has stored. */
   const delivered = new Set<string>();
@@ -252,15 +279,15 @@ export async function liveReplay(
     numberOfSignificantValueDigits: 3,
   });
   try {
-    let before: Awaited<ReturnType<typeof cacheCounters>>;
+    let before: CacheCounters;
     try {
-      before = await cacheCounters(cache, timeoutMs);
+      before = await cacheCounters(caches, timeoutMs);
     } catch (e) {
       throw new UnavailableError(
-        `cannot reach the mesh's CacheService at ${options.addr} (is \`prescient up\` running?): ${isGrpcError(e) ? e.details : errorMessage(e)}`,
+        `cannot reach the mesh's CacheService at ${addrs.cache.join(", ")} (is \`prescient up\` running?): ${isGrpcError(e) ? e.details : errorMessage(e)}`,
       );
     }
-    const precomputerBefore = await precomputerCounters(precomputer, timeoutMs);
+    const precomputerBefore = await precomputerCounters(precomputers, timeoutMs);
     const deadBefore = await deadByType(executor, timeoutMs);
 
     const lookups = { sent: 0, answered: 0, hits: 0, stale: 0, misses: 0, enqueued: 0, errors: 0 };
@@ -302,6 +329,7 @@ export async function liveReplay(
       const entity = entityOf(r.tenant, r.entity);
       const withFeatures = synthetic?.uses(taskType) === true && !delivered.has(entity);
       const began = performance.now();
+      const cache = nextCache.next();
       try {
         const res = await callUnary(
           cache.lookup.bind(cache),
@@ -347,6 +375,7 @@ export async function liveReplay(
         synthetic !== undefined && e.entity !== ""
           ? { ...synthetic.of(e.tenant, e.entity), ...e.features }
           : e.features;
+      const precomputer = nextPrecomputer.next();
       try {
         const res = await callUnary(
           precomputer.trigger.bind(precomputer),
@@ -390,17 +419,18 @@ export async function liveReplay(
       },
     );
 
-    let after: Awaited<ReturnType<typeof cacheCounters>> | undefined;
+    let after: CacheCounters | undefined;
     try {
-      after = await cacheCounters(cache, timeoutMs);
+      after = await cacheCounters(caches, timeoutMs);
     } catch {
       after = undefined;
     }
-    const precomputerAfter = await precomputerCounters(precomputer, timeoutMs);
+    const precomputerAfter = await precomputerCounters(precomputers, timeoutMs);
     const deadAfter = await deadByType(executor, timeoutMs);
     const rate = (n: number): number => (lookups.answered === 0 ? 0 : n / lookups.answered);
     return {
       addr: options.addr,
+      addrs,
       speed: options.speed,
       onMiss,
       concurrency,
@@ -445,8 +475,6 @@ export async function liveReplay(
     };
   } finally {
     histogram.destroy();
-    cache.close();
-    precomputer.close();
-    executor.close();
+    for (const c of [...caches, ...precomputers, ...executors]) c.close();
   }
 }

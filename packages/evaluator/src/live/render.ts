@@ -15,12 +15,22 @@ export function timeScaleLine(r: Pick<LiveResult, "meshTimeScale" | "speed">): s
   );
 }
 
+/** The mesh the run drove: its address, or each service's replicas when they were given apart. */
+function against(r: LiveResult): string {
+  const { cache, precomputer, executor } = r.addrs;
+  const all = [...cache, ...precomputer, ...executor];
+  if (all.length === 3 && all.every((a) => a === r.addr)) return r.addr;
+  const list = (name: string, a: string[]): string =>
+    a.length === 1 ? `${name} ${a[0]}` : `${a.length} ${name}s (${a.join(", ")})`;
+  return `${list("cache", cache)}, ${list("precomputer", precomputer)}, ${list("executor", executor)}`;
+}
+
 /** The live run beside the simulation's prediction for the same trace, as text. */
 export function renderLive(r: LiveResult): string {
   const out: string[] = [];
   const l = r.lookups;
   out.push(
-    `Live replay against ${r.addr} at ${r.speed}x (on_miss ${r.onMiss.toUpperCase()}, ${r.concurrency} in flight): ` +
+    `Live replay against ${against(r)} at ${r.speed}x (on_miss ${r.onMiss.toUpperCase()}, ${r.concurrency} in flight): ` +
       `${int(r.records)} records (${int(l.sent)} lookups, ${int(r.triggers.events)} events) ` +
       `in ${duration(r.wallMs)}, ${duration(r.traceMs)} of trace` +
       (r.aborted ? "; STOPPED EARLY (interrupted): the live numbers cover only what ran" : ""),
