@@ -53,7 +53,9 @@ describe("analyzer options: least time between retraining rounds", () => {
     const env = { PRESCIENT_ANALYZER_ADVERTISE_ADDR: "10.0.0.7:50051", REDIS_URL: "redis://127.0.0.1:6379" };
     expect(analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, env)).advertiseAddress).toBe("10.0.0.7:50051");
     expect(() =>
-      analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, { PRESCIENT_ANALYZER_ADVERTISE_ADDR: "10.0.0.7:50051" })),
+      analyzerOptionsFromEnv(
+        loadEnv(analyzerEnvShape, { PRESCIENT_ANALYZER_ADVERTISE_ADDR: "10.0.0.7:50051" }),
+      ),
     ).toThrow(/PRESCIENT_ANALYZER_ADVERTISE_ADDR needs REDIS_URL/);
     expect(() => loadEnv(analyzerEnvShape, { ...env, PRESCIENT_ANALYZER_ADVERTISE_ADDR: "no port" })).toThrow(
       /PRESCIENT_ANALYZER_ADVERTISE_ADDR/,

@@ -5,6 +5,7 @@ import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
 import { freePort, type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Call, workload } from "../ad-platform-workload.test-util.js";
 import { TenantRing } from "../ring/tenant-ring.js";
 import { AnalyzerMetrics } from "./metrics.js";
 import { type AnalyzerRuntime, startAnalyzer } from "./start-analyzer.js";
@@ -31,114 +32,6 @@ const tenants = [
   "tyrell",
   "cyberdyne",
 ];
-const { LookupOutcome } = analyzerV1;
-
-type Call =
-  | { kind: "events"; at: number; events: analyzerV1.DomainEvent[] }
-  | { kind: "actions"; at: number; events: analyzerV1.ActionEvent[] }
-  | { kind: "batch"; at: number; events: analyzerV1.QueryEvent[] }
-  | { kind: "stream"; at: number; messages: analyzerV1.QueryEvent[][] };
-
-/** A few hours of an ad platform's traffic over ten tenants, with some malformed events. */
-function workload(seed: number): Call[] {
-  const random = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const calls: Call[] = [];
-  /** Reads owed after events, by when they are due. */
-  let owed: Array<{ due: number; read: analyzerV1.QueryEvent }> = [];
-  const pages = new Map<string, number>();
-  const read = (t: number, tenant: string, taskType: string, entityId: string, userId: string) => ({
-    time: new Date(t),
-    tenant,
-    taskType,
-    entityId,
-    key: "",
-    userId,
-    outcome: random() < 0.5 ? LookupOutcome.LOOKUP_OUTCOME_HIT : LookupOutcome.LOOKUP_OUTCOME_MISS,
-    computeMs: 3,
-    latencyMs: 1,
-  });
-  for (let step = 0; step < 240; step++) {
-    const at = start + step * 30_000;
-    const events: analyzerV1.DomainEvent[] = [];
-    const actions: analyzerV1.ActionEvent[] = [];
-    const reads: analyzerV1.QueryEvent[] = [];
-    for (let i = 0; i < 6; i++) {
-      const tenant = pick(tenants);
-      const user = `u${Math.floor(random() * 12)}`;
-      const campaign = `c${Math.floor(random() * 20)}`;
-      const t = at - Math.floor(random() * 20_000);
-      const r = random();
-      if (r < 0.3) {
-        events.push({
-          time: new Date(t),
-          tenant,
-          type: "campaign_created",
-          entityId: campaign,
-          userId: user,
-          relatedEntityIds: [],
-        });
-        if (random() < 0.8)
-          owed.push({
-            due: t + 60_000,
-            read: read(t + 60_000, tenant, "campaign_analytics", campaign, user),
-          });
-        if (random() < 0.6)
-          owed.push({ due: t + 90_000, read: read(t + 90_000, tenant, "roas_prediction", campaign, user) });
-      } else if (r < 0.5) {
-        events.push({
-          time: new Date(t),
-          tenant,
-          type: "user_login",
-          entityId: "",
-          userId: user,
-          relatedEntityIds: [],
-        });
-        owed.push({ due: t + 30_000, read: read(t + 30_000, tenant, "dashboard_data", user, user) });
-      } else if (r < 0.65) {
-        actions.push({
-          time: new Date(t),
-          tenant,
-          userId: user,
-          action: "open_dashboard",
-          attributes: {},
-          relatedEntityIds: [campaign],
-        });
-      } else {
-        // A scan: numbered pages of one report, read in order.
-        const file = `${tenant}/report-${Math.floor(random() * 3)}`;
-        const page = (pages.get(file) ?? 0) + 1;
-        pages.set(file, page);
-        reads.push(
-          read(t, tenant, "report_page", `r${file.slice(-1)}-${String(page).padStart(4, "0")}`, user),
-        );
-      }
-    }
-    if (step % 17 === 5) reads.push(read(at, "", "ctr_prediction", "x", "u1")); // no tenant
-    if (step % 23 === 7)
-      events.push({
-        time: new Date(at),
-        tenant: "bad tenant!",
-        type: "user_login",
-        entityId: "",
-        userId: "u1",
-        relatedEntityIds: [],
-      });
-    const due = owed.filter((o) => o.due <= at);
-    owed = owed.filter((o) => o.due > at);
-    reads.push(...due.map((o) => o.read));
-    reads.sort((a, b) => a.time!.getTime() - b.time!.getTime());
-    if (events.length > 0) calls.push({ kind: "events", at, events });
-    if (actions.length > 0) calls.push({ kind: "actions", at, events: actions });
-    if (reads.length > 0)
-      calls.push(
-        step % 3 === 0
-          ? { kind: "stream", at, messages: [reads.slice(0, 3), reads.slice(3)] }
-          : { kind: "batch", at, events: reads },
-      );
-  }
-  return calls;
-}
 
 interface Replica {
   host: ServiceHost;
@@ -250,7 +143,7 @@ function rounded<T>(value: T): T {
 describe("analyzer replicas sharing tenants through the ring", () => {
   let redis: RedisServerProcess;
   const running: Replica[] = [];
-  const calls = workload(11);
+  const calls = workload(11, start, tenants);
 
   beforeAll(async () => {
     redis = await startRedisServer();

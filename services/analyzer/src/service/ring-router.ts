@@ -207,7 +207,9 @@ export class RingRouter {
       const name = this.#options.tlsServerName;
       c = new analyzerV1.AnalyzerServiceClient(peer, peerCredentials(), {
         ...clientChannelOptions(),
-        ...(name === undefined ? {} : { "grpc.ssl_target_name_override": name, "grpc.default_authority": name }),
+        ...(name === undefined
+          ? {}
+          : { "grpc.ssl_target_name_override": name, "grpc.default_authority": name }),
       });
       this.#clients.set(peer, c);
     }
