@@ -1,3 +1,4 @@
+import { mulberry32 } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { EntityRelations } from "./entity-relations.js";
 
@@ -129,5 +130,62 @@ describe("EntityRelations", () => {
     ]);
     expect(r.related("b", "u1", 10, t0 + hour, "campaign_analytics")).toHaveLength(7);
     expect(r.related("c", "u1", 10, t0 + hour)).toEqual([]);
+  });
+});
+
+/**
+ * The filter by kind, worked out afresh on every call (as related() did
+ * before it remembered it per subject), over the same relations: the
+ * reference the remembered filter must always agree with.
+ */
+function freshOfKind(
+  r: EntityRelations,
+  tenant: string,
+  subject: string,
+  taskType: string,
+  now: number,
+  known: Set<string> | undefined,
+) {
+  const all = r.related(tenant, subject, 1000, now);
+  const tagsOf = new Map(all.map((e) => [e.entityId, r.tagsOf(tenant, subject, e.entityId)]));
+  const kind = new Set([taskType, ...(known ?? [])]);
+  for (const tags of tagsOf.values()) if (tags.has(taskType)) for (const t of tags) kind.add(t);
+  if (kind.size === 1 && known === undefined) return all;
+  return all.filter((e) => [...(tagsOf.get(e.entityId) ?? [])].some((t) => kind.has(t)));
+}
+
+describe("EntityRelations' remembered kind filter", () => {
+  it("answers as the filter worked out afresh, through relates, evictions and learned kinds", () => {
+    const random = mulberry32(17);
+    const r = new EntityRelations({ perSubject: 5 });
+    const types = ["campaign_analytics", "dashboard_data", "video_analysis"];
+    const tags = [...types, "campaign_created", "video_uploaded", "user_login", "a1", "a2", "a3", "a4"];
+    /** What learnKind has been told, per tenant and type, as the model of the kinds map. */
+    const known = new Map<string, Set<string>>();
+    let now = t0;
+    for (let step = 0; step < 20_000; step++) {
+      now += Math.floor(random() * 60_000);
+      const tenant = random() < 0.5 ? "a" : "b";
+      const subject = `u${Math.floor(random() * 4)}`;
+      const entity = `e${Math.floor(random() * 12)}`;
+      const x = random();
+      if (x < 0.55)
+        r.relate(tenant, subject, entity, now, tags[Math.floor(random() * tags.length)]!, random() * 3);
+      else if (x < 0.7) {
+        const type = types[Math.floor(random() * types.length)]!;
+        if (r.has(tenant, subject, entity)) {
+          const k = known.get(`${tenant}/${type}`) ?? new Set<string>();
+          for (const t of r.tagsOf(tenant, subject, entity)) if (k.size < 16) k.add(t);
+          known.set(`${tenant}/${type}`, k);
+        }
+        r.learnKind(tenant, subject, entity, type);
+      } else {
+        const type = types[Math.floor(random() * types.length)]!;
+        const limit = random() < 0.5 ? 1 : 1000;
+        const want = freshOfKind(r, tenant, subject, type, now, known.get(`${tenant}/${type}`));
+        want.sort((p, q) => q.weight - p.weight || (p.entityId < q.entityId ? -1 : 1));
+        expect(r.related(tenant, subject, limit, now, type), `step ${step}`).toEqual(want.slice(0, limit));
+      }
+    }
   });
 });

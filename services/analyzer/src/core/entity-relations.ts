@@ -37,6 +37,18 @@ interface Weight {
 /** Tags kept per relation. */
 const maxTags = 8;
 
+/** One subject's relations, with the entities each task type may be related through, as last worked out. */
+interface Subject {
+  related: Map<string, Weight>;
+  /** Bumped when an entity or a tag is added or an entity evicted: what decides which entities a type may use. */
+  version: number;
+  /** Per task type: the entities of its kind (undefined: every one), valid while both versions hold. */
+  kinds: Map<string, { version: number; kindsVersion: number; entries: Array<[string, Weight]> | undefined }>;
+}
+
+/** Task types whose kind filter a subject remembers; past it, it starts over. */
+const maxKindsPerSubject = 16;
+
 export interface RelatedEntity {
   entityId: string;
   /** Decayed weight: roughly how many times the relation was seen recently. */
@@ -46,9 +58,11 @@ export interface RelatedEntity {
 export class EntityRelations {
   readonly options: EntityRelationsOptions;
   readonly #rate: number;
-  readonly #subjects: LRUCache<string, Map<string, Weight>>;
+  readonly #subjects: LRUCache<string, Subject>;
   /** Tenant × task type → the tags of the relations its reads went through (the entity kinds it is read for). */
   readonly #kinds: LRUCache<string, Set<string>>;
+  /** Bumped whenever any type's kind tags change (or a type's are evicted): subjects' kind filters are stale then. */
+  #kindsVersion = 0;
   /** related()'s scratch set of the asked type's kind tags. */
   readonly #kind = new Set<string>();
 
@@ -56,7 +70,12 @@ export class EntityRelations {
     this.options = { ...entityRelationsDefaults, ...options };
     this.#rate = Math.LN2 / this.options.halfLifeMs;
     this.#subjects = new LRUCache({ max: this.options.subjects });
-    this.#kinds = new LRUCache({ max: Math.max(1, Math.ceil(this.options.subjects / 10)) });
+    this.#kinds = new LRUCache({
+      max: Math.max(1, Math.ceil(this.options.subjects / 10)),
+      dispose: () => {
+        this.#kindsVersion++;
+      },
+    });
   }
 
   /**
@@ -65,15 +84,20 @@ export class EntityRelations {
    * login...) marks the kind of entity that task type is read for, tenant-wide.
    */
   learnKind(tenant: string, subject: string, entityId: string, taskType: string): void {
-    const w = this.#subjects.peek(subjectId(tenant, subject))?.get(entityId);
+    const w = this.#subjects.peek(subjectId(tenant, subject))?.related.get(entityId);
     if (w === undefined) return;
     const id = subjectId(tenant, taskType);
     let kind = this.#kinds.get(id);
     if (kind === undefined) {
       kind = new Set();
       this.#kinds.set(id, kind);
+      this.#kindsVersion++;
     }
-    for (const t of w.tags) if (kind.size < 2 * maxTags) kind.add(t);
+    for (const t of w.tags)
+      if (kind.size < 2 * maxTags && !kind.has(t)) {
+        kind.add(t);
+        this.#kindsVersion++;
+      }
   }
 
   get size(): number {
@@ -87,20 +111,25 @@ export class EntityRelations {
   relate(tenant: string, subject: string, entityId: string, time: number, tag: string, weight = 1): void {
     if (subject === "" || entityId === "" || subject === entityId) return;
     const id = subjectId(tenant, subject);
-    let related = this.#subjects.get(id);
-    if (related === undefined) {
-      related = new Map();
-      this.#subjects.set(id, related);
+    let s = this.#subjects.get(id);
+    if (s === undefined) {
+      s = { related: new Map(), version: 0, kinds: new Map() };
+      this.#subjects.set(id, s);
     }
+    const related = s.related;
     const cur = related.get(entityId);
     if (cur !== undefined) {
       cur.w = this.#decayed(cur, time) + weight;
       cur.at = Math.max(cur.at, time);
-      if (tag !== "" && cur.tags.size < maxTags) cur.tags.add(tag);
+      if (tag !== "" && cur.tags.size < maxTags && !cur.tags.has(tag)) {
+        cur.tags.add(tag);
+        s.version++;
+      }
       return;
     }
     if (related.size >= this.options.perSubject) this.#evictWeakest(related, time);
     related.set(entityId, { w: weight, at: time, tags: new Set(tag === "" ? [] : [tag]) });
+    s.version++;
   }
 
   /**
@@ -112,37 +141,51 @@ export class EntityRelations {
    * While nothing is known of the type's kind, every related entity counts.
    */
   related(tenant: string, subject: string, limit: number, now: number, taskType?: string): RelatedEntity[] {
-    const related = this.#subjects.get(subjectId(tenant, subject));
-    if (related === undefined || limit <= 0) return [];
-    let kind: Set<string> | undefined;
-    if (taskType !== undefined) {
-      // One reused set: this runs for every read that a related-keyed rule follows.
-      kind = this.#kind;
-      kind.clear();
-      kind.add(taskType);
-      const known = this.#kinds.get(subjectId(tenant, taskType));
-      if (known !== undefined) for (const t of known) kind.add(t);
-      for (const w of related.values()) if (w.tags.has(taskType)) for (const t of w.tags) kind.add(t);
-      // (The kinds map holds no undefined values, so a miss above means the type's kind is unknown.)
-      if (kind.size === 1 && known === undefined) kind = undefined;
-    }
+    const s = this.#subjects.get(subjectId(tenant, subject));
+    if (s === undefined || limit <= 0) return [];
+    const entries = taskType === undefined ? undefined : this.#ofKind(tenant, s, taskType);
     // The strongest alone (every read of a user with a related-keyed rule asks): one pass, no sort.
-    if (limit === 1) return this.#strongest(related, kind, now);
+    if (limit === 1) return this.#strongest(entries ?? s.related, now);
     const out: RelatedEntity[] = [];
-    for (const [entityId, w] of related) {
-      if (kind !== undefined && !sharesTag(w.tags, kind)) continue;
-      out.push({ entityId, weight: this.#decayed(w, now) });
-    }
+    for (const [entityId, w] of entries ?? s.related) out.push({ entityId, weight: this.#decayed(w, now) });
     out.sort((a, b) => b.weight - a.weight || (a.entityId < b.entityId ? -1 : 1));
     return out.slice(0, limit);
   }
 
+  /**
+   * The subject's entities of the kind `taskType` is read for (undefined:
+   * every one, while nothing is known of the type's kind): those sharing a
+   * tag with the type itself, the kinds its reads went through tenant-wide,
+   * or the tags of the subject's entities read as it. Which entities qualify
+   * changes only when a tag or entity is added or evicted, not as weights
+   * move, so it is worked out again only then: every read of a user with a
+   * related-keyed rule asks.
+   */
+  #ofKind(tenant: string, s: Subject, taskType: string): Array<[string, Weight]> | undefined {
+    const cached = s.kinds.get(taskType);
+    if (cached !== undefined && cached.version === s.version && cached.kindsVersion === this.#kindsVersion)
+      return cached.entries;
+    const kind = this.#kind;
+    kind.clear();
+    kind.add(taskType);
+    const known = this.#kinds.get(subjectId(tenant, taskType));
+    if (known !== undefined) for (const t of known) kind.add(t);
+    for (const w of s.related.values()) if (w.tags.has(taskType)) for (const t of w.tags) kind.add(t);
+    // (The kinds map holds no undefined values, so a miss above means the type's kind is unknown.)
+    const entries =
+      kind.size === 1 && known === undefined
+        ? undefined
+        : [...s.related].filter(([, w]) => sharesTag(w.tags, kind));
+    if (cached === undefined && s.kinds.size >= maxKindsPerSubject) s.kinds.clear();
+    s.kinds.set(taskType, { version: s.version, kindsVersion: this.#kindsVersion, entries });
+    return entries;
+  }
+
   /** related()'s first entry, by the same order (weight, then entity id), without building the list. */
-  #strongest(related: Map<string, Weight>, kind: Set<string> | undefined, now: number): RelatedEntity[] {
+  #strongest(entries: Iterable<[string, Weight]>, now: number): RelatedEntity[] {
     let best: string | undefined;
     let bestWeight = 0;
-    for (const [entityId, w] of related) {
-      if (kind !== undefined && !sharesTag(w.tags, kind)) continue;
+    for (const [entityId, w] of entries) {
       const weight = this.#decayed(w, now);
       if (best === undefined || weight > bestWeight || (weight === bestWeight && entityId < best)) {
         best = entityId;
@@ -152,9 +195,14 @@ export class EntityRelations {
     return best === undefined ? [] : [{ entityId: best, weight: bestWeight }];
   }
 
+  /** The tags of subject → entity: what made it (empty when not held). */
+  tagsOf(tenant: string, subject: string, entityId: string): ReadonlySet<string> {
+    return this.#subjects.peek(subjectId(tenant, subject))?.related.get(entityId)?.tags ?? new Set();
+  }
+
   /** Whether subject → entity is held (any weight). */
   has(tenant: string, subject: string, entityId: string): boolean {
-    return this.#subjects.peek(subjectId(tenant, subject))?.has(entityId) ?? false;
+    return this.#subjects.peek(subjectId(tenant, subject))?.related.has(entityId) ?? false;
   }
 
   #decayed(w: Weight, now: number): number {
@@ -171,6 +219,7 @@ export class EntityRelations {
         weakest = id;
       }
     }
+    // The caller bumps the subject's version: it adds the new entity next.
     if (weakest !== undefined) related.delete(weakest);
   }
 }
