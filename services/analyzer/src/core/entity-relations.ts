@@ -40,10 +40,19 @@ const maxTags = 8;
 /** One subject's relations, with the entities each task type may be related through, as last worked out. */
 interface Subject {
   related: Map<string, Weight>;
-  /** Bumped when an entity or a tag is added or an entity evicted: what decides which entities a type may use. */
-  version: number;
-  /** Per task type: the entities of its kind (undefined: every one), valid while both versions hold. */
-  kinds: Map<string, { version: number; kindsVersion: number; entries: Array<[string, Weight]> | undefined }>;
+  /**
+   * Per task type: its kind tags and the entities that share one (undefined:
+   * every entity, nothing being known of the type's kind), kept up to date as
+   * entities come and go, dropped when a tag changes what the kind is, and
+   * valid while the tenant-wide kinds are those of `kindsVersion`.
+   */
+  kinds: Map<string, KindFilter>;
+}
+
+interface KindFilter {
+  kindsVersion: number;
+  kind: ReadonlySet<string>;
+  entries: Array<[string, Weight]> | undefined;
 }
 
 /** Task types whose kind filter a subject remembers; past it, it starts over. */
@@ -113,7 +122,7 @@ export class EntityRelations {
     const id = subjectId(tenant, subject);
     let s = this.#subjects.get(id);
     if (s === undefined) {
-      s = { related: new Map(), version: 0, kinds: new Map() };
+      s = { related: new Map(), kinds: new Map() };
       this.#subjects.set(id, s);
     }
     const related = s.related;
@@ -123,13 +132,17 @@ export class EntityRelations {
       cur.at = Math.max(cur.at, time);
       if (tag !== "" && cur.tags.size < maxTags && !cur.tags.has(tag)) {
         cur.tags.add(tag);
-        s.version++;
+        // A new tag can widen a kind, or make the entity one of it: worked out again when next asked.
+        s.kinds.clear();
       }
       return;
     }
-    if (related.size >= this.options.perSubject) this.#evictWeakest(related, time);
-    related.set(entityId, { w: weight, at: time, tags: new Set(tag === "" ? [] : [tag]) });
-    s.version++;
+    if (related.size >= this.options.perSubject) this.#evictWeakest(s, time);
+    const w: Weight = { w: weight, at: time, tags: new Set(tag === "" ? [] : [tag]) };
+    related.set(entityId, w);
+    // A new entity has one tag: it widens no kind (a type's own tag is in its kind), and joins those it shares.
+    for (const f of s.kinds.values())
+      if (f.entries !== undefined && tag !== "" && f.kind.has(tag)) f.entries.push([entityId, w]);
   }
 
   /**
@@ -157,14 +170,14 @@ export class EntityRelations {
    * every one, while nothing is known of the type's kind): those sharing a
    * tag with the type itself, the kinds its reads went through tenant-wide,
    * or the tags of the subject's entities read as it. Which entities qualify
-   * changes only when a tag or entity is added or evicted, not as weights
-   * move, so it is worked out again only then: every read of a user with a
-   * related-keyed rule asks.
+   * changes only as entities come and go and tags are added, not as weights
+   * move: it is kept per subject and type, updated as entities come and go
+   * (relate, #evictWeakest), and worked out again only when a tag or the
+   * tenant's kinds change. Every read of a user with a related-keyed rule asks.
    */
   #ofKind(tenant: string, s: Subject, taskType: string): Array<[string, Weight]> | undefined {
     const cached = s.kinds.get(taskType);
-    if (cached !== undefined && cached.version === s.version && cached.kindsVersion === this.#kindsVersion)
-      return cached.entries;
+    if (cached !== undefined && cached.kindsVersion === this.#kindsVersion) return cached.entries;
     const kind = this.#kind;
     kind.clear();
     kind.add(taskType);
@@ -177,7 +190,7 @@ export class EntityRelations {
         ? undefined
         : [...s.related].filter(([, w]) => sharesTag(w.tags, kind));
     if (cached === undefined && s.kinds.size >= maxKindsPerSubject) s.kinds.clear();
-    s.kinds.set(taskType, { version: s.version, kindsVersion: this.#kindsVersion, entries });
+    s.kinds.set(taskType, { kindsVersion: this.#kindsVersion, kind: new Set(kind), entries });
     return entries;
   }
 
@@ -209,18 +222,27 @@ export class EntityRelations {
     return now <= w.at ? w.w : w.w * Math.exp(-this.#rate * (now - w.at));
   }
 
-  #evictWeakest(related: Map<string, Weight>, now: number): void {
+  #evictWeakest(s: Subject, now: number): void {
     let weakest: string | undefined;
     let min = Number.POSITIVE_INFINITY;
-    for (const [id, w] of related) {
+    for (const [id, w] of s.related) {
       const v = this.#decayed(w, now);
       if (v < min) {
         min = v;
         weakest = id;
       }
     }
-    // The caller bumps the subject's version: it adds the new entity next.
-    if (weakest !== undefined) related.delete(weakest);
+    if (weakest === undefined) return;
+    const gone = s.related.get(weakest)!;
+    s.related.delete(weakest);
+    for (const [type, f] of s.kinds) {
+      // An entity read as the type gave the kind its tags: without it the kind may narrow.
+      if (gone.tags.has(type)) s.kinds.delete(type);
+      else if (f.entries !== undefined) {
+        const i = f.entries.findIndex(([id]) => id === weakest);
+        if (i >= 0) f.entries.splice(i, 1);
+      }
+    }
   }
 }
 
