@@ -20,6 +20,21 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+/**
+ * FNV-1a with murmur3's final avalanche (fmix32), for choices that compare
+ * or mask hashes of similar strings (A/B arms, rendezvous weights): FNV
+ * alone leaves their low bits and their order too close.
+ */
+export function fnv1aMixed(text: string): number {
+  let h = fnv1a(text);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** The hash tag Redis Cluster hashes: what the first `{` and the next `}` enclose, when not empty. */
 export function hashTagOf(key: string): string | undefined {
   const open = key.indexOf("{");

@@ -1,4 +1,4 @@
-import { fnv1a } from "@prescient/kit";
+import { fnv1aMixed } from "@prescient/kit";
 
 /**
  * Which analyzer replica owns which tenant: rendezvous (highest random
@@ -98,13 +98,5 @@ export interface Part<T> {
   positions: number[];
 }
 
-/** FNV-1a of member and tenant, mixed (murmur3's finalizer): FNV alone weighs a shared prefix too much. */
-function weight(member: string, tenant: string): number {
-  let h = fnv1a(`${member}\u0000${tenant}`);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+/** The member's weight for the tenant: mixed, since members differ only in a few characters (ports, IPs). */
+const weight = (member: string, tenant: string): number => fnv1aMixed(`${member}\u0000${tenant}`);

@@ -57,16 +57,25 @@ describe("ScheduleRunner logging", () => {
   });
 });
 
+/** Timers the test fires itself: each `after` is recorded with when it is due. */
+function armedTimers(now: () => number): {
+  armed: { at: number; fn: () => void | Promise<void> }[];
+  timers: Timers;
+} {
+  const armed: { at: number; fn: () => void | Promise<void> }[] = [];
+  const timers: Timers = {
+    after: (ms, fn) => {
+      armed.push({ at: now() + ms, fn });
+      return { cancel: () => {} };
+    },
+  };
+  return { armed, timers };
+}
+
 describe("ScheduleRunner wakes", () => {
   it("waits out a wake that fires early instead of ticking the window just run, so the next window is not skipped", async () => {
     const h = harness();
-    const armed: { at: number; fn: () => void | Promise<void> }[] = [];
-    const timers: Timers = {
-      after: (ms, fn) => {
-        armed.push({ at: h.clock.now() + ms, fn });
-        return { cancel: () => {} };
-      },
-    };
+    const { armed, timers } = armedTimers(() => h.clock.now());
     const windows: string[] = [];
     const runner = new ScheduleRunner(h.core, recordingLog().log, h.clock, {
       timers,
@@ -95,13 +104,7 @@ describe("ScheduleRunner wakes", () => {
 
   it("runs the window that opened while the last tick still worked, after it, rather than skipping it", async () => {
     const h = harness();
-    const armed: { at: number; fn: () => void | Promise<void> }[] = [];
-    const timers: Timers = {
-      after: (ms, fn) => {
-        armed.push({ at: h.clock.now() + ms, fn });
-        return { cancel: () => {} };
-      },
-    };
+    const { armed, timers } = armedTimers(() => h.clock.now());
     const windows: string[] = [];
     const runner = new ScheduleRunner(h.core, recordingLog().log, h.clock, {
       timers,
