@@ -160,7 +160,14 @@ describe("EntityRelations' remembered kind filter", () => {
     (seed) => {
       const random = mulberry32(seed);
       const r = new EntityRelations({ perSubject: 5 });
-      const types = ["campaign_analytics", "dashboard_data", "video_analysis"];
+      // Five types: more than a subject remembers filters for, so the filters start over too.
+      const types = [
+        "campaign_analytics",
+        "dashboard_data",
+        "video_analysis",
+        "roas_prediction",
+        "ctr_prediction",
+      ];
       const tags = [...types, "campaign_created", "video_uploaded", "user_login", "a1", "a2", "a3", "a4"];
       /** What learnKind has been told, per tenant and type, as the model of the kinds map. */
       const known = new Map<string, Set<string>>();

@@ -55,8 +55,13 @@ interface KindFilter {
   entries: Array<[string, Weight]> | undefined;
 }
 
-/** Task types whose kind filter a subject remembers; past it, it starts over. */
-const maxKindsPerSubject = 16;
+/**
+ * Task types whose kind filter a subject remembers; past it, it starts over.
+ * Few: a subject is asked for the related-keyed targets of its rules (a
+ * handful of types), and each filter holds a tag set and up to perSubject
+ * entries, for every one of up to `subjects` subjects.
+ */
+const maxKindsPerSubject = 4;
 
 export interface RelatedEntity {
   entityId: string;

@@ -1,4 +1,4 @@
-import { credentials, type Metadata } from "@grpc/grpc-js";
+import { credentials, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { analyzerV1 } from "@prescient/contracts";
 import { ManualClock, mulberry32 } from "@prescient/core";
 import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
@@ -191,6 +191,15 @@ describe("analyzer replicas sharing tenants through the ring", () => {
     const fromSecond = await learned(pair[1]!);
     expect({ ...fromSecond, readAhead: want.readAhead }).toEqual(want);
     expect(fromSecond.readAhead).toEqual([]);
+
+    // A request the owner refuses is refused as one analyzer refuses it, and is not counted as a replica failing.
+    const theirs = tenants.find((t) => pair[1]!.runtime.ownsTenant(t))!;
+    const bad = { tenant: theirs, subject: "u1", limit: 5000, taskType: "" };
+    const failedBefore = await forwardsFailed();
+    const refused = await refusal(pair[0]!, bad);
+    expect(refused).toEqual(await refusal(single!, bad));
+    expect(refused.code).toBe(status.INVALID_ARGUMENT);
+    expect(await forwardsFailed()).toBe(failedBefore);
   });
 
   it("answers differently without the ring: the comparison above can fail", {
@@ -257,6 +266,19 @@ describe("analyzer replicas sharing tenants through the ring", () => {
     }
   });
 });
+
+async function refusal(r: Replica, req: analyzerV1.RelatedEntitiesRequest) {
+  const e = (await callUnary(r.client.relatedEntities.bind(r.client), req).then(
+    () => undefined,
+    (err: unknown) => err,
+  )) as ServiceError | undefined;
+  return { code: e?.code, details: e?.details };
+}
+
+async function forwardsFailed(): Promise<number> {
+  const values = (await AnalyzerMetrics.for().forwards.get()).values;
+  return values.filter((v) => v.labels.outcome === "failed").reduce((n, v) => n + v.value, 0);
+}
 
 /** The owner the replicas agree on, by the same rule, from the members they see. */
 function ownerFor(members: readonly string[], tenant: string): string {

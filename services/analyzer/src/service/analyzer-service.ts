@@ -1,12 +1,12 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { analyzerV1 } from "@prescient/contracts";
 import { InvalidArgumentError, isDomainError, UnavailableError, validateTenant } from "@prescient/core";
-import { type CallSettings, callUnary, clientStream, unary } from "@prescient/kit";
+import { type CallContext, type CallSettings, callUnary, clientStream, unary } from "@prescient/kit";
 import type { Analyzer } from "../analyzer.js";
-import { emptyIngestResult } from "../core/events.js";
+import { emptyIngestResult, type IngestResult } from "../core/events.js";
 import type { LearnedRule } from "../core/fan-out-learner.js";
 import { ingestResponse, keyByEnum, launchMessage, retrainResponse, sourceEnum } from "./proto-mapping.js";
-import type { RingRouter } from "./ring-router.js";
+import type { Ingested, RingRouter } from "./ring-router.js";
 
 /**
  * The gRPC adapter of prescient.analyzer.v1.AnalyzerService: decode, call the
@@ -41,9 +41,46 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
   const s = analyzerServiceName;
   const maxEvents = analyzer.settings.maxEventsPerMessage;
   /** The router, when this call is split across replicas; a message over the limit is refused here, whole. */
-  const routing = (ctx: Parameters<RingRouter["routes"]>[0], events: number): RingRouter | undefined =>
+  const routing = (ctx: CallContext, events: number): RingRouter | undefined =>
     router?.routes(ctx) === true && events <= maxEvents ? router : undefined;
   const eventTenant = (e: { tenant: string }): string => e.tenant;
+  /** How one kind of event is applied here, and sent to the replica that owns its tenant. */
+  interface Ingest<E> {
+    rpc: string;
+    local: (events: E[], into: IngestResult) => Promise<void>;
+    forward: (
+      client: analyzerV1.AnalyzerServiceClient,
+      events: E[],
+      settings: CallSettings,
+    ) => Promise<Ingested>;
+  }
+  /** Applies a call's events here, or split over their tenants' owners when the call is routed. */
+  const ingest = <E extends { tenant: string }>(
+    how: Ingest<E>,
+    ctx: CallContext,
+    events: E[],
+    result: IngestResult,
+  ): Promise<void> => {
+    const routed = routing(ctx, events.length);
+    return routed === undefined
+      ? how.local(events, result)
+      : routed.ingest(how.rpc, events, eventTenant, result, 0, how.local, how.forward);
+  };
+  const queries: Ingest<analyzerV1.QueryEvent> = {
+    rpc: "RecordQueryBatch",
+    local: (events, into) => analyzer.recordQueries(events, into),
+    forward: (c, events, settings) => callUnary(c.recordQueryBatch.bind(c), { events }, settings),
+  };
+  const actions: Ingest<analyzerV1.ActionEvent> = {
+    rpc: "RecordActions",
+    local: (events, into) => analyzer.recordActions(events, into),
+    forward: (c, events, settings) => callUnary(c.recordActions.bind(c), { events }, settings),
+  };
+  const domainEvents: Ingest<analyzerV1.DomainEvent> = {
+    rpc: "RecordEvents",
+    local: async (events, into) => analyzer.recordEvents(events, into),
+    forward: (c, events, settings) => callUnary(c.recordEvents.bind(c), { events }, settings),
+  };
   return {
     recordQueries: clientStream<analyzerV1.RecordQueriesRequest, analyzerV1.RecordQueriesResponse>(
       s,
@@ -68,8 +105,8 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
                   eventTenant,
                   result,
                   offset,
-                  (part, into) => analyzer.recordQueries(part, into),
-                  (c, part, settings) => callUnary(c.recordQueryBatch.bind(c), { events: part }, settings),
+                  queries.local,
+                  queries.forward,
                 ),
               );
             }
@@ -88,20 +125,7 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
       "RecordQueryBatch",
       async (req, ctx) => {
         const result = emptyIngestResult();
-        const routed = routing(ctx, req.events.length);
-        await guard(() =>
-          routed === undefined
-            ? analyzer.recordQueries(req.events, result)
-            : routed.ingest(
-                "RecordQueryBatch",
-                req.events,
-                eventTenant,
-                result,
-                0,
-                (part, into) => analyzer.recordQueries(part, into),
-                (c, part, settings) => callUnary(c.recordQueryBatch.bind(c), { events: part }, settings),
-              ),
-        );
+        await guard(() => ingest(queries, ctx, req.events, result));
         return ingestResponse(result);
       },
     ),
@@ -110,20 +134,7 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
       "RecordActions",
       async (req, ctx) => {
         const result = emptyIngestResult();
-        const routed = routing(ctx, req.events.length);
-        await guard(() =>
-          routed === undefined
-            ? analyzer.recordActions(req.events, result)
-            : routed.ingest(
-                "RecordActions",
-                req.events,
-                eventTenant,
-                result,
-                0,
-                (part, into) => analyzer.recordActions(part, into),
-                (c, part, settings) => callUnary(c.recordActions.bind(c), { events: part }, settings),
-              ),
-        );
+        await guard(() => ingest(actions, ctx, req.events, result));
         return ingestResponse(result);
       },
     ),
@@ -220,18 +231,7 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
       "RecordEvents",
       async (req, ctx) => {
         const result = emptyIngestResult();
-        const routed = routing(ctx, req.events.length);
-        if (routed === undefined) analyzer.recordEvents(req.events, result);
-        else
-          await routed.ingest(
-            "RecordEvents",
-            req.events,
-            eventTenant,
-            result,
-            0,
-            async (part, into) => analyzer.recordEvents(part, into),
-            (c, part, settings) => callUnary(c.recordEvents.bind(c), { events: part }, settings),
-          );
+        await ingest(domainEvents, ctx, req.events, result);
         return ingestResponse(result);
       },
     ),

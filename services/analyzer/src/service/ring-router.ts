@@ -32,7 +32,12 @@ export interface RingRouterOptions {
   onForward: (rpc: string, outcome: "forwarded" | "failed") => void;
 }
 
-type Ingested = { accepted: bigint; rejected: bigint; rejections: { index: bigint; reason: string }[] };
+/** An ingest RPC's answer, as another replica sends it. */
+export type Ingested = {
+  accepted: bigint;
+  rejected: bigint;
+  rejections: { index: bigint; reason: string }[];
+};
 
 /**
  * How one analyzer replica shares the tenants with the others (TenantRing):
