@@ -15,6 +15,8 @@ import { ServiceHost } from "./service-host.js";
 
 const EXECUTOR = "prescient.executor.v1.ExecutorService";
 const hosts: ServiceHost[] = [];
+/** The signal of every Pause call, in order, as its handler saw it. */
+const pauseSignals: AbortSignal[] = [];
 
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.shutdown()));
@@ -32,6 +34,7 @@ async function startHost(delayMs = 0, resumeError?: Error): Promise<ServiceHost>
     impl[name] = unary(EXECUTOR, method.path, notImplemented);
   }
   impl.pause = unary(EXECUTOR, "Pause", async (_req: executorV1.PauseRequest, ctx) => {
+    pauseSignals.push(ctx.signal);
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (ctx.signal.aborted) throw new Error("aborted");
     return {};
@@ -99,6 +102,22 @@ describe("ServiceHost", () => {
       (e: unknown) => e,
     )) as ServiceError;
     expect(error.code).toBe(status.DEADLINE_EXCEEDED);
+    c.close();
+  });
+
+  it("aborts a handler's signal when the client cancels, and never once the call is answered", async () => {
+    const host = await startHost(200);
+    const c = client(host);
+    pauseSignals.length = 0;
+    await callUnary(c.pause.bind(c), {});
+    const controller = new AbortController();
+    const cancelled = callUnary(c.pause.bind(c), {}, { signal: controller.signal }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect(((await cancelled) as ServiceError).code).toBe(status.CANCELLED);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // grpc-js reports the answered call's stream close as a cancellation too; its signal stays quiet.
+    expect(pauseSignals.map((s) => s.aborted)).toEqual([false, true]);
     c.close();
   });
 
