@@ -17,12 +17,14 @@ import type { ScenarioArgs } from "./scenarios.js";
  * Issue 2's cache benchmark: Lookup hits on both stores against a bare
  * grpc-js echo of the same message sizes, and LookupMany of 100 keys on Redis
  * against a minimal grpc-js MGET service (mget-service.ts: 100 keys in, one
- * MGET, the 100 stored values out), all in one run. LookupMany runs three
- * ways: full results, values_only with the generated client decoding every
- * Value, and values_only with the client keeping each Value's bytes as the
- * MGET service's client keeps its payloads. Servers run on the
- * main thread and every load generator in a worker thread, baselines too, so
- * each side has a core as it would across machines.
+ * MGET, the 100 stored values out), all in one run. LookupMany runs four
+ * ways: full results; values_only with the generated client decoding every
+ * Value; values_only with the client keeping each Value's bytes as the MGET
+ * service's client keeps its payloads; and values_only through the shipped
+ * client's lookupValues (its lean decoder, keys validated as a backend's
+ * are). Servers run on the main thread and every load generator in a
+ * worker thread, baselines too, so each side has a core as it would across
+ * machines.
  *
  * Each case also reports CPU µs per call (per key for LookupMany), summed
  * over this process (servers and load generator) and redis-server over the
@@ -252,24 +254,26 @@ export async function lookupManyAgainstMget(
   if (present.some((v) => v === null))
     throw new Error("benchmark's physical key layout does not match the store's");
   const service = await startMgetServer(redisUrl);
-  const [raw, mget, many, lean, bytes] = (await interleaved(
+  const [raw, mget, many, lean, bytes, shipped] = (await interleaved(
     [
       { kind: "mget", redisUrl, keys: physical, batch },
       { kind: "mget-service", address: service.address, keys: physical, batch },
       { kind: "lookup-many", address, keys, batch },
       { kind: "lookup-many", address, keys, batch, valuesOnly: true },
       { kind: "lookup-many", address, keys, batch, valuesOnly: true, valueBytes: true },
+      { kind: "lookup-many", address, keys, batch, valuesOnly: true, shippedClient: true },
     ],
     loadOptions(16),
     pids,
-  )) as [Measured, Measured, Measured, Measured, Measured];
+  )) as [Measured, Measured, Measured, Measured, Measured, Measured];
   await service.close();
   process.stdout.write(
     line("ioredis MGET(100) c=16", raw, batch) +
       line("MGET service(100) c=16", mget, batch) +
       line("LookupMany(100) c=16", many, batch) +
       line("LookupMany values c=16", lean, batch) +
-      line("LookupMany value bytes", bytes, batch),
+      line("LookupMany value bytes", bytes, batch) +
+      line("lookupValues (client)", shipped, batch),
   );
   const baseline = "minimal grpc-js MGET service, same keys, c=16";
   return (
@@ -277,6 +281,7 @@ export async function lookupManyAgainstMget(
       ["LookupMany 100 keys, redis, c=16", many],
       ["LookupMany 100 keys, values only, redis, c=16", lean],
       ["LookupMany 100 keys, values only as bytes, redis, c=16", bytes],
+      ["LookupMany 100 keys, values only, @prescient/client lookupValues, redis, c=16", shipped],
     ] as const
   ).flatMap(([name, r]) => [
     result({

@@ -1,4 +1,5 @@
 import { credentials, Metadata } from "@grpc/grpc-js";
+import { createClient } from "@prescient/client";
 import { cacheV1, type commonV1, inference } from "@prescient/contracts";
 import { callUnary, clientChannelOptions } from "@prescient/kit";
 import { Redis } from "ioredis";
@@ -23,6 +24,8 @@ export type ScenarioArgs =
    * valueBytes (with valuesOnly): the client keeps each Value as its bytes,
    * for the caller to decode when it uses one, as the MGET service's client
    * keeps its payloads; otherwise the generated decoder builds every Value.
+   * shippedClient (with valuesOnly): @prescient/client's lookupValues, which
+   * decodes the answer straight into the values a caller gets.
    */
   | {
       kind: "lookup-many";
@@ -31,6 +34,7 @@ export type ScenarioArgs =
       batch: number;
       valuesOnly?: boolean;
       valueBytes?: boolean;
+      shippedClient?: boolean;
     }
   | { kind: "mget"; redisUrl: string; keys: string[]; batch: number }
   /** The minimal gRPC MGET service of mget-service.ts, given physical Redis keys. */
@@ -86,6 +90,24 @@ export function createScenario(args: ScenarioArgs): Scenario {
         offset += args.batch;
         return offset % (args.keys.length - args.batch);
       };
+      if (args.valuesOnly && args.shippedClient) {
+        client.close();
+        const shipped = createClient({ address: args.address, deadlineMs: 30_000 });
+        const parts = args.keys.map(({ tenant, taskType, entityId }) => ({
+          tenant,
+          taskType,
+          entityId: entityId ?? "",
+        }));
+        return {
+          call: async () => {
+            const start = next();
+            const values = await shipped.lookupValues(parts.slice(start, start + args.batch));
+            if (values.length !== args.batch || values.some((v) => v === undefined))
+              throw new Error("benchmark LookupMany missed");
+          },
+          close: () => shipped.close(),
+        };
+      }
       if (args.valuesOnly && args.valueBytes) {
         const path = cacheV1.CacheServiceService.lookupMany.path;
         const encode = (r: cacheV1.LookupManyRequest): Buffer =>
