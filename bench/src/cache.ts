@@ -254,24 +254,26 @@ export async function lookupManyAgainstMget(
   if (present.some((v) => v === null))
     throw new Error("benchmark's physical key layout does not match the store's");
   const service = await startMgetServer(redisUrl);
-  const [raw, mget, many, lean, bytes, shipped] = (await interleaved(
+  const [raw, mget, many, lean, compact, bytes, shipped] = (await interleaved(
     [
       { kind: "mget", redisUrl, keys: physical, batch },
       { kind: "mget-service", address: service.address, keys: physical, batch },
       { kind: "lookup-many", address, keys, batch },
       { kind: "lookup-many", address, keys, batch, valuesOnly: true },
-      { kind: "lookup-many", address, keys, batch, valuesOnly: true, valueBytes: true },
+      { kind: "lookup-many", address, keys, batch, valuesOnly: true, compact: true },
+      { kind: "lookup-many", address, keys, batch, valuesOnly: true, valueBytes: true, compact: true },
       { kind: "lookup-many", address, keys, batch, valuesOnly: true, shippedClient: true },
     ],
     loadOptions(16),
     pids,
-  )) as [Measured, Measured, Measured, Measured, Measured, Measured];
+  )) as [Measured, Measured, Measured, Measured, Measured, Measured, Measured];
   await service.close();
   process.stdout.write(
     line("ioredis MGET(100) c=16", raw, batch) +
       line("MGET service(100) c=16", mget, batch) +
       line("LookupMany(100) c=16", many, batch) +
       line("LookupMany values c=16", lean, batch) +
+      line("LookupMany values, ids", compact, batch) +
       line("LookupMany value bytes", bytes, batch) +
       line("lookupValues (client)", shipped, batch),
   );
@@ -280,7 +282,8 @@ export async function lookupManyAgainstMget(
     [
       ["LookupMany 100 keys, redis, c=16", many],
       ["LookupMany 100 keys, values only, redis, c=16", lean],
-      ["LookupMany 100 keys, values only as bytes, redis, c=16", bytes],
+      ["LookupMany 100 keys, values only, entity_ids form, redis, c=16", compact],
+      ["LookupMany 100 keys, values only as bytes, entity_ids form, redis, c=16", bytes],
       ["LookupMany 100 keys, values only, @prescient/client lookupValues, redis, c=16", shipped],
     ] as const
   ).flatMap(([name, r]) => [

@@ -35,6 +35,8 @@ export type ScenarioArgs =
       valuesOnly?: boolean;
       valueBytes?: boolean;
       shippedClient?: boolean;
+      /** The compact form: tenant, task_type and entity_ids instead of keys. */
+      compact?: boolean;
     }
   | { kind: "mget"; redisUrl: string; keys: string[]; batch: number }
   /** The minimal gRPC MGET service of mget-service.ts, given physical Redis keys. */
@@ -77,8 +79,16 @@ export function createScenario(args: ScenarioArgs): Scenario {
         credentials.createInsecure(),
         clientChannelOptions(),
       );
+      const first = args.keys[0];
       const request = (start: number): cacheV1.LookupManyRequest => ({
-        keys: args.keys.slice(start, start + args.batch),
+        ...(args.compact
+          ? {
+              keys: [],
+              tenant: first?.tenant ?? "",
+              taskType: first?.taskType ?? "",
+              entityIds: args.keys.slice(start, start + args.batch).map((k) => k.entityId ?? ""),
+            }
+          : { keys: args.keys.slice(start, start + args.batch), entityIds: [] }),
         onMiss: cacheV1.OnMiss.ON_MISS_NONE,
         userId: "",
         rejectStale: false,

@@ -12,6 +12,7 @@ import { featuresToProto, outcomeOfLookup, reasonToProto } from "@prescient/kit/
 import { clientError } from "./errors.js";
 import { type InferResult, inferRequest, inferResult, type TensorInput } from "./infer.js";
 import { type KeyInput, toWireKey } from "./keys.js";
+import { type LookupManyKeys, lookupManyKeys } from "./lookup-many-keys.js";
 import { type ClientOptions, resolveClientOptions, type ServiceRole } from "./options.js";
 import { SingleFlight } from "./single-flight.js";
 import { Transport } from "./transport.js";
@@ -123,6 +124,8 @@ export class PrescientClient {
   readonly #executor: executorV1.ExecutorServiceClient;
   readonly #predictor: inference.GRPCInferenceServiceClient;
   readonly #flights = new SingleFlight<unknown>();
+  /** False once a cache answered a compact LookupMany with nothing: one from before the form, which ignores it. */
+  #compactLookupMany = true;
 
   constructor(options: Partial<ClientOptions> = {}) {
     this.#transport = new Transport(resolveClientOptions(options));
@@ -163,7 +166,10 @@ export class PrescientClient {
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" } = {},
   ): Promise<LookupResult[]> {
-    return (await this.#lookupMany(keys, options, false)).results.map(lookupResult);
+    const r = await this.#lookupMany(keys, options, false);
+    if (r.results.length !== keys.length)
+      throw new InternalError(`LookupMany answered ${r.results.length} results for ${keys.length} keys`);
+    return r.results.map(lookupResult);
   }
 
   /**
@@ -185,28 +191,42 @@ export class PrescientClient {
     );
   }
 
-  /** One LookupMany call, in full or values only. */
-  #lookupMany(
+  /**
+   * One LookupMany call, in full or values only; in the compact form when
+   * the keys allow it (lookup-many-keys.ts). A cache from before that form
+   * ignores its fields and answers no keys at all, which a current one never
+   * does for a non-empty batch: the call is then sent again with the keys,
+   * and this client stops using the form.
+   */
+  async #lookupMany(
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
     valuesOnly: boolean,
   ): Promise<cacheV1.LookupManyResponse> {
     checkCount(keys.length, clientLimits.maxKeysPerCall, "keys");
     const proto = keys.map((k) => toWireKey(k).proto);
-    return this.#call("LookupMany", options, (settings) =>
-      callUnary(
-        this.#cache.lookupMany.bind(this.#cache),
-        {
-          keys: proto,
-          onMiss: onMissOf[options.onMiss ?? "none"],
-          userId: options.userId ?? "",
-          rejectStale: options.rejectStale ?? false,
-          peek: false,
-          ...(valuesOnly ? { valuesOnly: true } : {}),
-        },
-        settings,
-      ),
-    );
+    const send = (form: LookupManyKeys) =>
+      this.#call("LookupMany", options, (settings) =>
+        callUnary(
+          this.#cache.lookupMany.bind(this.#cache),
+          {
+            ...form,
+            onMiss: onMissOf[options.onMiss ?? "none"],
+            userId: options.userId ?? "",
+            rejectStale: options.rejectStale ?? false,
+            peek: false,
+            ...(valuesOnly ? { valuesOnly: true } : {}),
+          },
+          settings,
+        ),
+      );
+    const form = lookupManyKeys(proto, this.#compactLookupMany);
+    const r = await send(form);
+    if (form.keys.length === 0 && keys.length > 0 && r.results.length === 0 && r.values.length === 0) {
+      this.#compactLookupMany = false;
+      return send(lookupManyKeys(proto, false));
+    }
+    return r;
   }
 
   /**

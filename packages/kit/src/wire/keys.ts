@@ -84,6 +84,38 @@ export function resolveKeys(
   return out;
 }
 
+/**
+ * Keys of one tenant and task type, by entity id (LookupMany's compact
+ * form): the tenant and type are checked once, then each id costs its
+ * check and escape alone. Errors name `${field}[i]`, as resolveKeys's do
+ * (a bad tenant or type is reported on the first id).
+ */
+export function resolveEntityIds(
+  registry: TaskTypeRegistry,
+  tenant: string,
+  taskType: string,
+  entityIds: readonly string[],
+  field: string,
+): ResolvedKey[] {
+  const out = new Array<ResolvedKey>(entityIds.length);
+  if (entityIds.length === 0) return out;
+  const first = resolveKey(registry, { tenant, taskType, entityId: entityIds[0] ?? "" }, `${field}[0]`);
+  out[0] = first;
+  const prefix = `${tenant}/${taskType}/`;
+  for (let i = 1; i < entityIds.length; i++) {
+    const entityId = entityIds[i] as string;
+    let escaped: string;
+    try {
+      escaped = escapeEntityId(validateEntityId(entityId));
+    } catch (e) {
+      if (isInvalidArgument(e)) throw new InvalidArgumentError(`${field}[${i}]: ${e.message}`);
+      throw e;
+    }
+    out[i] = { key: prefix + escaped, parts: { tenant, taskType, entityId }, type: first.type };
+  }
+  return out;
+}
+
 function resolve(registry: TaskTypeRegistry, key: commonV1.Key | undefined): ResolvedKey {
   if (key === undefined) throw new InvalidArgumentError("is required");
   const subjects =

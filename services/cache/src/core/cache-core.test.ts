@@ -239,6 +239,7 @@ describe("cache core: a failing store", () => {
     });
     const many = await core.lookupMany({
       keys: [key("a"), key("b")],
+      entityIds: [],
       onMiss: 0,
       userId: "",
       rejectStale: false,
@@ -369,7 +370,7 @@ describe("cache core: keys and validation", () => {
     const { core } = setup({ maxLookupMany: 3, maxPutMany: 2 });
     const keys = ["a", "b", "c", "d"].map((e) => key(e));
     const many = await rejection(
-      core.lookupMany({ keys, onMiss: 0, userId: "", rejectStale: false, peek: false }),
+      core.lookupMany({ keys, entityIds: [], onMiss: 0, userId: "", rejectStale: false, peek: false }),
     );
     expect(isResourceExhausted(many)).toBe(true);
     expect((many as Error).message).toBe("LookupMany asked for 4 keys; the limit is 3 per call");

@@ -1,11 +1,12 @@
 import type { cacheV1 } from "@prescient/contracts";
 import {
   classifyFreshness,
+  InvalidArgumentError,
   ResourceExhaustedError,
   type TaskTypeRegistry,
   xfetchRefreshDue,
 } from "@prescient/core";
-import { type ResolvedKey, resolveKey, resolveKeys } from "@prescient/kit";
+import { type ResolvedKey, resolveEntityIds, resolveKey, resolveKeys } from "@prescient/kit";
 import type { CachedResult, CacheStore } from "../store/cache-store.js";
 import { expiresAtMsOf } from "../store/encoded-result.js";
 import { type CacheCoreOptions, cacheCoreDefaults } from "./cache-core-options.js";
@@ -122,13 +123,25 @@ export class CacheCore {
   }
 
   async lookupMany(request: cacheV1.LookupManyRequest): Promise<cacheV1.LookupManyResponse> {
-    const n = request.keys.length;
+    const compact =
+      request.entityIds.length > 0 || request.tenant !== undefined || request.taskType !== undefined;
+    if (compact && request.keys.length > 0)
+      throw new InvalidArgumentError("set either keys, or tenant, task_type and entity_ids; not both");
+    const n = compact ? request.entityIds.length : request.keys.length;
     if (n > this.options.maxLookupMany)
       throw new ResourceExhaustedError(
         `LookupMany asked for ${n} keys; the limit is ${this.options.maxLookupMany} per call`,
       );
     checkOnMiss(request.onMiss);
-    const resolved = resolveKeys(this.#types, request.keys, "keys");
+    const resolved = compact
+      ? resolveEntityIds(
+          this.#types,
+          request.tenant ?? "",
+          request.taskType ?? "",
+          request.entityIds,
+          "entity_ids",
+        )
+      : resolveKeys(this.#types, request.keys, "keys");
     let results: (CachedResult | undefined)[] = [];
     let degraded = false;
     try {

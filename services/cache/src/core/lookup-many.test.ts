@@ -1,5 +1,5 @@
 import { type cacheV1, commonV1 } from "@prescient/contracts";
-import { ManualClock } from "@prescient/core";
+import { isInvalidArgument, isResourceExhausted, ManualClock } from "@prescient/core";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { CachedResult } from "../store/cache-store.js";
@@ -29,7 +29,15 @@ function setup(options: Partial<CacheCoreOptions> = {}) {
 const many = (
   keys: commonV1.Key[],
   extra: Partial<cacheV1.LookupManyRequest> = {},
-): cacheV1.LookupManyRequest => ({ keys, onMiss: 0, userId: "u", rejectStale: false, peek: false, ...extra });
+): cacheV1.LookupManyRequest => ({
+  keys,
+  entityIds: [],
+  onMiss: 0,
+  userId: "u",
+  rejectStale: false,
+  peek: false,
+  ...extra,
+});
 
 /** The lookups counter as {"lookups_total type outcome": n}, the refresh-due one as {"refresh_due_total type": n}. */
 async function counters(registry: Registry): Promise<Record<string, number>> {
@@ -145,5 +153,59 @@ describe("LookupMany: metrics taken once per call", () => {
       // The stale hit; fresh ones have no compute time, so XFetch never marks them early.
       "refresh_due_total ctr_prediction": 1,
     });
+  });
+});
+
+describe("LookupMany: keys of one tenant and type by entity id", () => {
+  const ids = (entityIds: string[], extra: Partial<cacheV1.LookupManyRequest> = {}) =>
+    many([], { tenant: "acme", taskType: "ctr_prediction", entityIds, ...extra });
+
+  it("answers, counts and reports exactly as the same keys sent whole", async () => {
+    const a = setup();
+    const b = setup();
+    const entityIds = ["a", "s", "m", "a", "b/c"];
+    for (const s of [a, b]) {
+      await s.core.put({ entry: entry(key("s"), { ttlSeconds: 1 }) });
+      s.clock.advance(1_000);
+      await s.core.put({ entry: entry(key("a")) });
+      await s.core.put({ entry: entry(key("b/c")) });
+    }
+    const whole = await a.core.lookupMany(many(entityIds.map((id) => key(id))));
+    const compact = await b.core.lookupMany(ids(entityIds));
+    expect(compact).toEqual(whole);
+    expect(compact.results.map((r) => r.key)).toEqual([
+      "acme/ctr_prediction/a",
+      "acme/ctr_prediction/s",
+      "acme/ctr_prediction/m",
+      "acme/ctr_prediction/a",
+      "acme/ctr_prediction/b%2Fc",
+    ]);
+    expect(b.seen).toEqual(a.seen);
+    expect(await counters(b.registry)).toEqual(await counters(a.registry));
+    const lean = await b.core.lookupMany(ids(entityIds, { valuesOnly: true }));
+    expect(lean.values.map((v) => v.tensors !== undefined)).toEqual([true, true, false, true, true]);
+  });
+
+  it("refuses both forms at once, a bad id by position, a bad tenant or type, and too many ids", async () => {
+    const { core } = setup({ maxLookupMany: 3 });
+    const refusal = (r: cacheV1.LookupManyRequest) =>
+      core.lookupMany(r).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    const both = await refusal(ids(["a"], { keys: [key("b")] }));
+    expect(isInvalidArgument(both)).toBe(true);
+    expect(both?.message).toMatch(/either keys, or tenant, task_type and entity_ids/);
+    const badId = await refusal(ids(["a", ""]));
+    expect(isInvalidArgument(badId)).toBe(true);
+    expect(badId?.message).toMatch(/^entity_ids\[1\]: /);
+    expect(isInvalidArgument(await refusal(ids(["a"], { tenant: "" })))).toBe(true);
+    const unknownType = await refusal(ids(["a"], { taskType: "no_such_type" }));
+    expect(isInvalidArgument(unknownType)).toBe(true);
+    expect(unknownType?.message).toMatch(/^entity_ids\[0\]: /);
+    const tooMany = await refusal(ids(["a", "b", "c", "d"]));
+    expect(isResourceExhausted(tooMany)).toBe(true);
+    expect(tooMany?.message).toBe("LookupMany asked for 4 keys; the limit is 3 per call");
+    expect(await core.lookupMany(ids([]))).toEqual({ results: [], values: [] });
   });
 });

@@ -21,6 +21,7 @@ describe("cache core: lookup observer (the analyzer's query log)", () => {
     await core.lookup(lookupRequest(key("a"), { userId: "u1" }));
     await core.lookupMany({
       keys: [key("a"), key("b/c")],
+      entityIds: [],
       onMiss: 0,
       userId: "u2",
       rejectStale: true,
@@ -57,6 +58,7 @@ describe("cache core: peek", () => {
     await core.put({ entry: entry(key("a"), { computeMs: 90_000 }) });
     const peeked = await core.lookupMany({
       keys: [key("a"), key("b")],
+      entityIds: [],
       onMiss: 0,
       userId: "precomputer",
       rejectStale: false,

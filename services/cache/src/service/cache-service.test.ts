@@ -73,6 +73,7 @@ describe.each(stores)("cache service over gRPC (%s store)", (storeName, store) =
     });
     expect(put.keys).toEqual(["acme/ctr_prediction/m1", `acme/ctr_prediction/#${inputDigest(inputs)}`]);
     const many = await cache.rpc.lookupMany({
+      entityIds: [],
       keys: [
         key("m1"),
         key("absent"),
@@ -95,6 +96,7 @@ describe.each(stores)("cache service over gRPC (%s store)", (storeName, store) =
     await cache.rpc.putMany({ entries: [entry(key("v1")), entry(key("v2"), { value: json })] });
     const request = {
       keys: [key("v2"), key("v-absent"), key("v1")],
+      entityIds: [],
       onMiss: 0,
       userId: "u",
       rejectStale: false,
@@ -161,6 +163,7 @@ describe.each(stores)("cache service over gRPC (%s store)", (storeName, store) =
 
   const lm = (keys: cacheV1.LookupManyRequest["keys"]): cacheV1.LookupManyRequest => ({
     keys,
+    entityIds: [],
     onMiss: 0,
     userId: "",
     rejectStale: false,

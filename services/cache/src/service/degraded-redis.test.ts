@@ -66,6 +66,7 @@ describe("cache service when its Redis dies", () => {
     expect(Date.now() - started).toBeLessThan(1500);
     const many = await cache.rpc.lookupMany({
       keys: [key("a"), key("b")],
+      entityIds: [],
       onMiss: 0,
       userId: "",
       rejectStale: false,

@@ -65,7 +65,14 @@ describe("the cache's span attributes", () => {
   });
 
   it("count a LookupMany's outcomes and flag its degraded keys", async () => {
-    const request = { keys: [key, key, key], onMiss: 0, userId: "", rejectStale: false, peek: false };
+    const request = {
+      keys: [key, key, key],
+      entityIds: [],
+      onMiss: 0,
+      userId: "",
+      rejectStale: false,
+      peek: false,
+    };
     const span = await spanOf(() =>
       annotateLookupMany(
         request as cacheV1.LookupManyRequest,

@@ -34,10 +34,11 @@ export function annotateLookupMany(
     else if (r.hit) hit++;
   }
   const first = request.keys[0];
+  const compact = request.keys.length === 0;
   const oneTenant = request.keys.every((k) => k.tenant === first?.tenant);
   annotateActiveSpan({
-    [attr.batchSize]: request.keys.length,
-    [attr.tenant]: oneTenant ? first?.tenant : undefined,
+    [attr.batchSize]: compact ? request.entityIds.length : request.keys.length,
+    [attr.tenant]: compact ? request.tenant : oneTenant ? first?.tenant : undefined,
     "prescient.lookup.hits": hit,
     "prescient.lookup.stale": stale,
     "prescient.lookup.misses": response.results.length - hit - stale - degraded,

@@ -115,6 +115,7 @@ export function grpcCache(address: string, timeoutMs = grpcPeerTimeouts.cacheMs)
           client.lookupMany.bind(client),
           {
             keys: keys.map((k) => keyToProto(parseKey(k))),
+            entityIds: [],
             onMiss: cacheV1.OnMiss.ON_MISS_NONE,
             userId: "precomputer",
             rejectStale: false,

@@ -87,6 +87,7 @@ async function lookupWhenReady(keys: cacheV1.LookupManyRequest["keys"], deadline
   }
   return mesh.cache.core.lookupMany({
     keys,
+    entityIds: [],
     onMiss: cacheV1.OnMiss.ON_MISS_NONE,
     userId: "u1",
     rejectStale: false,

@@ -59,20 +59,26 @@ class InvalidateResponse(_message.Message):
     def __init__(self, removed: _Optional[int] = ...) -> None: ...
 
 class LookupManyRequest(_message.Message):
-    __slots__ = ["keys", "on_miss", "peek", "reject_stale", "user_id", "values_only"]
+    __slots__ = ["entity_ids", "keys", "on_miss", "peek", "reject_stale", "task_type", "tenant", "user_id", "values_only"]
+    ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     ON_MISS_FIELD_NUMBER: _ClassVar[int]
     PEEK_FIELD_NUMBER: _ClassVar[int]
     REJECT_STALE_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     VALUES_ONLY_FIELD_NUMBER: _ClassVar[int]
+    entity_ids: _containers.RepeatedScalarFieldContainer[str]
     keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.Key]
     on_miss: OnMiss
     peek: bool
     reject_stale: bool
+    task_type: str
+    tenant: str
     user_id: str
     values_only: bool
-    def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.Key, _Mapping]]] = ..., on_miss: _Optional[_Union[OnMiss, str]] = ..., user_id: _Optional[str] = ..., reject_stale: bool = ..., peek: bool = ..., values_only: bool = ...) -> None: ...
+    def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.Key, _Mapping]]] = ..., on_miss: _Optional[_Union[OnMiss, str]] = ..., user_id: _Optional[str] = ..., reject_stale: bool = ..., peek: bool = ..., values_only: bool = ..., tenant: _Optional[str] = ..., task_type: _Optional[str] = ..., entity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LookupManyResponse(_message.Message):
     __slots__ = ["results", "values"]

@@ -112,7 +112,7 @@ export interface LookupResponse {
 }
 
 export interface LookupManyRequest {
-  /** At most max_lookup_many keys (1000 by default). */
+  /** At most max_lookup_many keys (1000 by default), counting entity_ids. */
   keys: Key[];
   onMiss: OnMiss;
   userId: string;
@@ -129,7 +129,20 @@ export interface LookupManyRequest {
    * and on_miss work as without it. Optional only so that existing callers
    * need not set it; unset is false.
    */
-  valuesOnly?: boolean | undefined;
+  valuesOnly?:
+    | boolean
+    | undefined;
+  /**
+   * Keys of one tenant and task type, by entity id: the compact form of
+   * `keys` for a batch of one type (an ad server's candidates), about a
+   * fifth of the bytes, and cheaper to encode and decode on both sides.
+   * Answers come in entity_ids order, as they do for keys. Set either these
+   * three or keys, not both. Optional, as values_only is, so that existing
+   * callers need not set them.
+   */
+  tenant?: string | undefined;
+  taskType?: string | undefined;
+  entityIds: string[];
 }
 
 export interface LookupManyResponse {
@@ -713,7 +726,17 @@ export const LookupResponse: MessageFns<LookupResponse> = {
 };
 
 function createBaseLookupManyRequest(): LookupManyRequest {
-  return { keys: [], onMiss: 0, userId: "", rejectStale: false, peek: false, valuesOnly: undefined };
+  return {
+    keys: [],
+    onMiss: 0,
+    userId: "",
+    rejectStale: false,
+    peek: false,
+    valuesOnly: undefined,
+    tenant: undefined,
+    taskType: undefined,
+    entityIds: [],
+  };
 }
 
 export const LookupManyRequest: MessageFns<LookupManyRequest> = {
@@ -735,6 +758,15 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     }
     if (message.valuesOnly !== undefined) {
       writer.uint32(48).bool(message.valuesOnly);
+    }
+    if (message.tenant !== undefined) {
+      writer.uint32(58).string(message.tenant);
+    }
+    if (message.taskType !== undefined) {
+      writer.uint32(66).string(message.taskType);
+    }
+    for (const v of message.entityIds) {
+      writer.uint32(74).string(v!);
     }
     return writer;
   },
@@ -800,6 +832,30 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
             message.valuesOnly = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.taskType = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.entityIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -836,6 +892,17 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
         : isSet(object.values_only)
         ? globalThis.Boolean(object.values_only)
         : undefined,
+      tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : undefined,
+      taskType: isSet(object.taskType)
+        ? globalThis.String(object.taskType)
+        : isSet(object.task_type)
+        ? globalThis.String(object.task_type)
+        : undefined,
+      entityIds: globalThis.Array.isArray(object?.entityIds)
+        ? object.entityIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.entity_ids)
+        ? object.entity_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -859,6 +926,15 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     if (message.valuesOnly !== undefined) {
       obj.valuesOnly = message.valuesOnly;
     }
+    if (message.tenant !== undefined) {
+      obj.tenant = message.tenant;
+    }
+    if (message.taskType !== undefined) {
+      obj.taskType = message.taskType;
+    }
+    if (message.entityIds?.length) {
+      obj.entityIds = message.entityIds;
+    }
     return obj;
   },
 
@@ -873,6 +949,9 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     message.rejectStale = object.rejectStale ?? false;
     message.peek = object.peek ?? false;
     message.valuesOnly = object.valuesOnly ?? undefined;
+    message.tenant = object.tenant ?? undefined;
+    message.taskType = object.taskType ?? undefined;
+    message.entityIds = object.entityIds?.map((e) => e) || [];
     return message;
   },
 };
