@@ -220,12 +220,17 @@ export class Analyzer {
     return this.#demand.demandOf(keys);
   }
 
+  /** Per key, a number that rises with each recorded read and never otherwise (DemandQueries.readMarks). */
+  readMarks(keys: readonly string[]): Promise<(number | undefined)[]> {
+    return this.#demand.readMarks(keys);
+  }
+
   /** The keys past sequential runs that recorded reads moved forward, once each, most confident first. */
   takeReadAhead(limit: number): Array<{ key: string; confidence: number }> {
     const n = limit === 0 ? 1000 : limit;
     if (!Number.isInteger(n) || n < 0 || n > 100_000)
       throw new InvalidArgumentError("limit must be from 0 to 100000; 0 takes 1000");
-    return this.#readAhead.take(n);
+    return this.#readAhead.take(n, this.settings.clock.now());
   }
 
   predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>> {

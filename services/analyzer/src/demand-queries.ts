@@ -144,6 +144,20 @@ export class DemandQueries {
     return value.map((w) => (w === undefined ? undefined : perSecond(w * decay, rate, warmed)));
   }
 
+  /**
+   * A read mark per key: a number that grows with every read of the key the
+   * analyzer records and never otherwise, undefined for a key the
+   * heavy-hitter sketch does not hold. Two marks of a key tell whether it was
+   * read between them (refresh-ahead judges its predictions by them). It is
+   * the log of the key's forward-decayed weight, moved off the landmark:
+   * ln Σ e^{λ·tᵢ}, the same under every landmark.
+   */
+  async readMarks(keys: readonly string[]): Promise<(number | undefined)[]> {
+    const { landmark, value } = await this.#store.keyWeights(keys);
+    const offset = this.#rates.demand * landmark;
+    return value.map((w) => (w === undefined || !(w > 0) ? undefined : Math.log(w) + offset));
+  }
+
   async offPeakWindow(request: { durationMinutes: number; timeZone: string }): Promise<OffPeakWindow> {
     const settings = this.#settings;
     const duration =

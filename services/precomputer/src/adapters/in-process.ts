@@ -82,6 +82,9 @@ export function inProcessAnalyzer(analyzer: Analyzer | Promise<Analyzer>): Analy
     async demandOf(keys) {
       return (await ready).demandOf(keys);
     },
+    async readMarks(keys) {
+      return (await ready).readMarks(keys);
+    },
     async takeReadAhead(limit) {
       return (await ready).takeReadAhead(limit);
     },

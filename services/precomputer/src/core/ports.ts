@@ -81,6 +81,13 @@ export interface DemandSource {
   predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>>;
   /** The decayed demand of each key, undefined where the analyzer holds none; in process only. */
   demandOf?(keys: readonly string[]): Promise<(number | undefined)[]>;
+  /**
+   * Per key, a number that rises with every read the analyzer records and
+   * never otherwise, undefined where it holds none; in process only. Two
+   * marks tell whether the key was read between them: refresh-ahead learns
+   * from them how often its predicted reads happen (ReadCalibration).
+   */
+  readMarks?(keys: readonly string[]): Promise<(number | undefined)[]>;
   /** Keys past sequential runs that recorded reads moved forward, handed out once each. */
   takeReadAhead(limit: number): Promise<Array<{ key: string; confidence: number }>>;
   /** Retrains the next-action model; answers a one-line summary for the run history. */

@@ -1,6 +1,7 @@
 import type { Clock, TaskTypeRegistry } from "@prescient/core";
 import type { PrecomputerConfig } from "./config.js";
 import type { DemandSource, FreshnessSource, LoadProbe, PrecomputerLog, TaskSink } from "./ports.js";
+import type { ReadCalibrationOptions } from "./read-calibration.js";
 import type { RunStore } from "./run-store.js";
 import type { PlannedTask } from "./types.js";
 
@@ -81,6 +82,8 @@ export interface PrecomputerOptions {
   learnedRelatedLimit: number;
   /** A learned target joins a rule at this share of events followed by its read or above. Default 0.2. */
   learnedMinProbability: number;
+  /** How the sources' read probabilities are calibrated (ReadCalibration; its defaults there). Default {}. */
+  readCalibration: Partial<ReadCalibrationOptions>;
 }
 
 export const precomputerDefaults: Readonly<PrecomputerOptions> = {
@@ -93,6 +96,7 @@ export const precomputerDefaults: Readonly<PrecomputerOptions> = {
   learnedRulesRefreshMs: 60_000,
   learnedRelatedLimit: 3,
   learnedMinProbability: 0.2,
+  readCalibration: {},
 };
 
 /** What a run's trace is told of the run. */

@@ -11,6 +11,7 @@ import { ManualRequests, type RefreshRequest, type WarmRequest } from "./manual-
 import { type LoadSample, silentLog } from "./ports.js";
 import { type PrecomputerDeps, type PrecomputerOptions, precomputerDefaults } from "./precomputer-deps.js";
 import { RareWarnings } from "./rare-warnings.js";
+import { ReadCalibrator } from "./read-calibrator.js";
 import { RefreshAheadJob } from "./refresh-ahead-job.js";
 import { RelatedTargets } from "./related-targets.js";
 import { RuleBook } from "./rule-book.js";
@@ -67,7 +68,8 @@ export class Precomputer {
     const warnings = new RareWarnings(clock, log);
     this.#load = new LoadSampler(deps, this.options, clock, warnings);
     const freshness = new FreshnessLookup(deps, this.options, clock, this.counters, warnings);
-    const enqueuer = new TaskEnqueuer(deps, this.options, this.budget, this.#load, this.counters);
+    const calibrator = new ReadCalibrator(deps, clock, warnings, this.options.readCalibration);
+    const enqueuer = new TaskEnqueuer(deps, this.options, this.budget, this.#load, this.counters, calibrator);
     const gate = new FeatureGate(deps);
     const predictions = new TriggerPredictions(
       deps,

@@ -4,6 +4,7 @@ import type { PrecomputerCounters } from "./counters.js";
 import type { LoadSampler } from "./load-sampler.js";
 import type { TaskSink } from "./ports.js";
 import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
+import type { ReadCalibrator } from "./read-calibrator.js";
 import type { PlannedTask } from "./types.js";
 
 /** The task ids one call enqueued, grouped by task type (the RPCs' answer shape). */
@@ -15,7 +16,9 @@ export interface QueuedByType {
 /**
  * The one way work leaves the precomputer: the budget first, then one
  * all-or-nothing enqueue. Triggers, warm and refresh calls and schedule jobs
- * all go through here, so counting, refunds and errors agree.
+ * all go through here, so counting, refunds and errors agree. The sources'
+ * read probabilities are calibrated by what became of earlier ones
+ * (ReadCalibrator) before the budget spends by them.
  */
 export class TaskEnqueuer {
   constructor(
@@ -24,6 +27,7 @@ export class TaskEnqueuer {
     private readonly budget: Budget,
     private readonly load: LoadSampler,
     private readonly counters: PrecomputerCounters,
+    private readonly calibrator?: ReadCalibrator,
   ) {}
 
   /**
@@ -43,6 +47,7 @@ export class TaskEnqueuer {
       !bypassBudget &&
       (this.budget.options.chargeForeground || tasks.some((t) => this.budget.isBackground(t)))
     ) {
+      await this.calibrator?.apply(tasks);
       const admission = this.budget.admit(tasks, await this.load.sample());
       admitted = admission.admitted;
       this.counters.skippedAll(admission.deferred);

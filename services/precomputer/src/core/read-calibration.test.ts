@@ -1,0 +1,200 @@
+import { ManualClock } from "@prescient/core";
+import { describe, expect, it } from "vitest";
+import { FakeAnalyzer, harness } from "./fakes.test-util.js";
+import { ReadCalibration, type ReadPrediction, rose } from "./read-calibration.js";
+
+const hour = 3_600_000;
+const kind = { tenant: "acme", taskType: "dashboard_data", source: "refresh", probability: 0.9 };
+const predictions = (n: number, from: number, prefix = "k"): ReadPrediction[] =>
+  Array.from({ length: n }, (_, i) => ({
+    ...kind,
+    key: `acme/dashboard_data/${prefix}${i}`,
+    from,
+    ttlMs: hour,
+  }));
+
+describe("ReadCalibration", () => {
+  it("starts at the raw probability and learns the realized / predicted ratio one TTL on", () => {
+    const cal = new ReadCalibration({ priorWeight: 5 });
+    expect(cal.calibrate(kind, 0)).toBe(0.9);
+    const made = predictions(20, 0);
+    cal.record(
+      made,
+      made.map(() => 10),
+    );
+    // Not judged before the TTL has passed.
+    expect(cal.due(hour - 1)).toEqual([]);
+    const due = cal.due(hour);
+    expect(due).toHaveLength(20);
+    // 2 of the 20 keys were read (their marks rose); 18 were not.
+    cal.judge(
+      due,
+      due.map((_, i) => (i < 2 ? 11 : 10)),
+      hour,
+    );
+    expect(cal.pendingCount).toBe(0);
+    // (2 + 5) / (18 + 5): 20 predictions at 0.9 are 18 expected reads.
+    expect(cal.ratio(kind, hour)).toBeCloseTo(7 / 23, 10);
+    expect(cal.calibrate(kind, hour)).toBeCloseTo((0.9 * 7) / 23, 10);
+    // Other groups are untouched: another source, tenant or type starts at the raw estimate.
+    expect(cal.calibrate({ ...kind, source: "trigger" }, hour)).toBe(0.9);
+    expect(cal.calibrate({ ...kind, tenant: "globex" }, hour)).toBe(0.9);
+  });
+
+  it("counts a key that entered the analyzer's sketch since as read, and one that left it as not", () => {
+    const cal = new ReadCalibration({ priorWeight: 1 });
+    const made = predictions(2, 0);
+    cal.record(made, [undefined, 5]);
+    cal.judge(cal.due(hour), [3, undefined], hour);
+    // One read out of 1.8 expected: (1 + 1) / (1.8 + 1).
+    expect(cal.ratio(kind, hour)).toBeCloseTo(2 / 2.8, 10);
+  });
+
+  it("tells a read from a store's rounding", () => {
+    const mark = 330_000.123;
+    expect(rose(mark, mark + 1e-10)).toBe(false);
+    expect(rose(mark, mark - 1e-10)).toBe(false);
+    // A read of a key with a decayed weight of a million.
+    expect(rose(mark, mark + Math.log1p(1e-6))).toBe(true);
+  });
+
+  it("keeps one pending prediction per key, and overestimates are never scaled above 1", () => {
+    const cal = new ReadCalibration({ priorWeight: 1 });
+    cal.record(predictions(1, 0), [1]);
+    cal.record(predictions(1, 10 * 60_000), [1]);
+    expect(cal.pendingCount).toBe(1);
+    expect(cal.isPending("acme/dashboard_data/k0", hour)).toBe(true);
+    cal.judge(cal.due(hour), [2], hour);
+    // Read against 0.9 expected: the ratio rises above 1, the probability stays at most 1.
+    expect(cal.ratio(kind, hour)).toBeGreaterThan(1);
+    expect(cal.calibrate({ ...kind, probability: 0.99 }, hour)).toBe(1);
+  });
+
+  it("forgets old evidence by its half-life, so a change in traffic is followed", () => {
+    const cal = new ReadCalibration({ priorWeight: 1, halfLifeMs: hour });
+    const made = predictions(50, 0);
+    cal.record(
+      made,
+      made.map(() => 1),
+    );
+    cal.judge(
+      cal.due(hour),
+      made.map(() => 1),
+      hour,
+    );
+    const low = cal.ratio(kind, hour);
+    expect(low).toBeLessThan(0.05);
+    // Ten half-lives later the evidence weighs about a thousandth: back near the prior.
+    expect(cal.ratio(kind, 11 * hour)).toBeGreaterThan(0.9);
+  });
+
+  it("bounds its memory by maxPending and maxGroups", () => {
+    const cal = new ReadCalibration({ maxPending: 100, maxGroups: 10 });
+    for (let i = 0; i < 1000; i++) cal.record(predictions(1, i, `p${i}-`), [1]);
+    expect(cal.pendingCount).toBe(100);
+    // The oldest went first: what is left is the newest.
+    expect(cal.isPending("acme/dashboard_data/p999-0", hour)).toBe(true);
+    expect(cal.isPending("acme/dashboard_data/p0-0", hour)).toBe(false);
+    for (let i = 0; i < 50; i++) {
+      const made: ReadPrediction[] = [
+        { ...kind, taskType: `t${i}`, key: `acme/t${i}/x`, from: 2000 + i, ttlMs: 1 },
+      ];
+      cal.record(made, [1]);
+      cal.judge(cal.due(2001 + i), [1], 2001 + i);
+    }
+    expect(cal.groupCount).toBe(10);
+  });
+});
+
+/** An analyzer whose read marks the test moves: a key's mark rises when it is read. */
+class MarkingAnalyzer extends FakeAnalyzer {
+  readonly marks = new Map<string, number>();
+  read(key: string): void {
+    this.marks.set(key, (this.marks.get(key) ?? 0) + 1);
+  }
+  async readMarks(keys: readonly string[]) {
+    return keys.map((k) => this.marks.get(k) ?? 0);
+  }
+}
+
+describe("read calibration in the precomputer", () => {
+  it("stops refreshing hot keys that are never read, and keeps refreshing those that are", async () => {
+    const analyzer = new MarkingAnalyzer();
+    const clock = new ManualClock(Date.parse("2024-05-01T12:00:00Z"));
+    const h = harness({ deps: { analyzer, clock } });
+    const ttl = 6 * hour; // ctr_prediction
+    // Decayed demand says each key is read ~36 times per TTL: refresh-ahead's Poisson estimate is ~1.
+    for (const tenant of ["acme", "globex"])
+      for (let i = 0; i < 30; i++)
+        analyzer.patterns.push({
+          key: `${tenant}/ctr_prediction/ad-${i}`,
+          tenant,
+          taskType: "ctr_prediction",
+          entityId: `ad-${i}`,
+          demand: 0.00167,
+          benefit: 1,
+        });
+    const refreshedBy = async (): Promise<Map<string, number>> => {
+      const before = h.executor.tasks.length;
+      const outcome = await h.core.tick("refresh_ahead");
+      expect(outcome?.ran).toBe(true);
+      const byTenant = new Map<string, number>();
+      for (const t of h.executor.tasks.slice(before))
+        byTenant.set(t.tenant, (byTenant.get(t.tenant) ?? 0) + 1);
+      return byTenant;
+    };
+    // Nothing is stored, so every hot key is due at once: all 60 are refreshed.
+    expect(await refreshedBy()).toEqual(
+      new Map([
+        ["acme", 30],
+        ["globex", 30],
+      ]),
+    );
+    // Over the next TTL, globex's keys are read and acme's are not.
+    for (let i = 0; i < 30; i++) analyzer.read(`globex/ctr_prediction/ad-${i}`);
+    clock.set(clock.now() + ttl);
+    // Judged: acme's predictions scale to (0 + 5) / (30 + 5) of the raw estimate, under the 0.2 floor.
+    const after = await refreshedBy();
+    expect(after.get("acme") ?? 0).toBe(0);
+    expect(after.get("globex")).toBe(30);
+    expect(h.core.counters.skippedCount("low_value")).toBeGreaterThanOrEqual(30);
+  });
+
+  it("enqueues uncalibrated when the read marks fail, and never fails the run for them", async () => {
+    const analyzer = new MarkingAnalyzer();
+    analyzer.readMarks = async () => {
+      throw new Error("analyzer gone");
+    };
+    const h = harness({ deps: { analyzer } });
+    analyzer.patterns.push({
+      key: "acme/ctr_prediction/ad-1",
+      tenant: "acme",
+      taskType: "ctr_prediction",
+      entityId: "ad-1",
+      demand: 0.00167,
+      benefit: 1,
+    });
+    const outcome = await h.core.tick("refresh_ahead");
+    expect(outcome?.ran).toBe(true);
+    expect(h.executor.tasks.map((t) => t.key)).toEqual(["acme/ctr_prediction/ad-1"]);
+    expect(h.executor.tasks[0]!.probability).toBeGreaterThan(0.99);
+  });
+
+  it("leaves the probabilities as they are where the analyzer answers no read marks", async () => {
+    const h = harness();
+    for (let i = 0; i < 30; i++)
+      h.analyzer.patterns.push({
+        key: `acme/ctr_prediction/ad-${i}`,
+        tenant: "acme",
+        taskType: "ctr_prediction",
+        entityId: `ad-${i}`,
+        demand: 0.00167,
+        benefit: 1,
+      });
+    await h.core.tick("refresh_ahead");
+    h.clock.set(h.clock.now() + 6 * hour);
+    const before = h.executor.tasks.length;
+    await h.core.tick("refresh_ahead");
+    expect(h.executor.tasks.length - before).toBe(30);
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * Learns how the sources' read probabilities compare with what happens, and
+ * corrects them before the budget spends by them. Each source estimates in
+ * its own way: refresh-ahead assumes reads keep coming at the key's decayed
+ * rate (Poisson), which holds for steady traffic and overestimates for
+ * sessions (right after a burst of reads the decayed rate is high, and says
+ * little about the next TTL); a learned fan-out target carries the share of
+ * events its type was read after, whichever entity it was keyed by. The
+ * budget admits by probability, so an overestimate wins budget it should
+ * not, and becomes waste.
+ *
+ * Each background task with a probability is a prediction: "this key is
+ * read within one TTL from now with probability p". It is judged one TTL
+ * later by the analyzer's read marks (a number per key that grows with every
+ * recorded read and never otherwise), whether or not the task was admitted:
+ * a read is logged hit or miss, so the outcome does not depend on the
+ * compute. Per tenant, task type, reason and band of p, the evidence is
+ * Σ outcomes (realized) against Σ p (predicted), decayed by `halfLifeMs`; a
+ * probability is scaled by (realized + prior) / (predicted + prior), a
+ * Beta-like prior at ratio 1, so a new group starts at the raw estimate and
+ * the correction grows with evidence. One pending prediction per key at a
+ * time; memory is bounded by `maxPending` and `maxGroups` (the oldest go
+ * first, unjudged).
+ */
+export interface ReadCalibrationOptions {
+  /** Predictions awaiting their outcome, at most. Default 100,000. */
+  maxPending: number;
+  /** (tenant, task type, reason, band) groups kept. Default 10,000. */
+  maxGroups: number;
+  /** Weight of the prior, in expected reads at ratio 1. Default 5. */
+  priorWeight: number;
+  /** Half-life of the evidence, so a change in traffic is followed. Default 24 h. */
+  halfLifeMs: number;
+  /** Bands of the raw probability judged apart. Default 1. */
+  bands: number;
+}
+
+export const readCalibrationDefaults: Readonly<ReadCalibrationOptions> = {
+  maxPending: 100_000,
+  maxGroups: 10_000,
+  priorWeight: 5,
+  halfLifeMs: 24 * 3_600_000,
+  bands: 1,
+};
+
+/** What a prediction is grouped by, and its raw probability. */
+export interface PredictionKind {
+  tenant: string;
+  taskType: string;
+  /** The source (the task's reason). */
+  source: string;
+  probability: number;
+}
+
+export interface ReadPrediction extends PredictionKind {
+  key: string;
+  /** When the predicted window opens (now, or a delayed task's notBefore). */
+  from: number;
+  ttlMs: number;
+}
+
+interface Pending {
+  group: string;
+  from: number;
+  dueAt: number;
+  probability: number;
+  mark: number | undefined;
+}
+
+interface Evidence {
+  realized: number;
+  predicted: number;
+  at: number;
+}
+
+export class ReadCalibration {
+  readonly options: ReadCalibrationOptions;
+  /** TTL → key → pending prediction: within one TTL, insertion order is due order. */
+  readonly #pending = new Map<number, Map<string, Pending>>();
+  #pendingCount = 0;
+  /** Group → evidence, least recently updated first. */
+  readonly #groups = new Map<string, Evidence>();
+
+  constructor(options?: Partial<ReadCalibrationOptions>) {
+    this.options = { ...readCalibrationDefaults, ...options };
+  }
+
+  get pendingCount(): number {
+    return this.#pendingCount;
+  }
+
+  get groupCount(): number {
+    return this.#groups.size;
+  }
+
+  /** The raw probability scaled by its group's realized / predicted ratio, at most 1. */
+  calibrate(p: PredictionKind, now: number): number {
+    return Math.min(1, p.probability * this.ratio(p, now));
+  }
+
+  /** A group's smoothed realized / predicted ratio (1 with no evidence). */
+  ratio(p: PredictionKind, now: number): number {
+    const e = this.#groups.get(this.#group(p));
+    if (e === undefined) return 1;
+    const k = this.options.priorWeight;
+    const f = this.#decay(e, now);
+    return (e.realized * f + k) / (e.predicted * f + k);
+  }
+
+  /** Whether a prediction about the key awaits its outcome. */
+  isPending(key: string, ttlMs: number): boolean {
+    return this.#pending.get(ttlMs)?.has(key) === true;
+  }
+
+  /** Records predictions with each key's read mark now; a key already pending is left as it is. */
+  record(predictions: readonly ReadPrediction[], marks: readonly (number | undefined)[]): void {
+    for (let i = 0; i < predictions.length; i++) {
+      const p = predictions[i]!;
+      let byTtl = this.#pending.get(p.ttlMs);
+      if (byTtl === undefined) {
+        byTtl = new Map();
+        this.#pending.set(p.ttlMs, byTtl);
+      }
+      if (byTtl.has(p.key)) continue;
+      byTtl.set(p.key, {
+        group: this.#group(p),
+        from: p.from,
+        dueAt: p.from + p.ttlMs,
+        probability: p.probability,
+        mark: marks[i],
+      });
+      this.#pendingCount++;
+      if (this.#pendingCount > this.options.maxPending) this.#dropOldest();
+    }
+  }
+
+  /** Keys whose predicted window has closed by `now`, to be judged with `judge`. */
+  due(now: number): string[] {
+    const out: string[] = [];
+    for (const byTtl of this.#pending.values())
+      for (const [key, p] of byTtl) {
+        if (p.dueAt > now) break;
+        out.push(key);
+      }
+    return out;
+  }
+
+  /** Judges the due predictions of `keys`: read when the key's mark rose since the prediction. */
+  judge(keys: readonly string[], marks: readonly (number | undefined)[], now: number): void {
+    const markOf = new Map<string, number | undefined>();
+    for (let i = 0; i < keys.length; i++) markOf.set(keys[i]!, marks[i]);
+    for (const byTtl of this.#pending.values())
+      for (const [key, p] of byTtl) {
+        if (p.dueAt > now) break;
+        if (!markOf.has(key)) continue;
+        byTtl.delete(key);
+        this.#pendingCount--;
+        const mark = markOf.get(key);
+        // No mark at the prediction: the key has entered the analyzer's sketch since, by a read.
+        const read = mark !== undefined && (p.mark === undefined || rose(p.mark, mark));
+        this.#observe(p.group, read ? 1 : 0, p.probability, now);
+      }
+  }
+
+  #observe(group: string, realized: number, predicted: number, now: number): void {
+    const e = this.#groups.get(group);
+    const f = e === undefined ? 0 : this.#decay(e, now);
+    this.#groups.delete(group);
+    this.#groups.set(group, {
+      realized: (e?.realized ?? 0) * f + realized,
+      predicted: (e?.predicted ?? 0) * f + predicted,
+      at: now,
+    });
+    if (this.#groups.size > this.options.maxGroups) {
+      const oldest = this.#groups.keys().next();
+      if (!oldest.done) this.#groups.delete(oldest.value);
+    }
+  }
+
+  #decay(e: Evidence, now: number): number {
+    return 0.5 ** (Math.max(0, now - e.at) / this.options.halfLifeMs);
+  }
+
+  #group(p: PredictionKind): string {
+    const bands = Math.max(1, Math.floor(this.options.bands));
+    const band = Math.min(bands - 1, Math.floor(Math.max(0, p.probability) * bands));
+    return `${p.tenant}\u0000${p.taskType}\u0000${p.source}\u0000${band}`;
+  }
+
+  /** Drops the pending prediction made longest ago, unjudged. */
+  #dropOldest(): void {
+    let oldest: { byTtl: Map<string, Pending>; key: string; from: number } | undefined;
+    for (const byTtl of this.#pending.values()) {
+      const head = byTtl.entries().next();
+      if (head.done) continue;
+      if (oldest === undefined || head.value[1].from < oldest.from)
+        oldest = { byTtl, key: head.value[0], from: head.value[1].from };
+    }
+    if (oldest === undefined) return;
+    oldest.byTtl.delete(oldest.key);
+    this.#pendingCount--;
+  }
+}
+
+/**
+ * Whether a read mark rose: by more than the rounding a store's rescale
+ * leaves (a read adds ln(1 + 1/W) for a key of decayed weight W, far above
+ * it for any W under 10⁷).
+ */
+export function rose(before: number, after: number): boolean {
+  return after - before > Math.abs(before) * 1e-13 + 1e-12;
+}

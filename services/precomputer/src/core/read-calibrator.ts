@@ -1,0 +1,67 @@
+import { type Clock, errorMessage } from "@prescient/core";
+import type { PrecomputerDeps } from "./precomputer-deps.js";
+import type { RareWarnings } from "./rare-warnings.js";
+import { ReadCalibration, type ReadCalibrationOptions, type ReadPrediction } from "./read-calibration.js";
+import type { PlannedTask } from "./types.js";
+
+/**
+ * Applies a ReadCalibration to the tasks on their way to the budget, with
+ * the analyzer's read marks (in process only: without them the sources'
+ * probabilities pass unchanged). Each call first judges the predictions
+ * whose window has closed, then calibrates every task that carries a
+ * probability and records it as a prediction, in one analyzer call. A
+ * failing analyzer leaves the probabilities as they were.
+ */
+export class ReadCalibrator {
+  readonly calibration: ReadCalibration;
+
+  constructor(
+    private readonly deps: Pick<PrecomputerDeps, "analyzer" | "taskTypes">,
+    private readonly clock: Clock,
+    private readonly warnings: RareWarnings,
+    options?: Partial<ReadCalibrationOptions>,
+  ) {
+    this.calibration = new ReadCalibration(options);
+  }
+
+  /** Replaces each task's probability by its calibrated one (in place). */
+  async apply(tasks: readonly PlannedTask[]): Promise<void> {
+    const { analyzer, taskTypes } = this.deps;
+    const marksOf = analyzer.readMarks?.bind(analyzer);
+    if (marksOf === undefined) return;
+    const cal = this.calibration;
+    const now = this.clock.now();
+    const due = cal.due(now);
+    const subject = tasks.filter((t) => t.probability !== undefined && taskTypes.has(t.taskType));
+    if (due.length === 0 && subject.length === 0) return;
+    let marks: (number | undefined)[];
+    try {
+      marks = await marksOf([...due, ...subject.map((t) => t.key)]);
+    } catch (e) {
+      this.warnings.warn(
+        "read-marks",
+        { err: errorMessage(e) },
+        "analyzer unavailable: read probabilities uncalibrated this time",
+      );
+      return;
+    }
+    if (due.length > 0) cal.judge(due, marks.slice(0, due.length), now);
+    const made: ReadPrediction[] = [];
+    const madeMarks: (number | undefined)[] = [];
+    subject.forEach((t, i) => {
+      const kind = {
+        tenant: t.tenant,
+        taskType: t.taskType,
+        source: t.reason,
+        probability: t.probability ?? 1,
+      };
+      const ttlMs = taskTypes.get(t.taskType).ttlMs;
+      if (ttlMs > 0 && !cal.isPending(t.key, ttlMs)) {
+        made.push({ ...kind, key: t.key, from: Math.max(now, t.notBefore ?? now), ttlMs });
+        madeMarks.push(marks[due.length + i]);
+      }
+      t.probability = cal.calibrate(kind, now);
+    });
+    cal.record(made, madeMarks);
+  }
+}
