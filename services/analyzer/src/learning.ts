@@ -80,22 +80,29 @@ export class Learning {
   /**
    * A user read or did something: it awaits what they read next, and what
    * they are learned to read next after it is offered as predicted keys,
-   * keyed by the user or by their strongest related entity of the type's kind.
+   * keyed by the user or by their related entities of the type's kind. A
+   * target's probability is that of a read of its type keyed that way; a
+   * related key's confidence is that times the entity's share of the
+   * relations of the type's kind (the chance the read is of that entity),
+   * for each of the `nextReadsRelatedLimit` strongest, so the precomputer
+   * weighs each key by the chance that it is the one read.
    */
   #acted(tenant: string, userId: string, act: string, time: number): void {
     this.nextReads.observeEvent(tenant, act, "", userId, time);
     const rule = this.nextReads.rule(tenant, act, time);
     if (rule === undefined) return;
     const keys: Array<{ key: string; confidence: number }> = [];
+    const key = (taskType: string, entityId: string, confidence: number): void => {
+      keys.push({ key: formatKey({ tenant, taskType, entityId }), confidence });
+    };
     for (const t of rule.targets) {
-      const entityId =
-        t.keyBy === "user"
-          ? userId
-          : t.keyBy === "related"
-            ? this.relations.related(tenant, userId, 1, time, t.taskType)[0]?.entityId
-            : undefined;
-      if (entityId === undefined) continue;
-      keys.push({ key: formatKey({ tenant, taskType: t.taskType, entityId }), confidence: t.probability });
+      if (t.keyBy === "user") key(t.taskType, userId, t.probability);
+      else if (t.keyBy === "related")
+        for (const r of relatedShares(this.relations, tenant, userId, time, t.taskType).slice(
+          0,
+          this.#settings.nextReadsRelatedLimit,
+        ))
+          key(t.taskType, r.entityId, t.probability * r.share);
     }
     if (keys.length > 0) this.#offer(keys);
   }
@@ -139,4 +146,21 @@ export class Learning {
         this.relations.relate(e.tenant, e.entityId, r, e.time, e.type);
     }
   }
+}
+
+/**
+ * The subject's related entities of the kind `taskType` is read for,
+ * strongest first, each with its share of their total weight: how likely a
+ * read of that type through a relation is of that entity.
+ */
+export function relatedShares(
+  relations: EntityRelations,
+  tenant: string,
+  subject: string,
+  now: number,
+  taskType: string,
+): Array<{ entityId: string; share: number }> {
+  const all = relations.related(tenant, subject, relations.options.perSubject, now, taskType);
+  const total = all.reduce((sum, r) => sum + r.weight, 0);
+  return total > 0 ? all.map((r) => ({ entityId: r.entityId, share: r.weight / total })) : [];
 }

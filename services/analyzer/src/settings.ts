@@ -71,10 +71,20 @@ export interface AnalyzerSettings {
   /**
    * Next reads: what a user reads within `windowMs` after reading (or doing)
    * something, learned as fan-out rules of the user's own acts. Defaults:
-   * the fan-out learner's, with a 2-minute window that skips the first second
-   * (an act's own reads).
+   * the fan-out learner's (a 15-minute window), skipping the first second (an
+   * act's own reads). The window makes a target's probability that of a
+   * read within it, a bound on the chance that a result computed now is read
+   * before it expires: 15 minutes, as the fan-out learner's, and within every
+   * shipped TTL. Chosen on random-adplatform seeds 1-2 (against 2 minutes: as
+   * many hits or more, no more waste).
    */
   nextReads: FanOutLearnerOptions;
+  /**
+   * Related entities offered per related-keyed next read: the strongest of
+   * the type's kind, each at its share of the target's probability (the
+   * precomputer's floors and budget keep the likely ones). Default 3.
+   */
+  nextReadsRelatedLimit: number;
   /** Entity relations: bounds and decay (defaults in entity-relations.ts). */
   relations: EntityRelationsOptions;
 }
@@ -122,9 +132,10 @@ export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSetti
     missPriorEvents: 5,
     defaultComputeMs: 1,
     retrainMinIntervalMs: 10_000,
+    nextReadsRelatedLimit: 3,
     ...settings,
     fanOut: { ...fanOutLearnerDefaults, ...settings?.fanOut },
-    nextReads: { ...fanOutLearnerDefaults, windowMs: 120_000, minDelayMs: 1000, ...settings?.nextReads },
+    nextReads: { ...fanOutLearnerDefaults, minDelayMs: 1000, ...settings?.nextReads },
     relations: { ...entityRelationsDefaults, ...settings?.relations },
     nextAction: {
       ...defaultNextActionSettings,

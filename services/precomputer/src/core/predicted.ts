@@ -10,6 +10,11 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  *
  * An action maps to task types by `precomputer.predicted.actions`, else by
  * the rule of the event of the same name, else by a task type of that name.
+ * Mapped by the configuration, its types are computed for the acting user.
+ * Mapped by name, a type that the triggering event's rule fans out is left
+ * to the rule (`rule_target`), which keys it as its reads are keyed (by the
+ * user's related campaigns, say): keyed by the user instead, it would be a
+ * result nobody reads.
  */
 export interface PredictionInput {
   tenant: string;
@@ -17,6 +22,8 @@ export interface PredictionInput {
   subject: string;
   actions: ReadonlyArray<{ action: string; probability: number }>;
   keys: ReadonlyArray<{ key: string; confidence: number }>;
+  /** Task types the triggering event's rule fans out (configured and learned targets). */
+  ruleTypes?: ReadonlySet<string>;
 }
 
 export interface PredictedPlan {
@@ -136,7 +143,12 @@ export function planPredicted(
     }
     const types = taskTypesOfAction(a.action, settings, rules, isTaskType);
     if (types.length === 0) addCount(skipped, skipReasons.unmappedAction);
-    for (const taskType of types)
+    const configured = settings.actions.has(a.action);
+    for (const taskType of types) {
+      if (!configured && input.ruleTypes?.has(taskType) === true) {
+        addCount(skipped, skipReasons.ruleTarget);
+        continue;
+      }
       push(
         input.tenant,
         taskType,
@@ -144,6 +156,7 @@ export function planPredicted(
         formatKey({ tenant: input.tenant, taskType, entityId: input.subject }),
         a.probability,
       );
+    }
   }
   for (const k of input.keys) {
     const task = predictedKeyTask(k, input.tenant, settings, isTaskType, skipped);

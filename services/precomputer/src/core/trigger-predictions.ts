@@ -56,7 +56,13 @@ export class TriggerPredictions {
         "the analyzer's predictions",
       );
       const plan = planPredicted(
-        { tenant: event.tenant, subject: user, actions, keys },
+        {
+          tenant: event.tenant,
+          subject: user,
+          actions,
+          keys,
+          ruleTypes: new Set(rule.targets.map((t) => t.taskType)),
+        },
         s,
         this.config.rules,
         this.isTaskType,

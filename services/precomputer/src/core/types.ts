@@ -79,6 +79,12 @@ export const skipReasons = {
   lowValue: "low_value",
   /** Predicted: an action that maps to no task type. */
   unmappedAction: "unmapped_action",
+  /**
+   * Predicted: an action named after a task type the event's rule fans out
+   * (configured or learned): the rule already plans it, keyed as its reads
+   * are (a campaign type by the user's related campaigns), not by the user.
+   */
+  ruleTarget: "rule_target",
   /** A key of a task type the configuration does not declare. */
   unknownTaskType: "unknown_task_type",
   /** An input-addressed key: no entity record to rebuild inputs from. */

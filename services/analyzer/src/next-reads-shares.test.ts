@@ -1,0 +1,73 @@
+import { ManualClock } from "@prescient/core";
+import { describe, expect, it } from "vitest";
+import type { Analyzer } from "./analyzer.js";
+import { coreAnalyzer, query } from "./analyzer.test-util.js";
+import { emptyIngestResult } from "./core/events.js";
+
+const t0 = Date.UTC(2025, 1, 10, 9);
+const sec = 1000;
+const hour = 3_600_000;
+
+/**
+ * u0 created two campaigns; in each of eight sessions they open the
+ * dashboard, then 10 s later the analytics of c0 (six sessions) or of c1
+ * (two): a read of campaign analytics follows every dashboard, and c0's
+ * is three times as likely as c1's.
+ */
+async function sessions(analyzer: Analyzer, clock: ManualClock): Promise<void> {
+  const created = emptyIngestResult();
+  analyzer.recordEvents(
+    ["c0", "c1"].map((c) => ({
+      time: new Date(t0),
+      tenant: "acme",
+      type: "campaign_created",
+      entityId: c,
+      userId: "u0",
+    })),
+    created,
+  );
+  expect(created.accepted).toBe(2);
+  const user = { userId: "u0" };
+  for (let s = 0; s < 8; s++) {
+    const start = t0 + (s + 1) * hour;
+    clock.set(start + 10 * sec);
+    const result = emptyIngestResult();
+    await analyzer.recordQueries(
+      [
+        query(start, "acme", "dashboard_data", "u0", user),
+        query(start + 10 * sec, "acme", "campaign_analytics", s % 4 === 3 ? "c1" : "c0", user),
+      ],
+      result,
+    );
+    expect(result.rejections).toEqual([]);
+    analyzer.takeReadAhead(1000); // the precomputer's readahead job takes what is queued
+  }
+  const next = t0 + 20 * hour;
+  clock.set(next);
+  await analyzer.recordQueries([query(next, "acme", "dashboard_data", "u0", user)], emptyIngestResult());
+}
+
+describe("next reads keyed by related entities", () => {
+  it("offers each of the user's campaigns at its share of the target's probability", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock);
+    await sessions(analyzer, clock);
+    const queued = new Map(analyzer.takeReadAhead(100).map((k) => [k.key, k.confidence]));
+    const c0 = queued.get("acme/campaign_analytics/c0") ?? 0;
+    const c1 = queued.get("acme/campaign_analytics/c1") ?? 0;
+    // Relation weights: created (1 each) and read (6 and 2): shares of about 0.7 and 0.3.
+    expect(c0 / (c0 + c1)).toBeGreaterThan(0.6);
+    expect(c0 / (c0 + c1)).toBeLessThan(0.8);
+    // Together, the target's probability: 8 of the 9 dashboards so far were followed by analytics.
+    expect(c0 + c1).toBeGreaterThan(0.8);
+    expect(c0 + c1).toBeLessThanOrEqual(8 / 9);
+  });
+
+  it("offers only the strongest ones with nextReadsRelatedLimit", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock, { nextReadsRelatedLimit: 1 });
+    await sessions(analyzer, clock);
+    const queued = analyzer.takeReadAhead(100).map((k) => k.key);
+    expect(queued).toEqual(["acme/campaign_analytics/c0"]);
+  });
+});
