@@ -157,11 +157,15 @@ export class Ingestion {
         break;
       }
     const depth = this.#settings.readAheadDepth;
+    const now = this.#settings.clock.now();
+    // A key offered now is taken within the readahead period, then computed.
+    const waitMs = this.#readAhead.periodMs;
     let offered = 0;
     for (const e of events) {
       this.#readAhead.read(e.key);
-      if (this.#streams.observe(e.key, e.time)) {
-        const ahead = this.#streams.predict(e.key, depth, e.time);
+      if (this.#streams.observe(e.key, e.time, e.computeMs)) {
+        const lead = waitMs + this.#streams.computeMs(`${e.tenant}/${e.taskType}`);
+        const ahead = this.#streams.predict(e.key, depth, Math.max(now, e.time), lead);
         offered += ahead.length;
         this.#readAhead.offer(ahead);
       }

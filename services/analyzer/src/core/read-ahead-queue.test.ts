@@ -30,4 +30,20 @@ describe("ReadAheadQueue", () => {
     expect(q.take(10).map((p) => p.key)).toEqual(["t/p/f.2", "t/p/f.3", "t/p/f.4"]);
     expect(() => new ReadAheadQueue(0)).toThrow(/capacity/);
   });
+
+  it("learns how often keys are taken: a longer wait at once, a shorter one by a quarter a take", () => {
+    const q = new ReadAheadQueue(10);
+    expect(q.periodMs).toBe(0);
+    q.take(1, 0);
+    expect(q.periodMs).toBe(0);
+    q.take(1, 1000);
+    q.take(1, 2000);
+    expect(q.periodMs).toBe(1000);
+    q.take(1, 5000);
+    expect(q.periodMs).toBe(3000);
+    q.take(1, 6000);
+    expect(q.periodMs).toBe(2500);
+    q.take(1);
+    expect(q.periodMs).toBe(2500);
+  });
 });

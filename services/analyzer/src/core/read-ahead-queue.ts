@@ -4,10 +4,15 @@
  * until the precomputer's readahead job takes it. Bounded: beyond capacity
  * the oldest offers go first, as they are the likeliest to have been read
  * already.
+ *
+ * It also learns how often keys are taken (the precomputer's readahead
+ * period): a key offered now waits that long, at most, to be taken.
  */
 export class ReadAheadQueue {
   readonly #capacity: number;
   readonly #pending = new Map<string, number>();
+  #lastTake: number | undefined;
+  #periodMs = 0;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1)
@@ -37,8 +42,24 @@ export class ReadAheadQueue {
     this.#pending.delete(key);
   }
 
-  /** Hands out at most `limit` keys, most confident first (then oldest first); each once. */
-  take(limit: number): Array<{ key: string; confidence: number }> {
+  /**
+   * The longest recent wait between takes, ms (0 before the second take):
+   * each new interval counts in full when longer, and the remembered one
+   * shrinks towards shorter ones by a quarter per take.
+   */
+  get periodMs(): number {
+    return this.#periodMs;
+  }
+
+  /** Hands out at most `limit` keys, most confident first (then oldest first); each once. `now` times the takes. */
+  take(limit: number, now?: number): Array<{ key: string; confidence: number }> {
+    if (now !== undefined) {
+      if (this.#lastTake !== undefined && now >= this.#lastTake) {
+        const interval = now - this.#lastTake;
+        this.#periodMs = interval >= this.#periodMs ? interval : 0.75 * this.#periodMs + 0.25 * interval;
+      }
+      this.#lastTake = now;
+    }
     const all = [...this.#pending].map(([key, confidence], i) => ({ key, confidence, i }));
     all.sort((a, b) => b.confidence - a.confidence || a.i - b.i);
     const out = all.slice(0, limit).map(({ key, confidence }) => ({ key, confidence }));

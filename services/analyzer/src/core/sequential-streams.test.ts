@@ -93,3 +93,67 @@ describe("SequentialStreams", () => {
     expect(s.size).toBe(10);
   });
 });
+
+describe("SequentialStreams: keys that can be ready in time", () => {
+  const scan = (streams: SequentialStreams, reads: number, msPerKey: number, perInstant = 1): void => {
+    for (let i = 0; i < reads; i++) streams.observe(`t/page/f-${i}`, Math.floor(i / perInstant) * msPerKey);
+  };
+
+  it("predicts a scan from the first key it can still compute in time, the one before at a discount", () => {
+    const streams = new SequentialStreams();
+    scan(streams, 5, 1000); // keys 0..4 at 0..4 s
+    const p = streams.continuation("t/page");
+    // Offered at 4.25 s, ready 1.1 s later: key 5 comes at 5 s, key 6 at 6 s.
+    const late = streams.predict("t/page/f-4", 4, 4250, 1100);
+    expect(late.map((x) => x.key)).toEqual([
+      "t/page/f-5",
+      "t/page/f-6",
+      "t/page/f-7",
+      "t/page/f-8",
+      "t/page/f-9",
+    ]);
+    expect(late[0]?.confidence).toBeCloseTo(p * 0.65, 10);
+    expect(late[1]?.confidence).toBeCloseTo(p ** 2, 10);
+    // Without a lead, as before: the next keys, most likely first.
+    const now = streams.predict("t/page/f-4", 4, 4000);
+    expect(now.map((x) => x.key)).toEqual(["t/page/f-5", "t/page/f-6", "t/page/f-7", "t/page/f-8"]);
+    expect(now.map((x) => x.confidence)).toEqual([p, p ** 2, p ** 3, p ** 4]);
+  });
+
+  it("paces a run by its advances: pages read several at an instant", () => {
+    const streams = new SequentialStreams();
+    scan(streams, 24, 3000, 8); // pages 0..7 at 0 s, 8..15 at 3 s, 16..23 at 6 s: 8 pages per 3 s
+    const p = streams.continuation("t/page");
+    // Ready 1.5 s after 6.25 s: the next advance (pages 24..31 at 9 s) is in time.
+    const near = streams.predict("t/page/f-23", 4, 6250, 1500);
+    expect(near.map((x) => x.key)).toEqual(["t/page/f-24", "t/page/f-25", "t/page/f-26", "t/page/f-27"]);
+    expect(near[0]?.confidence).toBeCloseTo(p, 10);
+    // Ready at 10.25 s: that advance is 1.25 s late (of a 3 s gap), the one after (32.. at 12 s) in time.
+    const far = streams.predict("t/page/f-23", 4, 6250, 4000);
+    expect(far[0]).toEqual({ key: "t/page/f-24", confidence: expect.closeTo(p * (1 - 1250 / 3000), 10) });
+    expect(far.find((x) => x.key === "t/page/f-32")?.confidence).toBeCloseTo(p ** 9, 10);
+    expect(far.at(-1)?.key).toBe("t/page/f-35");
+  });
+
+  it("predicts a burst read at one instant from the next key, and nothing past maxLead", () => {
+    const burst = new SequentialStreams();
+    scan(burst, 8, 0);
+    expect(burst.predict("t/page/f-7", 2, 250, 1100).map((x) => x.key)).toEqual(["t/page/f-8", "t/page/f-9"]);
+    const fast = new SequentialStreams({ maxLead: 100 });
+    scan(fast, 50, 1); // a key a millisecond
+    expect(fast.predict("t/page/f-49", 4, 50, 1000)).toEqual([]);
+    const within = new SequentialStreams();
+    scan(within, 50, 1);
+    expect(within.predict("t/page/f-49", 1, 50, 1000)[0]?.key).toBe("t/page/f-1050");
+  });
+
+  it("learns each tenant and type's compute time from what reads report", () => {
+    const streams = new SequentialStreams();
+    expect(streams.computeMs("t/page")).toBe(0);
+    streams.observe("t/page/a-1", 0, 100);
+    streams.observe("t/page/a-2", 1, 200);
+    streams.observe("u/page/a-1", 2, 900);
+    expect(streams.computeMs("t/page")).toBeCloseTo(125, 10);
+    expect(streams.computeMs("u/page")).toBe(900);
+  });
+});

@@ -16,6 +16,22 @@
  * power. Types whose numbered keys are not scanned (ids that merely end in
  * digits) learn a low share and predict nothing
  * above a useful confidence.
+ *
+ * A key predicted is worth computing only if it can be ready before it is
+ * read. A run moves forward at instants (a request of several pages reads
+ * them at once): since it started it has moved `step` keys per advance, one
+ * advance per `gap` ms on average, so a key is expected at the advance that
+ * reaches it. `predict` gives the keys of the advances expected after
+ * `now + leadMs`, the time a key offered now takes to be computed (the
+ * caller learns it), and before them, at a confidence scaled down by how
+ * late they are expected (to nothing at one gap late), those that may still
+ * be in time: gaps vary. A slow scan is predicted from the next key; one
+ * that outruns the lead is predicted from further ahead, as a block
+ * device's asynchronous readahead stays ahead of its reader. A run that has
+ * not advanced since its first instant is predicted from the next key, as
+ * nothing says when it comes.
+ * How long computing takes is learned here too, per tenant and type, from
+ * the compute times reads report.
  */
 export interface SequentialStreamsOptions {
   /** Streams remembered (least recently read dropped first). Default 100,000. */
@@ -31,6 +47,10 @@ export interface SequentialStreamsOptions {
   maxDepth: number;
   /** Weight kept by the past per new outcome (1 − 1/window). Default 0.999. */
   forget: number;
+  /** Weight a type's learned compute time keeps per new sample. Default 0.75. */
+  smoothing: number;
+  /** The furthest past a run a key is predicted, in keys (bounds the work of a fast stream). Default 1,024. */
+  maxLead: number;
 }
 
 export const sequentialStreamsDefaults: Readonly<SequentialStreamsOptions> = {
@@ -39,6 +59,8 @@ export const sequentialStreamsDefaults: Readonly<SequentialStreamsOptions> = {
   minRun: 2,
   maxDepth: 8,
   forget: 0.999,
+  smoothing: 0.75,
+  maxLead: 1024,
 };
 
 interface Stream {
@@ -46,6 +68,13 @@ interface Stream {
   name: string;
   /** The furthest index of the run. */
   last: number;
+  /** When the furthest index was read. */
+  lastAt: number;
+  /** The index the run started at, and when. */
+  firstIndex: number;
+  firstAt: number;
+  /** Instants since then at which the run moved forward (reads at one instant move it once). */
+  advances: number;
   run: number;
   time: number;
   /** Digits of the index when it is zero-padded (0: not padded). */
@@ -55,6 +84,8 @@ interface Stream {
 interface Outcomes {
   continued: number;
   trials: number;
+  /** Smoothed compute time (ms) of the type's results as reads report it; 0 until one does. */
+  computeMs: number;
 }
 
 /** A key split into its stream (everything before the trailing number, at most 15 digits) and index. */
@@ -112,7 +143,7 @@ export class SequentialStreams {
   }
 
   /** Records a read (in time order); answers whether it moved a run of at least `minRun` forward. */
-  observe(key: string, time: number): boolean {
+  observe(key: string, time: number, computeMs = 0): boolean {
     const k = streamOf(key);
     if (k === undefined) return false;
     const o = this.#o;
@@ -123,10 +154,21 @@ export class SequentialStreams {
       this.#tenants.set(tenant, streams);
     }
     this.#endIdle(streams, time - o.idleMs, k.stream);
+    if (computeMs > 0) this.#computed(key, computeMs);
     const s = streams.get(k.stream);
     streams.delete(k.stream);
     if (s === undefined) {
-      streams.set(k.stream, { name: k.stream, last: k.index, run: 1, time, width: k.width });
+      streams.set(k.stream, {
+        name: k.stream,
+        last: k.index,
+        lastAt: time,
+        firstIndex: k.index,
+        firstAt: time,
+        advances: 0,
+        run: 1,
+        time,
+        width: k.width,
+      });
       this.#size++;
       if (this.#size > o.capacity) this.#evictOldest();
       return false;
@@ -137,10 +179,20 @@ export class SequentialStreams {
     const forward = near && k.index > s.last;
     if (near) {
       if (k.index !== s.last) s.run++;
-      s.last = Math.max(s.last, k.index);
+      if (forward) {
+        // Keys read at the run's first instant are where its advances start from.
+        if (time > s.lastAt) s.advances++;
+        else if (s.advances === 0) s.firstIndex = k.index;
+        s.last = k.index;
+        s.lastAt = time;
+      }
     } else {
       s.run = 1;
       s.last = k.index;
+      s.lastAt = time;
+      s.firstIndex = k.index;
+      s.firstAt = time;
+      s.advances = 0;
     }
     s.time = time;
     s.width = k.width;
@@ -148,8 +200,11 @@ export class SequentialStreams {
     return forward && s.run >= o.minRun;
   }
 
-  /** The keys past a run the key belongs to, most likely first, at most `limit`. */
-  predict(key: string, limit: number, now: number): Array<{ key: string; confidence: number }> {
+  /**
+   * The keys past a run the key belongs to, most likely first, at most
+   * `limit`: from the first one expected to be read after `now + leadMs`.
+   */
+  predict(key: string, limit: number, now: number, leadMs = 0): Array<{ key: string; confidence: number }> {
     const k = streamOf(key);
     if (k === undefined) return [];
     const o = this.#o;
@@ -159,21 +214,60 @@ export class SequentialStreams {
     if (k.index < s.last - o.maxDepth || k.index > s.last + o.maxDepth) return [];
     const p = this.continuation(kindOf(key));
     const from = Math.max(k.index, s.last);
+    const timing = this.#timing(s, from, now + leadMs);
+    if (timing === undefined) return [];
     const out: Array<{ key: string; confidence: number }> = [];
-    let confidence = 1;
-    for (let j = 1; j <= Math.min(limit, s.run, o.maxDepth); j++) {
-      confidence *= p;
+    const count = Math.min(limit, s.run, o.maxDepth);
+    for (let j = timing.first; j < timing.timely + count; j++) {
       const index = from + j;
       if (!Number.isSafeInteger(index)) break;
+      const confidence = p ** j * timing.inTime(j);
+      if (confidence <= 0) continue;
       const digits = String(index);
       out.push({ key: `${k.stream}${digits.padStart(s.width, "0")}`, confidence });
     }
     return out;
   }
 
+  /**
+   * When the keys past `from` come, against `readyAt` (when a key offered
+   * now is ready): `timely` is the first j ≥ 1 whose key is expected at or
+   * after it, `first` the first j whose key may still be (expected less than
+   * one gap before it), and `inTime(j)` the chance key `from + j` is ready in
+   * time: 1 from `timely` on, falling linearly to 0 at one gap early.
+   * Undefined when even `timely` is past maxLead.
+   */
+  #timing(
+    s: Stream,
+    from: number,
+    readyAt: number,
+  ): { first: number; timely: number; inTime: (j: number) => number } | undefined {
+    // No advance after the first instant: nothing says when the next keys come.
+    if (s.advances === 0 || readyAt <= s.lastAt) return { first: 1, timely: 1, inTime: () => 1 };
+    const gap = (s.lastAt - s.firstAt) / s.advances;
+    const step = (s.last - s.firstIndex) / s.advances;
+    const behind = from - s.last;
+    const expectedAt = (j: number) => s.lastAt + Math.ceil((behind + j) / step) * gap;
+    // The first key of the advance after `at`.
+    const firstAfter = (at: number) =>
+      Math.max(1, Math.floor(Math.max(0, Math.ceil((at - s.lastAt) / gap) - 1) * step) + 1 - behind);
+    const timely = firstAfter(readyAt);
+    if (timely > this.#o.maxLead) return undefined;
+    return {
+      first: Math.min(timely, firstAfter(readyAt - gap)),
+      timely,
+      inTime: (j) => Math.min(1, Math.max(0, 1 - (readyAt - expectedAt(j)) / gap)),
+    };
+  }
+
+  /** The learned compute time (ms) of a tenant's task type (`tenant/type`); 0 before any read reported one. */
+  computeMs(kind: string): number {
+    return this.#outcomes.get(kind)?.computeMs ?? 0;
+  }
+
   /** The learned share of runs of a tenant's task type (`tenant/type`) that continue. */
   continuation(kind: string): number {
-    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0 };
+    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0, computeMs: 0 };
     return (c.continued + 1) / (c.trials + 2);
   }
 
@@ -226,13 +320,24 @@ export class SequentialStreams {
   }
 
   #outcome(keyOrStream: string, continued: boolean): void {
-    const kind = kindOf(keyOrStream);
-    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0 };
+    const c = this.#outcomesOf(kindOf(keyOrStream));
     c.continued = c.continued * this.#o.forget + (continued ? 1 : 0);
     c.trials = c.trials * this.#o.forget + 1;
+  }
+
+  #computed(key: string, computeMs: number): void {
+    const c = this.#outcomesOf(kindOf(key));
+    const w = this.#o.smoothing;
+    c.computeMs = c.computeMs === 0 ? computeMs : w * c.computeMs + (1 - w) * computeMs;
+  }
+
+  /** A kind's entry, moved to the most recently updated end. */
+  #outcomesOf(kind: string): Outcomes {
+    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0, computeMs: 0 };
     // Most recently updated last; past capacity (tenants x types), the one updated longest ago goes.
     this.#outcomes.delete(kind);
     this.#outcomes.set(kind, c);
     if (this.#outcomes.size > this.#o.capacity) this.#outcomes.delete(this.#outcomes.keys().next().value!);
+    return c;
   }
 }
