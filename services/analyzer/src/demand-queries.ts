@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  isInvalidArgument,
   type KeyParts,
   parseKey,
   validateTaskTypeName,
@@ -22,6 +23,9 @@ import { resolveTimeZone } from "./core/time-zone.js";
 import { summarizeType, type TypeSummary } from "./core/type-stats.js";
 import type { AnalyzerSettings } from "./settings.js";
 import type { AnalyzerStore } from "./store/analyzer-store.js";
+
+/** The most keys one ReadMarks asks about: it is a bounded store read. */
+export const maxReadMarkKeys = 10_000;
 
 /** The largest TopPatterns limit taken; the answer holds at most the key capacity. */
 const maxPatternLimit = 1_000_000;
@@ -153,6 +157,18 @@ export class DemandQueries {
    * ln Σ e^{λ·tᵢ}, the same under every landmark.
    */
   async readMarks(keys: readonly string[]): Promise<(number | undefined)[]> {
+    if (keys.length > maxReadMarkKeys)
+      throw new InvalidArgumentError(
+        `asked for ${keys.length} read marks; at most ${maxReadMarkKeys} per call`,
+      );
+    for (const [i, key] of keys.entries()) {
+      try {
+        parseKey(key);
+      } catch (e) {
+        if (isInvalidArgument(e)) throw new InvalidArgumentError(`keys[${i}]: ${e.message}`);
+        throw e;
+      }
+    }
     const { landmark, value } = await this.#store.keyWeights(keys);
     const offset = this.#rates.demand * landmark;
     return value.map((w) => (w === undefined || !(w > 0) ? undefined : Math.log(w) + offset));

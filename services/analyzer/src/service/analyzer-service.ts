@@ -221,6 +221,16 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
         return { keys };
       },
     ),
+    // Marks come from the store, which replicas share: any replica answers for every tenant.
+    readMarks: unary<analyzerV1.ReadMarksRequest, analyzerV1.ReadMarksResponse>(
+      s,
+      "ReadMarks",
+      async (req) => ({
+        marks: (await guard(() => analyzer.readMarks(req.keys))).map((mark) =>
+          mark === undefined ? {} : { mark },
+        ),
+      }),
+    ),
     retrainNextAction: unary<analyzerV1.RetrainNextActionRequest, analyzerV1.RetrainNextActionResponse>(
       s,
       "RetrainNextAction",

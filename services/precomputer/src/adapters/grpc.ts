@@ -206,6 +206,12 @@ export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analy
         "analyzer",
         async () => (await callUnary(client.takeReadAhead.bind(client), { limit }, settings)).keys,
       ),
+    readMarks: (keys) =>
+      call("analyzer", async () =>
+        (await callUnary(client.readMarks.bind(client), { keys: [...keys] }, settings)).marks.map(
+          (m) => m.mark,
+        ),
+      ),
     retrainNextAction: () =>
       call("analyzer", async () => {
         const r = await callUnary(

@@ -83,9 +83,10 @@ export interface DemandSource {
   demandOf?(keys: readonly string[]): Promise<(number | undefined)[]>;
   /**
    * Per key, a number that rises with every read the analyzer records and
-   * never otherwise, undefined where it holds none; in process only. Two
-   * marks tell whether the key was read between them: refresh-ahead learns
-   * from them how often its predicted reads happen (ReadCalibration).
+   * never otherwise, undefined where it holds none (in process, and over
+   * gRPC as ReadMarks). Two marks tell whether the key was read between
+   * them: the precomputer learns from them how often its predicted reads
+   * happen (ReadCalibration).
    */
   readMarks?(keys: readonly string[]): Promise<(number | undefined)[]>;
   /** Keys past sequential runs that recorded reads moved forward, handed out once each. */

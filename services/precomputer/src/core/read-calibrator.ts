@@ -6,8 +6,8 @@ import type { PlannedTask } from "./types.js";
 
 /**
  * Applies a ReadCalibration to the tasks on their way to the budget, with
- * the analyzer's read marks (in process only: without them the sources'
- * probabilities pass unchanged). Each call first judges the predictions
+ * the analyzer's read marks (in process, or its ReadMarks RPC; an analyzer
+ * port without them leaves the sources' probabilities unchanged). Each call first judges the predictions
  * whose window has closed, then calibrates every task that carries a
  * probability and records it as a prediction, in one analyzer call. A
  * failing analyzer leaves the probabilities as they were.

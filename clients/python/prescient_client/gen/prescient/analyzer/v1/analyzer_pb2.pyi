@@ -266,6 +266,24 @@ class QueryEvent(_message.Message):
     user_id: str
     def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tenant: _Optional[str] = ..., task_type: _Optional[str] = ..., entity_id: _Optional[str] = ..., key: _Optional[str] = ..., user_id: _Optional[str] = ..., outcome: _Optional[_Union[LookupOutcome, str]] = ..., compute_ms: _Optional[float] = ..., latency_ms: _Optional[float] = ...) -> None: ...
 
+class ReadMark(_message.Message):
+    __slots__ = ["mark"]
+    MARK_FIELD_NUMBER: _ClassVar[int]
+    mark: float
+    def __init__(self, mark: _Optional[float] = ...) -> None: ...
+
+class ReadMarksRequest(_message.Message):
+    __slots__ = ["keys"]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReadMarksResponse(_message.Message):
+    __slots__ = ["marks"]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
+    marks: _containers.RepeatedCompositeFieldContainer[ReadMark]
+    def __init__(self, marks: _Optional[_Iterable[_Union[ReadMark, _Mapping]]] = ...) -> None: ...
+
 class RecordActionsRequest(_message.Message):
     __slots__ = ["events"]
     EVENTS_FIELD_NUMBER: _ClassVar[int]

@@ -90,6 +90,11 @@ class AnalyzerServiceStub(object):
                 request_serializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.RelatedEntitiesRequest.SerializeToString,
                 response_deserializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.RelatedEntitiesResponse.FromString,
                 )
+        self.ReadMarks = channel.unary_unary(
+                '/prescient.analyzer.v1.AnalyzerService/ReadMarks',
+                request_serializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.ReadMarksRequest.SerializeToString,
+                response_deserializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.ReadMarksResponse.FromString,
+                )
 
 
 class AnalyzerServiceServicer(object):
@@ -203,6 +208,15 @@ class AnalyzerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadMarks(self, request, context):
+        """ReadMarks answers, per key, a number that rises with every read the analyzer
+        records of it and never otherwise: two marks tell whether the key was read
+        between them (the precomputer judges its read predictions by them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyzerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -280,6 +294,11 @@ def add_AnalyzerServiceServicer_to_server(servicer, server):
                     servicer.RelatedEntities,
                     request_deserializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.RelatedEntitiesRequest.FromString,
                     response_serializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.RelatedEntitiesResponse.SerializeToString,
+            ),
+            'ReadMarks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadMarks,
+                    request_deserializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.ReadMarksRequest.FromString,
+                    response_serializer=prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.ReadMarksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -544,5 +563,22 @@ class AnalyzerService(object):
         return grpc.experimental.unary_unary(request, target, '/prescient.analyzer.v1.AnalyzerService/RelatedEntities',
             prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.RelatedEntitiesRequest.SerializeToString,
             prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.RelatedEntitiesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ReadMarks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/prescient.analyzer.v1.AnalyzerService/ReadMarks',
+            prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.ReadMarksRequest.SerializeToString,
+            prescient_dot_analyzer_dot_v1_dot_analyzer__pb2.ReadMarksResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

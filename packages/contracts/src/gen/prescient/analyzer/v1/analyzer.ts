@@ -447,6 +447,21 @@ export interface RelatedEntitiesResponse {
   entities: RelatedEntity[];
 }
 
+export interface ReadMarksRequest {
+  /** Canonical keys (tenant/task_type/entity), at most 10,000. */
+  keys: string[];
+}
+
+export interface ReadMark {
+  /** Unset when the analyzer holds no reads of the key. */
+  mark?: number | undefined;
+}
+
+export interface ReadMarksResponse {
+  /** One per requested key, in request order. */
+  marks: ReadMark[];
+}
+
 function createBaseQueryEvent(): QueryEvent {
   return {
     time: undefined,
@@ -4873,6 +4888,207 @@ export const RelatedEntitiesResponse: MessageFns<RelatedEntitiesResponse> = {
   },
 };
 
+function createBaseReadMarksRequest(): ReadMarksRequest {
+  return { keys: [] };
+}
+
+export const ReadMarksRequest: MessageFns<ReadMarksRequest> = {
+  encode(message: ReadMarksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadMarksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadMarksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadMarksRequest {
+    return { keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: ReadMarksRequest): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadMarksRequest>, I>>(base?: I): ReadMarksRequest {
+    return ReadMarksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadMarksRequest>, I>>(object: I): ReadMarksRequest {
+    const message = createBaseReadMarksRequest();
+    message.keys = object.keys?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReadMark(): ReadMark {
+  return { mark: undefined };
+}
+
+export const ReadMark: MessageFns<ReadMark> = {
+  encode(message: ReadMark, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mark !== undefined) {
+      writer.uint32(9).double(message.mark);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadMark {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadMark();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.mark = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadMark {
+    return { mark: isSet(object.mark) ? globalThis.Number(object.mark) : undefined };
+  },
+
+  toJSON(message: ReadMark): unknown {
+    const obj: any = {};
+    if (message.mark !== undefined) {
+      obj.mark = floatToJson(message.mark);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadMark>, I>>(base?: I): ReadMark {
+    return ReadMark.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadMark>, I>>(object: I): ReadMark {
+    const message = createBaseReadMark();
+    message.mark = object.mark ?? undefined;
+    return message;
+  },
+};
+
+function createBaseReadMarksResponse(): ReadMarksResponse {
+  return { marks: [] };
+}
+
+export const ReadMarksResponse: MessageFns<ReadMarksResponse> = {
+  encode(message: ReadMarksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.marks) {
+      ReadMark.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadMarksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadMarksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.marks.push(ReadMark.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadMarksResponse {
+    return { marks: globalThis.Array.isArray(object?.marks) ? object.marks.map((e: any) => ReadMark.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ReadMarksResponse): unknown {
+    const obj: any = {};
+    if (message.marks?.length) {
+      obj.marks = message.marks.map((e) => ReadMark.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadMarksResponse>, I>>(base?: I): ReadMarksResponse {
+    return ReadMarksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadMarksResponse>, I>>(object: I): ReadMarksResponse {
+    const message = createBaseReadMarksResponse();
+    message.marks = object.marks?.map((e) => ReadMark.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** AnalyzerService learns demand from query logs and user actions. */
 export type AnalyzerServiceService = typeof AnalyzerServiceService;
 export const AnalyzerServiceService = {
@@ -5052,6 +5268,20 @@ export const AnalyzerServiceService = {
       Buffer.from(RelatedEntitiesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RelatedEntitiesResponse => RelatedEntitiesResponse.decode(value),
   },
+  /**
+   * ReadMarks answers, per key, a number that rises with every read the analyzer
+   * records of it and never otherwise: two marks tell whether the key was read
+   * between them (the precomputer judges its read predictions by them).
+   */
+  readMarks: {
+    path: "/prescient.analyzer.v1.AnalyzerService/ReadMarks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReadMarksRequest): Buffer => Buffer.from(ReadMarksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadMarksRequest => ReadMarksRequest.decode(value),
+    responseSerialize: (value: ReadMarksResponse): Buffer => Buffer.from(ReadMarksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadMarksResponse => ReadMarksResponse.decode(value),
+  },
 } as const;
 
 export interface AnalyzerServiceServer extends UntypedServiceImplementation {
@@ -5091,6 +5321,12 @@ export interface AnalyzerServiceServer extends UntypedServiceImplementation {
   learnedRules: handleUnaryCall<LearnedRulesRequest, LearnedRulesResponse>;
   /** RelatedEntities lists the entities most related to a user or an entity. */
   relatedEntities: handleUnaryCall<RelatedEntitiesRequest, RelatedEntitiesResponse>;
+  /**
+   * ReadMarks answers, per key, a number that rises with every read the analyzer
+   * records of it and never otherwise: two marks tell whether the key was read
+   * between them (the precomputer judges its read predictions by them).
+   */
+  readMarks: handleUnaryCall<ReadMarksRequest, ReadMarksResponse>;
 }
 
 export interface AnalyzerServiceClient extends Client {
@@ -5340,6 +5576,26 @@ export interface AnalyzerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RelatedEntitiesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ReadMarks answers, per key, a number that rises with every read the analyzer
+   * records of it and never otherwise: two marks tell whether the key was read
+   * between them (the precomputer judges its read predictions by them).
+   */
+  readMarks(
+    request: ReadMarksRequest,
+    callback: (error: ServiceError | null, response: ReadMarksResponse) => void,
+  ): ClientUnaryCall;
+  readMarks(
+    request: ReadMarksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReadMarksResponse) => void,
+  ): ClientUnaryCall;
+  readMarks(
+    request: ReadMarksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReadMarksResponse) => void,
   ): ClientUnaryCall;
 }
 
