@@ -98,6 +98,9 @@ const samples: Record<string, unknown> = {
     tenant: T,
     subject: "e1",
   }),
+  "/prescient.analyzer.v1.AnalyzerService/ReadMarks": analyzerV1.ReadMarksRequest.fromPartial({
+    keys: ["acme/ctr/e1"],
+  }),
 };
 
 const definitions: Record<string, ServiceDefinition> = {
@@ -269,10 +272,18 @@ describe("tenant scoping", () => {
       analyzerV1.RecordQueriesRequest.fromPartial({ events: [{ ...queryEvent, tenant: "other" }] }),
     ];
     expect(await call(record, tokenOf("writer", "acme"), mixed)).toBe(status.PERMISSION_DENIED);
+    const lookupMany = "/prescient.cache.v1.CacheService/LookupMany";
     const many = cacheV1.LookupManyRequest.fromPartial({ keys: [key, { ...key, tenant: "other" }] });
-    expect(await call("/prescient.cache.v1.CacheService/LookupMany", tokenOf("reader", "acme"), many)).toBe(
-      status.PERMISSION_DENIED,
-    );
+    expect(await call(lookupMany, tokenOf("reader", "acme"), many)).toBe(status.PERMISSION_DENIED);
+    // The compact form names its tenant once: that one is checked.
+    const ids = (tenant: string) =>
+      cacheV1.LookupManyRequest.fromPartial({ tenant, taskType: "ctr", entityIds: ["e1", "e2"] });
+    expect(await call(lookupMany, tokenOf("reader", "acme"), ids("other"))).toBe(status.PERMISSION_DENIED);
+    expect(await call(lookupMany, tokenOf("reader", "acme"), ids("acme"))).not.toBe(status.PERMISSION_DENIED);
+    const marks = analyzerV1.ReadMarksRequest.fromPartial({ keys: ["acme/ctr/e1", "other/ctr/e1"] });
+    expect(
+      await call("/prescient.analyzer.v1.AnalyzerService/ReadMarks", tokenOf("reader", "acme"), marks),
+    ).toBe(status.PERMISSION_DENIED);
   });
 
   it("refuses to register a method the table lacks", () => {

@@ -49,7 +49,11 @@ const typed =
 
 const cache = {
   lookup: typed<cacheV1.LookupRequest>((r) => [keyTenant(r.key)]),
-  lookupMany: typed<cacheV1.LookupManyRequest>((r) => r.keys.map(keyTenant)),
+  /** Keys, or the compact form's one tenant (set, or implied by entity ids). */
+  lookupMany: typed<cacheV1.LookupManyRequest>((r) => [
+    ...r.keys.map(keyTenant),
+    ...(r.tenant !== undefined || r.entityIds.length > 0 ? [r.tenant ?? ""] : []),
+  ]),
   put: typed<cacheV1.PutRequest>((r) => [keyTenant(r.entry?.key)]),
   putMany: typed<cacheV1.PutManyRequest>((r) => r.entries.map((e) => keyTenant(e.key))),
   invalidate: typed<cacheV1.InvalidateRequest>((r) => [filter(r.tenant)]),
@@ -85,6 +89,7 @@ const analyzer = {
   predictNextKeys: typed<analyzerV1.PredictNextKeysRequest>((r) => [keyStringTenant(r.key)]),
   learnedRules: typed<analyzerV1.LearnedRulesRequest>((r) => [filter(r.tenant)]),
   relatedEntities: typed<analyzerV1.RelatedEntitiesRequest>((r) => [r.tenant]),
+  readMarks: typed<analyzerV1.ReadMarksRequest>((r) => r.keys.map(keyStringTenant)),
 };
 
 const getTaskResponse = (response: unknown): string[] => {
@@ -182,6 +187,7 @@ export const rpcPolicies: Readonly<Record<string, RpcPolicy>> = {
   "/prescient.analyzer.v1.AnalyzerService/Cleanup": admin(everyTenant),
   "/prescient.analyzer.v1.AnalyzerService/LearnedRules": reader(analyzer.learnedRules),
   "/prescient.analyzer.v1.AnalyzerService/RelatedEntities": reader(analyzer.relatedEntities),
+  "/prescient.analyzer.v1.AnalyzerService/ReadMarks": reader(analyzer.readMarks),
 };
 
 /** The policy of a full path `/pkg.Service/Method`, or undefined when the table lacks it. */
