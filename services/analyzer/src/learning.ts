@@ -95,14 +95,21 @@ export class Learning {
     const key = (taskType: string, entityId: string, confidence: number): void => {
       keys.push({ key: formatKey({ tenant, taskType, entityId }), confidence });
     };
+    // A key less likely to be read than a target must be to be learned at all is not offered:
+    // the queue is bounded, and a flood of long shots would push out likely keys.
+    const floor = this.nextReads.options.minShare;
     for (const t of rule.targets) {
       if (t.keyBy === "user") key(t.taskType, userId, t.probability);
       else if (t.keyBy === "related")
-        for (const r of relatedShares(this.relations, tenant, userId, time, t.taskType).slice(
-          0,
+        for (const r of this.relations.topShares(
+          tenant,
+          userId,
           this.#settings.nextReadsRelatedLimit,
-        ))
+          t.taskType,
+        )) {
+          if (t.probability * r.share < floor) break; // strongest first: the rest are less likely still
           key(t.taskType, r.entityId, t.probability * r.share);
+        }
     }
     if (keys.length > 0) this.#offer(keys);
   }
@@ -146,21 +153,4 @@ export class Learning {
         this.relations.relate(e.tenant, e.entityId, r, e.time, e.type);
     }
   }
-}
-
-/**
- * The subject's related entities of the kind `taskType` is read for,
- * strongest first, each with its share of their total weight: how likely a
- * read of that type through a relation is of that entity.
- */
-export function relatedShares(
-  relations: EntityRelations,
-  tenant: string,
-  subject: string,
-  now: number,
-  taskType: string,
-): Array<{ entityId: string; share: number }> {
-  const all = relations.related(tenant, subject, relations.options.perSubject, now, taskType);
-  const total = all.reduce((sum, r) => sum + r.weight, 0);
-  return total > 0 ? all.map((r) => ({ entityId: r.entityId, share: r.weight / total })) : [];
 }

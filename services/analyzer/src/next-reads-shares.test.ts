@@ -70,4 +70,28 @@ describe("next reads keyed by related entities", () => {
     const queued = analyzer.takeReadAhead(100).map((k) => k.key);
     expect(queued).toEqual(["acme/campaign_analytics/c0"]);
   });
+
+  it("offers no related key less likely to be read than a target must be to be learned (minShare)", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock, { relations: { perSubject: 100 } });
+    // Sixty more campaigns, created once each: c0 and c1 stand out, the rest are long shots.
+    const created = emptyIngestResult();
+    analyzer.recordEvents(
+      Array.from({ length: 60 }, (_, i) => ({
+        time: new Date(t0),
+        tenant: "acme",
+        type: "campaign_created",
+        entityId: `x${i}`,
+        userId: "u0",
+      })),
+      created,
+    );
+    expect(created.accepted).toBe(60);
+    await sessions(analyzer, clock);
+    const queued = new Map(analyzer.takeReadAhead(100).map((k) => [k.key, k.confidence]));
+    // c0 weighs 7 of 70 (share 0.1), c1 3 (0.04): offered at their share of 8/9. The third strongest,
+    // at 1/70 of it, is under 0.02 and is not.
+    expect([...queued.keys()].sort()).toEqual(["acme/campaign_analytics/c0", "acme/campaign_analytics/c1"]);
+    for (const confidence of queued.values()) expect(confidence).toBeGreaterThanOrEqual(0.02);
+  });
 });

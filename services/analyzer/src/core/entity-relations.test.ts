@@ -195,8 +195,82 @@ describe("EntityRelations' remembered kind filter", () => {
           const want = freshOfKind(r, tenant, subject, type, now, known.get(`${tenant}/${type}`));
           want.sort((p, q) => q.weight - p.weight || (p.entityId < q.entityId ? -1 : 1));
           expect(r.related(tenant, subject, limit, now, type), `step ${step}`).toEqual(want.slice(0, limit));
+          // topShares may answer from a memo, within its tolerance: each share close to the exact one.
+          const total = want.reduce((sum, e) => sum + e.weight, 0);
+          const exact = new Map(want.map((e) => [e.entityId, e.weight / total]));
+          for (const e of r.topShares(tenant, subject, 3, type)) {
+            expect(exact.has(e.entityId), `step ${step}`).toBe(true);
+            expect(Math.abs(e.share - exact.get(e.entityId)!), `step ${step}`).toBeLessThan(0.25);
+          }
         }
       }
     },
   );
+});
+
+describe("EntityRelations.topShares", () => {
+  it("answers the strongest entities' shares of the type's kind, exactly when first asked", () => {
+    const r = new EntityRelations({ halfLifeMs: hour });
+    r.relate("acme", "u1", "c1", t0, "campaign_created", 6);
+    r.relate("acme", "u1", "c2", t0, "campaign_created", 3);
+    r.relate("acme", "u1", "c3", t0 + hour, "campaign_created", 0.5);
+    r.relate("acme", "u1", "v1", t0, "video_uploaded", 10);
+    r.learnKind("acme", "u1", "c1", "campaign_analytics");
+    r.relate("acme", "u1", "c1", t0 + hour, "campaign_analytics");
+    // At t0 + 1 h: c1 = 3 + 1, c2 = 1.5, c3 = 0.5; the video is of another kind.
+    const shares = r.topShares("acme", "u1", 2, "campaign_analytics");
+    expect(shares.map((s) => s.entityId)).toEqual(["c1", "c2"]);
+    expect(shares[0]!.share).toBeCloseTo(4 / 6, 9);
+    expect(shares[1]!.share).toBeCloseTo(1.5 / 6, 9);
+    expect(r.topShares("acme", "u1", 0, "campaign_analytics")).toEqual([]);
+    expect(r.topShares("acme", "nobody", 2, "campaign_analytics")).toEqual([]);
+    expect(r.topShares("globex", "u1", 2, "campaign_analytics")).toEqual([]);
+  });
+
+  it("answers from its memo through small changes, and afresh once they pass a tenth of the weight", () => {
+    const r = new EntityRelations();
+    for (let i = 0; i < 10; i++) r.relate("acme", "u1", `c${i}`, t0, "campaign_created", i === 0 ? 11 : 1);
+    // c0 = 11 of 20.
+    expect(r.topShares("acme", "u1", 1, "campaign_analytics")[0]!.share).toBeCloseTo(11 / 20, 9);
+    r.relate("acme", "u1", "c1", t0, "campaign_created", 1.5);
+    // 1.5 added to 20 is within a tenth: the memo answers (exactly, 11 / 21.5 would be 0.512).
+    expect(r.topShares("acme", "u1", 1, "campaign_analytics")[0]!.share).toBeCloseTo(11 / 20, 9);
+    r.relate("acme", "u1", "c2", t0, "campaign_created", 1);
+    // 2.5 in all is past a tenth: worked out afresh.
+    expect(r.topShares("acme", "u1", 1, "campaign_analytics")[0]!.share).toBeCloseTo(11 / 22.5, 9);
+    // A larger limit is never answered from a smaller one's memo.
+    expect(r.topShares("acme", "u1", 3, "campaign_analytics").map((s) => s.entityId)).toEqual([
+      "c0",
+      "c1",
+      "c2",
+    ]);
+  });
+
+  it("forgets a memoised entity that was evicted", () => {
+    const r = new EntityRelations({ perSubject: 2, halfLifeMs: hour });
+    r.relate("acme", "u1", "c1", t0, "campaign_created", 100);
+    r.relate("acme", "u1", "c2", t0, "campaign_created", 1);
+    expect(r.topShares("acme", "u1", 2, "campaign_analytics").map((s) => s.entityId)).toEqual(["c1", "c2"]);
+    // A new entity evicts the weakest, c2, with a change of weight well under a tenth.
+    r.relate("acme", "u1", "c3", t0 + hour, "campaign_created", 0.001);
+    expect(r.has("acme", "u1", "c2")).toBe(false);
+    expect(r.topShares("acme", "u1", 2, "campaign_analytics").map((s) => s.entityId)).toEqual(["c1", "c3"]);
+  });
+});
+
+describe("EntityRelations over a long time", () => {
+  it("keeps weights finite and right across many half-lives (its landmark moves forward)", () => {
+    const r = new EntityRelations({ halfLifeMs: hour });
+    r.relate("acme", "u1", "old", t0, "campaign_created", 1);
+    // 2,000 half-lives: a weight scaled to t0 would overflow after about 1,024.
+    for (let h = 1; h <= 2000; h++) r.relate("acme", "u1", "new", t0 + h * hour, "campaign_created", 1);
+    const [first, second] = r.related("acme", "u1", 2, t0 + 2000 * hour);
+    expect(first?.entityId).toBe("new");
+    // 1 + 1/2 + 1/4 + ... -> 2.
+    expect(first?.weight).toBeCloseTo(2, 6);
+    expect(second?.entityId).toBe("old");
+    expect(Number.isFinite(second!.weight)).toBe(true);
+    expect(second!.weight).toBeLessThan(1e-300);
+    expect(r.topShares("acme", "u1", 1, "campaign_created")[0]!.share).toBeCloseTo(1, 9);
+  });
 });

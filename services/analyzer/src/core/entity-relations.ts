@@ -11,6 +11,11 @@ import { LRUCache } from "lru-cache";
  * Memory is bounded twice: subjects by an LRU, and entities per subject by
  * evicting the weakest. Weights decay exponentially, so a relation that is
  * no longer used falls behind ones that are.
+ *
+ * Weights are held forward-decayed (Cormode et al.): each is scaled to its
+ * subject's landmark, so one subject's weights rank and share alike at any
+ * time, and ranking, sharing or evicting them needs no exponential per
+ * entity. Every read of a user with related-keyed rules asks for shares.
  */
 export interface EntityRelationsOptions {
   /** Subjects (tenant × subject id) kept; the least recently touched go first. Default 100,000. */
@@ -28,8 +33,8 @@ export const entityRelationsDefaults: Readonly<EntityRelationsOptions> = {
 };
 
 interface Weight {
-  w: number;
-  at: number;
+  /** The weight scaled to the subject's landmark: w × e^(rate × (at − landmark)). */
+  g: number;
   /** What made the relation: task types read through it and event types that created it (bounded). */
   tags: Set<string>;
 }
@@ -37,9 +42,20 @@ interface Weight {
 /** Tags kept per relation. */
 const maxTags = 8;
 
+/**
+ * Largest rate × (time − landmark) before a subject's weights are rescaled
+ * to a new landmark: e^50 leaves weights far from overflow (about 500 days
+ * at the default half-life).
+ */
+const maxLandmarkExponent = 50;
+
 /** One subject's relations, with the entities each task type may be related through, as last worked out. */
 interface Subject {
   related: Map<string, Weight>;
+  /** The time weights are scaled to; moved forward (rescaling them) before they could overflow. */
+  landmark: number;
+  /** The latest relation's time: weights are read as of it at the earliest, so they never grow into the past. */
+  latest: number;
   /**
    * Per task type: its kind tags and the entities that share one (undefined:
    * every entity, nothing being known of the type's kind), kept up to date as
@@ -53,7 +69,28 @@ interface KindFilter {
   kindsVersion: number;
   kind: ReadonlySet<string>;
   entries: Array<[string, Weight]> | undefined;
+  /** topShares' last answer for the type, while still close enough. */
+  shares: SharesMemo | undefined;
 }
+
+/**
+ * A subject's top shares for one type, as worked out when its entities
+ * weighed `total`, and the weight added to or taken from them since.
+ */
+interface SharesMemo {
+  limit: number;
+  top: ReadonlyArray<{ entityId: string; share: number }>;
+  total: number;
+  changed: number;
+}
+
+/**
+ * topShares answers from its memo until the weight added or removed since
+ * exceeds this share of the total: no share is off by more than about as
+ * much, and a user who reads many times a second (each read relates them
+ * to what they read) is not re-ranked on every read.
+ */
+const sharesTolerance = 0.1;
 
 /**
  * Task types whose kind filter a subject remembers; past it, it starts over.
@@ -127,14 +164,17 @@ export class EntityRelations {
     const id = subjectId(tenant, subject);
     let s = this.#subjects.get(id);
     if (s === undefined) {
-      s = { related: new Map(), kinds: new Map() };
+      s = { related: new Map(), kinds: new Map(), landmark: time, latest: time };
       this.#subjects.set(id, s);
     }
+    if (this.#rate * (time - s.landmark) > maxLandmarkExponent) this.#rescale(s, time);
+    s.latest = Math.max(s.latest, time);
+    const g = weight * Math.exp(this.#rate * (time - s.landmark));
     const related = s.related;
     const cur = related.get(entityId);
     if (cur !== undefined) {
-      cur.w = this.#decayed(cur, time) + weight;
-      cur.at = Math.max(cur.at, time);
+      cur.g += g;
+      changedBy(s, cur, g);
       if (tag !== "" && cur.tags.size < maxTags && !cur.tags.has(tag)) {
         cur.tags.add(tag);
         // A new tag can widen a kind, or make the entity one of it: worked out again when next asked.
@@ -142,9 +182,10 @@ export class EntityRelations {
       }
       return;
     }
-    if (related.size >= this.options.perSubject) this.#evictWeakest(s, time);
-    const w: Weight = { w: weight, at: time, tags: new Set(tag === "" ? [] : [tag]) };
+    if (related.size >= this.options.perSubject) this.#evictWeakest(tenant, s);
+    const w: Weight = { g, tags: new Set(tag === "" ? [] : [tag]) };
     related.set(entityId, w);
+    changedBy(s, w, g);
     // A new entity has one tag: it widens no kind (a type's own tag is in its kind), and joins those it shares.
     for (const f of s.kinds.values())
       if (f.entries !== undefined && tag !== "" && f.kind.has(tag)) f.entries.push([entityId, w]);
@@ -162,12 +203,58 @@ export class EntityRelations {
     const s = this.#subjects.get(subjectId(tenant, subject));
     if (s === undefined || limit <= 0) return [];
     const entries = taskType === undefined ? undefined : this.#ofKind(tenant, s, taskType);
-    // The strongest alone (every read of a user with a related-keyed rule asks): one pass, no sort.
-    if (limit === 1) return this.#strongest(entries ?? s.related, now);
+    const scale = this.#scale(s, now);
+    // The strongest alone: one pass, no sort.
+    if (limit === 1) return this.#strongest(entries ?? s.related, scale);
     const out: RelatedEntity[] = [];
-    for (const [entityId, w] of entries ?? s.related) out.push({ entityId, weight: this.#decayed(w, now) });
+    for (const [entityId, w] of entries ?? s.related) out.push({ entityId, weight: w.g });
     out.sort((a, b) => b.weight - a.weight || (a.entityId < b.entityId ? -1 : 1));
-    return out.slice(0, limit);
+    return out.slice(0, limit).map((r) => ({ entityId: r.entityId, weight: r.weight * scale }));
+  }
+
+  /**
+   * The subject's `limit` strongest related entities of `taskType`'s kind
+   * (as `related`), each with its share of the weight of them all: how
+   * likely a read of that type through a relation is of that entity, at any
+   * time. One pass, no sort of the rest: every read of a user whose reads are learned
+   * to be followed by related-keyed reads asks.
+   */
+  topShares(
+    tenant: string,
+    subject: string,
+    limit: number,
+    taskType: string,
+  ): ReadonlyArray<{ entityId: string; share: number }> {
+    const s = this.#subjects.peek(subjectId(tenant, subject));
+    if (s === undefined || limit <= 0) return [];
+    const entries = this.#ofKind(tenant, s, taskType);
+    const filter = s.kinds.get(taskType);
+    const memo = filter?.shares;
+    if (memo !== undefined && memo.limit === limit && memo.changed <= sharesTolerance * memo.total)
+      return memo.top;
+    // Shares are ratios of one subject's weights, the same at any time: no decay to apply.
+    const top: RelatedEntity[] = [];
+    let total = 0;
+    const add = (entityId: string, weight: number): void => {
+      total += weight;
+      if (top.length === limit && !stronger(weight, entityId, top[limit - 1]!)) return;
+      let i = top.length === limit ? limit - 1 : top.length;
+      while (i > 0 && stronger(weight, entityId, top[i - 1]!)) {
+        top[i] = top[i - 1]!;
+        i--;
+      }
+      top[i] = { entityId, weight };
+    };
+    // Two plain loops rather than one over either: a for-of over a Map or an Array at one site is polymorphic, and slow.
+    if (entries === undefined) for (const [entityId, w] of s.related) add(entityId, w.g);
+    else
+      for (let i = 0; i < entries.length; i++) {
+        const [entityId, w] = entries[i]!;
+        add(entityId, w.g);
+      }
+    const shares = total > 0 ? top.map((r) => ({ entityId: r.entityId, share: r.weight / total })) : [];
+    if (filter !== undefined) filter.shares = { limit, top: shares, total, changed: 0 };
+    return shares;
   }
 
   /**
@@ -195,22 +282,27 @@ export class EntityRelations {
         ? undefined
         : [...s.related].filter(([, w]) => sharesTag(w.tags, kind));
     if (cached === undefined && s.kinds.size >= maxKindsPerSubject) s.kinds.clear();
-    s.kinds.set(taskType, { kindsVersion: this.#kindsVersion, kind: new Set(kind), entries });
+    s.kinds.set(taskType, {
+      kindsVersion: this.#kindsVersion,
+      kind: new Set(kind),
+      entries,
+      shares: undefined,
+    });
     return entries;
   }
 
   /** related()'s first entry, by the same order (weight, then entity id), without building the list. */
-  #strongest(entries: Iterable<[string, Weight]>, now: number): RelatedEntity[] {
+  #strongest(entries: Iterable<[string, Weight]>, scale: number): RelatedEntity[] {
     let best: string | undefined;
     let bestWeight = 0;
     for (const [entityId, w] of entries) {
-      const weight = this.#decayed(w, now);
+      const weight = w.g;
       if (best === undefined || weight > bestWeight || (weight === bestWeight && entityId < best)) {
         best = entityId;
         bestWeight = weight;
       }
     }
-    return best === undefined ? [] : [{ entityId: best, weight: bestWeight }];
+    return best === undefined ? [] : [{ entityId: best, weight: bestWeight * scale }];
   }
 
   /** The tags of subject → entity: what made it (empty when not held). */
@@ -223,17 +315,25 @@ export class EntityRelations {
     return this.#subjects.peek(subjectId(tenant, subject))?.related.has(entityId) ?? false;
   }
 
-  #decayed(w: Weight, now: number): number {
-    return now <= w.at ? w.w : w.w * Math.exp(-this.#rate * (now - w.at));
+  /** What turns the subject's scaled weights into weights at `now` (or at its latest relation, if later). */
+  #scale(s: Subject, now: number): number {
+    return Math.exp(-this.#rate * (Math.max(now, s.latest) - s.landmark));
   }
 
-  #evictWeakest(s: Subject, now: number): void {
+  /** Moves the subject's landmark to `time`, scaling its weights down to match. */
+  #rescale(s: Subject, time: number): void {
+    const f = Math.exp(-this.#rate * (time - s.landmark));
+    for (const w of s.related.values()) w.g *= f;
+    s.landmark = time;
+    for (const k of s.kinds.values()) k.shares = undefined;
+  }
+
+  #evictWeakest(tenant: string, s: Subject): void {
     let weakest: string | undefined;
     let min = Number.POSITIVE_INFINITY;
     for (const [id, w] of s.related) {
-      const v = this.#decayed(w, now);
-      if (v < min) {
-        min = v;
+      if (w.g < min) {
+        min = w.g;
         weakest = id;
       }
     }
@@ -241,14 +341,38 @@ export class EntityRelations {
     const gone = s.related.get(weakest)!;
     s.related.delete(weakest);
     for (const [type, f] of s.kinds) {
-      // An entity read as the type gave the kind its tags: without it the kind may narrow.
-      if (gone.tags.has(type)) s.kinds.delete(type);
-      else if (f.entries !== undefined) {
-        const i = f.entries.findIndex(([id]) => id === weakest);
-        if (i >= 0) f.entries.splice(i, 1);
+      // An entity read as the type gave the kind its tags: without it the kind may narrow, unless
+      // the type and its tenant-wide kinds hold every one of them anyway.
+      if (gone.tags.has(type) && !this.#coveredByKind(tenant, type, gone.tags)) s.kinds.delete(type);
+      else {
+        if (f.entries !== undefined) {
+          const i = f.entries.findIndex(([id]) => id === weakest);
+          if (i >= 0) f.entries.splice(i, 1);
+        }
+        if (f.shares?.top.some((r) => r.entityId === weakest)) f.shares = undefined;
       }
     }
+    changedBy(s, gone, gone.g);
   }
+
+  /** Whether every tag is `type` itself or one of its tenant-wide kinds. */
+  #coveredByKind(tenant: string, type: string, tags: ReadonlySet<string>): boolean {
+    const known = this.#kinds.peek(subjectId(tenant, type));
+    for (const t of tags) if (t !== type && known?.has(t) !== true) return false;
+    return true;
+  }
+}
+
+/** Counts a change of `g` in `w`'s weight against the memoised shares of the types whose kind it is. */
+function changedBy(s: Subject, w: Weight, g: number): void {
+  for (const f of s.kinds.values())
+    if (f.shares !== undefined && (f.entries === undefined || sharesTag(w.tags, f.kind)))
+      f.shares.changed += g;
+}
+
+/** Whether (weight, entityId) ranks before `than`: heavier, then the smaller id (related()'s order). */
+function stronger(weight: number, entityId: string, than: RelatedEntity): boolean {
+  return weight > than.weight || (weight === than.weight && entityId < than.entityId);
 }
 
 function sharesTag(tags: ReadonlySet<string>, kind: ReadonlySet<string>): boolean {

@@ -100,6 +100,9 @@ interface Pending {
   seen: Set<string>;
 }
 
+/** #live's answer when nothing awaits: shared, never written. */
+const none: readonly Pending[] = [];
+
 export class FanOutLearner {
   readonly options: FanOutLearnerOptions;
   readonly #rate: number;
@@ -145,9 +148,9 @@ export class FanOutLearner {
     if (userId === "" || userId === entityId) return;
     // The event's own entity may be one of its user's related ones too (a login about a campaign):
     // the read is then keyed both ways, so a configured `related` target learns how often it pays.
-    for (const p of this.#live(tenant, userId, time))
-      if (p.userId === userId && this.#relations.has(tenant, userId, entityId))
-        this.#credit(p, taskType, "related", time);
+    const byUser = this.#live(tenant, userId, time).filter((p) => p.userId === userId);
+    if (byUser.length === 0 || !this.#relations.has(tenant, userId, entityId)) return;
+    for (const p of byUser) this.#credit(p, taskType, "related", time);
   }
 
   /**
@@ -243,21 +246,38 @@ export class FanOutLearner {
   #await(tenant: string, subject: string, p: Pending): void {
     const id = `${tenant}\u0000${subject}`;
     this.#live(tenant, subject, p.time);
-    const list = this.#pending.get(id) ?? [];
+    const list = this.#pending.get(id);
+    if (list === undefined) {
+      this.#pending.set(id, [p]);
+      return;
+    }
     list.push(p);
     if (list.length > this.options.pendingPerSubject) list.shift();
-    this.#pending.set(id, list);
   }
 
   /** The subject's events awaiting reads at `time`: past windows are dropped, later events kept but not returned. */
-  #live(tenant: string, subject: string, time: number): Pending[] {
+  #live(tenant: string, subject: string, time: number): readonly Pending[] {
     const id = `${tenant}\u0000${subject}`;
     const list = this.#pending.get(id);
-    if (list === undefined) return [];
-    const kept = list.filter((p) => time - p.time <= this.options.windowMs);
-    if (kept.length === 0) this.#pending.delete(id);
-    else if (kept.length !== list.length) this.#pending.set(id, kept);
-    return kept.filter((p) => p.time + this.options.minDelayMs <= time);
+    if (list === undefined) return none;
+    const { windowMs, minDelayMs } = this.options;
+    // Most calls drop nothing and return everything: checked first, without allocating.
+    let expired = false;
+    let early = false;
+    for (const p of list) {
+      if (time - p.time > windowMs) expired = true;
+      if (p.time + minDelayMs > time) early = true;
+    }
+    let kept = list;
+    if (expired) {
+      kept = list.filter((p) => time - p.time <= windowMs);
+      if (kept.length === 0) {
+        this.#pending.delete(id);
+        return none;
+      }
+      this.#pending.set(id, kept);
+    }
+    return early ? kept.filter((p) => p.time + minDelayMs <= time) : kept;
   }
 
   #add(d: Decayed, time: number, amount: number): void {
