@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar, Union
 
 import grpc
 
-from .errors import InvalidArgumentError, error_from_rpc
+from .errors import InvalidArgumentError, PrescientError, error_from_rpc
 from .gen.inference import grpc_service_pb2 as oip
 from .gen.inference import grpc_service_pb2_grpc as oip_grpc
 from .gen.prescient.cache.v1 import cache_pb2, cache_pb2_grpc
@@ -131,6 +131,8 @@ class PrescientClient:
         self._cache = cache_pb2_grpc.CacheServiceStub(self._channel)
         self._precomputer = precomputer_pb2_grpc.PrecomputerServiceStub(self._channel)
         self._inference = oip_grpc.GRPCInferenceServiceStub(self._channel)
+        # Whether LookupMany may use the compact form: until a cache from before it answers one.
+        self._compact_lookup_many = True
 
     def close(self) -> None:
         self._channel.close()
@@ -174,14 +176,26 @@ class PrescientClient:
         reject_stale: bool = False,
         deadline_s: float | None = None,
     ) -> list[LookupResult]:
-        """Looks a batch up in one call (at most 1000 keys by default); answers in request order."""
-        request = cache_pb2.LookupManyRequest(
-            keys=[_key_proto(to_key(k)) for k in keys],
-            on_miss=_on_miss(on_miss),
-            user_id=user_id,
-            reject_stale=reject_stale,
-        )
+        """Looks a batch up in one call (at most 1000 keys by default); answers in request order.
+
+        A batch of entity ids of one tenant and task type (an ad server's candidates) goes in the
+        compact form (``tenant``, ``task_type``, ``entity_ids``): a fifth of the bytes, and no key
+        message per id to build or parse. A cache from before that form ignores it and answers
+        nothing; the batch is then sent again as keys, and every later one too.
+        """
+        batch = [to_key(k) for k in keys]
+        base = {"on_miss": _on_miss(on_miss), "user_id": user_id, "reject_stale": reject_stale}
+        compact = _compact_form(batch) if self._compact_lookup_many else None
+        if compact is not None:
+            request = cache_pb2.LookupManyRequest(**compact, **base)
+            response = self._call(self._cache.LookupMany, request, deadline_s)
+            if len(response.results) == len(batch):
+                return [_lookup_result(r) for r in response.results]
+            self._compact_lookup_many = False
+        request = cache_pb2.LookupManyRequest(keys=[_key_proto(k) for k in batch], **base)
         response = self._call(self._cache.LookupMany, request, deadline_s)
+        if len(response.results) != len(batch):
+            raise PrescientError(f"LookupMany answered {len(response.results)} results for {len(batch)} keys")
         return [_lookup_result(r) for r in response.results]
 
     def put(
@@ -347,6 +361,19 @@ def _on_miss(mode: str) -> int:
         return _ON_MISS[mode]
     except KeyError:
         raise InvalidArgumentError(f"on_miss must be none, enqueue or compute, not {mode!r}") from None
+
+
+def _compact_form(batch: Sequence[Key]) -> dict[str, Any] | None:
+    """LookupMany's compact fields when every key is an entity id of the first key's tenant and type."""
+    if not batch:
+        return None
+    first = batch[0]
+    ids = []
+    for k in batch:
+        if k.entity_id is None or k.tenant != first.tenant or k.task_type != first.task_type:
+            return None
+        ids.append(k.entity_id)
+    return {"tenant": first.tenant, "task_type": first.task_type, "entity_ids": ids}
 
 
 def _key_proto(key: Key) -> common_pb2.Key:

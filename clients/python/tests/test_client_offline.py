@@ -37,6 +37,28 @@ class FakeCache(cache_pb2_grpc.CacheServiceServicer):
         self.metadata: list[dict[str, str]] = []
         self.time_remaining: list[float] = []
         self.lock = threading.Lock()
+        # LookupMany: (keys, entity_ids) counts per call; `old` answers as a cache from before the
+        # compact form, which does not know its fields (and so sees an empty batch).
+        self.forms: list[tuple[int, int]] = []
+        self.old = False
+
+    def LookupMany(self, request, context):  # noqa: N802
+        ids = [] if self.old else list(request.entity_ids)
+        with self.lock:
+            self.forms.append((len(request.keys), len(ids)))
+        if request.keys and ids:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "send keys or entity_ids, not both")
+        names = (
+            [f"{k.tenant}/{k.task_type}/{k.entity_id}" for k in request.keys]
+            if request.keys
+            else [f"{request.tenant}/{request.task_type}/{i}" for i in ids]
+        )
+        response = cache_pb2.LookupManyResponse()
+        for name in names:
+            r = response.results.add(key=name, hit=True)
+            r.result.value.payload = b"{}"
+            r.result.value.content_type = "application/json"
+        return response
 
     def Lookup(self, request, context):  # noqa: N802 (gRPC's method name)
         entity = request.key.entity_id
@@ -179,6 +201,22 @@ class OfflineClientTest(unittest.TestCase):
                 self.assertEqual(_unpack(t.datatype, _pack("x", t)), t.data)
         with self.assertRaises(InvalidArgumentError):
             _pack("x", Tensor("UINT8", (1,), (256,)))
+
+    def test_lookup_many_sends_one_tenant_and_types_ids_compactly(self) -> None:
+        results = self.client.lookup_many([f"acme/ctr_prediction/ad-{i}" for i in range(3)])
+        self.assertEqual([r.key for r in results], [f"acme/ctr_prediction/ad-{i}" for i in range(3)])
+        # A mixed batch goes as keys.
+        mixed = self.client.lookup_many(["acme/ctr_prediction/ad-1", "acme/roas_prediction/c-1"])
+        self.assertEqual([r.key for r in mixed], ["acme/ctr_prediction/ad-1", "acme/roas_prediction/c-1"])
+        self.assertEqual(self.fake.forms, [(0, 3), (2, 0)])
+
+    def test_lookup_many_falls_back_to_keys_once_against_an_older_cache(self) -> None:
+        self.fake.old = True
+        batch = [f"acme/ctr_prediction/ad-{i}" for i in range(3)]
+        self.assertEqual(len(self.client.lookup_many(batch)), 3)
+        self.assertEqual(len(self.client.lookup_many(batch)), 3)
+        # The compact form once (answered with nothing), then keys from then on.
+        self.assertEqual(self.fake.forms, [(0, 0), (3, 0), (3, 0)])
 
     def test_local_mistakes_never_reach_the_wire(self) -> None:
         with self.assertRaises(InvalidArgumentError):
