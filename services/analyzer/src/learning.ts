@@ -88,7 +88,13 @@ export class Learning {
    * weighs each key by the chance that it is the one read.
    */
   #acted(tenant: string, userId: string, act: string, time: number): void {
+    const previous = this.nextReads.lastEventAt(tenant, userId, act);
     this.nextReads.observeEvent(tenant, act, "", userId, time);
+    // The same act again within the learner's minimum delay predicts the reads its first time
+    // did, which are offered already: a user reading many times a second is not re-predicted
+    // on every read.
+    if (previous !== undefined && time >= previous && time - previous < this.nextReads.options.minDelayMs)
+      return;
     const rule = this.nextReads.rule(tenant, act, time);
     if (rule === undefined) return;
     const keys: Array<{ key: string; confidence: number }> = [];

@@ -94,4 +94,24 @@ describe("next reads keyed by related entities", () => {
     expect([...queued.keys()].sort()).toEqual(["acme/campaign_analytics/c0", "acme/campaign_analytics/c1"]);
     for (const confidence of queued.values()) expect(confidence).toBeGreaterThanOrEqual(0.02);
   });
+
+  it("predicts a user's act repeated within the learner's minimum delay once, and again after it", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock);
+    await sessions(analyzer, clock);
+    analyzer.takeReadAhead(100); // what the last dashboard offered
+    const at = t0 + 30 * hour;
+    const dashboardAt = async (time: number) => {
+      clock.set(time);
+      await analyzer.recordQueries(
+        [query(time, "acme", "dashboard_data", "u0", { userId: "u0" })],
+        emptyIngestResult(),
+      );
+      return analyzer.takeReadAhead(100).map((k) => k.key);
+    };
+    expect(await dashboardAt(at)).toContain("acme/campaign_analytics/c0");
+    // Half a second later (the default minimum delay is 1 s): nothing new to offer.
+    expect(await dashboardAt(at + 500)).toEqual([]);
+    expect(await dashboardAt(at + 2 * sec)).toContain("acme/campaign_analytics/c0");
+  });
 });

@@ -137,6 +137,14 @@ export class FanOutLearner {
     if (userId !== "" && userId !== entityId) this.#await(tenant, userId, p);
   }
 
+  /** When `subject` last had `event` among the events awaiting their reads (undefined: none is). */
+  lastEventAt(tenant: string, subject: string, event: string): number | undefined {
+    let last: number | undefined;
+    for (const p of this.#pending.peek(`${tenant}\u0000${subject}`) ?? none)
+      if (p.stats.event === event && (last === undefined || p.time > last)) last = p.time;
+    return last;
+  }
+
   /** A read: credits the events awaiting it, once per occurrence and target. */
   observeRead(tenant: string, taskType: string, entityId: string, userId: string, time: number): void {
     const byEntity = this.#live(tenant, entityId, time);
