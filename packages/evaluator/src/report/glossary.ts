@@ -137,6 +137,25 @@ export const byReasonColumns: readonly Term[] = [
   { term: "share of hits", meaning: "those hits over all of the policy's hits." },
 ];
 
+export const withinReachColumns: readonly Term[] = [
+  { term: "policy", meaning: "the policy replayed." },
+  {
+    term: "out of reach",
+    meaning:
+      "reads that are the first read of a key recorded at the same instant as an earlier read of its run " +
+      "(the other pages of one request: block.1 to block.7 read with block.0), over all reads. Nothing read " +
+      "before names them and the request reads them as soon as it names them, so no policy that learns from " +
+      "reads can compute them first; only the oracle, which knows the future, hits them.",
+  },
+  { term: "hits there", meaning: "the policy's hits on those reads." },
+  { term: "hit rate within reach", meaning: "the policy's hit rate on the other reads." },
+  {
+    term: "vs oracle within reach",
+    meaning:
+      "that hit rate over the oracle's on the same reads: the share of what is within reach that the policy gets.",
+  },
+];
+
 const entries = (r: Readonly<Record<string, string>>): Term[] =>
   Object.entries(r).map(([term, meaning]) => ({ term, meaning }));
 
@@ -147,6 +166,7 @@ export const glossarySections: ReadonlyArray<{ heading: string; table: string; t
   { heading: "Columns of the table by task type", table: "by-type", terms: byTypeColumns },
   { heading: "Columns of the table by reason", table: "by-reason", terms: byReasonColumns },
   { heading: "Reasons a result was computed", table: "by-reason", terms: entries(reasonTerms) },
+  { heading: "Columns of the table within reach", table: "within-reach", terms: withinReachColumns },
 ];
 
 /** Words of `text` in lines of at most `width` characters (a longer word stands alone). */

@@ -1,7 +1,7 @@
 import type { ReplayReport } from "../sim/replay.js";
 import { duration, int, pct } from "./format.js";
 import { glossarySections } from "./glossary.js";
-import { byReasonTable, byTypeTable, summaryTable, type Table } from "./rows.js";
+import { byReasonTable, byTypeTable, summaryTable, type Table, withinReachTable } from "./rows.js";
 import { escapeHtml as esc, timeChart } from "./svg-chart.js";
 
 /**
@@ -51,6 +51,7 @@ export function renderHtml(r: ReplayReport): string {
     startMs: r.series.startMs,
     binMs: r.series.binMs,
   });
+  const within = withinReachTable(r);
   const ab =
     r.ab === undefined
       ? ""
@@ -77,6 +78,7 @@ svg.chart{max-width:100%;height:auto}
 <figure>${chart}
 <figcaption>Each point: the share of the reads in a ${duration(r.series.binMs)} slice of the trace that found a fresh result, for each policy. Lines that coincide are drawn one over the other, the lower on top; hover over a line for its policy.</figcaption></figure>
 ${htmlTable(summaryTable(r))}
+${within === undefined ? "" : htmlTable(within)}
 ${htmlTable(byTypeTable(r))}
 ${htmlTable(byReasonTable(r))}
 ${ab}

@@ -1,7 +1,7 @@
 import type { PolicyMetrics } from "../sim/metrics.js";
 import type { ReplayReport } from "../sim/replay.js";
 import { duration, int, pct } from "./format.js";
-import { byReasonColumns, byTypeColumns, summaryColumns, type Term } from "./glossary.js";
+import { byReasonColumns, byTypeColumns, summaryColumns, type Term, withinReachColumns } from "./glossary.js";
 
 /**
  * The comparison tables as rows of strings, built once for the text and the
@@ -57,6 +57,30 @@ export function byTypeTable(r: ReplayReport): Table {
       t,
       int(r.policies[0]?.byType[t]?.reads ?? 0),
       ...r.policies.map((p) => pct(p.byType[t]?.hitRate ?? 0)),
+    ]),
+  };
+}
+
+/**
+ * Hit rates with the reads out of any online policy's reach left out (the
+ * other pages of one request), where the trace has any: undefined otherwise.
+ */
+export function withinReachTable(r: ReplayReport): Table | undefined {
+  if (!r.policies.some((p) => p.outOfReachReads.reads > 0)) return undefined;
+  const within = (p: PolicyMetrics): number =>
+    (p.hits - p.outOfReachReads.hits) / Math.max(1, p.reads - p.outOfReachReads.reads);
+  const oracle = oracleOf(r);
+  return {
+    id: "within-reach",
+    title: "Within reach: hit rates without the reads no online policy can serve first",
+    headers: withinReachColumns.map((c) => c.term),
+    columns: withinReachColumns,
+    rows: r.policies.map((p) => [
+      p.policy,
+      pct(p.outOfReachReads.reads / Math.max(1, p.reads)),
+      int(p.outOfReachReads.hits),
+      pct(within(p)),
+      oracle !== undefined && within(oracle) > 0 ? `${(within(p) / within(oracle)).toFixed(2)}x` : "-",
     ]),
   };
 }

@@ -48,6 +48,8 @@ export class MetricsCollector {
   latencyTotalMs = 0;
   readonly byType = new Map<string, HitCount>();
   readonly byClass: Record<ReadClass, HitCount> = { first: hc(), "after-expiry": hc(), repeat: hc() };
+  /** Reads out of any online policy's reach (ReadClassifier.outOfReach), and hits on them. */
+  readonly outOfReach: HitCount = hc();
   readonly byReason = new Map<ComputeReason, ReasonCount>();
   /** Unread results still fresh at the end: neither used nor wasted yet. */
   pending = 0;
@@ -133,6 +135,12 @@ export interface PolicyMetrics {
   byReason: Record<string, ReasonSummary>;
   firstReads: RateCount;
   afterExpiryReads: RateCount;
+  /**
+   * First reads recorded at the instant an earlier read of their run was
+   * (the other pages of one request), and the hits on them: out of reach of
+   * any policy that learns from reads; only the oracle hits them.
+   */
+  outOfReachReads: RateCount;
   computes: { total: number; demand: number; ahead: number; wasted: number; pending: number };
   /** Results never read before they expired, over computes that resolved (used or wasted). */
   waste: number;
@@ -195,6 +203,7 @@ export function summarize(
     byReason,
     firstReads: rateCount(m.byClass.first),
     afterExpiryReads: rateCount(m.byClass["after-expiry"]),
+    outOfReachReads: rateCount(m.outOfReach),
     computes: { total, demand, ahead: total - demand, wasted, pending: m.pending },
     waste: rate(wasted, resolved),
     budget: { ...budget, utilisation: rate(budget.used, budget.tokens) },

@@ -7,6 +7,8 @@ import type { ReadClass } from "./metrics.js";
  * it expire), or a repeat.
  */
 export class ReadClassifier {
+  /** Per run of keys (a key less its trailing number), the instant its latest read was recorded at. */
+  readonly #runInstant = new Map<string, number>();
   /** Each key's slot in `#last`: the times live in a typed array, so a read writes a number, not a new box. */
   readonly #slot = new Map<string, number>();
   #last = new Float64Array(1024);
@@ -29,7 +31,30 @@ export class ReadClassifier {
     return time - prev >= ttlMs ? "after-expiry" : "repeat";
   }
 
+  /**
+   * Whether a read is out of any online policy's reach: the first read of a
+   * key recorded at the same instant as an earlier read of its run (the
+   * other pages of one request, `block.0` to `block.7` at one timestamp).
+   * Nothing read before that instant names the key, and a policy that
+   * learns from reads learns of it only as it is read, so only the oracle,
+   * which knows the future, can compute it first. Call it for every read,
+   * in order, with the read's class.
+   */
+  outOfReach(key: string, instant: number, cls: ReadClass): boolean {
+    const run = runOf(key);
+    const previous = this.#runInstant.get(run);
+    this.#runInstant.set(run, instant);
+    return cls === "first" && previous === instant;
+  }
+
   get keys(): number {
     return this.#slot.size;
   }
+}
+
+/** A key less its trailing number (`t/page/block.7` -> `t/page/block.`); a key without one is its own run. */
+function runOf(key: string): string {
+  let end = key.length;
+  while (end > 0 && key.charCodeAt(end - 1) >= 48 && key.charCodeAt(end - 1) <= 57) end--;
+  return key.slice(0, end);
 }

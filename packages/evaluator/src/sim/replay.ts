@@ -130,6 +130,7 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
     await scheduler.runUntil(r.time);
     if (r.kind === "read") {
       const cls = classifier.classify(r.key, r.time, types.of(r.taskType).ttlMs);
+      const unreachable = classifier.outOfReach(r.key, r.instant ?? r.time, cls);
       if (arms !== undefined && o.ab !== undefined) {
         const unit = splitUnit(r, o.ab.split);
         const arm = armOf(unit);
@@ -138,10 +139,13 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
         const p = run.read(r, cls);
         if (p !== undefined) await p;
         arms[arm]!.add(unit, run.metrics.hits > before);
+        if (unreachable) countOutOfReach(run, before);
       } else {
         for (const run of runs) {
+          const before = run.metrics.hits;
           const p = run.read(r, cls);
           if (p !== undefined) await p;
+          if (unreachable) countOutOfReach(run, before);
         }
       }
     } else {
@@ -185,4 +189,10 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
     ab,
     elapsedMs: performance.now() - began,
   };
+}
+
+/** An out-of-reach read was just replayed on `run`, which had `hitsBefore` hits before it. */
+function countOutOfReach(run: PolicyRun, hitsBefore: number): void {
+  run.metrics.outOfReach.reads++;
+  if (run.metrics.hits > hitsBefore) run.metrics.outOfReach.hits++;
 }

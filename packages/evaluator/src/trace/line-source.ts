@@ -135,6 +135,7 @@ async function* spreadTies(records: AsyncIterable<TraceRecord>, unitMs: number):
     const step = unitMs / run.length;
     for (const [i, r] of run.entries()) {
       const shift = Math.floor(i * step);
+      if (r.kind === "read") r.instant = r.time;
       r.time += shift;
       if (r.kind === "event") r.anchor += shift;
       yield r;

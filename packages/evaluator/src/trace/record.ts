@@ -16,6 +16,11 @@ export interface TraceRead {
   user: string;
   /** Canonical `{tenant}/{task_type}/{escaped entity}`. */
   key: string;
+  /**
+   * When the trace recorded the read, where `time` spreads the reads it
+   * recorded at one timestamp across the timestamp's unit; absent: `time`.
+   */
+  instant?: number;
 }
 
 export interface TraceEvent {

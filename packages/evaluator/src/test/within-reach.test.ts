@@ -1,0 +1,76 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderTable } from "../report/table.js";
+import { ReadClassifier } from "../sim/read-classifier.js";
+import { replay } from "../sim/replay.js";
+import { openTrace } from "../trace/open-trace.js";
+import type { TraceRead } from "../trace/record.js";
+import { RowsTraceSource } from "../workload/output.js";
+import { read } from "../workload/row.js";
+import { testTraces } from "./fixtures.test-util.js";
+
+const t0 = Date.UTC(2024, 0, 1);
+
+describe("reads out of any online policy's reach", () => {
+  it("are the first reads of a key recorded at the instant an earlier read of its run was", () => {
+    const c = new ReadClassifier();
+    const at = (key: string, time: number) => c.outOfReach(key, time, c.classify(key, time, 5_000));
+    expect(at("t/page/b1.0", 1000)).toBe(false); // the request's first page: nothing read it before
+    expect(at("t/page/b1.1", 1000)).toBe(true); // read with it
+    expect(at("t/page/b1.2", 1000)).toBe(true);
+    expect(at("t/page/b1.1", 1000)).toBe(false); // read again: not a first read
+    expect(at("t/page/b1.3", 2000)).toBe(false); // a later instant: b1's earlier pages named the run
+    expect(at("t/page/b2.0", 2000)).toBe(false); // another run
+    expect(at("t/page/plain", 2000)).toBe(false); // no number: its own run
+    expect(at("t/page/plainer", 2000)).toBe(false);
+  });
+
+  it("the replay reports them, and hit rates without them, where a trace has any", async () => {
+    const rows = [];
+    // 40 requests of 4 pages of a new block each, one request a minute.
+    for (let b = 0; b < 40; b++)
+      for (let p = 0; p < 4; p++) rows.push(read(t0 + b * 60_000, "acme", "page", `block${b}.${p}`));
+    const report = await replay(new RowsTraceSource("requests", rows), {
+      ttlSeconds: { default: 600 },
+      latencyMs: { default: 100 },
+      budgetPerSecond: 10,
+      policies: ["reactive", "oracle"],
+    });
+    const [reactive, oracle] = report.policies;
+    expect(reactive!.outOfReachReads).toMatchObject({ reads: 120, hits: 0 });
+    // The oracle knows the future: it computes them first.
+    expect(oracle!.outOfReachReads.reads).toBe(120);
+    expect(oracle!.outOfReachReads.hits).toBeGreaterThan(100);
+    const text = renderTable(report);
+    expect(text).toContain("Within reach");
+    expect(text).toMatch(/reactive\s+75\.0%\s+0\s+0\.0%/);
+  });
+
+  it("leaves the table out where no read is out of reach", async () => {
+    const rows = [];
+    for (let b = 0; b < 10; b++)
+      for (let p = 0; p < 4; p++)
+        rows.push(read(t0 + b * 60_000 + p * 1000, "acme", "page", `block${b}.${p}`));
+    const report = await replay(new RowsTraceSource("scans", rows), {
+      ttlSeconds: { default: 600 },
+      policies: ["reactive", "oracle"],
+    });
+    expect(report.policies[1]!.outOfReachReads.reads).toBe(0);
+    expect(renderTable(report)).not.toContain("Within reach");
+  });
+
+  it("a CacheLib block trace keeps the instant its reads were recorded at while it spreads their times", async () => {
+    const source = await openTrace(join(testTraces, "block_traces_1.csv"));
+    const reads: TraceRead[] = [];
+    for await (const r of source.records()) if (r.kind === "read") reads.push(r);
+    for (const r of reads) {
+      expect(r.instant).toBeDefined();
+      expect(r.time - r.instant!).toBeGreaterThanOrEqual(0);
+      expect(r.time - r.instant!).toBeLessThan(1000);
+    }
+    // The first row reads 8 pages of one block at one second: one instant, eight times.
+    const first = reads.filter((r) => r.key.includes("12ce23eaa5534a38"));
+    expect(new Set(first.slice(0, 8).map((r) => r.instant)).size).toBe(1);
+    expect(new Set(first.slice(0, 8).map((r) => r.time)).size).toBe(8);
+  });
+});
