@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { renderHtml } from "../report/html.js";
 import { renderTable } from "../report/table.js";
 import { ReadClassifier } from "../sim/read-classifier.js";
 import { replay } from "../sim/replay.js";
@@ -44,6 +45,9 @@ describe("reads out of any online policy's reach", () => {
     const text = renderTable(report);
     expect(text).toContain("Within reach");
     expect(text).toMatch(/reactive\s+75\.0%\s+0\s+0\.0%/);
+    const html = renderHtml(report);
+    expect(html).toContain('data-table="within-reach"');
+    expect(html).toContain("Columns of the table within reach");
   });
 
   it("leaves the table out where no read is out of reach", async () => {
@@ -57,6 +61,7 @@ describe("reads out of any online policy's reach", () => {
     });
     expect(report.policies[1]!.outOfReachReads.reads).toBe(0);
     expect(renderTable(report)).not.toContain("Within reach");
+    expect(renderHtml(report)).not.toContain('data-table="within-reach"');
   });
 
   it("a CacheLib block trace keeps the instant its reads were recorded at while it spreads their times", async () => {
