@@ -97,7 +97,7 @@ interface Pending {
   entityId: string;
   userId: string;
   /** Targets already credited for this occurrence. */
-  seen: Set<string>;
+  seen: Set<string> | undefined;
 }
 
 /** #live's answer when nothing awaits: shared, never written. */
@@ -132,7 +132,8 @@ export class FanOutLearner {
       this.#stats.set(id, stats);
     }
     this.#add(stats.events, time, 1);
-    const p: Pending = { stats, time, entityId, userId, seen: new Set() };
+    // Most occurrences are credited by no read: their set is made on the first credit.
+    const p: Pending = { stats, time, entityId, userId, seen: undefined };
     if (entityId !== "") this.#await(tenant, entityId, p);
     if (userId !== "" && userId !== entityId) this.#await(tenant, userId, p);
   }
@@ -226,6 +227,7 @@ export class FanOutLearner {
   #credit(p: Pending, taskType: string, keyBy: LearnedKeyBy, time: number): void {
     const id = `${taskType}\u0000${keyBy}`;
     // At most maxTargets credits per occurrence: the seen set stays bounded too.
+    p.seen ??= new Set();
     if (p.seen.has(id) || p.seen.size >= this.options.maxTargets) return;
     p.seen.add(id);
     let t = p.stats.targets.get(id);
