@@ -216,8 +216,8 @@ export class EntityRelations {
    * The subject's `limit` strongest related entities of `taskType`'s kind
    * (as `related`), each with its share of the weight of them all: how
    * likely a read of that type through a relation is of that entity, at any
-   * time. One pass, no sort of the rest: every read of a user whose reads are learned
-   * to be followed by related-keyed reads asks.
+   * time. One pass, no sort of the rest, and memoised: every read of a user
+   * whose reads are learned to be followed by related-keyed reads asks.
    */
   topShares(
     tenant: string,
