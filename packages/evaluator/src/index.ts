@@ -15,7 +15,7 @@ export {
   type LiveResult,
   liveReplay,
 } from "./live/live-replay.js";
-export { meshTimeScale, scaleMatches } from "./live/mesh-scale.js";
+export { meshBudgetPerTraceSecond, meshTimeScale, scaleMatches } from "./live/mesh-scale.js";
 export { type PacerClock, type PaceStats, pace } from "./live/pacer.js";
 export { renderLive, timeScaleLine } from "./live/render.js";
 export { type LiveAddresses, liveAddresses, parseAddressList, RoundRobin } from "./live/replicas.js";

@@ -6,6 +6,7 @@ import { cacheV1, executorV1, precomputerV1 } from "@prescient/contracts";
 import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
 import { type LiveResult, liveReplay, openTrace, replay, syntheticFeatures } from "@prescient/evaluator";
 import { callUnary } from "@prescient/kit";
+import { parsePrecomputerConfig } from "@prescient/precomputer";
 import { exampleSpecs, Rng } from "@prescient/predictor";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -117,7 +118,16 @@ describe("prescient replay --live against a running mesh", () => {
       const r = await run(trace, "--live", "--addr", addr, "--speed", "200", "--json", "--no-progress");
       expect(r.stderr).not.toMatch(/error|warning/);
       expect(r.code).toBe(0);
-      const { report, live } = JSON.parse(r.stdout) as { report: { policies: unknown[] }; live: LiveResult };
+      const { report, live } = JSON.parse(r.stdout) as {
+        report: { policies: unknown[]; settings: { budgetPerSecond: number } };
+        live: LiveResult;
+      };
+      // The simulation spends what the mesh may: its configured per_minute, in trace time at the mesh's scale.
+      const perMinute = parsePrecomputerConfig(
+        loadTaskTypes(defaultTaskTypesPath).raw,
+        loadTaskTypes(defaultTaskTypesPath),
+      ).budget.perMinute;
+      expect(report.settings.budgetPerSecond).toBeCloseTo(perMinute / 60, 6);
       expect(report.policies.length).toBe(5);
 
       expect(live.aborted).toBe(false);

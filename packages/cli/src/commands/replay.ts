@@ -17,6 +17,7 @@ import {
   liveReplay,
   liveTypeMap,
   MappedTraceSource,
+  meshBudgetPerTraceSecond,
   meshTimeScale,
   openTrace,
   type PolicyName,
@@ -136,7 +137,7 @@ export function registerReplay(program: Command): void {
     .option("--policy <p...>", `policies to compare (${policyNames.join(", ")}); default all`)
     .option(
       "--budget <tasks/s>",
-      "ahead-of-time computes per second (default: a quarter of the mean read rate)",
+      "ahead-of-time computes per second (default: a quarter of the mean read rate; with --live, the mesh's own budget in trace time)",
       parsePositiveNumber,
     )
     .option("--ttl <type=s...>", "TTL in seconds per task type; type 'default' for unconfigured types")
@@ -218,6 +219,7 @@ export function registerReplay(program: Command): void {
         let taskTypes = loaded;
         let typeMap: ReturnType<typeof liveTypeMap> | undefined;
         let meshScale: number | undefined;
+        let budgetPerSecond = flags.budget;
         const addrs = liveAddressesOfFlags(flags);
         if (flags.live) {
           checkLiveAddress(flags.addr, flags.allowRemote);
@@ -246,6 +248,10 @@ export function registerReplay(program: Command): void {
             process.stderr.write(`${timeScaleLine({ meshTimeScale: meshScale, speed: flags.speed })}\n`);
             taskTypes = scaleTaskTypes(loaded, flags.speed / (meshScale ?? 1));
           }
+          // The simulation spends what the mesh may (a trace's default budget is far below a
+          // configured one, and the two would not compare), unless --budget says otherwise.
+          if (budgetPerSecond === undefined && meshScale !== undefined)
+            budgetPerSecond = meshBudgetPerTraceSecond(loaded, meshScale, flags.speed);
         } else if (
           flags.liveType !== undefined ||
           flags.runTag !== undefined ||
@@ -269,7 +275,7 @@ export function registerReplay(program: Command): void {
           policies: (flags.policy ?? [...policyNames])
             .flatMap((p) => p.split(","))
             .map((p) => policy(p.trim())),
-          budgetPerSecond: flags.budget,
+          budgetPerSecond,
           ttlSeconds: ttl,
           latencyMs: latency,
           taskTypes,

@@ -36,6 +36,20 @@ export async function meshTimeScale(
   }
 }
 
+/**
+ * The background budget a mesh at `meshScale` spends per second of trace
+ * played at `speed`: its configured `per_minute`, times its scale, per wall
+ * minute, and a wall second plays `speed` seconds of trace. What the
+ * simulation beside a live run should spend, so that the two compare.
+ */
+export function meshBudgetPerTraceSecond(
+  taskTypes: TaskTypeRegistry,
+  meshScale: number,
+  speed: number,
+): number {
+  return (parsePrecomputerConfig(taskTypes.raw, taskTypes).budget.perMinute * meshScale) / 60 / speed;
+}
+
 /** Whether a mesh scale is the replay's speed, within the rounding of the budget. */
 export function scaleMatches(meshScale: number | undefined, speed: number): boolean {
   return meshScale !== undefined && Math.abs(meshScale - speed) <= speed * 0.001;
