@@ -49,6 +49,7 @@ export {
 export { type LaunchInput, validateLaunch } from "./core/launches.js";
 export { findOffPeakWindow, type OffPeakSettings, type OffPeakWindow } from "./core/off-peak.js";
 export { SequenceTracker, sequenceOf, type Transition } from "./core/sequence-tracker.js";
+export { streamOf } from "./core/sequential-streams.js";
 export { type HeavyHitter, SpaceSaving } from "./core/space-saving.js";
 export { summarizeType, type TypeSummary } from "./core/type-stats.js";
 export { FileModelPublisher } from "./model/file-publisher.js";

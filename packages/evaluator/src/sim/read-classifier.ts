@@ -1,3 +1,4 @@
+import { streamOf } from "@prescient/analyzer";
 import type { ReadClass } from "./metrics.js";
 
 /**
@@ -7,7 +8,7 @@ import type { ReadClass } from "./metrics.js";
  * it expire), or a repeat.
  */
 export class ReadClassifier {
-  /** Per run of keys (a key less its trailing number), the instant its latest read was recorded at. */
+  /** Per run of keys (a key less its trailing number, as the analyzer's sequential streams see it), the instant its latest read was recorded at. */
   readonly #runInstant = new Map<string, number>();
   /** Each key's slot in `#last`: the times live in a typed array, so a read writes a number, not a new box. */
   readonly #slot = new Map<string, number>();
@@ -41,7 +42,7 @@ export class ReadClassifier {
    * in order, with the read's class.
    */
   outOfReach(key: string, instant: number, cls: ReadClass): boolean {
-    const run = runOf(key);
+    const run = streamOf(key)?.stream ?? key;
     const previous = this.#runInstant.get(run);
     this.#runInstant.set(run, instant);
     return cls === "first" && previous === instant;
@@ -50,11 +51,4 @@ export class ReadClassifier {
   get keys(): number {
     return this.#slot.size;
   }
-}
-
-/** A key less its trailing number (`t/page/block.7` -> `t/page/block.`); a key without one is its own run. */
-function runOf(key: string): string {
-  let end = key.length;
-  while (end > 0 && key.charCodeAt(end - 1) >= 48 && key.charCodeAt(end - 1) <= 57) end--;
-  return key.slice(0, end);
 }

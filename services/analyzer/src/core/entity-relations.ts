@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { decayFactor, forwardWeight, rescaleFactor } from "./forward-decay.js";
 
 /**
  * Decayed relations from a subject (a user, or an entity) to entities, per
@@ -169,7 +170,7 @@ export class EntityRelations {
     }
     if (this.#rate * (time - s.landmark) > maxLandmarkExponent) this.#rescale(s, time);
     s.latest = Math.max(s.latest, time);
-    const g = weight * Math.exp(this.#rate * (time - s.landmark));
+    const g = weight * forwardWeight(this.#rate, time, s.landmark);
     const related = s.related;
     const cur = related.get(entityId);
     if (cur !== undefined) {
@@ -202,7 +203,7 @@ export class EntityRelations {
   related(tenant: string, subject: string, limit: number, now: number, taskType?: string): RelatedEntity[] {
     const s = this.#subjects.get(subjectId(tenant, subject));
     if (s === undefined || limit <= 0) return [];
-    const entries = taskType === undefined ? undefined : this.#ofKind(tenant, s, taskType);
+    const entries = taskType === undefined ? undefined : this.#ofKind(tenant, s, taskType).entries;
     const scale = this.#scale(s, now);
     // The strongest alone: one pass, no sort.
     if (limit === 1) return this.#strongest(entries ?? s.related, scale);
@@ -227,9 +228,9 @@ export class EntityRelations {
   ): ReadonlyArray<{ entityId: string; share: number }> {
     const s = this.#subjects.peek(subjectId(tenant, subject));
     if (s === undefined || limit <= 0) return [];
-    const entries = this.#ofKind(tenant, s, taskType);
-    const filter = s.kinds.get(taskType);
-    const memo = filter?.shares;
+    const filter = this.#ofKind(tenant, s, taskType);
+    const entries = filter.entries;
+    const memo = filter.shares;
     if (memo !== undefined && memo.limit === limit && memo.changed <= sharesTolerance * memo.total)
       return memo.top;
     // Shares are ratios of one subject's weights, the same at any time: no decay to apply.
@@ -253,13 +254,14 @@ export class EntityRelations {
         add(entityId, w.g);
       }
     const shares = total > 0 ? top.map((r) => ({ entityId: r.entityId, share: r.weight / total })) : [];
-    if (filter !== undefined) filter.shares = { limit, top: shares, total, changed: 0 };
+    filter.shares = { limit, top: shares, total, changed: 0 };
     return shares;
   }
 
   /**
-   * The subject's entities of the kind `taskType` is read for (undefined:
-   * every one, while nothing is known of the type's kind): those sharing a
+   * The subject's filter for `taskType`: its entities of the kind the type
+   * is read for (`entries`; undefined: every one, while nothing is known of
+   * the type's kind), those sharing a
    * tag with the type itself, the kinds its reads went through tenant-wide,
    * or the tags of the subject's entities read as it. Which entities qualify
    * changes only as entities come and go and tags are added, not as weights
@@ -267,9 +269,9 @@ export class EntityRelations {
    * (relate, #evictWeakest), and worked out again only when a tag or the
    * tenant's kinds change. Every read of a user with a related-keyed rule asks.
    */
-  #ofKind(tenant: string, s: Subject, taskType: string): Array<[string, Weight]> | undefined {
+  #ofKind(tenant: string, s: Subject, taskType: string): KindFilter {
     const cached = s.kinds.get(taskType);
-    if (cached !== undefined && cached.kindsVersion === this.#kindsVersion) return cached.entries;
+    if (cached !== undefined && cached.kindsVersion === this.#kindsVersion) return cached;
     const kind = this.#kind;
     kind.clear();
     kind.add(taskType);
@@ -282,13 +284,14 @@ export class EntityRelations {
         ? undefined
         : [...s.related].filter(([, w]) => sharesTag(w.tags, kind));
     if (cached === undefined && s.kinds.size >= maxKindsPerSubject) s.kinds.clear();
-    s.kinds.set(taskType, {
+    const filter: KindFilter = {
       kindsVersion: this.#kindsVersion,
       kind: new Set(kind),
       entries,
       shares: undefined,
-    });
-    return entries;
+    };
+    s.kinds.set(taskType, filter);
+    return filter;
   }
 
   /** related()'s first entry, by the same order (weight, then entity id), without building the list. */
@@ -317,12 +320,12 @@ export class EntityRelations {
 
   /** What turns the subject's scaled weights into weights at `now` (or at its latest relation, if later). */
   #scale(s: Subject, now: number): number {
-    return Math.exp(-this.#rate * (Math.max(now, s.latest) - s.landmark));
+    return decayFactor(this.#rate, Math.max(now, s.latest), s.landmark);
   }
 
   /** Moves the subject's landmark to `time`, scaling its weights down to match. */
   #rescale(s: Subject, time: number): void {
-    const f = Math.exp(-this.#rate * (time - s.landmark));
+    const f = rescaleFactor(this.#rate, s.landmark, time);
     for (const w of s.related.values()) w.g *= f;
     s.landmark = time;
     for (const k of s.kinds.values()) k.shares = undefined;

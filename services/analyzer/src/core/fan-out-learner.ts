@@ -157,9 +157,9 @@ export class FanOutLearner {
     if (userId === "" || userId === entityId) return;
     // The event's own entity may be one of its user's related ones too (a login about a campaign):
     // the read is then keyed both ways, so a configured `related` target learns how often it pays.
-    const byUser = this.#live(tenant, userId, time).filter((p) => p.userId === userId);
+    const byUser = this.#live(tenant, userId, time);
     if (byUser.length === 0 || !this.#relations.has(tenant, userId, entityId)) return;
-    for (const p of byUser) this.#credit(p, taskType, "related", time);
+    for (const p of byUser) if (p.userId === userId) this.#credit(p, taskType, "related", time);
   }
 
   /**
