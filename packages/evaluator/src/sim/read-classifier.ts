@@ -1,4 +1,5 @@
 import { streamOf } from "@prescient/analyzer";
+import type { TraceEvent, TraceRead } from "../trace/record.js";
 import type { ReadClass } from "./metrics.js";
 
 /**
@@ -10,6 +11,8 @@ import type { ReadClass } from "./metrics.js";
 export class ReadClassifier {
   /** Per run of keys (a key less its trailing number, as the analyzer's sequential streams see it), the instant its latest read was recorded at. */
   readonly #runInstant = new Map<string, number>();
+  /** Tenant and entity of every event so far: reads of them were announced before they came. */
+  readonly #announced = new Set<string>();
   /** Each key's slot in `#last`: the times live in a typed array, so a read writes a number, not a new box. */
   readonly #slot = new Map<string, number>();
   #last = new Float64Array(1024);
@@ -35,17 +38,24 @@ export class ReadClassifier {
   /**
    * Whether a read is out of any online policy's reach: the first read of a
    * key recorded at the same instant as an earlier read of its run (the
-   * other pages of one request, `block.0` to `block.7` at one timestamp).
-   * Nothing read before that instant names the key, and a policy that
-   * learns from reads learns of it only as it is read, so only the oracle,
-   * which knows the future, can compute it first. Call it for every read,
-   * in order, with the read's class.
+   * other pages of one request, `block.0` to `block.7` at one timestamp),
+   * of an entity no earlier event named (a put of the block announces its
+   * pages, and a rule could compute them). Nothing before that instant
+   * names the key, and a policy learns of it only as it is read, so only
+   * the oracle, which knows the future, can compute it first. Call it for
+   * every read, in order, with the read's class, and `announce` for every event.
    */
-  outOfReach(key: string, instant: number, cls: ReadClass): boolean {
-    const run = streamOf(key)?.stream ?? key;
+  outOfReach(r: TraceRead, cls: ReadClass): boolean {
+    const instant = r.instant ?? r.time;
+    const run = streamOf(r.key)?.stream ?? r.key;
     const previous = this.#runInstant.get(run);
     this.#runInstant.set(run, instant);
-    return cls === "first" && previous === instant;
+    return cls === "first" && previous === instant && !this.#announced.has(`${r.tenant}\u0000${r.entity}`);
+  }
+
+  /** An event: reads of its entity from now on were announced. */
+  announce(e: TraceEvent): void {
+    if (e.entity !== "") this.#announced.add(`${e.tenant}\u0000${e.entity}`);
   }
 
   get keys(): number {

@@ -130,7 +130,7 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
     await scheduler.runUntil(r.time);
     if (r.kind === "read") {
       const cls = classifier.classify(r.key, r.time, types.of(r.taskType).ttlMs);
-      const unreachable = classifier.outOfReach(r.key, r.instant ?? r.time, cls);
+      const unreachable = classifier.outOfReach(r, cls);
       if (arms !== undefined && o.ab !== undefined) {
         const unit = splitUnit(r, o.ab.split);
         const arm = armOf(unit);
@@ -149,6 +149,7 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
         }
       }
     } else {
+      classifier.announce(r);
       for (const run of runs) {
         const p = run.event(r);
         if (p !== undefined) await p;

@@ -15,7 +15,11 @@ const t0 = Date.UTC(2024, 0, 1);
 describe("reads out of any online policy's reach", () => {
   it("are the first reads of a key recorded at the instant an earlier read of its run was", () => {
     const c = new ReadClassifier();
-    const at = (key: string, time: number) => c.outOfReach(key, time, c.classify(key, time, 5_000));
+    const at = (key: string, time: number) => {
+      const entity = key.split("/")[2]!;
+      const r: TraceRead = { kind: "read", time, tenant: "t", taskType: "page", entity, user: "", key };
+      return c.outOfReach(r, c.classify(key, time, 5_000));
+    };
     expect(at("t/page/b1.0", 1000)).toBe(false); // the request's first page: nothing read it before
     expect(at("t/page/b1.1", 1000)).toBe(true); // read with it
     expect(at("t/page/b1.2", 1000)).toBe(true);
@@ -24,6 +28,31 @@ describe("reads out of any online policy's reach", () => {
     expect(at("t/page/b2.0", 2000)).toBe(false); // another run
     expect(at("t/page/plain", 2000)).toBe(false); // no number: its own run
     expect(at("t/page/plainer", 2000)).toBe(false);
+  });
+
+  it("leaves out pages an earlier event announced: a rule on it could compute them first", () => {
+    const c = new ReadClassifier();
+    const read = (entity: string, time: number): boolean => {
+      const key = `t/page/${entity}`;
+      const r: TraceRead = { kind: "read", time, tenant: "t", taskType: "page", entity, user: "", key };
+      return c.outOfReach(r, c.classify(key, time, 5_000));
+    };
+    const put = (entity: string, tenant = "t"): void =>
+      c.announce({
+        kind: "event",
+        time: 500,
+        tenant,
+        entity,
+        user: "",
+        event: "put",
+        taskType: "page",
+        anchor: 500,
+      });
+    put("b1.1");
+    put("b1.2", "other"); // another tenant's entity of the same name announces nothing here
+    expect(read("b1.0", 1000)).toBe(false);
+    expect(read("b1.1", 1000)).toBe(false); // announced by the put
+    expect(read("b1.2", 1000)).toBe(true);
   });
 
   it("the replay reports them, and hit rates without them, where a trace has any", async () => {
