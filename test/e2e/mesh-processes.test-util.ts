@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { waitForServing } from "@prescient/kit";
-import { freePort } from "@prescient/kit/testing";
+import { freePort, freePorts } from "@prescient/kit/testing";
 
 /** The built CLI, as `npm start` runs it. */
 export const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
@@ -144,11 +144,8 @@ export async function startSplit(
     (r) => count(r) > 0,
   );
   const addrs: Partial<Record<Role, string[]>> = {};
-  for (const r of roles) {
-    const list: string[] = [];
-    for (let i = 0; i < count(r); i++) list.push(`127.0.0.1:${await freePort()}`);
-    addrs[r] = list;
-  }
+  const ports = await freePorts(roles.reduce((sum, r) => sum + count(r), 0));
+  for (const r of roles) addrs[r] = ports.splice(0, count(r)).map((port) => `127.0.0.1:${port}`);
   /** Replica `i`'s peer of role `r`: replica i mod n, so callers spread over the replicas. */
   const peer = (r: Role, i: number): string | undefined => {
     const list = addrs[r];

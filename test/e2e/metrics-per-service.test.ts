@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { waitForServing } from "@prescient/kit";
-import { freePort, metricFamilies } from "@prescient/kit/testing";
+import { freePorts, metricFamilies } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -91,9 +91,12 @@ interface Served {
 }
 const served = new Map<Service | "up", Served>();
 
-/** Starts `prescient <args>` listening on `port`, with its metrics on a port of its own. */
-async function start(name: Service | "up", args: string[], port: number): Promise<void> {
-  const metricsPort = await freePort();
+/**
+ * Starts `prescient <args>` listening on `port`, its metrics on `metricsPort`.
+ * A process that exits before it serves fails the start at once, with its exit
+ * and the end of its stderr, instead of a minute's wait for a port nobody binds.
+ */
+async function start(name: Service | "up", args: string[], port: number, metricsPort: number): Promise<void> {
   // Memory stores, and peers that are absent: only what each process registers is under test.
   const child = spawn("node", [cli, ...args], {
     env: {
@@ -103,21 +106,47 @@ async function start(name: Service | "up", args: string[], port: number): Promis
       PRESCIENT_METRICS_PORT: String(metricsPort),
       PRESCIENT_METRICS_HOST: "127.0.0.1",
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "ignore", "pipe"],
   });
   served.set(name, { child, metricsPort });
-  await waitForServing(`127.0.0.1:${port}`, "", 60_000);
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    process.stderr.write(chunk);
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once("exit", (code, signal) =>
+      reject(
+        new Error(
+          `prescient ${args.join(" ")} exited (${signal ?? `code ${code}`}) before serving: ${stderr}`,
+        ),
+      ),
+    );
+  });
+  // Once it serves, its exit (afterAll's SIGTERM) is no longer a failure.
+  exited.catch(() => undefined);
+  await Promise.race([waitForServing(`127.0.0.1:${port}`, "", 60_000), exited]);
 }
 
 beforeAll(async () => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (npm test does)`);
-  const ports = await Promise.all([...services, "up"].map(() => freePort()));
-  await Promise.all([
-    ...services.map((service, i) =>
-      start(service, ["serve", service, "--addr", `127.0.0.1:${ports[i]}`], ports[i] as number),
+  const names = [...services, "up"] as const;
+  // One batch, so no two of the twelve ports are the same.
+  const ports = await freePorts(names.length * 2);
+  const portOf = (i: number) => ports[i] as number;
+  const metricsPortOf = (i: number) => ports[names.length + i] as number;
+  await Promise.all(
+    names.map((name, i) =>
+      start(
+        name,
+        name === "up"
+          ? ["up", "--port", String(portOf(i))]
+          : ["serve", name, "--addr", `127.0.0.1:${portOf(i)}`],
+        portOf(i),
+        metricsPortOf(i),
+      ),
     ),
-    start("up", ["up", "--port", String(ports[services.length])], ports[services.length] as number),
-  ]);
+  );
 }, 120_000);
 
 afterAll(async () => {

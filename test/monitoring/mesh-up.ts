@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { waitForServing } from "@prescient/kit";
-import { freePort } from "@prescient/kit/testing";
+import { freePorts } from "@prescient/kit/testing";
 
 /**
  * `prescient up` as a child process (every service in one process, so every
@@ -26,7 +26,7 @@ const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta
 
 export async function startMeshUp(): Promise<MeshUp> {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (npm test does)`);
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const addr = `127.0.0.1:${port}`;
   const metricsTarget = `127.0.0.1:${metricsPort}`;
   // Its own temp folder: `up` copies the example models there.
