@@ -1,3 +1,4 @@
+import type { ClientUnaryCall, CallOptions as GrpcCallOptions, Metadata, ServiceError } from "@grpc/grpc-js";
 import { cacheV1, type commonV1, executorV1, inference, precomputerV1 } from "@prescient/contracts";
 import {
   type Features,
@@ -17,6 +18,7 @@ import { type ClientOptions, resolveClientOptions, type ServiceRole } from "./op
 import { SingleFlight } from "./single-flight.js";
 import { Transport } from "./transport.js";
 import { type DecodedValue, decodeValue, toValue } from "./values.js";
+import { decodeLookupValues, type LookupValuesAnswer } from "./values-decoder.js";
 
 /** Settings any call may override. */
 export interface CallOptions {
@@ -186,9 +188,7 @@ export class PrescientClient {
     const r = await this.#lookupMany(keys, options, true);
     if (r.values.length !== keys.length)
       throw new InternalError(`LookupMany answered ${r.values.length} values for ${keys.length} keys`);
-    return r.values.map((v) =>
-      v.tensors === undefined && v.payload === undefined ? undefined : decodeValue(v),
-    );
+    return r.values;
   }
 
   /**
@@ -198,17 +198,29 @@ export class PrescientClient {
    * does for a non-empty batch: the call is then sent again with the keys,
    * and this client stops using the form.
    */
+  #lookupMany(
+    keys: readonly KeyInput[],
+    options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
+    valuesOnly: false,
+  ): Promise<cacheV1.LookupManyResponse>;
+  #lookupMany(
+    keys: readonly KeyInput[],
+    options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
+    valuesOnly: true,
+  ): Promise<LookupValuesAnswer>;
   async #lookupMany(
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
     valuesOnly: boolean,
-  ): Promise<cacheV1.LookupManyResponse> {
+  ): Promise<cacheV1.LookupManyResponse | LookupValuesAnswer> {
     checkCount(keys.length, clientLimits.maxKeysPerCall, "keys");
     const proto = keys.map((k) => toWireKey(k).proto);
+    // Values only are decoded from the wire straight into DecodedValues (values-decoder.ts).
+    const method = valuesOnly ? this.#lookupValuesMethod : this.#cache.lookupMany.bind(this.#cache);
     const send = (form: LookupManyKeys) =>
       this.#call("LookupMany", options, (settings) =>
-        callUnary(
-          this.#cache.lookupMany.bind(this.#cache),
+        callUnary<cacheV1.LookupManyRequest, cacheV1.LookupManyResponse | LookupValuesAnswer>(
+          method,
           {
             ...form,
             onMiss: onMissOf[options.onMiss ?? "none"],
@@ -220,14 +232,35 @@ export class PrescientClient {
           settings,
         ),
       );
+    const answered = (r: cacheV1.LookupManyResponse | LookupValuesAnswer): number =>
+      r.values.length + (typeof r.results === "number" ? r.results : r.results.length);
     const form = lookupManyKeys(proto, this.#compactLookupMany);
     const r = await send(form);
-    if (form.keys.length === 0 && keys.length > 0 && r.results.length === 0 && r.values.length === 0) {
+    if (form.keys.length === 0 && keys.length > 0 && answered(r) === 0) {
       this.#compactLookupMany = false;
       return send(lookupManyKeys(proto, false));
     }
     return r;
   }
+
+  /** LookupMany with its answer read by decodeLookupValues instead of the generated decoder. */
+  readonly #lookupValuesMethod = (
+    request: cacheV1.LookupManyRequest,
+    metadata: Metadata,
+    options: Partial<GrpcCallOptions>,
+    callback: (error: ServiceError | null, response: LookupValuesAnswer) => void,
+  ): ClientUnaryCall => {
+    const m = cacheV1.CacheServiceService.lookupMany;
+    return this.#cache.makeUnaryRequest(
+      m.path,
+      m.requestSerialize,
+      decodeLookupValues,
+      request,
+      metadata,
+      options,
+      (error, response) => callback(error, response as LookupValuesAnswer),
+    );
+  };
 
   /**
    * Cache-aside: the cached value on a hit (fresh or stale), else `compute`'s,
