@@ -48,7 +48,7 @@ function readValue(r: WireReader, end: number): DecodedValue | undefined {
     const type = tag & 7;
     if (field === 1 && type === wire.len) tensors = readTensors(r, r.length());
     else if (field === 2 && type === wire.len) payload = r.bytes(r.length());
-    else if (field === 3 && type === wire.len) contentType = r.string(r.length());
+    else if (field === 3 && type === wire.len) contentType = r.string(r.length(), 2);
     else r.skip(type);
   }
   r.expectAt(end);
@@ -79,8 +79,8 @@ function readTensor(r: WireReader, end: number): [string, TensorValue] {
     const tag = r.varint32();
     const field = tag >>> 3;
     const type = tag & 7;
-    if (field === 1 && type === wire.len) name = r.string(r.length());
-    else if (field === 2 && type === wire.len) t.datatype = r.string(r.length());
+    if (field === 1 && type === wire.len) name = r.string(r.length(), 0);
+    else if (field === 2 && type === wire.len) t.datatype = r.string(r.length(), 1);
     else if (field === 3 && type === wire.len) {
       const stop = r.length();
       while (r.pos < stop) t.shape.push(r.int64());
@@ -101,6 +101,7 @@ function readTensor(r: WireReader, end: number): [string, TensorValue] {
 class WireReader {
   pos = 0;
   readonly #buf: Buffer;
+  readonly #last: Array<{ start: number; end: number; text: string } | undefined> = [];
 
   constructor(bytes: Uint8Array) {
     this.#buf = Buffer.isBuffer(bytes)
@@ -152,10 +153,28 @@ class WireReader {
     return v;
   }
 
-  string(end: number): string {
-    const s = this.#buf.toString("utf8", this.pos, end);
+  /**
+   * The UTF-8 text up to `end`. The same few names recur in every value (a
+   * tensor's name and datatype, a content type): each `slot` remembers its
+   * last text and where it was read, and answers it again for the same
+   * bytes, so a hundred values do not make three hundred strings.
+   */
+  string(end: number, slot: number): string {
+    const start = this.pos;
     this.pos = end;
-    return s;
+    const last = this.#last[slot];
+    if (last !== undefined && last.end - last.start === end - start) {
+      let same = true;
+      for (let i = 0; i < end - start; i++)
+        if (this.#buf[start + i] !== this.#buf[last.start + i]) {
+          same = false;
+          break;
+        }
+      if (same) return last.text;
+    }
+    const text = this.#buf.toString("utf8", start, end);
+    if (end - start <= 64) this.#last[slot] = { start, end, text };
+    return text;
   }
 
   /** The bytes up to `end`, copied: the caller may keep them past the call's buffer. */
