@@ -92,13 +92,21 @@ interface Served {
 const served = new Map<Service | "up", Served>();
 
 /**
- * Starts `prescient <args>` listening on `port`, its metrics on `metricsPort`.
- * A process that exits before it serves fails the start at once, with its exit
- * and the end of its stderr, instead of a minute's wait for a port nobody binds.
+ * Starts `prescient <args(port)>` listening on `port`, its metrics on
+ * `metricsPort`. A process that exits before it serves fails the start at
+ * once, with its exit and the end of its stderr, instead of a minute's wait
+ * for a port nobody binds; one that lost its port to another test file's
+ * process meanwhile (EADDRINUSE) is started again on fresh ports, twice at most.
  */
-async function start(name: Service | "up", args: string[], port: number, metricsPort: number): Promise<void> {
+async function start(
+  name: Service | "up",
+  args: (port: number) => string[],
+  port: number,
+  metricsPort: number,
+  attempt = 1,
+): Promise<void> {
   // Memory stores, and peers that are absent: only what each process registers is under test.
-  const child = spawn("node", [cli, ...args], {
+  const child = spawn("node", [cli, ...args(port)], {
     env: {
       ...process.env,
       LOG_LEVEL: "warn",
@@ -114,18 +122,19 @@ async function start(name: Service | "up", args: string[], port: number, metrics
     process.stderr.write(chunk);
     stderr = (stderr + chunk).slice(-2000);
   });
-  const exited = new Promise<never>((_, reject) => {
-    child.once("exit", (code, signal) =>
-      reject(
-        new Error(
-          `prescient ${args.join(" ")} exited (${signal ?? `code ${code}`}) before serving: ${stderr}`,
-        ),
-      ),
-    );
+  const exited = new Promise<string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`));
   });
-  // Once it serves, its exit (afterAll's SIGTERM) is no longer a failure.
-  exited.catch(() => undefined);
-  await Promise.race([waitForServing(`127.0.0.1:${port}`, "", 60_000), exited]);
+  const serving = waitForServing(`127.0.0.1:${port}`, "", 60_000).then(() => undefined);
+  // A process that exited leaves this polling to its end: its failure is then nobody's.
+  serving.catch(() => undefined);
+  const how = await Promise.race([serving, exited]);
+  if (how === undefined) return;
+  if (stderr.includes("EADDRINUSE") && attempt < 3) {
+    const [p, m] = (await freePorts(2)) as [number, number];
+    return start(name, args, p, m, attempt + 1);
+  }
+  throw new Error(`prescient ${args(port).join(" ")} exited (${how}) before serving: ${stderr}`);
 }
 
 beforeAll(async () => {
@@ -133,17 +142,15 @@ beforeAll(async () => {
   const names = [...services, "up"] as const;
   // One batch, so no two of the twelve ports are the same.
   const ports = await freePorts(names.length * 2);
-  const portOf = (i: number) => ports[i] as number;
-  const metricsPortOf = (i: number) => ports[names.length + i] as number;
   await Promise.all(
     names.map((name, i) =>
       start(
         name,
         name === "up"
-          ? ["up", "--port", String(portOf(i))]
-          : ["serve", name, "--addr", `127.0.0.1:${portOf(i)}`],
-        portOf(i),
-        metricsPortOf(i),
+          ? (port) => ["up", "--port", String(port)]
+          : (port) => ["serve", name, "--addr", `127.0.0.1:${port}`],
+        ports[i] as number,
+        ports[names.length + i] as number,
       ),
     ),
   );
