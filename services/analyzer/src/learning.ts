@@ -1,6 +1,6 @@
 import {
   errorMessage,
-  formatKey,
+  escapeEntityId,
   InvalidArgumentError,
   validateEntityId,
   validateTaskTypeName,
@@ -98,8 +98,10 @@ export class Learning {
     const rule = this.nextReads.rule(tenant, act, time);
     if (rule === undefined) return;
     const keys: Array<{ key: string; confidence: number }> = [];
+    // Every part was validated on its way in (the read's tenant and type, the user, a related
+    // entity): the key is put together, not checked again for each of the offers.
     const key = (taskType: string, entityId: string, confidence: number): void => {
-      keys.push({ key: formatKey({ tenant, taskType, entityId }), confidence });
+      keys.push({ key: `${tenant}/${taskType}/${escapeEntityId(entityId)}`, confidence });
     };
     // A key less likely to be read than a target must be to be learned at all is not offered:
     // the queue is bounded, and a flood of long shots would push out likely keys.

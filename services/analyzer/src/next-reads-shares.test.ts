@@ -14,10 +14,10 @@ const hour = 3_600_000;
  * (two): a read of campaign analytics follows every dashboard, and c0's
  * is three times as likely as c1's.
  */
-async function sessions(analyzer: Analyzer, clock: ManualClock): Promise<void> {
+async function sessions(analyzer: Analyzer, clock: ManualClock, [c0, c1] = ["c0", "c1"]): Promise<void> {
   const created = emptyIngestResult();
   analyzer.recordEvents(
-    ["c0", "c1"].map((c) => ({
+    [c0, c1].map((c) => ({
       time: new Date(t0),
       tenant: "acme",
       type: "campaign_created",
@@ -35,7 +35,7 @@ async function sessions(analyzer: Analyzer, clock: ManualClock): Promise<void> {
     await analyzer.recordQueries(
       [
         query(start, "acme", "dashboard_data", "u0", user),
-        query(start + 10 * sec, "acme", "campaign_analytics", s % 4 === 3 ? "c1" : "c0", user),
+        query(start + 10 * sec, "acme", "campaign_analytics", s % 4 === 3 ? c1 : c0, user),
       ],
       result,
     );
@@ -61,6 +61,15 @@ describe("next reads keyed by related entities", () => {
     // Together, the target's probability: 8 of the 9 dashboards so far were followed by analytics.
     expect(c0 + c1).toBeGreaterThan(0.8);
     expect(c0 + c1).toBeLessThanOrEqual(8 / 9);
+  });
+
+  it("offers the keys as the cache stores them, entity ids escaped", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock);
+    await sessions(analyzer, clock, ["camp aign/0", "c1"]);
+    const queued = analyzer.takeReadAhead(100).map((k) => k.key);
+    expect(queued).toContain("acme/campaign_analytics/camp%20aign%2F0");
+    expect(queued).toContain("acme/campaign_analytics/c1");
   });
 
   it("offers only the strongest ones with nextReadsRelatedLimit", async () => {
