@@ -56,4 +56,4 @@ EXPOSE 50051 9464
 USER 1000:1000
 # The whole mesh in one process (`prescient up`); Kubernetes overrides the
 # command with `serve <service>`. Tracing starts only when OTEL_* asks for it.
-CMD ["node", "--enable-source-maps", "packages/cli/dist/main.js", "up"]
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=32", "packages/cli/dist/main.js", "up"]

@@ -290,7 +290,14 @@ function checkMeshService(d: Workload): void {
   if (mesh === undefined) return;
   const c = mainContainer(d);
   expect(c.image).toMatch(/(^|\/)prescient(-gpu)?(:[\w.-]+)?$/);
-  expect(c.command).toEqual(["node", "--enable-source-maps", "packages/cli/dist/main.js", "serve", name]);
+  expect(c.command).toEqual([
+    "node",
+    "--enable-source-maps",
+    "--max-semi-space-size=32",
+    "packages/cli/dist/main.js",
+    "serve",
+    name,
+  ]);
   const probePort = Number(envOf(c).PRESCIENT_HEALTH_ADDR?.split(":")[1] ?? 50051);
   grpcProbe(c.readinessProbe, mesh.health, probePort);
   // Liveness asks a name that stays SERVING while Redis is down: an outage makes pods unready, not restart.
