@@ -105,11 +105,18 @@ export function formatKey(parts: KeyParts): string {
   validateTaskTypeName(parts.taskType);
   if ((parts.entityId === undefined) === (parts.digest === undefined))
     throw new InvalidArgumentError("a key needs exactly one of entity_id, input_digest or inputs");
-  const subject =
-    parts.entityId !== undefined
-      ? escapeEntityId(validateEntityId(parts.entityId))
-      : `#${validateDigest(parts.digest ?? "")}`;
-  return `${parts.tenant}/${parts.taskType}/${subject}`;
+  if (parts.entityId !== undefined)
+    return canonicalKey(parts.tenant, parts.taskType, validateEntityId(parts.entityId));
+  return `${parts.tenant}/${parts.taskType}/#${validateDigest(parts.digest ?? "")}`;
+}
+
+/**
+ * The canonical key of an entity's result, from parts already validated
+ * (formatKey validates, then renders with this): for hot paths that hold
+ * parts checked on their way in.
+ */
+export function canonicalKey(tenant: string, taskType: string, entityId: string): string {
+  return `${tenant}/${taskType}/${escapeEntityId(entityId)}`;
 }
 
 /** Builds key parts for input-addressed results from raw inputs. */

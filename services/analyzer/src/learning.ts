@@ -1,6 +1,6 @@
 import {
+  canonicalKey,
   errorMessage,
-  escapeEntityId,
   InvalidArgumentError,
   validateEntityId,
   validateTaskTypeName,
@@ -101,7 +101,7 @@ export class Learning {
     // Every part was validated on its way in (the read's tenant and type, the user, a related
     // entity): the key is put together, not checked again for each of the offers.
     const key = (taskType: string, entityId: string, confidence: number): void => {
-      keys.push({ key: `${tenant}/${taskType}/${escapeEntityId(entityId)}`, confidence });
+      keys.push({ key: canonicalKey(tenant, taskType, entityId), confidence });
     };
     // A key less likely to be read than a target must be to be learned at all is not offered:
     // the queue is bounded, and a flood of long shots would push out likely keys.

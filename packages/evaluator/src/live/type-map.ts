@@ -1,6 +1,6 @@
-import { InvalidArgumentError, TaskTypeRegistry } from "@prescient/core";
+import { canonicalKey, InvalidArgumentError, TaskTypeRegistry } from "@prescient/core";
 import { parsePrecomputerConfig } from "@prescient/precomputer";
-import { canonicalKey, type TraceRecord, type TraceSource } from "../trace/record.js";
+import type { TraceRecord, TraceSource } from "../trace/record.js";
 
 /**
  * What makes a trace replayable against a mesh, and its simulation

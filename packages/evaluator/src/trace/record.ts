@@ -1,4 +1,4 @@
-import { escapeEntityId } from "@prescient/core";
+import { canonicalKey } from "@prescient/core";
 
 /**
  * What the evaluator replays: reads (a lookup of one key) and trigger events
@@ -81,10 +81,6 @@ export function safeEntity(entity: string): string {
   if (entity.length * 3 <= maxEntityBytes || Buffer.byteLength(entity, "utf8") <= maxEntityBytes)
     return entity;
   return `${entity.slice(0, 64)}~${fnv1a64(entity)}`;
-}
-
-export function canonicalKey(tenant: string, taskType: string, entity: string): string {
-  return `${tenant}/${taskType}/${escapeEntityId(entity)}`;
 }
 
 export function makeRead(

@@ -1,4 +1,4 @@
-import { canonicalKey } from "../trace/record.js";
+import { canonicalKey } from "@prescient/core";
 
 /** One generated line of the generic CSV. */
 export interface Row {
