@@ -94,12 +94,16 @@ function createStore(o: CacheOptions): CacheStore {
   }
   if ("redisUrl" in o.store) {
     const evicted = evictions?.labels("redis");
+    const nearHits = o.registry ? CacheMetrics.for(o.registry).nearHits : undefined;
     return new RedisCacheStore({
       url: o.store.redisUrl,
       keyPrefix: o.store.keyPrefix ?? o.redisKeyPrefix,
       maxEntries: o.redisMaxEntries,
       maxBytes: o.redisMaxBytes,
       onEvicted: (n) => evicted?.inc(n),
+      nearCacheMaxEntries: o.redisNearEntries,
+      nearCacheMaxBytes: o.redisNearBytes,
+      onNearHits: (n) => nearHits?.inc(n),
       clock: o.clock,
       logger: o.logger,
     });

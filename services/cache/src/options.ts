@@ -18,6 +18,7 @@ export type CacheStoreChoice = "memory" | { redisUrl: string; keyPrefix?: string
  * - store: "memory"
  * - maxEntries 100,000 and maxBytes 256 MiB (memory store)
  * - redisKeyPrefix "prescient:cache:", redisMaxEntries 1,000,000 and redisMaxBytes 1 GiB (Redis store)
+ * - redisNearEntries 10,000 and redisNearBytes 32 MiB (the Redis store's near cache)
  * - maxLookupMany 1000, maxPutMany 1000, refreshDueCapacity 10,000, maxStatsTenants 10,000
  * - missHandler: answers UNAVAILABLE ("no executor is configured")
  * - clock: system clock; random: Math.random
@@ -38,6 +39,10 @@ export interface CacheOptions extends CacheCoreOptions {
   redisMaxEntries: number;
   /** Redis store: most bytes held, as the store estimates them (keep it below Redis's maxmemory). */
   redisMaxBytes: number;
+  /** Redis store: entries kept in the process while Redis says they are unchanged (CLIENT TRACKING); 0 turns it off. */
+  redisNearEntries: number;
+  /** Redis store: most value bytes its near cache holds. */
+  redisNearBytes: number;
   env: NodeJS.ProcessEnv | undefined;
 }
 
@@ -53,6 +58,8 @@ export function resolveCacheOptions(options: Partial<CacheOptions> = {}): CacheO
     redisKeyPrefix: redisStoreDefaults.keyPrefix,
     redisMaxEntries: redisStoreDefaults.maxEntries,
     redisMaxBytes: redisStoreDefaults.maxBytes,
+    redisNearEntries: redisStoreDefaults.nearCacheMaxEntries,
+    redisNearBytes: redisStoreDefaults.nearCacheMaxBytes,
     env: undefined,
     ...fromEnv,
     ...options,
@@ -81,6 +88,10 @@ export const cacheEnvShape = {
   PRESCIENT_CACHE_REDIS_MAX_ENTRIES: intFromEnv(1, 1_000_000_000).optional(),
   /** Redis store: most bytes held (estimated). */
   PRESCIENT_CACHE_REDIS_MAX_BYTES: intFromEnv(1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),
+  /** Redis store: entries its near cache holds; 0 turns it off. */
+  PRESCIENT_CACHE_REDIS_NEAR_ENTRIES: intFromEnv(0, 10_000_000).optional(),
+  /** Redis store: most value bytes its near cache holds. */
+  PRESCIENT_CACHE_REDIS_NEAR_BYTES: intFromEnv(1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),
 };
 
 export type CacheEnv = z.infer<z.ZodObject<typeof cacheEnvShape>>;
@@ -99,5 +110,9 @@ export function cacheOptionsFromEnv(env: CacheEnv): Partial<CacheOptions> {
     options.redisMaxEntries = env.PRESCIENT_CACHE_REDIS_MAX_ENTRIES;
   if (env.PRESCIENT_CACHE_REDIS_MAX_BYTES !== undefined)
     options.redisMaxBytes = env.PRESCIENT_CACHE_REDIS_MAX_BYTES;
+  if (env.PRESCIENT_CACHE_REDIS_NEAR_ENTRIES !== undefined)
+    options.redisNearEntries = env.PRESCIENT_CACHE_REDIS_NEAR_ENTRIES;
+  if (env.PRESCIENT_CACHE_REDIS_NEAR_BYTES !== undefined)
+    options.redisNearBytes = env.PRESCIENT_CACHE_REDIS_NEAR_BYTES;
   return options;
 }

@@ -35,6 +35,7 @@ export class CacheMetrics {
   readonly storeErrors: Counter<"operation">;
   readonly missHandlerCalls: Counter<"mode" | "outcome">;
   readonly evictions: Counter<"store">;
+  readonly nearHits: Counter;
   /** Where the entries/bytes gauges read from: the most recently started cache. */
   countSource: (() => Promise<StoreCount>) | undefined;
   readonly #types = new Map<string, TypeCounters>();
@@ -81,6 +82,11 @@ export class CacheMetrics {
       name: "prescient_cache_evictions_total",
       help: "Entries evicted to stay within the store's entry and byte budget, by store (memory, redis).",
       labelNames: ["store"] as const,
+      registers,
+    });
+    this.nearHits = new Counter({
+      name: "prescient_cache_redis_near_hits_total",
+      help: "Reads the Redis store answered from the process's near cache, without a round trip (CLIENT TRACKING).",
       registers,
     });
     const gauge = (name: string, help: string, pick: (c: StoreCount) => number | undefined): void => {

@@ -2,6 +2,7 @@ import { status } from "@grpc/grpc-js";
 import { cacheV1 } from "@prescient/contracts";
 import { checkHealth, type HealthStatus, livenessServiceName } from "@prescient/kit";
 import { type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entry, key, lookupRequest, testTypes } from "../core/core.test-util.js";
 import type { MissHandler } from "../core/miss-handler.js";
@@ -28,6 +29,7 @@ describe("cache service when its Redis dies", () => {
   let redis: RedisServerProcess;
   let cache: Awaited<ReturnType<typeof startTestCache>>;
   let computes = 0;
+  const registry = new Registry();
   const missHandler: MissHandler = {
     enqueue: async () => ({ taskId: "task-1" }),
     compute: async () => {
@@ -42,6 +44,7 @@ describe("cache service when its Redis dies", () => {
       taskTypes: testTypes,
       store: { redisUrl: redis.url, keyPrefix: "test:degraded:" },
       missHandler,
+      registry,
     });
   });
   afterAll(async () => {
@@ -95,10 +98,21 @@ describe("cache service when its Redis dies", () => {
       await new Promise((r) => setTimeout(r, 100));
       answer = await cache.rpc.lookup(lookupRequest(key("a")));
     }
-    expect(answer).toMatchObject({ degraded: false });
+    // The new Redis is empty: what the near cache held before the loss is gone with it.
+    expect(answer).toMatchObject({ degraded: false, hit: false });
     expect(await healthWithin(cache.host.address, cacheServiceName, "SERVING", 5000)).toBe("SERVING");
     expect(await checkHealth(cache.host.address, "")).toBe("SERVING");
     await cache.rpc.put({ entry: entry(key("a")) });
     expect((await cache.rpc.lookup(lookupRequest(key("a")))).hit).toBe(true);
+    // The near cache tracks again on the new connections, and its hits are counted.
+    const nearHits = async (): Promise<number> =>
+      (await registry.getSingleMetric("prescient_cache_redis_near_hits_total")?.get())?.values[0]?.value ?? 0;
+    const before = await nearHits();
+    const deadline2 = Date.now() + 5000;
+    while ((await nearHits()) === before && Date.now() < deadline2) {
+      expect((await cache.rpc.lookup(lookupRequest(key("a")))).hit).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await nearHits()).toBeGreaterThan(before);
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CacheStore } from "./cache-store.js";
-import { RedisCacheStore } from "./redis-store.js";
+import { RedisCacheStore, type RedisStoreOptions } from "./redis-store.js";
 import { describeStoreConformance, write } from "./store-conformance.test-util.js";
 
 const url = inject("redisUrl");
@@ -32,22 +32,55 @@ const fresh = (): RedisCacheStore =>
   // A small chunk size makes every invalidation walk several chunks.
   new RedisCacheStore({ url, keyPrefix: `${filePrefix}${n++}:`, chunkSize: 7, sweepIntervalMs: 0 });
 
-describeStoreConformance(
-  "redis",
-  async () => fresh(),
-  async (store: CacheStore) => {
-    await removePrefix((store as RedisCacheStore).layout.prefix);
-    await store.close();
-  },
-  async (budget) =>
-    new RedisCacheStore({
-      url,
-      keyPrefix: `${filePrefix}${n++}:`,
-      chunkSize: 7,
-      sweepIntervalMs: 0,
-      ...budget,
-    }),
-);
+/** The same store with its near cache armed first, so every read after a write goes through it. */
+async function armed(options: Partial<RedisStoreOptions> = {}): Promise<RedisCacheStore> {
+  const store = new RedisCacheStore({
+    url,
+    keyPrefix: `${filePrefix}${n++}:`,
+    chunkSize: 7,
+    sweepIntervalMs: 0,
+    ...options,
+  });
+  const end = Date.now() + 5000;
+  while (store.near?.armed !== true) {
+    if (Date.now() > end) throw new Error("near cache never armed");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return store;
+}
+
+for (const [name, near] of [
+  ["redis", false],
+  ["redis, near cache armed,", true],
+] as const)
+  describeStoreConformance(
+    name,
+    async () =>
+      near
+        ? armed()
+        : new RedisCacheStore({
+            url,
+            keyPrefix: `${filePrefix}${n++}:`,
+            chunkSize: 7,
+            sweepIntervalMs: 0,
+            nearCacheMaxEntries: 0,
+          }),
+    async (store: CacheStore) => {
+      await removePrefix((store as RedisCacheStore).layout.prefix);
+      await store.close();
+    },
+    async (budget) =>
+      near
+        ? armed(budget)
+        : new RedisCacheStore({
+            url,
+            keyPrefix: `${filePrefix}${n++}:`,
+            chunkSize: 7,
+            sweepIntervalMs: 0,
+            nearCacheMaxEntries: 0,
+            ...budget,
+          }),
+  );
 
 // The same suite on a real Redis Cluster (3 masters, 3 replicas): every multi-key command and script
 // must keep to one slot. Keys are left behind: the prefixes are unique and the cluster is the run's own.

@@ -1,5 +1,6 @@
 import { type Clock, errorMessage, systemClock, TimeSlicer } from "@prescient/core";
 import { connectRedis, LuaCommand } from "@prescient/kit";
+import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type {
   CachedResult,
@@ -13,6 +14,7 @@ import { EncodedResult } from "./encoded-result.js";
 import { type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.js";
 import { invalidateRedis, sweepRedis } from "./redis-invalidation.js";
 import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
+import { nearCacheDefaults, RedisNearCache } from "./redis-near-cache.js";
 import { encodeResult } from "./result-bytes.js";
 
 export interface RedisStoreOptions {
@@ -41,13 +43,23 @@ export interface RedisStoreOptions {
   maxBytes: number;
   /** Told how many entries each eviction removed (the evictions metric). Default: nothing. */
   onEvicted: (count: number) => void;
+  /**
+   * Entries kept in the process and served without a round trip while Redis
+   * says they are unchanged (redis-near-cache.ts: CLIENT TRACKING). 0 turns
+   * it off; it is always off on a Redis Cluster and on a `client` given. Default 10,000.
+   */
+  nearCacheMaxEntries: number;
+  /** Most value bytes the near cache holds. Default 32 MiB. */
+  nearCacheMaxBytes: number;
+  /** Told how many reads the near cache answered (the near-hits metric). Default: nothing. */
+  onNearHits: (count: number) => void;
   /** Turns expiry instants into relative PX times. Default: the system clock. */
   clock: Clock;
   logger: Logger | undefined;
 }
 
 export const redisStoreDefaults: Readonly<
-  Omit<RedisStoreOptions, "clock" | "client" | "logger" | "onEvicted">
+  Omit<RedisStoreOptions, "clock" | "client" | "logger" | "onEvicted" | "onNearHits">
 > = {
   url: "redis://127.0.0.1:6379",
   keyPrefix: "prescient:cache:",
@@ -56,6 +68,8 @@ export const redisStoreDefaults: Readonly<
   sweepIntervalMs: 5 * 60_000,
   maxEntries: 1_000_000,
   maxBytes: 1024 * 1024 * 1024,
+  nearCacheMaxEntries: nearCacheDefaults.maxEntries,
+  nearCacheMaxBytes: nearCacheDefaults.maxBytes,
 };
 
 /** putMany's per-tenant write (put-entries.lua); its keys vary in number. */
@@ -76,6 +90,8 @@ export class RedisCacheStore implements CacheStore {
   readonly layout: RedisLayout;
   readonly #ownsClient: boolean;
   readonly #budget: RedisBudget;
+  /** Undefined when off: a cluster client, or nearCacheMaxEntries 0. */
+  readonly near: RedisNearCache | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options?: Partial<RedisStoreOptions>) {
@@ -85,6 +101,7 @@ export class RedisCacheStore implements CacheStore {
       client: undefined,
       logger: undefined,
       onEvicted: () => {},
+      onNearHits: () => {},
       ...options,
     };
     this.layout = new RedisLayout(this.options.keyPrefix);
@@ -109,6 +126,17 @@ export class RedisCacheStore implements CacheStore {
       lastLog = now;
       this.options.logger?.warn({ err: errorMessage(err) }, "redis connection error");
     });
+    this.near =
+      // Only on a connection of its own: tracking changes what a connection is sent.
+      this.#ownsClient && this.client instanceof Redis && this.options.nearCacheMaxEntries > 0
+        ? new RedisNearCache(this.client, {
+            maxEntries: this.options.nearCacheMaxEntries,
+            maxBytes: this.options.nearCacheMaxBytes,
+            onHits: this.options.onNearHits,
+            now: () => this.options.clock.now(),
+            logger: this.options.logger,
+          })
+        : undefined;
     this.#budget = new RedisBudget(this.client, this.layout, {
       maxEntries: this.options.maxEntries,
       maxBytes: this.options.maxBytes,
@@ -141,8 +169,27 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async get(key: string): Promise<CachedResult | undefined> {
-    const bytes = await this.client.getBuffer(this.layout.entry(key));
-    return bytes === null ? undefined : new EncodedResult(bytes);
+    const physical = this.layout.entry(key);
+    const near = this.near;
+    if (near === undefined) {
+      const bytes = await this.client.getBuffer(physical);
+      return bytes === null ? undefined : new EncodedResult(bytes);
+    }
+    const held = near.get(physical);
+    if (held !== undefined) {
+      near.hits(1);
+      return held;
+    }
+    const keys = [physical];
+    const ticket = near.begin(keys);
+    let bytes: Buffer | null;
+    try {
+      bytes = await this.client.getBuffer(physical);
+    } catch (err) {
+      near.abort(ticket, keys);
+      throw err;
+    }
+    return near.end(ticket, keys, [bytes])[0];
   }
 
   async getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]> {
@@ -150,9 +197,38 @@ export class RedisCacheStore implements CacheStore {
     if (keys.length === 0) return out;
     const groups = groupByTenant(this.layout, keys);
     await Promise.all(
-      [...groups].map(async ([tenant, positions]) => {
-        const physical = positions.map((i) => this.layout.entry(keys[i] as string, tenant));
-        const values = await this.client.mgetBuffer(physical);
+      [...groups].map(async ([tenant, found]) => {
+        let positions = found;
+        let physical = positions.map((i) => this.layout.entry(keys[i] as string, tenant));
+        const near = this.near;
+        if (near !== undefined) {
+          // Answered from the process where it can; the rest go to Redis.
+          const left: number[] = [];
+          for (let j = 0; j < positions.length; j++) {
+            const held = near.get(physical[j] as string);
+            if (held === undefined) left.push(j);
+            else out[positions[j] as number] = held;
+          }
+          near.hits(positions.length - left.length);
+          if (left.length === 0) return;
+          if (left.length < positions.length) {
+            positions = left.map((j) => positions[j] as number);
+            physical = left.map((j) => physical[j] as string);
+          }
+        }
+        const ticket = near?.begin(physical);
+        let values: (Buffer | null)[];
+        try {
+          values = await this.client.mgetBuffer(physical);
+        } catch (err) {
+          near?.abort(ticket, physical);
+          throw err;
+        }
+        if (near !== undefined) {
+          const results = near.end(ticket, physical, values);
+          for (let j = 0; j < positions.length; j++) out[positions[j] as number] = results[j];
+          return;
+        }
         for (let j = 0; j < positions.length; j++) {
           const bytes = values[j];
           out[positions[j] as number] =
@@ -265,6 +341,8 @@ export class RedisCacheStore implements CacheStore {
       indexArgs.push(Math.max(...[...sets.values(), ...zsets.values()].map((s) => s.ttl)));
     }
     await putEntries.run(this.client, keys, [entryKeys.length, indexKeys.length, ...entryArgs, ...indexArgs]);
+    // At once, not when Redis's invalidation arrives: a read after this write must see it.
+    if (this.near !== undefined) for (const k of entryKeys) this.near.invalidate(k);
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -272,11 +350,13 @@ export class RedisCacheStore implements CacheStore {
     const counts = await Promise.all(
       [...groups].map(async ([tenant, positions]) => {
         const canonical = positions.map((i) => keys[i] as string);
+        const physical = canonical.map((k) => this.layout.entry(k, tenant));
         const replies = await this.client
           .multi()
-          .unlink(...canonical.map((k) => this.layout.entry(k, tenant)))
+          .unlink(...physical)
           .srem(this.layout.keys(tenant), ...canonical)
           .exec();
+        if (this.near !== undefined) for (const k of physical) this.near.invalidate(k);
         const unlinked = replies?.[0]?.[1];
         return typeof unlinked === "number" ? unlinked : 0;
       }),
@@ -285,10 +365,15 @@ export class RedisCacheStore implements CacheStore {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  invalidate(selector: InvalidationSelector): Promise<number> {
-    return invalidateRedis(this.client, this.layout, selector, this.options.chunkSize, (keys) =>
-      this.#budget.forget(keys),
-    );
+  async invalidate(selector: InvalidationSelector): Promise<number> {
+    try {
+      return await invalidateRedis(this.client, this.layout, selector, this.options.chunkSize, (keys) =>
+        this.#budget.forget(keys),
+      );
+    } finally {
+      // Which keys went is Redis's to say; an invalidation is rare enough to start the near cache afresh.
+      this.near?.clear();
+    }
   }
 
   /**
@@ -324,12 +409,14 @@ export class RedisCacheStore implements CacheStore {
     await Promise.all(
       [...groups].map(async ([tenant, positions]) => {
         const canonical = positions.map((i) => victims[i] as string);
+        const physical = canonical.map((k) => this.layout.entry(k, tenant));
         // The other indexes keep the members until the sweeper prunes them, as after a Redis expiry.
         const replies = await this.client
           .multi()
-          .unlink(...canonical.map((k) => this.layout.entry(k, tenant)))
+          .unlink(...physical)
           .srem(this.layout.keys(tenant), ...canonical)
           .exec();
+        if (this.near !== undefined) for (const k of physical) this.near.invalidate(k);
         const failed = replies?.find(([err]) => err !== null);
         if (failed) throw failed[0];
       }),
@@ -339,6 +426,7 @@ export class RedisCacheStore implements CacheStore {
 
   async close(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
+    this.near?.close();
     if (!this.#ownsClient) return;
     try {
       await this.client.quit();

@@ -1,0 +1,224 @@
+import { formatKey } from "@prescient/core";
+import { type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { RedisCacheStore, type RedisStoreOptions } from "./redis-store.js";
+import { write } from "./store-conformance.test-util.js";
+
+// A private server: these tests flush it and kill its connections.
+let server: RedisServerProcess;
+let admin: Redis;
+const stores: RedisCacheStore[] = [];
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  admin = new Redis(server.url);
+});
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+  await admin.flushdb();
+});
+afterAll(async () => {
+  await admin.quit();
+  await server.stop();
+});
+
+async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let nearHits = 0;
+async function open(options: Partial<RedisStoreOptions> = {}): Promise<RedisCacheStore> {
+  const store = new RedisCacheStore({
+    url: server.url,
+    keyPrefix: "near:",
+    sweepIntervalMs: 0,
+    onNearHits: (n) => (nearHits += n),
+    ...options,
+  });
+  stores.push(store);
+  await store.ready();
+  if (store.near !== undefined) await until(() => store.near?.armed === true);
+  return store;
+}
+
+/** Calls of a command Redis has served so far. */
+async function calls(command: string): Promise<number> {
+  const info = await admin.info("commandstats");
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+  return m === null ? 0 : Number(m[1]);
+}
+
+const key = (id: string): string => formatKey({ tenant: "t1", taskType: "ctr_prediction", entityId: id });
+const probability = async (store: RedisCacheStore, id: string): Promise<unknown> =>
+  (await store.get(key(id)))?.value?.tensors?.tensors[0]?.data[0];
+
+describe("redis store near cache", () => {
+  it("answers repeated reads in the process, without a round trip", async () => {
+    const store = await open();
+    await store.putMany([
+      write("t1", "ctr_prediction", "a", { value: 1 }),
+      write("t1", "ctr_prediction", "b"),
+    ]);
+    const before = nearHits;
+    expect(await probability(store, "a")).toBe(1);
+    const gets = await calls("get");
+    const mgets = await calls("mget");
+    expect(await probability(store, "a")).toBe(1);
+    expect((await store.getMany([key("a"), key("a"), key("missing")])).map((r) => r !== undefined)).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(nearHits - before).toBe(3);
+    expect(await calls("get")).toBe(gets);
+    // Only the key it did not hold went to Redis, and a miss is not held.
+    expect(await calls("mget")).toBe(mgets + 1);
+    await store.getMany([key("missing"), key("b")]);
+    expect(await calls("mget")).toBe(mgets + 2);
+    await store.getMany([key("b")]);
+    expect(await calls("mget")).toBe(mgets + 2);
+  });
+
+  it("reads this replica's own writes, deletes and invalidations at once", async () => {
+    const store = await open();
+    await store.putMany([write("t1", "ctr_prediction", "a", { value: 1, tags: ["spring"] })]);
+    expect(await probability(store, "a")).toBe(1);
+    await store.putMany([write("t1", "ctr_prediction", "a", { value: 2, tags: ["spring"] })]);
+    expect(await probability(store, "a")).toBe(2);
+    expect(await store.invalidate({ kind: "tag", tenant: "t1", tag: "spring" })).toBe(1);
+    expect(await store.get(key("a"))).toBeUndefined();
+    await store.putMany([write("t1", "ctr_prediction", "a", { value: 3 })]);
+    expect(await probability(store, "a")).toBe(3);
+    expect(await store.delete([key("a")])).toBe(1);
+    expect(await store.get(key("a"))).toBeUndefined();
+  });
+
+  it("drops what another replica writes, deletes or invalidates, as Redis tells it", async () => {
+    const a = await open();
+    const b = await open();
+    await b.putMany([write("t1", "ctr_prediction", "x", { value: 1, tags: ["spring"] })]);
+    expect(await probability(a, "x")).toBe(1);
+    expect(await probability(a, "x")).toBe(1);
+    await b.putMany([write("t1", "ctr_prediction", "x", { value: 2, tags: ["spring"] })]);
+    await until(async () => (await probability(a, "x")) === 2, 1000);
+    await b.invalidate({ kind: "tag", tenant: "t1", tag: "spring" });
+    await until(async () => (await a.get(key("x"))) === undefined, 1000);
+    await b.putMany([write("t1", "ctr_prediction", "x", { value: 4 })]);
+    expect(await probability(a, "x")).toBe(4);
+    await admin.flushdb();
+    await until(async () => (await a.get(key("x"))) === undefined, 1000);
+  });
+
+  it("leaves a stale result to Redis, which forgets it at its physical expiry", async () => {
+    const store = await open();
+    const w = write("t1", "ctr_prediction", "s", { ttlMs: 300 });
+    await store.putMany([{ ...w, physicalExpiryMs: w.physicalExpiryMs + 60_000 }]);
+    expect(await store.get(key("s"))).toBeDefined();
+    expect(await store.get(key("s"))).toBeDefined();
+    await new Promise((r) => setTimeout(r, 400));
+    const gets = await calls("get");
+    // Past expires_at: Redis answers (the core serves it as stale), and it is not held again.
+    expect(await store.get(key("s"))).toBeDefined();
+    expect(await store.get(key("s"))).toBeDefined();
+    expect(await calls("get")).toBe(gets + 2);
+  });
+
+  it("empties on a lost connection, and tracks again on the new ones", async () => {
+    const a = await open();
+    const b = await open({ nearCacheMaxEntries: 0 });
+    await b.putMany([write("t1", "ctr_prediction", "x", { value: 1 })]);
+    expect(await probability(a, "x")).toBe(1);
+    expect(a.near?.size).toBe(1);
+    for (const name of ["prescient-cache-invalidate", "prescient-cache"]) {
+      const list = String(await admin.client("LIST"));
+      const ids = list
+        .split("\n")
+        .filter((line) => line.includes(` name=${name} `))
+        .map((line) => /^id=(\d+)/.exec(line)?.[1]);
+      expect(ids.length).toBeGreaterThanOrEqual(1);
+      // Both stores' connections of that name go: b has no near cache, so no subscriber.
+      for (const id of ids) await admin.client("KILL", "ID", String(id));
+      await until(() => a.near?.armed === false && a.near.size === 0, 2000);
+      // Written while a cannot hear of it: a must not answer the old value once it is back.
+      // b's own connection may be going down too: retried until it is back.
+      let next = 0;
+      await until(() =>
+        probability(b, "x").then(
+          (v) => {
+            next = Number(v) + 1;
+            return true;
+          },
+          () => false,
+        ),
+      );
+      const put = write("t1", "ctr_prediction", "x", { value: next });
+      await until(() =>
+        b.putMany([put]).then(
+          () => true,
+          () => false,
+        ),
+      );
+      await until(() => a.near?.armed === true, 3000);
+      expect(await probability(a, "x")).toBe(next);
+      expect(await probability(a, "x")).toBe(next);
+      expect(a.near?.size).toBe(1);
+      // Redis reaches the new subscriber connection.
+      await b.putMany([write("t1", "ctr_prediction", "x", { value: next + 10 })]);
+      await until(async () => (await probability(a, "x")) === next + 10, 1000);
+    }
+  });
+
+  it("keeps nothing a read brought back after its key was invalidated or the cache was cleared", async () => {
+    const store = await open();
+    await store.putMany([write("t1", "ctr_prediction", "r")]);
+    const near = store.near;
+    if (near === undefined) throw new Error("no near cache");
+    const physical = [store.layout.entry(key("r"))];
+    const bytes = await store.client.getBuffer(physical[0] as string);
+    const race = (between: () => void): boolean => {
+      const ticket = near.begin(physical);
+      between();
+      near.end(ticket, physical, [bytes]);
+      const held = near.get(physical[0] as string) !== undefined;
+      near.clear();
+      return held;
+    };
+    expect(race(() => {})).toBe(true);
+    expect(race(() => near.invalidate(physical[0] as string))).toBe(false);
+    expect(race(() => near.clear())).toBe(false);
+    // Two reads in flight, the key invalidated between their starts: the later one may be new, but is not kept either.
+    const first = near.begin(physical);
+    near.invalidate(physical[0] as string);
+    const second = near.begin(physical);
+    near.end(first, physical, [bytes]);
+    near.end(second, physical, [bytes]);
+    expect(near.get(physical[0] as string)).toBeUndefined();
+    // The invalidation is forgotten with the reads: the next read is kept.
+    expect(race(() => {})).toBe(true);
+  });
+
+  it("holds at most its entries", async () => {
+    const store = await open({ nearCacheMaxEntries: 3 });
+    const ids = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    await store.putMany(ids.map((id) => write("t1", "ctr_prediction", id)));
+    expect((await store.getMany(ids.map(key))).every((r) => r !== undefined)).toBe(true);
+    expect(store.near?.size).toBe(3);
+  });
+
+  it("is off on a Redis Cluster and when set to 0", async () => {
+    const off = await open({ nearCacheMaxEntries: 0 });
+    expect(off.near).toBeUndefined();
+    const cluster = new RedisCacheStore({
+      url: inject("redisClusterUrl"),
+      keyPrefix: "near:",
+      sweepIntervalMs: 0,
+    });
+    stores.push(cluster);
+    expect(cluster.near).toBeUndefined();
+  });
+});
