@@ -32,17 +32,18 @@ const fresh = (): RedisCacheStore =>
   // A small chunk size makes every invalidation walk several chunks.
   new RedisCacheStore({ url, keyPrefix: `${filePrefix}${n++}:`, chunkSize: 7, sweepIntervalMs: 0 });
 
-/** The same store with its near cache armed first, so every read after a write goes through it. */
-async function armed(options: Partial<RedisStoreOptions> = {}): Promise<RedisCacheStore> {
+/** A store on this file's Redis: without its near cache, or with it armed first so every read after a write goes through it. */
+async function opened(near: boolean, options: Partial<RedisStoreOptions> = {}): Promise<RedisCacheStore> {
   const store = new RedisCacheStore({
     url,
     keyPrefix: `${filePrefix}${n++}:`,
     chunkSize: 7,
     sweepIntervalMs: 0,
+    ...(near ? {} : { nearCacheMaxEntries: 0 }),
     ...options,
   });
   const end = Date.now() + 5000;
-  while (store.near?.armed !== true) {
+  while (near && store.near?.armed !== true) {
     if (Date.now() > end) throw new Error("near cache never armed");
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -55,31 +56,12 @@ for (const [name, near] of [
 ] as const)
   describeStoreConformance(
     name,
-    async () =>
-      near
-        ? armed()
-        : new RedisCacheStore({
-            url,
-            keyPrefix: `${filePrefix}${n++}:`,
-            chunkSize: 7,
-            sweepIntervalMs: 0,
-            nearCacheMaxEntries: 0,
-          }),
+    () => opened(near),
     async (store: CacheStore) => {
       await removePrefix((store as RedisCacheStore).layout.prefix);
       await store.close();
     },
-    async (budget) =>
-      near
-        ? armed(budget)
-        : new RedisCacheStore({
-            url,
-            keyPrefix: `${filePrefix}${n++}:`,
-            chunkSize: 7,
-            sweepIntervalMs: 0,
-            nearCacheMaxEntries: 0,
-            ...budget,
-          }),
+    (budget) => opened(near, budget),
   );
 
 // The same suite on a real Redis Cluster (3 masters, 3 replicas): every multi-key command and script
