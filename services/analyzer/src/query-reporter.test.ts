@@ -31,7 +31,7 @@ describe("QueryReporter", () => {
     const reporter = new QueryReporter(() => stalled, { batchSize: 2, maxBuffer: 5 });
     const t0 = performance.now();
     for (let i = 0; i < 100; i++) reporter.report(ev(i));
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(250);
     // Two went out in the stalled batch, five wait, the rest were dropped.
     expect(reporter.stats).toMatchObject({ reported: 7, dropped: 93, buffered: 5 });
     release();

@@ -28,7 +28,7 @@ describe("put validation: bounded work on tensor shapes", () => {
       }
       return undefined;
     })();
-    expect(performance.now() - began).toBeLessThan(50);
+    expect(performance.now() - began).toBeLessThan(250);
     expect(e?.message).toMatch(/rank 100000; the limit is 32/);
     expect(e?.message.length).toBeLessThan(300);
   });
@@ -38,7 +38,7 @@ describe("put validation: bounded work on tensor shapes", () => {
     expect(() =>
       validatePutEntry(registry, withShape(Array(putLimits.maxRank).fill(2n ** 63n - 1n), [1]), now, "entry"),
     ).toThrow(/has shape of rank 32 but 1 values/);
-    expect(performance.now() - began).toBeLessThan(50);
+    expect(performance.now() - began).toBeLessThan(250);
     expect(() => validatePutEntry(registry, withShape([2n, 2n], [1, 2, 3]), now, "entry")).toThrow(
       /has shape \[2, 2\] but 3 values/,
     );
