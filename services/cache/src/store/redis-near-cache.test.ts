@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { formatKey } from "@prescient/core";
 import { type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
 import { Redis } from "ioredis";
@@ -210,15 +211,29 @@ describe("redis store near cache", () => {
     expect(store.near?.size).toBe(3);
   });
 
-  it("is off on a Redis Cluster and when set to 0", async () => {
+  it("is off when set to 0", async () => {
     const off = await open({ nearCacheMaxEntries: 0 });
     expect(off.near).toBeUndefined();
-    const cluster = new RedisCacheStore({
-      url: inject("redisClusterUrl"),
-      keyPrefix: "near:",
-      sweepIntervalMs: 0,
-    });
-    stores.push(cluster);
-    expect(cluster.near).toBeUndefined();
+  });
+
+  it("tracks every node of a Redis Cluster", async () => {
+    const keyPrefix = `near:${randomUUID().slice(0, 8)}:`;
+    const url = inject("redisClusterUrl");
+    const a = await open({ url, keyPrefix });
+    const b = await open({ url, keyPrefix, nearCacheMaxEntries: 0 });
+    // Tenants hash to slots on every master.
+    const tenants = Array.from({ length: 12 }, (_, i) => `t${i}`);
+    const keys = tenants.map((tenant) => formatKey({ tenant, taskType: "ctr_prediction", entityId: "x" }));
+    const values = async (): Promise<unknown[]> =>
+      (await a.getMany(keys)).map((r) => r?.value?.tensors?.tensors[0]?.data[0]);
+    await b.putMany(tenants.map((t) => write(t, "ctr_prediction", "x", { value: 1 })));
+    expect(await values()).toEqual(tenants.map(() => 1));
+    const before = nearHits;
+    expect(await values()).toEqual(tenants.map(() => 1));
+    expect(nearHits - before).toBe(tenants.length);
+    await b.putMany(tenants.map((t) => write(t, "ctr_prediction", "x", { value: 2 })));
+    await until(async () => (await values()).every((v) => v === 2), 2000);
+    await b.delete(keys);
+    await until(async () => (await values()).every((v) => v === undefined), 2000);
   });
 });

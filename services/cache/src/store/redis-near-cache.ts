@@ -1,8 +1,8 @@
-import { errorMessage } from "@prescient/core";
-import type { Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import { EncodedResult } from "./encoded-result.js";
+import { TrackingLink, type TrackingListener } from "./tracking-link.js";
 
 export interface NearCacheOptions {
   /** Most entries held in the process; 0 turns the near cache off. Default 10,000. */
@@ -29,31 +29,27 @@ export const nearCacheDefaults: Readonly<Omit<NearCacheOptions, "onHits" | "logg
   maxAgeMs: 5 * 60_000,
 };
 
-/** Redis's channel for invalidations sent to a redirect client (RESP2). */
-const invalidateChannel = "__redis__:invalidate";
-
 /** Per key overhead counted against maxBytes besides the value: the key, the map slot. */
 const entryOverheadBytes = 64;
 
 /**
  * Values read from Redis kept in the process, told apart from stale ones by
- * Redis itself: server-assisted client-side caching (CLIENT TRACKING with
- * REDIRECT). Redis remembers each key the store's connection read, and when
- * any client writes, deletes, evicts or expires one, sends its name to this
- * class's subscriber connection, which drops it. A hit then costs no round
- * trip, across any number of cache replicas writing the same Redis.
+ * Redis itself: server-assisted client-side caching. Each connection reads
+ * go through (the one of a single Redis, or every node's of a Cluster) is
+ * tracked by a TrackingLink; when any client writes, deletes, evicts or
+ * expires a key read through it, Redis names the key, and it is dropped. A
+ * hit then costs no round trip, across any number of cache replicas
+ * writing the same Redis.
  *
- * Until both connections are up and tracking is confirmed on the store's
- * current connection, nothing is kept or served; losing either connection
- * empties it, since invalidations may have been missed. A read in flight
- * when its key is invalidated is not kept, as Redis's guide for client-side
- * caching asks.
+ * Nothing is kept or served unless every link is armed; a link lost, or a
+ * cluster node come or gone, empties it, since invalidations may have been
+ * missed. A read in flight when its key is invalidated is not kept, as
+ * Redis's guide for client-side caching asks.
  */
 export class RedisNearCache {
   readonly options: NearCacheOptions;
-  readonly #client: Redis;
-  readonly #subscriber: Redis;
   readonly #values: LRUCache<string, EncodedResult>;
+  readonly #links = new Map<Redis, TrackingLink>();
   /** Reads in flight, per physical key, and which of those keys were invalidated meanwhile. */
   readonly #pending = new Map<string, number>();
   readonly #dirty = new Set<string>();
@@ -61,16 +57,15 @@ export class RedisNearCache {
   #seq = 0;
   #clearedAt = 0;
   #armed = false;
-  #subscriberId: number | undefined;
   #closed = false;
-  /** Bumped by every disconnect, so an arming pass it overtook gives up. */
-  #generation = 0;
-  #arming = false;
-  #armAgain = false;
+  readonly #listener: TrackingListener = {
+    invalidated: (key) => this.invalidate(key),
+    flushed: () => this.clear(),
+    changed: () => this.#recount(),
+  };
 
-  constructor(client: Redis, options?: Partial<NearCacheOptions>) {
+  constructor(client: Redis | Cluster, options?: Partial<NearCacheOptions>) {
     this.options = { ...nearCacheDefaults, onHits: () => {}, logger: undefined, now: Date.now, ...options };
-    this.#client = client;
     this.#values = new LRUCache<string, EncodedResult>({
       max: this.options.maxEntries,
       maxSize: this.options.maxBytes,
@@ -78,30 +73,13 @@ export class RedisNearCache {
       ttl: this.options.maxAgeMs,
       ttlAutopurge: false,
     });
-    // RESP2 on purpose: Redis then sends invalidations as pub/sub messages, which
-    // ioredis delivers; RESP3 "invalidate" pushes it drops.
-    this.#subscriber = client.duplicate({
-      protocol: 2,
-      connectionName: "prescient-cache-invalidate",
-      lazyConnect: false,
-      autoResubscribe: false,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-    });
-    this.#subscriber.on("error", () => {}); // the store's client already logs Redis's errors
-    this.#subscriber.on("messageBuffer", (channel: Buffer, message: unknown) => {
-      if (channel.toString() !== invalidateChannel) return;
-      if (Array.isArray(message)) for (const key of message) this.invalidate(String(key));
-      else this.clear(); // null: FLUSHALL/FLUSHDB, or tracking table overflow
-    });
-    this.#subscriber.on("ready", () => this.#arm());
-    this.#subscriber.on("close", () => {
-      this.#subscriberId = undefined; // a new connection has a new id, and must subscribe again
-      this.#disarm();
-    });
-    client.on("ready", () => this.#arm());
-    client.on("close", () => this.#disarm());
-    if (client.status === "ready") this.#arm();
+    if (client instanceof Redis) this.#link(client);
+    else {
+      // Every node's connection, replicas' too: a replica promoted keeps its connection and starts serving reads.
+      for (const node of client.nodes("all")) this.#link(node);
+      client.on("+node", (node: Redis) => this.#link(node));
+      client.on("-node", (node: Redis) => this.#unlink(node));
+    }
   }
 
   get armed(): boolean {
@@ -111,7 +89,6 @@ export class RedisNearCache {
   get size(): number {
     return this.#values.size;
   }
-
   /** The result held for a physical key, if the near cache may answer for it. */
   get(physicalKey: string): EncodedResult | undefined {
     if (!this.#armed) return undefined;
@@ -185,58 +162,32 @@ export class RedisNearCache {
 
   close(): void {
     this.#closed = true;
-    this.#disarm();
-    this.#subscriber.disconnect();
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+    this.#recount();
   }
 
-  #disarm(): void {
-    this.#generation++;
-    this.#armed = false;
+  #link(connection: Redis): void {
+    if (this.#closed || this.#links.has(connection)) return;
+    // Unarmed until tracking is on there: nothing is served meanwhile.
+    this.#links.set(connection, new TrackingLink(connection, this.#listener, this.options.logger));
     this.clear();
+    this.#recount();
   }
 
-  /**
-   * Subscribes (once per subscriber connection) and turns tracking on, on the
-   * store's current connection. Runs again when a connection became ready
-   * meanwhile; gives up on a pass that a disconnect overtook.
-   */
-  #arm(): void {
-    if (this.#closed) return;
-    if (this.#arming) {
-      this.#armAgain = true;
-      return;
-    }
-    const generation = this.#generation;
-    const current = (): boolean => !this.#closed && generation === this.#generation;
-    this.#arming = true;
-    void (async () => {
-      try {
-        if (this.#subscriberId === undefined) {
-          if (this.#subscriber.status !== "ready") return;
-          const id = Number(await this.#subscriber.client("ID"));
-          await this.#subscriber.subscribe(invalidateChannel);
-          if (!current()) return;
-          this.#subscriberId = id;
-        }
-        if (this.#client.status !== "ready" || this.#armed) return;
-        // OFF first: tracking may still point at a subscriber connection that is gone.
-        await this.#client.call("CLIENT", "TRACKING", "OFF");
-        await this.#client.call("CLIENT", "TRACKING", "ON", "REDIRECT", String(this.#subscriberId));
-        if (!current()) return;
-        this.clear();
-        this.#armed = true;
-      } catch (err) {
-        this.options.logger?.warn(
-          { err: errorMessage(err) },
-          "near cache off until Redis reconnects: client tracking failed",
-        );
-      } finally {
-        this.#arming = false;
-        if (this.#armAgain) {
-          this.#armAgain = false;
-          this.#arm();
-        }
-      }
-    })();
+  #unlink(connection: Redis): void {
+    const link = this.#links.get(connection);
+    if (link === undefined) return;
+    this.#links.delete(connection);
+    link.close();
+    // What was read through it is no longer tracked.
+    this.clear();
+    this.#recount();
+  }
+
+  #recount(): void {
+    let armed = !this.#closed && this.#links.size > 0;
+    for (const link of this.#links.values()) armed &&= link.armed;
+    this.#armed = armed;
   }
 }

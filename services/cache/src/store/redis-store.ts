@@ -1,6 +1,5 @@
 import { type Clock, errorMessage, systemClock, TimeSlicer } from "@prescient/core";
 import { connectRedis, LuaCommand } from "@prescient/kit";
-import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type {
   CachedResult,
@@ -46,7 +45,7 @@ export interface RedisStoreOptions {
   /**
    * Entries kept in the process and served without a round trip while Redis
    * says they are unchanged (redis-near-cache.ts: CLIENT TRACKING). 0 turns
-   * it off; it is always off on a Redis Cluster and on a `client` given. Default 10,000.
+   * it off; it is always off on a `client` given. Default 10,000.
    */
   nearCacheMaxEntries: number;
   /** Most value bytes the near cache holds. Default 32 MiB. */
@@ -90,7 +89,7 @@ export class RedisCacheStore implements CacheStore {
   readonly layout: RedisLayout;
   readonly #ownsClient: boolean;
   readonly #budget: RedisBudget;
-  /** Undefined when off: a cluster client, or nearCacheMaxEntries 0. */
+  /** Undefined when off: a client given, or nearCacheMaxEntries 0. */
   readonly near: RedisNearCache | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -128,7 +127,7 @@ export class RedisCacheStore implements CacheStore {
     });
     this.near =
       // Only on a connection of its own: tracking changes what a connection is sent.
-      this.#ownsClient && this.client instanceof Redis && this.options.nearCacheMaxEntries > 0
+      this.#ownsClient && this.options.nearCacheMaxEntries > 0
         ? new RedisNearCache(this.client, {
             maxEntries: this.options.nearCacheMaxEntries,
             maxBytes: this.options.nearCacheMaxBytes,
