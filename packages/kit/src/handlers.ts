@@ -59,37 +59,52 @@ type AnyCall = ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown,
  * not, so once the handler has settled the listener is dropped: a finished
  * call's signal never aborts, and the close costs no Error (with its stack)
  * and no abort event per call.
+ *
+ * A class, not an object literal with a getter and a closure per call: V8
+ * allocated those in the old generation (about 10 KB a call promoted on a
+ * c=1 Lookup loop, 6-9 ms scavenges and a 36 ms mark-compact every few
+ * seconds), where a class instance dies young.
  */
-function contextOf(call: AnyCall): { ctx: CallContext; settled: () => void } {
-  const deadline = call.getDeadline();
-  const deadlineMs =
-    deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined;
-  let controller: AbortController | undefined;
-  let onCancelled: (() => void) | undefined;
-  let done = false;
-  const ctx: CallContext = {
-    deadlineMs,
-    metadata: call.metadata,
-    get signal(): AbortSignal {
-      if (controller === undefined) {
-        const c = new AbortController();
-        controller = c;
-        const abort = () => c.abort(new Error("call cancelled by the client or its deadline"));
-        if (call.cancelled) abort();
-        else if (!done) {
-          onCancelled = abort;
-          call.once("cancelled", abort);
-        }
+class HandlerCallContext implements CallContext {
+  readonly deadlineMs: number | undefined;
+  readonly metadata: Metadata;
+  readonly #call: AnyCall;
+  #controller: AbortController | undefined;
+  #onCancelled: (() => void) | undefined;
+  #done = false;
+
+  constructor(call: AnyCall) {
+    this.#call = call;
+    this.metadata = call.metadata;
+    const deadline = call.getDeadline();
+    this.deadlineMs =
+      deadline instanceof Date
+        ? deadline.getTime()
+        : Number.isFinite(deadline)
+          ? Number(deadline)
+          : undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const c = new AbortController();
+      this.#controller = c;
+      const abort = () => c.abort(new Error("call cancelled by the client or its deadline"));
+      if (this.#call.cancelled) abort();
+      else if (!this.#done) {
+        this.#onCancelled = abort;
+        this.#call.once("cancelled", abort);
       }
-      return controller.signal;
-    },
-  };
-  const settled = (): void => {
-    done = true;
-    if (onCancelled !== undefined) call.removeListener("cancelled", onCancelled);
-    onCancelled = undefined;
-  };
-  return { ctx, settled };
+    }
+    return this.#controller.signal;
+  }
+
+  /** The handler settled: a later close of the stream is no cancellation. */
+  settled(): void {
+    this.#done = true;
+    if (this.#onCancelled !== undefined) this.#call.removeListener("cancelled", this.#onCancelled);
+    this.#onCancelled = undefined;
+  }
 }
 
 /** Metric children of one method, looked up once rather than per call. */
@@ -120,17 +135,17 @@ function finish<Res>(
   started: bigint,
   work: Promise<Res>,
   callback: sendUnaryData<Res>,
-  settled: () => void,
+  ctx: HandlerCallContext,
 ): void {
   work.then(
     (response) => {
-      settled();
+      ctx.settled();
       metrics.timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
       metrics.handled("OK").inc();
       callback(null, response);
     },
     (e: unknown) => {
-      settled();
+      ctx.settled();
       metrics.timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
       const { error, unexpected } = toServiceError(e);
       metrics.handled(statusName(error.code)).inc();
@@ -149,14 +164,14 @@ export function unary<Req, Res>(
   const metrics = methodMetrics(service, method);
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const { ctx, settled } = contextOf(call as AnyCall);
+    const ctx = new HandlerCallContext(call as AnyCall);
     let work: Promise<Res>;
     try {
       work = handler(call.request, ctx);
     } catch (e) {
       work = Promise.reject(e);
     }
-    finish(metrics, { service, method }, started, work, callback, settled);
+    finish(metrics, { service, method }, started, work, callback, ctx);
   };
 }
 
@@ -169,7 +184,7 @@ export function clientStream<Req, Res>(
   const metrics = methodMetrics(service, method);
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const { ctx, settled } = contextOf(call as AnyCall);
+    const ctx = new HandlerCallContext(call as AnyCall);
     let work: Promise<Res>;
     try {
       work = handler(call as AsyncIterable<Req>, ctx);
@@ -186,7 +201,7 @@ export function clientStream<Req, Res>(
         );
       throw new CancelledError("the client stream ended before it was half-closed");
     });
-    finish(metrics, { service, method }, started, aborted, callback, settled);
+    finish(metrics, { service, method }, started, aborted, callback, ctx);
   };
 }
 
