@@ -2,7 +2,7 @@ import { credentials, type Metadata, type ServiceError, status } from "@grpc/grp
 import { analyzerV1 } from "@prescient/contracts";
 import { ManualClock, mulberry32 } from "@prescient/core";
 import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
-import { freePort, type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
+import { freePorts, type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Call, workload } from "../ad-platform-workload.test-util.js";
@@ -18,8 +18,7 @@ import { type AnalyzerRuntime, startAnalyzer } from "./start-analyzer.js";
  * answers differently, which shows the comparison can fail.
  */
 const start = Date.UTC(2026, 10, 2, 9);
-const clock = new ManualClock(start);
-// Ten, so that two replicas at random ports both own some (all on one: 2 in 1,024).
+// Ten tenants, over which the replicas of a ring split (launch draws ports until each owns some).
 const tenants = [
   "acme",
   "globex",
@@ -34,13 +33,20 @@ const tenants = [
 ];
 
 interface Replica {
+  /** Shared by the replicas of one launch, so that each run keeps its own time. */
+  clock: ManualClock;
   host: ServiceHost;
   runtime: AnalyzerRuntime;
   client: analyzerV1.AnalyzerServiceClient;
 }
 
-async function replica(redisUrl: string, keyPrefix: string, ring: boolean): Promise<Replica> {
-  const port = await freePort();
+async function replica(
+  redisUrl: string,
+  keyPrefix: string,
+  ring: boolean,
+  port: number,
+  clock: ManualClock,
+): Promise<Replica> {
   const host = new ServiceHost({ address: `127.0.0.1:${port}` });
   const runtime = await startAnalyzer(host, {
     clock,
@@ -51,7 +57,15 @@ async function replica(redisUrl: string, keyPrefix: string, ring: boolean): Prom
     cleanupIntervalMs: 0,
     // A long membership life: on a loaded CI machine a stall of a second once let a member expire mid-run,
     // so some tenants' events went to another replica for a while and the learned state differed.
-    ...(ring ? { advertiseAddress: `127.0.0.1:${port}`, ringHeartbeatMs: 100, ringTtlMs: 15_000 } : {}),
+    // Forwards given long enough that a loaded machine never turns one into the fallback (applied here).
+    ...(ring
+      ? {
+          advertiseAddress: `127.0.0.1:${port}`,
+          ringHeartbeatMs: 100,
+          ringTtlMs: 15_000,
+          forwardTimeoutMs: 60_000,
+        }
+      : {}),
   });
   await host.start();
   await runtime.ready;
@@ -60,7 +74,7 @@ async function replica(redisUrl: string, keyPrefix: string, ring: boolean): Prom
     credentials.createInsecure(),
     clientChannelOptions(),
   );
-  return { host, runtime, client };
+  return { clock, host, runtime, client };
 }
 
 function streamCall(client: analyzerV1.AnalyzerServiceClient, messages: analyzerV1.QueryEvent[][]) {
@@ -76,8 +90,9 @@ async function play(calls: readonly Call[], replicas: readonly Replica[], seed: 
   const random = mulberry32(seed);
   const answers: unknown[] = [];
   for (const call of calls) {
-    clock.set(call.at);
-    const c = replicas[Math.floor(random() * replicas.length)]!.client;
+    const r = replicas[Math.floor(random() * replicas.length)]!;
+    r.clock.set(call.at);
+    const c = r.client;
     if (call.kind === "events")
       answers.push(await callUnary(c.recordEvents.bind(c), { events: call.events }));
     else if (call.kind === "actions")
@@ -159,8 +174,17 @@ describe("analyzer replicas sharing tenants through the ring", () => {
   });
 
   async function launch(prefix: string, n: number, ring: boolean): Promise<Replica[]> {
+    // Ports held together (distinct), and drawn again until every replica owns some tenant: by chance
+    // all ten could hash to one of two (2 in 1,024), and forwarding would go untested.
+    let ports = await freePorts(n);
+    for (let tries = 0; ring && n > 1 && tries < 50; tries++) {
+      const members = ports.map((p) => `127.0.0.1:${p}`);
+      if (new Set(tenants.map((t) => ownerFor(members, t))).size === n) break;
+      ports = await freePorts(n);
+    }
+    const clock = new ManualClock(start);
     const rs: Replica[] = [];
-    for (let i = 0; i < n; i++) rs.push(await replica(redis.url, `${prefix}:{analyzer}:`, ring));
+    for (const port of ports) rs.push(await replica(redis.url, `${prefix}:{analyzer}:`, ring, port, clock));
     running.push(...rs);
     if (ring) {
       const end = Date.now() + 10_000;
