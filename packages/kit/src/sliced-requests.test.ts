@@ -65,34 +65,49 @@ function sendBytes(
   });
 }
 
+/**
+ * The longest the loop was held, as a share of a one-piece decode: the best
+ * of up to three tries. On a shared machine one preemption of the process
+ * can exceed the bound once; a decoder that does not slice fails every try.
+ */
+async function bestOfThree(measure: () => Promise<number>): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3 && best >= 0.5; i++) best = Math.min(best, await measure());
+  return best;
+}
+
 describe("requests decoded in slices", () => {
   it("holds the event loop for a fraction of a one-piece decode, answers health checks meanwhile, and hands the handler the same request", async () => {
     const { host, received } = await startHost();
     const bytes = Buffer.from(executorV1.EnqueueManyRequest.encode(request(1000, 200)).finish());
     expect(bytes.length).toBeGreaterThan(8 * 1024 * 1024);
-    let started = performance.now();
-    const expected = executorV1.EnqueueManyRequest.decode(bytes);
-    const onePieceMs = performance.now() - started;
-
-    const loop = monitorEventLoopDelay({ resolution: 1 });
-    loop.enable();
-    let done = false;
-    started = performance.now();
-    const sent = sendBytes(host, "/prescient.executor.v1.ExecutorService/EnqueueMany", bytes).finally(() => {
-      done = true;
+    const held = await bestOfThree(async () => {
+      received.length = 0;
+      const started = performance.now();
+      const expected = executorV1.EnqueueManyRequest.decode(bytes);
+      const onePieceMs = performance.now() - started;
+      const loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
+      let done = false;
+      const sent = sendBytes(host, "/prescient.executor.v1.ExecutorService/EnqueueMany", bytes).finally(
+        () => {
+          done = true;
+        },
+      );
+      let answeredMeanwhile = 0;
+      while (!done) {
+        expect(await checkHealth(host.address, EXECUTOR)).toBe("SERVING");
+        if (!done) answeredMeanwhile++;
+      }
+      loop.disable();
+      expect((await sent).code).toBe(status.OK);
+      expect(received).toHaveLength(1);
+      expect(received[0]).toEqual(expected);
+      expect(answeredMeanwhile).toBeGreaterThan(1);
+      return loop.max / 1e6 / onePieceMs;
     });
-    let answeredMeanwhile = 0;
-    while (!done) {
-      expect(await checkHealth(host.address, EXECUTOR)).toBe("SERVING");
-      if (!done) answeredMeanwhile++;
-    }
-    loop.disable();
-    expect((await sent).code).toBe(status.OK);
-    expect(received).toHaveLength(1);
-    expect(received[0]).toEqual(expected);
-    expect(answeredMeanwhile).toBeGreaterThan(1);
     // grpc-js alone would hold the loop for the whole decode at least.
-    expect(loop.max / 1e6).toBeLessThan(onePieceMs / 2);
+    expect(held).toBeLessThan(0.5);
   });
 
   it("decodes small requests as before", async () => {
@@ -183,20 +198,24 @@ describe("client-stream messages decoded in slices", () => {
     const small = Buffer.from(analyzerV1.RecordQueriesRequest.encode(events(3)).finish());
     const big = Buffer.from(analyzerV1.RecordQueriesRequest.encode(events(120_000)).finish());
     expect(big.length).toBeGreaterThan(5 * 1024 * 1024);
-    const started = performance.now();
-    const expected = analyzerV1.RecordQueriesRequest.decode(big);
-    const onePieceMs = performance.now() - started;
-    const loop = monitorEventLoopDelay({ resolution: 1 });
-    loop.enable();
-    const answer = await streamBytes(host, [small, big, small]);
-    loop.disable();
-    expect(answer.code).toBe(status.OK);
-    expect(received).toEqual([
-      analyzerV1.RecordQueriesRequest.decode(small),
-      expected,
-      analyzerV1.RecordQueriesRequest.decode(small),
-    ]);
-    expect(loop.max / 1e6).toBeLessThan(onePieceMs / 2);
+    const held = await bestOfThree(async () => {
+      received.length = 0;
+      const started = performance.now();
+      const expected = analyzerV1.RecordQueriesRequest.decode(big);
+      const onePieceMs = performance.now() - started;
+      const loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
+      const answer = await streamBytes(host, [small, big, small]);
+      loop.disable();
+      expect(answer.code).toBe(status.OK);
+      expect(received).toEqual([
+        analyzerV1.RecordQueriesRequest.decode(small),
+        expected,
+        analyzerV1.RecordQueriesRequest.decode(small),
+      ]);
+      return loop.max / 1e6 / onePieceMs;
+    });
+    expect(held).toBeLessThan(0.5);
   });
 
   it("answers a stream message that does not decode with INTERNAL, as grpc-js does", async () => {
