@@ -1,7 +1,7 @@
 import { type Cluster, Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
-import { EncodedResult } from "./encoded-result.js";
+import { type EncodedResult, encodedResultOf } from "./encoded-result.js";
 import { TrackingLink, type TrackingListener } from "./tracking-link.js";
 
 export interface NearCacheOptions {
@@ -53,9 +53,8 @@ export class RedisNearCache {
   /** Reads in flight, per physical key, and which of those keys were invalidated meanwhile. */
   readonly #pending = new Map<string, number>();
   readonly #dirty = new Set<string>();
-  /** Counts clears; a read that began before the last one keeps nothing. */
-  #seq = 0;
-  #clearedAt = 0;
+  /** Counts clears; a read that began before the last one (another count as its ticket) keeps nothing. */
+  #clears = 0;
   #armed = false;
   #closed = false;
   readonly #listener: TrackingListener = {
@@ -107,7 +106,7 @@ export class RedisNearCache {
   begin(physicalKeys: readonly string[]): number | undefined {
     if (!this.#armed) return undefined;
     for (const k of physicalKeys) this.#pending.set(k, (this.#pending.get(k) ?? 0) + 1);
-    return this.#seq;
+    return this.#clears;
   }
 
   /**
@@ -119,9 +118,9 @@ export class RedisNearCache {
     physicalKeys: readonly string[],
     values: readonly (Buffer | null | undefined)[],
   ): (EncodedResult | undefined)[] {
-    const results = values.map((v) => (v === null || v === undefined ? undefined : new EncodedResult(v)));
+    const results = values.map(encodedResultOf);
     if (ticket === undefined) return results;
-    const keep = this.#armed && ticket >= this.#clearedAt;
+    const keep = this.#armed && ticket === this.#clears;
     const now = this.options.now();
     for (let i = 0; i < physicalKeys.length; i++) {
       const k = physicalKeys[i] as string;
@@ -156,7 +155,7 @@ export class RedisNearCache {
 
   /** Drops everything, and keeps nothing from reads in flight. */
   clear(): void {
-    this.#clearedAt = ++this.#seq;
+    this.#clears++;
     this.#values.clear();
   }
 

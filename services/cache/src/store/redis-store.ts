@@ -9,7 +9,7 @@ import type {
   StoreWrite,
 } from "./cache-store.js";
 import { numericModelVersion } from "./cache-store.js";
-import { EncodedResult } from "./encoded-result.js";
+import { EncodedResult, encodedResultOf } from "./encoded-result.js";
 import { type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.js";
 import { invalidateRedis, sweepRedis } from "./redis-invalidation.js";
 import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
@@ -170,10 +170,7 @@ export class RedisCacheStore implements CacheStore {
   async get(key: string): Promise<CachedResult | undefined> {
     const physical = this.layout.entry(key);
     const near = this.near;
-    if (near === undefined) {
-      const bytes = await this.client.getBuffer(physical);
-      return bytes === null ? undefined : new EncodedResult(bytes);
-    }
+    if (near === undefined) return encodedResultOf(await this.client.getBuffer(physical));
     const held = near.get(physical);
     if (held !== undefined) {
       near.hits(1);
@@ -223,16 +220,8 @@ export class RedisCacheStore implements CacheStore {
           near?.abort(ticket, physical);
           throw err;
         }
-        if (near !== undefined) {
-          const results = near.end(ticket, physical, values);
-          for (let j = 0; j < positions.length; j++) out[positions[j] as number] = results[j];
-          return;
-        }
-        for (let j = 0; j < positions.length; j++) {
-          const bytes = values[j];
-          out[positions[j] as number] =
-            bytes === null || bytes === undefined ? undefined : new EncodedResult(bytes);
-        }
+        const results = near?.end(ticket, physical, values) ?? values.map(encodedResultOf);
+        for (let j = 0; j < positions.length; j++) out[positions[j] as number] = results[j];
       }),
     );
     return out;
