@@ -116,7 +116,7 @@ export class Learning {
           t.taskType,
         )) {
           if (t.probability * r.share < floor) break; // strongest first: the rest are less likely still
-          key(t.taskType, r.entityId, t.probability * r.share);
+          keys.push({ key: r.key, confidence: t.probability * r.share });
         }
     }
     if (keys.length > 0) this.#offer(keys);

@@ -222,6 +222,10 @@ describe("EntityRelations.topShares", () => {
     expect(shares.map((s) => s.entityId)).toEqual(["c1", "c2"]);
     expect(shares[0]!.share).toBeCloseTo(4 / 6, 9);
     expect(shares[1]!.share).toBeCloseTo(1.5 / 6, 9);
+    // Each carries its result key of the type asked for, escaped as the cache stores it.
+    expect(shares.map((s) => s.key)).toEqual(["acme/campaign_analytics/c1", "acme/campaign_analytics/c2"]);
+    r.relate("acme", "u1", "c/4", t0 + hour, "campaign_analytics", 100);
+    expect(r.topShares("acme", "u1", 1, "campaign_analytics")[0]!.key).toBe("acme/campaign_analytics/c%2F4");
     expect(r.topShares("acme", "u1", 0, "campaign_analytics")).toEqual([]);
     expect(r.topShares("acme", "nobody", 2, "campaign_analytics")).toEqual([]);
     expect(r.topShares("globex", "u1", 2, "campaign_analytics")).toEqual([]);

@@ -1,3 +1,4 @@
+import { canonicalKey } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import { decayFactor, forwardWeight, rescaleFactor } from "./forward-decay.js";
 
@@ -80,7 +81,7 @@ interface KindFilter {
  */
 interface SharesMemo {
   limit: number;
-  top: ReadonlyArray<{ entityId: string; share: number }>;
+  top: readonly RelatedShare[];
   total: number;
   changed: number;
 }
@@ -105,6 +106,18 @@ export interface RelatedEntity {
   entityId: string;
   /** Decayed weight: roughly how many times the relation was seen recently. */
   weight: number;
+}
+
+/** A related entity's share of the weight of the subject's entities of a type's kind. */
+export interface RelatedShare {
+  entityId: string;
+  share: number;
+  /**
+   * The entity's result key of the type asked for, built once per memoised
+   * answer: the caller offers it for nearly every read of the subject, and a
+   * key built anew each time would be hashed anew by every map it meets.
+   */
+  key: string;
 }
 
 export class EntityRelations {
@@ -220,12 +233,7 @@ export class EntityRelations {
    * time. One pass, no sort of the rest, and memoised: every read of a user
    * whose reads are learned to be followed by related-keyed reads asks.
    */
-  topShares(
-    tenant: string,
-    subject: string,
-    limit: number,
-    taskType: string,
-  ): ReadonlyArray<{ entityId: string; share: number }> {
+  topShares(tenant: string, subject: string, limit: number, taskType: string): readonly RelatedShare[] {
     const s = this.#subjects.peek(subjectId(tenant, subject));
     if (s === undefined || limit <= 0) return [];
     const filter = this.#ofKind(tenant, s, taskType);
@@ -246,14 +254,25 @@ export class EntityRelations {
       }
       top[i] = { entityId, weight };
     };
-    // Two plain loops rather than one over either: a for-of over a Map or an Array at one site is polymorphic, and slow.
-    if (entries === undefined) for (const [entityId, w] of s.related) add(entityId, w.g);
+    // Two plain loops rather than one over either: a for-of over a Map or an Array at one site is
+    // polymorphic, and slow; and a for-of over a Map's entries builds a pair per entity.
+    if (entries === undefined)
+      s.related.forEach((w, entityId) => {
+        add(entityId, w.g);
+      });
     else
       for (let i = 0; i < entries.length; i++) {
         const [entityId, w] = entries[i]!;
         add(entityId, w.g);
       }
-    const shares = total > 0 ? top.map((r) => ({ entityId: r.entityId, share: r.weight / total })) : [];
+    const shares =
+      total > 0
+        ? top.map((r) => ({
+            entityId: r.entityId,
+            share: r.weight / total,
+            key: canonicalKey(tenant, taskType, r.entityId),
+          }))
+        : [];
     filter.shares = { limit, top: shares, total, changed: 0 };
     return shares;
   }
@@ -334,12 +353,14 @@ export class EntityRelations {
   #evictWeakest(tenant: string, s: Subject): void {
     let weakest: string | undefined;
     let min = Number.POSITIVE_INFINITY;
-    for (const [id, w] of s.related) {
+    // forEach, not for-of: this runs for nearly every new relation of a full subject, and a for-of
+    // over a Map's entries builds a pair per entity.
+    s.related.forEach((w, id) => {
       if (w.g < min) {
         min = w.g;
         weakest = id;
       }
-    }
+    });
     if (weakest === undefined) return;
     const gone = s.related.get(weakest)!;
     s.related.delete(weakest);

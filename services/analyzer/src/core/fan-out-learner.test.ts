@@ -247,6 +247,28 @@ describe("FanOutLearner", () => {
     expect(ruleOf(r.rules(t0 + hour), "acme", "video_uploaded")?.targets.length).toBeLessThanOrEqual(4);
   });
 
+  it("keeps each target's own credit when more task types are read than it remembers target names for", () => {
+    // maxEventTypes also bounds the memo of target names: past it, the names are made again.
+    const { learner: l } = learner({ maxEventTypes: 2 });
+    const types = ["t_a", "t_b", "t_c", "t_d", "t_e"];
+    for (let i = 0; i < 10; i++) {
+      const at = t0 + i * min;
+      l.observeEvent("acme", "video_uploaded", `v${i}`, `u${i}`, at);
+      // Type k is read after the first 10 − 2k uploads, keyed by the video.
+      types.forEach((type, k) => {
+        if (i < 10 - 2 * k) l.observeRead("acme", type, `v${i}`, "", at + sec);
+      });
+    }
+    const rule = ruleOf(l.rules(t0 + hour), "acme", "video_uploaded");
+    expect(rule?.targets.map((t) => [t.taskType, t.keyBy, Number(t.probability.toFixed(6))])).toEqual([
+      ["t_a", "entity", 1],
+      ["t_b", "entity", 0.8],
+      ["t_c", "entity", 0.6],
+      ["t_d", "entity", 0.4],
+      ["t_e", "entity", 0.2],
+    ]);
+  });
+
   it("learns a new target when a pair is full, in place of its weakest", () => {
     const { learner: l } = learner({ minSupport: 1, minShare: 0.2, maxTargets: 2, halfLifeMs: hour });
     let at = t0;

@@ -109,6 +109,7 @@ export class FanOutLearner {
   readonly #relations: EntityRelations;
   readonly #stats: LRUCache<string, EventStats>;
   readonly #pending: LRUCache<string, Pending[]>;
+  readonly #targetIds = new Map<string, Readonly<Record<LearnedKeyBy, string>>>();
 
   constructor(relations: EntityRelations, options?: Partial<FanOutLearnerOptions>) {
     this.options = { ...fanOutLearnerDefaults, ...options };
@@ -225,7 +226,7 @@ export class FanOutLearner {
    * ones as the old ones decay.
    */
   #credit(p: Pending, taskType: string, keyBy: LearnedKeyBy, time: number): void {
-    const id = `${taskType}\u0000${keyBy}`;
+    const id = this.#targetId(taskType, keyBy);
     // At most maxTargets credits per occurrence: the seen set stays bounded too.
     p.seen ??= new Set();
     if (p.seen.has(id) || p.seen.size >= this.options.maxTargets) return;
@@ -238,6 +239,26 @@ export class FanOutLearner {
     }
     this.#add(t.followed, p.time, 1);
     this.#add(t.delay, p.time, time - p.time);
+  }
+
+  /**
+   * `${taskType}\0${keyBy}`, the same string each time: every read credits
+   * a target or two, and a string built anew is hashed anew by each set and
+   * map it is looked up in. Types are validated names; the memo starts over
+   * past `maxEventTypes` of them.
+   */
+  #targetId(taskType: string, keyBy: LearnedKeyBy): string {
+    let ids = this.#targetIds.get(taskType);
+    if (ids === undefined) {
+      if (this.#targetIds.size >= this.options.maxEventTypes) this.#targetIds.clear();
+      ids = {
+        entity: `${taskType}\u0000entity`,
+        user: `${taskType}\u0000user`,
+        related: `${taskType}\u0000related`,
+      };
+      this.#targetIds.set(taskType, ids);
+    }
+    return ids[keyBy];
   }
 
   #evictWeakest(targets: Map<string, TargetStats>, now: number): void {
@@ -255,8 +276,7 @@ export class FanOutLearner {
 
   #await(tenant: string, subject: string, p: Pending): void {
     const id = `${tenant}\u0000${subject}`;
-    this.#live(tenant, subject, p.time);
-    const list = this.#pending.get(id);
+    const list = this.#prune(id, p.time);
     if (list === undefined) {
       this.#pending.set(id, [p]);
       return;
@@ -267,27 +287,31 @@ export class FanOutLearner {
 
   /** The subject's events awaiting reads at `time`: past windows are dropped, later events kept but not returned. */
   #live(tenant: string, subject: string, time: number): readonly Pending[] {
-    const id = `${tenant}\u0000${subject}`;
-    const list = this.#pending.get(id);
-    if (list === undefined) return none;
-    const { windowMs, minDelayMs } = this.options;
-    // Most calls drop nothing and return everything: checked first, without allocating.
-    let expired = false;
+    const kept = this.#prune(`${tenant}\u0000${subject}`, time);
+    if (kept === undefined) return none;
+    const minDelayMs = this.options.minDelayMs;
+    // Most calls return everything: checked first, without allocating.
     let early = false;
-    for (const p of list) {
-      if (time - p.time > windowMs) expired = true;
-      if (p.time + minDelayMs > time) early = true;
-    }
-    let kept = list;
-    if (expired) {
-      kept = list.filter((p) => time - p.time <= windowMs);
-      if (kept.length === 0) {
-        this.#pending.delete(id);
-        return none;
-      }
-      this.#pending.set(id, kept);
-    }
+    for (let i = 0; i < kept.length; i++) if (kept[i]!.time + minDelayMs > time) early = true;
     return early ? kept.filter((p) => p.time + minDelayMs <= time) : kept;
+  }
+
+  /** The subject's awaiting events with those past their window at `time` dropped (undefined: none is left). */
+  #prune(id: string, time: number): Pending[] | undefined {
+    const list = this.#pending.get(id);
+    if (list === undefined) return undefined;
+    const windowMs = this.options.windowMs;
+    // Most calls drop nothing: checked first, without allocating.
+    let expired = false;
+    for (let i = 0; i < list.length; i++) if (time - list[i]!.time > windowMs) expired = true;
+    if (!expired) return list;
+    const kept = list.filter((p) => time - p.time <= windowMs);
+    if (kept.length === 0) {
+      this.#pending.delete(id);
+      return undefined;
+    }
+    this.#pending.set(id, kept);
+    return kept;
   }
 
   #add(d: Decayed, time: number, amount: number): void {
