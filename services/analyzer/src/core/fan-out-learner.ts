@@ -79,6 +79,8 @@ interface Decayed {
 }
 
 interface TargetStats {
+  taskType: string;
+  keyBy: LearnedKeyBy;
   followed: Decayed;
   /** Decayed Σ delay, for the mean. */
   delay: Decayed;
@@ -191,12 +193,16 @@ export class FanOutLearner {
     const events = this.#value(stats.events, now);
     if (events < o.minSupport) return undefined;
     const targets: LearnedTarget[] = [];
-    for (const [id, t] of stats.targets) {
+    for (const t of stats.targets.values()) {
       const followed = this.#value(t.followed, now);
       const probability = Math.min(1, followed / events);
       if (probability < o.minShare) continue;
-      const [taskType = "", keyBy] = id.split("\u0000") as [string, LearnedKeyBy];
-      targets.push({ taskType, keyBy, probability, meanDelayMs: this.#value(t.delay, now) / followed });
+      targets.push({
+        taskType: t.taskType,
+        keyBy: t.keyBy,
+        probability,
+        meanDelayMs: this.#value(t.delay, now) / followed,
+      });
     }
     targets.sort(
       (a, b) => b.probability - a.probability || (a.taskType + a.keyBy < b.taskType + b.keyBy ? -1 : 1),
@@ -234,7 +240,7 @@ export class FanOutLearner {
     let t = p.stats.targets.get(id);
     if (t === undefined) {
       if (p.stats.targets.size >= this.options.maxTargets) this.#evictWeakest(p.stats.targets, time);
-      t = { followed: { w: 0, at: p.time }, delay: { w: 0, at: p.time } };
+      t = { taskType, keyBy, followed: { w: 0, at: p.time }, delay: { w: 0, at: p.time } };
       p.stats.targets.set(id, t);
     }
     this.#add(t.followed, p.time, 1);
