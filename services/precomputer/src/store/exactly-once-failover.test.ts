@@ -60,6 +60,8 @@ const graceMs = 3_000;
 const windowsBefore = 8;
 /** How long the runners go on after the grace: several windows of each schedule. */
 const afterMs = 3_000;
+/** A gap of the event loop this long (its gauge ticks every 20 ms) is a stall of the machine. */
+const stallMs = 150;
 /** A kill whose promotion never comes, or a runner that never stops, fails the test rather than hang it. */
 const promotionTimeoutMs = 30_000;
 const stopTimeoutMs = 20_000;
@@ -194,13 +196,16 @@ describe("exactly-once schedule runs through a Redis Cluster master failover (pr
     const answers: ClaimAnswer[] = [];
     const warnings: string[] = [];
     let afterClaimSent: ((r: ClaimRequest) => void) | undefined;
-    // The longest the event loop went without turning: a window is skipped only by a wake late by a whole
-    // window, so a miss outside the failover with a gap that long is the machine's, not the store's.
+    // The longest the event loop went without turning, and each stall: a window is skipped when a tick
+    // overruns it (the runner does not catch up), so a healthy window that no replica even claimed, next to
+    // a stall of the loop all three runners share, is the machine's miss, not the store's.
     let maxGap = 0;
     let lastTurn = Date.now();
+    const stalls: Array<{ from: number; to: number }> = [];
     const gauge = setInterval(() => {
       const now = Date.now();
       maxGap = Math.max(maxGap, now - lastTurn);
+      if (now - lastTurn >= stallMs) stalls.push({ from: lastTurn, to: now });
       lastTurn = now;
     }, 20);
 
@@ -336,14 +341,26 @@ describe("exactly-once schedule runs through a Redis Cluster master failover (pr
             .filter((a) => a.schedule === schedule && a.sentAt >= w - every / 2 && a.sentAt < w + every)
             .map((a) => `${a.replica} sent +${a.sentAt - w} ms for ${a.windowStart - w}: ${a.outcome}`)
             .join("; ") || "no claims near it";
+        // Excused only with no claim for the window at all, and either a stall of the loop within a window
+        // of it or a tick of the schedule still waiting on an earlier claim while the window was open (a
+        // claim slower than a window on a loaded machine: the runner does not catch up by design).
+        const stalled = (w: number): boolean =>
+          !answers.some((a) => a.schedule === schedule && a.windowStart === w) &&
+          (stalls.some((g) => g.to >= w - every && g.from <= w + every) ||
+            answers.some(
+              (a) => a.schedule === schedule && a.windowStart < w && a.sentAt < w + every && a.answeredAt > w,
+            ));
+        const excused: string[] = [];
         for (const [when, ws] of [
           ["before the kill", missed(before)],
           ["after recovery", missed(after)],
         ] as const)
           for (const w of ws)
-            problems.push(
-              `${schedule} window ${runKeyOf(schedule, w)} ${when} did not run (${claimsNear(w)})`,
-            );
+            if (stalled(w)) excused.push(`${runKeyOf(schedule, w)} ${when}`);
+            else
+              problems.push(
+                `${schedule} window ${runKeyOf(schedule, w)} ${when} did not run (${claimsNear(w)})`,
+              );
         // Why each failover window was missed, from the store: no record (no claim got through), or a claim
         // that won but whose job never ran. The latter is a failover's lost reply only when the record was on
         // the victim; a claim won on a surviving master must have run its job.
@@ -387,6 +404,7 @@ describe("exactly-once schedule runs through a Redis Cluster master failover (pr
           during: `${during.length - missed(during).length}/${during.length}`,
           after: `${after.length - missed(after).length}/${after.length}`,
           missedDuring,
+          missedInStalls: excused,
           claimsAnsweredAfterRecovery: answeredAfter,
         };
       }
@@ -406,6 +424,7 @@ describe("exactly-once schedule runs through a Redis Cluster master failover (pr
           recoveryMs: lastMissedEnd - killedAt,
           firstRunAfterKillMs: firstAfterKill === undefined ? null : firstAfterKill.answeredAt - killedAt,
           maxEventLoopGapMs: maxGap,
+          stalls: stalls.map((g) => ({ at: g.from - killedAt, ms: g.to - g.from })),
           failedClaims: failedClaims.length,
           slowestClaimMs: slowest,
           killedPort: victim.port,
