@@ -20,7 +20,10 @@ import type { ScenarioArgs } from "./scenarios.js";
  * 1. ModelInfer with 256 rows over gRPC against raw InferenceSession.run of the
  *    same 256 rows, on the compute-bound MLP, the session built from the same
  *    model config as the served one (same threads);
- * 2. single-row requests at concurrency 64 on the MLP, dynamic batching on against off;
+ *    The same with two instances on worker threads (run_in_worker), whose
+ *    batches compute at once, beside the event loop's gRPC work;
+ * 2. single-row requests at concurrency 64 on the MLP, dynamic batching on against off,
+ *    on the event loop and with the session on a worker thread;
  * 3. latency figures on the shipped ctr model, which runs 256 rows in about 15 µs,
  *    so that a throughput ratio against it would measure only gRPC: 256 rows at
  *    concurrency 1 against raw run, single rows against a bare grpc-js echo (p99).
@@ -45,6 +48,13 @@ const heavyConfigs: Record<string, string> = {
   // Tuned for throughput, as Triton's guide does: a short wait lets concurrent single rows meet.
   heavy_batched: "max_batch_size: 64\nmax_queue_delay_ms: 1\nmax_queue_size: 100000\n",
   heavy_unbatched: "max_batch_size: 64\ndynamic_batching: false\nmax_queue_size: 100000\n",
+  // The same, each instance's session on a worker thread (run_in_worker).
+  heavy_wide_worker:
+    "max_batch_size: 256\nmax_queue_delay_ms: 0\nintra_op_threads: 1\nrun_in_worker: true\ninstance_count: 2\n",
+  heavy_batched_worker:
+    "max_batch_size: 64\nmax_queue_delay_ms: 1\nmax_queue_size: 100000\nrun_in_worker: true\n",
+  heavy_unbatched_worker:
+    "max_batch_size: 64\ndynamic_batching: false\nmax_queue_size: 100000\nrun_in_worker: true\n",
 };
 
 const ctrConfigs: Record<string, string> = {
@@ -190,16 +200,19 @@ export async function run(): Promise<BenchReport> {
       progress("case 1: MLP, 256 rows: raw session.run and ModelInfer over gRPC (4 in flight), alternately");
       const session = await rawSession(heavy, heavyConfigs.heavy_wide!, "heavy_wide");
       const feeds = { features: new Tensor("float32", rowsOf(256), [256, FEATURES]) };
-      const [raw, served] = await alternate(
+      const [raw, served, inWorkers] = await alternate(
         [
           (o) => measureHere(() => session.run(feeds), { ...o, concurrency: 1 }),
           (o) => measureServed(inferScenario(host.address, "heavy_wide", 256), { ...o, concurrency: 4 }),
+          (o) =>
+            measureServed(inferScenario(host.address, "heavy_wide_worker", 256), { ...o, concurrency: 4 }),
         ],
         loadOptions(1),
       );
       await session.release();
       process.stdout.write(line("MLP raw session.run, 256 rows", raw!, 256));
       process.stdout.write(line("MLP ModelInfer 256 rows, 4 in flight", served!, 256));
+      process.stdout.write(line("MLP ModelInfer 256, 2 workers", inWorkers!, 256));
       results.push(
         result({
           case: "ModelInfer 256 rows/request over gRPC (4 in flight) vs raw session.run 256 rows, compute-bound MLP (8-1024-1024-1)",
@@ -210,20 +223,33 @@ export async function run(): Promise<BenchReport> {
           baseline_value: raw!.throughput * 256,
           target_ratio: 0.8,
         }),
+        result({
+          case: "ModelInfer 256 rows/request over gRPC (4 in flight), 2 instances on worker threads (run_in_worker) vs raw session.run 256 rows on the calling thread, compute-bound MLP",
+          metric: "throughput",
+          unit: "rows/s",
+          value: inWorkers!.throughput * 256,
+          baseline: "raw InferenceSession.run, 256 rows, same session options, same process",
+          baseline_value: raw!.throughput * 256,
+          target_ratio: 0.8,
+        }),
       );
     }
 
     if (wanted.has("batching")) {
       progress("case 2: MLP, single rows at concurrency 64, batching off and on, alternately");
-      const [off, on] = await alternate(
+      const [off, on, onWorker, offWorker] = await alternate(
         [
           (o) => measureServed(inferScenario(host.address, "heavy_unbatched", 1), o),
           (o) => measureServed(inferScenario(host.address, "heavy_batched", 1), o),
+          (o) => measureServed(inferScenario(host.address, "heavy_batched_worker", 1), o),
+          (o) => measureServed(inferScenario(host.address, "heavy_unbatched_worker", 1), o),
         ],
         loadOptions(64),
       );
       process.stdout.write(line("MLP c=64 single rows, batching off", off!, 1));
       process.stdout.write(line("MLP c=64 single rows, batching on", on!, 1));
+      process.stdout.write(line("MLP c=64 batching on, worker", onWorker!, 1));
+      process.stdout.write(line("MLP c=64 batching off, worker", offWorker!, 1));
       results.push(
         result({
           case: "single-row ModelInfer at concurrency 64, compute-bound MLP (8-1024-1024-1), batching on vs off",
@@ -233,6 +259,24 @@ export async function run(): Promise<BenchReport> {
           baseline: "same requests, dynamic_batching: false",
           baseline_value: off!.throughput,
           target_ratio: 3,
+        }),
+        result({
+          case: "single-row ModelInfer at concurrency 64, compute-bound MLP, batching on with the session on a worker thread vs off on the event loop",
+          metric: "throughput",
+          unit: "req/s",
+          value: onWorker!.throughput,
+          baseline: "same requests, dynamic_batching: false, on the event loop",
+          baseline_value: off!.throughput,
+          target_ratio: 3,
+        }),
+        result({
+          case: "single-row ModelInfer at concurrency 64, compute-bound MLP, batching off: session on a worker thread vs on the event loop",
+          metric: "throughput",
+          unit: "req/s",
+          value: offWorker!.throughput,
+          baseline: "same requests on the event loop",
+          baseline_value: off!.throughput,
+          target_ratio: null,
         }),
       );
     }

@@ -4,6 +4,7 @@ import { InferenceSession } from "onnxruntime-node";
 import type { ExecutionProviderName } from "./model-config.js";
 import { providerUnavailable } from "./provider-availability.js";
 import { ortSessionOptions, type SessionThreading } from "./session-options.js";
+import { WorkerSession } from "./worker-session.js";
 
 /**
  * Creates a model's sessions on the first execution provider that starts.
@@ -16,11 +17,16 @@ export interface ProviderChoice {
   fallback: boolean;
   threading: SessionThreading;
   instances: number;
+  /** Each instance's session on a worker thread of its own (WorkerSession). */
+  inWorkers: boolean;
 }
+
+/** A model instance: a session on the event loop's thread, or on a worker of its own. */
+export type InstanceSession = InferenceSession | WorkerSession;
 
 export interface StartedSessions {
   provider: ExecutionProviderName;
-  sessions: InferenceSession[];
+  sessions: InstanceSession[];
 }
 
 export async function createSessions(
@@ -31,14 +37,18 @@ export async function createSessions(
 ): Promise<StartedSessions> {
   const failures: string[] = [];
   for (const [i, provider] of choice.providers.entries()) {
-    const sessions: InferenceSession[] = [];
+    const sessions: InstanceSession[] = [];
     try {
       const unavailable = providerUnavailable(provider);
       if (unavailable !== undefined) throw new Error(unavailable);
       disableOrtTelemetry();
-      for (let n = 0; n < choice.instances; n++) {
-        sessions.push(await InferenceSession.create(model, ortSessionOptions(provider, choice.threading)));
-      }
+      const options = ortSessionOptions(provider, choice.threading);
+      for (let n = 0; n < choice.instances; n++)
+        sessions.push(
+          choice.inWorkers
+            ? await WorkerSession.start(model, options)
+            : await InferenceSession.create(model, options),
+        );
       if (failures.length > 0)
         log.warn({ model: label, provider, failures }, "running on a fallback execution provider");
       return { provider, sessions };

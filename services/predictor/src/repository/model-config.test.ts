@@ -9,6 +9,7 @@ describe("model config", () => {
       maxQueueDelayMs: 0,
       preferredBatchSizes: [],
       instanceCount: 1,
+      runInWorker: false,
       executionProviders: ["cpu"],
       providerFallback: true,
       intraOpThreads: 1,

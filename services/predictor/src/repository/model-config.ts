@@ -38,6 +38,13 @@ const configSchema = z
     preferred_batch_sizes: z.array(z.number().int().positive()).default([]),
     /** Parallel sessions per version; each runs one batch at a time. */
     instance_count: z.number().int().positive().max(64).default(1),
+    /**
+     * Each instance's session on a worker thread of its own. onnxruntime-node computes on the thread that
+     * calls it: on the event loop's, a batch's compute and the gRPC work of the next requests take turns,
+     * and a long batch holds up every other call (health checks too). In a worker they overlap, for a
+     * copy of each batch's inputs and outputs across threads.
+     */
+    run_in_worker: z.boolean().default(false),
     /** In order of preference. */
     execution_providers: z.array(z.enum(executionProviders)).min(1).default(["cpu"]),
     /** True: a provider that fails to start falls back to the next, with a warning. False: the load fails. */
@@ -76,6 +83,7 @@ export interface ModelConfig {
   maxQueueDelayMs: number;
   preferredBatchSizes: number[];
   instanceCount: number;
+  runInWorker: boolean;
   executionProviders: ExecutionProviderName[];
   providerFallback: boolean;
   intraOpThreads: number;
@@ -119,6 +127,7 @@ export function parseModelConfig(text: string, model: string): ModelConfig {
     maxQueueDelayMs: c.max_queue_delay_ms,
     preferredBatchSizes: [...c.preferred_batch_sizes].sort((a, b) => a - b),
     instanceCount: c.instance_count,
+    runInWorker: c.run_in_worker,
     executionProviders: c.execution_providers,
     providerFallback: c.provider_fallback,
     intraOpThreads: c.intra_op_threads,

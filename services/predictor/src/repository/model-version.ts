@@ -16,8 +16,9 @@ import {
   type HostTensor,
   type TypedArray,
 } from "../tensors/datatypes.js";
-import { createSessions } from "./execution-providers.js";
+import { createSessions, type InstanceSession } from "./execution-providers.js";
 import type { ExecutionProviderName, ModelConfig } from "./model-config.js";
+import { WorkerSession } from "./worker-session.js";
 
 /** A tensor as the model declares it; -1 marks a dimension of any size (the batch dimension among them). */
 export interface TensorSpec {
@@ -36,14 +37,14 @@ export class ModelVersion {
   readonly outputs: TensorSpec[];
   /** This version's metric series. */
   readonly metrics: VersionSeries;
-  readonly #sessions: InferenceSession[];
+  readonly #sessions: InstanceSession[];
   readonly #batcher: DynamicBatcher;
 
   constructor(
     model: string,
     version: number,
     config: ModelConfig,
-    started: { provider: ExecutionProviderName; sessions: InferenceSession[] },
+    started: { provider: ExecutionProviderName; sessions: InstanceSession[] },
   ) {
     this.model = model;
     this.version = version;
@@ -100,7 +101,8 @@ export class ModelVersion {
     await Promise.allSettled(this.#sessions.map((s) => s.release()));
   }
 
-  #runner(session: InferenceSession): BatchRunner {
+  #runner(session: InstanceSession): BatchRunner {
+    if (session instanceof WorkerSession) return this.#workerRunner(session);
     return async (inputs) => {
       const feeds: Record<string, Tensor> = {};
       for (const [i, spec] of this.inputs.entries()) {
@@ -114,6 +116,27 @@ export class ModelVersion {
         const out = results[spec.name];
         if (out === undefined) throw new Error(`model produced no output ${spec.name}`);
         return { datatype: spec.datatype, shape: [...out.dims], data: out.data as TypedArray };
+      });
+    };
+  }
+
+  #workerRunner(session: WorkerSession): BatchRunner {
+    return async (inputs) => {
+      const results = await session.run(
+        this.inputs.map((spec, i) => {
+          const t = inputs[i]!;
+          return {
+            name: spec.name,
+            type: datatypes[t.datatype].ort,
+            dims: t.shape,
+            data: t.data as TypedArray,
+          };
+        }),
+      );
+      return this.outputs.map((spec) => {
+        const out = results.find((r) => r.name === spec.name);
+        if (out === undefined) throw new Error(`model produced no output ${spec.name}`);
+        return { datatype: spec.datatype, shape: out.dims, data: out.data as TypedArray };
       });
     };
   }
@@ -149,6 +172,7 @@ export async function loadModelVersion(
       fallback: config.providerFallback,
       threading: config,
       instances: config.instanceCount,
+      inWorkers: config.runInWorker,
     },
     log,
     `${model} version ${version}`,

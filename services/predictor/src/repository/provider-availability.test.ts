@@ -17,7 +17,7 @@ const { createSessions } = await import(process.argv[1]);
 const warnings = [];
 const log = { warn: (obj, msg) => warnings.push(msg) };
 const started = await createSessions(readFileSync(process.argv[2]),
-  { providers: ["cuda", "webgpu", "cpu"], fallback: true, threading: { intraOpThreads: 1, interOpThreads: 1, executionMode: "sequential", intraOpSpinning: false }, instances: 1 }, log, "ctr");
+  { providers: ["cuda", "webgpu", "cpu"], fallback: true, threading: { intraOpThreads: 1, interOpThreads: 1, executionMode: "sequential", intraOpSpinning: false }, instances: 1, inWorkers: false }, log, "ctr");
 await Promise.all(started.sessions.map((s) => s.release()));
 process.stdout.write(JSON.stringify({ provider: started.provider, warnings }));
 `;

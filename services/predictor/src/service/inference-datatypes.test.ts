@@ -41,87 +41,89 @@ function contentsOf(dt: OnnxDatatype): Partial<inference.InferTensorContents> {
   return "field" in info ? { [info.field]: values[dt] } : {};
 }
 
-describe("OIP round trip for every datatype", () => {
-  let p: TestPredictor;
-  let repo: ReturnType<typeof tempRepository>;
+// On the event loop's thread, and with each session on a worker (every datatype crosses threads and back).
+for (const inWorker of [false, true])
+  describe(`OIP round trip for every datatype${inWorker ? ", sessions in workers" : ""}`, () => {
+    let p: TestPredictor;
+    let repo: ReturnType<typeof tempRepository>;
 
-  beforeAll(async () => {
-    repo = tempRepository();
-    for (const dt of Object.keys(values) as OnnxDatatype[])
-      writeModel(
-        repo.root,
-        modelOf(dt),
-        1,
-        buildIdentityModel(dt, ["batch", 3]),
-        "max_batch_size: 8\nmax_queue_delay_ms: 0\n",
-      );
-    p = await startTestPredictor({ repositoryPath: repo.root });
-    await p.runtime.ready;
-  });
-  afterAll(async () => {
-    await p.close();
-    repo.remove();
-  });
+    beforeAll(async () => {
+      repo = tempRepository();
+      for (const dt of Object.keys(values) as OnnxDatatype[])
+        writeModel(
+          repo.root,
+          modelOf(dt),
+          1,
+          buildIdentityModel(dt, ["batch", 3]),
+          `max_batch_size: 8\nmax_queue_delay_ms: 0\nrun_in_worker: ${inWorker}\n`,
+        );
+      p = await startTestPredictor({ repositoryPath: repo.root });
+      await p.runtime.ready;
+    });
+    afterAll(async () => {
+      await p.close();
+      repo.remove();
+    });
 
-  for (const dt of typed) {
-    it(`${dt} in typed contents comes back in typed contents`, async () => {
-      const res = await p.infer({
-        modelName: modelOf(dt),
-        id: `req-${dt}`,
+    for (const dt of typed) {
+      it(`${dt} in typed contents comes back in typed contents`, async () => {
+        const res = await p.infer({
+          modelName: modelOf(dt),
+          id: `req-${dt}`,
+          inputs: [
+            {
+              name: "input",
+              datatype: dt,
+              shape: [2n, 3n],
+              contents: contentsOf(dt) as inference.InferTensorContents,
+            },
+          ],
+        });
+        expect(res.id).toBe(`req-${dt}`);
+        expect(res.modelVersion).toBe("1");
+        expect(res.rawOutputContents).toEqual([]);
+        const out = res.outputs[0]!;
+        expect([out.name, out.datatype, out.shape]).toEqual(["output", dt, [2n, 3n]]);
+        const field = (datatypes[dt] as { field: keyof inference.InferTensorContents }).field;
+        const got = out.contents![field] as unknown[];
+        if (dt === "FP32") expect(got).toEqual(values.FP32.map((v) => Math.fround(v as number)));
+        else expect(got).toEqual(values[dt]);
+      });
+    }
+
+    for (const dt of Object.keys(values) as OnnxDatatype[]) {
+      it(`${dt} in raw_input_contents comes back little-endian in raw_output_contents`, async () => {
+        const res = await p.infer({
+          modelName: modelOf(dt),
+          inputs: [{ name: "input", datatype: dt, shape: [2n, 3n] }],
+          rawInputContents: [rawOf(dt)],
+        });
+        expect(res.outputs[0]!.contents).toBeUndefined();
+        expect(res.rawOutputContents).toHaveLength(1);
+        expect(Buffer.compare(res.rawOutputContents[0]!, rawOf(dt))).toBe(0);
+      });
+    }
+
+    it("answers in the form binary_data_output asks, either way", async () => {
+      const typedAnswer = await p.infer({
+        modelName: modelOf("INT32"),
+        parameters: { binary_data_output: { boolParam: false } },
+        inputs: [{ name: "input", datatype: "INT32", shape: [2n, 3n] }],
+        rawInputContents: [rawOf("INT32")],
+      });
+      expect(typedAnswer.outputs[0]!.contents!.intContents).toEqual(values.INT32);
+      const rawAnswer = await p.infer({
+        modelName: modelOf("FP64"),
+        parameters: { binary_data_output: { boolParam: true } },
         inputs: [
           {
             name: "input",
-            datatype: dt,
+            datatype: "FP64",
             shape: [2n, 3n],
-            contents: contentsOf(dt) as inference.InferTensorContents,
+            contents: contentsOf("FP64") as inference.InferTensorContents,
           },
         ],
       });
-      expect(res.id).toBe(`req-${dt}`);
-      expect(res.modelVersion).toBe("1");
-      expect(res.rawOutputContents).toEqual([]);
-      const out = res.outputs[0]!;
-      expect([out.name, out.datatype, out.shape]).toEqual(["output", dt, [2n, 3n]]);
-      const field = (datatypes[dt] as { field: keyof inference.InferTensorContents }).field;
-      const got = out.contents![field] as unknown[];
-      if (dt === "FP32") expect(got).toEqual(values.FP32.map((v) => Math.fround(v as number)));
-      else expect(got).toEqual(values[dt]);
+      expect(Buffer.compare(rawAnswer.rawOutputContents[0]!, rawOf("FP64"))).toBe(0);
     });
-  }
-
-  for (const dt of Object.keys(values) as OnnxDatatype[]) {
-    it(`${dt} in raw_input_contents comes back little-endian in raw_output_contents`, async () => {
-      const res = await p.infer({
-        modelName: modelOf(dt),
-        inputs: [{ name: "input", datatype: dt, shape: [2n, 3n] }],
-        rawInputContents: [rawOf(dt)],
-      });
-      expect(res.outputs[0]!.contents).toBeUndefined();
-      expect(res.rawOutputContents).toHaveLength(1);
-      expect(Buffer.compare(res.rawOutputContents[0]!, rawOf(dt))).toBe(0);
-    });
-  }
-
-  it("answers in the form binary_data_output asks, either way", async () => {
-    const typedAnswer = await p.infer({
-      modelName: modelOf("INT32"),
-      parameters: { binary_data_output: { boolParam: false } },
-      inputs: [{ name: "input", datatype: "INT32", shape: [2n, 3n] }],
-      rawInputContents: [rawOf("INT32")],
-    });
-    expect(typedAnswer.outputs[0]!.contents!.intContents).toEqual(values.INT32);
-    const rawAnswer = await p.infer({
-      modelName: modelOf("FP64"),
-      parameters: { binary_data_output: { boolParam: true } },
-      inputs: [
-        {
-          name: "input",
-          datatype: "FP64",
-          shape: [2n, 3n],
-          contents: contentsOf("FP64") as inference.InferTensorContents,
-        },
-      ],
-    });
-    expect(Buffer.compare(rawAnswer.rawOutputContents[0]!, rawOf("FP64"))).toBe(0);
   });
-});
