@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildModel, Rng } from "../models/index.js";
+import { heavyMlp } from "../models/index.js";
 import {
   type InferRequest,
   startTestPredictor,
@@ -17,30 +17,7 @@ import { WorkerSession } from "./worker-session.js";
  */
 
 /** 8 → hidden → hidden → 1, random weights: about 2 × hidden² multiply-adds a row, so a big batch takes a while. */
-function mlp(hidden: number): Uint8Array {
-  const rng = new Rng(11);
-  const weights = (n: number, scale: number) => Array.from({ length: n }, () => rng.uniform(-scale, scale));
-  return buildModel({
-    name: "worker_mlp",
-    nodes: [
-      { op: "Gemm", inputs: ["features", "w1", "b1"], outputs: ["h1"] },
-      { op: "Relu", inputs: ["h1"], outputs: ["a1"] },
-      { op: "Gemm", inputs: ["a1", "w2", "b2"], outputs: ["h2"] },
-      { op: "Relu", inputs: ["h2"], outputs: ["a2"] },
-      { op: "Gemm", inputs: ["a2", "w3", "b3"], outputs: ["probability"] },
-    ],
-    inputs: [{ name: "features", datatype: "FP32", shape: ["batch", 8] }],
-    outputs: [{ name: "probability", datatype: "FP32", shape: ["batch", 1] }],
-    initializers: [
-      { name: "w1", dims: [8, hidden], values: weights(8 * hidden, 0.3) },
-      { name: "b1", dims: [hidden], values: weights(hidden, 0.1) },
-      { name: "w2", dims: [hidden, hidden], values: weights(hidden * hidden, 0.05) },
-      { name: "b2", dims: [hidden], values: weights(hidden, 0.1) },
-      { name: "w3", dims: [hidden, 1], values: weights(hidden, 0.05) },
-      { name: "b3", dims: [1], values: [0] },
-    ],
-  });
-}
+const mlp = (hidden: number): Uint8Array => heavyMlp(hidden, 11);
 
 const rows = (n: number): number[] => Array.from({ length: n * 8 }, (_, i) => ((i * 37) % 101) / 101);
 const request = (model: string, n: number): InferRequest => ({

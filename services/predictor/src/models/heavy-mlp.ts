@@ -1,7 +1,9 @@
-import { buildModel, Rng } from "@prescient/predictor/models";
+import { buildModel } from "./onnx-graph.js";
+import { Rng } from "./rng.js";
 
 /**
- * A compute-bound model for the batching case: 8 inputs, two hidden layers of
+ * A compute-bound model, for the predictor bench's batching and overhead cases
+ * and the tests of sessions on worker threads: 8 inputs, two hidden layers of
  * 1024, one output (about 1M multiply-adds a row). The shipped ctr model runs
  * 256 rows in about 15 µs, so with it the per-call gRPC cost hides what
  * batching saves; here, as with real models, one row at a time is a
@@ -13,7 +15,7 @@ export function heavyMlp(hidden = 1024, seed = 7): Uint8Array {
   const weights = (n: number, scale: number) => Array.from({ length: n }, () => rng.uniform(-scale, scale));
   return buildModel({
     name: "heavy_mlp",
-    docString: "benchmark-only: random weights",
+    docString: "benchmarks and tests only: random weights",
     nodes: [
       { op: "Gemm", inputs: ["features", "w1", "b1"], outputs: ["h1"] },
       { op: "Relu", inputs: ["h1"], outputs: ["a1"] },
