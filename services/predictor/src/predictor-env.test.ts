@@ -11,6 +11,7 @@ describe("predictorOptionsFromEnv", () => {
         PRESCIENT_MODEL_POLL_MS: "0",
         PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS: "cuda,cpu",
         PRESCIENT_PREDICTOR_INTRA_OP_THREADS: "2",
+        PRESCIENT_PREDICTOR_RUN_IN_WORKER: "true",
       }),
     ).toEqual({
       repositoryPath: "/models",
@@ -18,6 +19,10 @@ describe("predictorOptionsFromEnv", () => {
       pollIntervalMs: 0,
       executionProviders: ["cuda", "cpu"],
       intraOpThreads: 2,
+      runInWorker: true,
+    });
+    expect(predictorOptionsFromEnv({ PRESCIENT_PREDICTOR_RUN_IN_WORKER: "false" })).toEqual({
+      runInWorker: false,
     });
     expect(predictorOptionsFromEnv({})).toEqual({});
   });
@@ -42,5 +47,16 @@ describe("predictorOptionsFromEnv", () => {
     }
     expect(isConfigError(error)).toBe(true);
     expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_INTRA_OP_THREADS");
+  });
+
+  it("names the variable of a run_in_worker override that is no boolean", () => {
+    let error: unknown;
+    try {
+      predictorOptionsFromEnv({ PRESCIENT_PREDICTOR_RUN_IN_WORKER: "yes" });
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_RUN_IN_WORKER");
   });
 });

@@ -19,6 +19,8 @@ export const predictorEnvShape = {
     .optional(),
   /** ONNX Runtime intra-op threads for every model, e.g. the cores the predictor has; unset keeps each model's config. */
   PRESCIENT_PREDICTOR_INTRA_OP_THREADS: intFromEnv(1, 256).optional(),
+  /** "true": every model's instances run on worker threads (run_in_worker); "false": on the event loop; unset keeps each model's config. */
+  PRESCIENT_PREDICTOR_RUN_IN_WORKER: z.enum(["true", "false"]).optional(),
 };
 
 export function predictorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PredictorOptions> {
@@ -38,6 +40,9 @@ export function predictorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
       : {}),
     ...(e.PRESCIENT_PREDICTOR_INTRA_OP_THREADS !== undefined
       ? { intraOpThreads: e.PRESCIENT_PREDICTOR_INTRA_OP_THREADS }
+      : {}),
+    ...(e.PRESCIENT_PREDICTOR_RUN_IN_WORKER !== undefined
+      ? { runInWorker: e.PRESCIENT_PREDICTOR_RUN_IN_WORKER === "true" }
       : {}),
   };
 }

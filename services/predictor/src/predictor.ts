@@ -19,6 +19,8 @@ export interface PredictorOptions {
   executionProviders: ExecutionProviderName[] | undefined;
   /** ONNX Runtime intra-op threads for every model's sessions; undefined keeps each model's intra_op_threads. Default undefined. */
   intraOpThreads: number | undefined;
+  /** Every model's instances on worker threads (true) or the event loop (false); undefined keeps each model's run_in_worker. Default undefined. */
+  runInWorker: boolean | undefined;
   /** Name in ServerMetadata. Default "prescient-predictor". */
   serverName: string;
   logger: Logger;
@@ -32,6 +34,7 @@ const defaults = (): PredictorOptions => ({
   pollIntervalMs: 5000,
   executionProviders: undefined,
   intraOpThreads: undefined,
+  runInWorker: undefined,
   serverName: "prescient-predictor",
   logger: createLogger("predictor"),
 });
@@ -64,6 +67,7 @@ export function startPredictor(host: ServiceHost, options?: Partial<PredictorOpt
     models: o.models,
     executionProviders: o.executionProviders,
     intraOpThreads: o.intraOpThreads,
+    runInWorker: o.runInWorker,
     logger: o.logger,
   });
   const metrics = InferenceMetrics.for();

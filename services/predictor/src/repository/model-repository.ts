@@ -36,6 +36,8 @@ export interface RepositoryOptions {
    * Undefined keeps each config's value.
    */
   intraOpThreads?: number | undefined;
+  /** Replaces every config's run_in_worker (PRESCIENT_PREDICTOR_RUN_IN_WORKER). Undefined keeps each config's value. */
+  runInWorker?: boolean | undefined;
   logger: Logger;
 }
 
@@ -222,11 +224,12 @@ export class ModelRepository {
   async #apply(name: string, entry: ModelEntry, scanned: ScannedModel): Promise<void> {
     const log = this.#options.logger;
     const parsed: ModelConfig = parseModelConfig(scanned.configText, name);
-    const { executionProviders, intraOpThreads } = this.#options;
+    const { executionProviders, intraOpThreads, runInWorker } = this.#options;
     const config: ModelConfig = {
       ...parsed,
       ...(executionProviders !== undefined ? { executionProviders } : {}),
       ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
+      ...(runInWorker !== undefined ? { runInWorker } : {}),
     };
     const configChanged = scanned.configText !== entry.configText;
     const wanted = selectVersions(config.versionPolicy, [...scanned.versions.keys()]);

@@ -84,6 +84,11 @@ export class ModelVersion {
     );
   }
 
+  /** Whether its instances run on worker threads (run_in_worker, or the predictor's override of it). */
+  get inWorkers(): boolean {
+    return this.#sessions[0] instanceof WorkerSession;
+  }
+
   async infer(inputs: HostTensor[], options: SubmitOptions): Promise<InferOutcome> {
     this.metrics.pending.inc();
     try {

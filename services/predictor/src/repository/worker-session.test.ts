@@ -110,6 +110,26 @@ describe("model instances on worker threads", () => {
     expect(best.heldMs, JSON.stringify({ onLoop, tries })).toBeLessThan(onLoop.heldMs / 3);
   });
 
+  it("follows the predictor's override of every model's run_in_worker (PRESCIENT_PREDICTOR_RUN_IN_WORKER)", async () => {
+    expect(p.runtime.repository.resolve("on_loop", "1").inWorkers).toBe(false);
+    expect(p.runtime.repository.resolve("in_worker", "1").inWorkers).toBe(true);
+    for (const runInWorker of [true, false]) {
+      const q = await startTestPredictor({ repositoryPath: repo.root, runInWorker });
+      try {
+        await q.runtime.ready;
+        for (const model of ["on_loop", "in_worker"]) {
+          expect(
+            q.runtime.repository.resolve(model, "1").inWorkers,
+            `${model}, override ${runInWorker}`,
+          ).toBe(runInWorker);
+          expect((await q.infer(request(model, 4))).outputs[0]!.contents!.fp32Contents).toHaveLength(4);
+        }
+      } finally {
+        await q.close();
+      }
+    }
+  });
+
   it("runs its instances' batches at once", async () => {
     // Two instances, two batches in flight: each worker computes one.
     const answers = await Promise.all([
