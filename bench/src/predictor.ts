@@ -237,19 +237,33 @@ export async function run(): Promise<BenchReport> {
 
     if (wanted.has("batching")) {
       progress("case 2: MLP, single rows at concurrency 64, batching off and on, alternately");
-      const [off, on, onWorker, offWorker] = await alternate(
+      // The machine's ceiling for any single-row ModelInfer at c=64: a bare grpc-js echo of the same sizes,
+      // which 3x batching off would have to exceed when off already serves a third of it.
+      const oneRow = request("heavy_batched", 1);
+      const echoServer = await startEchoServer(
+        inference.ModelInferResponse.encode(await infer(oneRow)).finish().length,
+      );
+      const echoArgs: ScenarioArgs = {
+        kind: "echo",
+        address: echoServer.address,
+        requestBytes: inference.ModelInferRequest.encode(oneRow).finish().length,
+      };
+      const [off, on, onWorker, offWorker, echo] = await alternate(
         [
           (o) => measureServed(inferScenario(host.address, "heavy_unbatched", 1), o),
           (o) => measureServed(inferScenario(host.address, "heavy_batched", 1), o),
           (o) => measureServed(inferScenario(host.address, "heavy_batched_worker", 1), o),
           (o) => measureServed(inferScenario(host.address, "heavy_unbatched_worker", 1), o),
+          (o) => measureServed(echoArgs, o),
         ],
         loadOptions(64),
       );
+      await echoServer.close();
       process.stdout.write(line("MLP c=64 single rows, batching off", off!, 1));
       process.stdout.write(line("MLP c=64 single rows, batching on", on!, 1));
       process.stdout.write(line("MLP c=64 batching on, worker", onWorker!, 1));
       process.stdout.write(line("MLP c=64 batching off, worker", offWorker!, 1));
+      process.stdout.write(line("echo c=64, same sizes", echo!, 1));
       results.push(
         result({
           case: "single-row ModelInfer at concurrency 64, compute-bound MLP (8-1024-1024-1), batching on vs off",
@@ -268,6 +282,15 @@ export async function run(): Promise<BenchReport> {
           baseline: "same requests, dynamic_batching: false, on the event loop",
           baseline_value: off!.throughput,
           target_ratio: 3,
+        }),
+        result({
+          case: "single-row ModelInfer at concurrency 64, compute-bound MLP, batching on vs a bare grpc-js echo of the same sizes (the machine's ceiling for any server)",
+          metric: "throughput",
+          unit: "req/s",
+          value: on!.throughput,
+          baseline: "grpc-js echo, same message sizes, concurrency 64",
+          baseline_value: echo!.throughput,
+          target_ratio: null,
         }),
         result({
           case: "single-row ModelInfer at concurrency 64, compute-bound MLP, batching off: session on a worker thread vs on the event loop",
