@@ -157,6 +157,29 @@ function rounded<T>(value: T): T {
   return value;
 }
 
+/**
+ * The same keys offered, each at the same confidence within the shares
+ * memo's tolerance. A related key's confidence is a rule's probability times
+ * the entity's share, which EntityRelations.topShares answers from a memo
+ * until the weight moved since exceeds 10% of it (sharesTolerance): messages
+ * gathered into other batches on the ring's way refresh the memo at other
+ * reads, so a share may differ by up to that much while every learned count
+ * (rules, relations, patterns, compared exactly above) is the same. CI saw
+ * it: globex/campaign_analytics/c15 at 0.0546 on the ring against 0.0526.
+ */
+function expectSameReadAhead(
+  got: readonly analyzerV1.KeyConfidence[],
+  want: readonly analyzerV1.KeyConfidence[],
+): void {
+  expect(got.map((k) => k.key)).toEqual(want.map((k) => k.key));
+  for (const [i, w] of want.entries()) {
+    const g = got[i]!.confidence;
+    expect(Math.abs(g - w.confidence), `${w.key}: ${g} against ${w.confidence}`).toBeLessThanOrEqual(
+      0.1 * w.confidence + 1e-9,
+    );
+  }
+}
+
 describe("analyzer replicas sharing tenants through the ring", () => {
   let redis: RedisServerProcess;
   const running: Replica[] = [];
@@ -213,7 +236,8 @@ describe("analyzer replicas sharing tenants through the ring", () => {
     expect(owners.size).toBe(2);
     // Readahead is taken once: the second replica asked finds nothing left.
     const fromFirst = await learned(pair[0]!);
-    expect(fromFirst).toEqual(want);
+    expect({ ...fromFirst, readAhead: want.readAhead }).toEqual(want);
+    expectSameReadAhead(fromFirst.readAhead, want.readAhead);
     const fromSecond = await learned(pair[1]!);
     expect({ ...fromSecond, readAhead: want.readAhead }).toEqual(want);
     expect(fromSecond.readAhead).toEqual([]);
