@@ -49,7 +49,18 @@ port.postMessage({
   outputs: session.outputMetadata.map((m) => ({ ...m })),
 });
 
-port.on("message", async (/** @type {any} */ m) => {
+/**
+ * One message at a time, in order: run answers through a setImmediate, so
+ * without the chain a close sent behind a batch could release the session
+ * under it.
+ */
+let chain = Promise.resolve();
+port.on("message", (/** @type {any} */ m) => {
+  chain = chain.then(() => handle(m));
+});
+
+/** @param {any} m */
+async function handle(m) {
   if (m.close === true) {
     await session.release().catch(() => {});
     port.close();
@@ -67,4 +78,4 @@ port.on("message", async (/** @type {any} */ m) => {
   } catch (e) {
     port.postMessage({ id: m.id, error: messageOf(e) });
   }
-});
+}

@@ -208,6 +208,15 @@ describe("WorkerSession", () => {
     expect(failure?.message).not.toMatch(/\/work\/|\/tmp\/|node_modules/);
   });
 
+  it("answers the batches it holds before a release ends its thread", async () => {
+    const s = await WorkerSession.start(mlp(256), cpu);
+    const held = [s.run([features(4000)]), s.run([features(3)])];
+    await s.release();
+    const [big, small] = await Promise.all(held);
+    expect(big![0]!.data).toHaveLength(4000);
+    expect(small![0]!.data).toHaveLength(3);
+  });
+
   it("ends its thread on release, after which it runs nothing", async () => {
     const s = await WorkerSession.start(mlp(16), cpu);
     expect(s.threadId).toBeGreaterThan(0);
