@@ -82,12 +82,12 @@ export class EncodedValue implements commonV1.Value {
   }
 }
 
-/** expires_at in ms since the epoch (0 when unset), without a Date for stored bytes. */
 /** The stored bytes Redis answered as a result, or undefined for a missing key. */
 export function encodedResultOf(bytes: Uint8Array | null | undefined): EncodedResult | undefined {
   return bytes === null || bytes === undefined ? undefined : new EncodedResult(bytes);
 }
 
+/** expires_at in ms since the epoch (0 when unset), without a Date for stored bytes. */
 export function expiresAtMsOf(result: CachedResult): number {
   if (result instanceof EncodedResult) return result.expiresAtMs ?? 0;
   return result.expiresAt === undefined ? 0 : result.expiresAt.getTime();

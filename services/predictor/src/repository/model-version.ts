@@ -89,6 +89,11 @@ export class ModelVersion {
     return this.#sessions[0] instanceof WorkerSession;
   }
 
+  /** The thread id of each instance's worker (-1 while one is being replaced); none on the event loop. */
+  get workerThreadIds(): number[] {
+    return this.#sessions.flatMap((s) => (s instanceof WorkerSession ? [s.threadId] : []));
+  }
+
   async infer(inputs: HostTensor[], options: SubmitOptions): Promise<InferOutcome> {
     this.metrics.pending.inc();
     try {

@@ -130,8 +130,13 @@ describe("model instances on worker threads", () => {
     }
   });
 
-  it("runs its instances' batches at once", async () => {
-    // Two instances, two batches in flight: each worker computes one.
+  it("gives each instance a worker thread of its own, and serves concurrent batches on them", async () => {
+    // Two instances, two threads: what lets two batches compute at once (the bench measures how fast).
+    const threads = p.runtime.repository.resolve("in_worker", "1").workerThreadIds;
+    expect(threads).toHaveLength(2);
+    expect(new Set(threads).size).toBe(2);
+    for (const id of threads) expect(id).toBeGreaterThan(0);
+    expect(p.runtime.repository.resolve("on_loop", "1").workerThreadIds).toEqual([]);
     const answers = await Promise.all([
       p.infer(request("in_worker", 2000)),
       p.infer(request("in_worker", 2000)),
