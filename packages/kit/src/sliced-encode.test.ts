@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ContractTypes } from "./contract-types.js";
 import { messagesWithCodec, prng, randomWire } from "./random-wire.test-util.js";
-import { SlicedEncoder } from "./sliced-encode.js";
+import { encodeMessage, SlicedEncoder } from "./sliced-encode.js";
 
 const types = ContractTypes.fromFile();
 const withCodec = messagesWithCodec(types);
@@ -51,6 +51,32 @@ describe("SlicedEncoder", () => {
     const bytes = await new SlicedEncoder(types.codecOf).encode(desc, commonV1.Result.fromPartial(result));
     expect(Buffer.from(bytes)).toEqual(
       Buffer.from(commonV1.Result.encode(commonV1.Result.fromPartial(result)).finish()),
+    );
+  });
+
+  it("reuses its writer without one message's bytes showing in another's", () => {
+    const small = (i: number) =>
+      commonV1.Result.fromPartial({ modelName: `m${i}`, computeMs: i, inputDigest: "d".repeat(i % 70) });
+    const generated = (m: commonV1.Result) => Buffer.from(commonV1.Result.encode(m).finish());
+    const first = encodeMessage(commonV1.Result, small(1));
+    const later = Array.from({ length: 50 }, (_, i) => encodeMessage(commonV1.Result, small(i + 2)));
+    // Large enough that the writer is replaced afterwards, and a small one after it.
+    const big = commonV1.Result.fromPartial({ modelName: "x".repeat(100_000) });
+    expect(Buffer.from(encodeMessage(commonV1.Result, big))).toEqual(generated(big));
+    expect(Buffer.from(first)).toEqual(generated(small(1)));
+    for (const [i, bytes] of later.entries()) expect(Buffer.from(bytes)).toEqual(generated(small(i + 2)));
+    expect(Buffer.from(encodeMessage(commonV1.Result, small(3)))).toEqual(generated(small(3)));
+  });
+
+  it("starts clean after an encode that threw half-way", () => {
+    // A Date beyond what a Timestamp holds throws in the generated code after the fields before it are written.
+    const bad = { ...commonV1.Result.fromPartial({ modelName: "before" }), computedAt: new Date(8.64e15) };
+    bad.computedAt.setTime(Number.NaN);
+    expect(() => commonV1.Result.encode(bad).finish()).toThrow();
+    expect(() => encodeMessage(commonV1.Result, bad)).toThrow();
+    const good = commonV1.Result.fromPartial({ modelName: "after", computeMs: 2 });
+    expect(Buffer.from(encodeMessage(commonV1.Result, good))).toEqual(
+      Buffer.from(commonV1.Result.encode(good).finish()),
     );
   });
 
