@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { InvalidArgumentError } from "./errors.js";
 
 /**
@@ -52,5 +52,14 @@ function encode(value: unknown, path: string): string {
 
 /** Hex SHA-256 of the UTF-8 canonical JSON of `value`. */
 export function inputDigest(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+  return sha256Hex(canonicalJson(value));
+}
+
+/**
+ * Hex SHA-256 of a string's UTF-8 bytes, by the one-shot `crypto.hash`:
+ * a Hash object per call (createHash, update, digest) cost the executor
+ * about 0.9 us per task against 0.55 for the one-shot (measured, 256 rows).
+ */
+export function sha256Hex(text: string): string {
+  return hash("sha256", text, "hex");
 }

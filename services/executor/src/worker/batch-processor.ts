@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { cacheV1, commonV1 } from "@prescient/contracts";
 import {
   type Clock,
@@ -6,6 +5,7 @@ import {
   inputDigest,
   type KeyParts,
   parseKey,
+  sha256Hex,
   systemClock,
   type TaskType,
   type TaskTypeRegistry,
@@ -179,7 +179,7 @@ async function inferGroup(
  */
 function rowsDigest(inputs: number[][]): string {
   for (const values of inputs) for (const v of values) if (!Number.isFinite(v)) return inputDigest(inputs);
-  return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
+  return sha256Hex(JSON.stringify(inputs));
 }
 
 async function handleGroup(
