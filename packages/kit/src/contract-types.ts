@@ -81,6 +81,14 @@ export class ContractTypes {
     return this.#encoder.encode(desc, message, slicer);
   }
 
+  /** The message's bytes now if it is small enough to need no slicing (see SlicedEncoder.encodeWhole), else undefined. */
+  encodeWhole(typeName: string, message: unknown): Uint8Array | undefined {
+    const desc = this.registry.getMessage(typeName);
+    if (desc === undefined) throw new Error(`no message type ${typeName}`);
+    this.#encoder ??= new SlicedEncoder(this.codecOf);
+    return this.#encoder.encodeWhole(desc, message);
+  }
+
   message(typeName: string): DescMessage | undefined {
     return this.registry.getMessage(typeName);
   }

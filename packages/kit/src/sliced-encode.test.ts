@@ -68,6 +68,27 @@ describe("SlicedEncoder", () => {
     expect(Buffer.from(encodeMessage(commonV1.Result, small(3)))).toEqual(generated(small(3)));
   });
 
+  it("encodes a small message whole at once, and leaves one with a long list to the sliced path", () => {
+    const desc = types.message("prescient.common.v1.Result") as DescMessage;
+    const encoder = new SlicedEncoder(types.codecOf, { inlineElements: 4 });
+    const tensor = (n: number) =>
+      commonV1.Result.fromPartial({
+        modelName: "m",
+        value: {
+          tensors: {
+            tensors: [{ name: "p", datatype: "FP32", shape: [BigInt(n)], data: Array(n).fill(0.5) }],
+          },
+        },
+      });
+    expect(Buffer.from(encoder.encodeWhole(desc, tensor(4)) as Uint8Array)).toEqual(
+      Buffer.from(commonV1.Result.encode(tensor(4)).finish()),
+    );
+    expect(encoder.encodeWhole(desc, tensor(5))).toBeUndefined();
+    expect(
+      encoder.encodeWhole(desc, { ...tensor(1), value: { payload: Buffer.alloc(4 * 16 + 1) } }),
+    ).toBeUndefined();
+  });
+
   it("starts clean after an encode that threw half-way", () => {
     // A Date beyond what a Timestamp holds throws in the generated code after the fields before it are written.
     const bad = { ...commonV1.Result.fromPartial({ modelName: "before" }), computedAt: new Date(8.64e15) };

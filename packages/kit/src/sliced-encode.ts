@@ -88,6 +88,18 @@ export class SlicedEncoder {
     return Buffer.concat(parts);
   }
 
+  /**
+   * The message's bytes at once, when no list or bytes field in it is long
+   * enough to be cut; undefined when it must go through `encode`. For
+   * callers that encode many small messages in a loop of their own, where
+   * an await per message would cost more than the encode.
+   */
+  encodeWhole(desc: DescMessage, message: unknown): Uint8Array | undefined {
+    const codec = this.codecOf(desc.typeName);
+    if (codec === undefined) throw new Error(`no codec for ${desc.typeName}`);
+    return this.#hasLongList(desc, message as Fields, 0) ? undefined : encodeMessage(codec, message);
+  }
+
   /** Whether some list within `message` is long enough to be cut, or some bytes field large enough to be kept out of the writer. */
   #hasLongList(desc: DescMessage, message: Fields, depth: number): boolean {
     if (depth > 32) return false;

@@ -17,7 +17,7 @@ import {
   type StoreWrite,
 } from "./cache-store.js";
 import { EncodedResult } from "./encoded-result.js";
-import { encodeResult } from "./result-bytes.js";
+import { encodeResult, encodeSmallResult } from "./result-bytes.js";
 
 export interface MemoryStoreOptions {
   /** Most entries held; the least recently used go first. Default 100,000. */
@@ -163,7 +163,7 @@ export class MemoryCacheStore implements CacheStore {
       const encoded =
         write.result instanceof EncodedResult
           ? ownBytes(write.result.encoded)
-          : await encodeResult(write.result, slicer);
+          : (encodeSmallResult(write.result) ?? (await encodeResult(write.result, slicer)));
       const size = entrySize(encoded.length, write.key, write.result);
       if (size > this.options.maxBytes)
         throw new ResourceExhaustedError(

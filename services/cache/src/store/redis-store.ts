@@ -14,7 +14,7 @@ import { type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.j
 import { invalidateRedis, sweepRedis } from "./redis-invalidation.js";
 import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
 import { nearCacheDefaults, RedisNearCache } from "./redis-near-cache.js";
-import { encodeResult } from "./result-bytes.js";
+import { encodeResult, encodeSmallResult } from "./result-bytes.js";
 
 export interface RedisStoreOptions {
   /** redis:// URL, used when no `client` is given. Default redis://127.0.0.1:6379. */
@@ -234,8 +234,10 @@ export class RedisCacheStore implements CacheStore {
     const slicer = new TimeSlicer();
     const encoded = new Map<StoreWrite, Uint8Array>();
     for (const e of entries)
-      if (!(e.result instanceof EncodedResult) && e.physicalExpiryMs > now)
-        encoded.set(e, await encodeResult(e.result, slicer));
+      if (!(e.result instanceof EncodedResult) && e.physicalExpiryMs > now) {
+        encoded.set(e, encodeSmallResult(e.result) ?? (await encodeResult(e.result, slicer)));
+        if (slicer.due()) await slicer.pause();
+      }
     const byTenant = new Map<string, StoreWrite[]>();
     for (const e of entries) {
       const list = byTenant.get(e.tenant);
