@@ -32,7 +32,7 @@ import { CpuProbe } from "./proc-cpu.js";
  * so a `redis+cluster://` URL works as REDIS_URL does in the services.
  */
 export const CLAIM = 256; // the ctr model's max_batch_size
-export const BATCHES_IN_FLIGHT = 4;
+export const BATCHES_IN_FLIGHT = 4; // the WorkerPool's default
 export const CHUNK = 1_000;
 export const TENANT = "bench";
 export const TYPE = "ctr_prediction";
