@@ -27,36 +27,18 @@ describe("predictorOptionsFromEnv", () => {
     expect(predictorOptionsFromEnv({})).toEqual({});
   });
 
-  it("names the variable of an unknown provider", () => {
+  it.each([
+    ["an unknown provider", "PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS", "cuda,tpu"],
+    ["a bad thread count", "PRESCIENT_PREDICTOR_INTRA_OP_THREADS", "0"],
+    ["a run_in_worker override that is no boolean", "PRESCIENT_PREDICTOR_RUN_IN_WORKER", "yes"],
+  ])("names the variable of %s", (_, variable, value) => {
     let error: unknown;
     try {
-      predictorOptionsFromEnv({ PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS: "cuda,tpu" });
+      predictorOptionsFromEnv({ [variable]: value });
     } catch (e) {
       error = e;
     }
     expect(isConfigError(error)).toBe(true);
-    expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_EXECUTION_PROVIDERS");
-  });
-
-  it("names the variable of a bad thread count", () => {
-    let error: unknown;
-    try {
-      predictorOptionsFromEnv({ PRESCIENT_PREDICTOR_INTRA_OP_THREADS: "0" });
-    } catch (e) {
-      error = e;
-    }
-    expect(isConfigError(error)).toBe(true);
-    expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_INTRA_OP_THREADS");
-  });
-
-  it("names the variable of a run_in_worker override that is no boolean", () => {
-    let error: unknown;
-    try {
-      predictorOptionsFromEnv({ PRESCIENT_PREDICTOR_RUN_IN_WORKER: "yes" });
-    } catch (e) {
-      error = e;
-    }
-    expect(isConfigError(error)).toBe(true);
-    expect((error as Error).message).toContain("PRESCIENT_PREDICTOR_RUN_IN_WORKER");
+    expect((error as Error).message).toContain(variable);
   });
 });

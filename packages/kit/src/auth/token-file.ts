@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256Hex } from "@prescient/core";
 import { z } from "zod";
 import { type Principal, roles } from "./principal.js";
 
@@ -19,7 +19,7 @@ export type TokenEntry = z.infer<typeof entrySchema>;
 
 /** Hashes a token as the tokens file stores it: `sha256:<hex>`. */
 export function hashToken(token: string): string {
-  return `sha256:${createHash("sha256").update(token, "utf8").digest("hex")}`;
+  return `sha256:${sha256Hex(token)}`;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 } from "../tensors/datatypes.js";
 import { createSessions, type InstanceSession } from "./execution-providers.js";
 import type { ExecutionProviderName, ModelConfig } from "./model-config.js";
-import { WorkerSession } from "./worker-session.js";
+import { type WorkerOutput, WorkerSession, type WorkerTensor } from "./worker-session.js";
 
 /** A tensor as the model declares it; -1 marks a dimension of any size (the batch dimension among them). */
 export interface TensorSpec {
@@ -111,28 +111,14 @@ export class ModelVersion {
     await Promise.allSettled(this.#sessions.map((s) => s.release()));
   }
 
+  /** One batch on one instance: the same tensors in and out whether it runs on this thread or a worker. */
   #runner(session: InstanceSession): BatchRunner {
-    if (session instanceof WorkerSession) return this.#workerRunner(session);
+    const run =
+      session instanceof WorkerSession
+        ? (tensors: WorkerTensor[]) => session.run(tensors)
+        : (tensors: WorkerTensor[]) => runHere(session, tensors);
     return async (inputs) => {
-      const feeds: Record<string, Tensor> = {};
-      for (const [i, spec] of this.inputs.entries()) {
-        const t = inputs[i]!;
-        feeds[spec.name] = float16AsUint16(
-          new Tensor(datatypes[t.datatype].ort, t.data as Float32Array, t.shape),
-        );
-      }
-      const results = await session.run(feeds);
-      return this.outputs.map((spec) => {
-        const out = results[spec.name];
-        if (out === undefined) throw new Error(`model produced no output ${spec.name}`);
-        return { datatype: spec.datatype, shape: [...out.dims], data: out.data as TypedArray };
-      });
-    };
-  }
-
-  #workerRunner(session: WorkerSession): BatchRunner {
-    return async (inputs) => {
-      const results = await session.run(
+      const results = await run(
         this.inputs.map((spec, i) => {
           const t = inputs[i]!;
           return {
@@ -150,6 +136,19 @@ export class ModelVersion {
       });
     };
   }
+}
+
+/** A batch on a session of this thread, taking and giving tensors as a WorkerSession does. */
+async function runHere(session: InferenceSession, inputs: readonly WorkerTensor[]): Promise<WorkerOutput[]> {
+  const feeds: Record<string, Tensor> = {};
+  for (const t of inputs)
+    feeds[t.name] = float16AsUint16(new Tensor(t.type as Tensor.Type, t.data as Float32Array, t.dims));
+  const results = await session.run(feeds);
+  return Object.entries(results).map(([name, out]) => ({
+    name,
+    dims: [...out.dims],
+    data: out.data as TypedArray,
+  }));
 }
 
 function specOf(meta: InferenceSession.ValueMetadata, label: string, role: string): TensorSpec {

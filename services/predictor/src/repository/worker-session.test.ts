@@ -146,9 +146,18 @@ describe("model instances on worker threads", () => {
 });
 
 describe("WorkerSession", () => {
-  it("reports the session's inputs and outputs, and runs a batch", async () => {
+  /** Runs `use` on a session of a small MLP, released afterwards whatever happens. */
+  async function withSession(use: (s: WorkerSession) => Promise<void>): Promise<void> {
     const s = await WorkerSession.start(mlp(16), cpu);
     try {
+      await use(s);
+    } finally {
+      await s.release();
+    }
+  }
+
+  it("reports the session's inputs and outputs, and runs a batch", async () => {
+    await withSession(async (s) => {
       expect(s.inputMetadata.map((m) => m.name)).toEqual(["features"]);
       expect(s.outputMetadata.map((m) => m.name)).toEqual(["probability"]);
       const [out] = await s.run([features(5)]);
@@ -156,28 +165,22 @@ describe("WorkerSession", () => {
       expect(out!.dims).toEqual([5, 1]);
       expect(out!.data).toBeInstanceOf(Float32Array);
       expect(out!.data).toHaveLength(5);
-    } finally {
-      await s.release();
-    }
+    });
   });
 
   it("copies a view into a larger buffer rather than moving the buffer away from its owner", async () => {
-    const s = await WorkerSession.start(mlp(16), cpu);
-    try {
+    await withSession(async (s) => {
       const owner = new Float32Array(64).fill(0.5);
       const view = owner.subarray(8, 8 + 16);
       await s.run([{ name: "features", type: "float32", dims: [2, 8], data: view }]);
       expect(owner.length).toBe(64);
       expect(owner[63]).toBe(0.5);
       expect(view.length).toBe(16);
-    } finally {
-      await s.release();
-    }
+    });
   });
 
   it("starts a new worker for the next batch when its worker has died", async () => {
-    const s = await WorkerSession.start(mlp(16), cpu);
-    try {
+    await withSession(async (s) => {
       const first = s.threadId;
       await s.run([features(2)]);
       await s.kill();
@@ -186,22 +189,17 @@ describe("WorkerSession", () => {
       expect(out!.data).toHaveLength(3);
       expect(s.threadId).not.toBe(first);
       expect(s.threadId).toBeGreaterThan(0);
-    } finally {
-      await s.release();
-    }
+    });
   });
 
   it("answers a batch the model refuses with ORT's error, and goes on serving", async () => {
-    const s = await WorkerSession.start(mlp(16), cpu);
-    try {
+    await withSession(async (s) => {
       await expect(
         s.run([{ name: "features", type: "float32", dims: [2, 3], data: new Float32Array(6) }]),
       ).rejects.toThrow(/features|dimension|Got invalid dimensions/i);
       const [out] = await s.run([features(2)]);
       expect(out!.data).toHaveLength(2);
-    } finally {
-      await s.release();
-    }
+    });
   });
 
   it("refuses bytes that are no model, with ORT's reason and no path", async () => {
