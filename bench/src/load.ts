@@ -11,6 +11,8 @@ export interface LoadOptions {
 export interface LoadResult {
   calls: number;
   errors: number;
+  /** The first failed call's message, so that a report of failures says what they were. */
+  firstError?: string | undefined;
   seconds: number;
   /** Calls per second. */
   throughput: number;
@@ -34,6 +36,7 @@ export async function closedLoop(call: () => Promise<unknown>, options: LoadOpti
   const end = warmEnd + options.durationMs;
   let calls = 0;
   let errors = 0;
+  let firstError: string | undefined;
   const worker = async (): Promise<void> => {
     for (;;) {
       const t0 = performance.now();
@@ -41,8 +44,9 @@ export async function closedLoop(call: () => Promise<unknown>, options: LoadOpti
       let failed = false;
       try {
         await call();
-      } catch {
+      } catch (e) {
         failed = true;
+        firstError ??= e instanceof Error ? e.message : String(e);
       }
       const t1 = performance.now();
       if (t0 >= warmEnd && t1 <= end) {
@@ -57,6 +61,7 @@ export async function closedLoop(call: () => Promise<unknown>, options: LoadOpti
   const out = {
     calls,
     errors,
+    firstError,
     seconds,
     throughput: calls / seconds,
     p50Ms: histogram.getValueAtPercentile(50) / 1000,
