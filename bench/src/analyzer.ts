@@ -382,7 +382,10 @@ export async function run(): Promise<BenchReport> {
     for (const concurrency of [1, 64]) {
       process.stdout.write(`analyzer: PredictNextActions at concurrency ${concurrency}...\n`);
       const load = await closedLoop(predict, loadOptions(concurrency));
-      if (load.errors > 0) process.stdout.write(`  ${load.errors} of ${load.calls} calls failed (the first: ${load.firstError})\n`);
+      if (load.errors > 0)
+        process.stdout.write(
+          `  ${load.errors} of ${load.calls} calls failed (the first: ${load.firstError})\n`,
+        );
       for (const [metric, value] of [
         ["p50 latency", load.p50Ms],
         ["p99 latency", load.p99Ms],

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { InvalidArgumentError, isTaskReason, parseKey } from "@prescient/core";
 import { queueLimits, type TaskQueueOptions } from "./options.js";
 import {
@@ -25,9 +25,24 @@ import {
  */
 const taskIdPattern = /^([1-9][0-9]{0,2}\.)?[1-9][0-9]{0,19}(-[0-9a-f]{24})?$/;
 
-/** The random part of a new task id. */
+const nonceBytes = 12;
+/**
+ * Random bytes for nonces, drawn from the CSPRNG a few kilobytes at a time,
+ * as Node's randomUUID does: a randomBytes call per task (a system call and
+ * a new Buffer each) was 8% of the CPU of enqueueing 360,000 tasks.
+ */
+const noncePool = Buffer.alloc(nonceBytes * 512);
+let nonceAt = noncePool.length;
+
+/** The random part of a new task id: 96 bits, in hex. */
 export function taskIdNonce(): string {
-  return randomBytes(12).toString("hex");
+  if (nonceAt === noncePool.length) {
+    randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  const at = nonceAt;
+  nonceAt += nonceBytes;
+  return noncePool.toString("hex", at, at + nonceBytes);
 }
 const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
