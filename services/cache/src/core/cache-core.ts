@@ -145,7 +145,10 @@ export class CacheCore {
     let results: (CachedResult | undefined)[] = [];
     let degraded = false;
     try {
-      results = await this.#store.getMany(resolved.map((k) => k.key));
+      results = await this.#store.getMany(
+        resolved.map((k) => k.key),
+        request.peek ? { peek: true } : undefined,
+      );
     } catch (err) {
       degraded = true;
       this.#failures.record("get_many", err);

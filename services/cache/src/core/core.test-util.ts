@@ -1,6 +1,6 @@
 import type { cacheV1, commonV1 } from "@prescient/contracts";
 import { type Clock, parseTaskTypes, type TaskTypeRegistry } from "@prescient/core";
-import type { CacheStore } from "../store/cache-store.js";
+import type { CacheStore, GetManyOptions } from "../store/cache-store.js";
 import { MemoryCacheStore } from "../store/memory-store.js";
 
 /** ctr: TTL 100 s, grace 10 s, beta 1. dash: TTL 10 s, no grace, XFetch off. */
@@ -57,9 +57,9 @@ export class FlakyStore implements CacheStore {
     this.#gate();
     return this.inner.get(k);
   }
-  async getMany(keys: readonly string[]) {
+  async getMany(keys: readonly string[], options?: GetManyOptions) {
     this.#gate();
-    return this.inner.getMany(keys);
+    return this.inner.getMany(keys, options);
   }
   async putMany(entries: Parameters<CacheStore["putMany"]>[0]) {
     this.#gate();

@@ -49,8 +49,16 @@ describe("cache core: peek", () => {
   it("answers freshness without counting, logging or marking a refresh", async () => {
     const clock = new ManualClock(t0);
     const seen: ObservedLookup[] = [];
+    const store = new FlakyStore(clock);
+    // The store is told it is a peek, so that it keeps no trace of the read (its near cache, Redis's tracking, LRU order).
+    const asked: unknown[] = [];
+    const getMany = store.getMany.bind(store);
+    store.getMany = (keys, options) => {
+      asked.push(options);
+      return getMany(keys, options);
+    };
     // random 0.999...: XFetch would mark any hit due if the peek consulted it.
-    const core = new CacheCore(new FlakyStore(clock), testTypes, {
+    const core = new CacheCore(store, testTypes, {
       clock,
       random: () => 0.999_999,
       lookupObserver: (l) => seen.push(l),
@@ -69,6 +77,7 @@ describe("cache core: peek", () => {
       [false, false],
     ]);
     expect(seen).toEqual([]);
+    expect(asked).toEqual([{ peek: true }]);
     expect(core.takeRefreshDue({ limit: 0 }).keys).toEqual([]);
     const stats = await core.stats({ tenant: "", taskType: "" });
     expect(stats.total).toMatchObject({ hits: 0n, misses: 0n });

@@ -41,6 +41,11 @@ export interface StoreCount {
  * when the backing store is down; the cache core turns that into degraded
  * answers, never a crash.
  */
+export interface GetManyOptions {
+  /** A freshness check: see CacheStore.getMany. Default false. */
+  peek?: boolean;
+}
+
 export interface CacheStore {
   /** "memory" or "redis", reported by Stats. */
   readonly name: string;
@@ -48,8 +53,14 @@ export interface CacheStore {
   ready(): Promise<void>;
   /** One entry, or undefined when absent or physically expired. */
   get(key: string): Promise<CachedResult | undefined>;
-  /** Entries in the order of `keys`; one round trip per tenant at most. */
-  getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]>;
+  /**
+   * Entries in the order of `keys`; one round trip per tenant at most. A
+   * `peek` (a freshness check, not a read to serve again) leaves no trace: the
+   * Redis store neither keeps what it reads in its near cache nor lets Redis
+   * track the keys for invalidation, which would fill Redis's tracking table
+   * with every key a trigger checks before it is first computed.
+   */
+  getMany(keys: readonly string[], options?: GetManyOptions): Promise<(CachedResult | undefined)[]>;
   /** Writes entries (replacing any with the same key) with their tags, type and model indexed. */
   putMany(entries: readonly StoreWrite[]): Promise<void>;
   /** Removes exact keys; answers how many existed. */

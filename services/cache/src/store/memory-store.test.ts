@@ -22,6 +22,20 @@ describe("memory store bounds", () => {
     expect(await store.invalidate({ kind: "tag", tenant: "t", tag: "x" })).toBe(3);
   });
 
+  it("a peek answers without making an entry more recent: a freshness check is not a use", async () => {
+    const store = new MemoryCacheStore({ maxEntries: 3 });
+    const key = (e: string) => write("t", "ctr_prediction", e).key;
+    await store.putMany(["a", "b", "c"].map((e) => write("t", "ctr_prediction", e)));
+    expect((await store.getMany([key("a")], { peek: true }))[0]).toBeDefined();
+    await store.putMany([write("t", "ctr_prediction", "d")]);
+    // a was the least recently used and still is: it goes, where a read would have kept it.
+    expect(await store.get(key("a"))).toBeUndefined();
+    await store.getMany([key("b")]);
+    await store.putMany([write("t", "ctr_prediction", "e")]);
+    expect(await store.get(key("b"))).toBeDefined();
+    expect(await store.get(key("c"))).toBeUndefined();
+  });
+
   it("stays within maxBytes and refuses an entry larger than the whole store", async () => {
     const big = (id: string) => {
       const w = write("t", "dashboard_data", id);

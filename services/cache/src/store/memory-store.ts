@@ -11,6 +11,7 @@ import { LRUCache } from "lru-cache";
 import {
   type CachedResult,
   type CacheStore,
+  type GetManyOptions,
   type InvalidationSelector,
   numericModelVersion,
   type StoreCount,
@@ -141,9 +142,10 @@ export class MemoryCacheStore implements CacheStore {
     return this.#read(key);
   }
 
-  async getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]> {
+  async getMany(keys: readonly string[], options?: GetManyOptions): Promise<(CachedResult | undefined)[]> {
+    const peek = options?.peek === true;
     const out = new Array<CachedResult | undefined>(keys.length);
-    for (let i = 0; i < keys.length; i++) out[i] = this.#read(keys[i] as string);
+    for (let i = 0; i < keys.length; i++) out[i] = this.#read(keys[i] as string, peek);
     return out;
   }
 
@@ -258,8 +260,9 @@ export class MemoryCacheStore implements CacheStore {
     return out;
   }
 
-  #read(key: string): CachedResult | undefined {
-    const entry = this.#lru.get(key);
+  /** A peek leaves the entry's place in the LRU as it was: a freshness check is not a use. */
+  #read(key: string, peek = false): CachedResult | undefined {
+    const entry = peek ? this.#lru.peek(key) : this.#lru.get(key);
     if (entry === undefined) return undefined;
     if (entry.physicalExpiryMs <= this.options.clock.now()) {
       this.#lru.delete(key);

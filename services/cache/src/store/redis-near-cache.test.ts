@@ -203,6 +203,67 @@ describe("redis store near cache", () => {
     expect(race(() => {})).toBe(true);
   });
 
+  it("a peek keeps nothing in the process and leaves no key in Redis's tracking table", async () => {
+    const tracked = async (): Promise<number> =>
+      Number(/tracking_total_keys:(\d+)/.exec(await admin.info("stats"))?.[1] ?? Number.NaN);
+    const store = await open();
+    await store.putMany([write("t1", "ctr_prediction", "a", { value: 1 })]);
+    const unread = Array.from({ length: 50 }, (_, i) => key(`unread-${i}`));
+    const before = await tracked();
+    const peeked = await store.getMany([key("a"), ...unread], { peek: true });
+    expect(peeked[0]?.value?.tensors?.tensors[0]?.data[0]).toBe(1);
+    expect(peeked.slice(1).every((r) => r === undefined)).toBe(true);
+    expect(store.near?.size).toBe(0);
+    expect(await tracked()).toBe(before);
+    // The same keys read, not peeked: tracked, and the stored one kept.
+    await store.getMany([key("a"), ...unread]);
+    expect(await tracked()).toBe(before + 51);
+    expect(store.near?.size).toBe(1);
+    // A peek at a key held in the process is answered there.
+    const hits = nearHits;
+    const mgets = await calls("mget");
+    expect((await store.getMany([key("a")], { peek: true }))[0]).toBeDefined();
+    expect(nearHits - hits).toBe(1);
+    expect(await calls("mget")).toBe(mgets);
+  });
+
+  it("keeps its entries however many keys are peeked: Redis's tracking table never fills with them", async () => {
+    // A full table makes Redis drop tracked keys, and tell the near cache to drop them too.
+    await admin.config("SET", "tracking-table-max-keys", "20");
+    try {
+      const store = await open();
+      await store.putMany([write("t1", "ctr_prediction", "hot", { value: 1 })]);
+      await store.get(key("hot"));
+      expect(store.near?.size).toBe(1);
+      for (let i = 0; i < 10; i++)
+        await store.getMany(
+          Array.from({ length: 50 }, (_, j) => key(`new-${i}-${j}`)),
+          { peek: true },
+        );
+      const hits = nearHits;
+      expect(await probability(store, "hot")).toBe(1);
+      expect(nearHits - hits).toBe(1);
+    } finally {
+      await admin.config("SET", "tracking-table-max-keys", "1000000");
+    }
+  });
+
+  it("a peek's MGET answers on a connection that is not tracked (Redis refuses CLIENT CACHING there)", async () => {
+    const store = await open();
+    await store.putMany([write("t1", "ctr_prediction", "a", { value: 1 })]);
+    const plain = new Redis(server.url);
+    try {
+      const values = await store.near?.untrackedMget(plain, [
+        store.layout.entry(key("a")),
+        store.layout.entry(key("absent")),
+      ]);
+      expect(Buffer.isBuffer(values?.[0])).toBe(true);
+      expect(values?.[1]).toBeNull();
+    } finally {
+      plain.disconnect();
+    }
+  });
+
   it("holds at most its entries", async () => {
     const store = await open({ nearCacheMaxEntries: 3 });
     const ids = Array.from({ length: 10 }, (_, i) => `k${i}`);
@@ -228,6 +289,10 @@ describe("redis store near cache", () => {
       (await a.getMany(keys)).map((r) => r?.value?.tensors?.tensors[0]?.data[0]);
     await b.putMany(tenants.map((t) => write(t, "ctr_prediction", "x", { value: 1 })));
     expect(await values()).toEqual(tenants.map(() => 1));
+    // A peek pipelines CLIENT CACHING no with each tenant's MGET on that slot's node.
+    expect(
+      (await a.getMany(keys, { peek: true })).map((r) => r?.value?.tensors?.tensors[0]?.data[0]),
+    ).toEqual(tenants.map(() => 1));
     const before = nearHits;
     expect(await values()).toEqual(tenants.map(() => 1));
     expect(nearHits - before).toBe(tenants.length);

@@ -138,6 +138,25 @@ export class RedisNearCache {
     return results;
   }
 
+  /**
+   * An MGET that Redis does not track, for reads that keep nothing here (a
+   * freshness peek): CLIENT CACHING no, which tracking's OPTOUT mode
+   * (TrackingLink) honours for the very next command, goes with the MGET in
+   * one pipeline, so no other command comes between them. Where tracking is
+   * off (disarmed, or a connection not yet armed again), Redis refuses CLIENT
+   * CACHING and the MGET is untracked anyway, so the refusal is ignored.
+   */
+  async untrackedMget(client: Redis | Cluster, physicalKeys: readonly string[]): Promise<(Buffer | null)[]> {
+    const replies = await client
+      .pipeline()
+      .call("CLIENT", "CACHING", "no")
+      .mgetBuffer(physicalKeys as string[])
+      .exec();
+    const [err, values] = replies?.[1] ?? [new Error("Redis answered no MGET"), null];
+    if (err) throw err;
+    return values as (Buffer | null)[];
+  }
+
   /** Ends reads that failed: nothing is kept. */
   abort(ticket: number | undefined, physicalKeys: readonly string[]): void {
     this.end(

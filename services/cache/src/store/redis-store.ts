@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type {
   CachedResult,
   CacheStore,
+  GetManyOptions,
   InvalidationSelector,
   StoreCount,
   StoreWrite,
@@ -188,7 +189,8 @@ export class RedisCacheStore implements CacheStore {
     return near.end(ticket, keys, [bytes])[0];
   }
 
-  async getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]> {
+  async getMany(keys: readonly string[], options?: GetManyOptions): Promise<(CachedResult | undefined)[]> {
+    const peek = options?.peek === true;
     const out = new Array<CachedResult | undefined>(keys.length);
     if (keys.length === 0) return out;
     const groups = groupByTenant(this.layout, keys);
@@ -211,6 +213,11 @@ export class RedisCacheStore implements CacheStore {
             positions = left.map((j) => positions[j] as number);
             physical = left.map((j) => physical[j] as string);
           }
+        }
+        if (peek && near !== undefined) {
+          const values = await near.untrackedMget(this.client, physical);
+          for (let j = 0; j < positions.length; j++) out[positions[j] as number] = encodedResultOf(values[j]);
+          return;
         }
         const ticket = near?.begin(physical);
         let values: (Buffer | null)[];

@@ -103,6 +103,16 @@ export function describeStoreConformance(
       expect(await store.getMany([])).toEqual([]);
     });
 
+    it("answers a peek as it answers a read, across tenants", async () => {
+      const a = write("t1", "ctr_prediction", "peeked-a");
+      const b = write("t2", "dashboard_data", "peeked-b");
+      await store.putMany([a, b]);
+      const keys = [a.key, key("t1", "ctr_prediction", "absent"), b.key];
+      const peeked = await store.getMany(keys, { peek: true });
+      expect(peeked.map(plain)).toEqual([plain(a.result), undefined, plain(b.result)]);
+      expect((await store.getMany(keys)).map(plain)).toEqual(peeked.map(plain));
+    });
+
     it("round-trips every Result field", async () => {
       const tensor = write("t1", "ctr_prediction", "ad/1 é", {
         tags: ["a", "b"],

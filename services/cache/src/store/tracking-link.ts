@@ -119,7 +119,15 @@ export class TrackingLink {
         if (this.#armed || !(status === "ready" || status === "wait")) return;
         // OFF first: tracking may still point at a subscriber connection that is gone.
         await this.#tracked.call("CLIENT", "TRACKING", "OFF");
-        await this.#tracked.call("CLIENT", "TRACKING", "ON", "REDIRECT", String(this.#subscriberId));
+        // OPTOUT: every read is tracked, as by default, except one right after CLIENT CACHING no (a peek).
+        await this.#tracked.call(
+          "CLIENT",
+          "TRACKING",
+          "ON",
+          "REDIRECT",
+          String(this.#subscriberId),
+          "OPTOUT",
+        );
         if (!current()) return;
         this.#listener.flushed();
         this.#armed = true;

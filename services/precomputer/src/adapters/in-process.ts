@@ -42,7 +42,7 @@ export function inProcessCache(core: CacheCore | Promise<CacheCore>): CachePeer 
   const ready = Promise.resolve(core);
   return {
     async expiries(keys) {
-      const results = await (await ready).store.getMany(keys);
+      const results = await (await ready).store.getMany(keys, { peek: true });
       return results.map((r) => r?.expiresAt?.getTime());
     },
     async takeRefreshDue(limit) {
