@@ -8,7 +8,7 @@ import type { PlannedTask } from "./types.js";
 
 const campaignFeatures = { budget: 1000, bid: 2 };
 
-function enqueuer(): { enqueuer: TaskEnqueuer; sent: PlannedTask[][] } {
+function enqueuer(): { enqueuer: TaskEnqueuer; sent: PlannedTask[][]; counters: PrecomputerCounters } {
   const sent: PlannedTask[][] = [];
   const executor = {
     enqueueMany: async (tasks: PlannedTask[]) => {
@@ -17,13 +17,15 @@ function enqueuer(): { enqueuer: TaskEnqueuer; sent: PlannedTask[][] } {
     },
   };
   const load = { sample: async () => ({}) } as unknown as LoadSampler;
+  const counters = new PrecomputerCounters();
   return {
+    counters,
     enqueuer: new TaskEnqueuer(
       { executor } as never,
       { maxTasksPerCall: 100 },
       new Budget(new ManualClock(0), { perMinute: 1000, minProbability: 0.2 }),
       load,
-      new PrecomputerCounters(),
+      counters,
     ),
     sent,
   };
@@ -41,6 +43,35 @@ const task = (taskType: string, probability: number, features?: object): Planned
 });
 
 describe("TaskEnqueuer", () => {
+  it("counts every enqueued task by reason and type, several of a type in one call", async () => {
+    const { enqueuer: e, counters } = enqueuer();
+    const of = (taskType: string, entityId: string, reason: PlannedTask["reason"]): PlannedTask => ({
+      ...task(taskType, 0.9),
+      key: `acme/${taskType}/${entityId}`,
+      entityId,
+      reason,
+    });
+    await e.enqueue(
+      [
+        of("ctr_prediction", "a", "trigger"),
+        of("roas_prediction", "a", "trigger"),
+        of("ctr_prediction", "b", "trigger"),
+        of("ctr_prediction", "c", "refresh"),
+        of("ctr_prediction", "d", "trigger"),
+      ],
+      [],
+    );
+    const snapshot = counters.snapshot();
+    expect(snapshot.enqueuedByReason).toEqual([
+      { name: "refresh", count: 1 },
+      { name: "trigger", count: 4 },
+    ]);
+    expect(snapshot.enqueuedByTaskType).toEqual([
+      { name: "ctr_prediction", count: 4 },
+      { name: "roas_prediction", count: 1 },
+    ]);
+  });
+
   it("moves an entity's features to an admitted task when the budget defers the task that carried them", async () => {
     const { enqueuer: e, sent } = enqueuer();
     // The first task of the entity carries its features, but it is unlikely to be read: the budget defers it.

@@ -67,12 +67,18 @@ export class TaskEnqueuer {
       if (isDomainError(e) && e.kind !== "unavailable") throw e;
       throw new UnavailableError(`executor unavailable, nothing was enqueued: ${errorMessage(e)}`);
     }
+    // Counted once per reason and type, not per task: each count is a labelled metric update.
+    const counted = new Map<string, { task: PlannedTask; n: number }>();
     admitted.forEach((t, i) => {
       const r = results[i];
       if (r === undefined) return;
       ids.set(t, r.taskId);
-      this.counters.enqueued(t.reason, t.taskType);
+      const group = `${t.reason}\u0000${t.taskType}`;
+      const c = counted.get(group);
+      if (c === undefined) counted.set(group, { task: t, n: 1 });
+      else c.n++;
     });
+    for (const { task, n } of counted.values()) this.counters.enqueued(task.reason, task.taskType, n);
     return ids;
   }
 }
