@@ -164,6 +164,7 @@ async function measureIngest(
 async function ingestRawPipeline(redis: Redis, batches: QueryEvent[][]) {
   const rates = {
     demand: rateOfHalfLife(3_600_000),
+    keys: rateOfHalfLife(3 * 3_600_000),
     profile: rateOfHalfLife(14 * 86_400_000),
     successors: rateOfHalfLife(86_400_000),
   };

@@ -119,7 +119,7 @@ export class DemandQueries {
       limit,
       tenant,
       taskType,
-      rate: this.#rates.demand,
+      rate: this.#rates.keys,
       now,
       landmark: keys.landmark,
       observedMs,
@@ -141,7 +141,7 @@ export class DemandQueries {
       this.#store.keyWeights(keys),
       this.#observedMs(now),
     ]);
-    const rate = this.#rates.demand;
+    const rate = this.#rates.keys;
     // decayedValue and ratePerSecond with their per-call factors worked out once (a refresh-ahead run asks for thousands).
     const decay = decayFactor(rate, now, landmark);
     const warmed = warmedShare(rate, observedMs);
@@ -170,7 +170,7 @@ export class DemandQueries {
       }
     }
     const { landmark, value } = await this.#store.keyWeights(keys);
-    const offset = this.#rates.demand * landmark;
+    const offset = this.#rates.keys * landmark;
     return value.map((w) => (w === undefined || !(w > 0) ? undefined : Math.log(w) + offset));
   }
 

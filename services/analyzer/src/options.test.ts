@@ -63,3 +63,21 @@ describe("analyzer options: least time between retraining rounds", () => {
     expect(() => resolveOptions({ advertiseAddress: "10.0.0.7:50051" })).toThrow(/needs a Redis store/);
   });
 });
+
+describe("analyzer options: key demand half-life", () => {
+  it("defaults to 1 hour, as demand, and PRESCIENT_ANALYZER_KEY_HALF_LIFE_S sets it apart", () => {
+    const defaults = analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, {}));
+    expect(defaults).toMatchObject({ keyHalfLifeMs: 3_600_000, demandHalfLifeMs: 3_600_000 });
+    expect(
+      analyzerOptionsFromEnv(loadEnv(analyzerEnvShape, { PRESCIENT_ANALYZER_KEY_HALF_LIFE_S: "21600" }))
+        .keyHalfLifeMs,
+    ).toBe(21_600_000);
+  });
+
+  it("refuses a bad value at start-up, naming the variable", () => {
+    for (const bad of ["0", "-5", "1.5", "31536001", "slow"])
+      expect(() => loadEnv(analyzerEnvShape, { PRESCIENT_ANALYZER_KEY_HALF_LIFE_S: bad })).toThrow(
+        /PRESCIENT_ANALYZER_KEY_HALF_LIFE_S/,
+      );
+  });
+});

@@ -120,6 +120,7 @@ export const analyzerEnvShape = {
   PRESCIENT_MODEL_REPOSITORY: z.string().min(1).optional(),
   /** Half-life of demand counters, seconds. */
   PRESCIENT_ANALYZER_HALF_LIFE_S: intFromEnv(1, 365 * 86_400).default(3_600),
+  PRESCIENT_ANALYZER_KEY_HALF_LIFE_S: intFromEnv(1, 365 * 86_400).default(3_600),
   /** Retention of action logs and sessions, days. */
   PRESCIENT_ANALYZER_DAYS_TO_KEEP: intFromEnv(1, 365).default(7),
   /** Scheduled retraining period, seconds; 0 turns it off. */
@@ -159,6 +160,7 @@ export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOption
     predictorAddress: env.PRESCIENT_PREDICTOR_ADDR,
     modelRepositoryPath: env.PRESCIENT_MODEL_REPOSITORY,
     demandHalfLifeMs: env.PRESCIENT_ANALYZER_HALF_LIFE_S * 1000,
+    keyHalfLifeMs: env.PRESCIENT_ANALYZER_KEY_HALF_LIFE_S * 1000,
     daysToKeep: env.PRESCIENT_ANALYZER_DAYS_TO_KEEP,
     retrainIntervalMs: env.PRESCIENT_ANALYZER_RETRAIN_INTERVAL_S * 1000,
     keyCapacity: env.PRESCIENT_ANALYZER_KEY_CAPACITY,

@@ -51,12 +51,13 @@ export function buildCounterDelta(
   };
   for (const e of events) {
     const w = forwardWeight(rates.demand, e.time, landmark);
+    const kw = forwardWeight(rates.keys, e.time, landmark);
     // Stale answers count as misses: the key was not fresh, which is what precomputing fixes.
-    const missed = e.outcome === "miss" || e.outcome === "stale" ? w : 0;
+    const missed = e.outcome === "miss" || e.outcome === "stale" ? kw : 0;
     const k = delta.keys.get(e.key);
-    if (k === undefined) delta.keys.set(e.key, { w, miss: missed });
+    if (k === undefined) delta.keys.set(e.key, { w: kw, miss: missed });
     else {
-      k.w += w;
+      k.w += kw;
       k.miss += missed;
     }
     add(delta.entities, e.entity, w);

@@ -73,7 +73,7 @@ describe("TopPatterns demand ranking", () => {
 
   it("decays: a key that went quiet two half-lives ago ranks below a steady one of half its old rate", async () => {
     const clock = new ManualClock(start);
-    const analyzer = coreAnalyzer(clock);
+    const analyzer = coreAnalyzer(clock, { keyHalfLifeMs: hour });
     const events: QueryEventInput[] = [];
     for (let t = start; t < start + 6 * hour; t += 1000)
       events.push(query(t, "acme", "ctr_prediction", "was-hot"));
@@ -91,7 +91,8 @@ describe("TopPatterns demand ranking", () => {
 
   it("reports a steady rate truly minutes after the counts began (the decayed count is warm-up corrected)", async () => {
     const clock = new ManualClock(start);
-    const analyzer = coreAnalyzer(clock);
+    // Keys decay slower than types here: each is warm-up corrected at its own rate.
+    const analyzer = coreAnalyzer(clock, { keyHalfLifeMs: 3 * hour });
     const events: QueryEventInput[] = [];
     // One lookup a second for five minutes, a twelfth of the one-hour half-life.
     for (let t = start; t < start + 5 * 60_000; t += 1000)
@@ -105,6 +106,7 @@ describe("TopPatterns demand ranking", () => {
       (await analyzer.demandOf(["acme/ctr_prediction/new", "acme/ctr_prediction/other"]))[0],
     ).toBeCloseTo(p!.demand, 6);
     const [type] = await analyzer.typeSummaries();
-    expect(type!.demand).toBeCloseTo(p!.demand, 6);
+    expect(type!.demand).toBeGreaterThan(0.9);
+    expect(type!.demand).toBeLessThan(1.1);
   });
 });

@@ -10,8 +10,15 @@
 
 /** The decay rates of the analyzer's counter families, per millisecond. */
 export interface DecayRates {
-  /** Key, entity, tenant and task-type demand and type statistics. */
+  /** Entity, tenant and task-type demand and type statistics. */
   demand: number;
+  /**
+   * Key demand: how often each result is read, which refresh-ahead turns into
+   * the chance a refreshed result is read before it expires. Slower than
+   * `demand`, at the scale of results' lives: with a 1-hour half-life a key
+   * read every few hours looks cold by the time its 6-hour result expires.
+   */
+  keys: number;
   /** The hour-of-week traffic profile. */
   profile: number;
   /** Next-key successor counts. */
@@ -25,7 +32,7 @@ const landmarkStepHalfLives = 64;
 
 /** The landmark for time t: a multiple of a fixed step, so every replica agrees on it. */
 export function landmarkFor(t: number, rates: DecayRates): number {
-  const fastest = Math.max(rates.demand, rates.profile, rates.successors);
+  const fastest = Math.max(rates.demand, rates.keys, rates.profile, rates.successors);
   const step = Math.max(1, Math.floor((landmarkStepHalfLives * Math.LN2) / fastest));
   return Math.floor(t / step) * step;
 }

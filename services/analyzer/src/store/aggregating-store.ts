@@ -282,7 +282,10 @@ function compatible(held: Held, delta: CounterDelta, capacities: Capacities): bo
   if (a.landmark !== delta.landmark) return false;
   const r = a.rates;
   const s = delta.rates;
-  if (r !== s && (r.demand !== s.demand || r.profile !== s.profile || r.successors !== s.successors))
+  if (
+    r !== s &&
+    (r.demand !== s.demand || r.keys !== s.keys || r.profile !== s.profile || r.successors !== s.successors)
+  )
     return false;
   const c = held.capacities;
   return (

@@ -33,7 +33,7 @@ export interface TypeDelta {
 export interface CounterDelta {
   landmark: number;
   rates: DecayRates;
-  /** Key → demand weight and the part of it that missed (or was stale). */
+  /** Key → demand weight (under the keys rate) and the part of it that missed (or was stale). */
   keys: Map<string, { w: number; miss: number }>;
   entities: Map<string, number>;
   tenants: Map<string, number>;

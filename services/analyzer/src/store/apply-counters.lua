@@ -1,6 +1,6 @@
 -- Applies one ingest batch's counter deltas (RedisAnalyzerStore.applyCounters).
 -- KEYS[1]: the key prefix (includes/helpers.lua).
--- ARGV: landmark, rate demand/profile/successors, capacities (keys, entities,
+-- ARGV: landmark, rate demand/profile/successors/keys, capacities (keys, entities,
 -- tenants, types, sources, successors per source), events, first time, then
 -- counted sections: keys (key, w, miss), entities (m, w), tenants (m, w),
 -- types (name, w, hit, stale, miss, computeW, computeSum, n, (bucket, w)xn),
@@ -8,16 +8,25 @@
 --- @include "helpers"
 local a = ARGV
 local L = tonumber(a[1])
-local rd, rp, rs = tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
-local capK, capE, capT, capY, capS, capN = tonumber(a[5]), tonumber(a[6]), tonumber(a[7]), tonumber(a[8]), tonumber(a[9]), tonumber(a[10])
+local rd, rp, rs, rk = tonumber(a[2]), tonumber(a[3]), tonumber(a[4]), tonumber(a[5])
+local capK, capE, capT, capY, capS, capN = tonumber(a[6]), tonumber(a[7]), tonumber(a[8]), tonumber(a[9]), tonumber(a[10]), tonumber(a[11])
 local meta = P .. 'meta'
+-- Key weights held under another key rate would be read as if under this one,
+-- wildly off: they start over. A store from before keys had a rate of their
+-- own holds them under the demand rate, so it keeps them if that is the same.
+local keyrate = redis.call('HGET', meta, 'keyrate')
+if keyrate ~= a[5] then
+  if keyrate or a[5] ~= a[2] then redis.call('DEL', P .. 'keys', P .. 'keymiss', P .. 'keyerr') end
+  redis.call('HSET', meta, 'keyrate', a[5])
+end
 local stored = tonumber(redis.call('HGET', meta, 'landmark'))
-local fd, fp, fs = 1, 1, 1
+local fd, fp, fs, fk = 1, 1, 1, 1
 if not stored then
   redis.call('HSET', meta, 'landmark', a[1])
 elseif L > stored then
   local d, p, s = math.exp(-rd * (L - stored)), math.exp(-rp * (L - stored)), math.exp(-rs * (L - stored))
-  scalez(P .. 'keys', d) scaleh(P .. 'keymiss', d) scaleh(P .. 'keyerr', d)
+  local k = math.exp(-rk * (L - stored))
+  scalez(P .. 'keys', k) scaleh(P .. 'keymiss', k) scaleh(P .. 'keyerr', k)
   scalez(P .. 'entities', d) scalez(P .. 'tenants', d)
   local types = redis.call('ZRANGE', P .. 'types', 0, -1)
   scalez(P .. 'types', d)
@@ -29,17 +38,18 @@ elseif L > stored then
   redis.call('HSET', meta, 'landmark', a[1])
 elseif L < stored then
   fd, fp, fs = math.exp(-rd * (stored - L)), math.exp(-rp * (stored - L)), math.exp(-rs * (stored - L))
+  fk = math.exp(-rk * (stored - L))
 end
-local events = tonumber(a[11])
+local events = tonumber(a[12])
 if events > 0 then
   redis.call('HINCRBY', meta, 'events', events)
   local first = tonumber(redis.call('HGET', meta, 'first'))
-  if not first or tonumber(a[12]) < first then redis.call('HSET', meta, 'first', a[12]) end
+  if not first or tonumber(a[13]) < first then redis.call('HSET', meta, 'first', a[13]) end
 end
-local i = 13
+local i = 14
 local n = tonumber(a[i]) i = i + 1
 for _ = 1, n do
-  local k, w, miss = a[i], tonumber(a[i + 1]) * fd, tonumber(a[i + 2]) * fd
+  local k, w, miss = a[i], tonumber(a[i + 1]) * fk, tonumber(a[i + 2]) * fk
   i = i + 3
   local evicted, floor = ss(P .. 'keys', capK, k, w)
   if evicted then

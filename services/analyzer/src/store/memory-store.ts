@@ -74,17 +74,17 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
     this.#ensure(capacities);
     const r = delta.rates;
     // Bring the stored state and the delta onto one landmark, the newer.
-    let f = { demand: 1, profile: 1, successors: 1 };
+    let f: DecayRates = { demand: 1, keys: 1, profile: 1, successors: 1 };
     if (this.#landmark === undefined) this.#landmark = delta.landmark;
     else if (delta.landmark > this.#landmark) this.#rescale(r, this.#landmark, delta.landmark);
     else if (delta.landmark < this.#landmark) f = factors(r, delta.landmark, this.#landmark);
 
     for (const [key, { w, miss }] of delta.keys) {
-      const evicted = this.#keys!.add(key, w * f.demand);
+      const evicted = this.#keys!.add(key, w * f.keys);
       if (evicted !== undefined) this.#keyMiss.delete(evicted);
       const m = this.#keyMiss.get(key);
-      if (m === undefined) this.#keyMiss.set(key, { miss: 0 + miss * f.demand });
-      else m.miss += miss * f.demand;
+      if (m === undefined) this.#keyMiss.set(key, { miss: 0 + miss * f.keys });
+      else m.miss += miss * f.keys;
     }
     for (const [m, w] of delta.entities) this.#entities!.add(m, w * f.demand);
     for (const [m, w] of delta.tenants) this.#tenants!.add(m, w * f.demand);
@@ -246,8 +246,8 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
 
   #rescale(rates: DecayRates, from: number, to: number): void {
     const f = factors(rates, from, to);
-    this.#keys?.scale(f.demand);
-    for (const m of this.#keyMiss.values()) m.miss *= f.demand;
+    this.#keys?.scale(f.keys);
+    for (const m of this.#keyMiss.values()) m.miss *= f.keys;
     this.#entities?.scale(f.demand);
     this.#tenants?.scale(f.demand);
     this.#typeSet?.scale(f.demand);
@@ -266,6 +266,7 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
 function factors(r: DecayRates, from: number, to: number): DecayRates {
   return {
     demand: rescaleFactor(r.demand, from, to),
+    keys: rescaleFactor(r.keys, from, to),
     profile: rescaleFactor(r.profile, from, to),
     successors: rescaleFactor(r.successors, from, to),
   };

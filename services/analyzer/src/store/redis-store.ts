@@ -92,6 +92,7 @@ export class RedisAnalyzerStore implements AnalyzerStore {
       d.rates.demand,
       d.rates.profile,
       d.rates.successors,
+      d.rates.keys,
       c.keys,
       c.entities,
       c.tenants,

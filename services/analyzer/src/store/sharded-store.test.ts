@@ -77,9 +77,13 @@ describe("sharded analyzer store", () => {
     await store.applyCounters(delta(0, [["t/x/a", 8]]), roomyCaps);
     await store.applyCounters(delta(3_600_000, [["t/x/b", 1]]), roomyCaps);
     for (const s of shards) expect((await s.topKeys(1)).landmark).toBe(3_600_000);
-    // An older batch goes to its shard only, scaled down there.
+    // An older batch goes to its shard only, scaled down there (keys decay at the keys rate).
     await store.applyCounters(delta(0, [["t/x/b", 2]]), roomyCaps);
-    expect((await store.keyWeights(["t/x/a", "t/x/b"])).value).toEqual([4, 2]);
+    const f = rescaleFactor(conformanceRates.keys, 0, 3_600_000);
+    expect((await store.keyWeights(["t/x/a", "t/x/b"])).value).toEqual([
+      expect.closeTo(8 * f, 9),
+      expect.closeTo(1 + 2 * f, 9),
+    ]);
   });
 
   it("brings a shard left on an older landmark onto the newest in a read", async () => {
@@ -92,7 +96,7 @@ describe("sharded analyzer store", () => {
     const store = new ShardedAnalyzerStore(shards, { rates: conformanceRates });
     const top = await store.topKeys(10);
     expect(top.landmark).toBe(3_600_000);
-    const f = rescaleFactor(conformanceRates.demand, 0, 3_600_000);
+    const f = rescaleFactor(conformanceRates.keys, 0, 3_600_000);
     expect(top.value.map((k) => [k.key, k.w])).toEqual([
       [a, 8 * f],
       [b, 1],

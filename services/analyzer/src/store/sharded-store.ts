@@ -107,7 +107,7 @@ export class ShardedAnalyzerStore implements AnalyzerStore {
 
   async topKeys(limit: number): Promise<Scaled<KeyCount[]>> {
     const reads = await Promise.all(this.shards.map((s) => s.topKeys(limit)));
-    return this.#merge(reads, "demand", scaleKeys, (all) =>
+    return this.#merge(reads, "keys", scaleKeys, (all) =>
       all
         .flat()
         .sort(byWeightThen((k) => k.key))
@@ -261,7 +261,7 @@ export class ShardedAnalyzerStore implements AnalyzerStore {
     this.#partial.delete(written);
   }
 
-  /** Looks keys up in their shards only, and puts the answers back in the asked order. */
+  /** Looks keys up in their shards only, and puts the answers back in the asked order (key counts: the keys rate). */
   async #lookup<T>(
     keys: readonly string[],
     read: (shard: AnalyzerStore, keys: string[]) => Promise<Scaled<T[]>>,
@@ -277,7 +277,7 @@ export class ShardedAnalyzerStore implements AnalyzerStore {
     // Nothing asked still answers a landmark: every shard's, as a merged read.
     const used = keys.length === 0 ? asked : asked.filter((a) => a.keys.length > 0);
     const reads = await Promise.all(used.map((a) => read(this.shards[asked.indexOf(a)]!, a.keys)));
-    return this.#merge(reads, "demand", scale, (values) => {
+    return this.#merge(reads, "keys", scale, (values) => {
       const out = new Array<T>(keys.length);
       values.forEach((v, j) => {
         used[j]!.at.forEach((i, k) => {

@@ -5,6 +5,7 @@ import type { AnalyzerStore, Capacities, CounterDelta, TypeDelta } from "./analy
 /** One behavioural suite that every AnalyzerStore implementation passes. */
 export const conformanceRates: DecayRates = {
   demand: rateOfHalfLife(3_600_000),
+  keys: rateOfHalfLife(3 * 3_600_000),
   profile: rateOfHalfLife(14 * 86_400_000),
   successors: rateOfHalfLife(86_400_000),
 };
@@ -113,16 +114,31 @@ export function storeConformance(
       expect((await store.keyWeights([])).value).toEqual([]);
     });
 
-    it("rescales stored counts when the landmark moves forward, and scales an older delta down", async () => {
-      await store.applyCounters(delta(0, { keys: new Map([["t/x/a", { w: 8, miss: 0 }]]) }), caps);
+    it("rescales stored counts when the landmark moves forward, and scales an older delta down, each family at its rate", async () => {
       const hour = 3_600_000;
+      // Keys decay at the keys rate (3-hour half-life here), entities at the demand rate (1 hour).
+      const keyFactor = 2 ** (-1 / 3);
+      await store.applyCounters(
+        delta(0, { keys: new Map([["t/x/a", { w: 8, miss: 4 }]]), entities: new Map([["t/e", 8]]) }),
+        caps,
+      );
       await store.applyCounters(delta(hour, { keys: new Map([["t/x/b", { w: 1, miss: 0 }]]) }), caps);
       let top = await store.topKeys(10);
       expect(top.landmark).toBe(hour);
-      expect(top.value.find((k) => k.key === "t/x/a")!.w).toBeCloseTo(4);
+      expect(top.value.find((k) => k.key === "t/x/a")).toMatchObject({
+        w: expect.closeTo(8 * keyFactor, 6),
+        miss: expect.closeTo(4 * keyFactor, 6),
+      });
+      expect((await store.topMembers("entities", 10)).value).toEqual([
+        { member: "t/e", w: expect.closeTo(4, 6) },
+      ]);
       await store.applyCounters(delta(0, { keys: new Map([["t/x/b", { w: 2, miss: 0 }]]) }), caps);
       top = await store.topKeys(10);
-      expect(top.value.find((k) => k.key === "t/x/b")!.w).toBeCloseTo(2);
+      expect(top.value.find((k) => k.key === "t/x/b")!.w).toBeCloseTo(1 + 2 * keyFactor, 6);
+      expect((await store.keyWeights(["t/x/a", "t/x/b"])).value).toEqual([
+        expect.closeTo(8 * keyFactor, 6),
+        expect.closeTo(1 + 2 * keyFactor, 6),
+      ]);
     });
 
     it("keeps entities, tenants and per-type statistics, bounded", async () => {
