@@ -8,11 +8,11 @@ import { type LiveResult, liveReplay, openTrace, replay, syntheticFeatures } fro
 import { callUnary } from "@prescient/kit";
 import { parsePrecomputerConfig } from "@prescient/precomputer";
 import { exampleSpecs, Rng } from "@prescient/predictor";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mesh, startMesh } from "../mesh.js";
 import { serviceNames } from "../services.js";
-import { exampleFeatureSamplers, registerReplay } from "./replay.js";
+import { exampleFeatureSamplers } from "./replay.js";
+import { runReplay as run } from "./replay-run.test-util.js";
 
 /**
  * `prescient replay --live` against a real mesh, every service in this
@@ -69,25 +69,6 @@ function onnxTrace(): string {
   const [header, ...body] = rows;
   body.sort((a, b) => Number(a.split(",")[0]) - Number(b.split(",")[0]));
   return `${[header, ...body].join("\n")}\n`;
-}
-
-async function run(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => out.push(String(c)) > 0);
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((c) => err.push(String(c)) > 0);
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    const program = new Command().exitOverride();
-    registerReplay(program);
-    await program.parseAsync(["replay", ...args], { from: "user" });
-    return { stdout: out.join(""), stderr: err.join(""), code: Number(process.exitCode ?? 0) };
-  } finally {
-    process.exitCode = before;
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
 }
 
 beforeAll(async () => {

@@ -50,8 +50,12 @@ import {
   withConnectionFlags,
 } from "../client-command.js";
 
+/** The longest key half-life the analyzer's env accepts (PRESCIENT_ANALYZER_KEY_HALF_LIFE_S). */
+const maxKeyHalfLifeS = 365 * 86_400;
+
 interface ReplayFlags extends Omit<ClientTarget, "addr"> {
   policy?: string[];
+  keyHalfLife?: number;
   budget?: number;
   ttl?: string[];
   latency?: string[];
@@ -191,6 +195,11 @@ export function registerReplay(program: Command): void {
       "--run-tag <tag>",
       "--live: suffix every tenant with -<tag>, so a repeated run starts from a cold cache",
     )
+    .option(
+      "--key-half-life <seconds>",
+      "prescient: the analyzer's key-demand half-life, as PRESCIENT_ANALYZER_KEY_HALF_LIFE_S sets it live (default: the analyzer's)",
+      parsePositiveInt,
+    )
     .option("--no-progress", "no progress bar");
   // --live against a mesh with TLS or auth on: the client commands' own flags and variables.
   withConnectionFlags(command)
@@ -208,6 +217,10 @@ export function registerReplay(program: Command): void {
         const ab = flags.ab?.split(",").map((p) => policy(p.trim()));
         if (ab !== undefined && ab.length !== 2)
           throw new InvalidArgumentError("--ab takes exactly two policies: p1,p2");
+        if (flags.keyHalfLife !== undefined && flags.keyHalfLife > maxKeyHalfLifeS)
+          throw new InvalidArgumentError(
+            `--key-half-life must be at most ${maxKeyHalfLifeS} seconds (a year)`,
+          );
         const ttl = parseTypeValues(flags.ttl, "--ttl");
         const latency = parseTypeValues(flags.latency, "--latency");
         const loaded = loadTaskTypes(flags.config);
@@ -279,6 +292,9 @@ export function registerReplay(program: Command): void {
           ttlSeconds: ttl,
           latencyMs: latency,
           taskTypes,
+          ...(flags.keyHalfLife !== undefined
+            ? { prescient: { analyzer: { keyHalfLifeMs: flags.keyHalfLife * 1000 } } }
+            : {}),
           ...(ab !== undefined ? { ab: { policies: [ab[0]!, ab[1]!], split: flags.split } } : {}),
           onProgress: (done, total) => {
             if (bar === undefined) return;

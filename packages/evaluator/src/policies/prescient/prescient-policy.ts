@@ -107,7 +107,7 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
           publisher: new MemoryModelPublisher(),
           scorer: new SparseScorer(),
         },
-        { clock: ctx.clock, maxActionsPerUser: 32, maxUsers: 20_000, daysToKeep: 3650 },
+        { clock: ctx.clock, maxActionsPerUser: 32, maxUsers: 20_000, daysToKeep: 3650, ...s.analyzer },
       );
       analyzer = a;
       await a.start();

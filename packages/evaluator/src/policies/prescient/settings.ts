@@ -1,4 +1,4 @@
-import { type QueryReporterOptions, queryReporterDefaults } from "@prescient/analyzer";
+import { type AnalyzerSettings, type QueryReporterOptions, queryReporterDefaults } from "@prescient/analyzer";
 
 /**
  * The replay's settings for the parts in front of the mesh (the cache's
@@ -15,6 +15,12 @@ export interface PrescientSettings {
   reporter: Pick<QueryReporterOptions, "batchSize" | "flushIntervalMs">;
   /** Seed of XFetch's random draws, so replays are deterministic. */
   seed: number;
+  /**
+   * Analyzer settings a live mesh takes from env, so that a replay can
+   * forecast a mesh started with them: the key-demand half-life
+   * (PRESCIENT_ANALYZER_KEY_HALF_LIFE_S). Default: none, the analyzer's own defaults.
+   */
+  analyzer: Partial<Pick<AnalyzerSettings, "keyHalfLifeMs">>;
 }
 
 export const prescientDefaults: Readonly<PrescientSettings> = {
@@ -23,4 +29,5 @@ export const prescientDefaults: Readonly<PrescientSettings> = {
     flushIntervalMs: queryReporterDefaults.flushIntervalMs,
   },
   seed: 1,
+  analyzer: {},
 };
