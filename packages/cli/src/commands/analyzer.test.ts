@@ -1,33 +1,17 @@
 import { type AnalyzerRuntime, emptyIngestResult, startAnalyzer } from "@prescient/analyzer";
 import { ManualClock } from "@prescient/core";
 import { ServiceHost } from "@prescient/kit";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatDelay, registerAnalyzerCommands } from "./analyzer.js";
+import { runCommand } from "./run-command.test-util.js";
 
 const now = Date.UTC(2025, 1, 10, 12);
 let host: ServiceHost;
 let runtime: AnalyzerRuntime;
 
 /** `prescient <args>` in this process, against the analyzer on loopback. */
-async function prescient(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => out.push(String(c)) > 0);
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((c) => err.push(String(c)) > 0);
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    const program = new Command().exitOverride();
-    registerAnalyzerCommands(program);
-    await program.parseAsync([...args, "--addr", host.address], { from: "user" });
-    return { stdout: out.join(""), stderr: err.join(""), code: Number(process.exitCode ?? 0) };
-  } finally {
-    process.exitCode = before;
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const prescient = (...args: string[]) =>
+  runCommand(registerAnalyzerCommands, [...args, "--addr", host.address]);
 
 /** Eight users created a campaign two hours ago and logged in a minute ago; then read their dashboard, half their campaign's analytics. */
 async function learn(): Promise<void> {

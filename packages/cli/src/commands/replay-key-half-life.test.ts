@@ -2,7 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { runReplay } from "./replay-run.test-util.js";
+import { registerReplay } from "./replay.js";
+import { runCommand } from "./run-command.test-util.js";
+
+const runReplay = (...args: string[]) => runCommand(registerReplay, ["replay", ...args]);
 
 /** One key read every 7 hours for 4 days: refresh-ahead keeps it only if its demand outlives a 6-hour TTL. */
 function steadyTrace(): string {

@@ -11,8 +11,10 @@ import { exampleSpecs, Rng } from "@prescient/predictor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mesh, startMesh } from "../mesh.js";
 import { serviceNames } from "../services.js";
-import { exampleFeatureSamplers } from "./replay.js";
-import { runReplay as run } from "./replay-run.test-util.js";
+import { exampleFeatureSamplers, registerReplay } from "./replay.js";
+import { runCommand } from "./run-command.test-util.js";
+
+const run = (...args: string[]) => runCommand(registerReplay, ["replay", ...args]);
 
 /**
  * `prescient replay --live` against a real mesh, every service in this

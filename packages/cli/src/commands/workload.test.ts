@@ -2,26 +2,12 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openTrace } from "@prescient/evaluator";
-import { Command } from "commander";
-import { expect, it, vi } from "vitest";
+import { expect, it } from "vitest";
+import { runCommand } from "./run-command.test-util.js";
 import { registerWorkload } from "./workload.js";
 
 /** `prescient workload generate`, in this process, read back by the replay's own CSV reader. */
-async function run(...args: string[]): Promise<{ stdout: string; code: number }> {
-  const out: string[] = [];
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => out.push(String(c)) > 0);
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    const program = new Command().exitOverride();
-    registerWorkload(program);
-    await program.parseAsync(["workload", "generate", ...args], { from: "user" });
-    return { stdout: out.join(""), code: Number(process.exitCode ?? 0) };
-  } finally {
-    process.exitCode = before;
-    stdout.mockRestore();
-  }
-}
+const run = (...args: string[]) => runCommand(registerWorkload, ["workload", "generate", ...args]);
 
 it("workload generate random-adplatform --seed 3 --days 1 writes a CSV the replay reads, and validates it", async () => {
   const out = join(mkdtempSync(join(tmpdir(), "prescient-workload-")), "ra.csv");

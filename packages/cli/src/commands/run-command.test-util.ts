@@ -1,11 +1,20 @@
 import { Command } from "commander";
 import { vi } from "vitest";
-import { registerReplay } from "./replay.js";
 
-/** Runs `prescient replay` in process with these arguments, capturing its output and exit code. */
-export async function runReplay(
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
+export interface CommandRun {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/**
+ * Runs a `prescient` command in this process: `register` adds it to a fresh
+ * program, which parses `args`; its output and exit code are captured.
+ */
+export async function runCommand(
+  register: (program: Command) => void,
+  args: readonly string[],
+): Promise<CommandRun> {
   const out: string[] = [];
   const err: string[] = [];
   const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => out.push(String(c)) > 0);
@@ -14,8 +23,8 @@ export async function runReplay(
   process.exitCode = 0;
   try {
     const program = new Command().exitOverride();
-    registerReplay(program);
-    await program.parseAsync(["replay", ...args], { from: "user" });
+    register(program);
+    await program.parseAsync([...args], { from: "user" });
     return { stdout: out.join(""), stderr: err.join(""), code: Number(process.exitCode ?? 0) };
   } finally {
     process.exitCode = before;
