@@ -36,6 +36,7 @@ const allowed: Record<string, readonly string[]> = {
     "importNextActionOnnx",
     "queryReporterDefaults",
     "ActionEventInput",
+    "AnalyzerSettings",
     "QueryEventInput",
     "QueryReporterOptions",
     "ModelPublisher",
