@@ -5,8 +5,9 @@ import { credentials } from "@grpc/grpc-js";
 import {
   type AnalyzerRuntime,
   buildCounterDelta,
+  decayRatesOf,
   type QueryEvent,
-  rateOfHalfLife,
+  resolveSettings,
   SequenceTracker,
   startAnalyzer,
 } from "@prescient/analyzer";
@@ -162,12 +163,7 @@ async function measureIngest(
  * and no Space-Saving bound (nothing is ever evicted). The floor of Redis cost.
  */
 async function ingestRawPipeline(redis: Redis, batches: QueryEvent[][]) {
-  const rates = {
-    demand: rateOfHalfLife(3_600_000),
-    keys: rateOfHalfLife(3 * 3_600_000),
-    profile: rateOfHalfLife(14 * 86_400_000),
-    successors: rateOfHalfLife(86_400_000),
-  };
+  const rates = decayRatesOf(resolveSettings());
   const sequences = new SequenceTracker(100_000, 30 * 60_000);
   const p = "bench:{raw}:";
   const t0 = performance.now();

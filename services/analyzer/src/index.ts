@@ -77,6 +77,7 @@ export {
   type AnalyzerOptions,
   analyzerEnvShape,
   analyzerOptionsFromEnv,
+  maxHalfLifeS,
   resolveOptions,
 } from "./options.js";
 export {
@@ -91,7 +92,12 @@ export { analyzerServiceName } from "./service/analyzer-service.js";
 export { grpcQuerySink } from "./service/grpc-query-sink.js";
 // Service shell.
 export { type AnalyzerRuntime, startAnalyzer } from "./service/start-analyzer.js";
-export { type AnalyzerSettings, type AnalyzerSettingsInput, resolveSettings } from "./settings.js";
+export {
+  type AnalyzerSettings,
+  type AnalyzerSettingsInput,
+  decayRatesOf,
+  resolveSettings,
+} from "./settings.js";
 
 // Stores.
 export type * from "./store/analyzer-store.js";

@@ -113,14 +113,18 @@ export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOpti
   };
 }
 /** The analyzer's environment variables (beyond the common ones), for `prescient serve analyzer`. */
+/** The longest half-life a counter may be given, in seconds (a year). */
+export const maxHalfLifeS = 365 * 86_400;
+
 export const analyzerEnvShape = {
   /** The predictor that serves the next-action model; unset scores in process. */
   PRESCIENT_PREDICTOR_ADDR: addressSchema.optional(),
   /** The predictor's model repository, where new next-action versions are written. */
   PRESCIENT_MODEL_REPOSITORY: z.string().min(1).optional(),
-  /** Half-life of demand counters, seconds. */
-  PRESCIENT_ANALYZER_HALF_LIFE_S: intFromEnv(1, 365 * 86_400).default(3_600),
-  PRESCIENT_ANALYZER_KEY_HALF_LIFE_S: intFromEnv(1, 365 * 86_400).default(3_600),
+  /** Half-life of entity, tenant and task-type demand counters, seconds. */
+  PRESCIENT_ANALYZER_HALF_LIFE_S: intFromEnv(1, maxHalfLifeS).default(3_600),
+  /** Half-life of per-key demand counters, seconds (AnalyzerSettings.keyHalfLifeMs). */
+  PRESCIENT_ANALYZER_KEY_HALF_LIFE_S: intFromEnv(1, maxHalfLifeS).default(3_600),
   /** Retention of action logs and sessions, days. */
   PRESCIENT_ANALYZER_DAYS_TO_KEEP: intFromEnv(1, 365).default(7),
   /** Scheduled retraining period, seconds; 0 turns it off. */

@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { maxHalfLifeS } from "@prescient/analyzer";
 import {
   defaultTaskTypesPath,
   InvalidArgumentError,
@@ -49,9 +50,6 @@ import {
   runClient,
   withConnectionFlags,
 } from "../client-command.js";
-
-/** The longest key half-life the analyzer's env accepts (PRESCIENT_ANALYZER_KEY_HALF_LIFE_S). */
-const maxKeyHalfLifeS = 365 * 86_400;
 
 interface ReplayFlags extends Omit<ClientTarget, "addr"> {
   policy?: string[];
@@ -217,10 +215,9 @@ export function registerReplay(program: Command): void {
         const ab = flags.ab?.split(",").map((p) => policy(p.trim()));
         if (ab !== undefined && ab.length !== 2)
           throw new InvalidArgumentError("--ab takes exactly two policies: p1,p2");
-        if (flags.keyHalfLife !== undefined && flags.keyHalfLife > maxKeyHalfLifeS)
-          throw new InvalidArgumentError(
-            `--key-half-life must be at most ${maxKeyHalfLifeS} seconds (a year)`,
-          );
+        // The bound PRESCIENT_ANALYZER_KEY_HALF_LIFE_S has live.
+        if (flags.keyHalfLife !== undefined && flags.keyHalfLife > maxHalfLifeS)
+          throw new InvalidArgumentError(`--key-half-life must be at most ${maxHalfLifeS} seconds (a year)`);
         const ttl = parseTypeValues(flags.ttl, "--ttl");
         const latency = parseTypeValues(flags.latency, "--latency");
         const loaded = loadTaskTypes(flags.config);

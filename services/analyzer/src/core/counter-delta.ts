@@ -51,7 +51,7 @@ export function buildCounterDelta(
   };
   for (const e of events) {
     const w = forwardWeight(rates.demand, e.time, landmark);
-    const kw = forwardWeight(rates.keys, e.time, landmark);
+    const kw = rates.keys === rates.demand ? w : forwardWeight(rates.keys, e.time, landmark);
     // Stale answers count as misses: the key was not fresh, which is what precomputing fixes.
     const missed = e.outcome === "miss" || e.outcome === "stale" ? kw : 0;
     const k = delta.keys.get(e.key);

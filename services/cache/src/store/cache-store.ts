@@ -35,17 +35,17 @@ export interface StoreCount {
   bytes: number | undefined;
 }
 
+export interface GetManyOptions {
+  /** A freshness check: see CacheStore.getMany. Default false. */
+  peek?: boolean;
+}
+
 /**
  * Where the cache keeps results. Two implementations (memory, Redis) pass one
  * conformance suite (store-conformance.test-util.ts). Every method may throw
  * when the backing store is down; the cache core turns that into degraded
  * answers, never a crash.
  */
-export interface GetManyOptions {
-  /** A freshness check: see CacheStore.getMany. Default false. */
-  peek?: boolean;
-}
-
 export interface CacheStore {
   /** "memory" or "redis", reported by Stats. */
   readonly name: string;
