@@ -102,9 +102,15 @@ describe("reads out of any online policy's reach", () => {
       expect(r.time - r.instant!).toBeGreaterThanOrEqual(0);
       expect(r.time - r.instant!).toBeLessThan(1000);
     }
-    // The first row reads 8 pages of one block at one second: one instant, eight times.
+    // The first row reads 8 pages of one block at one second: one request, so one instant and one time.
     const first = reads.filter((r) => r.key.includes("12ce23eaa5534a38"));
     expect(new Set(first.slice(0, 8).map((r) => r.instant)).size).toBe(1);
-    expect(new Set(first.slice(0, 8).map((r) => r.time)).size).toBe(8);
+    expect(new Set(first.slice(0, 8).map((r) => r.time)).size).toBe(1);
+    // The next second holds three rows (reads of 7 and 8 pages, then a put): spread across it a
+    // request at a time, a third of a second apart, not a page at a time.
+    const second = reads.filter((r) => r.instant === reads[0]!.instant! + 1000);
+    const at = second[0]!.instant!;
+    expect(second).toHaveLength(15);
+    expect(second.map((r) => r.time - at)).toEqual([...Array(7).fill(0), ...Array(8).fill(333)]);
   });
 });

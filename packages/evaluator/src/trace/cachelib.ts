@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "@prescient/core";
 import type { LineParser } from "./line-source.js";
 import { parseNumber, splitCsv } from "./lines.js";
-import { makeRead, safeEntity, type TraceRecord } from "./record.js";
+import { makeRead, oneRequest, safeEntity, type TraceRecord } from "./record.js";
 
 /**
  * The three CacheLib cachebench trace formats (facebook/CacheLib's test
@@ -120,12 +120,13 @@ export function blockParser(pageBytes: number): () => LineParser {
         throw new Error(`op_count ${count} is not a positive integer`);
       const user = (f[5] ?? "").trim();
       const pages = Array.from({ length: last - first + 1 }, (_, i) => `${block}.${first + i}`);
+      // A row's pages are one request, read (or put) at one instant; each of op_count repeats is one.
       if (op.startsWith("get"))
         return Array.from({ length: count }, () =>
-          pages.map((p) => makeRead(time, tenant, type, p, user)),
+          oneRequest(pages.map((p) => makeRead(time, tenant, type, p, user))),
         ).flat();
       if (op.startsWith("put") || op.startsWith("delete"))
-        return pages.map((p) => event(time, type, p, op.split(".")[0] ?? op));
+        return oneRequest(pages.map((p) => event(time, type, p, op.split(".")[0] ?? op)));
       throw new Error(`op_name ${JSON.stringify(op.slice(0, 40))} is neither a get nor a put`);
     },
   });

@@ -128,13 +128,23 @@ async function* inBatches(records: AsyncIterable<TraceRecord>, size = 4096): Asy
   if (batch.length > 0) yield batch;
 }
 
-/** Spreads each run of records with one timestamp evenly across the timestamp's unit. */
+/**
+ * Spreads each run of records with one timestamp evenly across the
+ * timestamp's unit, a request at a time: the records of one request (the
+ * pages of one block read) keep one time, as they were read at one instant.
+ * Spread apart, they would look like a reader that scans a page every few
+ * milliseconds, which is not what happened.
+ */
 async function* spreadTies(records: AsyncIterable<TraceRecord>, unitMs: number): AsyncGenerator<TraceRecord> {
   let run: TraceRecord[] = [];
   const release = function* (): Generator<TraceRecord> {
-    const step = unitMs / run.length;
-    for (const [i, r] of run.entries()) {
-      const shift = Math.floor(i * step);
+    let requests = 0;
+    for (const r of run) if (r.withPrevious !== true) requests++;
+    const step = unitMs / Math.max(1, requests);
+    let request = -1;
+    for (const r of run) {
+      if (r.withPrevious !== true || request < 0) request++;
+      const shift = Math.floor(request * step);
       if (r.kind === "read") r.instant = r.time;
       r.time += shift;
       if (r.kind === "event") r.anchor += shift;

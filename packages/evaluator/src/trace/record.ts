@@ -21,6 +21,8 @@ export interface TraceRead {
    * recorded at one timestamp across the timestamp's unit; absent: `time`.
    */
   instant?: number;
+  /** Part of the same request as the record before it (a page of a multi-page read): replayed at its time. */
+  withPrevious?: true;
 }
 
 export interface TraceEvent {
@@ -35,6 +37,8 @@ export interface TraceEvent {
   taskType: string;
   /** When the reads it announces start: a launch's time, or the event's own time. */
   anchor: number;
+  /** Part of the same request as the record before it (a page of a multi-page put): replayed at its time. */
+  withPrevious?: true;
 }
 
 export type TraceRecord = TraceRead | TraceEvent;
@@ -92,6 +96,12 @@ export function makeRead(
 ): TraceRead {
   const e = safeEntity(entity);
   return { kind: "read", time, tenant, taskType, entity: e, user, key: canonicalKey(tenant, taskType, e) };
+}
+
+/** Marks every record after the first as part of the first one's request (see `withPrevious`). */
+export function oneRequest<T extends TraceRecord>(records: T[]): T[] {
+  for (let i = 1; i < records.length; i++) records[i]!.withPrevious = true;
+  return records;
 }
 
 export const emptyStats = (): ReaderStats => ({ lines: 0, records: 0, skipped: 0, skippedExamples: [] });
