@@ -87,6 +87,29 @@ describe("SequentialStreams", () => {
     expect(mixed.predict("a/page/f39-3", 4, t)).toEqual(alone.predict("a/page/f39-3", 4, t));
   });
 
+  it("learns how far runs of a type go: nothing is offered past the end of fixed-size chunks", () => {
+    const s = new SequentialStreams();
+    // Chunks of 8 pages, each read through once, a page a second, one after another.
+    let t = 0;
+    const read = (key: string): void => {
+      t += 1000;
+      s.observe(key, t);
+    };
+    for (let c = 0; c < 50; c++) for (let n = 0; n < 8; n++) read(page(`c${c}`, n));
+    for (let n = 0; n < 5; n++) read(page("last", n));
+    const p = s.continuation("t/page");
+    expect(p).toBeGreaterThan(0.8); // most reads continue a run: a share per read cannot see the end
+    const offered = s.predict(page("last", 4), 8, t);
+    expect(offered.map((x) => x.key).slice(0, 3)).toEqual([
+      page("last", 5),
+      page("last", 6),
+      page("last", 7),
+    ]);
+    for (const x of offered.slice(0, 3)) expect(x.confidence).toBeGreaterThan(0.95);
+    // Past the chunk's end: no run ever went there.
+    for (const x of offered.slice(3)) expect(x.confidence).toBeLessThan(0.02);
+  });
+
   it("holds at most its capacity of streams", () => {
     const s = new SequentialStreams({ capacity: 10 });
     for (let f = 0; f < 100; f++) s.observe(page(`h${f}`, 0), f);

@@ -1,3 +1,5 @@
+import { RunExtents } from "./run-extents.js";
+
 /**
  * Sequential readahead for keys that end in a number: pages of a file, block
  * addresses, numbered parts. Keys that differ only in that number form a
@@ -15,7 +17,12 @@
  * is the confidence of the next key; the j-th key past the run gets its j-th
  * power. Types whose numbered keys are not scanned (ids that merely end in
  * digits) learn a low share and predict nothing
- * above a useful confidence.
+ * above a useful confidence. How far runs go is learned per type too
+ * (run-extents.ts): the j-th key past a run is as likely as the share of
+ * the type's runs that reached this one's extent and went j keys further,
+ * with the j-th power as a prior worth one run. A type read in fixed-size
+ * chunks is then offered nothing past a chunk's end, however fast and
+ * steadily its runs move.
  *
  * A key predicted is worth computing only if it can be ready before it is
  * read. A run moves forward at instants (a request of several pages reads
@@ -79,14 +86,26 @@ interface Stream {
   time: number;
   /** Digits of the index when it is zero-padded (0: not padded). */
   width: number;
+  /** The lowest index of the run: its extent is last − start + 1. */
+  start: number;
+  /** How far its kind's runs go (the kind's, held here so a read needs no lookup of it). */
+  extents: RunExtents;
 }
 
 interface Outcomes {
   continued: number;
   trials: number;
+  extents: RunExtents;
   /** Smoothed compute time (ms) of the type's results as reads report it; 0 until one does. */
   computeMs: number;
 }
+
+const newOutcomes = (forget: number): Outcomes => ({
+  continued: 0,
+  trials: 0,
+  extents: new RunExtents(forget),
+  computeMs: 0,
+});
 
 /** A key split into its stream (everything before the trailing number, at most 15 digits) and index. */
 export function streamOf(key: string): { stream: string; index: number; width: number } | undefined {
@@ -158,6 +177,8 @@ export class SequentialStreams {
     const s = streams.get(k.stream);
     streams.delete(k.stream);
     if (s === undefined) {
+      const extents = this.#outcomesOf(kindOf(key)).extents;
+      extents.started();
       streams.set(k.stream, {
         name: k.stream,
         last: k.index,
@@ -168,6 +189,8 @@ export class SequentialStreams {
         run: 1,
         time,
         width: k.width,
+        start: k.index,
+        extents,
       });
       this.#size++;
       if (this.#size > o.capacity) this.#evictOldest();
@@ -178,6 +201,9 @@ export class SequentialStreams {
     if (s.run >= o.minRun && (!near || k.index > s.last)) this.#outcome(key, near);
     const forward = near && k.index > s.last;
     if (near) {
+      const extent = s.last - s.start + 1;
+      if (k.index < s.start) s.start = k.index;
+      s.extents.grew(extent, Math.max(k.index, s.last) - s.start + 1);
       if (k.index !== s.last) s.run++;
       if (forward) {
         // Keys read at the run's first instant are where its advances start from.
@@ -187,6 +213,8 @@ export class SequentialStreams {
         s.lastAt = time;
       }
     } else {
+      s.extents.started();
+      s.start = k.index;
       s.run = 1;
       s.last = k.index;
       s.lastAt = time;
@@ -221,7 +249,9 @@ export class SequentialStreams {
     for (let j = timing.first; j < timing.timely + count; j++) {
       const index = from + j;
       if (!Number.isSafeInteger(index)) break;
-      const confidence = p ** j * timing.inTime(j);
+      // How far runs of the kind go, from the extent this one has reached (p^j while few are known).
+      const reach = s.extents.reach(s.last - s.start + 1, index - s.start + 1, p ** j);
+      const confidence = reach * timing.inTime(j);
       if (confidence <= 0) continue;
       const digits = String(index);
       out.push({ key: `${k.stream}${digits.padStart(s.width, "0")}`, confidence });
@@ -267,7 +297,8 @@ export class SequentialStreams {
 
   /** The learned share of runs of a tenant's task type (`tenant/type`) that continue. */
   continuation(kind: string): number {
-    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0, computeMs: 0 };
+    const c = this.#outcomes.get(kind);
+    if (c === undefined) return 0.5;
     return (c.continued + 1) / (c.trials + 2);
   }
 
@@ -333,7 +364,7 @@ export class SequentialStreams {
 
   /** A kind's entry, moved to the most recently updated end. */
   #outcomesOf(kind: string): Outcomes {
-    const c = this.#outcomes.get(kind) ?? { continued: 0, trials: 0, computeMs: 0 };
+    const c = this.#outcomes.get(kind) ?? newOutcomes(this.#o.forget);
     // Most recently updated last; past capacity (tenants x types), the one updated longest ago goes.
     this.#outcomes.delete(kind);
     this.#outcomes.set(kind, c);
