@@ -142,10 +142,10 @@ export const withinReachColumns: readonly Term[] = [
   {
     term: "out of reach",
     meaning:
-      "reads that are the first read of a key recorded at the same instant as an earlier read of its run " +
-      "(the other pages of one request: block.1 to block.7 read with block.0), of an entity no earlier event " +
-      "named, over all reads. Nothing before names them and the request reads them as soon as it names them, " +
-      "so no online policy can compute them first; only the oracle, which knows the future, hits them.",
+      "reads that are the first read of a key that nothing named before the instant it was read: no earlier " +
+      "read of its run (the pages of a block's first request, block.0 to block.7; a key without a trailing " +
+      "number is a run of its own) and no earlier event of its entity, over all reads. No online policy can " +
+      "compute them first; only the oracle, which knows the future, hits them.",
   },
   { term: "hits there", meaning: "the policy's hits on those reads." },
   { term: "hit rate within reach", meaning: "the policy's hit rate on the other reads." },

@@ -136,9 +136,10 @@ export interface PolicyMetrics {
   firstReads: RateCount;
   afterExpiryReads: RateCount;
   /**
-   * First reads recorded at the instant an earlier read of their run was
-   * (the other pages of one request), and the hits on them: out of reach of
-   * any policy that learns from reads; only the oracle hits them.
+   * First reads of keys nothing named before their instant (no earlier read
+   * of their run, no event of their entity: the pages of a block's first
+   * request), and the hits on them: out of reach of any policy that learns
+   * from what came before; only the oracle hits them.
    */
   outOfReachReads: RateCount;
   computes: { total: number; demand: number; ahead: number; wasted: number; pending: number };

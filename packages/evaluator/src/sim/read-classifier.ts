@@ -9,8 +9,8 @@ import type { ReadClass } from "./metrics.js";
  * it expire), or a repeat.
  */
 export class ReadClassifier {
-  /** Per run of keys (a key less its trailing number, as the analyzer's sequential streams see it), the instant its latest read was recorded at. */
-  readonly #runInstant = new Map<string, number>();
+  /** Per run of keys (a key less its trailing number, as the analyzer's sequential streams see it), the instant its first read was recorded at. */
+  readonly #runFirst = new Map<string, number>();
   /** Tenant and entity of every event so far: reads of them were announced before they came. */
   readonly #announced = new Set<string>();
   /** Each key's slot in `#last`: the times live in a typed array, so a read writes a number, not a new box. */
@@ -37,20 +37,27 @@ export class ReadClassifier {
 
   /**
    * Whether a read is out of any online policy's reach: the first read of a
-   * key recorded at the same instant as an earlier read of its run (the
-   * other pages of one request, `block.0` to `block.7` at one timestamp),
-   * of an entity no earlier event named (a put of the block announces its
-   * pages, and a rule could compute them). Nothing before that instant
-   * names the key, and a policy learns of it only as it is read, so only
-   * the oracle, which knows the future, can compute it first. Call it for
-   * every read, in order, with the read's class, and `announce` for every event.
+   * key that nothing named before the instant it was recorded at. No earlier
+   * read of the key (it is the first), none of its run at an earlier instant
+   * (the pages of a block's first request, `block.0` to `block.7` at one
+   * timestamp; a later request's pages can be read ahead from the earlier
+   * ones), and no earlier event of its entity (a put of the block announces
+   * its pages, and a rule could compute them). A key without a trailing
+   * number is a run of its own: its first read is out of reach unless an
+   * event announced it. A policy learns of such a key only as it is read,
+   * so only the oracle, which knows the future, can compute it first. Call
+   * it for every read, in order, with the read's class, and `announce` for
+   * every event.
    */
   outOfReach(r: TraceRead, cls: ReadClass): boolean {
     const instant = r.instant ?? r.time;
     const run = streamOf(r.key)?.stream ?? r.key;
-    const previous = this.#runInstant.get(run);
-    this.#runInstant.set(run, instant);
-    return cls === "first" && previous === instant && !this.#announced.has(`${r.tenant}\u0000${r.entity}`);
+    let first = this.#runFirst.get(run);
+    if (first === undefined) {
+      first = instant;
+      this.#runFirst.set(run, instant);
+    }
+    return cls === "first" && first === instant && !this.#announced.has(`${r.tenant}\u0000${r.entity}`);
   }
 
   /** An event: reads of its entity from now on were announced. */
