@@ -144,7 +144,8 @@ export const withinReachColumns: readonly Term[] = [
     meaning:
       "reads that are the first read of a key that nothing named before the instant it was read: no earlier " +
       "read of its run (the pages of a block's first request, block.0 to block.7; a key without a trailing " +
-      "number is a run of its own) and no earlier event of its entity, over all reads. No online policy can " +
+      "number is a run of its own) and no earlier event of its entity; and the key's reads while that first " +
+      "read's compute still runs (a parallel reader of the same page). Over all reads. No online policy can " +
       "compute them first; only the oracle, which knows the future, hits them.",
   },
   { term: "hits there", meaning: "the policy's hits on those reads." },

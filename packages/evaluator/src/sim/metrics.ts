@@ -138,8 +138,9 @@ export interface PolicyMetrics {
   /**
    * First reads of keys nothing named before their instant (no earlier read
    * of their run, no event of their entity: the pages of a block's first
-   * request), and the hits on them: out of reach of any policy that learns
-   * from what came before; only the oracle hits them.
+   * request) and their reads while that first compute runs, and the hits
+   * on them: out of reach of any policy that learns from what came before;
+   * only the oracle hits them.
    */
   outOfReachReads: RateCount;
   computes: { total: number; demand: number; ahead: number; wasted: number; pending: number };

@@ -16,6 +16,8 @@ export class ReadClassifier {
   /** Each key's slot in `#last`: the times live in a typed array, so a read writes a number, not a new box. */
   readonly #slot = new Map<string, number>();
   #last = new Float64Array(1024);
+  /** Per slot, when the result of a key first read out of reach can be ready at the earliest (0: no bound). */
+  #readyAt = new Float64Array(1024);
 
   classify(key: string, time: number, ttlMs: number): ReadClass {
     const slot = this.#slot.get(key);
@@ -25,6 +27,9 @@ export class ReadClassifier {
         const grown = new Float64Array(added * 2);
         grown.set(this.#last);
         this.#last = grown;
+        const ready = new Float64Array(added * 2);
+        ready.set(this.#readyAt);
+        this.#readyAt = ready;
       }
       this.#slot.set(key, added);
       this.#last[added] = time;
@@ -45,11 +50,13 @@ export class ReadClassifier {
    * its pages, and a rule could compute them). A key without a trailing
    * number is a run of its own: its first read is out of reach unless an
    * event announced it. A policy learns of such a key only as it is read,
-   * so only the oracle, which knows the future, can compute it first. Call
-   * it for every read, in order, with the read's class, and `announce` for
-   * every event.
+   * so only the oracle, which knows the future, can compute it first. So
+   * are the key's reads while that first read's compute (`latencyMs`) still
+   * runs: nothing could have started it sooner (the same page read again
+   * by a parallel reader). Call it for every read, in order, after
+   * `classify`, and `announce` for every event.
    */
-  outOfReach(r: TraceRead, cls: ReadClass): boolean {
+  outOfReach(r: TraceRead, cls: ReadClass, latencyMs = 0): boolean {
     const instant = r.instant ?? r.time;
     const run = streamOf(r.key)?.stream ?? r.key;
     let first = this.#runFirst.get(run);
@@ -57,7 +64,12 @@ export class ReadClassifier {
       first = instant;
       this.#runFirst.set(run, instant);
     }
-    return cls === "first" && first === instant && !this.#announced.has(`${r.tenant}\u0000${r.entity}`);
+    const slot = this.#slot.get(r.key);
+    if (slot === undefined) return false; // not classified
+    if (cls !== "first") return r.time < this.#readyAt[slot]!;
+    const out = first === instant && !this.#announced.has(`${r.tenant}\u0000${r.entity}`);
+    if (out) this.#readyAt[slot] = r.time + latencyMs;
+    return out;
   }
 
   /** An event: reads of its entity from now on were announced. */

@@ -129,8 +129,9 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
     }
     await scheduler.runUntil(r.time);
     if (r.kind === "read") {
-      const cls = classifier.classify(r.key, r.time, types.of(r.taskType).ttlMs);
-      const unreachable = classifier.outOfReach(r, cls);
+      const type = types.of(r.taskType);
+      const cls = classifier.classify(r.key, r.time, type.ttlMs);
+      const unreachable = classifier.outOfReach(r, cls, type.latencyMs);
       if (arms !== undefined && o.ab !== undefined) {
         const unit = splitUnit(r, o.ab.split);
         const arm = armOf(unit);

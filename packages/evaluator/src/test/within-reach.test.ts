@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { renderHtml } from "../report/html.js";
 import { renderTable } from "../report/table.js";
@@ -30,6 +31,38 @@ describe("reads out of any online policy's reach", () => {
     expect(at("t/page/plain", 2000)).toBe(true); // no number: a run of its own
     expect(at("t/page/plain", 3000)).toBe(false); // read again
     expect(at("t/page/plainer", 3000)).toBe(true);
+  });
+
+  it("are also the key's reads while its out-of-reach first read still computes", () => {
+    const c = new ReadClassifier();
+    const at = (entity: string, time: number, latencyMs = 100) => {
+      const key = `t/page/${entity}`;
+      const r: TraceRead = { kind: "read", time, tenant: "t", taskType: "page", entity, user: "", key };
+      return c.outOfReach(r, c.classify(key, time, 5_000), latencyMs);
+    };
+    expect(at("b1.0", 1000)).toBe(true);
+    expect(at("b1.0", 1050)).toBe(true); // a parallel reader, 50 ms later: the compute runs until 1100
+    expect(at("b1.0", 1099)).toBe(true);
+    expect(at("b1.0", 1100)).toBe(false); // ready from then on, for any policy that computed on the first read
+    expect(at("b1.3", 2000)).toBe(false); // within reach (b1 was read before)...
+    expect(at("b1.3", 2010)).toBe(false); // ...and so are its repeats
+  });
+
+  it("no online policy hits a read out of reach, on a real block trace", async () => {
+    const report = await replay(await openTrace(join(testTraces, "block_traces_1.csv")), {
+      policies: ["reactive", "prescient", "oracle"],
+      // The shipped configuration: its readahead schedule takes the analyzer's readahead keys.
+      taskTypes: loadTaskTypes(defaultTaskTypesPath),
+    });
+    const [reactive, prescient, oracle] = report.policies;
+    expect(oracle!.outOfReachReads.reads).toBeGreaterThan(report.policies[0]!.reads / 2);
+    expect(oracle!.outOfReachReads.hits).toBeGreaterThan(oracle!.outOfReachReads.reads / 2);
+    expect(reactive!.outOfReachReads.hits).toBe(0);
+    expect(prescient!.outOfReachReads.hits).toBe(0);
+    // Within reach, readahead does better than cache-aside.
+    const within = (p: typeof prescient) =>
+      (p!.hits - p!.outOfReachReads.hits) / (p!.reads - p!.outOfReachReads.reads);
+    expect(within(prescient)).toBeGreaterThan(within(reactive) + 0.1);
   });
 
   it("leaves out pages an earlier event announced: a rule on it could compute them first", () => {
