@@ -24,6 +24,21 @@ describe("ReadAheadQueue", () => {
     expect(q.take(10)).toEqual([]);
   });
 
+  it("empties when a take hands out everything, and fills and evicts as before after it", () => {
+    const q = new ReadAheadQueue(3);
+    q.offer([
+      { key: "t/p/a.1", confidence: 0.5 },
+      { key: "t/p/a.2", confidence: 0.7 },
+    ]);
+    expect(q.take(5).map((p) => p.key)).toEqual(["t/p/a.2", "t/p/a.1"]);
+    expect(q.size).toBe(0);
+    for (let i = 0; i < 5; i++) q.offer([{ key: `t/p/b.${i}`, confidence: 0.8 }]);
+    expect(q.size).toBe(3);
+    q.read("t/p/b.3");
+    expect(q.take(5).map((p) => p.key)).toEqual(["t/p/b.2", "t/p/b.4"]);
+    expect(q.take(5)).toEqual([]);
+  });
+
   it("drops the oldest offers beyond its capacity", () => {
     const q = new ReadAheadQueue(3);
     for (let i = 0; i < 5; i++) q.offer([{ key: `t/p/f.${i}`, confidence: 0.8 }]);

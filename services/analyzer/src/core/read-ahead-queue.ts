@@ -66,7 +66,10 @@ export class ReadAheadQueue {
     this.#pending.rforEach((confidence, key) => all.push({ key, confidence, i: all.length }));
     all.sort((a, b) => b.confidence - a.confidence || a.i - b.i);
     const out = all.slice(0, limit).map(({ key, confidence }) => ({ key, confidence }));
-    for (const p of out) this.#pending.delete(p.key);
+    // Deleting an LRUCache's last entry clears its whole capacity (two arrays of `max`), once per
+    // take that empties the queue, which is most of them: popping to empty does not.
+    if (out.length === this.#pending.size) while (this.#pending.size > 0) this.#pending.pop();
+    else for (const p of out) this.#pending.delete(p.key);
     return out;
   }
 }
