@@ -1,4 +1,5 @@
-import { UnavailableError } from "@prescient/core";
+import { readFileSync } from "node:fs";
+import { defaultTaskTypesPath, UnavailableError } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { type Harness, harness } from "./fakes.test-util.js";
 import { type PrecomputerLog, silentLog } from "./ports.js";
@@ -10,7 +11,10 @@ import type { EntityRef } from "./precomputer-deps.js";
  * entity"). Every planner asks the executor (featuresStored) once per call,
  * and plans no model task whose entity has no features, stored or sent.
  */
-function withFeatures(stored: readonly string[]): Harness & {
+function withFeatures(
+  stored: readonly string[],
+  yaml?: string,
+): Harness & {
   asked: string[][];
   setDown: (down: boolean) => void;
   warned: string[];
@@ -21,6 +25,7 @@ function withFeatures(stored: readonly string[]): Harness & {
   let down = false;
   const log: PrecomputerLog = { ...silentLog, warn: (_, msg) => void warned.push(msg) };
   const h = harness({
+    ...(yaml === undefined ? {} : { yaml }),
     deps: {
       log,
       featuresStored: async (refs: readonly EntityRef[]) => {
@@ -117,11 +122,15 @@ describe("planning skips model tasks whose entity has no features", () => {
   });
 
   it("skips related and predicted model tasks too: a login's related campaigns and the user's predicted actions", async () => {
-    const h = withFeatures(["acme/c2"]);
+    // A configured action computes a model type for the user, who has no features.
+    const yaml = readFileSync(defaultTaskTypesPath, "utf8").replace(
+      "upload_video: [thumbnail_generation]",
+      "upload_video: [thumbnail_generation]\n      open_creative: [ctr_prediction]",
+    );
+    const h = withFeatures(["acme/c2"], yaml);
     h.analyzer.related.set("acme/u1/campaign_analytics", ["c1", "c2"]);
     h.analyzer.related.set("acme/u1/roas_prediction", ["c1", "c2"]);
-    // A predicted action named after a model type keys it by the user, who has no features.
-    h.analyzer.actions = [{ action: "ctr_prediction", probability: 0.9 }];
+    h.analyzer.actions = [{ action: "open_creative", probability: 0.9 }];
     const r = await h.core.trigger({ ...created(""), type: "user_login" });
     expect(h.executor.tasks.map((t) => t.key)).toEqual([
       "acme/dashboard_data/u1",

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { defaultTaskTypesPath } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { harness } from "./fakes.test-util.js";
 
@@ -10,9 +12,16 @@ const login = {
   attributes: {},
 };
 
-describe("predicted actions named after a task type the event's rule fans out", () => {
-  it("are left to the rule, keyed as its reads are, not computed for the user", async () => {
-    const h = harness();
+describe("predicted actions mapped to task types by name", () => {
+  it("are left to the rule where it fans the type out, keyed as its reads are, and never keyed by the user unknowingly", async () => {
+    const yaml = readFileSync(defaultTaskTypesPath, "utf8").replace(
+      "\n  user_login:\n",
+      "\n  profile_viewed:\n    priority: 5\n    task_types:\n" +
+        "      - { task_type: face_detection, key_by: user }\n" +
+        "      - { task_type: hook_analysis, key_by: entity }\n" +
+        "  user_login:\n",
+    );
+    const h = harness({ yaml });
     // u1's campaign c1: the login's configured related target, and a learned one.
     h.analyzer.related.set("acme/u1/campaign_analytics", ["c1"]);
     h.analyzer.related.set("acme/u1/variant_scoring", ["c1"]);
@@ -33,8 +42,13 @@ describe("predicted actions named after a task type the event's rule fans out", 
       { action: "variant_scoring", probability: 0.8 },
       // Configured (view_campaign: [campaign_analytics]): computed for the acting user, as configured.
       { action: "view_campaign", probability: 0.7 },
-      // A type the rule does not fan out: the user, as before.
+      // A type no rule keys by the user: an ad's or a video's result under the user's id would be
+      // read by nobody, so it is left to the analyzer's next-read offers.
       { action: "thumbnail_generation", probability: 0.6 },
+      { action: "ctr_prediction", probability: 0.6 },
+      // Mapped through another event's rule: its user-keyed target is the user's; its entity-keyed
+      // one names an entity the action has not made yet.
+      { action: "profile_viewed", probability: 0.6 },
     ];
     await h.core.trigger(login);
     expect(h.executor.tasks.map((t) => [t.key, t.reason]).sort()).toEqual(
@@ -43,9 +57,11 @@ describe("predicted actions named after a task type the event's rule fans out", 
         ["acme/campaign_analytics/c1", "trigger"],
         ["acme/variant_scoring/c1", "trigger"],
         ["acme/campaign_analytics/u1", "predicted"],
-        ["acme/thumbnail_generation/u1", "predicted"],
+        ["acme/face_detection/u1", "predicted"],
       ].sort(),
     );
     expect(h.core.counters.skippedCount("rule_target")).toBe(2);
+    // thumbnail_generation, ctr_prediction and profile_viewed's entity-keyed hook_analysis.
+    expect(h.core.counters.skippedCount("unkeyed_action")).toBe(3);
   });
 });

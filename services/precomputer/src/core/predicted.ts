@@ -14,7 +14,10 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  * Mapped by name, a type that the triggering event's rule fans out is left
  * to the rule (`rule_target`), which keys it as its reads are keyed (by the
  * user's related campaigns, say): keyed by the user instead, it would be a
- * result nobody reads.
+ * result nobody reads. So is any other type mapped by name, unless the rule
+ * it is mapped through keys that type by the user (`unkeyed_action`): a
+ * read-derived action such as `ctr_prediction` names ads, not users, and
+ * the analyzer's next-read offers predict such reads keyed as they were.
  */
 export interface PredictionInput {
   tenant: string;
@@ -144,9 +147,14 @@ export function planPredicted(
     const types = taskTypesOfAction(a.action, settings, rules, isTaskType);
     if (types.length === 0) addCount(skipped, skipReasons.unmappedAction);
     const configured = settings.actions.has(a.action);
+    const rule = configured ? undefined : rules.get(a.action);
     for (const taskType of types) {
       if (!configured && input.ruleTypes?.has(taskType) === true) {
         addCount(skipped, skipReasons.ruleTarget);
+        continue;
+      }
+      if (!configured && rule?.targets.some((t) => t.taskType === taskType && t.keyBy === "user") !== true) {
+        addCount(skipped, skipReasons.unkeyedAction);
         continue;
       }
       push(

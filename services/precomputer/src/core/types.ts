@@ -85,6 +85,14 @@ export const skipReasons = {
    * are (a campaign type by the user's related campaigns), not by the user.
    */
   ruleTarget: "rule_target",
+  /**
+   * Predicted: an action mapped to a task type by name (not by the
+   * configuration) that no rule keys by the user: how its reads are keyed
+   * is unknown, and keyed by the user it may be a result nobody reads (an
+   * ad's CTR under the user's id). The analyzer's next-read offers predict
+   * it after the user's reads, keyed as those reads were.
+   */
+  unkeyedAction: "unkeyed_action",
   /** A key of a task type the configuration does not declare. */
   unknownTaskType: "unknown_task_type",
   /** An input-addressed key: no entity record to rebuild inputs from. */
