@@ -35,12 +35,13 @@ export class RunExtents {
   started(): void {
     const r = this.#reached;
     for (let i = 0; i < r.length; i++) r[i]! *= this.#forget;
-    this.#grow(0, 1);
+    this.grew(0, 1);
   }
 
   /** A run grew from extent `from` to `to`. */
   grew(from: number, to: number): void {
-    this.#grow(from, to);
+    const last = extentBucket(to);
+    for (let b = extentBucket(from) + 1; b <= last; b++) this.#reached[b]! += 1;
   }
 
   /** Decayed runs that reached `extent` (those of its bucket's lower bound). */
@@ -62,10 +63,5 @@ export class RunExtents {
     const own = extentBucket(to) === extentBucket(from) ? 1 : 0;
     const atTo = Math.max(0, this.reachedCount(to) - own);
     return Math.min(1, (atTo + prior) / (atFrom + 1));
-  }
-
-  #grow(from: number, to: number): void {
-    const last = extentBucket(to);
-    for (let b = extentBucket(from) + 1; b <= last; b++) this.#reached[b]! += 1;
   }
 }

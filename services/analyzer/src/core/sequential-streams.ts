@@ -298,8 +298,7 @@ export class SequentialStreams {
   /** The learned share of runs of a tenant's task type (`tenant/type`) that continue. */
   continuation(kind: string): number {
     const c = this.#outcomes.get(kind);
-    if (c === undefined) return 0.5;
-    return (c.continued + 1) / (c.trials + 2);
+    return ((c?.continued ?? 0) + 1) / ((c?.trials ?? 0) + 2);
   }
 
   /** Forgets streams idle since before cutoff (each run still open counts as ended); returns how many. */
