@@ -46,6 +46,10 @@ describe("precomputer configuration", () => {
     });
     expect(c.refreshAhead).toMatchObject({ minDemand: 0.00002, minExpectedReads: 0.5, candidates: 10_000 });
     expect(c.predicted.minConfidence).toBe(0.5);
+    expect([...c.predicted.actions]).toEqual([
+      ["view_dashboard", [{ taskType: "dashboard_data", keyBy: "user", relatedLimit: 3 }]],
+      ["view_campaign", [{ taskType: "campaign_analytics", keyBy: "related", relatedLimit: 3 }]],
+    ]);
     expect(c.alerts).toEqual({ queueDepthAbove: 100, hitRateBelow: 0.8 });
   });
 
@@ -113,5 +117,42 @@ schedules:
     expect(message).toContain('rules.ev.task_types[1]: unknown task type "nope"');
     expect(message).toContain("schedules.s1.cron");
     expect(message).toContain('schedules.s3.every "soon" is not a duration');
+  });
+
+  it("keys a predicted action's types by the user or their related entities, never by an entity it has not made", () => {
+    const r = parseTaskTypes(`
+task_types:
+  a: { kind: external, ttl_seconds: 60 }
+precomputer:
+  predicted:
+    actions:
+      open: [a, { task_type: a, key_by: related, related_limit: 7 }]
+`);
+    expect(parsePrecomputerConfig(r.raw, r, validateCron).predicted.actions.get("open")).toEqual([
+      { taskType: "a", keyBy: "user", relatedLimit: 3 },
+      { taskType: "a", keyBy: "related", relatedLimit: 7 },
+    ]);
+    const bad = parseTaskTypes(`
+task_types:
+  a: { kind: external, ttl_seconds: 60 }
+precomputer:
+  predicted:
+    actions:
+      open: [{ task_type: a, key_by: entity }, { task_type: nope }]
+`);
+    expect(() => parsePrecomputerConfig(bad.raw, bad, validateCron)).toThrow(
+      /precomputer\.predicted\.actions\.open\.0\.key_by/,
+    );
+    const unknown = parseTaskTypes(`
+task_types:
+  a: { kind: external, ttl_seconds: 60 }
+precomputer:
+  predicted:
+    actions:
+      open: [a, { task_type: nope, key_by: related }]
+`);
+    expect(() => parsePrecomputerConfig(unknown.raw, unknown, validateCron)).toThrow(
+      'precomputer.predicted.actions.open[1]: unknown task type "nope"',
+    );
   });
 });

@@ -16,9 +16,15 @@ import type { TaskReason } from "./types.js";
 
 const durationSchema = z.union([z.string(), z.number()]);
 const priority = z.number().int().min(1).max(10);
+/** `related`: how many of the user's related entities. */
+const relatedLimit = z.number().int().min(1).max(50).default(3);
 
-const targetSchema = z.union([
-  z.string(),
+/** A target given by its task type's name alone takes every default: `[a]` is `[{ task_type: a }]`. */
+function byName<T extends z.ZodType>(target: T) {
+  return z.preprocess((v) => (typeof v === "string" ? { task_type: v } : v), target);
+}
+
+const targetSchema = byName(
   z
     .object({
       task_type: z.string(),
@@ -28,11 +34,25 @@ const targetSchema = z.union([
        * the user, or `related`: the entities the analyzer relates most strongly to the user.
        */
       key_by: z.enum(["entity", "user", "related"]).default("entity"),
-      /** `related`: how many of the user's related entities. */
-      related_limit: z.number().int().min(1).max(50).default(3),
+      related_limit: relatedLimit,
     })
     .strict(),
-]);
+);
+
+/**
+ * A predicted action's task type. A predicted action has no entity yet, so its result is keyed by
+ * the acting user (default), or by `related`: the user's most related entities of the kind the
+ * type is read for (view_campaign → the analytics of the campaigns the user manages).
+ */
+const predictedTargetSchema = byName(
+  z
+    .object({
+      task_type: z.string(),
+      key_by: z.enum(["user", "related"]).default("user"),
+      related_limit: relatedLimit,
+    })
+    .strict(),
+);
 
 const ruleSchema = z
   .object({
@@ -128,8 +148,8 @@ const precomputerSchema = z
         /** Actions and keys asked of the analyzer. */
         limit: z.number().int().min(1).max(100).default(5),
         priority: priority.default(4),
-        /** Predicted action → task types computed for the acting user. */
-        actions: z.record(z.string(), z.array(z.string())).default({}),
+        /** Predicted action → task types, computed for the acting user or their related entities. */
+        actions: z.record(z.string(), z.array(predictedTargetSchema)).default({}),
       })
       .strict()
       .default({ min_confidence: 0.5, limit: 5, priority: 4, actions: {} }),
@@ -238,11 +258,19 @@ export interface RefreshAheadSettings {
   priority: number;
 }
 
+/** A configured predicted action's task type, and whose result it computes. */
+export interface PredictedTarget {
+  taskType: string;
+  keyBy: "user" | "related";
+  /** `related`: how many of the user's related entities. */
+  relatedLimit: number;
+}
+
 export interface PredictedSettings {
   minConfidence: number;
   limit: number;
   priority: number;
-  actions: Map<string, string[]>;
+  actions: Map<string, PredictedTarget[]>;
 }
 
 export interface AlertThresholds {
@@ -302,9 +330,7 @@ export function parsePrecomputerConfig(
 
   const rules = new Map<string, TriggerRule>();
   for (const [event, r] of Object.entries(parsed.data.rules)) {
-    const targets = r.task_types.map((t, i): RuleTarget => {
-      const spec =
-        typeof t === "string" ? { task_type: t, key_by: "entity" as const, related_limit: undefined } : t;
+    const targets = r.task_types.map((spec, i): RuleTarget => {
       known(`rules.${event}.task_types[${i}]`, spec.task_type);
       const fallback = taskTypes.has(spec.task_type) ? taskTypes.get(spec.task_type).defaultPriority : 5;
       return {
@@ -374,12 +400,13 @@ export function parsePrecomputerConfig(
   }
 
   const p = parsed.data.precomputer;
-  const actions = new Map<string, string[]>();
-  for (const [action, types] of Object.entries(p.predicted.actions)) {
-    types.forEach((t, i) => {
-      known(`precomputer.predicted.actions.${action}[${i}]`, t);
+  const actions = new Map<string, PredictedTarget[]>();
+  for (const [action, specs] of Object.entries(p.predicted.actions)) {
+    const targets = specs.map((t, i): PredictedTarget => {
+      known(`precomputer.predicted.actions.${action}[${i}]`, t.task_type);
+      return { taskType: t.task_type, keyBy: t.key_by, relatedLimit: t.related_limit };
     });
-    actions.set(action, types);
+    actions.set(action, targets);
   }
   if (problems.length > 0) throw new InvalidArgumentError(`${source}: ${problems.join("; ")}`);
   const horizon = {

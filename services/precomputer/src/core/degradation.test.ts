@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { defaultTaskTypesPath } from "@prescient/core";
 import { describe, expect, it } from "vitest";
 import { harness } from "./fakes.test-util.js";
 
@@ -69,21 +71,49 @@ describe("degradation", () => {
     expect(h.core.counters.skippedCount("freshness_unknown")).toBe(1);
   });
 
-  it("predictions at or above the threshold are precomputed for the user; the rest are counted", async () => {
-    const h = harness();
+  it("predictions at or above the threshold are precomputed for the user or their related entities; the rest are counted", async () => {
+    // The login warms the user's 3 most related campaigns; a likely view_campaign warms 2 more.
+    const yaml = readFileSync(defaultTaskTypesPath, "utf8")
+      .replace(
+        "view_campaign: [{ task_type: campaign_analytics, key_by: related }]",
+        "view_campaign: [{ task_type: campaign_analytics, key_by: related, related_limit: 5 }]",
+      )
+      .replace(
+        "view_dashboard: [dashboard_data]",
+        "view_dashboard: [dashboard_data]\n      view_report: [variant_generation]",
+      );
+    const h = harness({ yaml });
+    h.analyzer.related.set("acme/u1/campaign_analytics", ["c1", "c2", "c3", "c4", "c5", "c6"]);
     h.analyzer.actions = [
       { action: "view_campaign", probability: 0.6 },
       { action: "view_dashboard", probability: 0.5 },
+      { action: "view_report", probability: 0.5 },
       { action: "upload_video", probability: 0.2 },
       { action: "dance", probability: 0.9 },
     ];
     const r = await h.core.trigger({ ...login, entityId: "acct" });
     expect(h.executor.tasks.map((t) => [t.key, t.reason])).toEqual([
       ["acme/dashboard_data/u1", "trigger"],
-      ["acme/campaign_analytics/u1", "predicted"],
+      ["acme/campaign_analytics/c1", "trigger"],
+      ["acme/campaign_analytics/c2", "trigger"],
+      ["acme/campaign_analytics/c3", "trigger"],
+      ["acme/campaign_analytics/c4", "predicted"],
+      ["acme/campaign_analytics/c5", "predicted"],
+      ["acme/variant_generation/u1", "predicted"],
     ]);
-    expect(r.queued.find((q) => q.taskType === "campaign_analytics")?.taskIds).toHaveLength(1);
+    expect(r.queued.find((q) => q.taskType === "campaign_analytics")?.taskIds).toHaveLength(5);
     expect(h.core.counters.skippedCount("low_confidence")).toBe(1);
     expect(h.core.counters.skippedCount("unmapped_action")).toBe(1);
+  });
+
+  it("asks for related entities only for a likely action configured by related", async () => {
+    const h = harness();
+    h.analyzer.actions = [{ action: "view_campaign", probability: 0.4 }];
+    await h.core.trigger({ ...login, entityId: "acct" });
+    // The login rule's two related targets; none for the unlikely view_campaign.
+    expect(h.analyzer.calls.filter((c) => c === "relatedEntities")).toHaveLength(2);
+    h.analyzer.actions = [{ action: "view_campaign", probability: 0.9 }];
+    await h.core.trigger({ ...login, entityId: "acct" });
+    expect(h.analyzer.calls.filter((c) => c === "relatedEntities")).toHaveLength(5);
   });
 });

@@ -124,8 +124,8 @@ describe("planning skips model tasks whose entity has no features", () => {
   it("skips related and predicted model tasks too: a login's related campaigns and the user's predicted actions", async () => {
     // A configured action computes a model type for the user, who has no features.
     const yaml = readFileSync(defaultTaskTypesPath, "utf8").replace(
-      "upload_video: [thumbnail_generation]",
-      "upload_video: [thumbnail_generation]\n      open_creative: [ctr_prediction]",
+      "view_dashboard: [dashboard_data]",
+      "view_dashboard: [dashboard_data]\n      open_creative: [ctr_prediction]",
     );
     const h = withFeatures(["acme/c2"], yaml);
     h.analyzer.related.set("acme/u1/campaign_analytics", ["c1", "c2"]);

@@ -1,5 +1,5 @@
 import { formatKey, parseKey } from "@prescient/core";
-import type { PredictedSettings, TriggerRule } from "./config.js";
+import type { PredictedSettings, PredictedTarget, TriggerRule } from "./config.js";
 import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js";
 
 /**
@@ -10,8 +10,9 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  *
  * An action maps to task types by `precomputer.predicted.actions`, else by
  * the rule of the event of the same name, else by a task type of that name.
- * Mapped by the configuration, its types are computed for the acting user.
- * Mapped by name, a type that the triggering event's rule fans out is left
+ * Mapped by the configuration, a type is computed for the acting user, or
+ * for the user's related entities (`key_by: related`: view_campaign → the
+ * analytics of the campaigns they manage). Mapped by name, a type that the triggering event's rule fans out is left
  * to the rule (`rule_target`), which keys it as its reads are keyed (by the
  * user's related campaigns, say): keyed by the user instead, it would be a
  * result nobody reads. So is any other type mapped by name, unless the rule
@@ -27,6 +28,8 @@ export interface PredictionInput {
   keys: ReadonlyArray<{ key: string; confidence: number }>;
   /** Task types the triggering event's rule fans out (configured and learned targets). */
   ruleTypes?: ReadonlySet<string>;
+  /** Task type → the user's related entity ids, for configured `related` targets (relatedTargetsOf). */
+  related?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface PredictedPlan {
@@ -41,10 +44,31 @@ export function taskTypesOfAction(
   isTaskType: (name: string) => boolean,
 ): string[] {
   const mapped = settings.actions.get(action);
-  if (mapped !== undefined) return mapped;
+  if (mapped !== undefined) return mapped.map((t) => t.taskType);
   const rule = rules.get(action);
   if (rule !== undefined) return rule.targets.map((t) => t.taskType);
   return isTaskType(action) ? [action] : [];
+}
+
+/**
+ * The configured `related` targets of the actions at or above the threshold,
+ * one per task type (the largest limit asked): whose related entities the
+ * analyzer is asked for before planPredicted runs.
+ */
+export function relatedTargetsOf(
+  actions: ReadonlyArray<{ action: string; probability: number }>,
+  settings: PredictedSettings,
+): PredictedTarget[] {
+  const byType = new Map<string, PredictedTarget>();
+  for (const a of actions) {
+    if (!(a.probability >= settings.minConfidence)) continue;
+    for (const t of settings.actions.get(a.action) ?? []) {
+      if (t.keyBy !== "related") continue;
+      const had = byType.get(t.taskType);
+      if (had === undefined || had.relatedLimit < t.relatedLimit) byType.set(t.taskType, t);
+    }
+  }
+  return [...byType.values()];
 }
 
 /**
@@ -144,16 +168,34 @@ export function planPredicted(
       addCount(skipped, skipReasons.lowConfidence);
       continue;
     }
+    const configured = settings.actions.get(a.action);
+    if (configured !== undefined) {
+      if (configured.length === 0) addCount(skipped, skipReasons.unmappedAction);
+      for (const t of configured) {
+        const subjects =
+          t.keyBy === "related"
+            ? (input.related?.get(t.taskType) ?? []).slice(0, t.relatedLimit)
+            : [input.subject];
+        for (const entityId of subjects)
+          push(
+            input.tenant,
+            t.taskType,
+            entityId,
+            formatKey({ tenant: input.tenant, taskType: t.taskType, entityId }),
+            a.probability,
+          );
+      }
+      continue;
+    }
     const types = taskTypesOfAction(a.action, settings, rules, isTaskType);
     if (types.length === 0) addCount(skipped, skipReasons.unmappedAction);
-    const configured = settings.actions.has(a.action);
-    const rule = configured ? undefined : rules.get(a.action);
+    const rule = rules.get(a.action);
     for (const taskType of types) {
-      if (!configured && input.ruleTypes?.has(taskType) === true) {
+      if (input.ruleTypes?.has(taskType) === true) {
         addCount(skipped, skipReasons.ruleTarget);
         continue;
       }
-      if (!configured && rule?.targets.some((t) => t.taskType === taskType && t.keyBy === "user") !== true) {
+      if (rule?.targets.some((t) => t.taskType === taskType && t.keyBy === "user") !== true) {
         addCount(skipped, skipReasons.unkeyedAction);
         continue;
       }

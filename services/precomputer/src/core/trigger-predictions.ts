@@ -3,7 +3,7 @@ import type { PrecomputerConfig, TriggerRule } from "./config.js";
 import type { PrecomputerCounters } from "./counters.js";
 import { subjectOf } from "./fan-out.js";
 import type { PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
-import { planPredicted } from "./predicted.js";
+import { planPredicted, relatedTargetsOf } from "./predicted.js";
 import type { RareWarnings } from "./rare-warnings.js";
 import type { PlannedTask, TriggerEvent } from "./types.js";
 import { withTimeout } from "./with-timeout.js";
@@ -13,8 +13,9 @@ export const analyzerUnavailable = "analyzer_unavailable";
 
 /**
  * Predicted precompute on a trigger: asks the analyzer what the event's user
- * will do next and which keys follow the fanned-out ones, and plans those
- * tasks too. A prediction is a bonus, so a slow or failing analyzer costs the
+ * will do next (and, for actions configured `key_by: related`, which
+ * entities the user relates to) and which keys follow the fanned-out ones,
+ * and plans those tasks too. A prediction is a bonus, so a slow or failing analyzer costs the
  * trigger only its predicted tasks, never the trigger itself.
  */
 export class TriggerPredictions {
@@ -37,15 +38,11 @@ export class TriggerPredictions {
     const s = this.config.predicted;
     const user = event.userId !== "" ? event.userId : subjectOf(event, "entity");
     try {
-      const [actions, keys] = await withTimeout(
+      const [{ actions, related }, keys] = await withTimeout(
         Promise.all([
           rule.predictNextActions && event.userId !== ""
-            ? this.deps.analyzer.predictNextActions({
-                tenant: event.tenant,
-                userId: event.userId,
-                limit: s.limit,
-              })
-            : Promise.resolve([]),
+            ? this.#actions(event.tenant, event.userId)
+            : Promise.resolve({ actions: [], related: new Map<string, string[]>() }),
           rule.predictNextKeys
             ? Promise.all(fanned.map((t) => this.deps.analyzer.predictNextKeys(t.key, s.limit))).then((k) =>
                 k.flat(),
@@ -62,6 +59,7 @@ export class TriggerPredictions {
           actions,
           keys,
           ruleTypes: new Set(rule.targets.map((t) => t.taskType)),
+          related,
         },
         s,
         this.config.rules,
@@ -79,5 +77,23 @@ export class TriggerPredictions {
       );
       return [];
     }
+  }
+
+  /** The user's likely next actions, and the related entities their configured `related` targets key by. */
+  async #actions(tenant: string, userId: string) {
+    const s = this.config.predicted;
+    const actions = await this.deps.analyzer.predictNextActions({ tenant, userId, limit: s.limit });
+    const targets = relatedTargetsOf(actions, s);
+    const found = await Promise.all(
+      targets.map((t) =>
+        this.deps.analyzer.relatedEntities({
+          tenant,
+          subject: userId,
+          limit: t.relatedLimit,
+          taskType: t.taskType,
+        }),
+      ),
+    );
+    return { actions, related: new Map(targets.map((t, i) => [t.taskType, found[i] ?? []])) };
   }
 }
