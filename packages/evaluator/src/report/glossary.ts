@@ -137,6 +137,28 @@ export const byReasonColumns: readonly Term[] = [
   { term: "share of hits", meaning: "those hits over all of the policy's hits." },
 ];
 
+export const calibrationColumns: readonly Term[] = [
+  { term: "policy", meaning: "the policy replayed." },
+  { term: "reason", meaning: "why the results were computed (see the reasons)." },
+  {
+    term: "probability",
+    meaning:
+      "the tenth of the chance of being read before expiry that the policy gave each result, by which its " +
+      "budget admitted it (configured triggers, which are certain, carry none and are left out).",
+  },
+  {
+    term: "resolved",
+    meaning: "results of the reason in that tenth that were read, or expired (or were replaced) unread.",
+  },
+  { term: "mean probability", meaning: "the mean chance those results were given." },
+  {
+    term: "read share",
+    meaning:
+      "the share of them read at least once while fresh: where it is above the mean probability, the policy " +
+      "undervalues that source; below it, the source wastes what the budget gives it.",
+  },
+];
+
 export const withinReachColumns: readonly Term[] = [
   { term: "policy", meaning: "the policy replayed." },
   {
@@ -168,6 +190,7 @@ export const glossarySections: ReadonlyArray<{ heading: string; table: string; t
   { heading: "Columns of the table by reason", table: "by-reason", terms: byReasonColumns },
   { heading: "Reasons a result was computed", table: "by-reason", terms: entries(reasonTerms) },
   { heading: "Columns of the table within reach", table: "within-reach", terms: withinReachColumns },
+  { heading: "Columns of the calibration table", table: "calibration", terms: calibrationColumns },
 ];
 
 /** Words of `text` in lines of at most `width` characters (a longer word stands alone). */

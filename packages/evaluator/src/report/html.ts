@@ -1,7 +1,14 @@
 import type { ReplayReport } from "../sim/replay.js";
 import { duration, int, pct } from "./format.js";
 import { glossarySections } from "./glossary.js";
-import { byReasonTable, byTypeTable, summaryTable, type Table, withinReachTable } from "./rows.js";
+import {
+  byReasonTable,
+  byTypeTable,
+  calibrationTable,
+  summaryTable,
+  type Table,
+  withinReachTable,
+} from "./rows.js";
 import { escapeHtml as esc, timeChart } from "./svg-chart.js";
 
 /**
@@ -52,6 +59,7 @@ export function renderHtml(r: ReplayReport): string {
     binMs: r.series.binMs,
   });
   const within = withinReachTable(r);
+  const calibration = calibrationTable(r);
   const ab =
     r.ab === undefined
       ? ""
@@ -81,6 +89,7 @@ ${htmlTable(summaryTable(r))}
 ${within === undefined ? "" : htmlTable(within)}
 ${htmlTable(byTypeTable(r))}
 ${htmlTable(byReasonTable(r))}
+${calibration === undefined ? "" : htmlTable(calibration)}
 ${ab}
 </body></html>
 `;

@@ -1,7 +1,14 @@
 import type { PolicyMetrics } from "../sim/metrics.js";
 import type { ReplayReport } from "../sim/replay.js";
 import { duration, int, pct } from "./format.js";
-import { byReasonColumns, byTypeColumns, summaryColumns, type Term, withinReachColumns } from "./glossary.js";
+import {
+  byReasonColumns,
+  byTypeColumns,
+  calibrationColumns,
+  summaryColumns,
+  type Term,
+  withinReachColumns,
+} from "./glossary.js";
 
 /**
  * The comparison tables as rows of strings, built once for the text and the
@@ -104,6 +111,33 @@ export function byReasonTable(r: ReplayReport): Table {
     title: "Computes and hits by the reason that put the result there",
     headers: byReasonColumns.map((c) => c.term),
     columns: byReasonColumns,
+    rows,
+  };
+}
+
+/**
+ * The probabilities ahead computes carried against the share of their
+ * results read, per reason and tenth of probability, where any policy gave
+ * its computes probabilities: undefined otherwise.
+ */
+export function calibrationTable(r: ReplayReport): Table | undefined {
+  const rows: string[][] = [];
+  for (const p of r.policies)
+    for (const b of p.calibration)
+      rows.push([
+        p.policy,
+        b.reason,
+        `${b.lower.toFixed(1)}-${(b.lower + 0.1).toFixed(1)}`,
+        int(b.resolved),
+        b.meanProbability.toFixed(2),
+        b.readShare.toFixed(2),
+      ]);
+  if (rows.length === 0) return undefined;
+  return {
+    id: "calibration",
+    title: "Calibration: the chance of a read each ahead compute was given, against the share read",
+    headers: calibrationColumns.map((c) => c.term),
+    columns: calibrationColumns,
     rows,
   };
 }

@@ -1,6 +1,6 @@
 import type { ReplayReport } from "../sim/replay.js";
 import { duration, int, pct, textTable } from "./format.js";
-import { byReasonTable, byTypeTable, summaryTable, withinReachTable } from "./rows.js";
+import { byReasonTable, byTypeTable, calibrationTable, summaryTable, withinReachTable } from "./rows.js";
 
 /** The text report `prescient replay` prints on stdout. */
 export function renderTable(r: ReplayReport): string {
@@ -16,7 +16,13 @@ export function renderTable(r: ReplayReport): string {
         .map((x) => `${x.type} ttl ${duration(x.ttlSeconds * 1000)} latency ${x.latencyMs} ms`)
         .join(", "),
   );
-  for (const table of [summaryTable(r), withinReachTable(r), byTypeTable(r), byReasonTable(r)]) {
+  for (const table of [
+    summaryTable(r),
+    withinReachTable(r),
+    byTypeTable(r),
+    byReasonTable(r),
+    calibrationTable(r),
+  ]) {
     if (table === undefined) continue;
     out.push("", table.title, textTable(table.headers, table.rows));
   }

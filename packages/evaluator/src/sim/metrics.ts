@@ -1,3 +1,5 @@
+import { type CalibrationBin, CalibrationCollector } from "./calibration.js";
+
 /**
  * What one policy did over a replay. Counters are gathered in the run and
  * turned into rates once, in `summarize`, so every report (table, JSON,
@@ -51,6 +53,8 @@ export class MetricsCollector {
   /** Reads out of any online policy's reach (ReadClassifier.outOfReach), and hits on them. */
   readonly outOfReach: HitCount = hc();
   readonly byReason = new Map<ComputeReason, ReasonCount>();
+  /** The probabilities ahead computes carried, against whether their results were read. */
+  readonly calibration = new CalibrationCollector();
   /** Unread results still fresh at the end: neither used nor wasted yet. */
   pending = 0;
   /** Of those, results computed ahead of time. */
@@ -133,6 +137,8 @@ export interface PolicyMetrics {
   misses: number;
   byType: Record<string, RateCount>;
   byReason: Record<string, ReasonSummary>;
+  /** Per reason and tenth of probability: the probabilities ahead computes carried against the share read. */
+  calibration: CalibrationBin[];
   firstReads: RateCount;
   afterExpiryReads: RateCount;
   /**
@@ -203,6 +209,7 @@ export function summarize(
       [...m.byType].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([t, c]) => [t, rateCount(c)]),
     ),
     byReason,
+    calibration: m.calibration.bins(),
     firstReads: rateCount(m.byClass.first),
     afterExpiryReads: rateCount(m.byClass["after-expiry"]),
     outOfReachReads: rateCount(m.outOfReach),

@@ -27,6 +27,8 @@ interface Entry {
   staleUntil: number;
   reason: ComputeReason;
   reads: number;
+  /** The chance of a read the policy gave it, where it gave one. */
+  probability: number | undefined;
 }
 
 interface Flight {
@@ -35,6 +37,7 @@ interface Flight {
   taskType: string;
   /** Reads that waited on it. */
   waiters: number;
+  probability: number | undefined;
 }
 
 export interface RunSettings {
@@ -78,8 +81,8 @@ export class PolicyRun {
       clock: scheduler.clock,
       now: () => scheduler.now,
       at: (time, action) => scheduler.at(time, action),
-      precompute: (key, taskType, reason, neededUntil) =>
-        this.#precompute(key, taskType, reason, neededUntil),
+      precompute: (key, taskType, reason, neededUntil, probability) =>
+        this.#precompute(key, taskType, reason, neededUntil, probability),
       tokens: () => this.#bucket.available(scheduler.now),
       budget: { perSecond: s.budgetPerSecond, burst: this.#bucket.burst },
       ttlMs: (t) => types.of(t).ttlMs,
@@ -106,15 +109,15 @@ export class PolicyRun {
     let computeMs = 0;
     if (e !== undefined && now < e.expiresAt) {
       outcome = "hit";
-      if (e.reads++ === 0) m.reason(e.reason).used++;
+      if (e.reads++ === 0) this.#used(e);
       m.reason(e.reason).hits++;
       m.read(now, r.taskType, cls, "hit", type.latencyMs, type.latencyMs);
     } else if (e !== undefined && now < e.staleUntil) {
       outcome = "stale";
-      if (e.reads++ === 0) m.reason(e.reason).used++;
+      if (e.reads++ === 0) this.#used(e);
       m.stalenessMsSum += now - e.expiresAt;
       m.read(now, r.taskType, cls, "stale", type.latencyMs, type.latencyMs);
-      if (!this.#flights.has(r.key)) this.#start(r.key, r.taskType, "miss", 0);
+      if (!this.#flights.has(r.key)) this.#start(r.key, r.taskType, "miss", 0, undefined);
     } else {
       outcome = "miss";
       const f = this.#flights.get(r.key);
@@ -126,7 +129,7 @@ export class PolicyRun {
         m.read(now, r.taskType, cls, "miss", type.latencyMs, Math.max(0, type.latencyMs - wait));
       } else {
         computeMs = type.latencyMs;
-        this.#start(r.key, r.taskType, "miss", 1);
+        this.#start(r.key, r.taskType, "miss", 1, undefined);
         m.read(now, r.taskType, cls, "miss", type.latencyMs, 0);
       }
     }
@@ -141,20 +144,38 @@ export class PolicyRun {
     this.policy.onFuture?.(r, this.ctx);
   }
 
-  #precompute(key: string, taskType: string, reason: ComputeReason, neededUntil?: number): boolean {
+  #precompute(
+    key: string,
+    taskType: string,
+    reason: ComputeReason,
+    neededUntil: number | undefined,
+    probability: number | undefined,
+  ): boolean {
     const now = this.#scheduler.now;
     if (this.#flights.has(key)) return false;
     if (this.#settings.accepts !== undefined && !this.#settings.accepts(key)) return false;
     const e = this.#entries.get(key);
     if (e !== undefined && e.expiresAt > (neededUntil ?? now)) return false;
     if (!this.#bucket.take(now)) return false;
-    this.#start(key, taskType, reason, 0);
+    this.#start(key, taskType, reason, 0, probability);
     return true;
   }
 
-  #start(key: string, taskType: string, reason: ComputeReason, waiters: number): void {
+  #start(
+    key: string,
+    taskType: string,
+    reason: ComputeReason,
+    waiters: number,
+    probability: number | undefined,
+  ): void {
     const type = this.#types.of(taskType);
-    const f: Flight = { readyAt: this.#scheduler.now + type.latencyMs, reason, taskType, waiters };
+    const f: Flight = {
+      readyAt: this.#scheduler.now + type.latencyMs,
+      reason,
+      taskType,
+      waiters,
+      probability,
+    };
     this.#flights.set(key, f);
     this.metrics.reason(reason).computes++;
     this.#scheduler.at(f.readyAt, () => this.#land(key, f));
@@ -171,22 +192,35 @@ export class PolicyRun {
       staleUntil: now + type.ttlMs + type.graceMs,
       reason: f.reason,
       reads: f.waiters,
+      probability: f.probability,
     };
-    if (f.waiters > 0) this.metrics.reason(f.reason).used++;
+    if (f.waiters > 0) this.#used(e);
     this.#entries.set(key, e);
     this.policy.onStored?.(key, f.taskType, e.expiresAt, f.reason, this.ctx);
   }
 
+  /** An entry's first read (or a read that waited for it). */
+  #used(e: Entry): void {
+    this.metrics.reason(e.reason).used++;
+    if (e.probability !== undefined) this.metrics.calibration.resolve(e.reason, e.probability, true);
+  }
+
+  /** An entry leaves (replaced or expired by the end) unread: wasted. */
+  #wasted(e: Entry): void {
+    this.metrics.reason(e.reason).wasted++;
+    if (e.probability !== undefined) this.metrics.calibration.resolve(e.reason, e.probability, false);
+  }
+
   /** An entry leaves (replaced): unread means wasted. */
   #resolve(e: Entry): void {
-    if (e.reads === 0) this.metrics.reason(e.reason).wasted++;
+    if (e.reads === 0) this.#wasted(e);
   }
 
   async finish(): Promise<PolicyMetrics> {
     const now = this.#scheduler.now;
     for (const e of this.#entries.values()) {
       if (e.reads > 0) continue;
-      if (e.expiresAt <= now) this.metrics.reason(e.reason).wasted++;
+      if (e.expiresAt <= now) this.#wasted(e);
       else {
         this.metrics.pending++;
         if (isAhead(e.reason)) this.metrics.pendingAhead++;

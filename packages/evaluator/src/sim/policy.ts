@@ -31,8 +31,16 @@ export interface PolicyContext {
   /**
    * Computes a key ahead of time if it is not already fresh beyond `neededUntil`
    * (default: now) or in flight; spends one budget token. Returns whether a compute started.
+   * `probability`: the chance the policy gave the result of being read before it expires,
+   * held against what happened (calibration.ts).
    */
-  precompute(key: string, taskType: string, reason: ComputeReason, neededUntil?: number): boolean;
+  precompute(
+    key: string,
+    taskType: string,
+    reason: ComputeReason,
+    neededUntil?: number,
+    probability?: number,
+  ): boolean;
   /** Budget tokens available now. */
   tokens(): number;
   /** The run's budget: tokens per second, and how many may be saved up. */

@@ -22,7 +22,7 @@ export function simulatedExecutor(ctx: PolicyContext): TaskSink {
   let next = 0;
   const run = (t: PlannedTask): boolean =>
     // A result already stored is recomputed, as the executor would: whether it was worth it is the precomputer's call.
-    ctx.precompute(t.key, t.taskType, computeReason(t.reason), Number.POSITIVE_INFINITY);
+    ctx.precompute(t.key, t.taskType, computeReason(t.reason), Number.POSITIVE_INFINITY, t.probability);
   return {
     async enqueueMany(tasks) {
       return tasks.map((t) => {
