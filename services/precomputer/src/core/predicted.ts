@@ -12,13 +12,14 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  * the rule of the event of the same name, else by a task type of that name.
  * Mapped by the configuration, a type is computed for the acting user, or
  * for the user's related entities (`key_by: related`: view_campaign → the
- * analytics of the campaigns they manage). Mapped by name, a type that the triggering event's rule fans out is left
- * to the rule (`rule_target`), which keys it as its reads are keyed (by the
- * user's related campaigns, say): keyed by the user instead, it would be a
- * result nobody reads. So is any other type mapped by name, unless the rule
- * it is mapped through keys that type by the user (`unkeyed_action`): a
- * read-derived action such as `ctr_prediction` names ads, not users, and
- * the analyzer's next-read offers predict such reads keyed as they were.
+ * analytics of the campaigns they manage). Mapped by name, a type that the
+ * triggering event's rule fans out is left to the rule (`rule_target`),
+ * which keys it as its reads are keyed (by the user's related campaigns,
+ * say): keyed by the user instead, it would be a result nobody reads. So is
+ * any other type mapped by name, unless the rule it is mapped through keys
+ * that type by the user (`unkeyed_action`): a read-derived action such as
+ * `ctr_prediction` names ads, not users, and the analyzer's next-read offers
+ * predict such reads keyed as they were.
  */
 export interface PredictionInput {
   tenant: string;

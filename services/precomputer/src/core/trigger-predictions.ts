@@ -15,8 +15,8 @@ export const analyzerUnavailable = "analyzer_unavailable";
  * Predicted precompute on a trigger: asks the analyzer what the event's user
  * will do next (and, for actions configured `key_by: related`, which
  * entities the user relates to) and which keys follow the fanned-out ones,
- * and plans those tasks too. A prediction is a bonus, so a slow or failing analyzer costs the
- * trigger only its predicted tasks, never the trigger itself.
+ * and plans those tasks too. A prediction is a bonus, so a slow or failing
+ * analyzer costs the trigger only its predicted tasks, never the trigger.
  */
 export class TriggerPredictions {
   constructor(
