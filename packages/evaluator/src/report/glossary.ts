@@ -155,7 +155,8 @@ export const calibrationColumns: readonly Term[] = [
     term: "read share",
     meaning:
       "the share of them read at least once while fresh: where it is above the mean probability, the policy " +
-      "undervalues that source; below it, the source wastes what the budget gives it.",
+      "undervalues that source; below it, the source wastes what the budget gives it. A result replaced " +
+      "before it expired (by a refresh) is judged over the life it had, as the waste is.",
   },
 ];
 

@@ -8,7 +8,8 @@ import type { ComputeReason } from "./metrics.js";
  * read. A source whose results at 0.3 are read half the time is worth more
  * than the budget thinks; one whose results at 0.3 are read a tenth of the
  * time wastes what it is given. Results still fresh and unread at the end
- * count nowhere, as in the waste.
+ * count nowhere, as in the waste; a result replaced before it expired (by a
+ * refresh) is judged over the life it had, as the waste judges it.
  */
 export interface CalibrationBin {
   reason: ComputeReason;
