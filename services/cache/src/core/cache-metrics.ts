@@ -86,7 +86,7 @@ export class CacheMetrics {
     });
     this.nearHits = new Counter({
       name: "prescient_cache_redis_near_hits_total",
-      help: "Reads the Redis store answered from the process's near cache, without a round trip (CLIENT TRACKING).",
+      help: "Reads the Redis store answered from the process's near cache, without a round trip (CLIENT TRACKING); freshness peeks are not reads.",
       registers,
     });
     const gauge = (name: string, help: string, pick: (c: StoreCount) => number | undefined): void => {

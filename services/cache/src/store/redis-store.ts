@@ -207,7 +207,8 @@ export class RedisCacheStore implements CacheStore {
             if (held === undefined) left.push(j);
             else out[positions[j] as number] = held;
           }
-          near.hits(positions.length - left.length);
+          // A freshness peek is not a read: the metric counts the reads the process saved a round trip.
+          if (!peek) near.hits(positions.length - left.length);
           if (left.length === 0) return;
           if (left.length < positions.length) {
             positions = left.map((j) => positions[j] as number);
