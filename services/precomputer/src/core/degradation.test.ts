@@ -106,14 +106,29 @@ describe("degradation", () => {
     expect(h.core.counters.skippedCount("unmapped_action")).toBe(1);
   });
 
-  it("asks for related entities only for a likely action configured by related", async () => {
-    const h = harness();
+  it("asks for related entities only for a likely action configured by related, and only what the rule did not resolve", async () => {
+    // view_campaign wants 5 campaigns; the login rule resolves 3.
+    const yaml = readFileSync(defaultTaskTypesPath, "utf8").replace(
+      "view_campaign: [{ task_type: campaign_analytics, key_by: related }]",
+      "view_campaign: [{ task_type: campaign_analytics, key_by: related, related_limit: 5 }]",
+    );
+    const h = harness({ yaml });
+    const asked = (): number => h.analyzer.calls.filter((c) => c === "relatedEntities").length;
     h.analyzer.actions = [{ action: "view_campaign", probability: 0.4 }];
     await h.core.trigger({ ...login, entityId: "acct" });
     // The login rule's two related targets; none for the unlikely view_campaign.
-    expect(h.analyzer.calls.filter((c) => c === "relatedEntities")).toHaveLength(2);
+    expect(asked()).toBe(2);
     h.analyzer.actions = [{ action: "view_campaign", probability: 0.9 }];
     await h.core.trigger({ ...login, entityId: "acct" });
-    expect(h.analyzer.calls.filter((c) => c === "relatedEntities")).toHaveLength(5);
+    expect(asked()).toBe(5);
+    // Shipped, view_campaign wants the 3 the rule resolved: they are reused, not asked for again.
+    const shipped = harness();
+    shipped.analyzer.related.set("acme/u1/campaign_analytics", ["c1", "c2", "c3", "c4"]);
+    shipped.analyzer.actions = [{ action: "view_campaign", probability: 0.9 }];
+    await shipped.core.trigger({ ...login, entityId: "acct" });
+    expect(shipped.analyzer.calls.filter((c) => c === "relatedEntities")).toHaveLength(2);
+    expect(
+      shipped.executor.tasks.filter((t) => t.taskType === "campaign_analytics").map((t) => t.key),
+    ).toEqual(["acme/campaign_analytics/c1", "acme/campaign_analytics/c2", "acme/campaign_analytics/c3"]);
   });
 });

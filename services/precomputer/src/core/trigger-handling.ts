@@ -84,7 +84,7 @@ export class TriggerHandler {
       if (rule === undefined || (!rule.predictNextActions && !rule.predictNextKeys)) return tasks;
       const all = [...tasks];
       predicting.push(
-        this.predictions.tasksFor(events[i]!, rule, tasks).then((p) => {
+        this.predictions.tasksFor(events[i]!, rule, tasks, related[i]).then((p) => {
           all.push(...p);
         }),
       );

@@ -28,21 +28,27 @@ export class TriggerPredictions {
     private readonly warnings: RareWarnings,
   ) {}
 
-  /** The predicted-action and next-key tasks of one event, or none when the analyzer is slow or down. */
+  /**
+   * The predicted-action and next-key tasks of one event, or none when the
+   * analyzer is slow or down. `related`: the user's related entities the
+   * rule's own `related` targets resolved (RelatedTargets), reused rather
+   * than asked for again.
+   */
   async tasksFor(
     event: TriggerEvent,
     rule: TriggerRule,
     fanned: readonly PlannedTask[],
+    related: ReadonlyMap<string, readonly string[]> = new Map(),
   ): Promise<PlannedTask[]> {
     if (!rule.predictNextActions && !rule.predictNextKeys) return [];
     const s = this.config.predicted;
     const user = event.userId !== "" ? event.userId : subjectOf(event, "entity");
     try {
-      const [{ actions, related }, keys] = await withTimeout(
+      const [actions, keys] = await withTimeout(
         Promise.all([
           rule.predictNextActions && event.userId !== ""
-            ? this.#actions(event.tenant, event.userId)
-            : Promise.resolve({ actions: [], related: new Map<string, string[]>() }),
+            ? this.#actions(event.tenant, event.userId, rule, related)
+            : Promise.resolve({ actions: [], related: new Map<string, readonly string[]>() }),
           rule.predictNextKeys
             ? Promise.all(fanned.map((t) => this.deps.analyzer.predictNextKeys(t.key, s.limit))).then((k) =>
                 k.flat(),
@@ -56,10 +62,10 @@ export class TriggerPredictions {
         {
           tenant: event.tenant,
           subject: user,
-          actions,
+          actions: actions.actions,
           keys,
           ruleTypes: new Set(rule.targets.map((t) => t.taskType)),
-          related,
+          related: actions.related,
         },
         s,
         this.config.rules,
@@ -79,13 +85,29 @@ export class TriggerPredictions {
     }
   }
 
-  /** The user's likely next actions, and the related entities their configured `related` targets key by. */
-  async #actions(tenant: string, userId: string) {
+  /**
+   * The user's likely next actions, and the related entities their configured
+   * `related` targets key by: the rule's where it resolved as many of the
+   * type (the login's campaigns, for a likely view_campaign), else the analyzer's.
+   */
+  async #actions(
+    tenant: string,
+    userId: string,
+    rule: TriggerRule,
+    known: ReadonlyMap<string, readonly string[]>,
+  ) {
     const s = this.config.predicted;
     const actions = await this.deps.analyzer.predictNextActions({ tenant, userId, limit: s.limit });
-    const targets = relatedTargetsOf(actions, s);
+    const related = new Map<string, readonly string[]>();
+    const asked = relatedTargetsOf(actions, s).filter((t) => {
+      const ids = known.get(t.taskType);
+      const resolved = rule.targets.find((r) => r.keyBy === "related" && r.taskType === t.taskType);
+      if (ids === undefined || (resolved?.relatedLimit ?? 0) < t.relatedLimit) return true;
+      related.set(t.taskType, ids);
+      return false;
+    });
     const found = await Promise.all(
-      targets.map((t) =>
+      asked.map((t) =>
         this.deps.analyzer.relatedEntities({
           tenant,
           subject: userId,
@@ -94,6 +116,7 @@ export class TriggerPredictions {
         }),
       ),
     );
-    return { actions, related: new Map(targets.map((t, i) => [t.taskType, found[i] ?? []])) };
+    for (const [i, t] of asked.entries()) related.set(t.taskType, found[i] ?? []);
+    return { actions, related };
   }
 }
