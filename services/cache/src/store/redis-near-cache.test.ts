@@ -174,6 +174,35 @@ describe("redis store near cache", () => {
     }
   });
 
+  it("tries client tracking again when Redis refused it, without waiting for a reconnect", async () => {
+    // A user that may do everything but turn tracking on: the arming pass fails on connections that stay up.
+    const user = `nt-${randomUUID().slice(0, 8)}`;
+    await admin.call("ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-client|tracking");
+    try {
+      const url = new URL(server.url);
+      url.username = user;
+      url.password = "pw";
+      const store = new RedisCacheStore({ url: url.toString(), keyPrefix: "near:", sweepIntervalMs: 0 });
+      stores.push(store);
+      await store.ready();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(store.near?.armed).toBe(false);
+      await store.putMany([write("t1", "ctr_prediction", "acl", { value: 3 })]);
+      expect(await probability(store, "acl")).toBe(3);
+      expect(store.near?.size).toBe(0); // nothing is held while Redis does not track the reads
+      await admin.call("ACL", "SETUSER", user, "+client|tracking");
+      await until(() => store.near?.armed === true, 5000);
+      expect(await probability(store, "acl")).toBe(3);
+      expect(store.near?.size).toBe(1);
+      // Tracked now: another client's write reaches it.
+      const other = await open({ nearCacheMaxEntries: 0 });
+      await other.putMany([write("t1", "ctr_prediction", "acl", { value: 4 })]);
+      await until(async () => (await probability(store, "acl")) === 4, 1000);
+    } finally {
+      await admin.call("ACL", "DELUSER", user);
+    }
+  });
+
   it("keeps nothing a read brought back after its key was invalidated or the cache was cleared", async () => {
     const store = await open();
     await store.putMany([write("t1", "ctr_prediction", "r")]);

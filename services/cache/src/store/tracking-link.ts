@@ -5,6 +5,15 @@ import type { Logger } from "pino";
 /** Redis's channel for invalidations sent to a redirect client (RESP2). */
 const invalidateChannel = "__redis__:invalidate";
 
+/**
+ * After a failed arming pass on connections that stay up, the next try
+ * waits this long, doubling per failure up to `maxRetryMs`. Without it a
+ * command refused once (a node busy in a failover, a permission not yet
+ * granted) would leave the near cache off until some reconnect.
+ */
+const firstRetryMs = 100;
+const maxRetryMs = 2000;
+
 /** What a link tells the near cache. */
 export interface TrackingListener {
   /** Redis named keys that changed (written, deleted, evicted, expired). */
@@ -22,6 +31,7 @@ export interface TrackingListener {
  * the subscriber when it changes. Armed only once tracking is confirmed on
  * the tracked connection as it is now; losing either connection disarms it
  * (and flushes: invalidations may have been missed) until both are back.
+ * A pass that fails on connections that stay up is tried again, backing off.
  */
 export class TrackingLink {
   readonly #tracked: Redis;
@@ -35,6 +45,9 @@ export class TrackingLink {
   #generation = 0;
   #arming = false;
   #armAgain = false;
+  /** Failed passes in a row, for the retry's back-off and for warning once per streak. */
+  #failures = 0;
+  #retry: NodeJS.Timeout | undefined;
   readonly #onTrackedReady = (): void => this.#arm();
   readonly #onTrackedClose = (): void => this.#disarm();
 
@@ -77,6 +90,7 @@ export class TrackingLink {
 
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#retry);
     this.#tracked.off("ready", this.#onTrackedReady);
     this.#tracked.off("close", this.#onTrackedClose);
     this.#disarm();
@@ -131,12 +145,10 @@ export class TrackingLink {
         if (!current()) return;
         this.#listener.flushed();
         this.#armed = true;
+        this.#failures = 0;
         this.#listener.changed();
       } catch (err) {
-        this.#logger?.warn(
-          { err: errorMessage(err) },
-          "near cache off until Redis reconnects: client tracking failed",
-        );
+        if (current()) this.#retryLater(err);
       } finally {
         this.#arming = false;
         if (this.#armAgain) {
@@ -145,5 +157,22 @@ export class TrackingLink {
         }
       }
     })();
+  }
+
+  /** Another pass after a back-off; a disconnect meanwhile re-arms on its own when the connection is back. */
+  #retryLater(err: unknown): void {
+    const delay = Math.min(firstRetryMs * 2 ** this.#failures, maxRetryMs);
+    if (this.#failures === 0)
+      this.#logger?.warn(
+        { err: errorMessage(err), retryMs: delay },
+        "near cache off until client tracking is on: it failed, and is retried",
+      );
+    this.#failures++;
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#arm();
+    }, delay);
+    this.#retry.unref();
   }
 }
