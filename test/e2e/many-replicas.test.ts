@@ -270,12 +270,14 @@ beforeAll(async () => {
         : {},
     keepStdout: ["precomputer"],
   });
-  const list = (role: "cache" | "precomputer" | "executor"): string => (split.addrs[role] ?? []).join(",");
+  const list = (role: "cache" | "precomputer" | "executor" | "analyzer"): string =>
+    (split.addrs[role] ?? []).join(",");
   many = await drive(
     split,
     [
       ...["--addr", split.addr.cache, "--cache-addr", list("cache")],
       ...["--precomputer-addr", list("precomputer"), "--executor-addr", list("executor")],
+      ...["--analyzer-addr", list("analyzer")],
     ],
     () => {
       executed = split.processes

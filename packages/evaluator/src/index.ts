@@ -23,6 +23,7 @@ export { type FeatureSampler, type SyntheticFeatures, syntheticFeatures } from "
 export {
   configuredEvents,
   type LiveTypeMap,
+  launchTaskTypesOf,
   liveTypeMap,
   MappedTraceSource,
   scaleTaskTypes,

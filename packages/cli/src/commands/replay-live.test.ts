@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
-import { cacheV1, executorV1, precomputerV1 } from "@prescient/contracts";
+import { analyzerV1, cacheV1, executorV1, precomputerV1 } from "@prescient/contracts";
 import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
 import { type LiveResult, liveReplay, openTrace, replay, syntheticFeatures } from "@prescient/evaluator";
 import { callUnary } from "@prescient/kit";
@@ -272,11 +272,73 @@ describe("prescient replay --live against a running mesh", () => {
     );
     expect(r.code).toBe(0);
     const { live } = JSON.parse(r.stdout) as { live: LiveResult };
-    expect(live.addrs).toEqual({ cache: [addr, addr], precomputer: [addr, addr, addr], executor: [addr] });
+    expect(live.addrs).toEqual({
+      cache: [addr, addr],
+      precomputer: [addr, addr, addr],
+      executor: [addr],
+      analyzer: [addr],
+    });
     expect(live.lookups).toMatchObject({ sent: 32, answered: 32, errors: 0 });
     expect(live.triggers).toMatchObject({ sent: 5, ok: 5, errors: 0 });
     expect(live.mesh.cache?.misses).toBe(2 * live.lookups.misses);
-    expect(r.stderr).toMatch(/against 2 cache, 3 precomputer and 1 executor replicas/);
+    expect(r.stderr).toMatch(/against 2 cache, 3 precomputer, 1 executor and 1 analyzer replicas/);
+  }, 30_000);
+
+  it("makes the backends' calls the simulation makes: a launch announced ahead is registered, a user's read is an action", async () => {
+    // 10 min of trace: a launch announced at 0 for 10 h later, and 3 users reading their dashboards twice.
+    const rows = [
+      "ts,key,tenant,user,task_type,entity,event,launch_at",
+      "0,,acme,u-ann,,campaign-fall,campaign_launch_scheduled,36000",
+    ];
+    for (const [i, user] of ["u-a", "u-b", "u-c"].entries())
+      for (const at of [60, 300]) rows.push(`${at + i},acme/dashboard_data/${user},,${user},,,,`);
+    rows.push("400,acme/ctr_prediction/ad-anon,,,,,,"); // no user: no action
+    const file = join(mkdtempSync(join(tmpdir(), "replay-live-")), "backend.csv");
+    writeFileSync(file, `${rows.join("\n")}\n`);
+    const started = Date.now();
+    const r = await run(
+      file,
+      "--live",
+      "--addr",
+      addr,
+      "--speed",
+      "200",
+      "--run-tag",
+      "backend",
+      "--json",
+      "--no-progress",
+    );
+    expect(r.code).toBe(0);
+    const { live } = JSON.parse(r.stdout) as { live: LiveResult };
+    expect(live.launches).toEqual({ announced: 1, registered: 1, errors: 0 });
+    // Registered, not triggered: the simulation warms it at its launch, not when it is announced.
+    expect(live.triggers).toMatchObject({ events: 0, sent: 0 });
+    expect(live.actions).toEqual({ sent: 6, accepted: 6, rejected: 0, errors: 0 });
+    expect(live.addrs.analyzer).toEqual([addr]);
+    expect(live.errors).toEqual({});
+
+    // The mesh's analyzer holds the launch, due 10 h of trace (180 s at 200x) after it was announced.
+    const analyzer = new analyzerV1.AnalyzerServiceClient(addr, credentials.createInsecure());
+    try {
+      const upcoming = await callUnary(analyzer.listUpcomingLaunches.bind(analyzer), {
+        hoursAhead: 1,
+        tenant: "acme-backend",
+      });
+      expect(upcoming.launches).toHaveLength(1);
+      const launch = upcoming.launches[0]!;
+      expect(launch).toMatchObject({ campaignId: "campaign-fall", entityIds: ["campaign-fall"] });
+      // The mesh's rule for the event names what its launch warms.
+      expect(launch.taskTypes).toEqual(
+        parsePrecomputerConfig(loadTaskTypes(defaultTaskTypesPath).raw, loadTaskTypes(defaultTaskTypesPath))
+          .rules.get("campaign_launch_scheduled")
+          ?.targets.map((t) => t.taskType),
+      );
+      const due = (launch.launchAt as Date).getTime();
+      expect(due).toBeGreaterThanOrEqual(started + 180_000 - 1000);
+      expect(due).toBeLessThanOrEqual(Date.now() + 180_000);
+    } finally {
+      analyzer.close();
+    }
   }, 30_000);
 
   it("refuses a replica outside loopback, and replica flags without --live", async () => {

@@ -9,6 +9,7 @@ import {
 import {
   checkLiveAddress,
   configuredEvents,
+  launchTaskTypesOf,
   type FeatureSampler,
   glossaryText,
   type LiveAddresses,
@@ -71,6 +72,7 @@ interface ReplayFlags extends Omit<ClientTarget, "addr"> {
   cacheAddr?: string;
   precomputerAddr?: string;
   executorAddr?: string;
+  analyzerAddr?: string;
   speed: number;
   allowRemote: boolean;
   onMiss: string;
@@ -172,6 +174,10 @@ export function registerReplay(program: Command): void {
       "--live, a split mesh: the ExecutorService replicas, for the queue's dead letters (default --addr)",
     )
     .option(
+      "--analyzer-addr <host:port,...>",
+      "--live, a split mesh: the AnalyzerService replicas, for the backends' actions and launch announcements (default --addr)",
+    )
+    .option(
       "--speed <factor>",
       "--live: time compression factor; start the mesh with `prescient up --time-scale <factor>` to match",
       parsePositiveNumber,
@@ -268,7 +274,8 @@ export function registerReplay(program: Command): void {
           flags.allowRemote ||
           flags.cacheAddr !== undefined ||
           flags.precomputerAddr !== undefined ||
-          flags.executorAddr !== undefined
+          flags.executorAddr !== undefined ||
+          flags.analyzerAddr !== undefined
         )
           throw new InvalidArgumentError(
             "--live-type, --run-tag, --allow-remote and the --*-addr flags of a split mesh need --live",
@@ -365,6 +372,7 @@ async function runLive(
       mapType: typeMap.map,
       typeMap: typeMap.used,
       events: configuredEvents(taskTypes),
+      launchTaskTypes: launchTaskTypesOf(taskTypes),
       features: syntheticFeatures(taskTypes, exampleFeatureSamplers()),
       ...(meshScale !== undefined ? { meshTimeScale: meshScale } : {}),
       ...(flags.runTag !== undefined ? { runTag: flags.runTag } : {}),
@@ -389,13 +397,14 @@ function liveAddressesOfFlags(flags: ReplayFlags): LiveAddresses {
     cache: given(flags.cacheAddr, "--cache-addr") ?? [flags.addr],
     precomputer: given(flags.precomputerAddr, "--precomputer-addr") ?? [flags.addr],
     executor: given(flags.executorAddr, "--executor-addr") ?? [flags.addr],
+    analyzer: given(flags.analyzerAddr, "--analyzer-addr") ?? [flags.addr],
   };
 }
 
 function describeAddresses(addr: string, addrs: LiveAddresses): string {
-  const all = [...addrs.cache, ...addrs.precomputer, ...addrs.executor];
-  if (all.length === 3 && all.every((a) => a === addr)) return addr;
-  return `${addrs.cache.length} cache, ${addrs.precomputer.length} precomputer and ${addrs.executor.length} executor replicas`;
+  const all = [...addrs.cache, ...addrs.precomputer, ...addrs.executor, ...addrs.analyzer];
+  if (all.length === 4 && all.every((a) => a === addr)) return addr;
+  return `${addrs.cache.length} cache, ${addrs.precomputer.length} precomputer, ${addrs.executor.length} executor and ${addrs.analyzer.length} analyzer replicas`;
 }
 
 /** The live client's TLS and token, from the same flags as every client command. */

@@ -1,3 +1,4 @@
+import { queryReporterDefaults } from "@prescient/analyzer";
 import { cacheV1, type commonV1, executorV1, precomputerV1 } from "@prescient/contracts";
 import { errorMessage, UnavailableError } from "@prescient/core";
 import { callUnary, featuresToProto, isGrpcError, outcomeOfLookup, statusName } from "@prescient/kit";
@@ -5,6 +6,7 @@ import type { Histogram } from "hdr-histogram-js";
 import type { ReplayReport } from "../sim/replay.js";
 import type { TraceEvent, TraceRead, TraceSource } from "../trace/record.js";
 import { checkLiveAddress } from "./address.js";
+import { LiveBackendCalls, type LiveBackendCounts } from "./live-backend-calls.js";
 import { connectionOf, type LiveConnection } from "./live-connection.js";
 import { type PacerClock, pace } from "./pacer.js";
 import { type LiveAddresses, liveAddresses, RoundRobin } from "./replicas.js";
@@ -64,6 +66,8 @@ export interface LiveOptions {
   typeMap?: () => Record<string, string>;
   /** Events the mesh has a rule for; others are skipped and counted. Default: all are sent. */
   events?: ReadonlySet<string>;
+  /** The task types a launch of an event warms (the mesh's rule for the event). Default: none named. */
+  launchTaskTypes?: (event: string) => string[];
   /** Features of the entities the trace names. Default: none, so onnx types do not compute. */
   features?: SyntheticFeatures;
   /** The mesh's time scale (mesh-scale.ts), for the report. */
@@ -140,6 +144,9 @@ export interface LiveResult {
     noRule: number;
     errors: number;
   };
+  /** The backends' actions (one per read by a user) and launch announcements, sent to the analyzer. */
+  actions: LiveBackendCounts["actions"];
+  launches: LiveBackendCounts["launches"];
   /** `Lookup UNAVAILABLE` and the like, with counts. */
   errors: Record<string, number>;
   errorExamples: string[];
@@ -250,7 +257,7 @@ export async function liveReplay(
 ): Promise<LiveResult> {
   checkLiveAddress(options.addr, options.allowRemote === true);
   const addrs = liveAddresses(options.addr, options.addrs);
-  for (const a of [...addrs.cache, ...addrs.precomputer, ...addrs.executor])
+  for (const a of [...addrs.cache, ...addrs.precomputer, ...addrs.executor, ...addrs.analyzer])
     checkLiveAddress(a, options.allowRemote === true);
   const onMiss = options.onMiss ?? "enqueue";
   const concurrency = options.concurrency ?? 64;
@@ -278,6 +285,7 @@ export async function liveReplay(
     highestTrackableValue: 600_000_000,
     numberOfSignificantValueDigits: 3,
   });
+  let backend: LiveBackendCalls | undefined;
   try {
     let before: CacheCounters;
     try {
@@ -320,10 +328,25 @@ export async function liveReplay(
     // No AbortSignal per call: kit's callUnary leaves one listener per call on the signal. A call
     // in flight when the run is stopped ends within its deadline.
     const settings = { timeoutMs };
+    backend = new LiveBackendCalls({
+      addrs: addrs.analyzer,
+      credentials: creds,
+      channel,
+      speed: options.speed,
+      tenantOf,
+      launchTaskTypes: options.launchTaskTypes ?? (() => []),
+      // The simulation's analyzer hears of actions as its reporter sends queries: the live reporter's defaults.
+      flushTraceMs: queryReporterDefaults.flushIntervalMs,
+      batchSize: queryReporterDefaults.batchSize,
+      timeoutMs,
+      failed,
+    });
+    const calls = backend;
 
     const lookup = async (r: TraceRead): Promise<void> => {
       const taskType = mapType(r.taskType);
       lookups.sent++;
+      calls.read(r);
       const t = byType.get(taskType) ?? { reads: 0, hits: 0 };
       byType.set(taskType, t);
       const entity = entityOf(r.tenant, r.entity);
@@ -365,6 +388,8 @@ export async function liveReplay(
       }
     };
     const trigger = async (e: LiveEvent): Promise<void> => {
+      // A launch announced ahead is registered, as the simulation does, not triggered.
+      if (await calls.announced(e)) return;
       triggers.events++;
       if (options.events !== undefined && !options.events.has(e.event)) {
         triggers.noRule++;
@@ -419,6 +444,7 @@ export async function liveReplay(
       },
     );
 
+    await calls.flush();
     let after: CacheCounters | undefined;
     try {
       after = await cacheCounters(caches, timeoutMs);
@@ -448,6 +474,8 @@ export async function liveReplay(
           .map(([k, v]) => [k, { ...v, hitRate: v.reads === 0 ? 0 : v.hits / v.reads }]),
       ),
       triggers,
+      actions: calls.counts.actions,
+      launches: calls.counts.launches,
       errors: Object.fromEntries(errors),
       errorExamples,
       late: { count: paced.late, maxMs: paced.maxLateMs },
@@ -475,6 +503,7 @@ export async function liveReplay(
     };
   } finally {
     histogram.destroy();
+    backend?.close();
     for (const c of [...caches, ...precomputers, ...executors]) c.close();
   }
 }

@@ -84,6 +84,15 @@ export function renderLive(r: LiveResult): string {
           ? `; ${int(t.noRule)} events not sent: the mesh has no rule for them (the simulated prescient learns rules from the trace, the mesh does not)`
           : ""),
     );
+  const { actions: a, launches: la } = r;
+  if (la.announced > 0)
+    out.push(
+      `launches: ${int(la.announced)} announced ahead, ${int(la.registered)} registered with the analyzer (not triggered), ${int(la.errors)} failed`,
+    );
+  if (a.sent > 0 || a.errors > 0)
+    out.push(
+      `actions: ${int(a.sent)} (one per read by a user, as the simulation's backends record them), ${int(a.accepted)} accepted, ${int(a.rejected)} rejected, ${int(a.errors)} failed`,
+    );
   out.push(
     `misses: ${int(l.misses)}, ${int(l.enqueued)} of them enqueued for compute` +
       (r.mesh.cache !== undefined

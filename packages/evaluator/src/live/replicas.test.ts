@@ -7,11 +7,15 @@ describe("a live replay's replicas", () => {
       cache: ["127.0.0.1:1"],
       precomputer: ["127.0.0.1:1"],
       executor: ["127.0.0.1:1"],
+      analyzer: ["127.0.0.1:1"],
     });
-    expect(liveAddresses("127.0.0.1:1", { cache: ["127.0.0.1:2", "127.0.0.1:3"] })).toEqual({
+    expect(
+      liveAddresses("127.0.0.1:1", { cache: ["127.0.0.1:2", "127.0.0.1:3"], analyzer: ["127.0.0.1:4"] }),
+    ).toEqual({
       cache: ["127.0.0.1:2", "127.0.0.1:3"],
       precomputer: ["127.0.0.1:1"],
       executor: ["127.0.0.1:1"],
+      analyzer: ["127.0.0.1:4"],
     });
     expect(() => liveAddresses("127.0.0.1:1", { executor: [] })).toThrow(/no empty address/);
   });

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "@prescient/core";
 
 /**
  * Where a live replay finds each service it calls. A mesh run as one process
- * (`prescient up`) answers all three at one address; a split mesh runs each
+ * (`prescient up`) answers all four at one address; a split mesh runs each
  * service as replicas of its own, and the replay spreads its calls over them
  * round-robin, as a load balancer in front of each would.
  */
@@ -13,6 +13,8 @@ export interface LiveAddresses {
   precomputer: string[];
   /** ExecutorService replicas: QueueStats, of the queue they share. */
   executor: string[];
+  /** AnalyzerService replicas: the backends' actions and launch announcements (backend-calls.ts). */
+  analyzer: string[];
 }
 
 /** Each service's replicas: the ones given, else `addr` alone. */
@@ -27,6 +29,7 @@ export function liveAddresses(addr: string, given: Partial<LiveAddresses> = {}):
     cache: or(given.cache, "cache"),
     precomputer: or(given.precomputer, "precomputer"),
     executor: or(given.executor, "executor"),
+    analyzer: or(given.analyzer, "analyzer"),
   };
 }
 

@@ -121,3 +121,9 @@ export function scaleTaskTypes(registry: TaskTypeRegistry, speed: number): TaskT
 export function configuredEvents(registry: TaskTypeRegistry): Set<string> {
   return new Set(parsePrecomputerConfig(registry.raw, registry).rules.keys());
 }
+
+/** The task types a launch of each event warms: its configured rule's targets, as the simulation registers them. */
+export function launchTaskTypesOf(registry: TaskTypeRegistry): (event: string) => string[] {
+  const rules = parsePrecomputerConfig(registry.raw, registry).rules;
+  return (event) => rules.get(event)?.targets.map((t) => t.taskType) ?? [];
+}

@@ -17,6 +17,7 @@ import {
 } from "@prescient/precomputer";
 import type { TypeTable } from "../../sim/options.js";
 import type { Policy } from "../../sim/policy.js";
+import { actionOfRead, launchOfEvent } from "../../trace/backend-calls.js";
 import { MemoryModelPublisher, SparseScorer } from "./model-ports.js";
 import { type PrescientSettings, prescientDefaults } from "./settings.js";
 import {
@@ -152,12 +153,13 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         computeMs: outcome.computeMs,
         latencyMs: 0,
       });
-      if (read.user !== "")
+      const action = actionOfRead(read);
+      if (action !== undefined)
         actions.push({
-          time: new Date(read.time),
-          tenant: read.tenant,
-          userId: read.user,
-          action: read.taskType,
+          time: new Date(action.time),
+          tenant: action.tenant,
+          userId: action.userId,
+          action: action.action,
           attributes: {},
         });
       // The cache's XFetch: a hit close to expiry of a costly result flags it for refresh-ahead.
@@ -173,15 +175,16 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     async onEvent(e) {
       const p = precomputer!;
       features.triggered(e.tenant, e.entity);
-      if (e.anchor > e.time) {
+      const launch = launchOfEvent(e);
+      if (launch !== undefined) {
         // A launch announced ahead: the backend registers it with the analyzer, for launch warming.
         try {
           await analyzer!.registerLaunch({
             id: "",
-            tenant: e.tenant,
-            campaignId: e.entity,
-            launchAt: new Date(e.anchor),
-            entityIds: [e.entity],
+            tenant: launch.tenant,
+            campaignId: launch.campaignId,
+            launchAt: new Date(launch.launchAt),
+            entityIds: launch.entityIds,
             taskTypes: p.ruleBook.ruleFor(e.tenant, e.event)?.targets.map((t) => t.taskType) ?? [],
           });
         } catch (err) {
