@@ -57,10 +57,12 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(scaleTaskTypeConfig(shipped, 1)).toBe(shipped);
   });
 
-  it("compresses the analyzer's half-lives, windows, session gap and retraining, and the query log's flush", () => {
+  it("compresses the analyzer's half-lives, windows, session gap, run pause and retraining, and the query log's flush", () => {
     const base = resolveOptions({ demandHalfLifeMs: 7_200_000 });
     const r = resolveOptions(scaleAnalyzerOptions({ demandHalfLifeMs: 7_200_000 }, 600));
     expect(r.demandHalfLifeMs).toBe(12_000);
+    expect(r.keyHalfLifeMs).toBe(base.keyHalfLifeMs / 600);
+    expect(r.streamIdleMs).toBe(base.streamIdleMs / 600);
     expect(r.successorHalfLifeMs).toBe(base.successorHalfLifeMs / 600);
     expect(r.sessionGapMs).toBe(base.sessionGapMs / 600);
     expect(r.retrainIntervalMs).toBe(base.retrainIntervalMs / 600);

@@ -29,9 +29,10 @@ import { z } from "zod";
  *   budget's `burst_minutes` and how often learned rules are fetched; its
  *   `min_demand` (decayed reads per second) and the budget's `per_minute`
  *   and `max_live_qps` are rates, so they are multiplied;
- * - analyzer: the half-lives of demand, successors, learned fan-out, next
- *   reads and entity relations, the fan-out and next-read windows, the
- *   session gap, the next-action retraining period and the least time
+ * - analyzer: the half-lives of demand (per key too), successors, learned
+ *   fan-out, next reads and entity relations, the fan-out and next-read
+ *   windows, the session gap, how long a sequential run may pause, the
+ *   next-action retraining period and the least time
  *   between retraining rounds (scaled with the period, so that a period
  *   above it stays above it);
  * - the cache's query reporter: its flush interval.
@@ -105,7 +106,7 @@ export function scaleTaskTypeConfig(registry: TaskTypeRegistry, scale: number): 
   );
 }
 
-/** The analyzer's options with its half-lives, windows, session gap, retraining period and minimum interval scaled. */
+/** The analyzer's options with its half-lives, windows, session gap, run pause, retraining period and minimum interval scaled. */
 export function scaleAnalyzerOptions(
   options: Partial<AnalyzerOptions>,
   scale: number,
@@ -115,8 +116,10 @@ export function scaleAnalyzerOptions(
   return {
     ...options,
     demandHalfLifeMs: scaledMs(r.demandHalfLifeMs, scale),
+    keyHalfLifeMs: scaledMs(r.keyHalfLifeMs, scale),
     successorHalfLifeMs: scaledMs(r.successorHalfLifeMs, scale),
     sessionGapMs: scaledMs(r.sessionGapMs, scale),
+    streamIdleMs: scaledMs(r.streamIdleMs, scale),
     retrainIntervalMs: scaledMs(r.retrainIntervalMs, scale),
     retrainMinIntervalMs: scaledMs(r.retrainMinIntervalMs, scale),
     fanOut: {

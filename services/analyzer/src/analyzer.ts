@@ -71,7 +71,7 @@ export class Analyzer {
     this.#observer = observer;
     this.rates = decayRatesOf(s);
     this.#sequences = new SequenceTracker(s.sequenceCapacity, s.sessionGapMs);
-    this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity });
+    this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity, idleMs: s.streamIdleMs });
     this.#readAhead = new ReadAheadQueue(s.readAheadCapacity);
     const model = {
       settings: s,

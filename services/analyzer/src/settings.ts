@@ -2,6 +2,7 @@ import { type Clock, systemClock } from "@prescient/core";
 import { type EntityRelationsOptions, entityRelationsDefaults } from "./core/entity-relations.js";
 import { type FanOutLearnerOptions, fanOutLearnerDefaults } from "./core/fan-out-learner.js";
 import { type DecayRates, rateOfHalfLife } from "./core/forward-decay.js";
+import { sequentialStreamsDefaults } from "./core/sequential-streams.js";
 import { defaultNextActionSettings, type NextActionSettings } from "./next-action/trainer.js";
 
 /**
@@ -41,6 +42,11 @@ export interface AnalyzerSettings {
   sequenceCapacity: number;
   /** Reads or actions further apart than this belong to different sessions. Default 30 minutes. */
   sessionGapMs: number;
+  /**
+   * A sequential run not read for this long has ended: a scan that pauses
+   * longer is a new one (SequentialStreams' idleMs). Default 1 minute.
+   */
+  streamIdleMs: number;
   /**
    * Keys predicted past a sequential run each time a read moves it forward
    * (default 4), and readahead keys held until taken (default 10,000).
@@ -134,6 +140,7 @@ export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSetti
     successorsPerKey: 8,
     sequenceCapacity: 100_000,
     sessionGapMs: 30 * 60_000,
+    streamIdleMs: sequentialStreamsDefaults.idleMs,
     readAheadDepth: 4,
     readAheadCapacity: 10_000,
     maxClockSkewMs: 5 * 60_000,

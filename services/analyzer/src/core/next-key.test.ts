@@ -174,6 +174,26 @@ describe("PredictNextKeys", () => {
     ]);
     const ahead = analyzer.takeReadAhead(0);
     expect(ahead.map((k) => k.key)).toEqual(["acme/page/new.3", "acme/page/new.4", "acme/page/new.5"]);
+
+    // A run that pauses longer than streamIdleMs has ended: its next page starts a new one, and
+    // predicts nothing (a time-scaled mesh shortens this pause with every other duration).
+    const paused = async (streamIdleMs: number): Promise<string[]> => {
+      const c = new ManualClock(t0);
+      const a = coreAnalyzer(c, { streamIdleMs });
+      await ingest(a, c, tenScannedFiles(t0));
+      a.takeReadAhead(100_000);
+      await ingest(a, c, [
+        query(t0 + 200_000, "acme", "page", "p.0"),
+        query(t0 + 201_000, "acme", "page", "p.1"),
+      ]);
+      a.takeReadAhead(100_000);
+      await ingest(a, c, [query(t0 + 231_000, "acme", "page", "p.2")]);
+      return a.takeReadAhead(0).map((k) => k.key);
+    };
+    const continued = await paused(60_000);
+    expect(continued.length).toBeGreaterThan(0);
+    for (const k of continued) expect(Number(k.split(".").at(-1))).toBeGreaterThan(2);
+    expect(await paused(20_000)).toEqual([]);
     expect(ahead[0]!.confidence).toBeGreaterThan(0.8);
     expect(analyzer.takeReadAhead(10)).toEqual([]);
     expect(() => analyzer.takeReadAhead(-1)).toThrow(/limit must be from 0 to 100000/);
