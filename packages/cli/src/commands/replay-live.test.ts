@@ -140,6 +140,10 @@ describe("prescient replay --live against a running mesh", () => {
       const pre = await callUnary(precomputer.stats.bind(precomputer), {});
       const triggered = pre.enqueuedByReason.find((x) => x.name === "trigger");
       expect(Number(triggered?.count ?? 0)).toBeGreaterThanOrEqual(live.triggers.tasksQueued);
+      // The executor completed what was enqueued (the run waits for nothing, so a few may still run).
+      expect(live.mesh.completed).toBeGreaterThan(0);
+      expect(live.mesh.completed).toBeLessThanOrEqual(live.triggers.tasksQueued + live.lookups.enqueued + 50);
+      expect(live.predictedComputes?.byReason.trigger).toBeGreaterThan(0);
     } finally {
       cache.close();
       precomputer.close();
@@ -168,6 +172,11 @@ describe("prescient replay --live against a running mesh", () => {
     expect(r.stdout).toMatch(/simulated prescient\s+32\s/);
     expect(r.stdout).toMatch(/live \(mesh\)\s+32\s+\d+\.\d%/);
     expect(r.stdout).toMatch(/object -> campaign_analytics/);
+    // What the mesh computed beside what the simulation forecast, by reason: the 5 uploads fan out to
+    // 6 trigger tasks each in both.
+    expect(r.stdout).toMatch(/Computes by reason, live \(enqueued\) against simulated prescient/);
+    expect(r.stdout).toMatch(/\btrigger\s+30\s+30\b/);
+    expect(r.stdout).toMatch(/total \(live: completed\)\s+\d+\s+\d+/);
   }, 30_000);
 
   it("computes the onnx types live from synthetic entity features: re-reads hit, nothing is dead-lettered", async () => {

@@ -163,8 +163,12 @@ export interface LiveResult {
     precomputerEnqueued: Record<string, number> | undefined;
     /** Tasks dead-lettered during the run, by task type (the executor's QueueStats). */
     deadLetters: Record<string, number> | undefined;
+    /** Tasks the executor completed during the run, every reason (its QueueStats). */
+    completed: number | undefined;
   };
   predicted: PredictedRow[];
+  /** The simulated prescient's computes by reason and in all, to hold the mesh's against. */
+  predictedComputes: { byReason: Record<string, number>; total: number } | undefined;
 }
 
 const onMissCode: Record<LiveOnMiss, cacheV1.OnMiss> = {
@@ -210,13 +214,17 @@ async function precomputerCounters(
   }
 }
 
-async function deadByType(
+/** The queue's dead letters by task type and its completed tasks; undefined when the executor does not answer. */
+async function queueCounts(
   client: executorV1.ExecutorServiceClient,
   timeoutMs: number,
-): Promise<Record<string, number> | undefined> {
+): Promise<{ dead: Record<string, number>; completed: number } | undefined> {
   try {
     const s = await callUnary(client.queueStats.bind(client), {}, { timeoutMs });
-    return Object.fromEntries(s.byTaskType.map((t) => [t.taskType, Number(t.counts?.dead ?? 0)]));
+    return {
+      dead: Object.fromEntries(s.byTaskType.map((t) => [t.taskType, Number(t.counts?.dead ?? 0)])),
+      completed: Number(s.total?.completed ?? 0),
+    };
   } catch {
     return undefined;
   }
@@ -238,6 +246,14 @@ function summarize(h: Histogram, count: number, sumUs: number): LatencySummary {
     maxMs: count === 0 ? 0 : h.maxValue / 1000,
     meanMs: count === 0 ? 0 : sumUs / count / 1000,
   };
+}
+
+/** The simulated prescient's computes, by the reason that started them. */
+function predictedComputes(report: ReplayReport): LiveResult["predictedComputes"] {
+  const p = report.policies.find((x) => x.policy === "prescient");
+  if (p === undefined) return undefined;
+  const byReason = Object.fromEntries(Object.entries(p.byReason).map(([r, v]) => [r, v.computes]));
+  return { byReason, total: p.computes.total };
 }
 
 /** The simulated policies a live run is compared with, in the report's order. */
@@ -296,7 +312,7 @@ export async function liveReplay(
       );
     }
     const precomputerBefore = await precomputerCounters(precomputers, timeoutMs);
-    const deadBefore = await deadByType(executor, timeoutMs);
+    const queueBefore = await queueCounts(executor, timeoutMs);
 
     const lookups = { sent: 0, answered: 0, hits: 0, stale: 0, misses: 0, enqueued: 0, errors: 0 };
     const triggers = { events: 0, sent: 0, ok: 0, tasksQueued: 0, skippedFresh: 0, noRule: 0, errors: 0 };
@@ -452,7 +468,7 @@ export async function liveReplay(
       after = undefined;
     }
     const precomputerAfter = await precomputerCounters(precomputers, timeoutMs);
-    const deadAfter = await deadByType(executor, timeoutMs);
+    const queueAfter = await queueCounts(executor, timeoutMs);
     const rate = (n: number): number => (lookups.answered === 0 ? 0 : n / lookups.answered);
     return {
       addr: options.addr,
@@ -497,9 +513,16 @@ export async function liveReplay(
             ? delta(precomputerAfter, precomputerBefore)
             : undefined,
         deadLetters:
-          deadBefore !== undefined && deadAfter !== undefined ? delta(deadAfter, deadBefore) : undefined,
+          queueBefore !== undefined && queueAfter !== undefined
+            ? delta(queueAfter.dead, queueBefore.dead)
+            : undefined,
+        completed:
+          queueBefore !== undefined && queueAfter !== undefined
+            ? queueAfter.completed - queueBefore.completed
+            : undefined,
       },
       predicted: predictedRows(report),
+      predictedComputes: predictedComputes(report),
     };
   } finally {
     histogram.destroy();

@@ -17,12 +17,38 @@ export function timeScaleLine(r: Pick<LiveResult, "meshTimeScale" | "speed">): s
 
 /** The mesh the run drove: its address, or each service's replicas when they were given apart. */
 function against(r: LiveResult): string {
-  const { cache, precomputer, executor } = r.addrs;
-  const all = [...cache, ...precomputer, ...executor];
-  if (all.length === 3 && all.every((a) => a === r.addr)) return r.addr;
+  const { cache, precomputer, executor, analyzer } = r.addrs;
+  const all = [...cache, ...precomputer, ...executor, ...analyzer];
+  if (all.length === 4 && all.every((a) => a === r.addr)) return r.addr;
   const list = (name: string, a: string[]): string =>
     a.length === 1 ? `${name} ${a[0]}` : `${a.length} ${name}s (${a.join(", ")})`;
-  return `${list("cache", cache)}, ${list("precomputer", precomputer)}, ${list("executor", executor)}`;
+  return `${list("cache", cache)}, ${list("precomputer", precomputer)}, ${list("executor", executor)}, ${list("analyzer", analyzer)}`;
+}
+
+/**
+ * The mesh's computes beside the simulated prescient's, by reason: what
+ * the replay forecast it would spend, not only what it would hit. Live, a
+ * reason's figure is what was enqueued for it (the precomputer's counters,
+ * and the misses the cache enqueued), where a task merged into one already
+ * queued counts too; the total is what the executor completed during the run.
+ */
+function computesTable(r: LiveResult): string[] {
+  const sim = r.predictedComputes;
+  const enqueued = r.mesh.precomputerEnqueued;
+  if (sim === undefined || enqueued === undefined) return [];
+  const live: Record<string, number> = { ...enqueued, miss: r.lookups.enqueued };
+  const reasons = [...new Set([...Object.keys(live), ...Object.keys(sim.byReason)])].sort();
+  const rows = reasons.map((reason) => [reason, int(live[reason] ?? 0), int(sim.byReason[reason] ?? 0)]);
+  rows.push([
+    "total (live: completed)",
+    r.mesh.completed === undefined ? "-" : int(r.mesh.completed),
+    int(sim.total),
+  ]);
+  return [
+    "",
+    "Computes by reason, live (enqueued) against simulated prescient",
+    textTable(["reason", "live", "simulated"], rows),
+  ];
 }
 
 /** The live run beside the simulation's prediction for the same trace, as text. */
@@ -99,12 +125,7 @@ export function renderLive(r: LiveResult): string {
         ? `; the cache counted ${int(r.mesh.cache.hits)} hits (${int(r.mesh.cache.staleHits)} stale), ${int(r.mesh.cache.misses)} misses, ${int(r.mesh.cache.errors)} errors`
         : ""),
   );
-  if (r.mesh.precomputerEnqueued !== undefined) {
-    const e = Object.entries(r.mesh.precomputerEnqueued);
-    out.push(
-      `precomputer enqueued: ${e.length === 0 ? "nothing" : e.map(([k, v]) => `${k} ${int(v)}`).join(", ")}`,
-    );
-  }
+  out.push(...computesTable(r));
   const mapped = Object.entries(r.typeMap);
   if (mapped.length > 0)
     out.push(
