@@ -16,6 +16,24 @@ import { runCommand } from "./run-command.test-util.js";
 
 const run = (...args: string[]) => runCommand(registerReplay, ["replay", ...args]);
 
+/** A live run of `file` against the test's mesh at its own 200x, under a run tag of its own; answers the JSON's live part. */
+async function runLive(file: string, tag: string): Promise<LiveResult> {
+  const r = await run(
+    file,
+    "--live",
+    "--addr",
+    addr,
+    "--speed",
+    "200",
+    "--run-tag",
+    tag,
+    "--json",
+    "--no-progress",
+  );
+  expect(r.code).toBe(0);
+  return (JSON.parse(r.stdout) as { live: LiveResult }).live;
+}
+
 /**
  * `prescient replay --live` against a real mesh, every service in this
  * process on an ephemeral port with in-memory stores, living 200 times
@@ -183,20 +201,7 @@ describe("prescient replay --live against a running mesh", () => {
     const cache = new cacheV1.CacheServiceClient(addr, credentials.createInsecure());
     const executor = new executorV1.ExecutorServiceClient(addr, credentials.createInsecure());
     try {
-      const r = await run(
-        onnx,
-        "--live",
-        "--addr",
-        addr,
-        "--speed",
-        "200",
-        "--run-tag",
-        "onnx",
-        "--json",
-        "--no-progress",
-      );
-      expect(r.code).toBe(0);
-      const { live } = JSON.parse(r.stdout) as { live: LiveResult };
+      const live = await runLive(onnx, "onnx");
       expect(live.lookups).toMatchObject({ sent: 31, answered: 31, errors: 0 });
       expect(live.triggers).toMatchObject({ sent: 3, ok: 3, errors: 0 });
       // Each ad misses once (the miss carries its features and is enqueued), then hits.
@@ -305,20 +310,7 @@ describe("prescient replay --live against a running mesh", () => {
     const file = join(mkdtempSync(join(tmpdir(), "replay-live-")), "backend.csv");
     writeFileSync(file, `${rows.join("\n")}\n`);
     const started = Date.now();
-    const r = await run(
-      file,
-      "--live",
-      "--addr",
-      addr,
-      "--speed",
-      "200",
-      "--run-tag",
-      "backend",
-      "--json",
-      "--no-progress",
-    );
-    expect(r.code).toBe(0);
-    const { live } = JSON.parse(r.stdout) as { live: LiveResult };
+    const live = await runLive(file, "backend");
     expect(live.launches).toEqual({ announced: 1, registered: 1, errors: 0 });
     // Registered, not triggered: the simulation warms it at its launch, not when it is announced.
     expect(live.triggers).toMatchObject({ events: 0, sent: 0 });
