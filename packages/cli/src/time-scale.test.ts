@@ -57,6 +57,51 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(scaleTaskTypeConfig(shipped, 1)).toBe(shipped);
   });
 
+  it("decides for every duration the analyzer has whether it is policy (compressed) or left in wall time", () => {
+    // Every duration set to one value: each must come out compressed unless it is named here as
+    // operational or bound to the calendar. A duration added to the analyzer fails this until it is
+    // placed (the per-key demand half-life and the run pause were once left out unnoticed).
+    const leftInWallTime = new Set([
+      "predictorTimeoutMs", // deadlines and operational periods
+      "cleanupIntervalMs",
+      "ingestFlushIntervalMs",
+      "ringHeartbeatMs",
+      "ringTtlMs",
+      "forwardTimeoutMs",
+      "maxClockSkewMs",
+      "defaultComputeMs", // how long computing takes is measured, not compressed
+      "profileHalfLifeMs", // the hour-of-week traffic profile is the calendar's
+    ]);
+    const durations = (o: object, path = ""): Array<[string, number]> =>
+      Object.entries(o).flatMap(([k, v]): Array<[string, number]> => {
+        if (typeof v === "number" && k.endsWith("Ms")) return [[`${path}${k}`, v]];
+        if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map))
+          return durations(v as object, `${path}${k}.`);
+        return [];
+      });
+    const every = 6_000_000;
+    const set = (o: object): object =>
+      Object.fromEntries(
+        Object.entries(o).map(([k, v]) => [
+          k,
+          typeof v === "number" && k.endsWith("Ms")
+            ? every
+            : v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map)
+              ? set(v as object)
+              : v,
+        ]),
+      );
+    const { clock: _clock, ...options } = resolveOptions({}) as ReturnType<typeof resolveOptions> & {
+      clock?: unknown;
+    };
+    const all = set(options) as Parameters<typeof scaleAnalyzerOptions>[0];
+    const scaled = new Map(durations(resolveOptions(scaleAnalyzerOptions(all, 600))));
+    const names = durations(resolveOptions(all)).map(([name]) => name);
+    expect(names.length).toBeGreaterThan(15);
+    for (const name of names)
+      expect([name, scaled.get(name)]).toEqual([name, leftInWallTime.has(name) ? every : every / 600]);
+  });
+
   it("compresses the analyzer's half-lives, windows, session gap, run pause and retraining, and the query log's flush", () => {
     const base = resolveOptions({ demandHalfLifeMs: 7_200_000 });
     const r = resolveOptions(scaleAnalyzerOptions({ demandHalfLifeMs: 7_200_000 }, 600));

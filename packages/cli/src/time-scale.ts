@@ -31,8 +31,8 @@ import { z } from "zod";
  *   and `max_live_qps` are rates, so they are multiplied;
  * - analyzer: the half-lives of demand (per key too), successors, learned
  *   fan-out, next reads and entity relations, the fan-out and next-read
- *   windows, the session gap, how long a sequential run may pause, the
- *   next-action retraining period and the least time
+ *   windows and least delays, the session gap, how long a sequential run
+ *   may pause, the next-action retraining period and the least time
  *   between retraining rounds (scaled with the period, so that a period
  *   above it stays above it);
  * - the cache's query reporter: its flush interval.
@@ -125,6 +125,7 @@ export function scaleAnalyzerOptions(
     fanOut: {
       ...r.fanOut,
       windowMs: scaledMs(r.fanOut.windowMs, scale),
+      minDelayMs: scaledMs(r.fanOut.minDelayMs, scale),
       halfLifeMs: scaledMs(r.fanOut.halfLifeMs, scale),
     },
     nextReads: {
