@@ -1,6 +1,6 @@
 import { queryReporterDefaults, resolveOptions } from "@prescient/analyzer";
 import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
-import { parsePrecomputerConfig } from "@prescient/precomputer";
+import { parsePrecomputerConfig, precomputerDefaults, readCalibrationDefaults } from "@prescient/precomputer";
 import { describe, expect, it } from "vitest";
 import { startMesh } from "./mesh.js";
 import {
@@ -12,6 +12,15 @@ import {
 } from "./time-scale.js";
 
 const shipped = loadTaskTypes(defaultTaskTypesPath);
+
+/** Every duration (a number named …Ms) in an options object, nested ones as `outer.inner`. */
+const durations = (o: object, path = ""): Array<[string, number]> =>
+  Object.entries(o).flatMap(([k, v]): Array<[string, number]> => {
+    if (typeof v === "number" && k.endsWith("Ms")) return [[`${path}${k}`, v]];
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map))
+      return durations(v as object, `${path}${k}.`);
+    return [];
+  });
 
 describe("prescient up --time-scale: policy durations divided, rates multiplied", () => {
   it("rounds a compressed duration to whole milliseconds, at least 1, and keeps 0 (off) as 0", () => {
@@ -72,13 +81,6 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
       "defaultComputeMs", // how long computing takes is measured, not compressed
       "profileHalfLifeMs", // the hour-of-week traffic profile is the calendar's
     ]);
-    const durations = (o: object, path = ""): Array<[string, number]> =>
-      Object.entries(o).flatMap(([k, v]): Array<[string, number]> => {
-        if (typeof v === "number" && k.endsWith("Ms")) return [[`${path}${k}`, v]];
-        if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map))
-          return durations(v as object, `${path}${k}.`);
-        return [];
-      });
     const every = 6_000_000;
     const set = (o: object): object =>
       Object.fromEntries(
@@ -102,6 +104,24 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
       expect([name, scaled.get(name)]).toEqual([name, leftInWallTime.has(name) ? every : every / 600]);
   });
 
+  it("decides the same for every duration of the precomputer core", () => {
+    const leftInWallTime = new Set(["predictionTimeoutMs", "loadMaxAgeMs"]); // a deadline, a sampling age
+    const base = { ...precomputerDefaults, readCalibration: readCalibrationDefaults };
+    const scaled = scalePrecomputerCoreOptions(600);
+    const merged = new Map(
+      durations({
+        ...base,
+        ...scaled,
+        readCalibration: { ...readCalibrationDefaults, ...scaled.readCalibration },
+      }),
+    );
+    const names = durations(base);
+    expect(names.map(([n]) => n)).toContain("readCalibration.halfLifeMs");
+    for (const [name, ms] of names)
+      expect([name, merged.get(name)]).toEqual([name, leftInWallTime.has(name) ? ms : scaledMs(ms, 600)]);
+    expect(scalePrecomputerCoreOptions(1)).toEqual({});
+  });
+
   it("compresses the analyzer's half-lives, windows, session gap, run pause and retraining, and the query log's flush", () => {
     const base = resolveOptions({ demandHalfLifeMs: 7_200_000 });
     const r = resolveOptions(scaleAnalyzerOptions({ demandHalfLifeMs: 7_200_000 }, 600));
@@ -117,8 +137,6 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(r.nextReads.windowMs).toBe(base.nextReads.windowMs / 600);
     expect(r.nextReads.minDelayMs).toBe(scaledMs(base.nextReads.minDelayMs, 600));
     expect(r.nextReads.halfLifeMs).toBe(base.nextReads.halfLifeMs / 600);
-    expect(scalePrecomputerCoreOptions(600)).toEqual({ learnedRulesRefreshMs: 100 });
-    expect(scalePrecomputerCoreOptions(1)).toEqual({});
     expect(r.relations.halfLifeMs).toBe(base.relations.halfLifeMs / 600);
     // Calendar-bound and operational settings stay.
     expect(r.profileHalfLifeMs).toBe(base.profileHalfLifeMs);

@@ -10,6 +10,7 @@ import {
   parseDuration,
   parsePrecomputerConfig,
   precomputerDefaults,
+  readCalibrationDefaults,
 } from "@prescient/precomputer";
 import { z } from "zod";
 
@@ -26,7 +27,8 @@ import { z } from "zod";
  * - precomputer: the periods of interval schedules (`every`: refresh-ahead,
  *   readahead, launch warming), off-peak checks (`check_every`), launch
  *   warming's `lead` and `hours_ahead`, refresh-ahead's `horizon`, the
- *   budget's `burst_minutes` and how often learned rules are fetched; its
+ *   budget's `burst_minutes`, how often learned rules are fetched and the
+ *   half-life of the read calibration's evidence; its
  *   `min_demand` (decayed reads per second) and the budget's `per_minute`
  *   and `max_live_qps` are rates, so they are multiplied;
  * - analyzer: the half-lives of demand (per key too), successors, learned
@@ -138,11 +140,17 @@ export function scaleAnalyzerOptions(
   };
 }
 
-/** The precomputer core's periods of policy: how often it fetches the learned rules. */
+/**
+ * The precomputer core's durations of policy: how often it fetches the
+ * learned rules, and how long the read calibration's evidence lasts.
+ */
 export function scalePrecomputerCoreOptions(scale: number): Partial<PrecomputerCoreOptions> {
   return scale === 1
     ? {}
-    : { learnedRulesRefreshMs: scaledMs(precomputerDefaults.learnedRulesRefreshMs, scale) };
+    : {
+        learnedRulesRefreshMs: scaledMs(precomputerDefaults.learnedRulesRefreshMs, scale),
+        readCalibration: { halfLifeMs: scaledMs(readCalibrationDefaults.halfLifeMs, scale) },
+      };
 }
 
 /** The cache's query reporter, flushing S times sooner. */

@@ -59,6 +59,7 @@ export type {
 } from "./core/ports.js";
 export { noLoad, silentLog } from "./core/ports.js";
 export { Precomputer, type PrecomputerStats } from "./core/precomputer.js";
+export { type ReadCalibrationOptions, readCalibrationDefaults } from "./core/read-calibration.js";
 export {
   type EntityRef,
   type PrecomputerDeps,
