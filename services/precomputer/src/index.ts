@@ -59,7 +59,6 @@ export type {
 } from "./core/ports.js";
 export { noLoad, silentLog } from "./core/ports.js";
 export { Precomputer, type PrecomputerStats } from "./core/precomputer.js";
-export { type ReadCalibrationOptions, readCalibrationDefaults } from "./core/read-calibration.js";
 export {
   type EntityRef,
   type PrecomputerDeps,
@@ -76,6 +75,7 @@ export {
   taskTypesOfAction,
 } from "./core/predicted.js";
 export { RareWarnings } from "./core/rare-warnings.js";
+export { type ReadCalibrationOptions, readCalibrationDefaults } from "./core/read-calibration.js";
 export {
   planRefreshAhead,
   type RefreshCandidate,
