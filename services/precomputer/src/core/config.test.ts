@@ -120,38 +120,28 @@ schedules:
   });
 
   it("keys a predicted action's types by the user or their related entities, never by an entity it has not made", () => {
-    const r = parseTaskTypes(`
+    /** The config of one type `a` and one predicted action `open` mapped to `targets`. */
+    const parseOpen = (targets: string) => {
+      const r = parseTaskTypes(`
 task_types:
   a: { kind: external, ttl_seconds: 60 }
 precomputer:
   predicted:
     actions:
-      open: [a, { task_type: a, key_by: related, related_limit: 7 }]
+      open: ${targets}
 `);
-    expect(parsePrecomputerConfig(r.raw, r, validateCron).predicted.actions.get("open")).toEqual([
+      return () => parsePrecomputerConfig(r.raw, r, validateCron);
+    };
+    expect(
+      parseOpen("[a, { task_type: a, key_by: related, related_limit: 7 }]")().predicted.actions.get("open"),
+    ).toEqual([
       { taskType: "a", keyBy: "user", relatedLimit: 3 },
       { taskType: "a", keyBy: "related", relatedLimit: 7 },
     ]);
-    const bad = parseTaskTypes(`
-task_types:
-  a: { kind: external, ttl_seconds: 60 }
-precomputer:
-  predicted:
-    actions:
-      open: [{ task_type: a, key_by: entity }, { task_type: nope }]
-`);
-    expect(() => parsePrecomputerConfig(bad.raw, bad, validateCron)).toThrow(
+    expect(parseOpen("[{ task_type: a, key_by: entity }, { task_type: nope }]")).toThrow(
       /precomputer\.predicted\.actions\.open\.0\.key_by/,
     );
-    const unknown = parseTaskTypes(`
-task_types:
-  a: { kind: external, ttl_seconds: 60 }
-precomputer:
-  predicted:
-    actions:
-      open: [a, { task_type: nope, key_by: related }]
-`);
-    expect(() => parsePrecomputerConfig(unknown.raw, unknown, validateCron)).toThrow(
+    expect(parseOpen("[a, { task_type: nope, key_by: related }]")).toThrow(
       'precomputer.predicted.actions.open[1]: unknown task type "nope"',
     );
   });

@@ -16,8 +16,10 @@ import type { TaskReason } from "./types.js";
 
 const durationSchema = z.union([z.string(), z.number()]);
 const priority = z.number().int().min(1).max(10);
+/** Related entities per `related` target when none is named. */
+export const defaultRelatedLimit = 3;
 /** `related`: how many of the user's related entities. */
-const relatedLimit = z.number().int().min(1).max(50).default(3);
+const relatedLimit = z.number().int().min(1).max(50).default(defaultRelatedLimit);
 
 /** A target given by its task type's name alone takes every default: `[a]` is `[{ task_type: a }]`. */
 function byName<T extends z.ZodType>(target: T) {

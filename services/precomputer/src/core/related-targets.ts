@@ -1,5 +1,5 @@
 import { errorMessage } from "@prescient/core";
-import type { TriggerRule } from "./config.js";
+import { defaultRelatedLimit, type TriggerRule } from "./config.js";
 import type { PrecomputerCounters } from "./counters.js";
 import { subjectOf } from "./fan-out.js";
 import type { PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
@@ -7,9 +7,6 @@ import type { RareWarnings } from "./rare-warnings.js";
 import { analyzerUnavailable } from "./trigger-predictions.js";
 import type { TriggerEvent } from "./types.js";
 import { withTimeout } from "./with-timeout.js";
-
-/** Related entities per `related` target when the rule names no limit. */
-export const defaultRelatedLimit = 3;
 
 /**
  * The entities a rule's `related` targets key by: for each such target, the

@@ -174,7 +174,6 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
     },
     async onEvent(e) {
       const p = precomputer!;
-      features.triggered(e.tenant, e.entity);
       const launch = launchOfEvent(e);
       if (launch !== undefined) {
         // A launch announced ahead: the backend registers it with the analyzer, for launch warming.
@@ -193,6 +192,8 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
         }
         return;
       }
+      // A trigger carries its entity's features (the live replay sends them with each); a launch does not.
+      features.triggered(e.tenant, e.entity);
       try {
         await p.trigger({
           type: e.event,
