@@ -1,5 +1,5 @@
 import { queryReporterDefaults, resolveOptions } from "@prescient/analyzer";
-import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
+import { defaultTaskTypesPath, loadTaskTypes, TaskTypeRegistry } from "@prescient/core";
 import { parsePrecomputerConfig, precomputerDefaults, readCalibrationDefaults } from "@prescient/precomputer";
 import { describe, expect, it } from "vitest";
 import { startMesh } from "./mesh.js";
@@ -120,6 +120,66 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     for (const [name, ms] of names)
       expect([name, merged.get(name)]).toEqual([name, leftInWallTime.has(name) ? ms : scaledMs(ms, 600)]);
     expect(scalePrecomputerCoreOptions(1)).toEqual({});
+  });
+
+  it("decides the same for every duration of the precomputer's configuration, schedules included", () => {
+    // Every duration in the file set to 100 minutes (hours_ahead, in hours, to 100): each must come
+    // out compressed unless named here as operational or bound to the calendar. A duration added to
+    // the configuration fails this until scaleTaskTypeConfig places it.
+    const leftInWallTime = new Set([
+      "leaseMs", // a run's lease and retry are operational, as task leases are
+      "retryAfterMs",
+      "windowMinutes", // the off-peak window is the calendar's
+      "maxPredictorQueueMs", // the predictor's measured queue wait, a back-off threshold
+    ]);
+    const every = "100m";
+    const run = { lease: every, retry_after: every };
+    const raw = {
+      ...shipped.raw,
+      schedules: {
+        interval: { job: "top_n", every, ...run },
+        off_peak: { job: "top_n", at: "off_peak", check_every: every, window_minutes: 100, ...run },
+        launches: { job: "launch_warming", every, lead: every, hours_ahead: 100, ...run },
+      },
+      precomputer: {
+        ...(shipped.raw.precomputer as object),
+        refresh_ahead: { horizon: every },
+        budget: { burst_minutes: 100 },
+      },
+    };
+    const registry = new TaskTypeRegistry(shipped.list(), raw);
+    /** Every time in the parsed configuration (…Ms, …Minutes, hoursAhead), schedules by name. */
+    const times = (o: object, path = ""): Array<[string, number]> =>
+      (o instanceof Map ? [...o.entries()] : Object.entries(o)).flatMap(([k, v]): Array<[string, number]> => {
+        if (typeof v === "number" && /(Ms|Minutes|hoursAhead)$/.test(k)) return [[`${path}${k}`, v]];
+        if (v !== null && typeof v === "object" && !Array.isArray(v))
+          return times(v as object, `${path}${k}.`);
+        return [];
+      });
+    const { rules: _rules, ...config } = parsePrecomputerConfig(raw, registry);
+    const scaled = scaleTaskTypeConfig(registry, 600);
+    const { rules: _scaledRules, ...scaledConfig } = parsePrecomputerConfig(scaled.raw, scaled);
+    const after = new Map(times(scaledConfig));
+    const names = times(config);
+    expect(names.map(([n]) => n)).toEqual(
+      expect.arrayContaining([
+        "schedules.interval.timing.everyMs",
+        "schedules.off_peak.timing.checkEveryMs",
+        "schedules.launches.leadMs",
+        "schedules.launches.hoursAhead",
+        "refreshAhead.horizonMs",
+        "budget.burstMinutes",
+      ]),
+    );
+    for (const [name, value] of names) {
+      const leaf = name.slice(name.lastIndexOf(".") + 1);
+      const expected = leftInWallTime.has(leaf)
+        ? value
+        : leaf.endsWith("Ms")
+          ? scaledMs(value, 600)
+          : value / 600;
+      expect([name, after.get(name)]).toEqual([name, expected]);
+    }
   });
 
   it("compresses the analyzer's half-lives, windows, session gap, run pause and retraining, and the query log's flush", () => {

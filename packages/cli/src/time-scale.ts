@@ -78,10 +78,9 @@ export function scaleTaskTypeConfig(registry: TaskTypeRegistry, scale: number): 
       r.every = asDuration(scaledMs(parseDuration(r.every as string | number), scale));
     if (spec.timing.kind === "off_peak")
       r.check_every = asDuration(scaledMs(spec.timing.checkEveryMs, scale));
-    if (spec.job === "launch_warming") {
-      r.lead = asDuration(scaledMs(spec.leadMs, scale));
-      r.hours_ahead = spec.hoursAhead / scale;
-    }
+    // Only launch warming reads them, but every schedule has them: all are compressed alike.
+    r.lead = asDuration(scaledMs(spec.leadMs, scale));
+    r.hours_ahead = spec.hoursAhead / scale;
     schedules[name] = r;
   }
   if (raw.schedules !== undefined) raw.schedules = schedules;
