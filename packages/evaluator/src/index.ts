@@ -21,9 +21,7 @@ export { renderLive, timeScaleLine } from "./live/render.js";
 export { type LiveAddresses, liveAddresses, parseAddressList, RoundRobin } from "./live/replicas.js";
 export { type FeatureSampler, type SyntheticFeatures, syntheticFeatures } from "./live/synthetic-features.js";
 export {
-  configuredEvents,
   type LiveTypeMap,
-  launchTaskTypesOf,
   liveTypeMap,
   MappedTraceSource,
   scaleTaskTypes,

@@ -139,7 +139,7 @@ describe("prescient replay --live against a running mesh", () => {
       expect(live.latency.count).toBe(32);
       expect(live.latency.p50Ms).toBeGreaterThan(0);
       expect(live.latency.p99Ms).toBeGreaterThanOrEqual(live.latency.p50Ms);
-      expect(live.triggers).toMatchObject({ events: 5, sent: 5, ok: 5, errors: 0, noRule: 0 });
+      expect(live.triggers).toMatchObject({ events: 5, ok: 5, errors: 0 });
       expect(live.triggers.tasksQueued).toBeGreaterThanOrEqual(5 * 5);
       // Keys the mesh does not know (`object`) were replayed as an external type it does.
       expect(live.typeMap).toEqual({ object: "campaign_analytics" });
@@ -203,7 +203,7 @@ describe("prescient replay --live against a running mesh", () => {
     try {
       const live = await runLive(onnx, "onnx");
       expect(live.lookups).toMatchObject({ sent: 31, answered: 31, errors: 0 });
-      expect(live.triggers).toMatchObject({ sent: 3, ok: 3, errors: 0 });
+      expect(live.triggers).toMatchObject({ events: 3, ok: 3, errors: 0 });
       // Each ad misses once (the miss carries its features and is enqueued), then hits.
       expect(live.byType.ctr_prediction?.reads).toBe(20);
       expect(live.byType.ctr_prediction?.hits).toBeGreaterThanOrEqual(12);
@@ -293,7 +293,7 @@ describe("prescient replay --live against a running mesh", () => {
       analyzer: [addr],
     });
     expect(live.lookups).toMatchObject({ sent: 32, answered: 32, errors: 0 });
-    expect(live.triggers).toMatchObject({ sent: 5, ok: 5, errors: 0 });
+    expect(live.triggers).toMatchObject({ events: 5, ok: 5, errors: 0 });
     expect(live.mesh.cache?.misses).toBe(2 * live.lookups.misses);
     expect(r.stderr).toMatch(/against 2 cache, 3 precomputer, 1 executor and 1 analyzer replicas/);
   }, 30_000);
@@ -313,7 +313,7 @@ describe("prescient replay --live against a running mesh", () => {
     const live = await runLive(file, "backend");
     expect(live.launches).toEqual({ announced: 1, registered: 1, errors: 0 });
     // Registered, not triggered: the simulation warms it at its launch, not when it is announced.
-    expect(live.triggers).toMatchObject({ events: 0, sent: 0 });
+    expect(live.triggers).toMatchObject({ events: 0, ok: 0 });
     expect(live.actions).toEqual({ sent: 6, accepted: 6, rejected: 0, errors: 0 });
     expect(live.addrs.analyzer).toEqual([addr]);
     expect(live.errors).toEqual({});
@@ -328,15 +328,45 @@ describe("prescient replay --live against a running mesh", () => {
       expect(upcoming.launches).toHaveLength(1);
       const launch = upcoming.launches[0]!;
       expect(launch).toMatchObject({ campaignId: "campaign-fall", entityIds: ["campaign-fall"] });
-      // The mesh's rule for the event names what its launch warms.
-      expect(launch.taskTypes).toEqual(
-        parsePrecomputerConfig(loadTaskTypes(defaultTaskTypesPath).raw, loadTaskTypes(defaultTaskTypesPath))
-          .rules.get("campaign_launch_scheduled")
-          ?.targets.map((t) => t.taskType),
-      );
+      // It names the event that announced it, and no task types: the mesh's precomputer warms those
+      // of its rule for the event (configured or learned), as the simulation's does.
+      expect(launch).toMatchObject({ event: "campaign_launch_scheduled", taskTypes: [] });
       const due = (launch.launchAt as Date).getTime();
       expect(due).toBeGreaterThanOrEqual(started + 180_000 - 1000);
       expect(due).toBeLessThanOrEqual(Date.now() + 180_000);
+    } finally {
+      analyzer.close();
+    }
+  }, 30_000);
+
+  it("triggers events no configuration names, as the simulation does: the mesh learns their rule and fans out by it", async () => {
+    // clip_posted has no configured rule. Six clips, each one's scene detection read a minute later by
+    // its poster, teach the mesh's analyzer the rule; two clips posted later are fanned out by it.
+    // Named without numbers, so that no readahead of a numbered run warms the later ones first.
+    const names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+    const rows = ["ts,key,tenant,user,task_type,entity,event"];
+    const clip = (at: number, i: number): void => {
+      rows.push(`${at},,acme,u${i},,clip-${names[i]},clip_posted`);
+      rows.push(`${at + 60},acme/scene_detection/clip-${names[i]},,u${i},,,`);
+    };
+    for (let i = 0; i < 6; i++) clip(i * 10, i);
+    for (let i = 6; i < 8; i++) clip(300 + i, i);
+    const file = join(mkdtempSync(join(tmpdir(), "replay-live-")), "unconfigured.csv");
+    writeFileSync(file, `${rows.join("\n")}\n`);
+    const live = await runLive(file, "unconfigured");
+    expect(live.triggers).toMatchObject({ events: 8, ok: 8, errors: 0 });
+    expect(live.errors).toEqual({});
+    // The later clips' scene detection was enqueued by the learned rule, and their reads hit.
+    expect(live.triggers.tasksQueued).toBeGreaterThanOrEqual(2);
+    expect(live.byType.scene_detection?.hits).toBeGreaterThanOrEqual(2);
+    const analyzer = new analyzerV1.AnalyzerServiceClient(addr, credentials.createInsecure());
+    try {
+      const { rules } = await callUnary(analyzer.learnedRules.bind(analyzer), {
+        tenant: "acme-unconfigured",
+      });
+      expect(rules.find((r) => r.event === "clip_posted")?.targets.map((t) => t.taskType)).toContain(
+        "scene_detection",
+      );
     } finally {
       analyzer.close();
     }

@@ -8,14 +8,12 @@ import {
 } from "@prescient/core";
 import {
   checkLiveAddress,
-  configuredEvents,
   type FeatureSampler,
   glossaryText,
   type LiveAddresses,
   type LiveConnection,
   type LiveOnMiss,
   type LiveResult,
-  launchTaskTypesOf,
   liveReplay,
   liveTypeMap,
   MappedTraceSource,
@@ -371,8 +369,6 @@ async function runLive(
       allowRemote: flags.allowRemote,
       mapType: typeMap.map,
       typeMap: typeMap.used,
-      events: configuredEvents(taskTypes),
-      launchTaskTypes: launchTaskTypesOf(taskTypes),
       features: syntheticFeatures(taskTypes, exampleFeatureSamplers()),
       ...(meshScale !== undefined ? { meshTimeScale: meshScale } : {}),
       ...(flags.runTag !== undefined ? { runTag: flags.runTag } : {}),

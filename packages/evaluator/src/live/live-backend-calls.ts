@@ -14,12 +14,16 @@ export interface LiveBackendCallsOptions {
   speed: number;
   /** The tenant the mesh knows a trace's tenant by (a run tag appended). */
   tenantOf: (tenant: string) => string;
-  /** The task types a launch of an event warms: the mesh's rule for it. */
-  launchTaskTypes: (event: string) => string[];
   /** How long actions gather before one RecordActions, in trace ms (the simulation's reporter interval). */
   flushTraceMs: number;
   /** Actions per RecordActions at most. */
   batchSize: number;
+  /**
+   * RecordActions calls in flight at most. At it, actions gather and each
+   * read waits (holding one of the pacer's slots) until a call returns, so a
+   * slow analyzer slows the run rather than piling calls and actions up.
+   */
+  maxInFlight: number;
   timeoutMs: number;
   /** A failed call, for the run's error counts. */
   failed: (what: string, e: unknown) => void;
@@ -36,7 +40,9 @@ export interface LiveBackendCounts {
  * analyzer: each read by a user as an action, gathered for the simulation's
  * reporter interval (compressed by the speed) into one RecordActions; each
  * launch announced ahead registered, due at its time compressed likewise.
- * Times are the wall clock's: the mesh lives on it.
+ * Times are the wall clock's: the mesh lives on it. At most `maxInFlight`
+ * RecordActions are in flight, and at most `batchSize` plus one per waiting
+ * read are gathered.
  */
 export class LiveBackendCalls {
   readonly counts: LiveBackendCounts = {
@@ -46,9 +52,11 @@ export class LiveBackendCalls {
   readonly #options: LiveBackendCallsOptions;
   readonly #clients: analyzerV1.AnalyzerServiceClient[];
   readonly #next: RoundRobin<analyzerV1.AnalyzerServiceClient>;
-  #pending: analyzerV1.ActionEvent[] = [];
+  readonly #pending: analyzerV1.ActionEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  /** A send found every slot taken: the next call to return sends what gathered. */
+  #deferred = false;
 
   constructor(options: LiveBackendCallsOptions) {
     this.#options = options;
@@ -58,10 +66,19 @@ export class LiveBackendCalls {
     this.#next = new RoundRobin(this.#clients);
   }
 
-  /** A lookup was sent: the read is its user's action too. */
-  read(read: TraceRead): void {
+  /** Actions gathered and not yet sent. */
+  get gathered(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * A lookup is being sent: the read is its user's action too. Answers a
+   * promise to wait on before the lookup while every RecordActions slot is
+   * taken, else undefined.
+   */
+  read(read: TraceRead): Promise<void> | undefined {
     const action = actionOfRead(read);
-    if (action === undefined) return;
+    if (action === undefined) return undefined;
     this.#pending.push({
       time: new Date(),
       tenant: this.#options.tenantOf(action.tenant),
@@ -75,6 +92,12 @@ export class LiveBackendCalls {
       const wallMs = Math.max(1, Math.round(this.#options.flushTraceMs / this.#options.speed));
       this.#timer = setTimeout(() => this.#send(), wallMs);
     }
+    return this.#inFlight.size >= this.#options.maxInFlight ? this.#slot() : undefined;
+  }
+
+  async #slot(): Promise<void> {
+    // A returning call may hand its slot straight to a deferred send: wait until one stays free.
+    while (this.#inFlight.size >= this.#options.maxInFlight) await Promise.race(this.#inFlight);
   }
 
   /** Registers the launch an event announces; false when the event is one of now, to trigger. */
@@ -82,7 +105,7 @@ export class LiveBackendCalls {
     const launch = launchOfEvent(event);
     if (launch === undefined) return false;
     this.counts.launches.announced++;
-    const { speed, tenantOf, launchTaskTypes, timeoutMs } = this.#options;
+    const { speed, tenantOf, timeoutMs } = this.#options;
     const client = this.#next.next();
     try {
       await callUnary(
@@ -94,7 +117,9 @@ export class LiveBackendCalls {
             campaignId: launch.campaignId,
             launchAt: new Date(Date.now() + (launch.launchAt - event.time) / speed),
             entityIds: launch.entityIds,
-            taskTypes: launchTaskTypes(event.event),
+            // The mesh's precomputer warms the task types of the event's rule, configured or learned.
+            taskTypes: [],
+            event: launch.event,
           },
         },
         { timeoutMs },
@@ -107,10 +132,10 @@ export class LiveBackendCalls {
     return true;
   }
 
-  /** Sends what is gathered and waits for every RecordActions in flight. */
+  /** Sends what is gathered and waits for every RecordActions in flight, deferred ones too. */
   async flush(): Promise<void> {
     this.#send();
-    await Promise.all([...this.#inFlight]);
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   close(): void {
@@ -121,9 +146,16 @@ export class LiveBackendCalls {
   #send(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.length === 0) return;
-    const events = this.#pending;
-    this.#pending = [];
+    while (this.#pending.length > 0) {
+      if (this.#inFlight.size >= this.#options.maxInFlight) {
+        this.#deferred = true;
+        return;
+      }
+      this.#call(this.#pending.splice(0, this.#options.batchSize));
+    }
+  }
+
+  #call(events: analyzerV1.ActionEvent[]): void {
     const client = this.#next.next();
     this.counts.actions.sent += events.length;
     const call = callUnary(
@@ -141,7 +173,13 @@ export class LiveBackendCalls {
           this.#options.failed("RecordActions", e);
         },
       )
-      .finally(() => this.#inFlight.delete(call));
+      .finally(() => {
+        this.#inFlight.delete(call);
+        if (this.#deferred) {
+          this.#deferred = false;
+          this.#send();
+        }
+      });
     this.#inFlight.add(call);
   }
 }

@@ -105,10 +105,7 @@ export function renderLive(r: LiveResult): string {
   if (t.events > 0)
     out.push(
       "",
-      `triggers: ${int(t.sent)} sent, ${int(t.ok)} accepted, ${int(t.tasksQueued)} tasks queued, ${int(t.skippedFresh)} types skipped fresh, ${int(t.errors)} failed` +
-        (t.noRule > 0
-          ? `; ${int(t.noRule)} events not sent: the mesh has no rule for them (the simulated prescient learns rules from the trace, the mesh does not)`
-          : ""),
+      `triggers: ${int(t.events)} sent, ${int(t.ok)} accepted, ${int(t.tasksQueued)} tasks queued, ${int(t.skippedFresh)} types skipped fresh, ${int(t.errors)} failed`,
     );
   const { actions: a, launches: la } = r;
   if (la.announced > 0)

@@ -4,7 +4,7 @@ import { traceFile } from "../test/fixtures.test-util.js";
 import { openTrace } from "../trace/open-trace.js";
 import type { TraceRecord } from "../trace/record.js";
 import { checkLiveAddress, hostOf, isLoopback } from "./address.js";
-import { configuredEvents, liveTypeMap, MappedTraceSource, scaleTaskTypes } from "./type-map.js";
+import { liveTypeMap, MappedTraceSource, scaleTaskTypes } from "./type-map.js";
 
 const shipped = loadTaskTypes(defaultTaskTypesPath);
 
@@ -50,13 +50,7 @@ describe("live mode: task types, TTLs and events as the mesh sees them", () => {
     const scaled = scaleTaskTypes(shipped, 60);
     expect(scaled.get("dashboard_data").ttlMs).toBe(3600_000 * 60);
     expect(scaled.get("dashboard_data").staleGraceMs).toBe(300_000 * 60);
-    expect(configuredEvents(scaled)).toEqual(configuredEvents(shipped));
-    expect([...configuredEvents(shipped)].sort()).toEqual([
-      "campaign_created",
-      "campaign_launch_scheduled",
-      "user_login",
-      "video_uploaded",
-    ]);
+    expect(scaled.raw).toBe(shipped.raw);
   });
 });
 

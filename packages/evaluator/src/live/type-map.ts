@@ -1,5 +1,4 @@
 import { canonicalKey, InvalidArgumentError, TaskTypeRegistry } from "@prescient/core";
-import { parsePrecomputerConfig } from "@prescient/precomputer";
 import type { TraceRecord, TraceSource } from "../trace/record.js";
 
 /**
@@ -115,15 +114,4 @@ export function scaleTaskTypes(registry: TaskTypeRegistry, speed: number): TaskT
     registry.list().map((t) => ({ ...t, ttlMs: t.ttlMs * speed, staleGraceMs: t.staleGraceMs * speed })),
     registry.raw,
   );
-}
-
-/** The events the configuration has a fan-out rule for (the precomputer refuses any other). */
-export function configuredEvents(registry: TaskTypeRegistry): Set<string> {
-  return new Set(parsePrecomputerConfig(registry.raw, registry).rules.keys());
-}
-
-/** The task types a launch of each event warms: its configured rule's targets, as the simulation registers them. */
-export function launchTaskTypesOf(registry: TaskTypeRegistry): (event: string) => string[] {
-  const rules = parsePrecomputerConfig(registry.raw, registry).rules;
-  return (event) => rules.get(event)?.targets.map((t) => t.taskType) ?? [];
 }

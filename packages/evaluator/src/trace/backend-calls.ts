@@ -26,6 +26,8 @@ export interface BackendLaunch {
   /** ms since the epoch, trace time. */
   launchAt: number;
   entityIds: string[];
+  /** The announcing event's type: the mesh warms the task types of its rule. */
+  event: string;
 }
 
 /** The action a read stands for, or undefined when no user made it. */
@@ -42,5 +44,6 @@ export function launchOfEvent(event: TraceEvent): BackendLaunch | undefined {
     campaignId: event.entity,
     launchAt: event.anchor,
     entityIds: [event.entity],
+    event: event.event,
   };
 }

@@ -1,4 +1,5 @@
 import {
+  eventTypePattern,
   InvalidArgumentError,
   validateEntityId,
   validateTaskTypeName,
@@ -14,6 +15,8 @@ export interface LaunchInput {
   launchAt?: Date | undefined;
   entityIds: string[];
   taskTypes: string[];
+  /** The event type that announced the launch, whose rule names the task types when `taskTypes` is empty. */
+  event?: string | undefined;
 }
 
 export const launchLimits = { entities: 100_000, taskTypes: 256, idLength: 128 } as const;
@@ -48,6 +51,11 @@ export function validateLaunch(input: LaunchInput, now: number): LaunchRecord {
     }
   });
   for (const t of input.taskTypes) validateTaskTypeName(t);
+  const event = input.event ?? "";
+  if (event !== "" && !eventTypePattern.test(event))
+    throw new InvalidArgumentError(
+      `launch.event ${JSON.stringify(event.slice(0, 80))} must match ${eventTypePattern.source}`,
+    );
   return {
     // The same campaign and time register as the same launch, so retries are idempotent.
     id: input.id !== "" ? input.id : `${input.campaignId}@${launchAt}`,
@@ -56,5 +64,6 @@ export function validateLaunch(input: LaunchInput, now: number): LaunchRecord {
     launchAt,
     entityIds: [...new Set(input.entityIds)],
     taskTypes: [...new Set(input.taskTypes)],
+    event,
   };
 }

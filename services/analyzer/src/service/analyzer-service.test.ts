@@ -169,6 +169,7 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
       campaignId: "spring",
       entityIds: ["ad-1"],
       taskTypes: ["ctr_prediction"],
+      event: "",
     };
     await expectCode(
       callUnary(client.registerLaunch.bind(client), {
@@ -176,6 +177,13 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
       }),
       bad,
       /past/,
+    );
+    await expectCode(
+      callUnary(client.registerLaunch.bind(client), {
+        launch: { ...launch, launchAt: new Date(now + 60_000), event: "Launch Day!" },
+      }),
+      bad,
+      /launch\.event "Launch Day!" must match/,
     );
     await expectCode(
       callUnary(client.listUpcomingLaunches.bind(client), { hoursAhead: -1, tenant: "" }),
@@ -223,17 +231,21 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
         launchAt,
         entityIds: ["ad-1", "ad-1"],
         taskTypes: [],
+        event: "campaign_launch_scheduled",
       },
     });
     expect(launch?.id).toBe(`spring@${launchAt.getTime()}`);
     expect(launch?.entityIds).toEqual(["ad-1"]);
+    expect(launch?.event).toBe("campaign_launch_scheduled");
     const soon = await callUnary(client.listUpcomingLaunches.bind(client), { hoursAhead: 1, tenant: "" });
     expect(soon.launches).toEqual([]);
     const later = await callUnary(client.listUpcomingLaunches.bind(client), {
       hoursAhead: 3,
       tenant: "acme",
     });
-    expect(later.launches.map((l) => l.campaignId)).toEqual(["spring"]);
+    expect(later.launches.map((l) => [l.campaignId, l.event])).toEqual([
+      ["spring", "campaign_launch_scheduled"],
+    ]);
   });
 
   it("trains, publishes and serves the next-action model through the predictor, and retrains without a restart", async () => {

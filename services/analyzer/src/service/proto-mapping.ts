@@ -23,6 +23,7 @@ export function launchMessage(l: LaunchRecord): analyzerV1.Launch {
     launchAt: new Date(l.launchAt),
     entityIds: l.entityIds,
     taskTypes: l.taskTypes,
+    event: l.event,
   };
 }
 

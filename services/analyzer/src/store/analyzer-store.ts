@@ -119,6 +119,8 @@ export interface LaunchRecord {
   launchAt: number;
   entityIds: string[];
   taskTypes: string[];
+  /** The event type that announced it ("" when none was named). */
+  event: string;
 }
 
 export interface AnalyzerStore {

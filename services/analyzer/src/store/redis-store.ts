@@ -283,11 +283,14 @@ export class RedisAnalyzerStore implements AnalyzerStore {
     const ids = await this.redis.zrangebyscore(`${this.#p}launchtimes`, from, to);
     if (ids.length === 0) return [];
     const docs = await this.redis.hmget(`${this.#p}launches`, ...ids);
-    return docs
-      .filter((d): d is string => d !== null)
-      .map((d) => JSON.parse(d) as LaunchRecord)
-      .filter((l) => tenant === undefined || l.tenant === tenant)
-      .sort((a, b) => a.launchAt - b.launchAt || (a.id < b.id ? -1 : 1));
+    return (
+      docs
+        .filter((d): d is string => d !== null)
+        // Launches stored before the event was recorded have none.
+        .map((d) => ({ event: "", ...(JSON.parse(d) as Omit<LaunchRecord, "event">) }))
+        .filter((l) => tenant === undefined || l.tenant === tenant)
+        .sort((a, b) => a.launchAt - b.launchAt || (a.id < b.id ? -1 : 1))
+    );
   }
 
   async removeLaunchesBefore(cutoff: number): Promise<number> {

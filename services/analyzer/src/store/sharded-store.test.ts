@@ -142,6 +142,7 @@ describe("sharded analyzer store", () => {
       launchAt: 100 * (i % 4),
       entityIds: [],
       taskTypes: [],
+      event: `e${i % 3}`,
     }));
     for (const s of [one, four]) {
       await s.appendActions(events, limits);

@@ -252,7 +252,9 @@ export function storeConformance(
         campaignId: `c-${id}`,
         launchAt,
         entityIds: ["e1"],
-        taskTypes: ["ctr"],
+        taskTypes: id === "l3" ? [] : ["ctr"],
+        // A launch naming no task types names the event whose rule warms it.
+        event: id === "l3" ? "campaign_launch_scheduled" : "",
       });
       await store.putLaunch(launch("l2", "t", 200));
       await store.putLaunch(launch("l1", "t", 100));

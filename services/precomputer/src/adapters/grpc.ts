@@ -189,6 +189,7 @@ export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analy
           launchAt: l.launchAt?.getTime() ?? 0,
           entityIds: l.entityIds,
           taskTypes: l.taskTypes,
+          event: l.event,
         })),
       ),
     predictNextActions: (r) =>

@@ -196,6 +196,7 @@ describe("planning skips model tasks whose entity has no features", () => {
         launchAt: h.clock.now() + 30 * 60_000,
         entityIds: [],
         taskTypes: [],
+        event: "",
       },
     ];
     const run = await h.core.runScheduleNow("launch_warming");

@@ -4,9 +4,12 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
 
 /**
  * Launch warming: for each launch due within `hoursAhead`, the launch's
- * entities (the campaign itself when it names none) × its task types (the
- * `defaultTaskTypes` when it names none), reason `launch`, so that results
- * are ready when the campaign goes live.
+ * entities (the campaign itself when it names none) × its task types, reason
+ * `launch`, so that results are ready when the campaign goes live. A launch
+ * that names no task types warms those of the rule for the event that
+ * announced it (configured, or learned from what is read after such events),
+ * and the `defaultTaskTypes` where that event has no rule: a backend
+ * announces a launch without knowing what prescient computes for it.
  *
  * Timing: a task becomes claimable `leadMs` before the launch (the original
  * design warmed 2 h ahead), but never so early that its result would expire
@@ -19,8 +22,10 @@ export interface LaunchWarmingOptions {
   hoursAhead: number;
   leadMs: number;
   priority: number;
-  /** Task types warmed for a launch that names none. */
+  /** Task types warmed for a launch that names none and whose event has no rule. */
   defaultTaskTypes: readonly string[];
+  /** The task types of the rule for `event` in `tenant`, undefined where there is none. */
+  ruleTaskTypes: (tenant: string, event: string) => readonly string[] | undefined;
 }
 
 /** Launches this close get priority + 2 (at most 9). */
@@ -45,7 +50,11 @@ export function planLaunchWarming(
       continue;
     }
     const entities = launch.entityIds.length > 0 ? launch.entityIds : [launch.campaignId];
-    const types = launch.taskTypes.length > 0 ? launch.taskTypes : options.defaultTaskTypes;
+    const types =
+      launch.taskTypes.length > 0
+        ? launch.taskTypes
+        : ((launch.event !== "" ? options.ruleTaskTypes(launch.tenant, launch.event) : undefined) ??
+          options.defaultTaskTypes);
     const urgent = launch.launchAt - options.now <= urgentLaunchMs;
     const priority = urgent ? Math.min(9, options.priority + 2) : options.priority;
     for (const taskType of types) {

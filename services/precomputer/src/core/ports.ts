@@ -59,7 +59,10 @@ export interface UpcomingLaunch {
   campaignId: string;
   launchAt: number;
   entityIds: string[];
+  /** Empty: those of the rule for `event`, else the launch warming's defaults. */
   taskTypes: string[];
+  /** The event type that announced the launch; "" when none was named. */
+  event: string;
 }
 
 export interface OffPeak {

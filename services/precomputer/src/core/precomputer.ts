@@ -106,6 +106,7 @@ export class Precomputer {
       this.counters,
       gate,
       warnings,
+      this.ruleBook,
     );
     this.#schedules = new ScheduleRuns(deps, this.config, clock, this.coordinator, jobs, warnings);
   }

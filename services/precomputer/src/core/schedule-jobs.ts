@@ -11,6 +11,7 @@ import { planReadAhead } from "./predicted.js";
 import type { RareWarnings } from "./rare-warnings.js";
 import { refreshHorizonMs } from "./refresh-ahead.js";
 import type { RefreshAheadJob } from "./refresh-ahead-job.js";
+import type { RuleBook } from "./rule-book.js";
 import type { JobContext, JobResult } from "./schedule-coordinator.js";
 import type { TaskEnqueuer } from "./task-enqueuer.js";
 import { selectTopN } from "./top-n.js";
@@ -39,6 +40,7 @@ export class ScheduleJobs {
     private readonly counters: PrecomputerCounters,
     private readonly gate: FeatureGate,
     private readonly warnings: RareWarnings,
+    private readonly ruleBook: RuleBook,
   ) {}
 
   /** Runs the schedule's job; each kind has a method of its own (a one-second schedule runs one often). */
@@ -156,6 +158,15 @@ export class ScheduleJobs {
         : ((
             this.config.rules.get("campaign_launch_scheduled") ?? this.config.rules.get("campaign_created")
           )?.targets.map((t) => t.taskType) ?? []);
+    // The rules of the events that announced launches naming no task types, learned ones as of now.
+    const named = launches.filter((l) => l.taskTypes.length === 0 && l.event !== "");
+    const rules =
+      named.length === 0
+        ? []
+        : await this.ruleBook.rulesFor(named.map((l) => ({ tenant: l.tenant, type: l.event })));
+    const ruleTypes = new Map(
+      named.map((l, i) => [`${l.tenant}\u0000${l.event}`, rules[i]?.targets.map((t) => t.taskType)]),
+    );
     const tasks = planLaunchWarming(
       launches,
       {
@@ -164,6 +175,7 @@ export class ScheduleJobs {
         leadMs: spec.leadMs,
         priority: spec.priority,
         defaultTaskTypes: defaults,
+        ruleTaskTypes: (tenant, event) => ruleTypes.get(`${tenant}\u0000${event}`),
       },
       this.deps.taskTypes,
       skipped,

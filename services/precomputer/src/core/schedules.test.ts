@@ -57,6 +57,7 @@ describe("schedules", () => {
         launchAt: now + 3 * hour,
         entityIds: [],
         taskTypes: ["ctr_prediction"],
+        event: "",
       },
       {
         id: "l2",
@@ -65,8 +66,17 @@ describe("schedules", () => {
         launchAt: now + 30 * 60_000,
         entityIds: ["ad1", "ad2"],
         taskTypes: [],
+        event: "",
       },
-      { id: "l3", tenant: "acme", campaignId: "c3", launchAt: now + 9 * hour, entityIds: [], taskTypes: [] },
+      {
+        id: "l3",
+        tenant: "acme",
+        campaignId: "c3",
+        launchAt: now + 9 * hour,
+        entityIds: [],
+        taskTypes: [],
+        event: "",
+      },
     ];
     const run = await h.core.runScheduleNow("launch_warming");
     expect(run.status).toBe("succeeded");
@@ -83,6 +93,56 @@ describe("schedules", () => {
     expect([...byKey.keys()].filter((k) => k.includes("ad2"))).toHaveLength(3);
     expect([...byKey.keys()].some((k) => k.endsWith("/c3"))).toBe(false);
     expect(h.core.counters.skippedCount("launch_too_far")).toBe(1);
+  });
+
+  it("warms a launch that names no task types with those of the rule for the event that announced it", async () => {
+    const h = harness();
+    const now = h.clock.now();
+    const launch = (id: string, tenant: string, event: string) => ({
+      id,
+      tenant,
+      campaignId: id,
+      launchAt: now + 30 * 60_000,
+      entityIds: [],
+      taskTypes: [],
+      event,
+    });
+    // An event no configuration names, whose reads the analyzer learned in tenant acme alone.
+    h.analyzer.learned = [
+      {
+        tenant: "acme",
+        event: "flight_booked",
+        support: 50,
+        targets: [
+          { taskType: "campaign_analytics", keyBy: "entity", probability: 0.9, meanDelayMs: 60_000 },
+          { taskType: "dashboard_data", keyBy: "user", probability: 0.05, meanDelayMs: 60_000 },
+        ],
+      },
+    ];
+    h.analyzer.launches = [
+      launch("learned", "acme", "flight_booked"),
+      launch("configured", "acme", "video_uploaded"),
+      launch("other-tenant", "globex", "flight_booked"),
+    ];
+    expect((await h.core.runScheduleNow("launch_warming")).status).toBe("succeeded");
+    const types = (campaign: string) =>
+      h.executor.tasks
+        .filter((t) => t.entityId === campaign)
+        .map((t) => t.taskType)
+        .sort();
+    // The learned rule's likely target; the unlikely one is no part of the rule.
+    expect(types("learned")).toEqual(["campaign_analytics"]);
+    // The configured rule's targets.
+    expect(types("configured")).toEqual(
+      [...(h.core.config.rules.get("video_uploaded")?.targets.map((t) => t.taskType) ?? [])].sort(),
+    );
+    // Another tenant learned nothing of the event: the launch warming's defaults.
+    expect(types("other-tenant")).toEqual(
+      [
+        ...(h.core.config.rules.get("campaign_launch_scheduled")?.targets.map((t) => t.taskType) ?? []),
+      ].sort(),
+    );
+    expect(types("learned")).not.toEqual(types("other-tenant"));
   });
 
   it("records run history with items and errors", async () => {

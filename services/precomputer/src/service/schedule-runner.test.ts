@@ -30,6 +30,7 @@ describe("ScheduleRunner logging", () => {
         launchAt: now + 30 * 60_000,
         entityIds: ["ad1"],
         taskTypes: [],
+        event: "",
       },
     ];
     const { log, lines } = recordingLog();

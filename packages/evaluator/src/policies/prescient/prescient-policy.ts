@@ -184,7 +184,9 @@ export function prescientPolicy(env: PrescientEnv, settings?: Partial<PrescientS
             campaignId: launch.campaignId,
             launchAt: new Date(launch.launchAt),
             entityIds: launch.entityIds,
-            taskTypes: p.ruleBook.ruleFor(e.tenant, e.event)?.targets.map((t) => t.taskType) ?? [],
+            // The precomputer warms the task types of the event's rule, as of each warming run.
+            taskTypes: [],
+            event: launch.event,
           });
         } catch (err) {
           // The analyzer refuses what it cannot key (as RegisterLaunch would): nothing to warm.

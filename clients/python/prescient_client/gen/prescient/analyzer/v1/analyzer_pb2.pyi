@@ -87,20 +87,22 @@ class KeyConfidence(_message.Message):
     def __init__(self, key: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class Launch(_message.Message):
-    __slots__ = ["campaign_id", "entity_ids", "id", "launch_at", "task_types", "tenant"]
+    __slots__ = ["campaign_id", "entity_ids", "event", "id", "launch_at", "task_types", "tenant"]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     LAUNCH_AT_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPES_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     entity_ids: _containers.RepeatedScalarFieldContainer[str]
+    event: str
     id: str
     launch_at: _timestamp_pb2.Timestamp
     task_types: _containers.RepeatedScalarFieldContainer[str]
     tenant: str
-    def __init__(self, id: _Optional[str] = ..., tenant: _Optional[str] = ..., campaign_id: _Optional[str] = ..., launch_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., entity_ids: _Optional[_Iterable[str]] = ..., task_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., tenant: _Optional[str] = ..., campaign_id: _Optional[str] = ..., launch_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., entity_ids: _Optional[_Iterable[str]] = ..., task_types: _Optional[_Iterable[str]] = ..., event: _Optional[str] = ...) -> None: ...
 
 class LearnedRule(_message.Message):
     __slots__ = ["event", "support", "targets", "tenant"]

@@ -283,9 +283,22 @@ export interface Launch {
   id: string;
   tenant: string;
   campaignId: string;
-  launchAt?: Date | undefined;
+  launchAt?:
+    | Date
+    | undefined;
+  /** The entities to warm; the campaign itself when empty. */
   entityIds: string[];
+  /**
+   * The task types to warm. When empty, the precomputer warms those of the
+   * rule for `event` (configured or learned from traffic, as of the warming
+   * run), else its default launch types.
+   */
   taskTypes: string[];
+  /**
+   * The event type that announced the launch (e.g. campaign_launch_scheduled);
+   * empty when the caller names the task types itself.
+   */
+  event: string;
 }
 
 export interface RegisterLaunchRequest {
@@ -2220,7 +2233,7 @@ export const OffPeakWindowResponse: MessageFns<OffPeakWindowResponse> = {
 };
 
 function createBaseLaunch(): Launch {
-  return { id: "", tenant: "", campaignId: "", launchAt: undefined, entityIds: [], taskTypes: [] };
+  return { id: "", tenant: "", campaignId: "", launchAt: undefined, entityIds: [], taskTypes: [], event: "" };
 }
 
 export const Launch: MessageFns<Launch> = {
@@ -2242,6 +2255,9 @@ export const Launch: MessageFns<Launch> = {
     }
     for (const v of message.taskTypes) {
       writer.uint32(50).string(v!);
+    }
+    if (message.event !== "") {
+      writer.uint32(58).string(message.event);
     }
     return writer;
   },
@@ -2307,6 +2323,14 @@ export const Launch: MessageFns<Launch> = {
             message.taskTypes.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.event = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2343,6 +2367,7 @@ export const Launch: MessageFns<Launch> = {
         : globalThis.Array.isArray(object?.task_types)
         ? object.task_types.map((e: any) => globalThis.String(e))
         : [],
+      event: isSet(object.event) ? globalThis.String(object.event) : "",
     };
   },
 
@@ -2366,6 +2391,9 @@ export const Launch: MessageFns<Launch> = {
     if (message.taskTypes?.length) {
       obj.taskTypes = message.taskTypes;
     }
+    if (message.event !== "") {
+      obj.event = message.event;
+    }
     return obj;
   },
 
@@ -2380,6 +2408,7 @@ export const Launch: MessageFns<Launch> = {
     message.launchAt = object.launchAt ?? undefined;
     message.entityIds = object.entityIds?.map((e) => e) || [];
     message.taskTypes = object.taskTypes?.map((e) => e) || [];
+    message.event = object.event ?? "";
     return message;
   },
 };
