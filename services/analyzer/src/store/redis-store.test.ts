@@ -70,3 +70,28 @@ describe("redis analyzer store, key decay rate", () => {
     }
   });
 });
+
+describe("redis analyzer store, launches", () => {
+  it("reads a launch stored before launches named their event as naming none", async () => {
+    const keyPrefix = `test:{analyzer-${randomBytes(4).toString("hex")}}:`;
+    const store = new RedisAnalyzerStore({ redisUrl: inject("redisUrl"), keyPrefix });
+    const admin = new Redis(inject("redisUrl"));
+    try {
+      await store.ready();
+      const stored = {
+        id: "l1",
+        tenant: "t",
+        campaignId: "c1",
+        launchAt: 100,
+        entityIds: [],
+        taskTypes: ["ctr"],
+      };
+      await admin.hset(`${keyPrefix}launches`, "l1", JSON.stringify(stored));
+      await admin.zadd(`${keyPrefix}launchtimes`, 100, "l1");
+      expect(await store.launchesBetween(0, 1000)).toEqual([{ ...stored, event: "" }]);
+    } finally {
+      admin.disconnect();
+      await store.close();
+    }
+  });
+});
