@@ -99,13 +99,14 @@ export class TriggerPredictions {
     const s = this.config.predicted;
     const actions = await this.deps.analyzer.predictNextActions({ tenant, userId, limit: s.limit });
     const related = new Map<string, readonly string[]>();
-    const asked = relatedTargetsOf(actions, s).filter((t) => {
+    // What the rule resolved already, where it resolved as many; the rest is asked of the analyzer.
+    const asked: ReturnType<typeof relatedTargetsOf> = [];
+    for (const t of relatedTargetsOf(actions, s)) {
       const ids = known.get(t.taskType);
       const resolved = rule.targets.find((r) => r.keyBy === "related" && r.taskType === t.taskType);
-      if (ids === undefined || (resolved?.relatedLimit ?? 0) < t.relatedLimit) return true;
-      related.set(t.taskType, ids);
-      return false;
-    });
+      if (ids === undefined || (resolved?.relatedLimit ?? 0) < t.relatedLimit) asked.push(t);
+      else related.set(t.taskType, ids);
+    }
     const found = await Promise.all(
       asked.map((t) =>
         this.deps.analyzer.relatedEntities({
