@@ -12,6 +12,7 @@ import type { OffPeakWindow } from "./core/off-peak.js";
 import { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import { SequenceTracker } from "./core/sequence-tracker.js";
 import { SequentialStreams } from "./core/sequential-streams.js";
+import { SuccessorChains } from "./core/successor-chains.js";
 import type { TypeSummary } from "./core/type-stats.js";
 import { DemandQueries } from "./demand-queries.js";
 import { Ingestion } from "./ingestion.js";
@@ -73,6 +74,16 @@ export class Analyzer {
     this.#sequences = new SequenceTracker(s.sequenceCapacity, s.sessionGapMs);
     this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity, idleMs: s.streamIdleMs });
     this.#readAhead = new ReadAheadQueue(s.readAheadCapacity);
+    const chains = new SuccessorChains(
+      {
+        sources: s.successorSourceCapacity,
+        perSource: s.successorsPerKey,
+        halfLifeMs: s.successorHalfLifeMs,
+        sequences: s.sequenceCapacity,
+        sessionGapMs: s.sessionGapMs,
+      },
+      s.successorChains,
+    );
     const model = {
       settings: s,
       store: deps.store,
@@ -93,6 +104,7 @@ export class Analyzer {
       store: deps.store,
       sequences: this.#sequences,
       streams: this.#streams,
+      chains,
       readAhead: this.#readAhead,
       onActionsRecorded: (accepted) => this.#predictor.actionsRecorded(accepted),
       observer,

@@ -13,6 +13,7 @@ import type { DecayRates } from "./core/forward-decay.js";
 import type { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import type { SequenceTracker } from "./core/sequence-tracker.js";
 import type { SequentialStreams } from "./core/sequential-streams.js";
+import type { SuccessorChains } from "./core/successor-chains.js";
 import type { Learning } from "./learning.js";
 import { QueryStream } from "./query-stream.js";
 import type { AnalyzerSettings } from "./settings.js";
@@ -24,6 +25,7 @@ export interface IngestionDeps {
   store: AnalyzerStore;
   sequences: SequenceTracker;
   streams: SequentialStreams;
+  chains: SuccessorChains;
   readAhead: ReadAheadQueue;
   learning: Learning;
   /** Told after each batch of actions is stored, with how many were accepted. */
@@ -42,6 +44,7 @@ export class Ingestion {
   readonly #store: AnalyzerStore;
   readonly #sequences: SequenceTracker;
   readonly #streams: SequentialStreams;
+  readonly #chains: SuccessorChains;
   readonly #readAhead: ReadAheadQueue;
   readonly #capacities: Capacities;
   readonly #learning: Learning;
@@ -55,6 +58,7 @@ export class Ingestion {
     this.#store = deps.store;
     this.#sequences = deps.sequences;
     this.#streams = deps.streams;
+    this.#chains = deps.chains;
     this.#readAhead = deps.readAhead;
     this.#onActionsRecorded = deps.onActionsRecorded;
     this.#learning = deps.learning;
@@ -161,16 +165,29 @@ export class Ingestion {
     // A key offered now is taken within the readahead period, then computed.
     const waitMs = this.#readAhead.periodMs;
     let offered = 0;
+    let chained = 0;
+    const chains = this.#chains.options.depth > 0;
     for (const e of events) {
       this.#readAhead.read(e.key);
-      if (this.#streams.observe(e.key, e.time, e.computeMs)) {
-        const lead = waitMs + this.#streams.computeMs(`${e.tenant}/${e.taskType}`);
-        const ahead = this.#streams.predict(e.key, depth, Math.max(now, e.time), lead);
+      const numbered = this.#streams.observe(e.key, e.time, e.computeMs);
+      if (!numbered && !chains) continue;
+      const lead = waitMs + this.#streams.computeMs(`${e.tenant}/${e.taskType}`);
+      const at = Math.max(now, e.time);
+      if (numbered) {
+        const ahead = this.#streams.predict(e.key, depth, at, lead);
         offered += ahead.length;
         this.#readAhead.offer(ahead);
       }
+      if (chains) {
+        this.#chains.observe(e.tenant, e.userId, e.key, e.time);
+        // The chain's first steps are due from the read's time; the read may have been reported late.
+        const next = this.#chains.predict(e.key, at, lead + (at - e.time));
+        chained += next.length;
+        if (next.length > 0) this.#readAhead.offer(next);
+      }
     }
     this.#observer.offered("sequence", offered);
+    this.#observer.offered("successor", chained);
     this.#learning.observeQueries(events);
     try {
       await this.#store.applyCounters(

@@ -3,6 +3,7 @@ import { type EntityRelationsOptions, entityRelationsDefaults } from "./core/ent
 import { type FanOutLearnerOptions, fanOutLearnerDefaults } from "./core/fan-out-learner.js";
 import { type DecayRates, rateOfHalfLife } from "./core/forward-decay.js";
 import { sequentialStreamsDefaults } from "./core/sequential-streams.js";
+import { type SuccessorChainsOptions, successorChainsDefaults } from "./core/successor-chains.js";
 import { defaultNextActionSettings, type NextActionSettings } from "./next-action/trainer.js";
 
 /**
@@ -104,12 +105,21 @@ export interface AnalyzerSettings {
   nextReadsRelatedLimit: number;
   /** Entity relations: bounds and decay (defaults in entity-relations.ts). */
   relations: EntityRelationsOptions;
+  /**
+   * Chains of successors offered as readahead on each read (defaults in
+   * successor-chains.ts). Their bounds and decay are the successor counts':
+   * `successorSourceCapacity`, `successorsPerKey`, `successorHalfLifeMs`.
+   */
+  successorChains: SuccessorChainsOptions;
 }
 
-export type AnalyzerSettingsInput = Partial<Omit<AnalyzerSettings, "fanOut" | "nextReads" | "relations">> & {
+export type AnalyzerSettingsInput = Partial<
+  Omit<AnalyzerSettings, "fanOut" | "nextReads" | "relations" | "successorChains">
+> & {
   fanOut?: Partial<FanOutLearnerOptions>;
   nextReads?: Partial<FanOutLearnerOptions>;
   relations?: Partial<EntityRelationsOptions>;
+  successorChains?: Partial<SuccessorChainsOptions>;
 };
 
 /** The counters' decay rates under these settings (the analyzer's, and a sharded store's for its reads). */
@@ -160,6 +170,7 @@ export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSetti
     fanOut: { ...fanOutLearnerDefaults, ...settings?.fanOut },
     nextReads: { ...fanOutLearnerDefaults, minDelayMs: 1000, ...settings?.nextReads },
     relations: { ...entityRelationsDefaults, ...settings?.relations },
+    successorChains: { ...successorChainsDefaults, ...settings?.successorChains },
     nextAction: {
       ...defaultNextActionSettings,
       ...settings?.nextAction,

@@ -8,6 +8,8 @@ export interface Transition {
   from: string;
   to: string;
   time: number;
+  /** Time since the read of `from`, ms. */
+  gapMs: number;
 }
 
 export class SequenceTracker {
@@ -43,7 +45,7 @@ export class SequenceTracker {
     if (prevKey === key) return undefined;
     const gap = time - prevTime;
     if (gap < 0 || gap > this.#sessionGapMs) return undefined;
-    return { from: prevKey, to: key, time };
+    return { from: prevKey, to: key, time, gapMs: gap };
   }
 
   /** Forgets sequences idle since before cutoff; returns how many. */
