@@ -10,6 +10,7 @@ import {
   resolveSettings,
   SequenceTracker,
   startAnalyzer,
+  stepsOf,
 } from "@prescient/analyzer";
 import { analyzerV1 } from "@prescient/contracts";
 import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
@@ -168,7 +169,7 @@ async function ingestRawPipeline(redis: Redis, batches: QueryEvent[][]) {
   const p = "bench:{raw}:";
   const t0 = performance.now();
   for (const events of batches) {
-    const d = buildCounterDelta(events, rates, sequences);
+    const d = buildCounterDelta(events, rates, stepsOf(events, sequences));
     const pipeline = redis.pipeline();
     pipeline.hincrby(`${p}meta`, "events", d.events);
     for (const [k, v] of d.keys) {

@@ -79,8 +79,6 @@ export class Analyzer {
         sources: s.successorSourceCapacity,
         perSource: s.successorsPerKey,
         halfLifeMs: s.successorHalfLifeMs,
-        sequences: s.sequenceCapacity,
-        sessionGapMs: s.sessionGapMs,
       },
       s.successorChains,
     );

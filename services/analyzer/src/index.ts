@@ -48,7 +48,7 @@ export {
 } from "./core/forward-decay.js";
 export { type LaunchInput, validateLaunch } from "./core/launches.js";
 export { findOffPeakWindow, type OffPeakSettings, type OffPeakWindow } from "./core/off-peak.js";
-export { SequenceTracker, sequenceOf, type Transition } from "./core/sequence-tracker.js";
+export { SequenceTracker, sequenceOf, stepsOf, type Transition } from "./core/sequence-tracker.js";
 export { streamOf } from "./core/sequential-streams.js";
 export { type HeavyHitter, SpaceSaving } from "./core/space-saving.js";
 export { summarizeType, type TypeSummary } from "./core/type-stats.js";

@@ -11,7 +11,7 @@ import {
 } from "./core/events.js";
 import type { DecayRates } from "./core/forward-decay.js";
 import type { ReadAheadQueue } from "./core/read-ahead-queue.js";
-import type { SequenceTracker } from "./core/sequence-tracker.js";
+import { type SequenceTracker, stepsOf } from "./core/sequence-tracker.js";
 import type { SequentialStreams } from "./core/sequential-streams.js";
 import type { SuccessorChains } from "./core/successor-chains.js";
 import type { Learning } from "./learning.js";
@@ -167,10 +167,15 @@ export class Ingestion {
     let offered = 0;
     let chained = 0;
     const chains = this.#chains.options.depth > 0;
-    for (const e of events) {
+    const steps = stepsOf(events, this.#sequences);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const step = steps[i];
       this.#readAhead.read(e.key);
       const numbered = this.#streams.observe(e.key, e.time, e.computeMs);
-      if (!numbered && !chains) continue;
+      if (chains && step !== undefined) this.#chains.learn(step);
+      const leads = chains && this.#chains.leadsOn(e.key);
+      if (!numbered && !leads) continue;
       const lead = waitMs + this.#streams.computeMs(`${e.tenant}/${e.taskType}`);
       const at = Math.max(now, e.time);
       if (numbered) {
@@ -178,8 +183,7 @@ export class Ingestion {
         offered += ahead.length;
         this.#readAhead.offer(ahead);
       }
-      if (chains) {
-        this.#chains.observe(e.tenant, e.userId, e.key, e.time);
+      if (leads) {
         // The chain's first steps are due from the read's time; the read may have been reported late.
         const next = this.#chains.predict(e.key, at, lead + (at - e.time));
         chained += next.length;
@@ -190,10 +194,7 @@ export class Ingestion {
     this.#observer.offered("successor", chained);
     this.#learning.observeQueries(events);
     try {
-      await this.#store.applyCounters(
-        buildCounterDelta(events, this.#rates, this.#sequences),
-        this.#capacities,
-      );
+      await this.#store.applyCounters(buildCounterDelta(events, this.#rates, steps), this.#capacities);
     } catch (e) {
       this.#observer.events("query", "dropped", events.length);
       throw e;

@@ -3,7 +3,7 @@ import { computeBucket } from "./compute-histogram.js";
 import type { QueryEvent } from "./events.js";
 import { type DecayRates, forwardWeight, landmarkFor } from "./forward-decay.js";
 import { emptyCounterDelta } from "./merge-counter-delta.js";
-import { type SequenceTracker, sequenceOf } from "./sequence-tracker.js";
+import type { Transition } from "./sequence-tracker.js";
 
 /**
  * Folds a batch of validated query events into one CounterDelta: every
@@ -35,7 +35,8 @@ const add = (m: Map<string, number>, k: string, w: number): void => {
 export function buildCounterDelta(
   events: readonly QueryEvent[],
   rates: DecayRates,
-  sequences: SequenceTracker,
+  /** Each event's transition in its sequence (stepsOf), in the events' order. */
+  steps: ReadonlyArray<Transition | undefined>,
 ): CounterDelta {
   let latest = Number.NEGATIVE_INFINITY;
   let first = Number.POSITIVE_INFINITY;
@@ -49,7 +50,8 @@ export function buildCounterDelta(
     events: events.length,
     firstTime: Number.isFinite(first) ? first : 0,
   };
-  for (const e of events) {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     const w = forwardWeight(rates.demand, e.time, landmark);
     const kw = rates.keys === rates.demand ? w : forwardWeight(rates.keys, e.time, landmark);
     // Stale answers count as misses: the key was not fresh, which is what precomputing fixes.
@@ -80,7 +82,7 @@ export function buildCounterDelta(
     }
     const h = hourOfWeek(e.time);
     delta.hours.set(h, (delta.hours.get(h) ?? 0) + forwardWeight(rates.profile, e.time, landmark));
-    const step = sequences.observe(sequenceOf(e.tenant, e.userId), e.key, e.time);
+    const step = steps[i];
     if (step !== undefined) {
       let next = delta.successors.get(step.from);
       if (next === undefined) {

@@ -63,3 +63,15 @@ export class SequenceTracker {
 
 /** The sequence an event belongs to: its user within its tenant. */
 export const sequenceOf = (tenant: string, userId: string): string => `${tenant}\u0000${userId}`;
+
+/**
+ * Each read's transition in its sequence, in order (undefined where it
+ * completes none): worked out once per read for everything that learns from
+ * them (the successor counts, the successor chains).
+ */
+export function stepsOf(
+  events: ReadonlyArray<{ tenant: string; userId: string; key: string; time: number }>,
+  sequences: SequenceTracker,
+): Array<Transition | undefined> {
+  return events.map((e) => sequences.observe(sequenceOf(e.tenant, e.userId), e.key, e.time));
+}

@@ -1,19 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { SuccessorChains, type SuccessorChainsBounds } from "./successor-chains.js";
+import { SequenceTracker, stepsOf } from "./sequence-tracker.js";
+import {
+  SuccessorChains,
+  type SuccessorChainsBounds,
+  type SuccessorChainsOptions,
+} from "./successor-chains.js";
 
-const bounds: SuccessorChainsBounds = {
-  sources: 1000,
-  perSource: 8,
-  halfLifeMs: 86_400_000,
-  sequences: 1000,
-  sessionGapMs: 30 * 60_000,
-};
+const bounds: SuccessorChainsBounds = { sources: 1000, perSource: 8, halfLifeMs: 86_400_000 };
+
+/** Chains fed as ingestion feeds them: each read's transition, from a SequenceTracker (30 min session gap). */
+function chainsOf(b: SuccessorChainsBounds = bounds, options?: Partial<SuccessorChainsOptions>) {
+  const chains = new SuccessorChains(b, options);
+  const sequences = new SequenceTracker(1000, 30 * 60_000);
+  return Object.assign(chains, {
+    observe(tenant: string, userId: string, key: string, time: number): void {
+      const [step] = stepsOf([{ tenant, userId, key, time }], sequences);
+      if (step !== undefined) chains.learn(step);
+    },
+  });
+}
 const k = (id: string, tenant = "acme") => `${tenant}/shard/${id}`;
 const t0 = Date.UTC(2024, 0, 1);
 
 /** Reads `order` by `user` `passes` times, a read every `gapMs`, passes an hour apart; answers the time after. */
 function passes(
-  chains: SuccessorChains,
+  chains: ReturnType<typeof chainsOf>,
   order: readonly string[],
   n: number,
   { user = "trainer", tenant = "acme", gapMs = 1000, from = t0 } = {},
@@ -28,7 +39,7 @@ function passes(
 
 describe("successor chains: the keys a read's sequence reads next, in an order no numbering shows", () => {
   it("offers the next keys of a fixed shuffle, chained, once each transition is seen often enough", () => {
-    const chains = new SuccessorChains(bounds);
+    const chains = chainsOf();
     const order = ["s129", "s286", "s210", "s314", "s387", "s12"];
     let t = passes(chains, order, 2);
     // Two passes: two transitions out of each key, below the default support of 3.
@@ -42,7 +53,7 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
   });
 
   it("multiplies the shares along the chain, follows the strongest, and stops below the least confidence", () => {
-    const chains = new SuccessorChains(bounds, { minSupport: 1 });
+    const chains = chainsOf(bounds, { minSupport: 1 });
     // x is followed by y three times in four, by z once; y always by w.
     let t = t0;
     for (const next of ["y", "y", "z", "y"]) {
@@ -56,8 +67,8 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
     // Three in four, as decayed over the hours between them.
     expect(chain[0]!.confidence).toBeCloseTo(0.75, 2);
     expect(chain[1]!.confidence).toBeCloseTo(chain[0]!.confidence, 10);
-    expect(new SuccessorChains(bounds, { minSupport: 1, minConfidence: 0.8 }).predict(k("x"), t)).toEqual([]);
-    const strict = new SuccessorChains(bounds, { minSupport: 1, minConfidence: 0.8 });
+    expect(chainsOf(bounds, { minSupport: 1, minConfidence: 0.8 }).predict(k("x"), t)).toEqual([]);
+    const strict = chainsOf(bounds, { minSupport: 1, minConfidence: 0.8 });
     t = t0;
     for (const next of ["y", "y", "z", "y"]) {
       strict.observe("acme", "u", k("x"), t);
@@ -68,7 +79,7 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
   });
 
   it("passes over a key due sooner than the lead, and goes on past it", () => {
-    const chains = new SuccessorChains(bounds);
+    const chains = chainsOf();
     const t = passes(chains, ["a", "b", "c", "d"], 4, { gapMs: 1000 });
     // b is due 1 s after a, c 2 s, d 3 s: with 1.5 s to take and compute, b would come late.
     expect(chains.predict(k("a"), t, 1500).map((p) => p.key)).toEqual([k("c"), k("d")]);
@@ -76,7 +87,7 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
   });
 
   it("keeps users' and tenants' sequences apart, and stops at a cycle", () => {
-    const chains = new SuccessorChains(bounds);
+    const chains = chainsOf();
     let t = t0;
     // Two users interleave: u1 reads a b c, u2 reads c b a, alternately.
     for (let p = 0; p < 4; p++) {
@@ -97,24 +108,18 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
     expect(first(k("a"), t + 5 * 3_600_000)?.key).toBe(k("b"));
     expect(chains.predict(k("a", "globex"), t + 5 * 3_600_000).map((p) => p.key)).toEqual([k("c", "globex")]);
     // A loop a → b → a offers b, then stops rather than go round.
-    const loop = new SuccessorChains(bounds);
+    const loop = chainsOf();
     passes(loop, ["a", "b", "a", "b", "a", "b", "a", "b"], 1);
     expect(loop.predict(k("a"), t0 + 60_000).map((p) => p.key)).toEqual([k("b")]);
   });
 
   it("stays within its bounds, keeping evicted successors' weight in the shares", () => {
-    const chains = new SuccessorChains(
-      { ...bounds, sources: 50, perSource: 2 },
-      { minSupport: 1, minConfidence: 0 },
-    );
+    const chains = chainsOf({ ...bounds, sources: 50, perSource: 2 }, { minSupport: 1, minConfidence: 0 });
     let t = t0;
     for (let i = 0; i < 500; i++) chains.observe("acme", "u", k(`p${i}`), t + i * 1000);
     expect(chains.size).toBe(50);
     // x followed by y, z and w once each: two successors kept, each at a third of x's transitions.
-    const few = new SuccessorChains(
-      { ...bounds, perSource: 2 },
-      { minSupport: 1, minConfidence: 0, depth: 1 },
-    );
+    const few = chainsOf({ ...bounds, perSource: 2 }, { minSupport: 1, minConfidence: 0, depth: 1 });
     for (const next of ["y", "z", "w"]) {
       t += 3_600_000;
       few.observe("acme", "u", k("x"), t);
@@ -125,7 +130,7 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
   });
 
   it("follows an order that changed, as the old one decays", () => {
-    const chains = new SuccessorChains({ ...bounds, halfLifeMs: 6 * 3_600_000 });
+    const chains = chainsOf({ ...bounds, halfLifeMs: 6 * 3_600_000 });
     let t = passes(chains, ["a", "b", "c"], 10);
     expect(chains.predict(k("a"), t)[0]?.key).toBe(k("b"));
     t = passes(chains, ["a", "c", "b"], 10, { from: t + 24 * 3_600_000 });
@@ -133,7 +138,7 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
   });
 
   it("offers nothing at depth 0", () => {
-    const chains = new SuccessorChains(bounds, { depth: 0 });
+    const chains = chainsOf(bounds, { depth: 0 });
     const t = passes(chains, ["a", "b", "c"], 5);
     expect(chains.predict(k("a"), t)).toEqual([]);
   });

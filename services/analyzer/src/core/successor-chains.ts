@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { forwardWeight, rescaleFactor } from "./forward-decay.js";
-import { SequenceTracker, sequenceOf } from "./sequence-tracker.js";
+import type { Transition } from "./sequence-tracker.js";
 
 /**
  * Which key each key is read after, learned in process from the reads as
@@ -17,8 +17,10 @@ import { SequenceTracker, sequenceOf } from "./sequence-tracker.js";
  * readahead's wait and the compute) is passed over, as it would come late,
  * and the chain goes on past it.
  *
- * Memory is bounded: sequences by SequenceTracker, source keys by an LRU,
- * successors per source by evicting the weakest (its weight stays in the
+ * It learns from the transitions the analyzer's SequenceTracker works out
+ * per tenant and user (stepsOf), the ones the successor counts learn from.
+ * Memory is bounded: source keys by an LRU, successors per source by
+ * evicting the weakest (its weight stays in the
  * source's total, so shares stay the chance of a transition). Weights are
  * forward-decayed per source, so a changed order is followed.
  */
@@ -44,13 +46,10 @@ export interface SuccessorChainsBounds {
   /** Successors kept per source key. */
   perSource: number;
   halfLifeMs: number;
-  /** Sequences followed (SequenceTracker). */
-  sequences: number;
-  /** A pause longer than this starts a new sequence. */
-  sessionGapMs: number;
 }
 
 interface Edge {
+  key: string;
   /** Weight scaled to the source's landmark. */
   g: number;
   /** Σ weight × gap (ms) of the transitions: their mean gap is gapG / g. */
@@ -58,10 +57,13 @@ interface Edge {
 }
 
 interface Source {
-  next: Map<string, Edge>;
+  /** A few (perSource): a scan of an array beats a Map's hashing, and costs less to make per new source. */
+  edges: Edge[];
   /** Every transition's weight, evicted successors' included. */
   total: number;
   landmark: number;
+  /** The strongest successor (heaviest, then the smallest key), kept as weights grow: predict reads it per read. */
+  best: Edge | undefined;
 }
 
 /** Largest rate × (time − landmark) before a source is rescaled (as in EntityRelations). */
@@ -72,18 +74,18 @@ export interface ChainedKey {
   confidence: number;
 }
 
+const noKeys: readonly ChainedKey[] = Object.freeze([]);
+
 export class SuccessorChains {
   readonly options: SuccessorChainsOptions;
   readonly #bounds: SuccessorChainsBounds;
   readonly #rate: number;
-  readonly #sequences: SequenceTracker;
   readonly #sources: LRUCache<string, Source>;
 
   constructor(bounds: SuccessorChainsBounds, options?: Partial<SuccessorChainsOptions>) {
     this.options = { ...successorChainsDefaults, ...options };
     this.#bounds = bounds;
     this.#rate = Math.LN2 / bounds.halfLifeMs;
-    this.#sequences = new SequenceTracker(bounds.sequences, bounds.sessionGapMs);
     this.#sources = new LRUCache({ max: bounds.sources });
   }
 
@@ -91,27 +93,33 @@ export class SuccessorChains {
     return this.#sources.size;
   }
 
-  /** A read, in time order: the transition it completes in its sequence (tenant × user) is learned. */
-  observe(tenant: string, userId: string, key: string, time: number): void {
-    const step = this.#sequences.observe(sequenceOf(tenant, userId), key, time);
-    if (step === undefined) return;
-    const gap = step.gapMs;
-    let s = this.#sources.get(step.from);
+  /** A transition of a read's sequence (tenant × user), in time order. */
+  learn(step: Transition): void {
+    const { from, to: key, time, gapMs: gap } = step;
+    let s = this.#sources.get(from);
     if (s === undefined) {
-      s = { next: new Map(), total: 0, landmark: time };
-      this.#sources.set(step.from, s);
+      s = { edges: [], total: 0, landmark: time, best: undefined };
+      this.#sources.set(from, s);
     }
     if (this.#rate * (time - s.landmark) > maxLandmarkExponent) rescale(s, this.#rate, time);
     const g = forwardWeight(this.#rate, time, s.landmark);
     s.total += g;
-    const edge = s.next.get(key);
+    let edge = s.edges.find((e) => e.key === key);
     if (edge !== undefined) {
       edge.g += g;
       edge.gapG += g * gap;
-      return;
+    } else {
+      if (s.edges.length >= this.#bounds.perSource) evictWeakest(s);
+      edge = { key, g, gapG: g * gap };
+      s.edges.push(edge);
     }
-    if (s.next.size >= this.#bounds.perSource) evictWeakest(s);
-    s.next.set(key, { g, gapG: g * gap });
+    if (stronger(edge, s.best)) s.best = edge;
+  }
+
+  /** Whether a read of `key` is followed by one key often enough that predict may offer it. */
+  leadsOn(key: string): boolean {
+    const s = this.#sources.peek(key);
+    return s?.best !== undefined && s.best.g >= this.options.minConfidence * s.total;
   }
 
   /**
@@ -119,34 +127,33 @@ export class SuccessorChains {
    * successor of the one before, with the chance of reaching it. Keys
    * expected within `leadMs` of now are left out (they would come late).
    */
-  predict(key: string, now: number, leadMs = 0): ChainedKey[] {
+  predict(key: string, now: number, leadMs = 0): readonly ChainedKey[] {
     const { depth, minSupport, minConfidence } = this.options;
-    const out: ChainedKey[] = [];
+    // Most reads lead nowhere likely: answered before anything is allocated.
+    let out: ChainedKey[] | undefined;
+    let seen: Set<string> | undefined;
     let current = key;
     let chance = 1;
     let dueMs = 0;
-    const seen = new Set<string>([key]);
     for (let step = 0; step < depth; step++) {
       const s = this.#sources.peek(current);
-      if (s === undefined) break;
-      if (s.total * Math.exp(-this.#rate * (now - s.landmark)) < minSupport) break;
-      let best: string | undefined;
-      let bestEdge: Edge | undefined;
-      s.next.forEach((edge, next) => {
-        if (bestEdge === undefined || edge.g > bestEdge.g || (edge.g === bestEdge.g && next < best!)) {
-          best = next;
-          bestEdge = edge;
-        }
-      });
-      if (best === undefined || bestEdge === undefined || seen.has(best)) break;
-      chance *= bestEdge.g / s.total;
+      const edge = s?.best;
+      if (s === undefined || edge === undefined) break;
+      chance *= edge.g / s.total;
       if (chance < minConfidence) break;
-      dueMs += bestEdge.gapG / bestEdge.g;
+      if (s.total * Math.exp(-this.#rate * (now - s.landmark)) < minSupport) break;
+      const best = edge.key;
+      if (best === key || seen?.has(best) === true) break;
+      seen ??= new Set();
       seen.add(best);
-      if (dueMs >= leadMs) out.push({ key: best, confidence: chance });
+      dueMs += edge.gapG / edge.g;
+      if (dueMs >= leadMs) {
+        out ??= [];
+        out.push({ key: best, confidence: chance });
+      }
       current = best;
     }
-    return out;
+    return out ?? noKeys;
   }
 }
 
@@ -154,21 +161,24 @@ export class SuccessorChains {
 function rescale(s: Source, rate: number, time: number): void {
   const f = rescaleFactor(rate, s.landmark, time);
   s.total *= f;
-  for (const e of s.next.values()) {
+  for (const e of s.edges) {
     e.g *= f;
     e.gapG *= f;
   }
   s.landmark = time;
 }
 
+/** Whether `edge` ranks before `than`: heavier, then the smaller key. */
+function stronger(edge: Edge, than: Edge | undefined): boolean {
+  return than === undefined || edge.g > than.g || (edge.g === than.g && edge.key < than.key);
+}
+
 function evictWeakest(s: Source): void {
-  let weakest: string | undefined;
-  let min = Number.POSITIVE_INFINITY;
-  s.next.forEach((e, k) => {
-    if (e.g < min) {
-      min = e.g;
-      weakest = k;
-    }
-  });
-  if (weakest !== undefined) s.next.delete(weakest);
+  let weakest = 0;
+  for (let i = 1; i < s.edges.length; i++) if (s.edges[i]!.g < s.edges[weakest]!.g) weakest = i;
+  const [gone] = s.edges.splice(weakest, 1);
+  if (gone !== s.best) return;
+  // Every successor weighed the same (the strongest is the weakest): the next strongest takes over.
+  s.best = undefined;
+  for (const e of s.edges) if (stronger(e, s.best)) s.best = e;
 }
