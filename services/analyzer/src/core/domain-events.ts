@@ -1,4 +1,4 @@
-import { errorMessage, eventTypePattern, validateEntityId, validateTenant } from "@prescient/core";
+import { errorMessage, eventTypeProblem, validateEntityId, validateTenant } from "@prescient/core";
 import { type EventLimits, eventTime, type Validated, validRelated } from "./events.js";
 
 /**
@@ -28,11 +28,8 @@ export interface DomainEvent {
 export function validateDomainEvent(e: DomainEventInput, limits: EventLimits): Validated<DomainEvent> {
   const time = eventTime(e.time, limits);
   if (typeof time === "string") return { ok: false, reason: time };
-  if (!eventTypePattern.test(e.type))
-    return {
-      ok: false,
-      reason: `type ${JSON.stringify(e.type.slice(0, 80))} must match ${eventTypePattern.source}`,
-    };
+  const badType = eventTypeProblem("type", e.type);
+  if (badType !== undefined) return { ok: false, reason: badType };
   try {
     validateTenant(e.tenant);
   } catch (err) {

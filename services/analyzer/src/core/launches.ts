@@ -1,5 +1,5 @@
 import {
-  eventTypePattern,
+  eventTypeProblem,
   InvalidArgumentError,
   validateEntityId,
   validateTaskTypeName,
@@ -52,10 +52,8 @@ export function validateLaunch(input: LaunchInput, now: number): LaunchRecord {
   });
   for (const t of input.taskTypes) validateTaskTypeName(t);
   const event = input.event ?? "";
-  if (event !== "" && !eventTypePattern.test(event))
-    throw new InvalidArgumentError(
-      `launch.event ${JSON.stringify(event.slice(0, 80))} must match ${eventTypePattern.source}`,
-    );
+  const badEvent = event === "" ? undefined : eventTypeProblem("launch.event", event);
+  if (badEvent !== undefined) throw new InvalidArgumentError(badEvent);
   return {
     // The same campaign and time register as the same launch, so retries are idempotent.
     id: input.id !== "" ? input.id : `${input.campaignId}@${launchAt}`,

@@ -1,5 +1,5 @@
 import {
-  eventTypePattern,
+  eventTypeProblem,
   formatKey,
   InvalidArgumentError,
   maxRelatedEntities,
@@ -15,7 +15,7 @@ import type { Features, PlannedTask, TriggerEvent } from "./types.js";
  * with reason `trigger`. The event's features ride on the first task of each
  * entity, so the executor upserts them once before anything is queued.
  */
-export const eventLimits = { typeLength: 64, attributes: 64, attributeBytes: 1024 } as const;
+export const eventLimits = { attributes: 64, attributeBytes: 1024 } as const;
 
 /**
  * Checks an event's shape, and against its rule where it has one (an event
@@ -23,10 +23,8 @@ export const eventLimits = { typeLength: 64, attributes: 64, attributeBytes: 102
  */
 export function validateEvent(event: TriggerEvent, rule: TriggerRule | undefined, field = "event"): void {
   if (event.type === "") throw new InvalidArgumentError(`${field}.type is empty`);
-  if (event.type.length > eventLimits.typeLength || !eventTypePattern.test(event.type))
-    throw new InvalidArgumentError(
-      `${field}.type ${JSON.stringify(event.type.slice(0, 80))} must match ${eventTypePattern.source}`,
-    );
+  const badType = eventTypeProblem(`${field}.type`, event.type);
+  if (badType !== undefined) throw new InvalidArgumentError(badType);
   named(`${field}.tenant`, () => validateTenant(event.tenant));
   if (event.entityId !== "") named(`${field}.entity_id`, () => validateEntityId(event.entityId));
   if (event.userId !== "") named(`${field}.user_id`, () => validateEntityId(event.userId));

@@ -46,8 +46,13 @@ export class RuleBook {
   async rulesFor(
     events: ReadonlyArray<{ tenant: string; type: string }>,
   ): Promise<(TriggerRule | undefined)[]> {
-    if (this.options.learnRules) await this.#refresh();
+    await this.refresh();
     return events.map((e) => this.ruleFor(e.tenant, e.type));
+  }
+
+  /** Fetches the learned rules where they are due (at most once per `learnedRulesRefreshMs`), for ruleFor. */
+  async refresh(): Promise<void> {
+    if (this.options.learnRules) await this.#refresh();
   }
 
   ruleFor(tenant: string, event: string): TriggerRule | undefined {

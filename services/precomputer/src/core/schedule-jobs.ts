@@ -158,15 +158,8 @@ export class ScheduleJobs {
         : ((
             this.config.rules.get("campaign_launch_scheduled") ?? this.config.rules.get("campaign_created")
           )?.targets.map((t) => t.taskType) ?? []);
-    // The rules of the events that announced launches naming no task types, learned ones as of now.
-    const named = launches.filter((l) => l.taskTypes.length === 0 && l.event !== "");
-    const rules =
-      named.length === 0
-        ? []
-        : await this.ruleBook.rulesFor(named.map((l) => ({ tenant: l.tenant, type: l.event })));
-    const ruleTypes = new Map(
-      named.map((l, i) => [`${l.tenant}\u0000${l.event}`, rules[i]?.targets.map((t) => t.taskType)]),
-    );
+    // Launches naming no task types warm their event's rule, learned targets as of now.
+    if (launches.some((l) => l.taskTypes.length === 0 && l.event !== "")) await this.ruleBook.refresh();
     const tasks = planLaunchWarming(
       launches,
       {
@@ -175,7 +168,8 @@ export class ScheduleJobs {
         leadMs: spec.leadMs,
         priority: spec.priority,
         defaultTaskTypes: defaults,
-        ruleTaskTypes: (tenant, event) => ruleTypes.get(`${tenant}\u0000${event}`),
+        ruleTaskTypes: (tenant, event) =>
+          this.ruleBook.ruleFor(tenant, event)?.targets.map((t) => t.taskType),
       },
       this.deps.taskTypes,
       skipped,
