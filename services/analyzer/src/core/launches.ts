@@ -37,8 +37,6 @@ export function validateLaunch(input: LaunchInput, now: number): LaunchRecord {
   if (launchAt === undefined || !Number.isFinite(launchAt))
     throw new InvalidArgumentError("launch.launch_at is required");
   if (launchAt < now) throw new InvalidArgumentError("launch.launch_at is in the past");
-  if (input.entityIds.length === 0 && input.taskTypes.length === 0)
-    throw new InvalidArgumentError("launch names no entity_ids and no task_types: nothing to warm");
   if (input.entityIds.length > launchLimits.entities)
     throw new InvalidArgumentError(`launch has more than ${launchLimits.entities} entity_ids`);
   if (input.taskTypes.length > launchLimits.taskTypes)
@@ -54,6 +52,9 @@ export function validateLaunch(input: LaunchInput, now: number): LaunchRecord {
   const event = input.event ?? "";
   const badEvent = event === "" ? undefined : eventTypeProblem("launch.event", event);
   if (badEvent !== undefined) throw new InvalidArgumentError(badEvent);
+  // An event names what to warm too: its rule's task types, for the campaign itself.
+  if (input.entityIds.length === 0 && input.taskTypes.length === 0 && event === "")
+    throw new InvalidArgumentError("launch names no entity_ids, task_types or event: nothing to warm");
   return {
     // The same campaign and time register as the same launch, so retries are idempotent.
     id: input.id !== "" ? input.id : `${input.campaignId}@${launchAt}`,

@@ -186,6 +186,13 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
       /launch\.event "Launch Day!" must match/,
     );
     await expectCode(
+      callUnary(client.registerLaunch.bind(client), {
+        launch: { ...launch, launchAt: new Date(now + 60_000), entityIds: [], taskTypes: [] },
+      }),
+      bad,
+      /no entity_ids, task_types or event: nothing to warm/,
+    );
+    await expectCode(
       callUnary(client.listUpcomingLaunches.bind(client), { hoursAhead: -1, tenant: "" }),
       bad,
     );
@@ -237,6 +244,19 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     expect(launch?.id).toBe(`spring@${launchAt.getTime()}`);
     expect(launch?.entityIds).toEqual(["ad-1"]);
     expect(launch?.event).toBe("campaign_launch_scheduled");
+    // A campaign and the event that announced it are enough: the event's rule names what to warm.
+    const bare = await callUnary(client.registerLaunch.bind(client), {
+      launch: {
+        id: "",
+        tenant: "acme",
+        campaignId: "autumn",
+        launchAt,
+        entityIds: [],
+        taskTypes: [],
+        event: "campaign_launch_scheduled",
+      },
+    });
+    expect(bare.launch).toMatchObject({ campaignId: "autumn", entityIds: [], taskTypes: [] });
     const soon = await callUnary(client.listUpcomingLaunches.bind(client), { hoursAhead: 1, tenant: "" });
     expect(soon.launches).toEqual([]);
     const later = await callUnary(client.listUpcomingLaunches.bind(client), {
@@ -244,6 +264,7 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
       tenant: "acme",
     });
     expect(later.launches.map((l) => [l.campaignId, l.event])).toEqual([
+      ["autumn", "campaign_launch_scheduled"],
       ["spring", "campaign_launch_scheduled"],
     ]);
   });
