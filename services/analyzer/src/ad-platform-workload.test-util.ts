@@ -1,5 +1,7 @@
 import { analyzerV1 } from "@prescient/contracts";
 import { mulberry32 } from "@prescient/core";
+import type { Analyzer } from "./analyzer.js";
+import { emptyIngestResult } from "./core/events.js";
 
 const { LookupOutcome } = analyzerV1;
 
@@ -114,4 +116,29 @@ export function workload(seed: number, start: number, tenants: readonly string[]
       );
   }
   return calls;
+}
+
+/** Makes each call on the analyzer, moving the clock to it first. */
+export async function play(
+  analyzer: Analyzer,
+  clock: { set(ms: number): void },
+  calls: readonly Call[],
+): Promise<void> {
+  for (const call of calls) {
+    clock.set(call.at);
+    const result = emptyIngestResult();
+    if (call.kind === "events") analyzer.recordEvents(call.events, result);
+    else if (call.kind === "actions") await analyzer.recordActions(call.events, result);
+    else if (call.kind === "batch") await analyzer.recordQueries(call.events, result);
+    else for (const events of call.messages) await analyzer.recordQueries(events, result);
+  }
+}
+
+/** Interleaves workloads call by call, in time order. */
+export function merged(...workloads: Call[][]): Call[] {
+  return workloads
+    .flat()
+    .map((c, i) => ({ c, i }))
+    .sort((x, y) => x.c.at - y.c.at || x.i - y.i)
+    .map((x) => x.c);
 }

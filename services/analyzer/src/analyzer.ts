@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@prescient/core";
-import type { AnalyzerLog } from "./analyzer-log.js";
+import { type AnalyzerLog, silentLog } from "./analyzer-log.js";
 import { type AnalyzerObserver, unobserved } from "./analyzer-observer.js";
 import type { Pattern } from "./core/demand-ranking.js";
 import type { DomainEventInput } from "./core/domain-events.js";
@@ -8,6 +8,7 @@ import type { ActionEventInput, IngestResult, QueryEventInput } from "./core/eve
 import type { LearnedRule } from "./core/fan-out-learner.js";
 import type { DecayRates } from "./core/forward-decay.js";
 import type { LaunchInput } from "./core/launches.js";
+import { parseLearningSnapshot } from "./core/learning-snapshot.js";
 import type { OffPeakWindow } from "./core/off-peak.js";
 import { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import { SequenceTracker } from "./core/sequence-tracker.js";
@@ -63,6 +64,11 @@ export class Analyzer {
   readonly #retrainer: NextActionRetrainer;
   readonly #learning: Learning;
   readonly #observer: AnalyzerObserver;
+  readonly #log: AnalyzerLog;
+  /** The save in flight: saves run one at a time, so a slow store never holds two snapshots. */
+  #saving: Promise<number> | undefined;
+  /** Whether start() has read the saved state: a save before that would overwrite it with less. */
+  #restored = false;
 
   constructor(deps: AnalyzerDeps, settings?: AnalyzerSettingsInput) {
     this.settings = resolveSettings(settings);
@@ -70,6 +76,7 @@ export class Analyzer {
     this.#store = deps.store;
     const observer = deps.observer ?? unobserved;
     this.#observer = observer;
+    this.#log = deps.log ?? silentLog;
     this.rates = decayRatesOf(s);
     this.#sequences = new SequenceTracker(s.sequenceCapacity, s.sessionGapMs);
     this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity, idleMs: s.streamIdleMs });
@@ -111,10 +118,60 @@ export class Analyzer {
     this.#launches = new LaunchQueries(s, deps.store);
   }
 
-  /** Loads the newest published next-action version, if any, so a restart serves it at once. */
+  /**
+   * Loads the newest published next-action version, if any, and the learned
+   * state the store holds (saveLearning), so a restart serves both at once.
+   */
   async start(): Promise<void> {
     await this.#store.ready();
     await this.#predictor.syncCurrent();
+    await this.#restoreLearning();
+  }
+
+  /**
+   * Saves the learned state (fan-out rules, next reads, relations) of every
+   * tenant whose state changed since its last save, one record per tenant;
+   * answers how many were saved. A tenant the store failed to take is saved
+   * again next time. One save runs at a time: a call during one shares it.
+   * Before start() has read what was saved, nothing is.
+   */
+  saveLearning(): Promise<number> {
+    this.#saving ??= this.#saveLearning().finally(() => {
+      this.#saving = undefined;
+    });
+    return this.#saving;
+  }
+
+  async #saveLearning(): Promise<number> {
+    if (!this.#restored) return 0;
+    const snapshots = this.#learning.snapshots();
+    const savedAt = this.settings.clock.now();
+    for (const [i, { tenant, snapshot }] of snapshots.entries()) {
+      try {
+        await this.#store.putLearning({ tenant, savedAt, body: JSON.stringify(snapshot) });
+      } catch (e) {
+        this.#learning.changed(snapshots.slice(i).map((s) => s.tenant));
+        throw e;
+      }
+    }
+    return snapshots.length;
+  }
+
+  async #restoreLearning(): Promise<void> {
+    const records = await this.#store.learningRecords();
+    let restored = 0;
+    for (const r of records) {
+      const parsed = parseLearningSnapshot(r.body);
+      if (!parsed.ok) {
+        // A record this version cannot read is relearned from traffic, not fatal.
+        this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
+        continue;
+      }
+      this.#learning.restore(r.tenant, parsed.snapshot);
+      restored++;
+    }
+    this.#restored = true;
+    if (restored > 0) this.#log.info({ tenants: restored }, "learned state restored");
   }
 
   get currentVersion(): number | undefined {
@@ -266,7 +323,10 @@ export class Analyzer {
     return this.#retrainer.retrain();
   }
 
-  /** Drops action logs and sessions older than `daysToKeep` days, and launches that are past. */
+  /**
+   * Drops action logs and sessions older than `daysToKeep` days, launches
+   * that are past, and the saved learned state of tenants not heard from since.
+   */
   async cleanup(daysToKeep = 0): Promise<number> {
     const days = daysToKeep === 0 ? this.settings.daysToKeep : daysToKeep;
     if (!Number.isInteger(days) || days < 1 || days > 3650)
@@ -275,7 +335,8 @@ export class Analyzer {
     const cutoff = now - days * 86_400_000;
     const actions = await this.#store.removeActionsBefore(cutoff);
     const launches = await this.#store.removeLaunchesBefore(now);
+    const learned = await this.#store.removeLearningBefore(cutoff);
     const sessions = this.#sequences.removeIdle(cutoff) + this.#streams.removeIdle(cutoff);
-    return actions + launches + sessions;
+    return actions + launches + learned + sessions;
   }
 }

@@ -10,7 +10,11 @@ import { type DomainEvent, type DomainEventInput, validateDomainEvent } from "./
 import { EntityRelations, type RelatedEntity } from "./core/entity-relations.js";
 import type { ActionEvent, EventLimits, IngestResult, QueryEvent } from "./core/events.js";
 import { FanOutLearner, type LearnedRule } from "./core/fan-out-learner.js";
+import { type LearningSnapshot, learningSnapshotVersion } from "./core/learning-snapshot.js";
 import type { AnalyzerSettings } from "./settings.js";
+
+/** Changed tenants tracked one by one; past this many, the next snapshot takes every tenant. */
+const maxDirtyTenants = 10_000;
 
 /**
  * What the analyzer learns about events and entities: which reads follow
@@ -25,6 +29,11 @@ export class Learning {
   readonly nextReads: FanOutLearner;
   readonly #settings: AnalyzerSettings;
   readonly #offer: (keys: Array<{ key: string; confidence: number }>) => void;
+  /** Tenants whose learned state changed since their last snapshot (bounded: past it, all are saved). */
+  readonly #dirty = new Set<string>();
+  #allDirty = false;
+  /** The tenant last marked: traffic comes in runs of one tenant, and a Set lookup per read is not free. */
+  #lastDirty: string | undefined;
 
   /** `offer` queues predicted keys for the precomputer (TakeReadAhead hands them out). */
   constructor(settings: AnalyzerSettings, offer: (keys: Array<{ key: string; confidence: number }>) => void) {
@@ -58,6 +67,7 @@ export class Learning {
   observeQueries(events: readonly QueryEvent[]): void {
     for (const e of events) {
       if (e.entityId.startsWith("#")) continue; // input-addressed: no entity to relate or key by
+      if (e.tenant !== this.#lastDirty) this.#touched(e.tenant);
       this.learner.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
       if (e.userId === "") continue;
       this.nextReads.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
@@ -71,6 +81,7 @@ export class Learning {
 
   observeActions(events: readonly ActionEvent[]): void {
     for (const e of events) {
+      if (e.tenant !== this.#lastDirty) this.#touched(e.tenant);
       for (const r of e.relatedEntityIds ?? [])
         this.relations.relate(e.tenant, e.userId, r, e.time, e.action);
       this.#acted(e.tenant, e.userId, e.action, e.time);
@@ -122,6 +133,62 @@ export class Learning {
     if (keys.length > 0) this.#offer(keys);
   }
 
+  /**
+   * Snapshots of the tenants whose learned state changed since they were
+   * last taken (of every tenant, after more than `maxDirtyTenants` changed),
+   * each with at most `learningSnapshotMaxRelations` relations. They count as saved once taken: `changed` puts back those
+   * the store then failed to take.
+   */
+  snapshots(): Array<{ tenant: string; snapshot: LearningSnapshot }> {
+    const tenants = this.#allDirty ? this.#allTenants() : new Set(this.#dirty);
+    this.#dirty.clear();
+    this.#allDirty = false;
+    this.#lastDirty = undefined;
+    if (tenants.size === 0) return [];
+    const fanOut = this.learner.exportTenants(tenants);
+    const nextReads = this.nextReads.exportTenants(tenants);
+    const relations = this.relations.exportTenants(tenants, this.#settings.learningSnapshotMaxRelations);
+    return [...tenants].sort().map((tenant) => ({
+      tenant,
+      snapshot: {
+        v: learningSnapshotVersion,
+        fanOut: fanOut.get(tenant) ?? [],
+        nextReads: nextReads.get(tenant) ?? [],
+        relations: relations.get(tenant) ?? { subjects: [], kinds: [] },
+      },
+    }));
+  }
+
+  /** Marks tenants changed again (their snapshot was not saved). */
+  changed(tenants: Iterable<string>): void {
+    for (const t of tenants) this.#touched(t);
+  }
+
+  /** Restores a tenant's saved state under that tenant; what this process learned since it started wins. */
+  restore(tenant: string, s: LearningSnapshot): void {
+    this.relations.importTenant(tenant, s.relations);
+    this.learner.importTenant(tenant, s.fanOut);
+    this.nextReads.importTenant(tenant, s.nextReads);
+  }
+
+  #touched(tenant: string): void {
+    this.#lastDirty = tenant;
+    if (this.#allDirty) return;
+    this.#dirty.add(tenant);
+    if (this.#dirty.size > maxDirtyTenants) {
+      this.#allDirty = true;
+      this.#dirty.clear();
+    }
+  }
+
+  #allTenants(): Set<string> {
+    const all = new Set<string>();
+    this.relations.tenants(all);
+    this.learner.tenants(all);
+    this.nextReads.tenants(all);
+    return all;
+  }
+
   rules(tenant?: string): LearnedRule[] {
     if (tenant !== undefined && tenant !== "") validateTenant(tenant);
     return this.learner.rules(this.#settings.clock.now(), tenant === "" ? undefined : tenant);
@@ -152,6 +219,7 @@ export class Learning {
   }
 
   #event(e: DomainEvent): void {
+    if (e.tenant !== this.#lastDirty) this.#touched(e.tenant);
     this.learner.observeEvent(e.tenant, e.type, e.entityId, e.userId, e.time);
     if (e.userId !== "" && e.entityId !== "")
       this.relations.relate(e.tenant, e.userId, e.entityId, e.time, e.type);

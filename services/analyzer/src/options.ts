@@ -38,6 +38,13 @@ export interface AnalyzerOptions extends AnalyzerSettings {
   /** Scheduled clean-up period; 0 turns it off. Default 1 day. */
   cleanupIntervalMs: number;
   /**
+   * With a Redis store, how often the learned state (fan-out rules, next
+   * reads, relations) of tenants that changed is saved to it, so that a
+   * restarted replica, or the one a tenant moves to, starts from it; it is
+   * saved at shutdown too. 0 saves only at shutdown. Default 1 minute.
+   */
+  learningSaveIntervalMs: number;
+  /**
    * Query counters are pre-aggregated in process for up to this long before
    * the store (store/aggregating-store.ts), from 1 to 1000 ms; 0 writes each
    * ingest batch at once, as before. Default 1000 ms.
@@ -100,6 +107,7 @@ export function resolveOptions(options?: Partial<AnalyzerOptions>): AnalyzerOpti
     modelName: "next_action",
     retrainIntervalMs: 6 * 3_600_000,
     cleanupIntervalMs: 86_400_000,
+    learningSaveIntervalMs: 60_000,
     ingestFlushIntervalMs: 1000,
     ingestMaxEntries: 200_000,
     ingestMaxBytes: 64 * 1024 * 1024,
@@ -131,6 +139,8 @@ export const analyzerEnvShape = {
   PRESCIENT_ANALYZER_RETRAIN_INTERVAL_S: intFromEnv(0, 30 * 86_400).default(6 * 3_600),
   /** Least time between retraining rounds, ms (0: unbounded); unset takes the option's default (10 s). */
   PRESCIENT_ANALYZER_RETRAIN_MIN_INTERVAL_MS: intFromEnv(0, maxRetrainMinIntervalMs).optional(),
+  /** How often learned state is saved to a Redis store, seconds; 0: only at shutdown. Unset takes 60. */
+  PRESCIENT_ANALYZER_LEARNING_SAVE_S: intFromEnv(0, 86_400).optional(),
   /** Heavy-hitter capacity for keys. */
   PRESCIENT_ANALYZER_KEY_CAPACITY: intFromEnv(10, 10_000_000).default(10_000),
   /** Pre-aggregation of query counters before the store, ms (0 turns it off); unset takes the option's default. */
@@ -185,5 +195,8 @@ export function analyzerOptionsFromEnv(env: AnalyzerEnv): Partial<AnalyzerOption
     ...(env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES === undefined
       ? {}
       : { ingestMaxEntries: env.PRESCIENT_ANALYZER_INGEST_MAX_ENTRIES }),
+    ...(env.PRESCIENT_ANALYZER_LEARNING_SAVE_S === undefined
+      ? {}
+      : { learningSaveIntervalMs: env.PRESCIENT_ANALYZER_LEARNING_SAVE_S * 1000 }),
   };
 }

@@ -103,6 +103,13 @@ export interface AnalyzerSettings {
    * precomputer's floors and budget keep the likely ones). Default 3.
    */
   nextReadsRelatedLimit: number;
+  /**
+   * Relations in one tenant's learned-state snapshot (learning-snapshot.ts),
+   * at most: its most recently used subjects, whole, up to this many. It
+   * bounds what one save writes and one restart reads (about 60 bytes a
+   * relation). Default 200,000.
+   */
+  learningSnapshotMaxRelations: number;
   /** Entity relations: bounds and decay (defaults in entity-relations.ts). */
   relations: EntityRelationsOptions;
   /**
@@ -166,6 +173,7 @@ export function resolveSettings(settings?: AnalyzerSettingsInput): AnalyzerSetti
     defaultComputeMs: 1,
     retrainMinIntervalMs: 10_000,
     nextReadsRelatedLimit: 3,
+    learningSnapshotMaxRelations: 200_000,
     ...settings,
     fanOut: { ...fanOutLearnerDefaults, ...settings?.fanOut },
     nextReads: { ...fanOutLearnerDefaults, minDelayMs: 1000, ...settings?.nextReads },

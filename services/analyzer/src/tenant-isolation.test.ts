@@ -1,9 +1,8 @@
 import { ManualClock } from "@prescient/core";
 import { describe, expect, it } from "vitest";
-import { type Call, workload } from "./ad-platform-workload.test-util.js";
+import { merged, play, workload } from "./ad-platform-workload.test-util.js";
 import type { Analyzer } from "./analyzer.js";
 import { coreAnalyzer } from "./analyzer.test-util.js";
-import { emptyIngestResult } from "./core/events.js";
 
 /**
  * Issue 11's isolation target: what the analyzer learns of one tenant (fan-out
@@ -12,25 +11,6 @@ import { emptyIngestResult } from "./core/events.js";
  * but other habits, shares the analyzer.
  */
 const start = Date.UTC(2026, 10, 2, 9);
-
-async function play(analyzer: Analyzer, clock: ManualClock, calls: readonly Call[]): Promise<void> {
-  for (const call of calls) {
-    clock.set(call.at);
-    const result = emptyIngestResult();
-    if (call.kind === "events") analyzer.recordEvents(call.events, result);
-    else if (call.kind === "actions") await analyzer.recordActions(call.events, result);
-    else if (call.kind === "batch") await analyzer.recordQueries(call.events, result);
-    else for (const events of call.messages) await analyzer.recordQueries(events, result);
-  }
-}
-
-/** Interleaves two workloads call by call, in time order. */
-function merged(a: readonly Call[], b: readonly Call[]): Call[] {
-  return [...a, ...b]
-    .map((c, i) => ({ c, i }))
-    .sort((x, y) => x.c.at - y.c.at || x.i - y.i)
-    .map((x) => x.c);
-}
 
 async function acmeSeenBy(analyzer: Analyzer) {
   const related: Record<string, unknown> = {};

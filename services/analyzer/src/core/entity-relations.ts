@@ -1,6 +1,7 @@
 import { canonicalKey } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import { decayFactor, forwardWeight, rescaleFactor } from "./forward-decay.js";
+import { type RelationsSnapshot, tenantOfId } from "./learning-snapshot.js";
 
 /**
  * Decayed relations from a subject (a user, or an entity) to entities, per
@@ -330,6 +331,69 @@ export class EntityRelations {
   /** The tags of subject → entity: what made it (empty when not held). */
   tagsOf(tenant: string, subject: string, entityId: string): ReadonlySet<string> {
     return this.#subjects.peek(subjectId(tenant, subject))?.related.get(entityId)?.tags ?? new Set();
+  }
+
+  /**
+   * The relations of `tenants`, for their snapshots: per tenant, its most
+   * recently used subjects first, up to `maxRelations` relations (the rest
+   * are left out whole), and the kinds of its task types. One pass over
+   * every subject, however many tenants are asked for.
+   */
+  exportTenants(tenants: ReadonlySet<string>, maxRelations: number): Map<string, RelationsSnapshot> {
+    const out = new Map<string, RelationsSnapshot>();
+    const counted = new Map<string, number>();
+    for (const t of tenants) {
+      out.set(t, { subjects: [], kinds: [] });
+      counted.set(t, 0);
+    }
+    // entries(): most recently used first, without touching recency.
+    for (const [id, s] of this.#subjects.entries()) {
+      const tenant = tenantOfId(id);
+      const snap = out.get(tenant);
+      if (snap === undefined) continue;
+      const n = counted.get(tenant)! + s.related.size;
+      if (n > maxRelations) continue;
+      counted.set(tenant, n);
+      const related: RelationsSnapshot["subjects"][number][3] = [];
+      for (const [entityId, w] of s.related) related.push([entityId, w.g, [...w.tags]]);
+      snap.subjects.push([id.slice(tenant.length + 1), s.landmark, s.latest, related]);
+    }
+    for (const [id, tags] of this.#kinds.entries()) {
+      const tenant = tenantOfId(id);
+      out.get(tenant)?.kinds.push([id.slice(tenant.length + 1), [...tags]]);
+    }
+    return out;
+  }
+
+  /**
+   * Restores one tenant's snapshot (exportTenants). A subject or kind this
+   * process already holds keeps what it learned since it started; the
+   * others take the snapshot's, held to this instance's bounds.
+   */
+  importTenant(tenant: string, snap: RelationsSnapshot): void {
+    // Least recently used first, so that the subjects' recency ends as it was saved.
+    for (let i = snap.subjects.length - 1; i >= 0; i--) {
+      const [subject, landmark, latest, related] = snap.subjects[i]!;
+      const id = subjectId(tenant, subject);
+      if (this.#subjects.has(id)) continue;
+      const s: Subject = { related: new Map(), kinds: new Map(), landmark, latest };
+      for (const [entityId, g, tags] of related) {
+        if (s.related.size >= this.options.perSubject) break;
+        if (entityId !== subject) s.related.set(entityId, { g, tags: new Set(tags.slice(0, maxTags)) });
+      }
+      if (s.related.size > 0) this.#subjects.set(id, s);
+    }
+    for (const [taskType, tags] of snap.kinds) {
+      const id = subjectId(tenant, taskType);
+      if (this.#kinds.has(id)) continue;
+      this.#kinds.set(id, new Set(tags.slice(0, 2 * maxTags)));
+      this.#kindsVersion++;
+    }
+  }
+
+  /** The tenants some subject's relations belong to. */
+  tenants(into: Set<string>): void {
+    for (const id of this.#subjects.keys()) into.add(tenantOfId(id));
   }
 
   /** Whether subject → entity is held (any weight). */

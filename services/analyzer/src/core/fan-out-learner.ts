@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { EntityRelations } from "./entity-relations.js";
+import { type FanOutSnapshot, tenantOfId } from "./learning-snapshot.js";
 
 /**
  * Learns fan-out rules from traffic: for each tenant and event type, which
@@ -216,6 +217,53 @@ export class FanOutLearner {
     for (const stats of this.#stats.values())
       if (this.#value(stats.events, now) >= this.options.minSupport) n++;
     return n;
+  }
+
+  /**
+   * The counts of `tenants`, for their snapshots (learning-snapshot.ts). The
+   * events awaiting their reads are not kept: a restart loses at most one
+   * window of credits.
+   */
+  exportTenants(tenants: ReadonlySet<string>): Map<string, FanOutSnapshot> {
+    const out = new Map<string, FanOutSnapshot>();
+    for (const t of tenants) out.set(t, []);
+    for (const stats of this.#stats.values()) {
+      const snap = out.get(stats.tenant);
+      if (snap === undefined) continue;
+      const targets: FanOutSnapshot[number][2] = [];
+      for (const t of stats.targets.values())
+        targets.push([t.taskType, t.keyBy, t.followed.w, t.followed.at, t.delay.w, t.delay.at]);
+      snap.push([stats.event, [stats.events.w, stats.events.at], targets]);
+    }
+    return out;
+  }
+
+  /**
+   * Restores one tenant's counts (exportTenants). An event type this process
+   * counts already keeps its own counts; the others take the snapshot's,
+   * held to this instance's bounds.
+   */
+  importTenant(tenant: string, snap: FanOutSnapshot): void {
+    for (const [event, [w, at], targets] of snap) {
+      const id = `${tenant}\u0000${event}`;
+      if (this.#stats.has(id)) continue;
+      const stats: EventStats = { tenant, event, events: { w, at }, targets: new Map() };
+      for (const [taskType, keyBy, fw, fat, dw, dat] of targets) {
+        if (stats.targets.size >= this.options.maxTargets) break;
+        stats.targets.set(this.#targetId(taskType, keyBy), {
+          taskType,
+          keyBy,
+          followed: { w: fw, at: fat },
+          delay: { w: dw, at: dat },
+        });
+      }
+      this.#stats.set(id, stats);
+    }
+  }
+
+  /** The tenants some event type is counted for. */
+  tenants(into: Set<string>): void {
+    for (const id of this.#stats.keys()) into.add(tenantOfId(id));
   }
 
   /** Tenant × event type pairs tracked. */

@@ -41,7 +41,8 @@ const readyRetryMs = 2_000;
 
 /**
  * Mounts the analyzer on a ServiceHost: NOT_SERVING until its store answers,
- * then SERVING; scheduled retraining and clean-up; a shutdown hook.
+ * then SERVING; scheduled retraining, clean-up and (with Redis) saves of the
+ * learned state; a shutdown hook that saves it once more.
  */
 export async function startAnalyzer(
   host: ServiceHost,
@@ -145,6 +146,9 @@ export async function startAnalyzer(
       );
     });
     every(o.cleanupIntervalMs, "clean-up", () => analyzer.cleanup());
+    // In memory, the learned state is the store's already: saving it would only copy it.
+    if (o.store !== "memory")
+      every(o.learningSaveIntervalMs, "learned-state save", () => analyzer.saveLearning());
     o.logger.info(
       {
         repository,
@@ -165,6 +169,12 @@ export async function startAnalyzer(
       ring?.router.close();
       unwatch();
       for (const t of timers) clearInterval(t);
+      if (o.store !== "memory")
+        await analyzer
+          .saveLearning()
+          .catch((e: unknown) =>
+            o.logger.error({ err: errorMessage(e) }, "learned state not saved at shutdown: the store failed"),
+          );
       await scorer.close();
       await analyzerStore.close();
       if (ownRepository) await rm(repository, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import type {
   CounterDelta,
   KeyCount,
   LaunchRecord,
+  LearningRecord,
   MemberCount,
   ProfileRecord,
   Scaled,
@@ -203,6 +204,17 @@ export class AggregatingStore implements AnalyzerStore {
 
   removeLaunchesBefore(cutoff: number): Promise<number> {
     return this.#inner.removeLaunchesBefore(cutoff);
+  }
+  putLearning(record: LearningRecord): Promise<void> {
+    return this.#inner.putLearning(record);
+  }
+
+  learningRecords(): Promise<LearningRecord[]> {
+    return this.#inner.learningRecords();
+  }
+
+  removeLearningBefore(cutoff: number): Promise<number> {
+    return this.#inner.removeLearningBefore(cutoff);
   }
 
   /** Flushes what is held, then closes the store; later batches are written through. */

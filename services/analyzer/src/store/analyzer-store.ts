@@ -123,6 +123,15 @@ export interface LaunchRecord {
   event: string;
 }
 
+/** A tenant's learned state (core/learning-snapshot.ts), as saved. */
+export interface LearningRecord {
+  tenant: string;
+  /** ms since the epoch. */
+  savedAt: number;
+  /** The snapshot, serialized; the store keeps it as it is given. */
+  body: string;
+}
+
 export interface AnalyzerStore {
   /** Resolves when the store can serve (connected, scripts loaded). */
   ready(): Promise<void>;
@@ -149,6 +158,13 @@ export interface AnalyzerStore {
   /** Launches with from <= launchAt <= to, of one tenant when given, by launch time. */
   launchesBetween(from: number, to: number, tenant?: string): Promise<LaunchRecord[]>;
   removeLaunchesBefore(cutoff: number): Promise<number>;
+
+  /** Saves a tenant's learned state, replacing the one saved before. */
+  putLearning(record: LearningRecord): Promise<void>;
+  /** Every tenant's saved learned state. */
+  learningRecords(): Promise<LearningRecord[]>;
+  /** Drops the learned state of tenants last saved before cutoff; returns how many went. */
+  removeLearningBefore(cutoff: number): Promise<number>;
 
   close(): Promise<void>;
 }

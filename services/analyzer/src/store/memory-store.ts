@@ -9,6 +9,7 @@ import type {
   CounterDelta,
   KeyCount,
   LaunchRecord,
+  LearningRecord,
   MemberCount,
   ProfileRecord,
   Scaled,
@@ -67,6 +68,7 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
   readonly #successors = new Map<string, SpaceSaving>();
   readonly #users = new Map<string, UserLog>();
   readonly #launches = new Map<string, LaunchRecord>();
+  readonly #learning = new Map<string, LearningRecord>();
 
   async ready(): Promise<void> {}
 
@@ -230,6 +232,23 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
       }
     }
     return removed;
+  }
+  async putLearning(record: LearningRecord): Promise<void> {
+    this.#learning.set(record.tenant, { ...record });
+  }
+
+  async learningRecords(): Promise<LearningRecord[]> {
+    return [...this.#learning.values()].map((r) => ({ ...r }));
+  }
+
+  async removeLearningBefore(cutoff: number): Promise<number> {
+    let n = 0;
+    for (const [tenant, r] of this.#learning)
+      if (r.savedAt < cutoff) {
+        this.#learning.delete(tenant);
+        n++;
+      }
+    return n;
   }
 
   async close(): Promise<void> {}

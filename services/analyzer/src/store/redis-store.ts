@@ -15,6 +15,7 @@ import type {
   CounterDelta,
   KeyCount,
   LaunchRecord,
+  LearningRecord,
   MemberCount,
   ProfileRecord,
   Scaled,
@@ -302,6 +303,28 @@ export class RedisAnalyzerStore implements AnalyzerStore {
       .zrem(`${this.#p}launchtimes`, ...ids)
       .exec();
     return ids.length;
+  }
+
+  /** One hash, tenant → {savedAt, body}: few fields (one per tenant), each written whole. */
+  async putLearning(record: LearningRecord): Promise<void> {
+    await this.redis.hset(
+      `${this.#p}learning`,
+      record.tenant,
+      JSON.stringify({ savedAt: record.savedAt, body: record.body }),
+    );
+  }
+
+  async learningRecords(): Promise<LearningRecord[]> {
+    const all = await this.redis.hgetall(`${this.#p}learning`);
+    return Object.entries(all).map(([tenant, doc]) => ({
+      tenant,
+      ...(JSON.parse(doc) as { savedAt: number; body: string }),
+    }));
+  }
+
+  async removeLearningBefore(cutoff: number): Promise<number> {
+    const old = (await this.learningRecords()).filter((r) => r.savedAt < cutoff).map((r) => r.tenant);
+    return old.length === 0 ? 0 : this.redis.hdel(`${this.#p}learning`, ...old);
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import type {
   CounterDelta,
   KeyCount,
   LaunchRecord,
+  LearningRecord,
   MemberCount,
   ProfileRecord,
   Scaled,
@@ -48,7 +49,7 @@ export interface ShardedStoreOptions {
  * task type by name (with its statistics); a successor source with all its
  * successors; an hour of the profile by hour of week (h mod N); action logs
  * by tenant and user; launches by id (a launch re-put under another tenant
- * still replaces itself). A batch's event count and first time go with one
+ * still replaces itself); a tenant's learned state by tenant. A batch's event count and first time go with one
  * of its parts: sums and a minimum merge exactly wherever they are.
  *
  * Scale. Counters are forward-decayed against a landmark that each shard
@@ -213,6 +214,19 @@ export class ShardedAnalyzerStore implements AnalyzerStore {
 
   async removeLaunchesBefore(cutoff: number): Promise<number> {
     const removed = await Promise.all(this.shards.map((s) => s.removeLaunchesBefore(cutoff)));
+    return removed.reduce((a, b) => a + b, 0);
+  }
+  /** A tenant's learned state lives on the tenant's shard. */
+  putLearning(record: LearningRecord): Promise<void> {
+    return this.shards[shardOf(record.tenant, this.shards.length)]!.putLearning(record);
+  }
+
+  async learningRecords(): Promise<LearningRecord[]> {
+    return (await Promise.all(this.shards.map((s) => s.learningRecords()))).flat();
+  }
+
+  async removeLearningBefore(cutoff: number): Promise<number> {
+    const removed = await Promise.all(this.shards.map((s) => s.removeLearningBefore(cutoff)));
     return removed.reduce((a, b) => a + b, 0);
   }
 

@@ -265,5 +265,20 @@ export function storeConformance(
       expect(await store.removeLaunchesBefore(160)).toBe(2);
       expect((await store.launchesBetween(0, 1000)).map((l) => l.id)).toEqual(["l2"]);
     });
+
+    it("keeps one learned-state record per tenant, the latest, and removes those saved before a cutoff", async () => {
+      expect(await store.learningRecords()).toEqual([]);
+      await store.putLearning({ tenant: "t", savedAt: 100, body: '{"v":1,"old":true}' });
+      await store.putLearning({ tenant: "u", savedAt: 150, body: "u's" });
+      await store.putLearning({ tenant: "t", savedAt: 200, body: "t's, \u00e9\n" });
+      const byTenant = (await store.learningRecords()).sort((a, b) => (a.tenant < b.tenant ? -1 : 1));
+      expect(byTenant).toEqual([
+        { tenant: "t", savedAt: 200, body: "t's, \u00e9\n" },
+        { tenant: "u", savedAt: 150, body: "u's" },
+      ]);
+      expect(await store.removeLearningBefore(160)).toBe(1);
+      expect(await store.learningRecords()).toEqual([{ tenant: "t", savedAt: 200, body: "t's, \u00e9\n" }]);
+      expect(await store.removeLearningBefore(160)).toBe(0);
+    });
   });
 }

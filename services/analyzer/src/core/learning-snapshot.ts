@@ -1,0 +1,82 @@
+import { z } from "zod";
+
+/**
+ * What the analyzer has learned of one tenant, as saved to its store so that
+ * a restart, or the replica a tenant moves to, starts from it rather than
+ * from nothing: the learned fan-out rules, what users read next after their
+ * reads and actions, and the entity relations. Decayed values are kept as
+ * they are held (a weight and the time it is as of, or weights scaled to a
+ * landmark), so a snapshot read a day later has decayed by a day.
+ *
+ * Tuples, not objects: a tenant's relations run to hundreds of thousands,
+ * and field names would be most of the bytes. The tenant is not inside: a
+ * record is stored under its tenant, which is the only tenant it restores.
+ */
+export const learningSnapshotVersion = 1;
+
+const decayed = z.tuple([z.number().finite().nonnegative(), z.number().finite()]);
+const text = z.string().min(1).max(1024);
+
+/** Per event type: its decayed count, and per target (task type, keyed by) the decayed reads and Σ delay. */
+const fanOutSchema = z.array(
+  z.tuple([
+    text,
+    decayed,
+    z.array(
+      z.tuple([
+        text,
+        z.enum(["entity", "user", "related"]),
+        z.number().finite().nonnegative(),
+        z.number().finite(),
+        z.number().finite().nonnegative(),
+        z.number().finite(),
+      ]),
+    ),
+  ]),
+);
+
+/** Per subject: its landmark, latest relation time, and per entity the landmark-scaled weight and tags; per task type its kind tags. */
+const relationsSchema = z.object({
+  subjects: z.array(
+    z.tuple([
+      text,
+      z.number().finite(),
+      z.number().finite(),
+      z.array(z.tuple([text, z.number().finite().positive(), z.array(text)])),
+    ]),
+  ),
+  kinds: z.array(z.tuple([text, z.array(text)])),
+});
+
+export const learningSnapshotSchema = z.object({
+  v: z.literal(learningSnapshotVersion),
+  fanOut: fanOutSchema,
+  nextReads: fanOutSchema,
+  relations: relationsSchema,
+});
+
+export type FanOutSnapshot = z.infer<typeof fanOutSchema>;
+export type RelationsSnapshot = z.infer<typeof relationsSchema>;
+export type LearningSnapshot = z.infer<typeof learningSnapshotSchema>;
+
+/** The snapshot in a stored body, or why it cannot be restored (not JSON, another version, a bad shape). */
+export function parseLearningSnapshot(
+  body: string,
+): { ok: true; snapshot: LearningSnapshot } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: "not JSON" };
+  }
+  const parsed = learningSnapshotSchema.safeParse(json);
+  if (parsed.success) return { ok: true, snapshot: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, reason: `${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}` };
+}
+
+/** The tenant of a `${tenant}\0${rest}` map key (validated ids hold no NUL). */
+export function tenantOfId(id: string): string {
+  const i = id.indexOf("\u0000");
+  return i < 0 ? id : id.slice(0, i);
+}

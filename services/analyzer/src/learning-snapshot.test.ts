@@ -1,0 +1,220 @@
+import { randomBytes } from "node:crypto";
+import { ManualClock } from "@prescient/core";
+import { ServiceHost } from "@prescient/kit";
+import { describe, expect, inject, it } from "vitest";
+import { type Call, merged, play, workload } from "./ad-platform-workload.test-util.js";
+import { Analyzer } from "./analyzer.js";
+import { coreAnalyzer, MemoryPublisher } from "./analyzer.test-util.js";
+import { emptyIngestResult } from "./core/events.js";
+import { InProcessScorer } from "./model/onnx-scorer.js";
+import { startAnalyzer } from "./service/start-analyzer.js";
+import type { LearningRecord } from "./store/analyzer-store.js";
+import { MemoryAnalyzerStore } from "./store/memory-store.js";
+
+/**
+ * Issue 11, item 3: what the analyzer learned (fan-out rules, next reads,
+ * relations) is kept in its store, so a restarted analyzer starts from it.
+ */
+const start = Date.UTC(2026, 10, 2, 9);
+
+function learned(analyzer: Analyzer, tenant: string) {
+  const related: Record<string, unknown> = {};
+  for (const subject of ["u0", "u1", "u5", "u9", "c3", "c7"])
+    for (const taskType of [undefined, "campaign_analytics", "dashboard_data"])
+      related[`${subject}/${taskType}`] = analyzer.relatedEntities(tenant, subject, 10, taskType);
+  return { rules: analyzer.learnedRules(tenant), related };
+}
+
+const acmeAndGlobex = (): Call[] => merged(workload(5, start, ["acme"]), workload(6, start, ["globex"]));
+
+describe("saved learned state", () => {
+  it("restores every tenant's rules and relations into a new analyzer on the same store, each under its own tenant", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const before = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await before.start();
+    await play(before, clock, acmeAndGlobex());
+    const acme = learned(before, "acme");
+    const globex = learned(before, "globex");
+    expect(acme.rules.length).toBeGreaterThan(0);
+    expect(Object.values(acme.related).some((r) => (r as unknown[]).length > 0)).toBe(true);
+
+    expect(await before.saveLearning()).toBe(2);
+    expect((await store.learningRecords()).map((r) => r.tenant).sort()).toEqual(["acme", "globex"]);
+
+    const after = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    expect(after.learnedRules()).toEqual([]);
+    await after.start();
+    expect(learned(after, "acme")).toEqual(acme);
+    expect(learned(after, "globex")).toEqual(globex);
+    // The rules decay from where they were saved, as they would have in the first analyzer.
+    clock.set(clock.now() + 86_400_000);
+    expect(after.learnedRules()).toEqual(before.learnedRules());
+  });
+
+  it("restores a record only under the tenant it is stored as", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const source = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await source.start();
+    await play(source, clock, workload(5, start, ["acme"]));
+    await source.saveLearning();
+    const [record] = await store.learningRecords();
+    const other = new MemoryAnalyzerStore();
+    await other.putLearning({ ...record!, tenant: "globex" });
+    const restored = coreAnalyzer(clock, { daysToKeep: 30 }, other);
+    await restored.start();
+    expect(restored.learnedRules("acme")).toEqual([]);
+    expect(restored.relatedEntities("acme", "u1", 10)).toEqual([]);
+    expect(restored.learnedRules("globex").map((r) => r.event)).toEqual(
+      source.learnedRules("acme").map((r) => r.event),
+    );
+  });
+
+  it("saves only the tenants that changed since the last save, and nothing before start has read the store", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const analyzer = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await play(analyzer, clock, workload(5, start, ["acme"]));
+    expect(await analyzer.saveLearning()).toBe(0); // start() has not restored: saving would overwrite
+    expect(await store.learningRecords()).toEqual([]);
+    await analyzer.start();
+    await play(analyzer, clock, workload(6, clock.now() + 1000, ["globex"]));
+    expect(await analyzer.saveLearning()).toBe(2); // acme's changes before start are still owed
+    expect(await analyzer.saveLearning()).toBe(0);
+    const at = clock.now() + 1000;
+    clock.set(at);
+    analyzer.recordEvents(
+      [
+        {
+          time: new Date(at),
+          tenant: "globex",
+          type: "user_login",
+          entityId: "u1",
+          userId: "u1",
+          relatedEntityIds: [],
+        },
+      ],
+      emptyIngestResult(),
+    );
+    expect(await analyzer.saveLearning()).toBe(1);
+    expect((await store.learningRecords()).find((r) => r.tenant === "globex")?.savedAt).toBe(at);
+  });
+
+  it("saves a tenant again when the store failed to take it", async () => {
+    // A store that refuses one write: the fault is the store's answer, which a real Redis gives only
+    // by going away mid-save, between one tenant's record and the next.
+    class RefusesOnce extends MemoryAnalyzerStore {
+      refused = false;
+      override async putLearning(record: LearningRecord): Promise<void> {
+        if (!this.refused && record.tenant === "globex") {
+          this.refused = true;
+          throw new Error("store unavailable");
+        }
+        return super.putLearning(record);
+      }
+    }
+    const store = new RefusesOnce();
+    const clock = new ManualClock(start);
+    const analyzer = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await analyzer.start();
+    await play(analyzer, clock, acmeAndGlobex());
+    await expect(analyzer.saveLearning()).rejects.toThrow("store unavailable");
+    expect((await store.learningRecords()).map((r) => r.tenant)).toEqual(["acme"]);
+    expect(await analyzer.saveLearning()).toBe(1);
+    expect((await store.learningRecords()).map((r) => r.tenant).sort()).toEqual(["acme", "globex"]);
+  });
+
+  it("starts, and relearns, past a record it cannot read", async () => {
+    const store = new MemoryAnalyzerStore();
+    await store.putLearning({ tenant: "acme", savedAt: start, body: "{not json" });
+    await store.putLearning({ tenant: "globex", savedAt: start, body: '{"v":99}' });
+    const warnings: Array<{ obj: object; msg: string }> = [];
+    const clock = new ManualClock(start);
+    const logged = new Analyzer(
+      {
+        store,
+        publisher: new MemoryPublisher(),
+        scorer: new InProcessScorer(),
+        log: { info: () => {}, warn: (obj, msg) => warnings.push({ obj, msg }) },
+      },
+      { clock, daysToKeep: 30 },
+    );
+    await logged.start();
+    expect(warnings.map((w) => [(w.obj as { tenant: string }).tenant, w.msg])).toEqual([
+      ["acme", "saved learned state ignored"],
+      ["globex", "saved learned state ignored"],
+    ]);
+    expect((warnings[1]!.obj as { reason: string }).reason).toMatch(/^v: /);
+    await play(logged, clock, workload(5, start, ["acme"]));
+    expect(logged.learnedRules("acme").length).toBeGreaterThan(0);
+  });
+
+  it("drops the saved state of tenants not saved within the retention at clean-up", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const analyzer = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await analyzer.start();
+    await play(analyzer, clock, workload(5, start, ["acme"]));
+    await analyzer.saveLearning();
+    clock.set(clock.now() + 2 * 86_400_000);
+    await analyzer.cleanup(3);
+    expect(await store.learningRecords()).toHaveLength(1);
+    clock.set(clock.now() + 2 * 86_400_000);
+    await analyzer.cleanup(3);
+    expect(await store.learningRecords()).toEqual([]);
+  });
+});
+
+describe("the analyzer service on Redis, restarted", () => {
+  it("saves what it learned at shutdown and serves it again after a restart", async () => {
+    const keyPrefix = `test:{analyzer-learn-${randomBytes(4).toString("hex")}}:`;
+    const options = {
+      store: { redisUrl: inject("redisUrl"), keyPrefix },
+      retrainIntervalMs: 0,
+      cleanupIntervalMs: 0,
+      learningSaveIntervalMs: 0,
+    };
+    // The workload's times, shifted to end now: the service runs on the wall clock.
+    const calls = acmeAndGlobex();
+    const shift = Date.now() - (calls.at(-1)?.at ?? start);
+    const clockless = { set: () => {} };
+    const shifted = calls.map((c): Call => {
+      const at = c.at + shift;
+      const move = <T extends { time?: Date | undefined }>(e: T): T => ({
+        ...e,
+        time: new Date((e.time?.getTime() ?? c.at) + shift),
+      });
+      if (c.kind === "stream") return { ...c, at, messages: c.messages.map((m) => m.map(move)) };
+      return { ...c, at, events: (c.events as Array<{ time?: Date }>).map(move) } as Call;
+    });
+
+    const first = new ServiceHost({ address: "127.0.0.1:0" });
+    const before = await startAnalyzer(first, options);
+    await first.start();
+    await before.ready;
+    await play(before.analyzer, clockless, shifted);
+    const rules = before.analyzer.learnedRules();
+    const related = before.analyzer.relatedEntities("acme", "u1", 10);
+    expect(rules.length).toBeGreaterThan(0);
+    await first.shutdown();
+
+    const second = new ServiceHost({ address: "127.0.0.1:0" });
+    const after = await startAnalyzer(second, options);
+    try {
+      await second.start();
+      await after.ready;
+      // Support decays over the milliseconds between the two reads; what was learned is the same.
+      const restored = after.analyzer.learnedRules();
+      const view = (rs: typeof rules) =>
+        rs.map((r) => ({ tenant: r.tenant, event: r.event, targets: r.targets.map((t) => t.taskType) }));
+      expect(view(restored)).toEqual(view(rules));
+      for (const [i, r] of restored.entries()) expect(r.support / rules[i]!.support).toBeCloseTo(1, 3);
+      expect(after.analyzer.relatedEntities("acme", "u1", 10).map((r) => r.entityId)).toEqual(
+        related.map((r) => r.entityId),
+      );
+    } finally {
+      await second.shutdown();
+    }
+  });
+});
