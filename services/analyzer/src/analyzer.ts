@@ -13,7 +13,6 @@ import type { OffPeakWindow } from "./core/off-peak.js";
 import { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import { SequenceTracker } from "./core/sequence-tracker.js";
 import { SequentialStreams } from "./core/sequential-streams.js";
-import { SuccessorChains } from "./core/successor-chains.js";
 import type { TypeSummary } from "./core/type-stats.js";
 import { DemandQueries } from "./demand-queries.js";
 import { Ingestion } from "./ingestion.js";
@@ -81,14 +80,6 @@ export class Analyzer {
     this.#sequences = new SequenceTracker(s.sequenceCapacity, s.sessionGapMs);
     this.#streams = new SequentialStreams({ capacity: s.sequenceCapacity, idleMs: s.streamIdleMs });
     this.#readAhead = new ReadAheadQueue(s.readAheadCapacity);
-    const chains = new SuccessorChains(
-      {
-        sources: s.successorSourceCapacity,
-        perSource: s.successorsPerKey,
-        halfLifeMs: s.successorHalfLifeMs,
-      },
-      s.successorChains,
-    );
     const model = {
       settings: s,
       store: deps.store,
@@ -109,7 +100,7 @@ export class Analyzer {
       store: deps.store,
       sequences: this.#sequences,
       streams: this.#streams,
-      chains,
+      chains: this.#learning.chains,
       readAhead: this.#readAhead,
       onActionsRecorded: (accepted) => this.#predictor.actionsRecorded(accepted),
       observer,
@@ -129,7 +120,7 @@ export class Analyzer {
   }
 
   /**
-   * Saves the learned state (fan-out rules, next reads, relations) of every
+   * Saves the learned state (fan-out rules, next reads, relations, successor chains) of every
    * tenant whose state changed since its last save, one record per tenant;
    * answers how many were saved. A tenant the store failed to take is saved
    * again next time. One save runs at a time: a call during one shares it.

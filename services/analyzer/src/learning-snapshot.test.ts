@@ -4,7 +4,7 @@ import { ServiceHost } from "@prescient/kit";
 import { describe, expect, inject, it } from "vitest";
 import { type Call, merged, play, workload } from "./ad-platform-workload.test-util.js";
 import { Analyzer } from "./analyzer.js";
-import { coreAnalyzer, MemoryPublisher } from "./analyzer.test-util.js";
+import { coreAnalyzer, ingest, MemoryPublisher, query } from "./analyzer.test-util.js";
 import { emptyIngestResult } from "./core/events.js";
 import { InProcessScorer } from "./model/onnx-scorer.js";
 import { startAnalyzer } from "./service/start-analyzer.js";
@@ -50,6 +50,36 @@ describe("saved learned state", () => {
     // The rules decay from where they were saved, as they would have in the first analyzer.
     clock.set(clock.now() + 86_400_000);
     expect(after.learnedRules()).toEqual(before.learnedRules());
+  });
+
+  it("restores which key follows which, so a read offers its successors at once", async () => {
+    // A training job's fixed shuffle of shards, read in 4 passes (15 minutes apart) by one user.
+    const order = [7, 2, 11, 5, 0, 9, 14, 3, 8, 1, 12, 6, 10, 4, 13];
+    const read = (at: number, shard: number) =>
+      query(at, "acme", "shard_batch", `shard${shard}`, { userId: "trainer" });
+    const passes = [0, 1, 2, 3].flatMap((p) =>
+      order.map((shard, i) => read(start + p * 900_000 + i * 5_000, shard)),
+    );
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const trained = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await trained.start();
+    await ingest(trained, clock, passes);
+    trained.takeReadAhead(100_000);
+    await trained.saveLearning();
+
+    const at = start + 4 * 900_000;
+    const offeredAfter = async (analyzer: Analyzer) => {
+      clock.set(at);
+      await ingest(analyzer, clock, [read(at, order[4]!)]);
+      return analyzer.takeReadAhead(100).map((k) => k.key);
+    };
+    const restored = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await restored.start();
+    const fresh = coreAnalyzer(clock, { daysToKeep: 30 });
+    await fresh.start();
+    expect(await offeredAfter(fresh)).toEqual([]);
+    expect(await offeredAfter(restored)).toContain(`acme/shard_batch/shard${order[5]}`);
   });
 
   it("restores a record only under the tenant it is stored as", async () => {

@@ -11,6 +11,7 @@ import { EntityRelations, type RelatedEntity } from "./core/entity-relations.js"
 import type { ActionEvent, EventLimits, IngestResult, QueryEvent } from "./core/events.js";
 import { FanOutLearner, type LearnedRule } from "./core/fan-out-learner.js";
 import { type LearningSnapshot, learningSnapshotVersion } from "./core/learning-snapshot.js";
+import { SuccessorChains } from "./core/successor-chains.js";
 import type { AnalyzerSettings } from "./settings.js";
 
 /** Changed tenants tracked one by one; past this many, the next snapshot takes every tenant. */
@@ -27,6 +28,8 @@ export class Learning {
   readonly learner: FanOutLearner;
   /** What users read next after their own reads and actions (events named by the read type or action). */
   readonly nextReads: FanOutLearner;
+  /** Which key each key is read after (fed by ingestion from the sequences' transitions). */
+  readonly chains: SuccessorChains;
   readonly #settings: AnalyzerSettings;
   readonly #offer: (keys: Array<{ key: string; confidence: number }>) => void;
   /** Tenants whose learned state changed since their last snapshot (bounded: past it, all are saved). */
@@ -42,6 +45,14 @@ export class Learning {
     this.relations = new EntityRelations(settings.relations);
     this.learner = new FanOutLearner(this.relations, settings.fanOut);
     this.nextReads = new FanOutLearner(this.relations, settings.nextReads);
+    this.chains = new SuccessorChains(
+      {
+        sources: settings.successorSourceCapacity,
+        perSource: settings.successorsPerKey,
+        halfLifeMs: settings.successorHalfLifeMs,
+      },
+      settings.successorChains,
+    );
   }
 
   /** Validates and learns from domain events; rejections are reported as ingest rejections. */
@@ -66,8 +77,9 @@ export class Learning {
   /** Reads, validated, in time order: they credit the events they follow and relate users to what they read. */
   observeQueries(events: readonly QueryEvent[]): void {
     for (const e of events) {
-      if (e.entityId.startsWith("#")) continue; // input-addressed: no entity to relate or key by
+      // Marked for every read: the successor chains learn input-addressed keys too.
       if (e.tenant !== this.#lastDirty) this.#touched(e.tenant);
+      if (e.entityId.startsWith("#")) continue; // input-addressed: no entity to relate or key by
       this.learner.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
       if (e.userId === "") continue;
       this.nextReads.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
@@ -148,6 +160,7 @@ export class Learning {
     const fanOut = this.learner.exportTenants(tenants);
     const nextReads = this.nextReads.exportTenants(tenants);
     const relations = this.relations.exportTenants(tenants, this.#settings.learningSnapshotMaxRelations);
+    const chains = this.chains.exportTenants(tenants);
     return [...tenants].sort().map((tenant) => ({
       tenant,
       snapshot: {
@@ -155,6 +168,7 @@ export class Learning {
         fanOut: fanOut.get(tenant) ?? [],
         nextReads: nextReads.get(tenant) ?? [],
         relations: relations.get(tenant) ?? { subjects: [], kinds: [] },
+        chains: chains.get(tenant) ?? [],
       },
     }));
   }
@@ -169,6 +183,7 @@ export class Learning {
     this.relations.importTenant(tenant, s.relations);
     this.learner.importTenant(tenant, s.fanOut);
     this.nextReads.importTenant(tenant, s.nextReads);
+    this.chains.importTenant(tenant, s.chains);
   }
 
   #touched(tenant: string): void {
@@ -186,6 +201,7 @@ export class Learning {
     this.relations.tenants(all);
     this.learner.tenants(all);
     this.nextReads.tenants(all);
+    this.chains.tenants(all);
     return all;
   }
 

@@ -39,7 +39,7 @@ export interface AnalyzerOptions extends AnalyzerSettings {
   cleanupIntervalMs: number;
   /**
    * With a Redis store, how often the learned state (fan-out rules, next
-   * reads, relations) of tenants that changed is saved to it, so that a
+   * reads, relations, successor chains) of tenants that changed is saved to it, so that a
    * restarted replica, or the one a tenant moves to, starts from it; it is
    * saved at shutdown too. 0 saves only at shutdown. Default 1 minute.
    */

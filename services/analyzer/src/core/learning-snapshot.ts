@@ -4,7 +4,7 @@ import { z } from "zod";
  * What the analyzer has learned of one tenant, as saved to its store so that
  * a restart, or the replica a tenant moves to, starts from it rather than
  * from nothing: the learned fan-out rules, what users read next after their
- * reads and actions, and the entity relations. Decayed values are kept as
+ * reads and actions, the entity relations, and which key follows which. Decayed values are kept as
  * they are held (a weight and the time it is as of, or weights scaled to a
  * landmark), so a snapshot read a day later has decayed by a day.
  *
@@ -48,15 +48,31 @@ const relationsSchema = z.object({
   kinds: z.array(z.tuple([text, z.array(text)])),
 });
 
+/**
+ * Per source key (without its tenant): its landmark, its landmark-scaled
+ * transitions out, and per successor key (without its tenant) the scaled
+ * weight and Σ weight × gap.
+ */
+const chainsSchema = z.array(
+  z.tuple([
+    text,
+    z.number().finite(),
+    z.number().finite().positive(),
+    z.array(z.tuple([text, z.number().finite().positive(), z.number().finite().nonnegative()])),
+  ]),
+);
+
 export const learningSnapshotSchema = z.object({
   v: z.literal(learningSnapshotVersion),
   fanOut: fanOutSchema,
   nextReads: fanOutSchema,
   relations: relationsSchema,
+  chains: chainsSchema,
 });
 
 export type FanOutSnapshot = z.infer<typeof fanOutSchema>;
 export type RelationsSnapshot = z.infer<typeof relationsSchema>;
+export type ChainsSnapshot = z.infer<typeof chainsSchema>;
 export type LearningSnapshot = z.infer<typeof learningSnapshotSchema>;
 
 /** The snapshot in a stored body, or why it cannot be restored (not JSON, another version, a bad shape). */

@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { forwardWeight, rescaleFactor } from "./forward-decay.js";
+import type { ChainsSnapshot } from "./learning-snapshot.js";
 import type { Transition } from "./sequence-tracker.js";
 
 /**
@@ -155,6 +156,55 @@ export class SuccessorChains {
     }
     return out ?? noKeys;
   }
+
+  /**
+   * The sources of `tenants` (a key's tenant is its first part), for their
+   * snapshots (learning-snapshot.ts): most recently read first, keys
+   * without their tenant.
+   */
+  exportTenants(tenants: ReadonlySet<string>): Map<string, ChainsSnapshot> {
+    const out = new Map<string, ChainsSnapshot>();
+    for (const t of tenants) out.set(t, []);
+    for (const [from, s] of this.#sources.entries()) {
+      const tenant = tenantOfKey(from);
+      const snap = out.get(tenant);
+      if (snap === undefined) continue;
+      const cut = tenant.length + 1;
+      snap.push([from.slice(cut), s.landmark, s.total, s.edges.map((e) => [e.key.slice(cut), e.g, e.gapG])]);
+    }
+    return out;
+  }
+
+  /**
+   * Restores one tenant's sources (exportTenants), each key put back under
+   * that tenant. A source this process holds already keeps what it learned.
+   */
+  importTenant(tenant: string, snap: ChainsSnapshot): void {
+    // Least recently read first, so that the sources' recency ends as it was saved.
+    for (let i = snap.length - 1; i >= 0; i--) {
+      const [from, landmark, total, edges] = snap[i]!;
+      const key = `${tenant}/${from}`;
+      if (this.#sources.has(key)) continue;
+      const s: Source = { edges: [], total, landmark, best: undefined };
+      for (const [to, g, gapG] of edges.slice(0, this.#bounds.perSource)) {
+        const edge = { key: `${tenant}/${to}`, g, gapG };
+        s.edges.push(edge);
+        if (stronger(edge, s.best)) s.best = edge;
+      }
+      this.#sources.set(key, s);
+    }
+  }
+
+  /** The tenants some source key belongs to. */
+  tenants(into: Set<string>): void {
+    for (const key of this.#sources.keys()) into.add(tenantOfKey(key));
+  }
+}
+
+/** A canonical key's tenant: its first part. */
+function tenantOfKey(key: string): string {
+  const i = key.indexOf("/");
+  return i < 0 ? key : key.slice(0, i);
 }
 
 /** Moves the source's landmark to `time`, scaling its weights down to match. */
