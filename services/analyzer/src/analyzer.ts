@@ -120,9 +120,9 @@ export class Analyzer {
   }
 
   /**
-   * Saves the learned state (fan-out rules, next reads, relations, successor chains) of every
-   * tenant whose state changed since its last save, one record per tenant;
-   * answers how many were saved. A tenant the store failed to take is saved
+   * Saves the learned state (fan-out rules, next reads, relations, successor
+   * chains) of every tenant whose state changed since its last save, one
+   * record per tenant; answers how many were saved. A tenant the store failed to take is saved
    * again next time. One save runs at a time: a call during one shares it.
    * Before start() has read what was saved, nothing is.
    */

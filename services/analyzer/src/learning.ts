@@ -148,8 +148,9 @@ export class Learning {
   /**
    * Snapshots of the tenants whose learned state changed since they were
    * last taken (of every tenant, after more than `maxDirtyTenants` changed),
-   * each with at most `learningSnapshotMaxRelations` relations. They count as saved once taken: `changed` puts back those
-   * the store then failed to take.
+   * each with at most `learningSnapshotMaxRelations` relations. They count
+   * as saved once taken: `changed` puts back those the store then failed to
+   * take.
    */
   snapshots(): Array<{ tenant: string; snapshot: LearningSnapshot }> {
     const tenants = this.#allDirty ? this.#allTenants() : new Set(this.#dirty);

@@ -39,9 +39,10 @@ export interface AnalyzerOptions extends AnalyzerSettings {
   cleanupIntervalMs: number;
   /**
    * With a Redis store, how often the learned state (fan-out rules, next
-   * reads, relations, successor chains) of tenants that changed is saved to it, so that a
-   * restarted replica, or the one a tenant moves to, starts from it; it is
-   * saved at shutdown too. 0 saves only at shutdown. Default 1 minute.
+   * reads, relations, successor chains) of tenants that changed is saved to
+   * it, so that a restarted replica, or the one a tenant moves to, starts
+   * from it; it is saved at shutdown too. 0 saves only at shutdown. Default
+   * 1 minute.
    */
   learningSaveIntervalMs: number;
   /**
