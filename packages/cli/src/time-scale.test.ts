@@ -73,6 +73,7 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     const leftInWallTime = new Set([
       "predictorTimeoutMs", // deadlines and operational periods
       "cleanupIntervalMs",
+      "learningSaveIntervalMs", // how much learning a crash may lose, in wall time
       "ingestFlushIntervalMs",
       "ringHeartbeatMs",
       "ringTtlMs",

@@ -41,9 +41,10 @@ import { z } from "zod";
  *
  * Left in wall time: what is operational rather than policy (task leases,
  * retries and their backoff, deadlines, batching delays, run leases and
- * retries, drain, metrics and alert intervals, retention), and what the
- * calendar anchors (cron schedules, the off-peak window and the hour-of-week
- * traffic profile behind it), which no compression of durations can move.
+ * retries, drain, metrics and alert intervals, retention, saves of learned
+ * state), and what the calendar anchors (cron schedules, the off-peak window
+ * and the hour-of-week traffic profile behind it), which no compression of
+ * durations can move.
  * Durations are rounded to whole milliseconds, at least 1: at S = 600 the
  * reporter's 250 ms is 1 ms, not 0.42.
  */
