@@ -131,6 +131,35 @@ describe("saved learned state", () => {
     expect((await store.learningRecords()).find((r) => r.tenant === "globex")?.savedAt).toBe(at);
   });
 
+  it("past 10,000 changed tenants saves every tenant it learned, and none it only restored", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const source = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await source.start();
+    await play(source, clock, workload(5, start, ["acme"]));
+    await source.saveLearning();
+    const [saved] = await store.learningRecords();
+
+    // Room for every tenant's login counts, so each holds learned state to save.
+    const analyzer = coreAnalyzer(clock, { daysToKeep: 30, fanOut: { maxEventTypes: 20_000 } }, store);
+    await analyzer.start();
+    const at = clock.now() + 1000;
+    clock.set(at);
+    const login = (tenant: string) => ({
+      time: new Date(at),
+      tenant,
+      type: "user_login",
+      entityId: "u1",
+      userId: "u1",
+      relatedEntityIds: [],
+    });
+    const tenants = Array.from({ length: 10_001 }, (_, i) => `t${i}`);
+    for (let i = 0; i < tenants.length; i += 1000)
+      analyzer.recordEvents(tenants.slice(i, i + 1000).map(login), emptyIngestResult());
+    expect(await analyzer.saveLearning()).toBe(10_001);
+    expect((await store.learningRecords()).find((r) => r.tenant === "acme")).toEqual(saved);
+  });
+
   it("saves a tenant again when the store failed to take it", async () => {
     // A store that refuses one write: the fault is the store's answer, which a real Redis gives only
     // by going away mid-save, between one tenant's record and the next.

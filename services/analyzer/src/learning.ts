@@ -37,6 +37,12 @@ export class Learning {
   #allDirty = false;
   /** The tenant last marked: traffic comes in runs of one tenant, and a Set lookup per read is not free. */
   #lastDirty: string | undefined;
+  /**
+   * Tenants restored and not changed since: a save of every tenant leaves
+   * them out, as their record is already what they hold (and, in a ring, the
+   * tenant's owner may have saved a newer one since).
+   */
+  readonly #restoredOnly = new Set<string>();
 
   /** `offer` queues predicted keys for the precomputer (TakeReadAhead hands them out). */
   constructor(settings: AnalyzerSettings, offer: (keys: Array<{ key: string; confidence: number }>) => void) {
@@ -154,6 +160,7 @@ export class Learning {
    */
   snapshots(): Array<{ tenant: string; snapshot: LearningSnapshot }> {
     const tenants = this.#allDirty ? this.#allTenants() : new Set(this.#dirty);
+    for (const t of this.#restoredOnly) tenants.delete(t);
     this.#dirty.clear();
     this.#allDirty = false;
     this.#lastDirty = undefined;
@@ -185,10 +192,12 @@ export class Learning {
     this.learner.importTenant(tenant, s.fanOut);
     this.nextReads.importTenant(tenant, s.nextReads);
     this.chains.importTenant(tenant, s.chains);
+    this.#restoredOnly.add(tenant);
   }
 
   #touched(tenant: string): void {
     this.#lastDirty = tenant;
+    if (this.#restoredOnly.size > 0) this.#restoredOnly.delete(tenant);
     if (this.#allDirty) return;
     this.#dirty.add(tenant);
     if (this.#dirty.size > maxDirtyTenants) {
