@@ -25,6 +25,12 @@ export type PredictionSource =
   | "fan_out";
 
 /**
+ * What became of learned-state records (Analyzer.saveLearning and start):
+ * saved, restored, or ignored because this version cannot read them.
+ */
+export type LearnedStateOutcome = "saved" | "restored" | "ignored";
+
+/**
  * Told what the analyzer did, so the service can count it in Prometheus
  * without the core importing it (the evaluator runs the core unobserved).
  * Calls come per batch, not per event, so a counter increment each is cheap.
@@ -33,10 +39,12 @@ export interface AnalyzerObserver {
   events(kind: EventKind, outcome: EventOutcome, n: number): void;
   retrained(result: RetrainResult): void;
   offered(source: PredictionSource, n: number): void;
+  learnedState(outcome: LearnedStateOutcome, records: number): void;
 }
 
 export const unobserved: AnalyzerObserver = {
   events: () => {},
   retrained: () => {},
   offered: () => {},
+  learnedState: () => {},
 };

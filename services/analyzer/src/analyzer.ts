@@ -141,10 +141,12 @@ export class Analyzer {
       try {
         await this.#store.putLearning({ tenant, savedAt, body: JSON.stringify(snapshot) });
       } catch (e) {
+        this.#observer.learnedState("saved", i);
         this.#learning.changed(snapshots.slice(i).map((s) => s.tenant));
         throw e;
       }
     }
+    this.#observer.learnedState("saved", snapshots.length);
     return snapshots.length;
   }
 
@@ -161,6 +163,8 @@ export class Analyzer {
       this.#learning.restore(r.tenant, parsed.snapshot);
       restored++;
     }
+    this.#observer.learnedState("restored", restored);
+    this.#observer.learnedState("ignored", records.length - restored);
     this.#restored = true;
     if (restored > 0) this.#log.info({ tenants: restored }, "learned state restored");
   }

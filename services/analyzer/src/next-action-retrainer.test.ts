@@ -90,6 +90,7 @@ describe("next-action retraining", () => {
     const observer: AnalyzerObserver = {
       events: () => {},
       offered: () => {},
+      learnedState: () => {},
       retrained: (r) => void results.push(r),
     };
     const publisher = new MemoryPublisher();

@@ -25,6 +25,11 @@ class FlakyStore extends MemoryAnalyzerStore {
     if (this.down) return Promise.reject(new Error("connect ECONNREFUSED"));
     return super.histories();
   }
+
+  override putLearning(...args: Parameters<MemoryAnalyzerStore["putLearning"]>): Promise<void> {
+    if (this.down) return Promise.reject(new Error("connect ECONNREFUSED"));
+    return super.putLearning(...args);
+  }
 }
 
 const scorer: NextActionScorer = {
@@ -120,6 +125,42 @@ describe("analyzer metrics", () => {
     expect(sketches).toHaveLength(8);
     for (const [sketch, n] of sketches)
       expect(metricValue(text, "prescient_analyzer_sketch_entries", { sketch })).toBe(n);
+  });
+
+  it("counts learned-state records saved, restored and ignored, and failed saves as store errors", async () => {
+    const clock = new ManualClock(start);
+    const store = new FlakyStore();
+    const first = observed(store, clock);
+    await first.analyzer.start();
+    const created = (tenant: string) => ({
+      time: new Date(start - 1000),
+      tenant,
+      type: "campaign_created",
+      entityId: "c1",
+      userId: "u1",
+    });
+    first.analyzer.recordEvents([created("acme"), created("globex")], emptyIngestResult());
+    expect(await first.analyzer.saveLearning()).toBe(2);
+    const records = async (scrape: () => Promise<string>, outcome: string) =>
+      metricValue(await scrape(), "prescient_analyzer_learned_state_records_total", { outcome });
+    expect(await records(first.scrape, "saved")).toBe(2);
+
+    store.down = true;
+    first.analyzer.recordEvents([created("acme")], emptyIngestResult());
+    await expect(first.analyzer.saveLearning()).rejects.toThrow(/ECONNREFUSED/);
+    expect(await records(first.scrape, "saved")).toBe(2);
+    expect(
+      metricValue(await first.scrape(), "prescient_analyzer_store_errors_total", {
+        operation: "putLearning",
+      }),
+    ).toBe(1);
+    store.down = false;
+
+    await store.putLearning({ tenant: "initech", savedAt: start, body: "{" });
+    const second = observed(store, clock);
+    await second.analyzer.start();
+    expect(await records(second.scrape, "restored")).toBe(2);
+    expect(await records(second.scrape, "ignored")).toBe(1);
   });
 
   it("counts retrains by result and predictions by source", async () => {

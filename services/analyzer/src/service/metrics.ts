@@ -5,6 +5,7 @@ import type {
   AnalyzerObserver,
   EventKind,
   EventOutcome,
+  LearnedStateOutcome,
   PredictionSource,
   RetrainResult,
 } from "../analyzer-observer.js";
@@ -34,6 +35,7 @@ export class AnalyzerMetrics implements AnalyzerObserver {
   readonly predictions: Counter<"source">;
   readonly storeErrors: Counter<"operation">;
   readonly forwards: Counter<"rpc" | "outcome">;
+  readonly learnedStates: Counter<"outcome">;
   readonly ringMembers: Gauge;
   readonly #analyzers = new Set<Analyzer>();
   /** Label children, resolved once per label value. */
@@ -106,6 +108,12 @@ export class AnalyzerMetrics implements AnalyzerObserver {
       labelNames: ["rpc", "outcome"] as const,
       registers,
     });
+    this.learnedStates = new Counter({
+      name: "prescient_analyzer_learned_state_records_total",
+      help: "Per-tenant records of learned state (rules, next reads, relations, successor chains), by outcome: saved to the store; restored at start; ignored at start, unreadable (relearned from traffic). Failed saves are store errors (operation putLearning).",
+      labelNames: ["outcome"] as const,
+      registers,
+    });
     this.ringMembers = new Gauge({
       name: "prescient_analyzer_ring_members",
       help: "Analyzer replicas in this replica's view of the tenant ring (0: no ring, a single replica).",
@@ -146,6 +154,10 @@ export class AnalyzerMetrics implements AnalyzerObserver {
       this.#sources.set(source, child);
     }
     child.inc(n);
+  }
+
+  learnedState(outcome: LearnedStateOutcome, records: number): void {
+    if (records > 0) this.learnedStates.labels(outcome).inc(records);
   }
 
   /** The `countFailures` callback that feeds the store error counter. */
