@@ -8,6 +8,7 @@ import { coreAnalyzer, ingest, MemoryPublisher, query } from "./analyzer.test-ut
 import { emptyIngestResult } from "./core/events.js";
 import { InProcessScorer } from "./model/onnx-scorer.js";
 import { startAnalyzer } from "./service/start-analyzer.js";
+import type { AnalyzerSettingsInput } from "./settings.js";
 import type { LearningRecord } from "./store/analyzer-store.js";
 import { MemoryAnalyzerStore } from "./store/memory-store.js";
 
@@ -25,14 +26,33 @@ function learned(analyzer: Analyzer, tenant: string) {
   return { rules: analyzer.learnedRules(tenant), related };
 }
 
+/** An analyzer on `store` that has read what the store holds. */
+async function startedOn(
+  store: MemoryAnalyzerStore,
+  clock: ManualClock,
+  settings: AnalyzerSettingsInput = {},
+) {
+  const analyzer = coreAnalyzer(clock, { daysToKeep: 30, ...settings }, store);
+  await analyzer.start();
+  return analyzer;
+}
+
+const login = (tenant: string, at: number) => ({
+  time: new Date(at),
+  tenant,
+  type: "user_login",
+  entityId: "u1",
+  userId: "u1",
+  relatedEntityIds: [],
+});
+
 const acmeAndGlobex = (): Call[] => merged(workload(5, start, ["acme"]), workload(6, start, ["globex"]));
 
 describe("saved learned state", () => {
   it("restores every tenant's rules and relations into a new analyzer on the same store, each under its own tenant", async () => {
     const store = new MemoryAnalyzerStore();
     const clock = new ManualClock(start);
-    const before = coreAnalyzer(clock, { daysToKeep: 30 }, store);
-    await before.start();
+    const before = await startedOn(store, clock);
     await play(before, clock, acmeAndGlobex());
     const acme = learned(before, "acme");
     const globex = learned(before, "globex");
@@ -62,8 +82,7 @@ describe("saved learned state", () => {
     );
     const store = new MemoryAnalyzerStore();
     const clock = new ManualClock(start);
-    const trained = coreAnalyzer(clock, { daysToKeep: 30 }, store);
-    await trained.start();
+    const trained = await startedOn(store, clock);
     await ingest(trained, clock, passes);
     trained.takeReadAhead(100_000);
     await trained.saveLearning();
@@ -74,10 +93,8 @@ describe("saved learned state", () => {
       await ingest(analyzer, clock, [read(at, order[4]!)]);
       return analyzer.takeReadAhead(100).map((k) => k.key);
     };
-    const restored = coreAnalyzer(clock, { daysToKeep: 30 }, store);
-    await restored.start();
-    const fresh = coreAnalyzer(clock, { daysToKeep: 30 });
-    await fresh.start();
+    const restored = await startedOn(store, clock);
+    const fresh = await startedOn(new MemoryAnalyzerStore(), clock);
     expect(await offeredAfter(fresh)).toEqual([]);
     expect(await offeredAfter(restored)).toContain(`acme/shard_batch/shard${order[5]}`);
   });
@@ -85,15 +102,13 @@ describe("saved learned state", () => {
   it("restores a record only under the tenant it is stored as", async () => {
     const store = new MemoryAnalyzerStore();
     const clock = new ManualClock(start);
-    const source = coreAnalyzer(clock, { daysToKeep: 30 }, store);
-    await source.start();
+    const source = await startedOn(store, clock);
     await play(source, clock, workload(5, start, ["acme"]));
     await source.saveLearning();
     const [record] = await store.learningRecords();
     const other = new MemoryAnalyzerStore();
     await other.putLearning({ ...record!, tenant: "globex" });
-    const restored = coreAnalyzer(clock, { daysToKeep: 30 }, other);
-    await restored.start();
+    const restored = await startedOn(other, clock);
     expect(restored.learnedRules("acme")).toEqual([]);
     expect(restored.relatedEntities("acme", "u1", 10)).toEqual([]);
     expect(restored.learnedRules("globex").map((r) => r.event)).toEqual(
@@ -114,19 +129,7 @@ describe("saved learned state", () => {
     expect(await analyzer.saveLearning()).toBe(0);
     const at = clock.now() + 1000;
     clock.set(at);
-    analyzer.recordEvents(
-      [
-        {
-          time: new Date(at),
-          tenant: "globex",
-          type: "user_login",
-          entityId: "u1",
-          userId: "u1",
-          relatedEntityIds: [],
-        },
-      ],
-      emptyIngestResult(),
-    );
+    analyzer.recordEvents([login("globex", at)], emptyIngestResult());
     expect(await analyzer.saveLearning()).toBe(1);
     expect((await store.learningRecords()).find((r) => r.tenant === "globex")?.savedAt).toBe(at);
   });
@@ -134,28 +137,21 @@ describe("saved learned state", () => {
   it("past 10,000 changed tenants saves every tenant it learned, and none it only restored", async () => {
     const store = new MemoryAnalyzerStore();
     const clock = new ManualClock(start);
-    const source = coreAnalyzer(clock, { daysToKeep: 30 }, store);
-    await source.start();
+    const source = await startedOn(store, clock);
     await play(source, clock, workload(5, start, ["acme"]));
     await source.saveLearning();
     const [saved] = await store.learningRecords();
 
     // Room for every tenant's login counts, so each holds learned state to save.
-    const analyzer = coreAnalyzer(clock, { daysToKeep: 30, fanOut: { maxEventTypes: 20_000 } }, store);
-    await analyzer.start();
+    const analyzer = await startedOn(store, clock, { fanOut: { maxEventTypes: 20_000 } });
     const at = clock.now() + 1000;
     clock.set(at);
-    const login = (tenant: string) => ({
-      time: new Date(at),
-      tenant,
-      type: "user_login",
-      entityId: "u1",
-      userId: "u1",
-      relatedEntityIds: [],
-    });
     const tenants = Array.from({ length: 10_001 }, (_, i) => `t${i}`);
     for (let i = 0; i < tenants.length; i += 1000)
-      analyzer.recordEvents(tenants.slice(i, i + 1000).map(login), emptyIngestResult());
+      analyzer.recordEvents(
+        tenants.slice(i, i + 1000).map((t) => login(t, at)),
+        emptyIngestResult(),
+      );
     expect(await analyzer.saveLearning()).toBe(10_001);
     expect((await store.learningRecords()).find((r) => r.tenant === "acme")).toEqual(saved);
   });
@@ -175,8 +171,7 @@ describe("saved learned state", () => {
     }
     const store = new RefusesOnce();
     const clock = new ManualClock(start);
-    const analyzer = coreAnalyzer(clock, { daysToKeep: 30 }, store);
-    await analyzer.start();
+    const analyzer = await startedOn(store, clock);
     await play(analyzer, clock, acmeAndGlobex());
     await expect(analyzer.saveLearning()).rejects.toThrow("store unavailable");
     expect((await store.learningRecords()).map((r) => r.tenant)).toEqual(["acme"]);
@@ -212,8 +207,7 @@ describe("saved learned state", () => {
   it("drops the saved state of tenants not saved within the retention at clean-up", async () => {
     const store = new MemoryAnalyzerStore();
     const clock = new ManualClock(start);
-    const analyzer = coreAnalyzer(clock, { daysToKeep: 30 }, store);
-    await analyzer.start();
+    const analyzer = await startedOn(store, clock);
     await play(analyzer, clock, workload(5, start, ["acme"]));
     await analyzer.saveLearning();
     clock.set(clock.now() + 2 * 86_400_000);

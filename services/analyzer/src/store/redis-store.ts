@@ -305,26 +305,42 @@ export class RedisAnalyzerStore implements AnalyzerStore {
     return ids.length;
   }
 
-  /** One hash, tenant → {savedAt, body}: few fields (one per tenant), each written whole. */
+  /**
+   * As launches are kept: the bodies in one hash (tenant → body, stored as
+   * given), their save times in a sorted set (tenant by savedAt), so clean-up
+   * reads times alone, and a body is never parsed or escaped again here.
+   */
   async putLearning(record: LearningRecord): Promise<void> {
-    await this.redis.hset(
-      `${this.#p}learning`,
-      record.tenant,
-      JSON.stringify({ savedAt: record.savedAt, body: record.body }),
-    );
+    await this.redis
+      .multi()
+      .hset(`${this.#p}learning`, record.tenant, record.body)
+      .zadd(`${this.#p}learningtimes`, record.savedAt, record.tenant)
+      .exec();
   }
 
   async learningRecords(): Promise<LearningRecord[]> {
-    const all = await this.redis.hgetall(`${this.#p}learning`);
-    return Object.entries(all).map(([tenant, doc]) => ({
+    const [bodies, times] = await Promise.all([
+      this.redis.hgetall(`${this.#p}learning`),
+      this.redis.zrange(`${this.#p}learningtimes`, "0", "-1", "WITHSCORES"),
+    ]);
+    const savedAt = new Map<string, number>();
+    for (let i = 0; i < times.length; i += 2) savedAt.set(times[i]!, Number(times[i + 1]));
+    return Object.entries(bodies).map(([tenant, body]) => ({
       tenant,
-      ...(JSON.parse(doc) as { savedAt: number; body: string }),
+      savedAt: savedAt.get(tenant) ?? 0,
+      body,
     }));
   }
 
   async removeLearningBefore(cutoff: number): Promise<number> {
-    const old = (await this.learningRecords()).filter((r) => r.savedAt < cutoff).map((r) => r.tenant);
-    return old.length === 0 ? 0 : this.redis.hdel(`${this.#p}learning`, ...old);
+    const old = await this.redis.zrangebyscore(`${this.#p}learningtimes`, "-inf", `(${cutoff}`);
+    if (old.length === 0) return 0;
+    await this.redis
+      .multi()
+      .hdel(`${this.#p}learning`, ...old)
+      .zrem(`${this.#p}learningtimes`, ...old)
+      .exec();
+    return old.length;
   }
 
   async close(): Promise<void> {
