@@ -151,20 +151,25 @@ export class Analyzer {
   }
 
   async #restoreLearning(): Promise<void> {
-    const records = await this.#store.learningRecords();
     let restored = 0;
-    for (const r of records) {
+    let ignored = 0;
+    // The store may hand a record twice (a scan while it is saved): each tenant is restored once.
+    const seen = new Set<string>();
+    for await (const r of this.#store.learningRecords()) {
+      if (seen.has(r.tenant)) continue;
+      seen.add(r.tenant);
       const parsed = parseLearningSnapshot(r.body);
       if (!parsed.ok) {
         // A record this version cannot read is relearned from traffic, not fatal.
         this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
+        ignored++;
         continue;
       }
       this.#learning.restore(r.tenant, parsed.snapshot);
       restored++;
     }
     this.#observer.learnedState("restored", restored);
-    this.#observer.learnedState("ignored", records.length - restored);
+    this.#observer.learnedState("ignored", ignored);
     this.#restored = true;
     if (restored > 0) this.#log.info({ tenants: restored }, "learned state restored");
   }

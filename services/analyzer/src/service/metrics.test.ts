@@ -8,7 +8,7 @@ import { MemoryPublisher, query } from "../analyzer.test-util.js";
 import { emptyIngestResult } from "../core/events.js";
 import type { NextActionScorer } from "../model/ports.js";
 import { syntheticPopulation } from "../next-action/synthetic-population.test-util.js";
-import type { ActionLimits, UserHistory } from "../store/analyzer-store.js";
+import type { ActionLimits, LearningRecord, UserHistory } from "../store/analyzer-store.js";
 import { MemoryAnalyzerStore } from "../store/memory-store.js";
 import { AnalyzerMetrics } from "./metrics.js";
 
@@ -29,6 +29,16 @@ class FlakyStore extends MemoryAnalyzerStore {
   override putLearning(...args: Parameters<MemoryAnalyzerStore["putLearning"]>): Promise<void> {
     if (this.down) return Promise.reject(new Error("connect ECONNREFUSED"));
     return super.putLearning(...args);
+  }
+
+  /** Hands out each learned-state record twice, as a Redis HSCAN may while the hash is rehashed. */
+  twice = false;
+
+  override async *learningRecords(): AsyncGenerator<LearningRecord> {
+    for await (const r of super.learningRecords()) {
+      yield r;
+      if (this.twice) yield r;
+    }
   }
 }
 
@@ -161,6 +171,13 @@ describe("analyzer metrics", () => {
     await second.analyzer.start();
     expect(await records(second.scrape, "restored")).toBe(2);
     expect(await records(second.scrape, "ignored")).toBe(1);
+
+    // A record handed out twice is restored, and counted, once.
+    store.twice = true;
+    const third = observed(store, clock);
+    await third.analyzer.start();
+    expect(await records(third.scrape, "restored")).toBe(2);
+    expect(await records(third.scrape, "ignored")).toBe(1);
   });
 
   it("counts retrains by result and predictions by source", async () => {

@@ -209,7 +209,7 @@ export class AggregatingStore implements AnalyzerStore {
     return this.#inner.putLearning(record);
   }
 
-  learningRecords(): Promise<LearningRecord[]> {
+  learningRecords(): AsyncIterable<LearningRecord> {
     return this.#inner.learningRecords();
   }
 

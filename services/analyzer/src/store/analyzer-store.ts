@@ -161,8 +161,12 @@ export interface AnalyzerStore {
 
   /** Saves a tenant's learned state, replacing the one saved before. */
   putLearning(record: LearningRecord): Promise<void>;
-  /** Every tenant's saved learned state. */
-  learningRecords(): Promise<LearningRecord[]>;
+  /**
+   * Every tenant's saved learned state, a few records at a time: a record
+   * may be megabytes, and a restart must not hold every tenant's at once.
+   * A record saved while this runs may come twice, or be left out.
+   */
+  learningRecords(): AsyncIterable<LearningRecord>;
   /** Drops the learned state of tenants last saved before cutoff; returns how many went. */
   removeLearningBefore(cutoff: number): Promise<number>;
 

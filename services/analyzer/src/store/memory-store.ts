@@ -237,8 +237,8 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
     this.#learning.set(record.tenant, { ...record });
   }
 
-  async learningRecords(): Promise<LearningRecord[]> {
-    return [...this.#learning.values()].map((r) => ({ ...r }));
+  async *learningRecords(): AsyncGenerator<LearningRecord> {
+    for (const r of [...this.#learning.values()]) yield { ...r };
   }
 
   async removeLearningBefore(cutoff: number): Promise<number> {

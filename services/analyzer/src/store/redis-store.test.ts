@@ -95,3 +95,28 @@ describe("redis analyzer store, launches", () => {
     }
   });
 });
+
+describe("redis analyzer store, learned state", () => {
+  it("reads saved learned state a few records per reply, not every tenant's at once", async () => {
+    const keyPrefix = `test:{analyzer-${randomBytes(4).toString("hex")}}:`;
+    const store = new RedisAnalyzerStore({ redisUrl: inject("redisUrl"), keyPrefix });
+    const admin = new Redis(inject("redisUrl"));
+    try {
+      await store.ready();
+      const body = "x".repeat(100_000);
+      for (let i = 0; i < 40; i++) await store.putLearning({ tenant: `t${i}`, savedAt: i, body });
+      const records = store.learningRecords()[Symbol.asyncIterator]();
+      const first = await records.next();
+      expect(first.done).toBe(false);
+      // The rest are deleted once the first has come: a store that had read them all at once
+      // (HGETALL) would still hand out all 40.
+      await admin.del(`${keyPrefix}learning`);
+      let handed = 1;
+      while (!(await records.next()).done) handed++;
+      expect(handed).toBeLessThan(40);
+    } finally {
+      admin.disconnect();
+      await store.close();
+    }
+  });
+});

@@ -50,6 +50,8 @@ const scripts = {
   removeActions: script("prescientAnalyzerRemoveActions", "remove-actions"),
 };
 
+/** Learned-state records asked for per HSCAN reply: each may be megabytes (learningSnapshotMaxRelations). */
+const learningScanCount = 4;
 const num = (v: string | null | undefined): number => (v == null ? 0 : Number(v));
 const userId = (tenant: string, user: string): string => `${tenant}\u0000${user}`;
 
@@ -318,18 +320,22 @@ export class RedisAnalyzerStore implements AnalyzerStore {
       .exec();
   }
 
-  async learningRecords(): Promise<LearningRecord[]> {
-    const [bodies, times] = await Promise.all([
-      this.redis.hgetall(`${this.#p}learning`),
-      this.redis.zrange(`${this.#p}learningtimes`, "0", "-1", "WITHSCORES"),
-    ]);
+  /**
+   * The save times first (a score per tenant), then the bodies by HSCAN, a
+   * few per reply: HGETALL would make Redis build, and Node hold, one reply
+   * of every tenant's record at once. HSCAN may return a field twice.
+   */
+  async *learningRecords(): AsyncGenerator<LearningRecord> {
+    const times = await this.redis.zrange(`${this.#p}learningtimes`, "0", "-1", "WITHSCORES");
     const savedAt = new Map<string, number>();
     for (let i = 0; i < times.length; i += 2) savedAt.set(times[i]!, Number(times[i + 1]));
-    return Object.entries(bodies).map(([tenant, body]) => ({
-      tenant,
-      savedAt: savedAt.get(tenant) ?? 0,
-      body,
-    }));
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(`${this.#p}learning`, cursor, "COUNT", learningScanCount);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        yield { tenant: flat[i]!, savedAt: savedAt.get(flat[i]!) ?? 0, body: flat[i + 1]! };
+    } while (cursor !== "0");
   }
 
   async removeLearningBefore(cutoff: number): Promise<number> {

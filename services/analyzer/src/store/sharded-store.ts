@@ -221,8 +221,8 @@ export class ShardedAnalyzerStore implements AnalyzerStore {
     return this.shards[shardOf(record.tenant, this.shards.length)]!.putLearning(record);
   }
 
-  async learningRecords(): Promise<LearningRecord[]> {
-    return (await Promise.all(this.shards.map((s) => s.learningRecords()))).flat();
+  async *learningRecords(): AsyncGenerator<LearningRecord> {
+    for (const shard of this.shards) yield* shard.learningRecords();
   }
 
   async removeLearningBefore(cutoff: number): Promise<number> {

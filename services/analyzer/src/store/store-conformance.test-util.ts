@@ -1,6 +1,15 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { type DecayRates, rateOfHalfLife } from "../core/forward-decay.js";
-import type { AnalyzerStore, Capacities, CounterDelta, TypeDelta } from "./analyzer-store.js";
+import type { AnalyzerStore, Capacities, CounterDelta, LearningRecord, TypeDelta } from "./analyzer-store.js";
+
+/** Every learned-state record the store hands out, in the order it hands them. */
+export async function allLearningRecords(
+  store: Pick<AnalyzerStore, "learningRecords">,
+): Promise<LearningRecord[]> {
+  const out: LearningRecord[] = [];
+  for await (const r of store.learningRecords()) out.push(r);
+  return out;
+}
 
 /** One behavioural suite that every AnalyzerStore implementation passes. */
 export const conformanceRates: DecayRates = {
@@ -267,18 +276,29 @@ export function storeConformance(
     });
 
     it("keeps one learned-state record per tenant, the latest, and removes those saved before a cutoff", async () => {
-      expect(await store.learningRecords()).toEqual([]);
+      expect(await allLearningRecords(store)).toEqual([]);
       await store.putLearning({ tenant: "t", savedAt: 100, body: '{"v":1,"old":true}' });
       await store.putLearning({ tenant: "u", savedAt: 150, body: "u's" });
       await store.putLearning({ tenant: "t", savedAt: 200, body: "t's, \u00e9\n" });
-      const byTenant = (await store.learningRecords()).sort((a, b) => (a.tenant < b.tenant ? -1 : 1));
+      const byTenant = (await allLearningRecords(store)).sort((a, b) => (a.tenant < b.tenant ? -1 : 1));
       expect(byTenant).toEqual([
         { tenant: "t", savedAt: 200, body: "t's, \u00e9\n" },
         { tenant: "u", savedAt: 150, body: "u's" },
       ]);
       expect(await store.removeLearningBefore(160)).toBe(1);
-      expect(await store.learningRecords()).toEqual([{ tenant: "t", savedAt: 200, body: "t's, \u00e9\n" }]);
+      expect(await allLearningRecords(store)).toEqual([{ tenant: "t", savedAt: 200, body: "t's, \u00e9\n" }]);
       expect(await store.removeLearningBefore(160)).toBe(0);
+    });
+
+    it("hands out every tenant's learned-state record, however many and however large", async () => {
+      const body = (i: number): string => `${i}:`.padEnd(200_000 + i, "x");
+      for (let i = 0; i < 12; i++)
+        await store.putLearning({ tenant: `t${i}`, savedAt: 1000 + i, body: body(i) });
+      const got = await allLearningRecords(store);
+      const byTenant = new Map(got.map((r) => [r.tenant, r]));
+      expect(byTenant.size).toBe(12);
+      for (let i = 0; i < 12; i++)
+        expect(byTenant.get(`t${i}`)).toEqual({ tenant: `t${i}`, savedAt: 1000 + i, body: body(i) });
     });
   });
 }
