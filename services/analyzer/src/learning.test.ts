@@ -113,6 +113,52 @@ describe("Analyzer: learned fan-out rules and entity relations", () => {
     expect(analyzer.relationSubjectCount()).toBe(10);
   });
 
+  it("learns a login's related reads where the backends name no user, through the entities' creators", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock);
+    const users = Array.from({ length: 10 }, (_, i) => i);
+    // In acme no read names its user; globex's backends name them (one dashboard read says so).
+    for (const tenant of ["acme", "globex"])
+      events(
+        analyzer,
+        clock,
+        users.flatMap((i) => [
+          domainEvent(t0, "campaign_created", `c${i}`, `u${i}`, { tenant }),
+          domainEvent(t0, "video_uploaded", `v${i}`, `u${i}`, { tenant }),
+        ]),
+      );
+    await reads(analyzer, clock, [query(t0 + sec, "globex", "user_dashboard", "u0", { userId: "u0" })]);
+    const login = t0 + hour;
+    for (const tenant of ["acme", "globex"]) {
+      events(
+        analyzer,
+        clock,
+        users.map((i) => domainEvent(login, "user_login", "", `u${i}`, { tenant })),
+      );
+      await reads(
+        analyzer,
+        clock,
+        users.filter((i) => i < 7).map((i) => query(login + 5 * sec, tenant, "campaign_analytics", `c${i}`)),
+      );
+    }
+    const acme = analyzer.learnedRules("acme").find((r) => r.event === "user_login");
+    expect(acme?.targets.map((t) => [t.taskType, t.keyBy, t.probability])).toEqual([
+      ["campaign_analytics", "related", expect.closeTo(0.7, 9)],
+    ]);
+    // The kind is learned too: a login warms the user's campaigns, not their videos.
+    expect(analyzer.relatedEntities("acme", "u9", 10, "campaign_analytics").map((e) => e.entityId)).toEqual([
+      "c9",
+    ]);
+    // Where reads name users, one that does not is someone else's: nothing is learned through relations.
+    expect(analyzer.learnedRules("globex").find((r) => r.event === "user_login")?.targets).toEqual([]);
+    expect(
+      analyzer
+        .relatedEntities("globex", "u9", 10, "campaign_analytics")
+        .map((e) => e.entityId)
+        .sort(),
+    ).toEqual(["c9", "v9"]);
+  });
+
   it("keeps tenants apart: the same ids in two tenants learn and answer separately", async () => {
     const clock = new ManualClock(t0);
     const analyzer = coreAnalyzer(clock);

@@ -12,6 +12,7 @@ import type { ActionEvent, EventLimits, IngestResult, QueryEvent } from "./core/
 import { FanOutLearner, type LearnedRule } from "./core/fan-out-learner.js";
 import { type LearningSnapshot, learningSnapshotVersion } from "./core/learning-snapshot.js";
 import { SuccessorChains } from "./core/successor-chains.js";
+import { UserNamingTenants } from "./core/user-naming-tenants.js";
 import type { AnalyzerSettings } from "./settings.js";
 
 /** Changed tenants tracked one by one; past this many, the next snapshot takes every tenant. */
@@ -31,6 +32,8 @@ export class Learning {
   /** Which key each key is read after (fed by ingestion from the sequences' transitions). */
   readonly chains: SuccessorChains;
   readonly #settings: AnalyzerSettings;
+  /** Which tenants' reads name their user: only the others' reads are learned through relations. */
+  readonly #naming: UserNamingTenants;
   readonly #offer: (keys: Array<{ key: string; confidence: number }>) => void;
   /** Tenants whose learned state changed since their last snapshot (bounded: past it, all are saved). */
   readonly #dirty = new Set<string>();
@@ -51,6 +54,7 @@ export class Learning {
     this.relations = new EntityRelations(settings.relations);
     this.learner = new FanOutLearner(this.relations, settings.fanOut);
     this.nextReads = new FanOutLearner(this.relations, settings.nextReads);
+    this.#naming = new UserNamingTenants(this.learner.options.maxEventTypes, this.learner.options.halfLifeMs);
     this.chains = new SuccessorChains(
       {
         sources: settings.successorSourceCapacity,
@@ -87,13 +91,32 @@ export class Learning {
       if (e.tenant !== this.#lastDirty) this.#touched(e.tenant);
       if (e.entityId.startsWith("#")) continue; // input-addressed: no entity to relate or key by
       this.learner.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
-      if (e.userId === "") continue;
+      if (e.userId === "") {
+        if (!this.#naming.namesUsers(e.tenant, e.time)) this.#readThroughRelations(e);
+        continue;
+      }
+      this.#naming.named(e.tenant, e.time);
       this.nextReads.observeRead(e.tenant, e.taskType, e.entityId, e.userId, e.time);
       if (e.userId !== e.entityId) {
         this.relations.learnKind(e.tenant, e.userId, e.entityId, e.taskType);
         this.relations.relate(e.tenant, e.userId, e.entityId, e.time, e.taskType);
       }
       this.#acted(e.tenant, e.userId, e.taskType, e.time);
+    }
+  }
+
+  /**
+   * A read that names no user, of a tenant whose reads never do (backends
+   * that pass none), is still of an entity someone created or read:
+   * through those subjects it credits their own events' related-keyed reads (a
+   * login, then a read of the analytics of a campaign the user created) and
+   * marks the kind of entity its type is read for, as the user's own read
+   * would. It relates no one to anything.
+   */
+  #readThroughRelations(e: QueryEvent): void {
+    for (const subject of this.relations.subjectsOf(e.tenant, e.entityId)) {
+      this.relations.learnKind(e.tenant, subject, e.entityId, e.taskType);
+      this.learner.observeReadThrough(e.tenant, e.taskType, e.entityId, subject, e.time);
     }
   }
 

@@ -83,6 +83,36 @@ describe("EntityRelations", () => {
     expect(r.size).toBe(50);
   });
 
+  it("answers the subjects related to an entity: the last 4 to become related, while each still holds it", () => {
+    const r = new EntityRelations({ perSubject: 2 });
+    for (let i = 0; i < 6; i++) r.relate("acme", `u${i}`, "c1", t0 + i, "campaign_created");
+    expect(r.subjectsOf("acme", "c1")).toEqual(["u2", "u3", "u4", "u5"]);
+    // u4 relates to two more entities and, holding two at most, lets c1 go.
+    r.relate("acme", "u4", "c8", t0 + 11, "campaign_created");
+    r.relate("acme", "u4", "c9", t0 + 12, "campaign_created");
+    expect(r.subjectsOf("acme", "c1")).toEqual(["u2", "u3", "u5"]);
+    // Related anew, it is the latest.
+    r.relate("acme", "u4", "c1", t0 + 13, "campaign_analytics");
+    expect(r.subjectsOf("acme", "c1")).toEqual(["u2", "u3", "u5", "u4"]);
+    // With the list full, one no longer related makes room before the oldest that is.
+    r.relate("acme", "u2", "c8", t0 + 14, "campaign_created");
+    r.relate("acme", "u2", "c9", t0 + 15, "campaign_created");
+    r.relate("acme", "u6", "c1", t0 + 16, "campaign_created");
+    expect(r.subjectsOf("acme", "c1")).toEqual(["u3", "u5", "u4", "u6"]);
+    expect(r.subjectsOf("globex", "c1")).toEqual([]);
+    expect(r.subjectsOf("acme", "nobody")).toEqual([]);
+  });
+
+  it("answers an entity's subjects after a restore, as before it", () => {
+    const saved = new EntityRelations();
+    owner(saved, "acme", "u1");
+    owner(saved, "acme", "u2");
+    const restored = new EntityRelations();
+    restored.importTenant("acme", saved.exportTenants(new Set(["acme"]), 1000).get("acme")!);
+    expect(restored.subjectsOf("acme", "u1-c1")).toEqual(["u1"]);
+    expect(restored.subjectsOf("acme", "u2-v3")).toEqual(["u2"]);
+  });
+
   it("answers with the campaigns, not the videos, for campaign_analytics: the kind of entity the type is read for", () => {
     const r = new EntityRelations();
     owner(r, "acme", "u1");

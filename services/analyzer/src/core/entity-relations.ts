@@ -103,6 +103,15 @@ const sharesTolerance = 0.1;
  */
 const maxKindsPerSubject = 4;
 
+/**
+ * Subjects an entity keeps in the reverse index (subjectsOf), the last to
+ * become related to it last: a read that names no user is credited to its entity's
+ * creators and readers, who are few, not to every user who ever read it.
+ */
+const maxSubjectsPerEntity = 4;
+
+const noSubjects: readonly string[] = [];
+
 export interface RelatedEntity {
   entityId: string;
   /** Decayed weight: roughly how many times the relation was seen recently. */
@@ -131,11 +140,18 @@ export class EntityRelations {
   #kindsVersion = 0;
   /** related()'s scratch set of the asked type's kind tags. */
   readonly #kind = new Set<string>();
+  /**
+   * Tenant × entity → the subjects related to it, the latest last: a hint,
+   * bounded like the subjects, that evictions do not update (subjectsOf
+   * checks each against the subject's relations).
+   */
+  readonly #subjectsOf: LRUCache<string, string[]>;
 
   constructor(options?: Partial<EntityRelationsOptions>) {
     this.options = { ...entityRelationsDefaults, ...options };
     this.#rate = Math.LN2 / this.options.halfLifeMs;
     this.#subjects = new LRUCache({ max: this.options.subjects });
+    this.#subjectsOf = new LRUCache({ max: this.options.subjects });
     this.#kinds = new LRUCache({
       max: Math.max(1, Math.ceil(this.options.subjects / 10)),
       dispose: () => {
@@ -200,6 +216,7 @@ export class EntityRelations {
     if (related.size >= this.options.perSubject) this.#evictWeakest(tenant, s);
     const w: Weight = { g, tags: new Set(tag === "" ? [] : [tag]) };
     related.set(entityId, w);
+    this.#index(tenant, subject, entityId);
     changedBy(s, w, g);
     // A new entity has one tag: it widens no kind (a type's own tag is in its kind), and joins those it shares.
     for (const f of s.kinds.values())
@@ -328,6 +345,37 @@ export class EntityRelations {
     return best === undefined ? [] : [{ entityId: best, weight: bestWeight * scale }];
   }
 
+  /**
+   * The subjects related to `entityId` (the last 4 to become related, the
+   * latest last):
+   * for a read that names no user, the users who created or read the entity
+   * before, through whom the read can still be learned from.
+   */
+  subjectsOf(tenant: string, entityId: string): readonly string[] {
+    const list = this.#subjectsOf.peek(subjectId(tenant, entityId));
+    if (list === undefined) return noSubjects;
+    // Evictions leave the index as it was: each subject is checked against its own relations.
+    return list.filter((subject) => this.has(tenant, subject, entityId));
+  }
+
+  #index(tenant: string, subject: string, entityId: string): void {
+    const id = subjectId(tenant, entityId);
+    const list = this.#subjectsOf.get(id);
+    if (list === undefined) {
+      this.#subjectsOf.set(id, [subject]);
+      return;
+    }
+    const at = list.indexOf(subject);
+    if (at >= 0) list.splice(at, 1);
+    else if (list.length >= maxSubjectsPerEntity) {
+      // Full: those no longer related make room first, then the oldest.
+      const live = list.filter((s) => this.has(tenant, s, entityId));
+      list.length = 0;
+      list.push(...live.slice(live.length >= maxSubjectsPerEntity ? 1 : 0));
+    }
+    list.push(subject);
+  }
+
   /** The tags of subject → entity: what made it (empty when not held). */
   tagsOf(tenant: string, subject: string, entityId: string): ReadonlySet<string> {
     return this.#subjects.peek(subjectId(tenant, subject))?.related.get(entityId)?.tags ?? new Set();
@@ -381,7 +429,9 @@ export class EntityRelations {
         if (s.related.size >= this.options.perSubject) break;
         if (entityId !== subject) s.related.set(entityId, { g, tags: new Set(tags.slice(0, maxTags)) });
       }
-      if (s.related.size > 0) this.#subjects.set(id, s);
+      if (s.related.size === 0) continue;
+      this.#subjects.set(id, s);
+      for (const entityId of s.related.keys()) this.#index(tenant, subject, entityId);
     }
     for (const [taskType, tags] of snap.kinds) {
       const id = subjectId(tenant, taskType);

@@ -70,6 +70,27 @@ describe("FanOutLearner", () => {
     expect(rule?.targets[0]?.meanDelayMs).toBeCloseTo(3 * sec, 6);
   });
 
+  it("credits a read that names no user through the reader's relation only to the subject's events about themselves", () => {
+    const { learner: l, relations } = learner();
+    for (let i = 0; i < 10; i++) relations.relate("acme", `u${i}`, `c${i}`, t0 - hour, "campaign_created");
+    for (let i = 0; i < 10; i++) {
+      const at = t0 + i * min;
+      // A login (about the user) and, at once, a campaign of theirs made (about the campaign).
+      l.observeEvent("acme", "user_login", "", `u${i}`, at);
+      l.observeEvent("acme", "campaign_created", `c${i}`, `u${i}`, at);
+      if (i < 6) l.observeReadThrough("acme", "campaign_analytics", `c${i}`, `u${i}`, at + 3 * sec);
+    }
+    // Through a subject not related to the entity: no credit.
+    l.observeEvent("acme", "user_login", "", "u9", t0 + 20 * min);
+    l.observeReadThrough("acme", "campaign_analytics", "c0", "u9", t0 + 20 * min + sec);
+    const rules = l.rules(t0 + hour);
+    const login = ruleOf(rules, "acme", "user_login");
+    expect(login?.targets.map((t) => `${t.taskType}/${t.keyBy}`)).toEqual(["campaign_analytics/related"]);
+    expect(login?.targets[0]?.probability).toBeCloseTo(6 / 11, 9);
+    // The same reads by the user would count for the campaign's creation too; read through the relation, they do not.
+    expect(ruleOf(rules, "acme", "campaign_created")?.targets).toEqual([]);
+  });
+
   it("lists targets most probable first, and rules by tenant then event", () => {
     const { learner: l } = learner();
     for (let i = 0; i < 10; i++) {

@@ -161,9 +161,55 @@ export class FanOutLearner {
     if (userId === "" || userId === entityId) return;
     // The event's own entity may be one of its user's related ones too (a login about a campaign):
     // the read is then keyed both ways, so a configured `related` target learns how often it pays.
-    const byUser = this.#live(tenant, userId, time);
-    if (byUser.length === 0 || !this.#relations.has(tenant, userId, entityId)) return;
-    for (const p of byUser) if (p.userId === userId) this.#credit(p, taskType, "related", time);
+    this.observeRelatedRead(tenant, taskType, entityId, userId, time);
+  }
+
+  /**
+   * A read of an entity related to `subject`, by the subject: credits the
+   * subject's events awaiting reads, keyed `related`.
+   */
+  observeRelatedRead(
+    tenant: string,
+    taskType: string,
+    entityId: string,
+    subject: string,
+    time: number,
+  ): void {
+    this.#creditRelated(tenant, taskType, entityId, subject, time, false);
+  }
+
+  /**
+   * A read that names no user, of an entity `subject` created or read
+   * (EntityRelations.subjectsOf): credits, keyed `related`, only the
+   * subject's events about themselves (a login), whose related reads are
+   * what such a read can stand for. An event about another entity of theirs
+   * (the campaign they created with the video whose captions are read) is
+   * left alone: whose read it was is a guess, and a guess should not teach a
+   * rule to compute for every entity of a user.
+   */
+  observeReadThrough(
+    tenant: string,
+    taskType: string,
+    entityId: string,
+    subject: string,
+    time: number,
+  ): void {
+    this.#creditRelated(tenant, taskType, entityId, subject, time, true);
+  }
+
+  #creditRelated(
+    tenant: string,
+    taskType: string,
+    entityId: string,
+    subject: string,
+    time: number,
+    aboutSubjectOnly: boolean,
+  ): void {
+    const bySubject = this.#live(tenant, subject, time);
+    if (bySubject.length === 0 || !this.#relations.has(tenant, subject, entityId)) return;
+    for (const p of bySubject)
+      if (p.userId === subject && (!aboutSubjectOnly || p.entityId === "" || p.entityId === subject))
+        this.#credit(p, taskType, "related", time);
   }
 
   /**
