@@ -45,7 +45,7 @@ describe("precomputer configuration", () => {
       timing: { kind: "every", everyMs: 1000 },
     });
     expect(c.refreshAhead).toMatchObject({ minDemand: 0.00002, minExpectedReads: 0.5, candidates: 10_000 });
-    expect(c.predicted.minConfidence).toBe(0.5);
+    expect(c.predicted.minConfidence).toBe(0.2);
     expect([...c.predicted.actions]).toEqual([
       ["view_dashboard", [{ taskType: "dashboard_data", keyBy: "user", relatedLimit: 3 }]],
       ["view_campaign", [{ taskType: "campaign_analytics", keyBy: "related", relatedLimit: 3 }]],

@@ -146,7 +146,7 @@ const precomputerSchema = z
       }),
     predicted: z
       .object({
-        min_confidence: z.number().min(0).max(1).default(0.5),
+        min_confidence: z.number().min(0).max(1).default(0.2),
         /** Actions and keys asked of the analyzer. */
         limit: z.number().int().min(1).max(100).default(5),
         priority: priority.default(4),
@@ -154,7 +154,7 @@ const precomputerSchema = z
         actions: z.record(z.string(), z.array(predictedTargetSchema)).default({}),
       })
       .strict()
-      .default({ min_confidence: 0.5, limit: 5, priority: 4, actions: {} }),
+      .default({ min_confidence: 0.2, limit: 5, priority: 4, actions: {} }),
     budget: z
       .object({
         /** Background tasks (schedule, refresh, predicted, launch) admitted per minute. */

@@ -88,7 +88,7 @@ describe("degradation", () => {
       { action: "view_campaign", probability: 0.6 },
       { action: "view_dashboard", probability: 0.5 },
       { action: "view_report", probability: 0.5 },
-      { action: "upload_video", probability: 0.2 },
+      { action: "upload_video", probability: 0.1 },
       { action: "dance", probability: 0.9 },
     ];
     const r = await h.core.trigger({ ...login, entityId: "acct" });
@@ -114,7 +114,7 @@ describe("degradation", () => {
     );
     const h = harness({ yaml });
     const asked = (): number => h.analyzer.calls.filter((c) => c === "relatedEntities").length;
-    h.analyzer.actions = [{ action: "view_campaign", probability: 0.4 }];
+    h.analyzer.actions = [{ action: "view_campaign", probability: 0.1 }];
     await h.core.trigger({ ...login, entityId: "acct" });
     // The login rule's two related targets; none for the unlikely view_campaign.
     expect(asked()).toBe(2);

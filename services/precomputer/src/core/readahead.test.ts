@@ -8,7 +8,7 @@ describe("the readahead schedule", () => {
       { key: "acme/ctr_prediction/ad.4", confidence: 0.9 },
       { key: "globex/roas_prediction/c.12", confidence: 0.8 },
       { key: "acme/ctr_prediction/ad.5", confidence: 0.9 }, // fresh already
-      { key: "acme/ctr_prediction/ad.6", confidence: 0.3 }, // below min_confidence (0.5)
+      { key: "acme/ctr_prediction/ad.6", confidence: 0.1 }, // below min_confidence (0.2)
       { key: "acme/not_a_type/x.1", confidence: 0.9 },
     ];
     h.cache.expiresAt.set("acme/ctr_prediction/ad.5", h.clock.now() + 60_000);
