@@ -104,9 +104,10 @@ const sharesTolerance = 0.1;
 const maxKindsPerSubject = 4;
 
 /**
- * Subjects an entity keeps in the reverse index (subjectsOf), the last to
- * become related to it last: a read that names no user is credited to its entity's
- * creators and readers, who are few, not to every user who ever read it.
+ * Subjects an entity keeps in the reverse index (subjectsOf): the last to
+ * become related to it. A read that names no user is credited to its
+ * entity's creators and readers, who are few, not to every user who ever
+ * read it.
  */
 const maxSubjectsPerEntity = 4;
 
@@ -346,10 +347,9 @@ export class EntityRelations {
   }
 
   /**
-   * The subjects related to `entityId` (the last 4 to become related, the
-   * latest last):
-   * for a read that names no user, the users who created or read the entity
-   * before, through whom the read can still be learned from.
+   * The subjects related to `entityId`, the last 4 to become related (the
+   * latest last): for a read that names no user, the users who created or
+   * read the entity before, through whom the read can still be learned from.
    */
   subjectsOf(tenant: string, entityId: string): readonly string[] {
     const list = this.#subjectsOf.peek(subjectId(tenant, entityId));
