@@ -11,9 +11,11 @@ import { type RelationsSnapshot, tenantOfId } from "./learning-snapshot.js";
  * the analytics of the campaigns the user owns although the login names
  * none of them.
  *
- * Memory is bounded twice: subjects by an LRU, and entities per subject by
- * evicting the weakest. Weights decay exponentially, so a relation that is
- * no longer used falls behind ones that are.
+ * Memory is bounded three ways: subjects by an LRU, entities per subject by
+ * evicting the weakest, and the reverse index (entity → its last 4
+ * subjects) by an LRU as large as the subjects'. Weights decay
+ * exponentially, so a relation that is no longer used falls behind ones
+ * that are.
  *
  * Weights are held forward-decayed (Cormode et al.): each is scaled to its
  * subject's landmark, so one subject's weights rank and share alike at any
@@ -370,8 +372,8 @@ export class EntityRelations {
     else if (list.length >= maxSubjectsPerEntity) {
       // Full: those no longer related make room first, then the oldest.
       const live = list.filter((s) => this.has(tenant, s, entityId));
-      list.length = 0;
-      list.push(...live.slice(live.length >= maxSubjectsPerEntity ? 1 : 0));
+      if (live.length >= maxSubjectsPerEntity) live.shift();
+      list.splice(0, list.length, ...live);
     }
     list.push(subject);
   }

@@ -161,21 +161,7 @@ export class FanOutLearner {
     if (userId === "" || userId === entityId) return;
     // The event's own entity may be one of its user's related ones too (a login about a campaign):
     // the read is then keyed both ways, so a configured `related` target learns how often it pays.
-    this.observeRelatedRead(tenant, taskType, entityId, userId, time);
-  }
-
-  /**
-   * A read of an entity related to `subject`, by the subject: credits the
-   * subject's events awaiting reads, keyed `related`.
-   */
-  observeRelatedRead(
-    tenant: string,
-    taskType: string,
-    entityId: string,
-    subject: string,
-    time: number,
-  ): void {
-    this.#creditRelated(tenant, taskType, entityId, subject, time, false);
+    this.#creditRelated(tenant, taskType, entityId, userId, time, false);
   }
 
   /**
@@ -197,6 +183,7 @@ export class FanOutLearner {
     this.#creditRelated(tenant, taskType, entityId, subject, time, true);
   }
 
+  /** Credits `subject`'s events awaiting reads, keyed `related`: all of them, or only those about the subject. */
   #creditRelated(
     tenant: string,
     taskType: string,
