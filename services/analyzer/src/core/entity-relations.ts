@@ -2,6 +2,7 @@ import { canonicalKey } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import { decayFactor, forwardWeight, rescaleFactor } from "./forward-decay.js";
 import { type RelationsSnapshot, tenantOfId } from "./learning-snapshot.js";
+import { WeakestRelations } from "./weakest-relations.js";
 
 /**
  * Decayed relations from a subject (a user, or an entity) to entities, per
@@ -40,6 +41,10 @@ export const entityRelationsDefaults: Readonly<EntityRelationsOptions> = {
 interface Weight {
   /** The weight scaled to the subject's landmark: w × e^(rate × (at − landmark)). */
   g: number;
+  /** Insertion order within the subject: of equal weights, the earliest is evicted first. */
+  readonly seq: number;
+  /** Set when the subject evicts it: kind filters drop it the next time they are read. */
+  evicted: boolean;
   /** What made the relation: task types read through it and event types that created it (bounded). */
   tags: Set<string>;
 }
@@ -56,7 +61,15 @@ const maxLandmarkExponent = 50;
 
 /** One subject's relations, with the entities each task type may be related through, as last worked out. */
 interface Subject {
+  /** The subject's id (without its tenant), for the reverse index's answers. */
+  readonly name: string;
+  /** Set once the subjects' LRU lets go of it: the reverse index may still hold it, and skips it. */
+  gone: boolean;
   related: Map<string, Weight>;
+  /** Relations added, for their insertion order (Weight.seq). */
+  added: number;
+  /** The next few to evict once the subject is full. */
+  weakest: WeakestRelations<Weight>;
   /** The time weights are scaled to; moved forward (rescaling them) before they could overflow. */
   landmark: number;
   /** The latest relation's time: weights are read as of it at the earliest, so they never grow into the past. */
@@ -74,6 +87,8 @@ interface KindFilter {
   kindsVersion: number;
   kind: ReadonlySet<string>;
   entries: Array<[string, Weight]> | undefined;
+  /** Whether `entries` may hold evicted relations, to be dropped before they are read. */
+  stale: boolean;
   /** topShares' last answer for the type, while still close enough. */
   shares: SharesMemo | undefined;
 }
@@ -115,6 +130,9 @@ const maxSubjectsPerEntity = 4;
 
 const noSubjects: readonly string[] = [];
 
+/** Weakest relations a full subject lines up for eviction per pass over its relations. */
+const weakestKept = 8;
+
 export interface RelatedEntity {
   entityId: string;
   /** Decayed weight: roughly how many times the relation was seen recently. */
@@ -146,14 +164,22 @@ export class EntityRelations {
   /**
    * Tenant × entity → the subjects related to it, the latest last: a hint,
    * bounded like the subjects, that evictions do not update (subjectsOf
-   * checks each against the subject's relations).
+   * checks each against the subject's relations). It holds the subjects
+   * themselves, not their ids: a liveness check is then a flag and a map
+   * lookup, not a key built and hashed for the subjects' LRU, on nearly
+   * every new relation of a popular entity.
    */
-  readonly #subjectsOf: LRUCache<string, string[]>;
+  readonly #subjectsOf: LRUCache<string, Subject[]>;
 
   constructor(options?: Partial<EntityRelationsOptions>) {
     this.options = { ...entityRelationsDefaults, ...options };
     this.#rate = Math.LN2 / this.options.halfLifeMs;
-    this.#subjects = new LRUCache({ max: this.options.subjects });
+    this.#subjects = new LRUCache({
+      max: this.options.subjects,
+      dispose: (s) => {
+        s.gone = true;
+      },
+    });
     this.#subjectsOf = new LRUCache({ max: this.options.subjects });
     this.#kinds = new LRUCache({
       max: Math.max(1, Math.ceil(this.options.subjects / 10)),
@@ -198,7 +224,7 @@ export class EntityRelations {
     const id = subjectId(tenant, subject);
     let s = this.#subjects.get(id);
     if (s === undefined) {
-      s = { related: new Map(), kinds: new Map(), landmark: time, latest: time };
+      s = this.#newSubject(subject, time, time);
       this.#subjects.set(id, s);
     }
     if (this.#rate * (time - s.landmark) > maxLandmarkExponent) this.#rescale(s, time);
@@ -207,7 +233,9 @@ export class EntityRelations {
     const related = s.related;
     const cur = related.get(entityId);
     if (cur !== undefined) {
+      const was = cur.g;
       cur.g += g;
+      s.weakest.grew(cur, was);
       changedBy(s, cur, g);
       if (tag !== "" && cur.tags.size < maxTags && !cur.tags.has(tag)) {
         cur.tags.add(tag);
@@ -217,9 +245,10 @@ export class EntityRelations {
       return;
     }
     if (related.size >= this.options.perSubject) this.#evictWeakest(tenant, s);
-    const w: Weight = { g, tags: new Set(tag === "" ? [] : [tag]) };
+    const w: Weight = { g, seq: s.added++, evicted: false, tags: new Set(tag === "" ? [] : [tag]) };
     related.set(entityId, w);
-    this.#index(tenant, subject, entityId);
+    s.weakest.added(entityId, w);
+    this.#index(tenant, s, entityId);
     changedBy(s, w, g);
     // A new entity has one tag: it widens no kind (a type's own tag is in its kind), and joins those it shares.
     for (const f of s.kinds.values())
@@ -237,7 +266,7 @@ export class EntityRelations {
   related(tenant: string, subject: string, limit: number, now: number, taskType?: string): RelatedEntity[] {
     const s = this.#subjects.get(subjectId(tenant, subject));
     if (s === undefined || limit <= 0) return [];
-    const entries = taskType === undefined ? undefined : this.#ofKind(tenant, s, taskType).entries;
+    const entries = taskType === undefined ? undefined : liveEntries(this.#ofKind(tenant, s, taskType));
     const scale = this.#scale(s, now);
     // The strongest alone: one pass, no sort.
     if (limit === 1) return this.#strongest(entries ?? s.related, scale);
@@ -258,10 +287,10 @@ export class EntityRelations {
     const s = this.#subjects.peek(subjectId(tenant, subject));
     if (s === undefined || limit <= 0) return [];
     const filter = this.#ofKind(tenant, s, taskType);
-    const entries = filter.entries;
     const memo = filter.shares;
     if (memo !== undefined && memo.limit === limit && memo.changed <= sharesTolerance * memo.total)
       return memo.top;
+    const entries = liveEntries(filter);
     // Shares are ratios of one subject's weights, the same at any time: no decay to apply.
     const top: RelatedEntity[] = [];
     let total = 0;
@@ -328,6 +357,7 @@ export class EntityRelations {
       kindsVersion: this.#kindsVersion,
       kind: new Set(kind),
       entries,
+      stale: false,
       shares: undefined,
     };
     s.kinds.set(taskType, filter);
@@ -357,10 +387,12 @@ export class EntityRelations {
     const list = this.#subjectsOf.peek(subjectId(tenant, entityId));
     if (list === undefined) return noSubjects;
     // Evictions leave the index as it was: each subject is checked against its own relations.
-    return list.filter((subject) => this.has(tenant, subject, entityId));
+    const out: string[] = [];
+    for (const s of list) if (relatedTo(s, entityId)) out.push(s.name);
+    return out;
   }
 
-  #index(tenant: string, subject: string, entityId: string): void {
+  #index(tenant: string, subject: Subject, entityId: string): void {
     const id = subjectId(tenant, entityId);
     const list = this.#subjectsOf.get(id);
     if (list === undefined) {
@@ -371,9 +403,10 @@ export class EntityRelations {
     if (at >= 0) list.splice(at, 1);
     else if (list.length >= maxSubjectsPerEntity) {
       // Full: those no longer related make room first, then the oldest.
-      const live = list.filter((s) => this.has(tenant, s, entityId));
-      if (live.length >= maxSubjectsPerEntity) live.shift();
-      list.splice(0, list.length, ...live);
+      let kept = 0;
+      for (const s of list) if (relatedTo(s, entityId)) list[kept++] = s;
+      list.length = kept;
+      if (kept >= maxSubjectsPerEntity) list.shift();
     }
     list.push(subject);
   }
@@ -426,14 +459,20 @@ export class EntityRelations {
       const [subject, landmark, latest, related] = snap.subjects[i]!;
       const id = subjectId(tenant, subject);
       if (this.#subjects.has(id)) continue;
-      const s: Subject = { related: new Map(), kinds: new Map(), landmark, latest };
+      const s = this.#newSubject(subject, landmark, latest);
       for (const [entityId, g, tags] of related) {
         if (s.related.size >= this.options.perSubject) break;
-        if (entityId !== subject) s.related.set(entityId, { g, tags: new Set(tags.slice(0, maxTags)) });
+        if (entityId !== subject)
+          s.related.set(entityId, {
+            g,
+            seq: s.added++,
+            evicted: false,
+            tags: new Set(tags.slice(0, maxTags)),
+          });
       }
       if (s.related.size === 0) continue;
       this.#subjects.set(id, s);
-      for (const entityId of s.related.keys()) this.#index(tenant, subject, entityId);
+      for (const entityId of s.related.keys()) this.#index(tenant, s, entityId);
     }
     for (const [taskType, tags] of snap.kinds) {
       const id = subjectId(tenant, taskType);
@@ -453,6 +492,19 @@ export class EntityRelations {
     return this.#subjects.peek(subjectId(tenant, subject))?.related.has(entityId) ?? false;
   }
 
+  #newSubject(name: string, landmark: number, latest: number): Subject {
+    return {
+      name,
+      gone: false,
+      related: new Map(),
+      added: 0,
+      weakest: new WeakestRelations(weakestKept),
+      kinds: new Map(),
+      landmark,
+      latest,
+    };
+  }
+
   /** What turns the subject's scaled weights into weights at `now` (or at its latest relation, if later). */
   #scale(s: Subject, now: number): number {
     return decayFactor(this.#rate, Math.max(now, s.latest), s.landmark);
@@ -462,36 +514,36 @@ export class EntityRelations {
   #rescale(s: Subject, time: number): void {
     const f = rescaleFactor(this.#rate, s.landmark, time);
     for (const w of s.related.values()) w.g *= f;
+    s.weakest.reset();
     s.landmark = time;
     for (const k of s.kinds.values()) k.shares = undefined;
   }
 
   #evictWeakest(tenant: string, s: Subject): void {
-    let weakest: string | undefined;
-    let min = Number.POSITIVE_INFINITY;
-    // forEach, not for-of: this runs for nearly every new relation of a full subject, and a for-of
-    // over a Map's entries builds a pair per entity.
-    s.related.forEach((w, id) => {
-      if (w.g < min) {
-        min = w.g;
-        weakest = id;
-      }
-    });
+    const weakest = s.weakest.take(s.related);
     if (weakest === undefined) return;
     const gone = s.related.get(weakest)!;
     s.related.delete(weakest);
-    for (const [type, f] of s.kinds) {
+    gone.evicted = true;
+    // This runs for nearly every new relation of a full subject: the kind filters drop the relation
+    // when next read (liveEntries), not by a search of each now; forEach and a plain loop, as a
+    // for-of over a Map's entries, or a some() with a closure, costs more per element.
+    s.kinds.forEach((f, type) => {
       // An entity read as the type gave the kind its tags: without it the kind may narrow, unless
       // the type and its tenant-wide kinds hold every one of them anyway.
-      if (gone.tags.has(type) && !this.#coveredByKind(tenant, type, gone.tags)) s.kinds.delete(type);
-      else {
-        if (f.entries !== undefined) {
-          const i = f.entries.findIndex(([id]) => id === weakest);
-          if (i >= 0) f.entries.splice(i, 1);
-        }
-        if (f.shares?.top.some((r) => r.entityId === weakest)) f.shares = undefined;
+      if (gone.tags.has(type) && !this.#coveredByKind(tenant, type, gone.tags)) {
+        s.kinds.delete(type);
+        return;
       }
-    }
+      if (f.entries !== undefined) f.stale = true;
+      const top = f.shares?.top;
+      if (top !== undefined)
+        for (let i = 0; i < top.length; i++)
+          if (top[i]!.entityId === weakest) {
+            f.shares = undefined;
+            break;
+          }
+    });
     changedBy(s, gone, gone.g);
   }
 
@@ -508,6 +560,25 @@ function changedBy(s: Subject, w: Weight, g: number): void {
   for (const f of s.kinds.values())
     if (f.shares !== undefined && (f.entries === undefined || sharesTag(w.tags, f.kind)))
       f.shares.changed += g;
+}
+
+/** A kind filter's entries without those evicted since they were last read, in their order. */
+function liveEntries(f: KindFilter): Array<[string, Weight]> | undefined {
+  const entries = f.entries;
+  if (entries === undefined || !f.stale) return entries;
+  let kept = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (!e[1].evicted) entries[kept++] = e;
+  }
+  entries.length = kept;
+  f.stale = false;
+  return entries;
+}
+
+/** Whether the subject, still held, is related to the entity (the reverse index's check). */
+function relatedTo(s: Subject, entityId: string): boolean {
+  return !s.gone && s.related.has(entityId);
 }
 
 /** Whether (weight, entityId) ranks before `than`: heavier, then the smaller id (related()'s order). */
