@@ -1,7 +1,7 @@
 import { canonicalKey } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import { decayFactor, forwardWeight, rescaleFactor } from "./forward-decay.js";
-import { type RelationsSnapshot, tenantOfId } from "./learning-snapshot.js";
+import { type RelationsSnapshot, scopedId, tenantOfId } from "./learning-snapshot.js";
 import { WeakestRelations } from "./weakest-relations.js";
 
 /**
@@ -592,4 +592,4 @@ function sharesTag(tags: ReadonlySet<string>, kind: ReadonlySet<string>): boolea
 }
 
 /** Tenant and subject in one map key; NUL cannot occur in either (both are validated ids). */
-const subjectId = (tenant: string, subject: string): string => `${tenant}\u0000${subject}`;
+const subjectId = scopedId;

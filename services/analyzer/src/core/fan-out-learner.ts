@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { EntityRelations } from "./entity-relations.js";
-import { type FanOutSnapshot, tenantOfId } from "./learning-snapshot.js";
+import { type FanOutSnapshot, scopedId, tenantOfId } from "./learning-snapshot.js";
 
 /**
  * Learns fan-out rules from traffic: for each tenant and event type, which
@@ -129,7 +129,7 @@ export class FanOutLearner {
 
   /** An event occurred: counted, and its reads awaited under its entity and its user. */
   observeEvent(tenant: string, event: string, entityId: string, userId: string, time: number): void {
-    const id = `${tenant}\u0000${event}`;
+    const id = scopedId(tenant, event);
     let stats = this.#stats.get(id);
     if (stats === undefined) {
       stats = { tenant, event, events: { w: 0, at: time }, targets: new Map() };
@@ -145,7 +145,7 @@ export class FanOutLearner {
   /** When `subject` last had `event` among the events awaiting their reads (undefined: none is). */
   lastEventAt(tenant: string, subject: string, event: string): number | undefined {
     let last: number | undefined;
-    for (const p of this.#pending.peek(`${tenant}\u0000${subject}`) ?? none)
+    for (const p of this.#pending.peek(scopedId(tenant, subject)) ?? none)
       if (p.stats.event === event && (last === undefined || p.time > last)) last = p.time;
     return last;
   }
@@ -218,7 +218,7 @@ export class FanOutLearner {
 
   /** One tenant's rule for one event, if it has enough support; without touching recency. */
   rule(tenant: string, event: string, now: number): LearnedRule | undefined {
-    const stats = this.#stats.peek(`${tenant}\u0000${event}`);
+    const stats = this.#stats.peek(scopedId(tenant, event));
     return stats === undefined ? undefined : this.#ruleOf(stats, now);
   }
 
@@ -278,7 +278,7 @@ export class FanOutLearner {
    */
   importTenant(tenant: string, snap: FanOutSnapshot): void {
     for (const [event, [w, at], targets] of snap) {
-      const id = `${tenant}\u0000${event}`;
+      const id = scopedId(tenant, event);
       if (this.#stats.has(id)) continue;
       const stats: EventStats = { tenant, event, events: { w, at }, targets: new Map() };
       for (const [taskType, keyBy, fw, fat, dw, dat] of targets) {
@@ -362,7 +362,7 @@ export class FanOutLearner {
   }
 
   #await(tenant: string, subject: string, p: Pending): void {
-    const id = `${tenant}\u0000${subject}`;
+    const id = scopedId(tenant, subject);
     const list = this.#prune(id, p.time);
     if (list === undefined) {
       this.#pending.set(id, [p]);
@@ -374,7 +374,7 @@ export class FanOutLearner {
 
   /** The subject's events awaiting reads at `time`: past windows are dropped, later events kept but not returned. */
   #live(tenant: string, subject: string, time: number): readonly Pending[] {
-    const kept = this.#prune(`${tenant}\u0000${subject}`, time);
+    const kept = this.#prune(scopedId(tenant, subject), time);
     if (kept === undefined) return none;
     const minDelayMs = this.options.minDelayMs;
     // Most calls return everything: checked first, without allocating.

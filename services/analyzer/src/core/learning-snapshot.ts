@@ -91,6 +91,29 @@ export function parseLearningSnapshot(
   return { ok: false, reason: `${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}` };
 }
 
+/** Ids scopedId handed out last, and what they were made of: a ring of `scopedMemo`. */
+const scopedMemo = 4;
+const memoTenants: string[] = Array.from({ length: scopedMemo }, () => "");
+const memoIds: string[] = Array.from({ length: scopedMemo }, () => "\u0000");
+const memoOut: string[] = Array.from({ length: scopedMemo }, () => "");
+let memoNext = 0;
+
+/**
+ * `${tenant}\0${id}`, the map key of a tenant's subject, event type or
+ * entity. The last few are handed back as the same string: one read asks
+ * about its user and its entity in a dozen maps, and a string built anew is
+ * flattened and hashed anew by each of them.
+ */
+export function scopedId(tenant: string, id: string): string {
+  for (let i = 0; i < scopedMemo; i++) if (memoIds[i] === id && memoTenants[i] === tenant) return memoOut[i]!;
+  const out = `${tenant}\u0000${id}`;
+  memoTenants[memoNext] = tenant;
+  memoIds[memoNext] = id;
+  memoOut[memoNext] = out;
+  memoNext = (memoNext + 1) % scopedMemo;
+  return out;
+}
+
 /** The tenant of a `${tenant}\0${rest}` map key (validated ids hold no NUL). */
 export function tenantOfId(id: string): string {
   const i = id.indexOf("\u0000");
