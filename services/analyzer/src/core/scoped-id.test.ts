@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { scopedId, tenantOfId } from "./learning-snapshot.js";
 
 describe("scopedId", () => {
-  it("is `${tenant}\\0${id}` whatever was asked before (its memo never answers for another pair)", () => {
+  it("is the tenant, NUL and the id, whatever was asked before (its memo never answers for another pair)", () => {
     // A small alphabet: pairs repeat, swap parts and share prefixes, which is where a memo goes wrong.
     const part = fc.constantFrom("", "a", "b", "ab", "user-1", "user-12", "acme");
     fc.assert(
