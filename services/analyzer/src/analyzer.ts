@@ -8,7 +8,7 @@ import type { ActionEventInput, IngestResult, QueryEventInput } from "./core/eve
 import type { LearnedRule } from "./core/fan-out-learner.js";
 import type { DecayRates } from "./core/forward-decay.js";
 import type { LaunchInput } from "./core/launches.js";
-import { parseLearningSnapshot } from "./core/learning-snapshot.js";
+import { type LearningSnapshot, parseLearningSnapshot } from "./core/learning-snapshot.js";
 import type { OffPeakWindow } from "./core/off-peak.js";
 import { ReadAheadQueue } from "./core/read-ahead-queue.js";
 import { SequenceTracker } from "./core/sequence-tracker.js";
@@ -66,6 +66,8 @@ export class Analyzer {
   readonly #log: AnalyzerLog;
   /** The save in flight: saves run one at a time, so a slow store never holds two snapshots. */
   #saving: Promise<number> | undefined;
+  /** Saves of some tenants (a ring replica handing them over), each after the one before. */
+  #handing: Promise<unknown> = Promise.resolve();
   /** Whether start() has read the saved state: a save before that would overwrite it with less. */
   #restored = false;
 
@@ -126,16 +128,48 @@ export class Analyzer {
    * again next time. One save runs at a time: a call during one shares it.
    * Before start() has read what was saved, nothing is.
    */
-  saveLearning(): Promise<number> {
-    this.#saving ??= this.#saveLearning().finally(() => {
+  saveLearning(only?: (tenant: string) => boolean): Promise<number> {
+    if (only !== undefined) return this.#afterSaves(() => this.#saveLearning(only));
+    this.#saving ??= this.#afterSaves(() => this.#saveLearning()).finally(() => {
       this.#saving = undefined;
     });
     return this.#saving;
   }
 
-  async #saveLearning(): Promise<number> {
+  /**
+   * Replaces the learned state of the tenants `only` accepts by what the
+   * store holds for them, and answers how many it replaced. A ring replica
+   * that takes tenants over calls it once their previous owners have saved
+   * them (Learning.replace says why a restore would not do). A record this
+   * version cannot read leaves the tenant as it was.
+   */
+  adoptLearning(only: (tenant: string) => boolean): Promise<number> {
+    return this.#afterSaves(async () => {
+      const records: Array<{ tenant: string; snapshot: LearningSnapshot }> = [];
+      const seen = new Set<string>();
+      for await (const r of this.#store.learningRecords(only)) {
+        if (seen.has(r.tenant)) continue;
+        seen.add(r.tenant);
+        const parsed = parseLearningSnapshot(r.body);
+        if (parsed.ok) records.push({ tenant: r.tenant, snapshot: parsed.snapshot });
+        else this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
+      }
+      this.#learning.replace(records);
+      this.#observer.learnedState("restored", records.length);
+      return records.length;
+    });
+  }
+
+  /** Runs `job` once every save and adoption before it has ended, so two never interleave. */
+  #afterSaves<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#handing.then(job, job);
+    this.#handing = run.catch(() => {});
+    return run;
+  }
+
+  async #saveLearning(only?: (tenant: string) => boolean): Promise<number> {
     if (!this.#restored) return 0;
-    const snapshots = this.#learning.snapshots();
+    const snapshots = this.#learning.snapshots(only);
     const savedAt = this.settings.clock.now();
     for (const [i, { tenant, snapshot }] of snapshots.entries()) {
       try {

@@ -218,6 +218,45 @@ describe("saved learned state", () => {
     await analyzer.cleanup(3);
     expect(await allLearningRecords(store)).toEqual([]);
   });
+
+  it("saves only the tenants asked for, and keeps the others owed (a ring replica saves what it owns)", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const analyzer = await startedOn(store, clock);
+    await play(analyzer, clock, acmeAndGlobex());
+    expect(await analyzer.saveLearning((t) => t === "acme")).toBe(1);
+    expect((await allLearningRecords(store)).map((r) => r.tenant)).toEqual(["acme"]);
+    expect(await analyzer.saveLearning((t) => t === "acme")).toBe(0);
+    expect(await analyzer.saveLearning()).toBe(1);
+    expect((await allLearningRecords(store)).map((r) => r.tenant).sort()).toEqual(["acme", "globex"]);
+  });
+
+  it("takes over a tenant's saved state in place of the copy it holds, where a restore would keep that copy", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    // The replica taking acme over started (and restored) long ago, and heard of acme before it moved away.
+    const taker = await startedOn(store, clock);
+    await play(taker, clock, workload(7, start, ["acme"]).slice(0, 40));
+    const stale = learned(taker, "acme");
+    expect(stale.rules.length).toBeGreaterThan(0);
+    // Meanwhile its owner learned acme's traffic in full, and saved it.
+    const owner = await startedOn(store, clock);
+    await play(owner, clock, acmeAndGlobex());
+    await owner.saveLearning();
+    const current = learned(owner, "acme");
+    expect(current).not.toEqual(stale);
+    const globexBefore = learned(taker, "globex");
+
+    expect(await taker.adoptLearning((t) => t === "acme")).toBe(1);
+    expect(learned(taker, "acme")).toEqual(current);
+    // Only the tenants asked for are replaced.
+    expect(learned(taker, "globex")).toEqual(globexBefore);
+    // A restore merges, keeping what the process held: it does not answer the owner's state.
+    const merging = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    await play(merging, clock, workload(7, start, ["acme"]).slice(0, 40));
+    await merging.start();
+    expect(learned(merging, "acme")).not.toEqual(current);
+  });
 });
 
 describe("the analyzer service on Redis, restarted", () => {

@@ -179,14 +179,20 @@ export class Learning {
    * last taken (of every tenant, after more than `maxDirtyTenants` changed),
    * each with at most `learningSnapshotMaxRelations` relations. They count
    * as saved once taken: `changed` puts back those the store then failed to
-   * take.
+   * take. With `only`, just the changed tenants it accepts are taken; the
+   * others stay owed.
    */
-  snapshots(): Array<{ tenant: string; snapshot: LearningSnapshot }> {
+  snapshots(only?: (tenant: string) => boolean): Array<{ tenant: string; snapshot: LearningSnapshot }> {
     const tenants = this.#allDirty ? this.#allTenants() : new Set(this.#dirty);
     for (const t of this.#restoredOnly) tenants.delete(t);
     this.#dirty.clear();
     this.#allDirty = false;
     this.#lastDirty = undefined;
+    if (only !== undefined) {
+      const owed = [...tenants].filter((t) => !only(t));
+      for (const t of owed) tenants.delete(t);
+      this.changed(owed);
+    }
     if (tenants.size === 0) return [];
     const fanOut = this.learner.exportTenants(tenants);
     const nextReads = this.nextReads.exportTenants(tenants);
@@ -207,6 +213,21 @@ export class Learning {
   /** Marks tenants changed again (their snapshot was not saved). */
   changed(tenants: Iterable<string>): void {
     for (const t of tenants) this.#touched(t);
+  }
+
+  /**
+   * Replaces what these tenants' state is by their saved snapshots: a ring
+   * replica taking tenants over holds, for them, at best the copy it
+   * restored when it started, and restore() would keep that copy's entries
+   * over the newer ones saved since by the replica that owned them.
+   */
+  replace(records: ReadonlyArray<{ tenant: string; snapshot: LearningSnapshot }>): void {
+    const tenants = new Set(records.map((r) => r.tenant));
+    this.relations.dropTenants(tenants);
+    this.learner.dropTenants(tenants);
+    this.nextReads.dropTenants(tenants);
+    this.chains.dropTenants(tenants);
+    for (const r of records) this.restore(r.tenant, r.snapshot);
   }
 
   /** Restores a tenant's saved state under that tenant; what this process learned since it started wins. */

@@ -143,6 +143,29 @@ describe("EntityRelations", () => {
     expect(r.related("acme", "u1", 10, t0 + hour, "video_captions")).toHaveLength(6);
   });
 
+  it("forgets the dropped tenants' relations, reverse index and kinds, and only theirs", () => {
+    const r = new EntityRelations();
+    owner(r, "a", "u1");
+    owner(r, "b", "u1");
+    expect(r.subjectsOf("a", "u1-c1")).toEqual(["u1"]);
+    r.dropTenants(new Set(["a"]));
+    expect(r.related("a", "u1", 10, t0 + hour)).toEqual([]);
+    expect(r.subjectsOf("a", "u1-c1")).toEqual([]);
+    const tenants = new Set<string>();
+    r.tenants(tenants);
+    expect([...tenants]).toEqual(["b"]);
+    expect(r.subjectsOf("b", "u1-c1")).toEqual(["u1"]);
+    // b still knows campaign_analytics is read for campaigns; a, related anew, knows nothing of it.
+    expect(ids(r.related("b", "u1", 10, t0 + hour, "campaign_analytics")).sort()).toEqual([
+      "u1-c1",
+      "u1-c2",
+      "u1-c3",
+    ]);
+    r.relate("a", "u1", "u1-c1", t0, "campaign_created");
+    r.relate("a", "u1", "u1-v1", t0, "video_uploaded");
+    expect(r.related("a", "u1", 10, t0 + hour, "campaign_analytics")).toHaveLength(2);
+  });
+
   it("never mixes tenants: relations and learned kinds stay in their tenant", () => {
     const r = new EntityRelations();
     owner(r, "a", "u1");

@@ -487,6 +487,13 @@ export class EntityRelations {
     for (const id of this.#subjects.keys()) into.add(tenantOfId(id));
   }
 
+  /** Forgets the subjects, reverse index and kinds of these tenants (before their saved state replaces them). */
+  dropTenants(tenants: ReadonlySet<string>): void {
+    // Deleting a subject marks it gone (the LRU's dispose), so any reverse index entry left skips it.
+    for (const map of [this.#subjects, this.#subjectsOf, this.#kinds] as Array<LRUCache<string, object>>)
+      for (const id of [...map.keys()]) if (tenants.has(tenantOfId(id))) map.delete(id);
+  }
+
   /** Whether subject → entity is held (any weight). */
   has(tenant: string, subject: string, entityId: string): boolean {
     return this.#subjects.peek(subjectId(tenant, subject))?.related.has(entityId) ?? false;

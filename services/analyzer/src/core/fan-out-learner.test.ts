@@ -307,6 +307,33 @@ describe("FanOutLearner", () => {
     expect(rule?.targets.map((t) => t.taskType).sort()).toEqual(["video_captions", "video_thumbnail"]);
   });
 
+  it("forgets the dropped tenants' counts and awaiting events, and only theirs", () => {
+    const { learner: l } = learner();
+    for (const tenant of ["acme", "globex"])
+      for (let i = 0; i < 10; i++) {
+        l.observeEvent(tenant, "video_uploaded", `v${i}`, "", t0 + i * min);
+        l.observeRead(tenant, "video_captions", `v${i}`, "", t0 + i * min + sec);
+      }
+    // One more upload in each awaits its read when acme is dropped.
+    for (const tenant of ["acme", "globex"]) l.observeEvent(tenant, "video_uploaded", "v99", "", t0 + hour);
+    l.dropTenants(new Set(["acme"]));
+    expect(l.rules(t0 + 2 * hour, "acme")).toEqual([]);
+    const tenants = new Set<string>();
+    l.tenants(tenants);
+    expect([...tenants]).toEqual(["globex"]);
+    for (const tenant of ["acme", "globex"])
+      l.observeRead(tenant, "video_captions", "v99", "", t0 + hour + sec);
+    // acme's awaiting upload went with it: its read credits nothing, so acme has no counts to offer.
+    expect(l.rules(t0 + 2 * hour, "acme")).toEqual([]);
+    const globex = targetOf(
+      ruleOf(l.rules(t0 + 2 * hour), "globex", "video_uploaded"),
+      "video_captions",
+      "entity",
+    );
+    expect(globex?.probability).toBeCloseTo(1, 9);
+    expect(ruleOf(l.rules(t0 + 2 * hour), "globex", "video_uploaded")?.support).toBeCloseTo(11, 9);
+  });
+
   it("never mixes tenants: the same entity and user ids in two tenants learn apart", () => {
     const relations = new EntityRelations();
     const { learner: l } = learner({}, relations);

@@ -299,6 +299,12 @@ export class FanOutLearner {
     for (const id of this.#stats.keys()) into.add(tenantOfId(id));
   }
 
+  /** Forgets the counts and the awaiting events of these tenants (before their saved state replaces them). */
+  dropTenants(tenants: ReadonlySet<string>): void {
+    for (const map of [this.#stats, this.#pending] as Array<LRUCache<string, object>>)
+      for (const id of [...map.keys()]) if (tenants.has(tenantOfId(id))) map.delete(id);
+  }
+
   /** Tenant × event type pairs tracked. */
   get eventTypes(): number {
     return this.#stats.size;

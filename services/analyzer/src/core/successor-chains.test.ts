@@ -113,6 +113,22 @@ describe("successor chains: the keys a read's sequence reads next, in an order n
     expect(loop.predict(k("a"), t0 + 60_000).map((p) => p.key)).toEqual([k("b")]);
   });
 
+  it("forgets the dropped tenants' sources, and only theirs", () => {
+    const chains = chainsOf();
+    passes(chains, ["a", "b", "c"], 4);
+    passes(chains, ["a", "b", "c"], 4, { tenant: "globex" });
+    const t = t0 + 10 * 3_600_000;
+    chains.dropTenants(new Set(["acme"]));
+    expect(chains.predict(k("a"), t)).toEqual([]);
+    expect(chains.predict(k("a", "globex"), t).map((p) => p.key)).toEqual([
+      k("b", "globex"),
+      k("c", "globex"),
+    ]);
+    const tenants = new Set<string>();
+    chains.tenants(tenants);
+    expect([...tenants]).toEqual(["globex"]);
+  });
+
   it("stays within its bounds, keeping evicted successors' weight in the shares", () => {
     const chains = chainsOf({ ...bounds, sources: 50, perSource: 2 }, { minSupport: 1, minConfidence: 0 });
     let t = t0;

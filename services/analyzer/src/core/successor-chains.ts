@@ -199,6 +199,11 @@ export class SuccessorChains {
   tenants(into: Set<string>): void {
     for (const key of this.#sources.keys()) into.add(tenantOfKey(key));
   }
+
+  /** Forgets every source of these tenants (before their saved state replaces it). */
+  dropTenants(tenants: ReadonlySet<string>): void {
+    for (const key of [...this.#sources.keys()]) if (tenants.has(tenantOfKey(key))) this.#sources.delete(key);
+  }
 }
 
 /** A canonical key's tenant: its first part. */

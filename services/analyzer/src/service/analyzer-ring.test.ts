@@ -265,6 +265,48 @@ describe("analyzer replicas sharing tenants through the ring", () => {
     expect(got.perTenant).not.toEqual(want.perTenant);
   });
 
+  it("moves learned state with its tenants: to the replica that takes them when one leaves, and back when one joins", {
+    timeout: 120_000,
+  }, async () => {
+    const pair = await launch("handover", 2, true);
+    const twoThirds = Math.floor((calls.length * 2) / 3);
+    await play(calls.slice(0, twoThirds), pair, 5);
+    const ofTenants = async (r: Replica) => (await learned(r)).perTenant;
+    const before = await ofTenants(pair[0]!);
+    const members = pair[0]!.runtime.ringMembers();
+    const owned = (r: Replica) => tenants.filter((t) => ownerFor(members, t) === r.host.address);
+    const [leaving, staying] = [...pair].sort((a, b) => owned(b).length - owned(a).length) as [
+      Replica,
+      Replica,
+    ];
+    expect(owned(leaving).length).toBeGreaterThan(0);
+    // Shut down as in a rolling update: it saves what it owns, then leaves the ring.
+    leaving.client.close();
+    await leaving.host.shutdown();
+    running.splice(running.indexOf(leaving), 1);
+    // The survivor answers for the leaver's tenants what the leaver had learned, once it has taken them over.
+    await eventually(async () => expect(await ofTenants(staying)).toEqual(before));
+    expect(staying.runtime.ringMembers()).toEqual([staying.host.address]);
+
+    // It learns on, alone, then a new replica joins and takes some tenants: the survivor saves what it
+    // learned of them, and the newcomer (which restored the store's older records when it started) takes that.
+    await play(calls.slice(twoThirds), [staying], 6);
+    const want = await ofTenants(staying);
+    expect(want).not.toEqual(before);
+    let port = (await freePorts(1))[0]!;
+    for (let tries = 0; tries < 50; tries++) {
+      const next = [staying.host.address, `127.0.0.1:${port}`];
+      if (tenants.some((t) => ownerFor(next, t) !== staying.host.address)) break;
+      port = (await freePorts(1))[0]!;
+    }
+    const joiner = await replica(redis.url, "handover:{analyzer}:", true, port, staying.clock);
+    running.push(joiner);
+    await eventually(async () => expect(joiner.runtime.ringMembers()).toHaveLength(2));
+    expect(tenants.filter((t) => joiner.runtime.ownsTenant(t)).length).toBeGreaterThan(0);
+    await eventually(async () => expect(await ofTenants(joiner)).toEqual(want));
+    expect(await ofTenants(staying)).toEqual(want);
+  });
+
   it("loses nothing when a replica stops answering: its tenants' events are applied by the others", {
     timeout: 120_000,
   }, async () => {
@@ -331,6 +373,20 @@ async function forwardsFailed(): Promise<number> {
 }
 
 /** The owner the replicas agree on, by the same rule, from the members they see. */
+/** Retries `check` until it passes, for up to 10 s (a ring change is seen at a heartbeat, and acted on later). */
+async function eventually(check: () => Promise<void>): Promise<void> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+}
+
 function ownerFor(members: readonly string[], tenant: string): string {
   const r = new TenantRing(members[0]!);
   r.update(members);

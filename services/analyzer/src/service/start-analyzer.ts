@@ -19,6 +19,7 @@ import { MemoryAnalyzerStore } from "../store/memory-store.js";
 import { defaultKeyPrefix, openRedisAnalyzerStore } from "../store/open-redis-store.js";
 import { analyzerService, analyzerServiceName } from "./analyzer-service.js";
 import { AnalyzerMetrics } from "./metrics.js";
+import { RingHandover } from "./ring-handover.js";
 import { RingRouter } from "./ring-router.js";
 
 export interface AnalyzerRuntime {
@@ -102,7 +103,7 @@ export async function startAnalyzer(
     },
     o,
   );
-  const ring = joinRing(o, opened.redis, metrics);
+  const ring = joinRing(o, opened.redis, metrics, analyzer);
   host.addService(
     analyzerServiceName,
     analyzerV1.AnalyzerServiceService,
@@ -129,6 +130,7 @@ export async function startAnalyzer(
         await analyzer.start();
         // Serving only once in the ring: a replica outside it would learn tenants the others own.
         await ring?.membership.join();
+        ring?.handover.joined();
         break;
       } catch (e) {
         if (closed) return;
@@ -147,8 +149,10 @@ export async function startAnalyzer(
     });
     every(o.cleanupIntervalMs, "clean-up", () => analyzer.cleanup());
     // In memory, the learned state is the store's already: saving it would only copy it.
+    // In a ring, a replica saves only the tenants it owns: another's it holds a stale copy of.
+    const owned = ring === undefined ? undefined : (t: string) => ring.router.ring.owns(t);
     if (o.store !== "memory")
-      every(o.learningSaveIntervalMs, "learned-state save", () => analyzer.saveLearning());
+      every(o.learningSaveIntervalMs, "learned-state save", () => analyzer.saveLearning(owned));
     o.logger.info(
       {
         repository,
@@ -165,16 +169,18 @@ export async function startAnalyzer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
-      await ring?.membership.leave();
-      ring?.router.close();
+      ring?.handover.close();
       unwatch();
       for (const t of timers) clearInterval(t);
+      // Saved before leaving the ring: the replicas that take its tenants over read them once it has left.
       if (o.store !== "memory")
         await analyzer
-          .saveLearning()
+          .saveLearning(ring === undefined ? undefined : (t) => ring.router.ring.owns(t))
           .catch((e: unknown) =>
             o.logger.error({ err: errorMessage(e) }, "learned state not saved at shutdown: the store failed"),
           );
+      await ring?.membership.leave();
+      ring?.router.close();
       await scorer.close();
       await analyzerStore.close();
       if (ownRepository) await rm(repository, { recursive: true, force: true });
@@ -198,7 +204,8 @@ function joinRing(
   o: AnalyzerOptions,
   redis: RedisClient | undefined,
   metrics: AnalyzerMetrics,
-): { router: RingRouter; membership: RingMembership } | undefined {
+  analyzer: Analyzer,
+): { router: RingRouter; membership: RingMembership; handover: RingHandover } | undefined {
   if (o.advertiseAddress === undefined || redis === undefined || o.store === "memory") return undefined;
   const ring = new TenantRing(o.advertiseAddress);
   const router = new RingRouter(ring, {
@@ -209,6 +216,8 @@ function joinRing(
     onForward: metrics.forwarded,
   });
   const key = `${o.store.keyPrefix ?? defaultKeyPrefix}ring`;
+  // Long enough for every other replica to see a change at its next beat and save what it lost.
+  const handover = new RingHandover(analyzer, ring, handoverSettleBeats * o.ringHeartbeatMs, o.logger);
   const membership = new RingMembership(
     redis,
     key,
@@ -218,9 +227,13 @@ function joinRing(
       onChange: (members) => {
         metrics.ringMembers.set(members.length);
         o.logger.info({ members }, "analyzer ring changed");
+        handover.changed(members);
       },
       onError: (err) => o.logger.warn({ err }, "analyzer ring heartbeat failed; keeping the last view"),
     },
   );
-  return { router, membership };
+  return { router, membership, handover };
 }
+
+/** Heartbeats a replica gaining tenants waits before it reads their learned state (RingHandover). */
+const handoverSettleBeats = 3;

@@ -209,8 +209,8 @@ export class AggregatingStore implements AnalyzerStore {
     return this.#inner.putLearning(record);
   }
 
-  learningRecords(): AsyncIterable<LearningRecord> {
-    return this.#inner.learningRecords();
+  learningRecords(only?: (tenant: string) => boolean): AsyncIterable<LearningRecord> {
+    return this.#inner.learningRecords(only);
   }
 
   removeLearningBefore(cutoff: number): Promise<number> {

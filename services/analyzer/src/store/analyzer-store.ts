@@ -164,9 +164,11 @@ export interface AnalyzerStore {
   /**
    * Every tenant's saved learned state, a few records at a time: a record
    * may be megabytes, and a restart must not hold every tenant's at once.
-   * A record saved while this runs may come twice, or be left out.
+   * A record saved while this runs may come twice, or be left out. With
+   * `only`, just the tenants it accepts are read (a ring replica taking
+   * over some tenants): their records, not every tenant's.
    */
-  learningRecords(): AsyncIterable<LearningRecord>;
+  learningRecords(only?: (tenant: string) => boolean): AsyncIterable<LearningRecord>;
   /** Drops the learned state of tenants last saved before cutoff; returns how many went. */
   removeLearningBefore(cutoff: number): Promise<number>;
 

@@ -237,8 +237,8 @@ export class MemoryAnalyzerStore implements AnalyzerStore {
     this.#learning.set(record.tenant, { ...record });
   }
 
-  async *learningRecords(): AsyncGenerator<LearningRecord> {
-    for (const r of [...this.#learning.values()]) yield { ...r };
+  async *learningRecords(only?: (tenant: string) => boolean): AsyncGenerator<LearningRecord> {
+    for (const r of [...this.#learning.values()]) if (only === undefined || only(r.tenant)) yield { ...r };
   }
 
   async removeLearningBefore(cutoff: number): Promise<number> {

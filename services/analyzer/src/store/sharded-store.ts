@@ -221,8 +221,8 @@ export class ShardedAnalyzerStore implements AnalyzerStore {
     return this.shards[shardOf(record.tenant, this.shards.length)]!.putLearning(record);
   }
 
-  async *learningRecords(): AsyncGenerator<LearningRecord> {
-    for (const shard of this.shards) yield* shard.learningRecords();
+  async *learningRecords(only?: (tenant: string) => boolean): AsyncGenerator<LearningRecord> {
+    for (const shard of this.shards) yield* shard.learningRecords(only);
   }
 
   async removeLearningBefore(cutoff: number): Promise<number> {

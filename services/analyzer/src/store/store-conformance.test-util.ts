@@ -5,9 +5,10 @@ import type { AnalyzerStore, Capacities, CounterDelta, LearningRecord, TypeDelta
 /** Every learned-state record the store hands out, in the order it hands them. */
 export async function allLearningRecords(
   store: Pick<AnalyzerStore, "learningRecords">,
+  only?: (tenant: string) => boolean,
 ): Promise<LearningRecord[]> {
   const out: LearningRecord[] = [];
-  for await (const r of store.learningRecords()) out.push(r);
+  for await (const r of store.learningRecords(only)) out.push(r);
   return out;
 }
 
@@ -299,6 +300,17 @@ export function storeConformance(
       expect(byTenant.size).toBe(12);
       for (let i = 0; i < 12; i++)
         expect(byTenant.get(`t${i}`)).toEqual({ tenant: `t${i}`, savedAt: 1000 + i, body: body(i) });
+    });
+
+    it("hands out only the tenants asked for, when asked for some (a ring replica taking tenants over)", async () => {
+      for (let i = 0; i < 12; i++)
+        await store.putLearning({ tenant: `t${i}`, savedAt: 1000 + i, body: `b${i}` });
+      const odd = (tenant: string): boolean => Number(tenant.slice(1)) % 2 === 1;
+      const got = (await allLearningRecords(store, odd)).sort((a, b) => a.savedAt - b.savedAt);
+      expect(got).toEqual(
+        [1, 3, 5, 7, 9, 11].map((i) => ({ tenant: `t${i}`, savedAt: 1000 + i, body: `b${i}` })),
+      );
+      expect(await allLearningRecords(store, () => false)).toEqual([]);
     });
   });
 }
