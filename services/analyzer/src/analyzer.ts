@@ -49,6 +49,12 @@ export interface AnalyzerDeps {
  * It composes one part per concern (ingestion, demand and launch queries,
  * next-action prediction and retraining) over one settings object and store.
  */
+/**
+ * Records adoptLearning replaces at once, at most: each replacement passes
+ * over every learned map once, and the parsed records are held until then.
+ */
+const adoptBatch = { records: 64, bytes: 32 * 1024 * 1024 };
+
 export class Analyzer {
   readonly settings: AnalyzerSettings;
   readonly rates: DecayRates;
@@ -145,18 +151,33 @@ export class Analyzer {
    */
   adoptLearning(only: (tenant: string) => boolean): Promise<number> {
     return this.#afterSaves(async () => {
-      const records: Array<{ tenant: string; snapshot: LearningSnapshot }> = [];
+      let replaced = 0;
+      let batch: Array<{ tenant: string; snapshot: LearningSnapshot }> = [];
+      let bytes = 0;
+      // In batches: records may be megabytes each, and many tenants may move at once. A tenant is
+      // replaced only with its record read in full, so a store failing midway leaves the rest as they were.
+      const flush = (): void => {
+        this.#learning.replace(batch);
+        replaced += batch.length;
+        batch = [];
+        bytes = 0;
+      };
       const seen = new Set<string>();
       for await (const r of this.#store.learningRecords(only)) {
         if (seen.has(r.tenant)) continue;
         seen.add(r.tenant);
         const parsed = parseLearningSnapshot(r.body);
-        if (parsed.ok) records.push({ tenant: r.tenant, snapshot: parsed.snapshot });
-        else this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
+        if (!parsed.ok) {
+          this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
+          continue;
+        }
+        batch.push({ tenant: r.tenant, snapshot: parsed.snapshot });
+        bytes += r.body.length;
+        if (batch.length >= adoptBatch.records || bytes >= adoptBatch.bytes) flush();
       }
-      this.#learning.replace(records);
-      this.#observer.learnedState("restored", records.length);
-      return records.length;
+      if (batch.length > 0) flush();
+      this.#observer.learnedState("restored", replaced);
+      return replaced;
     });
   }
 

@@ -157,6 +157,26 @@ describe("saved learned state", () => {
     expect((await allLearningRecords(store)).find((r) => r.tenant === "acme")).toEqual(saved);
   });
 
+  it("takes over more tenants than one batch holds, each with its own record", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const owner = await startedOn(store, clock);
+    const at = clock.now() + 1000;
+    clock.set(at);
+    const tenants = Array.from({ length: 150 }, (_, i) => `t${i}`);
+    // Each tenant's login relates its user to a campaign of its own.
+    owner.recordEvents(
+      tenants.map((t, i) => ({ ...login(t, at), relatedEntityIds: [`c${i}`] })),
+      emptyIngestResult(),
+    );
+    expect(await owner.saveLearning()).toBe(150);
+    // A replica on the same store that never restored them: t7 is left out.
+    const taker = coreAnalyzer(clock, { daysToKeep: 30 }, store);
+    expect(await taker.adoptLearning((t) => t !== "t7")).toBe(149);
+    for (const [i, t] of tenants.entries())
+      expect(taker.relatedEntities(t, "u1", 10).map((e) => e.entityId)).toEqual(t === "t7" ? [] : [`c${i}`]);
+  });
+
   it("saves a tenant again when the store failed to take it", async () => {
     // A store that refuses one write: the fault is the store's answer, which a real Redis gives only
     // by going away mid-save, between one tenant's record and the next.
