@@ -315,12 +315,16 @@ export class EntityRelations {
         const [entityId, w] = entries[i]!;
         add(entityId, w.g);
       }
+    // The top rarely changes between answers: the last answer's keys are reused, not built and hashed again.
+    const before = memo?.top;
     const shares =
       total > 0
         ? top.map((r) => ({
             entityId: r.entityId,
             share: r.weight / total,
-            key: canonicalKey(tenant, taskType, r.entityId),
+            key:
+              before?.find((b) => b.entityId === r.entityId)?.key ??
+              canonicalKey(tenant, taskType, r.entityId),
           }))
         : [];
     filter.shares = { limit, top: shares, total, changed: 0 };

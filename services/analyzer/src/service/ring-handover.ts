@@ -43,33 +43,57 @@ export class RingHandover {
     this.#view = members;
     const owned = before === undefined ? () => false : ownership(this.ring.self, before);
     const owns = ownership(this.ring.self, members);
-    // A tenant still waiting to be taken over holds a stale copy here: saving it would overwrite the owner's.
-    const settled = (t: string): boolean => {
-      for (const before of this.#pending) if (!before(t)) return false;
-      return true;
-    };
     this.#logged(
-      this.analyzer.saveLearning((t) => owned(t) && !owns(t) && settled(t)),
+      this.analyzer.saveLearning((t) => owned(t) && !owns(t) && this.#settled(t)),
       "saved the learned state of tenants handed to other replicas",
       "learned state of tenants handed over not saved",
     );
     this.#pending.add(owned);
+    this.#adoptLater(owned);
+  }
+
+  /**
+   * Whether this replica may save the tenant's learned state: it owns it,
+   * and is not still waiting to take it over (until then it holds a stale
+   * copy, whose save would overwrite the previous owner's).
+   */
+  savable(tenant: string): boolean {
+    return this.ring.owns(tenant) && this.#settled(tenant);
+  }
+
+  #settled(tenant: string): boolean {
+    for (const before of this.#pending) if (!before(tenant)) return false;
+    return true;
+  }
+
+  /** Takes over, after settleMs, the tenants owned now that `owned` did not; again later if the store fails. */
+  #adoptLater(owned: (tenant: string) => boolean): void {
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      this.#pending.delete(owned);
       if (this.#closed) return;
       // Owned now, by the ring as it is then: a tenant gained and lost again meanwhile is left alone.
-      this.#logged(
-        this.analyzer.adoptLearning((t) => !owned(t) && this.ring.owns(t)),
-        "took over the learned state of tenants from other replicas",
-        "learned state of tenants taken over not read",
-      );
+      this.analyzer
+        .adoptLearning((t) => !owned(t) && this.ring.owns(t))
+        .then(
+          (n) => {
+            this.#pending.delete(owned);
+            if (n > 0)
+              this.logger.info({ tenants: n }, "took over the learned state of tenants from other replicas");
+          },
+          (e: unknown) => {
+            this.logger.error(
+              { err: errorMessage(e) },
+              "learned state of tenants taken over not read; retrying",
+            );
+            this.#adoptLater(owned);
+          },
+        );
     }, this.settleMs);
     timer.unref();
     this.#timers.add(timer);
   }
 
-  /** Logs how many tenants a save or adoption moved, or why it failed (the next change or save retries). */
+  /** Logs how many tenants a save moved, or why it failed (they stay owed: the next save retries). */
   #logged(moved: Promise<number>, done: string, failed: string): void {
     moved.then(
       (n) => {
@@ -84,7 +108,7 @@ export class RingHandover {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    this.#pending.clear();
+    // #pending stays: the shutdown save must still leave out the tenants never taken over.
   }
 }
 

@@ -149,8 +149,8 @@ export async function startAnalyzer(
     });
     every(o.cleanupIntervalMs, "clean-up", () => analyzer.cleanup());
     // In memory, the learned state is the store's already: saving it would only copy it.
-    // In a ring, a replica saves only the tenants it owns: another's it holds a stale copy of.
-    const owned = ring === undefined ? undefined : (t: string) => ring.router.ring.owns(t);
+    // In a ring, a replica saves only the tenants it owns and has taken over: of others it holds stale copies.
+    const owned = ring === undefined ? undefined : (t: string) => ring.handover.savable(t);
     if (o.store !== "memory")
       every(o.learningSaveIntervalMs, "learned-state save", () => analyzer.saveLearning(owned));
     o.logger.info(
@@ -175,7 +175,7 @@ export async function startAnalyzer(
       // Saved before leaving the ring: the replicas that take its tenants over read them once it has left.
       if (o.store !== "memory")
         await analyzer
-          .saveLearning(ring === undefined ? undefined : (t) => ring.router.ring.owns(t))
+          .saveLearning(ring === undefined ? undefined : (t) => ring.handover.savable(t))
           .catch((e: unknown) =>
             o.logger.error({ err: errorMessage(e) }, "learned state not saved at shutdown: the store failed"),
           );
