@@ -177,6 +177,40 @@ describe("saved learned state", () => {
       expect(taker.relatedEntities(t, "u1", 10).map((e) => e.entityId)).toEqual(t === "t7" ? [] : [`c${i}`]);
   });
 
+  it("remembers across a restart which tenants' reads name their user", async () => {
+    const store = new MemoryAnalyzerStore();
+    const clock = new ManualClock(start);
+    const before = await startedOn(store, clock);
+    const users = Array.from({ length: 10 }, (_, i) => i);
+    before.recordEvents(
+      users.flatMap((i) => [
+        { ...login("globex", start), type: "campaign_created", entityId: `c${i}`, userId: `u${i}` },
+        { ...login("globex", start), type: "video_uploaded", entityId: `v${i}`, userId: `u${i}` },
+      ]),
+      emptyIngestResult(),
+    );
+    // globex's backends name their users: one dashboard read says so.
+    await before.recordQueries(
+      [query(start + 1000, "globex", "user_dashboard", "u0", { userId: "u0" })],
+      emptyIngestResult(),
+    );
+    await before.saveLearning();
+
+    const after = await startedOn(store, clock);
+    const at = start + 3_600_000;
+    clock.set(at);
+    after.recordEvents(
+      users.map((i) => ({ ...login("globex", at), entityId: "", userId: `u${i}` })),
+      emptyIngestResult(),
+    );
+    // Reads that name no user, in a tenant whose reads name users, are someone else's: not learned through relations.
+    await after.recordQueries(
+      users.filter((i) => i < 7).map((i) => query(at + 5000, "globex", "campaign_analytics", `c${i}`)),
+      emptyIngestResult(),
+    );
+    expect(after.learnedRules("globex").find((r) => r.event === "user_login")?.targets).toEqual([]);
+  });
+
   it("saves a tenant again when the store failed to take it", async () => {
     // A store that refuses one write: the fault is the store's answer, which a real Redis gives only
     // by going away mid-save, between one tenant's record and the next.

@@ -198,16 +198,20 @@ export class Learning {
     const nextReads = this.nextReads.exportTenants(tenants);
     const relations = this.relations.exportTenants(tenants, this.#settings.learningSnapshotMaxRelations);
     const chains = this.chains.exportTenants(tenants);
-    return [...tenants].sort().map((tenant) => ({
-      tenant,
-      snapshot: {
-        v: learningSnapshotVersion,
-        fanOut: fanOut.get(tenant) ?? [],
-        nextReads: nextReads.get(tenant) ?? [],
-        relations: relations.get(tenant) ?? { subjects: [], kinds: [] },
-        chains: chains.get(tenant) ?? [],
-      },
-    }));
+    return [...tenants].sort().map((tenant) => {
+      const namedAt = this.#naming.lastNamed(tenant);
+      return {
+        tenant,
+        snapshot: {
+          v: learningSnapshotVersion,
+          fanOut: fanOut.get(tenant) ?? [],
+          nextReads: nextReads.get(tenant) ?? [],
+          relations: relations.get(tenant) ?? { subjects: [], kinds: [] },
+          chains: chains.get(tenant) ?? [],
+          ...(namedAt !== undefined ? { namedAt } : {}),
+        },
+      };
+    });
   }
 
   /** Marks tenants changed again (their snapshot was not saved). */
@@ -227,6 +231,7 @@ export class Learning {
     this.learner.dropTenants(tenants);
     this.nextReads.dropTenants(tenants);
     this.chains.dropTenants(tenants);
+    this.#naming.drop(tenants);
     for (const r of records) this.restore(r.tenant, r.snapshot);
   }
 
@@ -236,6 +241,7 @@ export class Learning {
     this.learner.importTenant(tenant, s.fanOut);
     this.nextReads.importTenant(tenant, s.nextReads);
     this.chains.importTenant(tenant, s.chains);
+    if (s.namedAt !== undefined) this.#naming.restore(tenant, s.namedAt);
     this.#restoredOnly.add(tenant);
   }
 

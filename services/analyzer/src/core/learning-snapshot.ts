@@ -68,6 +68,11 @@ export const learningSnapshotSchema = z.object({
   nextReads: fanOutSchema,
   relations: relationsSchema,
   chains: chainsSchema,
+  /**
+   * When a read of the tenant last named its user (UserNamingTenants).
+   * Optional: records saved before it was kept still restore.
+   */
+  namedAt: z.number().finite().optional(),
 });
 
 export type FanOutSnapshot = z.infer<typeof fanOutSchema>;

@@ -22,6 +22,23 @@ describe("UserNamingTenants", () => {
     expect(naming.namesUsers("acme", t0 + day / 2 + day + 1)).toBe(false);
   });
 
+  it("restores a saved time unless it knows a later one, and forgets dropped tenants", () => {
+    const naming = new UserNamingTenants(10, day);
+    naming.restore("acme", t0);
+    expect(naming.lastNamed("acme")).toBe(t0);
+    expect(naming.namesUsers("acme", t0 + day - 1)).toBe(true);
+    naming.named("globex", t0 + 5000);
+    naming.restore("globex", t0);
+    expect(naming.lastNamed("globex")).toBe(t0 + 5000);
+    naming.restore("globex", t0 + 9000);
+    expect(naming.lastNamed("globex")).toBe(t0 + 9000);
+    // globex was the last tenant named: dropping it clears the shortcut too.
+    naming.drop(new Set(["globex"]));
+    expect(naming.lastNamed("globex")).toBeUndefined();
+    expect(naming.namesUsers("globex", t0 + 10_000)).toBe(false);
+    expect(naming.lastNamed("acme")).toBe(t0);
+  });
+
   it("keeps at most `capacity` tenants, the least recently named going first", () => {
     const naming = new UserNamingTenants(3, day);
     for (let i = 0; i < 100; i++) naming.named(`t${i}`, t0 + i);

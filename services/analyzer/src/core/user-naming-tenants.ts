@@ -34,7 +34,30 @@ export class UserNamingTenants {
 
   /** Whether reads of `tenant` named their user within `memoryMs` of `time`. */
   namesUsers(tenant: string, time: number): boolean {
-    const at = tenant === this.#lastTenant ? this.#lastAt : this.#lastNamed.peek(tenant);
+    const at = this.lastNamed(tenant);
     return at !== undefined && Math.abs(time - at) < this.#memoryMs;
+  }
+
+  /** When a read of `tenant` last named its user, as far as this process knows (for its snapshot). */
+  lastNamed(tenant: string): number | undefined {
+    return tenant === this.#lastTenant ? this.#lastAt : this.#lastNamed.peek(tenant);
+  }
+
+  /** A saved `lastNamed`: kept unless this process has seen a later one. */
+  restore(tenant: string, at: number): void {
+    const held = this.lastNamed(tenant);
+    if (held === undefined || at > held) {
+      this.#lastNamed.set(tenant, at);
+      if (tenant === this.#lastTenant) this.#lastAt = at;
+    }
+  }
+
+  /** Forgets these tenants (before their saved state replaces what is held). */
+  drop(tenants: ReadonlySet<string>): void {
+    for (const t of tenants) this.#lastNamed.delete(t);
+    if (tenants.has(this.#lastTenant)) {
+      this.#lastTenant = "";
+      this.#lastAt = Number.NEGATIVE_INFINITY;
+    }
   }
 }

@@ -104,7 +104,12 @@ describe("RingHandover", () => {
     const bs = tenants.filter((t) => ownerIn([a, b], t) === b);
     expect(saved.at(-1)?.filter((t) => bs.includes(t))).toEqual([]);
     await pause(3 * settleMs);
-    expect(adopted.slice(1).flat().filter((t) => bs.includes(t))).toEqual([]);
+    expect(
+      adopted
+        .slice(1)
+        .flat()
+        .filter((t) => bs.includes(t)),
+    ).toEqual([]);
   });
 
   it("tries a takeover again while the store fails, and keeps the tenants unsavable until it succeeds", async () => {
