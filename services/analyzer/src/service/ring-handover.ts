@@ -19,7 +19,7 @@ import { TenantRing } from "../ring/tenant-ring.js";
  */
 export class RingHandover {
   readonly #timers = new Set<NodeJS.Timeout>();
-  /** Per adoption not yet run, the ownership before its change: the tenants it will take are not settled here. */
+  /** Per takeover not yet done, the ownership before its change: the tenants it will take are not settled here. */
   readonly #pending = new Set<(tenant: string) => boolean>();
   #view: readonly string[] | undefined;
   #closed = false;
