@@ -19,6 +19,7 @@ import { MemoryAnalyzerStore } from "../store/memory-store.js";
 import { defaultKeyPrefix, openRedisAnalyzerStore } from "../store/open-redis-store.js";
 import { analyzerService, analyzerServiceName } from "./analyzer-service.js";
 import { AnalyzerMetrics } from "./metrics.js";
+import { periodicJob } from "./periodic-job.js";
 import { RingHandover } from "./ring-handover.js";
 import { RingRouter } from "./ring-router.js";
 
@@ -116,12 +117,10 @@ export async function startAnalyzer(
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, what: string, job: () => Promise<unknown>): void => {
-    if (ms <= 0) return;
-    const t = setInterval(() => {
-      job().catch((e: unknown) => o.logger.error({ err: errorMessage(e) }, `scheduled ${what} failed`));
-    }, ms);
-    t.unref();
-    timers.push(t);
+    const t = periodicJob(ms, job, (e) =>
+      o.logger.error({ err: errorMessage(e) }, `scheduled ${what} failed`),
+    );
+    if (t !== undefined) timers.push(t);
   };
 
   const ready = (async () => {
