@@ -40,6 +40,12 @@ export interface AnalyzerDeps {
 }
 
 /**
+ * Records adoptLearning replaces at once, at most: each replacement passes
+ * over every learned map once, and the parsed records are held until then.
+ */
+const adoptBatch = { records: 64, bytes: 32 * 1024 * 1024 };
+
+/**
  * The analyzer's core: ingestion, demand ranking, off-peak detection,
  * launches, next-action and next-key prediction, retraining and retention,
  * over an injected clock, store, model publisher and scorer. It imports
@@ -49,12 +55,6 @@ export interface AnalyzerDeps {
  * It composes one part per concern (ingestion, demand and launch queries,
  * next-action prediction and retraining) over one settings object and store.
  */
-/**
- * Records adoptLearning replaces at once, at most: each replacement passes
- * over every learned map once, and the parsed records are held until then.
- */
-const adoptBatch = { records: 64, bytes: 32 * 1024 * 1024 };
-
 export class Analyzer {
   readonly settings: AnalyzerSettings;
   readonly rates: DecayRates;
@@ -72,7 +72,7 @@ export class Analyzer {
   readonly #log: AnalyzerLog;
   /** The save in flight: saves run one at a time, so a slow store never holds two snapshots. */
   #saving: Promise<number> | undefined;
-  /** Saves of some tenants (a ring replica handing them over), each after the one before. */
+  /** The last save or takeover queued: each runs after the one before (#afterSaves). */
   #handing: Promise<unknown> = Promise.resolve();
   /** Whether start() has read the saved state: a save before that would overwrite it with less. */
   #restored = false;
@@ -130,9 +130,12 @@ export class Analyzer {
   /**
    * Saves the learned state (fan-out rules, next reads, relations, successor
    * chains) of every tenant whose state changed since its last save, one
-   * record per tenant; answers how many were saved. A tenant the store failed to take is saved
-   * again next time. One save runs at a time: a call during one shares it.
-   * Before start() has read what was saved, nothing is.
+   * record per tenant; answers how many were saved. With `only`, just the
+   * changed tenants it accepts (a ring replica's own); the others stay owed.
+   * A tenant the store failed to take is saved again next time. One save or
+   * takeover runs at a time: a call for every tenant, while another such call
+   * is pending, shares it; every other call waits its turn. Before start()
+   * has read what was saved, nothing is.
    */
   saveLearning(only?: (tenant: string) => boolean): Promise<number> {
     if (only !== undefined) return this.#afterSaves(() => this.#saveLearning(only));
