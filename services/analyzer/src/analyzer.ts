@@ -165,17 +165,9 @@ export class Analyzer {
         batch = [];
         bytes = 0;
       };
-      const seen = new Set<string>();
-      for await (const r of this.#store.learningRecords(only)) {
-        if (seen.has(r.tenant)) continue;
-        seen.add(r.tenant);
-        const parsed = parseLearningSnapshot(r.body);
-        if (!parsed.ok) {
-          this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
-          continue;
-        }
-        batch.push({ tenant: r.tenant, snapshot: parsed.snapshot });
-        bytes += r.body.length;
+      for await (const r of this.#savedSnapshots(only)) {
+        batch.push({ tenant: r.tenant, snapshot: r.snapshot });
+        bytes += r.bytes;
         if (batch.length >= adoptBatch.records || bytes >= adoptBatch.bytes) flush();
       }
       if (batch.length > 0) flush();
@@ -210,26 +202,37 @@ export class Analyzer {
 
   async #restoreLearning(): Promise<void> {
     let restored = 0;
-    let ignored = 0;
-    // The store may hand a record twice (a scan while it is saved): each tenant is restored once.
-    const seen = new Set<string>();
-    for await (const r of this.#store.learningRecords()) {
-      if (seen.has(r.tenant)) continue;
-      seen.add(r.tenant);
-      const parsed = parseLearningSnapshot(r.body);
-      if (!parsed.ok) {
-        // A record this version cannot read is relearned from traffic, not fatal.
-        this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
-        ignored++;
-        continue;
-      }
-      this.#learning.restore(r.tenant, parsed.snapshot);
+    for await (const r of this.#savedSnapshots()) {
+      this.#learning.restore(r.tenant, r.snapshot);
       restored++;
     }
     this.#observer.learnedState("restored", restored);
-    this.#observer.learnedState("ignored", ignored);
     this.#restored = true;
     if (restored > 0) this.#log.info({ tenants: restored }, "learned state restored");
+  }
+
+  /**
+   * The store's learned-state records (of the tenants `only` accepts), parsed,
+   * each tenant once: the store may hand a record twice (a scan while it is
+   * saved). A record this version cannot read is relearned from traffic, not
+   * fatal: it is logged, and counted as ignored once the records are read.
+   */
+  async *#savedSnapshots(
+    only?: (tenant: string) => boolean,
+  ): AsyncGenerator<{ tenant: string; snapshot: LearningSnapshot; bytes: number }> {
+    let ignored = 0;
+    const seen = new Set<string>();
+    for await (const r of this.#store.learningRecords(only)) {
+      if (seen.has(r.tenant)) continue;
+      seen.add(r.tenant);
+      const parsed = parseLearningSnapshot(r.body);
+      if (parsed.ok) yield { tenant: r.tenant, snapshot: parsed.snapshot, bytes: r.body.length };
+      else {
+        this.#log.warn({ tenant: r.tenant, reason: parsed.reason }, "saved learned state ignored");
+        ignored++;
+      }
+    }
+    this.#observer.learnedState("ignored", ignored);
   }
 
   get currentVersion(): number | undefined {

@@ -257,6 +257,13 @@ describe("saved learned state", () => {
     expect((warnings[1]!.obj as { reason: string }).reason).toMatch(/^v: /);
     await play(logged, clock, workload(5, start, ["acme"]));
     expect(logged.learnedRules("acme").length).toBeGreaterThan(0);
+    // Taking a tenant over past such a record leaves what it learned, and says why.
+    warnings.length = 0;
+    expect(await logged.adoptLearning((t) => t === "acme")).toBe(0);
+    expect(logged.learnedRules("acme").length).toBeGreaterThan(0);
+    expect(warnings.map((w) => [(w.obj as { tenant: string }).tenant, w.msg])).toEqual([
+      ["acme", "saved learned state ignored"],
+    ]);
   });
 
   it("drops the saved state of tenants not saved within the retention at clean-up", async () => {

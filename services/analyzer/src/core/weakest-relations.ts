@@ -34,7 +34,7 @@ export class WeakestRelations<W extends Ranked> {
 
   constructor(private readonly size: number) {}
 
-  /** Forgets the list (weights rescaled, or relations restored): the next `take` makes it anew. */
+  /** Forgets the list (the subject's weights were rescaled): the next `take` makes it anew. */
   reset(): void {
     this.#valid = false;
     this.#list.length = 0;

@@ -114,6 +114,8 @@ export async function startAnalyzer(
     watchRedisHealth(host, [analyzerServiceName], opened.redis, { logger: o.logger });
   const unwatch = metrics.watch(analyzer);
 
+  // In a ring, a replica saves only the tenants it owns and has taken over: of others it holds stale copies.
+  const savable = ring === undefined ? undefined : (t: string) => ring.handover.savable(t);
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, what: string, job: () => Promise<unknown>): void => {
@@ -148,10 +150,8 @@ export async function startAnalyzer(
     });
     every(o.cleanupIntervalMs, "clean-up", () => analyzer.cleanup());
     // In memory, the learned state is the store's already: saving it would only copy it.
-    // In a ring, a replica saves only the tenants it owns and has taken over: of others it holds stale copies.
-    const owned = ring === undefined ? undefined : (t: string) => ring.handover.savable(t);
     if (o.store !== "memory")
-      every(o.learningSaveIntervalMs, "learned-state save", () => analyzer.saveLearning(owned));
+      every(o.learningSaveIntervalMs, "learned-state save", () => analyzer.saveLearning(savable));
     o.logger.info(
       {
         repository,
@@ -174,7 +174,7 @@ export async function startAnalyzer(
       // Saved before leaving the ring: the replicas that take its tenants over read them once it has left.
       if (o.store !== "memory")
         await analyzer
-          .saveLearning(ring === undefined ? undefined : (t) => ring.handover.savable(t))
+          .saveLearning(savable)
           .catch((e: unknown) =>
             o.logger.error({ err: errorMessage(e) }, "learned state not saved at shutdown: the store failed"),
           );
