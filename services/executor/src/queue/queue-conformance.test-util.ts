@@ -172,6 +172,14 @@ export function taskQueueConformance(name: string, factory: QueueFactory, traits
       expect(t?.reasons).toEqual(["trigger", "launch"]);
     });
 
+    it("re-scores a task created earlier in the same batch when a duplicate raises its priority", async () => {
+      const { queue } = await open();
+      const out = await queue.enqueueMany([task("k", 2), task("other", 5), task("k", 9, { reason: "miss" })]);
+      expect(out[2]).toEqual({ taskId: out[0]?.taskId, deduplicated: true });
+      expect((await queue.getByKey(task("k").key))?.id).toBe(out[0]?.taskId);
+      expectOrder(await queue.claim(10, worker), ["k", "other"]);
+    });
+
     it("takes a key that is being processed as new work", async () => {
       const { queue } = await open();
       const first = await queue.enqueue(

@@ -4,7 +4,7 @@
 -- ARGV: B, NOW, retentionMs, ids... Returns how many were completed.
 --- @include "lib"
 local RETENTION = ARGV[3]
-local n, done = 0, {}
+local n, done, pointers, acked = 0, {}, {}, {}
 for i = 4, #ARGV do
   local id = ARGV[i]
   local t = tkey(id)
@@ -13,12 +13,21 @@ for i = 4, #ARGV do
     endLease(id, 'completed', nil)
     -- The record, and the key's pointer to it, stay readable for the retention.
     redis.call('PEXPIRE', t, RETENTION)
-    local pointer = kkey(f[3])
-    if redis.call('GET', pointer) == id then redis.call('PEXPIRE', pointer, RETENTION) end
+    n = n + 1
+    acked[n] = id
+    pointers[n] = kkey(f[3])
     local list = done[f[2]]
     if not list then list = {}; done[f[2]] = list end
     list[#list + 1] = id
-    n = n + 1
+  end
+end
+-- The pointers in slices of one MGET each: a key's pointer expires with its
+-- task only if no newer task of the key has taken it.
+for i = 1, n, 500 do
+  local last = math.min(i + 499, n)
+  local current = redis.call('MGET', unpack(pointers, i, last))
+  for j = i, last do
+    if current[j - i + 1] == acked[j] then redis.call('PEXPIRE', pointers[j], RETENTION) end
   end
 end
 for taskType, ids in pairs(done) do

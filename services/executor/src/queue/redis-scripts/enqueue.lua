@@ -17,16 +17,23 @@ local FIRST = 6
 local FIELDS = 10
 local COUNT = (#ARGV - FIRST + 1) / FIELDS
 
--- The task a key is waiting as (queued or failed), which a new enqueue merges into.
-local function waitingId(key)
-  local id = redis.call('GET', kkey(key))
-  if id and isWaiting(redis.call('HGET', tkey(id), 'state')) then return id end
-  return nil
+-- Writes of new tasks wait here and go out in a few calls per batch (one
+-- MSET of key pointers, one ZADD per type and zset) instead of three calls
+-- per task; a merge into a task this batch created flushes them first, since
+-- it reads the task's zset entries.
+local pendingPointers, pendingZ, createdHere = {}, {}, {}
+local function flush()
+  for i = 1, #pendingPointers, 500 do
+    redis.call('MSET', unpack(pendingPointers, i, math.min(i + 499, #pendingPointers)))
+  end
+  for z, list in pairs(pendingZ) do zaddAll(z, list) end
+  pendingPointers, pendingZ = {}, {}
 end
 
 -- Dedup: the higher priority, every reason, the earlier not-before (a failed
 -- task keeps its backoff), the newest payload, the first traceparent.
 local function merge(id, taskType, priority, reason, notBefore, traceparent, payload, hasPayload)
+  if createdHere[id] then flush() end
   local t = tkey(id)
   local f = redis.call('HMGET', t, 'priority', 'reasons', 'state', 'traceparent', 'seq')
   local oldPriority, seq = tonumber(f[1]), tonumber(f[5])
@@ -65,16 +72,18 @@ local function create(key, taskType, tenant, priority, reason, notBefore, tracep
   if traceparent ~= '' then table.insert(fields, 'traceparent'); table.insert(fields, traceparent) end
   if hasPayload then table.insert(fields, 'payload'); table.insert(fields, payload) end
   redis.call('HSET', tkey(id), unpack(fields))
-  redis.call('SET', kkey(key), id)
+  pendingPointers[#pendingPointers + 1] = kkey(key)
+  pendingPointers[#pendingPointers + 1] = id
+  createdHere[id] = true
   if not knownTypes[taskType] then
     redis.call('SADD', B .. 'types', taskType)
     knownTypes[taskType] = true
   end
   local due = tonumber(notBefore) or 0
   if due > NOW then
-    redis.call('ZADD', zkey('delayed', taskType), fmt(due), id)
+    push(pendingZ, zkey('delayed', taskType), fmt(due), id)
   else
-    redis.call('ZADD', zkey('ready', taskType), readyScore(priority, seq), id)
+    push(pendingZ, zkey('ready', taskType), readyScore(priority, seq), id)
   end
   return id
 end
@@ -82,12 +91,25 @@ end
 -- Pass 1: find the task each key is waiting as, count the tasks that would be
 -- new (keys neither waiting nor earlier in this batch), and refuse the whole
 -- batch if they do not fit.
-local target, fresh = {}, 0
+-- The key pointers are read in slices of one MGET each; only a key that has
+-- a task costs a look at its state.
+local target, fresh, distinct = {}, 0, {}
 for i = 0, COUNT - 1 do
   local key = ARGV[FIRST + i * FIELDS]
   if target[key] == nil then
-    target[key] = waitingId(key) or false
-    if not target[key] then fresh = fresh + 1 end
+    target[key] = false
+    distinct[#distinct + 1] = key
+  end
+end
+for i = 1, #distinct, 500 do
+  local last = math.min(i + 499, #distinct)
+  local pointers = {}
+  for j = i, last do pointers[#pointers + 1] = kkey(distinct[j]) end
+  local ids = redis.call('MGET', unpack(pointers))
+  for j = i, last do
+    local id = ids[j - i + 1]
+    -- The task a key is waiting as (queued or failed) is what a new enqueue merges into.
+    if id and isWaiting(redis.call('HGET', tkey(id), 'state')) then target[distinct[j]] = id else fresh = fresh + 1 end
   end
 end
 if fresh > 0 then
@@ -118,4 +140,5 @@ for i = 0, COUNT - 1 do
     table.insert(out, 0)
   end
 end
+flush()
 return out

@@ -62,10 +62,11 @@ local function zaddAll(z, pairs)
   end
 end
 -- Appends to the list stored under 'name' in table 'groups', creating it.
+-- (select, not a table of the values: this runs per claimed task.)
 local function push(groups, name, ...)
   local list = groups[name]
   if not list then list = {}; groups[name] = list end
-  for _, v in ipairs({ ... }) do list[#list + 1] = v end
+  for i = 1, select('#', ...) do list[#list + 1] = (select(i, ...)) end
 end
 
 local function toReady(id, taskType)
