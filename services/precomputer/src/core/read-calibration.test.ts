@@ -109,10 +109,13 @@ describe("ReadCalibration", () => {
 /** An analyzer whose read marks the test moves: a key's mark rises when it is read. */
 class MarkingAnalyzer extends FakeAnalyzer {
   readonly marks = new Map<string, number>();
+  /** Every key whose mark was asked for, in order. */
+  readonly asked: string[] = [];
   read(key: string): void {
     this.marks.set(key, (this.marks.get(key) ?? 0) + 1);
   }
   async readMarks(keys: readonly string[]) {
+    this.asked.push(...keys);
     return keys.map((k) => this.marks.get(k) ?? 0);
   }
 }
@@ -158,6 +161,32 @@ describe("read calibration in the precomputer", () => {
     expect(after.get("acme") ?? 0).toBe(0);
     expect(after.get("globex")).toBe(30);
     expect(h.core.counters.skippedCount("low_value")).toBeGreaterThanOrEqual(30);
+  });
+
+  it("asks for the marks of new and due predictions only, not of keys proposed again while pending", async () => {
+    const analyzer = new MarkingAnalyzer();
+    const h = harness({ deps: { analyzer } });
+    for (let i = 0; i < 30; i++)
+      analyzer.patterns.push({
+        key: `acme/ctr_prediction/ad-${i}`,
+        tenant: "acme",
+        taskType: "ctr_prediction",
+        entityId: `ad-${i}`,
+        demand: 0.00167,
+        benefit: 1,
+      });
+    await h.core.tick("refresh_ahead");
+    expect(analyzer.asked).toHaveLength(30);
+    // Nothing was stored, so the same keys are proposed again within their window: no new marks.
+    h.clock.set(h.clock.now() + hour);
+    const before = h.executor.tasks.length;
+    await h.core.tick("refresh_ahead");
+    expect(h.executor.tasks.length - before).toBe(30);
+    expect(analyzer.asked).toHaveLength(30);
+    // One TTL on, the 30 are due: judged and predicted afresh, with their marks asked once each.
+    h.clock.set(h.clock.now() + 5 * hour);
+    await h.core.tick("refresh_ahead");
+    expect(analyzer.asked).toHaveLength(90);
   });
 
   it("enqueues uncalibrated when the read marks fail, and never fails the run for them", async () => {

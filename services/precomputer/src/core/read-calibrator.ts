@@ -1,7 +1,12 @@
 import { type Clock, errorMessage } from "@prescient/core";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
-import { ReadCalibration, type ReadCalibrationOptions, type ReadPrediction } from "./read-calibration.js";
+import {
+  type PredictionKind,
+  ReadCalibration,
+  type ReadCalibrationOptions,
+  type ReadPrediction,
+} from "./read-calibration.js";
 import type { PlannedTask } from "./types.js";
 
 /**
@@ -34,34 +39,35 @@ export class ReadCalibrator {
     const due = cal.due(now);
     const subject = tasks.filter((t) => t.probability !== undefined && taskTypes.has(t.taskType));
     if (due.length === 0 && subject.length === 0) return;
-    let marks: (number | undefined)[];
-    try {
-      marks = await marksOf([...due, ...subject.map((t) => t.key)]);
-    } catch (e) {
-      this.warnings.warn(
-        "read-marks",
-        { err: errorMessage(e) },
-        "analyzer unavailable: read probabilities uncalibrated this time",
-      );
-      return;
+    // Only a key not pending once the due ones are judged becomes a prediction, and only its mark
+    // is needed: sources such as readahead propose the same keys over and over while pending.
+    const judged = due.length > 0 ? new Set(due) : undefined;
+    const made: ReadPrediction[] = [];
+    const kinds: PredictionKind[] = [];
+    for (const t of subject) {
+      const kind = { tenant: t.tenant, taskType: t.taskType, source: t.reason, probability: t.probability ?? 1 };
+      kinds.push(kind);
+      const ttlMs = taskTypes.get(t.taskType).ttlMs;
+      if (ttlMs > 0 && (!cal.isPending(t.key, ttlMs) || judged?.has(t.key) === true))
+        made.push({ ...kind, key: t.key, from: Math.max(now, t.notBefore ?? now), ttlMs });
+    }
+    let marks: (number | undefined)[] = [];
+    if (due.length > 0 || made.length > 0) {
+      try {
+        marks = await marksOf(made.length === 0 ? due : [...due, ...made.map((p) => p.key)]);
+      } catch (e) {
+        this.warnings.warn(
+          "read-marks",
+          { err: errorMessage(e) },
+          "analyzer unavailable: read probabilities uncalibrated this time",
+        );
+        return;
+      }
     }
     if (due.length > 0) cal.judge(due, marks.slice(0, due.length), now);
-    const made: ReadPrediction[] = [];
-    const madeMarks: (number | undefined)[] = [];
     subject.forEach((t, i) => {
-      const kind = {
-        tenant: t.tenant,
-        taskType: t.taskType,
-        source: t.reason,
-        probability: t.probability ?? 1,
-      };
-      const ttlMs = taskTypes.get(t.taskType).ttlMs;
-      if (ttlMs > 0 && !cal.isPending(t.key, ttlMs)) {
-        made.push({ ...kind, key: t.key, from: Math.max(now, t.notBefore ?? now), ttlMs });
-        madeMarks.push(marks[due.length + i]);
-      }
-      t.probability = cal.calibrate(kind, now);
+      t.probability = cal.calibrate(kinds[i]!, now);
     });
-    cal.record(made, madeMarks);
+    cal.record(made, due.length === 0 ? marks : marks.slice(due.length));
   }
 }
