@@ -45,7 +45,12 @@ export class ReadCalibrator {
     const made: ReadPrediction[] = [];
     const kinds: PredictionKind[] = [];
     for (const t of subject) {
-      const kind = { tenant: t.tenant, taskType: t.taskType, source: t.reason, probability: t.probability ?? 1 };
+      const kind = {
+        tenant: t.tenant,
+        taskType: t.taskType,
+        source: t.reason,
+        probability: t.probability ?? 1,
+      };
       kinds.push(kind);
       const ttlMs = taskTypes.get(t.taskType).ttlMs;
       if (ttlMs > 0 && (!cal.isPending(t.key, ttlMs) || judged?.has(t.key) === true))
