@@ -9,14 +9,18 @@ export interface RedisEntityStoreOptions {
   ttlMs: number;
 }
 
-/** getMany's script (get-features.lua): as many keys as entities asked for. */
+/** getMany's and upsertMany's scripts: as many keys as entities asked for. */
 const getFeatures = new LuaCommand("prescientEntityFeatures", new URL("./get-features.lua", import.meta.url));
+const upsertFeatures = new LuaCommand(
+  "prescientEntityUpsert",
+  new URL("./upsert-features.lua", import.meta.url),
+);
 
 /**
  * One hash per entity, `{prefix}{tenant}/<escaped id>`, one field per feature.
  * Values are typed by a one-letter tag ("n:" number, "s:" text) because Redis
  * hashes hold only strings. HSET merges field by field, so an upsert is one
- * command per entity and the whole batch one pipelined round trip. The
+ * command per entity and a tenant's share of a batch one script call. The
  * `{tenant}` hash tag keeps a tenant's entities on one Redis Cluster slot,
  * which is what lets getMany read a tenant's entities with one script call.
  */
@@ -30,6 +34,7 @@ export class RedisEntityStore implements EntityStore {
       typeof redis === "string" ? connectRedis(redis, { connectionName: "prescient-executor" }) : redis;
     if (typeof redis === "string") watchRedisErrors(client, "executor-entities");
     getFeatures.define(client);
+    upsertFeatures.define(client);
     this.#redis = client;
     this.#options = { keyPrefix: "prescient:entity:", ttlMs: 30 * 24 * 3600 * 1000, ...options };
   }
@@ -43,22 +48,27 @@ export class RedisEntityStore implements EntityStore {
     return `${this.#options.keyPrefix}{${ref.tenant}}/${escapeEntityId(ref.entityId)}`;
   }
 
+  /** One script call per tenant (upsert-features.lua), rather than two commands per entity. */
   async upsertMany(records: readonly EntityRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // One pipeline per tenant: a tenant's keys share a cluster slot, and a cluster refuses a pipeline across slots.
+    const ttl = String(this.#options.ttlMs > 0 ? this.#options.ttlMs : 0);
     await Promise.all(
-      [...byTenant(records)].map(([, group]) => {
-        const pipeline = this.#redis.pipeline();
+      [...byTenant(records)].map(async ([, group]) => {
+        const keys: string[] = [];
+        const args: string[] = [ttl];
         for (const record of group) {
-          const key = this.#key(record);
-          const fields: string[] = [];
-          for (const [name, value] of Object.entries(record.features)) {
-            fields.push(name, typeof value === "number" ? `n:${value}` : `s:${value}`);
+          keys.push(this.#key(record));
+          const at = args.length;
+          args.push("");
+          let n = 0;
+          for (const name in record.features) {
+            const value = record.features[name];
+            args.push(name, typeof value === "number" ? `n:${value}` : `s:${value}`);
+            n++;
           }
-          if (fields.length > 0) pipeline.hset(key, ...fields);
-          if (this.#options.ttlMs > 0) pipeline.pexpire(key, this.#options.ttlMs);
+          args[at] = String(n);
         }
-        return execOrThrow(pipeline.exec());
+        await upsertFeatures.run(this.#redis, keys, args);
       }),
     );
   }
