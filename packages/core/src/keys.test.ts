@@ -1,8 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, inputDigest } from "./canonical-json.js";
 import { isInvalidArgument } from "./errors.js";
 import { compileKeyPattern } from "./key-pattern.js";
-import { escapeEntityId, formatKey, parseHumanKey, parseKey } from "./keys.js";
+import { escapeEntityId, formatKey, parseHumanKey, parseKey, validateKey } from "./keys.js";
 
 const invalid = (f: () => unknown): boolean => {
   try {
@@ -49,6 +50,102 @@ describe("keys", () => {
       taskType: "ctr_prediction",
       entityId: "a/b",
     });
+  });
+});
+
+describe("validateKey", () => {
+  const verdict = (f: () => unknown): string => {
+    try {
+      f();
+      return "ok";
+    } catch (e) {
+      return isInvalidArgument(e) ? `invalid: ${(e as Error).message}` : `threw ${String(e)}`;
+    }
+  };
+  // Pieces that sit near every rule: separators, escapes, digests, lengths at and past the limits.
+  const piece = fc.oneof(
+    fc.constantFrom(
+      "/",
+      "%",
+      "%2F",
+      "%E",
+      "%C3%A9",
+      "#",
+      "~",
+      ".",
+      "_",
+      "-",
+      "é",
+      "\uFFFD",
+      "\uD800",
+      "A",
+      "a",
+      "0",
+      "_x",
+    ),
+    fc.constantFrom(
+      "a".repeat(64),
+      "a".repeat(65),
+      "b".repeat(512),
+      "b".repeat(513),
+      "0".repeat(64),
+      "f".repeat(64),
+    ),
+    fc.string({ maxLength: 6 }),
+  );
+  const keyLike = fc.array(piece, { maxLength: 8 }).map((p) => p.join(""));
+  // A valid tenant and task type (mostly) before an entity built of the same pieces.
+  const nearValid = fc
+    .tuple(
+      fc.constantFrom("acme", "a", "A.b-c_d", "t".repeat(64), "-x", ""),
+      fc.constantFrom("ctr_prediction", "a", "a1_b", "a".repeat(64), "A", "1a"),
+      keyLike,
+    )
+    .map((t) => t.join("/"));
+
+  it("accepts and refuses exactly the keys parseKey does, with the same message", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          keyLike,
+          fc.tuple(keyLike, keyLike, keyLike).map((t) => t.join("/")),
+          nearValid,
+        ),
+        (key) => {
+          expect(verdict(() => validateKey(key))).toBe(verdict(() => parseKey(key)));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    for (const key of [
+      "acme/ctr_prediction/ad-1",
+      `${"t".repeat(64)}/${"a".repeat(64)}/${"e".repeat(512)}`,
+      `${"t".repeat(65)}/a/e`,
+      `t/${"a".repeat(65)}/e`,
+      `t/a/${"e".repeat(513)}`,
+      "t/a/e%2Fx",
+      `t/a/#${"0".repeat(64)}`,
+      "t/a/",
+      "/a/e",
+      "t//e",
+      "t/A/e",
+      "t/a1/e",
+      "t/1a/e",
+      ".t/a/e",
+      "t./a/e",
+      "t/a/e/f",
+      "t/a/e f",
+      "t/a/%E",
+      "t/a/%ZZ",
+      "t/a/%C3%A9",
+      "t/a/%ED%A0%80",
+      "t/a/%EF%BF%BD",
+      "t/a/~",
+    ])
+      expect(
+        verdict(() => validateKey(key)),
+        key,
+      ).toBe(verdict(() => parseKey(key)));
   });
 });
 

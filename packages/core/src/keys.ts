@@ -147,6 +147,57 @@ export function parseKey(key: string): KeyParts {
 }
 
 /**
+ * Checks a canonical key as parseKey does, for callers that need no parts.
+ * The common key (plain characters, no escapes) is checked by one scan that
+ * builds nothing; anything else goes through parseKey, for its verdict and
+ * its error message.
+ */
+export function validateKey(key: string): void {
+  if (!isPlainKey(key)) parseKey(key);
+}
+
+/** Whether parseKey would accept the key as it stands: plain tenant, task type and unescaped entity id. */
+function isPlainKey(key: string): boolean {
+  const n = key.length;
+  let i = 0;
+  // The tenant: [A-Za-z0-9][A-Za-z0-9._-]*.
+  while (i < n) {
+    const c = key.charCodeAt(i);
+    if (c === 47) break; // '/'
+    const alnum = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+    if (!alnum && (i === 0 || (c !== 46 && c !== 95 && c !== 45))) return false;
+    i++;
+  }
+  if (i === 0 || i > keyLimits.tenantMaxLength || i === n) return false;
+  const typeStart = ++i;
+  // The task type: [a-z][a-z0-9_]*.
+  while (i < n) {
+    const c = key.charCodeAt(i);
+    if (c === 47) break;
+    const ok = (c >= 97 && c <= 122) || (i > typeStart && ((c >= 48 && c <= 57) || c === 95));
+    if (!ok) return false;
+    i++;
+  }
+  if (i === typeStart || i - typeStart > keyLimits.taskTypeMaxLength || i === n) return false;
+  // The entity: unreserved characters only (no '%' escape, no '#' digest); ASCII, so its length is its bytes.
+  const entity = n - i - 1;
+  if (entity < 1 || entity > keyLimits.entityIdMaxBytes) return false;
+  for (i++; i < n; i++) {
+    const c = key.charCodeAt(i);
+    const ok =
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 48 && c <= 57) ||
+      c === 45 ||
+      c === 46 ||
+      c === 95 ||
+      c === 126;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
  * Parses the human form `tenant/task_type/raw entity id` (as typed on a
  * command line): the entity part is taken literally, '/' included, and
  * `#<64 hex>` names a digest.

@@ -3,6 +3,7 @@ import {
   isInvalidArgument,
   type KeyParts,
   parseKey,
+  validateKey,
   validateTaskTypeName,
   validateTenant,
 } from "@prescient/core";
@@ -163,7 +164,7 @@ export class DemandQueries {
       );
     for (const [i, key] of keys.entries()) {
       try {
-        parseKey(key);
+        validateKey(key);
       } catch (e) {
         if (isInvalidArgument(e)) throw new InvalidArgumentError(`keys[${i}]: ${e.message}`);
         throw e;
@@ -197,7 +198,7 @@ export class DemandQueries {
   }
 
   async predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>> {
-    parseKey(key);
+    validateKey(key);
     const n = limit === 0 ? 5 : limit;
     if (!Number.isInteger(n) || n < 0 || n > 1000)
       throw new InvalidArgumentError("limit must be from 0 to 1000");

@@ -1,4 +1,4 @@
-import { type Clock, parseKey, systemClock } from "@prescient/core";
+import { type Clock, systemClock, validateKey } from "@prescient/core";
 import { type Entry, MemoryQueueState } from "./memory-queue-state.js";
 import { queueLimits, resolveTaskQueueOptions, type TaskQueueOptions } from "./options.js";
 import { queueFullError } from "./queue-messages.js";
@@ -157,7 +157,7 @@ export class MemoryTaskQueue implements TaskQueue {
   }
 
   async getByKey(key: string): Promise<TaskRecord | undefined> {
-    parseKey(key);
+    validateKey(key);
     this.#now();
     const id = this.#s.byKey.get(key);
     return id === undefined ? undefined : this.get(id);

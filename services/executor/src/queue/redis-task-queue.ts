@@ -1,4 +1,4 @@
-import { type Clock, parseKey, systemClock, UnavailableError } from "@prescient/core";
+import { type Clock, systemClock, UnavailableError, validateKey } from "@prescient/core";
 import { defineLuaCommands, type RedisClient } from "@prescient/kit";
 import { runAndWait } from "./durable-write.js";
 import {
@@ -301,7 +301,7 @@ export class RedisTaskQueue implements TaskQueue {
   }
 
   async getByKey(key: string): Promise<TaskRecord | undefined> {
-    parseKey(key);
+    validateKey(key);
     const p = partitionOfKey(key, this.options.partitions);
     return decodeRecord(fieldMap(await this.#run("getByKey", [key], undefined, p)));
   }

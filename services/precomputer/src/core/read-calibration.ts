@@ -80,6 +80,9 @@ export class ReadCalibration {
   #pendingCount = 0;
   /** Group → evidence, least recently updated first. */
   readonly #groups = new Map<string, Evidence>();
+  /** Tenant → type → source → the group name of each band; at most maxGroups lists, cleared past that. */
+  readonly #names = new Map<string, Map<string, Map<string, string[]>>>();
+  #namesKept = 0;
 
   constructor(options?: Partial<ReadCalibrationOptions>) {
     this.options = { ...readCalibrationDefaults, ...options };
@@ -184,7 +187,31 @@ export class ReadCalibration {
   #group(p: PredictionKind): string {
     const bands = Math.max(1, Math.floor(this.options.bands));
     const band = Math.min(bands - 1, Math.floor(Math.max(0, p.probability) * bands));
-    return `${p.tenant}\u0000${p.taskType}\u0000${p.source}\u0000${band}`;
+    // The names are made once per (tenant, type, source): every task of a run asks twice.
+    let byType = this.#names.get(p.tenant);
+    if (byType === undefined) {
+      if (this.#namesKept >= this.options.maxGroups) {
+        this.#names.clear();
+        this.#namesKept = 0;
+      }
+      byType = new Map();
+      this.#names.set(p.tenant, byType);
+    }
+    let bySource = byType.get(p.taskType);
+    if (bySource === undefined) {
+      bySource = new Map();
+      byType.set(p.taskType, bySource);
+    }
+    let names = bySource.get(p.source);
+    if (names === undefined) {
+      names = Array.from(
+        { length: bands },
+        (_, b) => `${p.tenant}\u0000${p.taskType}\u0000${p.source}\u0000${b}`,
+      );
+      bySource.set(p.source, names);
+      this.#namesKept++;
+    }
+    return names[band]!;
   }
 
   /** Drops the pending prediction made longest ago, unjudged. */
