@@ -107,6 +107,19 @@ describe("ReadCalibration", () => {
 });
 
 /** An analyzer whose read marks the test moves: a key's mark rises when it is read. */
+/** 30 ctr keys of the tenant, each read ~36 times per TTL by its decayed demand (refresh-ahead's estimate is ~1). */
+function hotCtrKeys(analyzer: FakeAnalyzer, tenant: string): void {
+  for (let i = 0; i < 30; i++)
+    analyzer.patterns.push({
+      key: `${tenant}/ctr_prediction/ad-${i}`,
+      tenant,
+      taskType: "ctr_prediction",
+      entityId: `ad-${i}`,
+      demand: 0.00167,
+      benefit: 1,
+    });
+}
+
 class MarkingAnalyzer extends FakeAnalyzer {
   readonly marks = new Map<string, number>();
   /** Every key whose mark was asked for, in order. */
@@ -127,16 +140,7 @@ describe("read calibration in the precomputer", () => {
     const h = harness({ deps: { analyzer, clock } });
     const ttl = 6 * hour; // ctr_prediction
     // Decayed demand says each key is read ~36 times per TTL: refresh-ahead's Poisson estimate is ~1.
-    for (const tenant of ["acme", "globex"])
-      for (let i = 0; i < 30; i++)
-        analyzer.patterns.push({
-          key: `${tenant}/ctr_prediction/ad-${i}`,
-          tenant,
-          taskType: "ctr_prediction",
-          entityId: `ad-${i}`,
-          demand: 0.00167,
-          benefit: 1,
-        });
+    for (const tenant of ["acme", "globex"]) hotCtrKeys(analyzer, tenant);
     const refreshedBy = async (): Promise<Map<string, number>> => {
       const before = h.executor.tasks.length;
       const outcome = await h.core.tick("refresh_ahead");
@@ -166,15 +170,7 @@ describe("read calibration in the precomputer", () => {
   it("asks for the marks of new and due predictions only, not of keys proposed again while pending", async () => {
     const analyzer = new MarkingAnalyzer();
     const h = harness({ deps: { analyzer } });
-    for (let i = 0; i < 30; i++)
-      analyzer.patterns.push({
-        key: `acme/ctr_prediction/ad-${i}`,
-        tenant: "acme",
-        taskType: "ctr_prediction",
-        entityId: `ad-${i}`,
-        demand: 0.00167,
-        benefit: 1,
-      });
+    hotCtrKeys(analyzer, "acme");
     await h.core.tick("refresh_ahead");
     expect(analyzer.asked).toHaveLength(30);
     // Nothing was stored, so the same keys are proposed again within their window: no new marks.
@@ -211,15 +207,7 @@ describe("read calibration in the precomputer", () => {
 
   it("leaves the probabilities as they are where the analyzer answers no read marks", async () => {
     const h = harness();
-    for (let i = 0; i < 30; i++)
-      h.analyzer.patterns.push({
-        key: `acme/ctr_prediction/ad-${i}`,
-        tenant: "acme",
-        taskType: "ctr_prediction",
-        entityId: `ad-${i}`,
-        demand: 0.00167,
-        benefit: 1,
-      });
+    hotCtrKeys(h.analyzer, "acme");
     await h.core.tick("refresh_ahead");
     h.clock.set(h.clock.now() + 6 * hour);
     const before = h.executor.tasks.length;
