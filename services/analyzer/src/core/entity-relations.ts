@@ -1,7 +1,7 @@
 import { canonicalKey } from "@prescient/core";
 import { LRUCache } from "lru-cache";
 import { decayFactor, forwardWeight, rescaleFactor } from "./forward-decay.js";
-import { type RelationsSnapshot, scopedId, tenantOfId } from "./learning-snapshot.js";
+import { dropTenantEntries, type RelationsSnapshot, scopedId, tenantOfId } from "./learning-snapshot.js";
 import { WeakestRelations } from "./weakest-relations.js";
 
 /**
@@ -494,8 +494,7 @@ export class EntityRelations {
   /** Forgets the subjects, reverse index and kinds of these tenants (before their saved state replaces them). */
   dropTenants(tenants: ReadonlySet<string>): void {
     // Deleting a subject marks it gone (the LRU's dispose), so any reverse index entry left skips it.
-    for (const map of [this.#subjects, this.#subjectsOf, this.#kinds] as Array<LRUCache<string, object>>)
-      for (const id of [...map.keys()]) if (tenants.has(tenantOfId(id))) map.delete(id);
+    dropTenantEntries([this.#subjects, this.#subjectsOf, this.#kinds], tenants);
   }
 
   /** Whether subject → entity is held (any weight). */

@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { EntityRelations } from "./entity-relations.js";
-import { type FanOutSnapshot, scopedId, tenantOfId } from "./learning-snapshot.js";
+import { dropTenantEntries, type FanOutSnapshot, scopedId, tenantOfId } from "./learning-snapshot.js";
 
 /**
  * Learns fan-out rules from traffic: for each tenant and event type, which
@@ -301,8 +301,7 @@ export class FanOutLearner {
 
   /** Forgets the counts and the awaiting events of these tenants (before their saved state replaces them). */
   dropTenants(tenants: ReadonlySet<string>): void {
-    for (const map of [this.#stats, this.#pending] as Array<LRUCache<string, object>>)
-      for (const id of [...map.keys()]) if (tenants.has(tenantOfId(id))) map.delete(id);
+    dropTenantEntries([this.#stats, this.#pending], tenants);
   }
 
   /** Tenant × event type pairs tracked. */

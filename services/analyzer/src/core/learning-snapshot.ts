@@ -124,3 +124,17 @@ export function tenantOfId(id: string): string {
   const i = id.indexOf("\u0000");
   return i < 0 ? id : id.slice(0, i);
 }
+
+/**
+ * Deletes from each map the entries of these tenants, before their saved
+ * state replaces them (Learning.replace). `tenantOf` reads a key's tenant:
+ * tenantOfId for scopedId keys, by default.
+ */
+export function dropTenantEntries(
+  maps: ReadonlyArray<{ keys(): Iterable<string>; delete(key: string): unknown }>,
+  tenants: ReadonlySet<string>,
+  tenantOf: (key: string) => string = tenantOfId,
+): void {
+  // The keys are copied first: deleting from a map while iterating it may skip entries.
+  for (const map of maps) for (const key of [...map.keys()]) if (tenants.has(tenantOf(key))) map.delete(key);
+}

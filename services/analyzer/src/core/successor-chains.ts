@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { forwardWeight, rescaleFactor } from "./forward-decay.js";
-import type { ChainsSnapshot } from "./learning-snapshot.js";
+import { type ChainsSnapshot, dropTenantEntries } from "./learning-snapshot.js";
 import type { Transition } from "./sequence-tracker.js";
 
 /**
@@ -202,7 +202,7 @@ export class SuccessorChains {
 
   /** Forgets every source of these tenants (before their saved state replaces it). */
   dropTenants(tenants: ReadonlySet<string>): void {
-    for (const key of [...this.#sources.keys()]) if (tenants.has(tenantOfKey(key))) this.#sources.delete(key);
+    dropTenantEntries([this.#sources], tenants, tenantOfKey);
   }
 }
 

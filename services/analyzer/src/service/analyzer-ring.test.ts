@@ -372,7 +372,6 @@ async function forwardsFailed(): Promise<number> {
   return values.filter((v) => v.labels.outcome === "failed").reduce((n, v) => n + v.value, 0);
 }
 
-/** The owner the replicas agree on, by the same rule, from the members they see. */
 /** Retries `check` until it passes, for up to 10 s (a ring change is seen at a heartbeat, and acted on later). */
 async function eventually(check: () => Promise<void>): Promise<void> {
   const end = Date.now() + 10_000;
@@ -387,6 +386,7 @@ async function eventually(check: () => Promise<void>): Promise<void> {
   }
 }
 
+/** The owner the replicas agree on, by the same rule, from the members they see. */
 function ownerFor(members: readonly string[], tenant: string): string {
   const r = new TenantRing(members[0]!);
   r.update(members);
