@@ -150,7 +150,7 @@ export function registerReplay(program: Command): void {
     .option("--format <format>", `trace format (${traceFormats.join(", ")})`, "auto")
     .option(
       "--block-page-size <bytes>",
-      "cachelib-block: the cache's page size; a read is of every page its byte range touches",
+      "block formats (cachelib-block, msr-cambridge, alibaba-block, tencent-cbs): the cache's page size; a read is of every page its byte range touches",
       parsePositiveInt,
       1024 * 1024,
     )

@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from "@prescient/core";
+import { checkPageBytes, pagesOf } from "./block-pages.js";
 import type { LineParser } from "./line-source.js";
 import { parseNumber, splitCsv } from "./lines.js";
-import { makeRead, oneRequest, safeEntity, type TraceRecord } from "./record.js";
+import { makeEvent, makeRead, oneRequest, type TraceRecord } from "./record.js";
 
 /**
  * The three CacheLib cachebench trace formats (facebook/CacheLib's test
@@ -25,16 +25,8 @@ function columns(line: string, width: number): string[] {
   return f;
 }
 
-const event = (time: number, taskType: string, entity: string, name: string): TraceRecord => ({
-  kind: "event",
-  time,
-  tenant,
-  entity: safeEntity(entity),
-  user: "",
-  event: name,
-  taskType,
-  anchor: time,
-});
+const event = (time: number, taskType: string, entity: string, name: string): TraceRecord =>
+  makeEvent(time, tenant, taskType, entity, name);
 
 /** `timestamp,cacheKey,OpType,objectSize,responseSize,responseHeaderSize,rangeStart,rangeEnd,TTL,SamplingRate` */
 export function bigcacheParser(): LineParser {
@@ -79,23 +71,14 @@ export function kvParser(): LineParser {
   };
 }
 
-/** The largest number of pages one block trace row may touch (a 1 GiB read at the default page size). */
-const maxPagesPerRow = 1024;
-
 /**
  * `op_time,block_id,block_id_size,io_size,io_offset,user_name,user_namespace,op_name,op_count,host_name,rs_shard_id`
  *
- * A block cache caches fixed-size pages, not the byte ranges asked for (as
- * CacheLib's block cache stressor splits a request into the blocks from
- * ⌊offset / size⌋ to ⌊(offset + length − 1) / size⌋): a row reads, or for a
- * put announces, every page of `pageBytes` its range touches. A page is the
- * key `<block_id>.<page>`, so a scan through a chunk reads consecutive keys.
+ * A row reads, or for a put announces, every page of `pageBytes` its byte
+ * range touches (block-pages.ts): the key `<block_id>.<page>`.
  */
 export function blockParser(pageBytes: number): () => LineParser {
-  if (!Number.isInteger(pageBytes) || pageBytes < 512)
-    throw new InvalidArgumentError(
-      `the block page size must be a whole number of bytes from 512, not ${pageBytes}`,
-    );
+  checkPageBytes(pageBytes);
   const type = "block_read";
   return () => ({
     header: headerCheck(["op_time", "block_id", "op_name", "io_offset", "io_size"]),
@@ -106,20 +89,12 @@ export function blockParser(pageBytes: number): () => LineParser {
       if (block === "") throw new Error("block_id is empty");
       const size = parseNumber(f[3], "io_size");
       const offset = parseNumber(f[4], "io_offset");
-      if (!Number.isSafeInteger(size) || size < 1)
-        throw new Error(`io_size ${size} is not a positive integer`);
-      if (!Number.isSafeInteger(offset) || offset < 0)
-        throw new Error(`io_offset ${offset} is not a non-negative integer`);
-      const first = Math.floor(offset / pageBytes);
-      const last = Math.floor((offset + size - 1) / pageBytes);
-      if (last - first + 1 > maxPagesPerRow)
-        throw new Error(`io_size ${size} spans more than ${maxPagesPerRow} pages of ${pageBytes} bytes`);
+      const pages = pagesOf(block, offset, size, pageBytes, { offset: "io_offset", size: "io_size" });
       const op = f[7] ?? "";
       const count = parseNumber(f[8], "op_count");
       if (!Number.isInteger(count) || count < 1 || count > 1_000_000)
         throw new Error(`op_count ${count} is not a positive integer`);
       const user = (f[5] ?? "").trim();
-      const pages = Array.from({ length: last - first + 1 }, (_, i) => `${block}.${first + i}`);
       // A row's pages are one request, read (or put) at one instant; each of op_count repeats is one.
       if (op.startsWith("get"))
         return Array.from({ length: count }, () =>

@@ -1,9 +1,11 @@
 import { open } from "node:fs/promises";
 import { InvalidArgumentError, NotFoundError } from "@prescient/core";
+import { alibabaParser, msrParser, tencentParser } from "./block-io.js";
 import { bigcacheParser, blockParser, kvParser } from "./cachelib.js";
 import { genericCsvParser } from "./generic-csv.js";
 import { type LineParser, LineTraceSource } from "./line-source.js";
 import { arcParser, libCacheSimParser, plainParser } from "./position-timed.js";
+import { twitterOperations, twitterParser } from "./twitter.js";
 
 /** The formats `prescient replay` reads; `auto` detects from the first line. */
 export const traceFormats = [
@@ -15,6 +17,10 @@ export const traceFormats = [
   "libcachesim-csv",
   "plain",
   "arc",
+  "msr-cambridge",
+  "alibaba-block",
+  "tencent-cbs",
+  "twitter-cache",
 ] as const;
 export type TraceFormat = (typeof traceFormats)[number];
 
@@ -24,9 +30,10 @@ export interface OpenTraceOptions {
   /** Unit of libCacheSim's time column, in ms. Default 1000 (seconds). */
   timeUnitMs: number;
   /**
-   * Page size of the CacheLib block format, in bytes: a read is of the pages
-   * its range touches. Default 1 MiB (chunk stores read in MiB-sized ranges;
-   * 4 KiB pages multiply the reads by ~256 without changing who wins).
+   * Page size of the block formats (CacheLib, MSR Cambridge, Alibaba,
+   * Tencent CBS), in bytes: a read is of the pages its range touches.
+   * Default 1 MiB (chunk stores read in MiB-sized ranges; 4 KiB pages
+   * multiply the reads by ~256 without changing who wins).
    */
   blockPageBytes: number;
 }
@@ -55,6 +62,26 @@ async function firstLine(path: string): Promise<string> {
   }
 }
 
+const wholeNumber = /^\d+$/;
+
+/**
+ * The headerless public formats, told apart by their fields: MSR Cambridge
+ * by its Read/Write fourth field, Alibaba by its R/W second, Tencent CBS by
+ * five numbers with a 0/1 fourth and a Unix time first, Twitter by a
+ * memcached command second from last (its keys may hold commas).
+ */
+function headerless(f: readonly string[]): Exclude<TraceFormat, "auto"> | undefined {
+  const number = (x: string | undefined): boolean => x !== undefined && wholeNumber.test(x);
+  if (f.length === 7 && number(f[0]) && /^(read|write)$/i.test(f[3] ?? "") && number(f[4]))
+    return "msr-cambridge";
+  if (f.length === 5 && /^[rw]$/i.test(f[1] ?? "") && number(f[2]) && number(f[3]) && number(f[4]))
+    return "alibaba-block";
+  if (f.length === 5 && f.every(number) && (f[3] === "0" || f[3] === "1") && f[0]!.length >= 9)
+    return "tencent-cbs";
+  if (f.length >= 7 && number(f[0]) && twitterOperations.has(f[f.length - 2] ?? "")) return "twitter-cache";
+  return undefined;
+}
+
 /** Which format a first line looks like. */
 export function detectFormat(line: string): Exclude<TraceFormat, "auto"> {
   const header = line.split(",").map((h) => h.trim());
@@ -62,6 +89,11 @@ export function detectFormat(line: string): Exclude<TraceFormat, "auto"> {
   if (has("timestamp", "cacheKey", "OpType")) return "cachelib-bigcache";
   if (has("op_time", "block_id")) return "cachelib-block";
   if (has("op_time", "key", "op")) return "cachelib-kv";
+  if (has("Timestamp", "Hostname", "DiskNumber")) return "msr-cambridge";
+  if (has("device_id", "opcode", "offset", "length")) return "alibaba-block";
+  if (has("Timestamp", "IOType", "VolumeID")) return "tencent-cbs";
+  const known = headerless(header);
+  if (known !== undefined) return known;
   if (header.includes("ts") || header.includes("key")) return "generic";
   if (has("version", "time", "op", "size", "lbn") || header.length === 5) return "libcachesim-csv";
   const words = line.trim().split(/\s+/);
@@ -88,14 +120,30 @@ function parserFor(format: Exclude<TraceFormat, "auto">, o: OpenTraceOptions): (
       return plainParser;
     case "arc":
       return arcParser;
+    case "msr-cambridge":
+      return msrParser(o.blockPageBytes);
+    case "alibaba-block":
+      return alibabaParser(o.blockPageBytes);
+    case "tencent-cbs":
+      return tencentParser(o.blockPageBytes);
+    case "twitter-cache":
+      return twitterParser;
   }
 }
+
+/** Formats that stamp whole seconds: their ties are spread across the second (LineSourceOptions). */
+const wholeSeconds: ReadonlySet<string> = new Set([
+  "cachelib-bigcache",
+  "cachelib-kv",
+  "cachelib-block",
+  "tencent-cbs",
+  "twitter-cache",
+]);
 
 export async function openTrace(path: string, options?: Partial<OpenTraceOptions>): Promise<LineTraceSource> {
   const o = { ...defaults, ...options };
   const line = await firstLine(path);
   const format = o.format === "auto" ? detectFormat(line) : o.format;
-  // CacheLib traces stamp whole seconds.
-  const resolutionMs = format.startsWith("cachelib-") ? 1000 : 0;
+  const resolutionMs = wholeSeconds.has(format) ? 1000 : 0;
   return new LineTraceSource(path, format, parserFor(format, o), { skipBad: o.skipBad, resolutionMs });
 }

@@ -1,6 +1,6 @@
 import type { LineParser } from "./line-source.js";
 import { parseNumber, splitCsv } from "./lines.js";
-import { makeRead, type TraceRecord } from "./record.js";
+import { makeEvent, makeRead, type TraceRecord } from "./record.js";
 
 /**
  * Formats whose time is a request's position (libCacheSim's plain and ARC
@@ -55,17 +55,7 @@ export function libCacheSimParser(timeUnitMs: number): LineParser {
       const lbn = (f[4] ?? "").trim();
       if (lbn === "") throw new Error("lbn is empty");
       parseNumber(f[3], "size");
-      if (op === "w" || op === "write")
-        return {
-          kind: "event",
-          time,
-          tenant,
-          entity: lbn,
-          user: "",
-          event: "write",
-          taskType: type,
-          anchor: time,
-        };
+      if (op === "w" || op === "write") return makeEvent(time, tenant, type, lbn, "write");
       return makeRead(time, tenant, type, lbn, "");
     },
   };

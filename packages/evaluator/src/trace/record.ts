@@ -98,6 +98,17 @@ export function makeRead(
   return { kind: "read", time, tenant, taskType, entity: e, user, key: canonicalKey(tenant, taskType, e) };
 }
 
+/** A trigger event on one entity (a write, a put, a delete), announcing its reads from its own time. */
+export function makeEvent(
+  time: number,
+  tenant: string,
+  taskType: string,
+  entity: string,
+  event: string,
+): TraceEvent {
+  return { kind: "event", time, tenant, entity: safeEntity(entity), user: "", event, taskType, anchor: time };
+}
+
 /** Marks every record after the first as part of the first one's request (see `withPrevious`). */
 export function oneRequest<T extends TraceRecord>(records: T[]): T[] {
   for (let i = 1; i < records.length; i++) records[i]!.withPrevious = true;
