@@ -65,6 +65,18 @@ describe("readers", () => {
     expect((await all(traceFile("1,10,r,4096,77\n"))).records).toHaveLength(1);
   });
 
+  it("hands records on in bounded batches, however many one chunk of lines expands to", async () => {
+    // 100 ARC lines of 1,000 blocks each: 100,000 records from a file of a couple of KB, one chunk.
+    const lines = Array.from({ length: 100 }, (_, i) => `${i * 1000} 1000 0 ${i}`).join("\n");
+    const source = await openTrace(traceFile(`${lines}\n`, "arc"));
+    const sizes: number[] = [];
+    for await (const batch of source.recordBatches!()) sizes.push(batch.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(100_000);
+    // At most 4,096 and the records of the line that crossed it.
+    expect(Math.max(...sizes)).toBeLessThan(4096 + 1000);
+    expect(sizes.length).toBeGreaterThanOrEqual(20);
+  });
+
   it("names the line of a malformed record, or skips and counts it", async () => {
     const path = traceFile("ts,key\n1,a\nnot-a-time,b\n3,c\n");
     await expect(all(path)).rejects.toThrow(/:3: ts "not-a-time" is not a number/);

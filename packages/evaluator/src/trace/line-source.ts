@@ -27,6 +27,8 @@ export interface LineSourceOptions {
 }
 
 const maxExamples = 5;
+/** Records per batch handed on, at most (a line's own records are never split). */
+const maxBatchRecords = 4096;
 
 export class LineTraceSource implements TraceSource {
   readonly name: string;
@@ -70,7 +72,7 @@ export class LineTraceSource implements TraceSource {
     let position = 0;
     let number = 0;
     for await (const lines of readLineChunks(this.#path)) {
-      const batch: TraceRecord[] = [];
+      let batch: TraceRecord[] = [];
       for (const line of lines) {
         number++;
         stats.lines = number;
@@ -108,6 +110,13 @@ export class LineTraceSource implements TraceSource {
           } else last = r.time;
           stats.records++;
           batch.push(r);
+        }
+        // A chunk of lines can expand to a million records (ARC lines name runs of blocks): held
+        // together until the chunk ends, they outlive young-generation collections and swell
+        // the old space, which then dominates a replay's memory.
+        if (batch.length >= maxBatchRecords) {
+          yield batch;
+          batch = [];
         }
       }
       if (batch.length > 0) yield batch;
