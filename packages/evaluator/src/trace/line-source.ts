@@ -125,7 +125,10 @@ export class LineTraceSource implements TraceSource {
 }
 
 /** Records grouped into batches of at most `size`, in order. */
-async function* inBatches(records: AsyncIterable<TraceRecord>, size = 4096): AsyncGenerator<TraceRecord[]> {
+export async function* inBatches(
+  records: AsyncIterable<TraceRecord>,
+  size = 4096,
+): AsyncGenerator<TraceRecord[]> {
   let batch: TraceRecord[] = [];
   for await (const r of records) {
     batch.push(r);
@@ -144,7 +147,10 @@ async function* inBatches(records: AsyncIterable<TraceRecord>, size = 4096): Asy
  * Spread apart, they would look like a reader that scans a page every few
  * milliseconds, which is not what happened.
  */
-async function* spreadTies(records: AsyncIterable<TraceRecord>, unitMs: number): AsyncGenerator<TraceRecord> {
+export async function* spreadTies(
+  records: AsyncIterable<TraceRecord>,
+  unitMs: number,
+): AsyncGenerator<TraceRecord> {
   let run: TraceRecord[] = [];
   const release = function* (): Generator<TraceRecord> {
     let requests = 0;

@@ -1,10 +1,12 @@
-import { open } from "node:fs/promises";
+import { access, open } from "node:fs/promises";
 import { InvalidArgumentError, NotFoundError } from "@prescient/core";
 import { alibabaParser, msrParser, tencentParser } from "./block-io.js";
 import { bigcacheParser, blockParser, kvParser } from "./cachelib.js";
 import { genericCsvParser } from "./generic-csv.js";
 import { type LineParser, LineTraceSource } from "./line-source.js";
+import { isOracleGeneralPath, OracleGeneralSource } from "./oracle-general.js";
 import { arcParser, libCacheSimParser, plainParser } from "./position-timed.js";
+import type { TraceSource } from "./record.js";
 import { twitterOperations, twitterParser } from "./twitter.js";
 
 /** The formats `prescient replay` reads; `auto` detects from the first line. */
@@ -21,6 +23,7 @@ export const traceFormats = [
   "alibaba-block",
   "tencent-cbs",
   "twitter-cache",
+  "oracle-general",
 ] as const;
 export type TraceFormat = (typeof traceFormats)[number];
 
@@ -70,7 +73,7 @@ const wholeNumber = /^\d+$/;
  * five numbers with a 0/1 fourth and a Unix time first, Twitter by a
  * memcached command second from last (its keys may hold commas).
  */
-function headerless(f: readonly string[]): Exclude<TraceFormat, "auto"> | undefined {
+function headerless(f: readonly string[]): Exclude<TraceFormat, "auto" | "oracle-general"> | undefined {
   const number = (x: string | undefined): boolean => x !== undefined && wholeNumber.test(x);
   if (f.length === 7 && number(f[0]) && /^(read|write)$/i.test(f[3] ?? "") && number(f[4]))
     return "msr-cambridge";
@@ -83,7 +86,7 @@ function headerless(f: readonly string[]): Exclude<TraceFormat, "auto"> | undefi
 }
 
 /** Which format a first line looks like. */
-export function detectFormat(line: string): Exclude<TraceFormat, "auto"> {
+export function detectFormat(line: string): Exclude<TraceFormat, "auto" | "oracle-general"> {
   const header = line.split(",").map((h) => h.trim());
   const has = (...names: string[]): boolean => names.every((n) => header.includes(n));
   if (has("timestamp", "cacheKey", "OpType")) return "cachelib-bigcache";
@@ -104,7 +107,10 @@ export function detectFormat(line: string): Exclude<TraceFormat, "auto"> {
   );
 }
 
-function parserFor(format: Exclude<TraceFormat, "auto">, o: OpenTraceOptions): () => LineParser {
+function parserFor(
+  format: Exclude<TraceFormat, "auto" | "oracle-general">,
+  o: OpenTraceOptions,
+): () => LineParser {
   switch (format) {
     case "generic":
       return genericCsvParser;
@@ -140,8 +146,19 @@ const wholeSeconds: ReadonlySet<string> = new Set([
   "twitter-cache",
 ]);
 
-export async function openTrace(path: string, options?: Partial<OpenTraceOptions>): Promise<LineTraceSource> {
+/**
+ * Opens a trace in the format given, or the one its first line shows;
+ * libCacheSim's binary oracleGeneral traces, which have no lines, by their
+ * file name (`*.oracleGeneral*`) or `--format oracle-general`.
+ */
+export async function openTrace(path: string, options?: Partial<OpenTraceOptions>): Promise<TraceSource> {
   const o = { ...defaults, ...options };
+  if (o.format === "oracle-general" || (o.format === "auto" && isOracleGeneralPath(path))) {
+    await access(path).catch((e: Error) => {
+      throw new NotFoundError(`cannot open trace ${path}: ${e.message}`);
+    });
+    return new OracleGeneralSource(path, { skipBad: o.skipBad });
+  }
   const line = await firstLine(path);
   const format = o.format === "auto" ? detectFormat(line) : o.format;
   const resolutionMs = wholeSeconds.has(format) ? 1000 : 0;
