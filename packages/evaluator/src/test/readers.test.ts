@@ -1,4 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { openTrace } from "../trace/open-trace.js";
 import type { TraceRecord } from "../trace/record.js";
@@ -75,6 +78,35 @@ describe("readers", () => {
     // At most 4,096 and the records of the line that crossed it.
     expect(Math.max(...sizes)).toBeLessThan(4096 + 1000);
     expect(sizes.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it("reads gzip and zstd traces decompressed, the format told from the decompressed first line", async () => {
+    const text = "ts,key,user\n1,acme/ctr_prediction/ad-1,u1\n2,acme/ctr_prediction/ad-2,\n";
+    const plain = await all(traceFile(text));
+    const gz = traceFile("", "csv.gz");
+    writeFileSync(gz, gzipSync(text));
+    expect((await all(gz)).records).toEqual(plain.records);
+    // Twitter ships its cache traces as zstd-compressed CSV.
+    const twitter = "0,k1,2,0,1,get,0\n1,k1,2,0,1,set,60\n";
+    const zst = spawnSync("zstd", ["-q", "-c"], { input: twitter });
+    expect(zst.status).toBe(0);
+    const path = traceFile("", "zst");
+    writeFileSync(path, zst.stdout);
+    const source = await openTrace(path);
+    expect(source.format).toBe("twitter-cache");
+    expect((await all(path)).records.map((r) => r.kind)).toEqual(["read", "event"]);
+    const bad = traceFile("", "csv.gz");
+    writeFileSync(bad, "not gzip");
+    await expect(all(bad)).rejects.toThrow(/incorrect header check/);
+  });
+
+  it("keeps a character whole where it straddles two chunks of the file", async () => {
+    // The reader takes 1 MiB at a time: the key "é" (2 bytes in UTF-8) starts on the chunk's last
+    // byte, after a long column the generic format ignores.
+    const header = "ts,note,key\n";
+    const filler = "x".repeat(1024 * 1024 - 1 - header.length - "1,".length - ",".length);
+    const { records } = await all(traceFile(`${header}1,${filler},é\n2,y,b\n`));
+    expect(records.map((r) => r.entity)).toEqual(["é", "b"]);
   });
 
   it("names the line of a malformed record, or skips and counts it", async () => {

@@ -1,4 +1,5 @@
-import { createReadStream } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
+import { traceBytes } from "./trace-bytes.js";
 
 /**
  * Streams a text file line by line with 1-based line numbers, never holding
@@ -12,23 +13,23 @@ export async function* readLines(path: string): AsyncGenerator<{ line: string; n
 /**
  * The lines of a text file, a chunk's worth at a time (a replay reads every
  * line twice, and one await per chunk rather than per line is a visible
- * share of it). Lines end as Node's readline ends them with an infinite
- * crlfDelay: at "\r\n", "\n" or a lone "\r"; a last line without an ending
- * counts, an empty one after the last ending does not.
+ * share of it); gzip and zstd files are read decompressed (trace-bytes.ts).
+ * Lines end as Node's readline ends them with an infinite crlfDelay: at
+ * "\r\n", "\n" or a lone "\r"; a last line without an ending counts, an
+ * empty one after the last ending does not.
  */
 export async function* readLineChunks(path: string): AsyncGenerator<string[]> {
-  const input = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+  // UTF-8 decoded across chunk boundaries: a character split between two chunks is kept whole.
+  const text = new StringDecoder("utf8");
   const lines = new LineSplitter();
-  try {
-    for await (const chunk of input) {
-      const out = lines.push(chunk as string);
-      if (out.length > 0) yield out;
-    }
-    const last = lines.end();
-    if (last !== undefined) yield [last];
-  } finally {
-    input.destroy();
+  for await (const chunk of traceBytes(path)) {
+    const out = lines.push(text.write(chunk));
+    if (out.length > 0) yield out;
   }
+  const tail = lines.push(text.end());
+  if (tail.length > 0) yield tail;
+  const last = lines.end();
+  if (last !== undefined) yield [last];
 }
 
 /** Splits text arriving in chunks into lines (see readLineChunks). */

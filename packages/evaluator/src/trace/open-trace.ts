@@ -1,9 +1,10 @@
-import { access, open } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { InvalidArgumentError, NotFoundError } from "@prescient/core";
 import { alibabaParser, msrParser, tencentParser } from "./block-io.js";
 import { bigcacheParser, blockParser, kvParser } from "./cachelib.js";
 import { genericCsvParser } from "./generic-csv.js";
 import { type LineParser, LineTraceSource } from "./line-source.js";
+import { readLineChunks } from "./lines.js";
 import { isOracleGeneralPath, OracleGeneralSource } from "./oracle-general.js";
 import { arcParser, libCacheSimParser, plainParser } from "./position-timed.js";
 import type { TraceSource } from "./record.js";
@@ -49,20 +50,14 @@ const defaults: OpenTraceOptions = {
 };
 
 async function firstLine(path: string): Promise<string> {
-  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, "r");
+    await access(path);
   } catch (e) {
     throw new NotFoundError(`cannot open trace ${path}: ${(e as Error).message}`);
   }
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    const text = buf.subarray(0, bytesRead).toString("utf8");
-    return text.split(/\r?\n/, 1)[0] ?? "";
-  } finally {
-    await handle.close();
-  }
+  // The first chunk of lines is enough (and for a compressed trace, all that is decompressed).
+  for await (const lines of readLineChunks(path)) return lines[0] ?? "";
+  return "";
 }
 
 const wholeNumber = /^\d+$/;

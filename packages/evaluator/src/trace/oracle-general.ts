@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
-import { createReadStream } from "node:fs";
 import { basename } from "node:path";
-import * as zlib from "node:zlib";
 import { inBatches, spreadTies } from "./line-source.js";
 import { emptyStats, makeRead, type ReaderStats, type TraceRecord, type TraceSource } from "./record.js";
+import { traceBytes } from "./trace-bytes.js";
 import { TraceFormatError } from "./trace-error.js";
 
 /**
@@ -13,8 +11,7 @@ import { TraceFormatError } from "./trace-error.js";
  * id, uint32 size, int64 next access` (the last is libCacheSim's own oracle,
  * ignored: the replay's oracle works out the future itself). Every record is
  * a read of its object, the task type `object` as in the ARC and plain
- * formats. Read plain, or zstd-compressed (`.zst`) through Node's zlib where
- * it has zstd (Node 22.15 and later) and the `zstd` command otherwise.
+ * formats. Read plain or compressed (trace-bytes.ts).
  */
 const recordBytes = 24;
 const tenant = "trace";
@@ -23,47 +20,6 @@ const type = "object";
 /** Whether a file is named as libCacheSim names its oracleGeneral traces (e.g. `w44.oracleGeneral.bin.zst`). */
 export function isOracleGeneralPath(path: string): boolean {
   return /\.oracleGeneral(\.|$)/i.test(basename(path));
-}
-
-/** The file's bytes, decompressed when it ends in .zst. */
-async function* bytesOf(path: string): AsyncGenerator<Buffer> {
-  if (!path.toLowerCase().endsWith(".zst")) {
-    yield* createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
-    return;
-  }
-  const createZstd = (zlib as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
-  if (createZstd !== undefined) {
-    const input = createReadStream(path);
-    const output = input.pipe(createZstd());
-    input.once("error", (e) => output.emit("error", e));
-    yield* output as AsyncIterable<Buffer>;
-    return;
-  }
-  const child = spawn("zstd", ["-dcq", "--", path], { stdio: ["ignore", "pipe", "pipe"] });
-  const failed = new Promise<never>((_, reject) => {
-    child.once("error", (e) =>
-      reject(
-        new Error(
-          `cannot decompress ${basename(path)}: this Node has no zstd and the zstd command did not run (${e.message}); decompress it with zstd -d first`,
-        ),
-      ),
-    );
-  });
-  // Read by the race below; held here so that a failure after the race is not unhandled.
-  failed.catch(() => undefined);
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => {
-    if (stderr.length < 500) stderr += d.toString();
-  });
-  const closed = new Promise<number | null>((resolve) => child.once("close", resolve));
-  try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
-    const code = await Promise.race([closed, failed]);
-    if (code !== 0)
-      throw new Error(`zstd could not decompress ${basename(path)}: ${stderr.trim().slice(0, 200)}`);
-  } finally {
-    if (child.exitCode === null) child.kill();
-  }
 }
 
 export class OracleGeneralSource implements TraceSource {
@@ -97,7 +53,7 @@ export class OracleGeneralSource implements TraceSource {
     let last = Number.NEGATIVE_INFINITY;
     let rest: Buffer = Buffer.alloc(0);
     let bytes = 0;
-    for await (const chunk of bytesOf(this.#path)) {
+    for await (const chunk of traceBytes(this.#path)) {
       bytes += chunk.length;
       const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
       const whole = buf.length - (buf.length % recordBytes);
