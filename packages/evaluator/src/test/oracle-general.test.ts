@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { replay } from "../sim/replay.js";
 import { openTrace } from "../trace/open-trace.js";
 import type { TraceRecord } from "../trace/record.js";
+import { zstdCommand } from "../trace/trace-bytes.js";
 import { isTraceFormatError } from "../trace/trace-error.js";
 import { traceFile } from "./fixtures.test-util.js";
 
@@ -72,6 +73,26 @@ describe("libCacheSim oracleGeneral traces", () => {
     expect(records[4999]).toMatchObject({ entity: "52", time: 4_999_000 });
     const bad = binaryFile(Buffer.from("not zstd at all"), "bad.oracleGeneral.zst");
     await expect(all(bad)).rejects.toThrow(/zstd|Unknown frame|incorrect header/i);
+  });
+
+  it("through the zstd command, on any Node, with a clear error where it cannot run", async () => {
+    const plain = oracleGeneral([{ time: 1, id: 5n }]);
+    const path = binaryFile(spawnSync("zstd", ["-q", "-c"], { input: plain }).stdout, "x.oracleGeneral.zst");
+    const read = async (): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      for await (const c of zstdCommand(path)) chunks.push(c);
+      return Buffer.concat(chunks);
+    };
+    expect(await read()).toEqual(plain);
+    const saved = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      await expect(read()).rejects.toThrow(
+        /the zstd command did not run .*ENOENT.*decompress it with zstd -d first/,
+      );
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 
   it("replays to the same figures as the same reads in the plain format", async () => {

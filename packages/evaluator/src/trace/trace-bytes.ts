@@ -39,27 +39,26 @@ async function* decompressed(path: string, decompressor: NodeJS.ReadWriteStream)
   }
 }
 
-async function* zstdCommand(path: string): AsyncGenerator<Buffer> {
+/** Zstd through the `zstd` command (Node 20 has no zstd of its own). */
+export async function* zstdCommand(path: string): AsyncGenerator<Buffer> {
   const child = spawn("zstd", ["-dcq", "--", path], { stdio: ["ignore", "pipe", "pipe"] });
-  const failed = new Promise<never>((_, reject) => {
-    child.once("error", (e) =>
-      reject(
-        new Error(
-          `cannot decompress ${basename(path)}: this Node has no zstd and the zstd command did not run (${e.message}); decompress it with zstd -d first`,
-        ),
-      ),
-    );
+  let spawnError: Error | undefined;
+  // A child that fails to start emits "error", then "close".
+  child.once("error", (e) => {
+    spawnError = e;
   });
-  // Read by the race below; held here so that a failure after the race is not unhandled.
-  failed.catch(() => undefined);
+  const closed = new Promise<number | null>((resolve) => child.once("close", resolve));
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => {
     if (stderr.length < 500) stderr += d.toString();
   });
-  const closed = new Promise<number | null>((resolve) => child.once("close", resolve));
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
-    const code = await Promise.race([closed, failed]);
+    const code = await closed;
+    if (spawnError !== undefined)
+      throw new Error(
+        `cannot decompress ${basename(path)}: this Node has no zstd and the zstd command did not run (${spawnError.message}); decompress it with zstd -d first`,
+      );
     if (code !== 0)
       throw new Error(`zstd could not decompress ${basename(path)}: ${stderr.trim().slice(0, 200)}`);
   } finally {
