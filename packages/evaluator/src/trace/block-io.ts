@@ -1,7 +1,7 @@
 import { checkPageBytes, pagesOf } from "./block-pages.js";
 import type { LineParser } from "./line-source.js";
 import { parseNumber, splitCsv } from "./lines.js";
-import { makeEvent, makeRead, oneRequest, type TraceRecord } from "./record.js";
+import { makeEvent, makeRead, oneRequest } from "./record.js";
 
 /**
  * The public block I/O traces most studies replay, each a CSV with no
@@ -25,89 +25,101 @@ const type = "block_read";
 const fileTimeUnixEpoch = 116_444_736_000_000_000;
 const sectorBytes = 512;
 
-function fields(line: string, width: number, names: string): string[] {
-  const f = splitCsv(line);
-  if (f.length !== width) throw new Error(`expected ${width} fields (${names}), found ${f.length}`);
-  return f.map((x) => x.trim());
+/** One row of a block trace, its range in bytes. */
+interface BlockRow {
+  time: number;
+  volume: string;
+  offset: number;
+  size: number;
+  write: boolean;
 }
 
-/** One row's pages, read or written at one instant, as one request. */
-function request(time: number, pages: string[], write: boolean): TraceRecord[] {
-  return oneRequest(
-    pages.map((p) =>
-      write ? makeEvent(time, tenant, type, p, "write") : makeRead(time, tenant, type, p, ""),
-    ),
-  );
+/** What tells one block format from another: its columns, and how a row of them reads. */
+interface BlockFormat {
+  /** The columns, as the format's own header (if any) names them; the first names a header line. */
+  columns: string;
+  /** How messages name the byte range. */
+  range: { offset: string; size: string };
+  row(f: readonly string[]): BlockRow;
 }
 
-/** `Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime`; a volume is `<host>_<disk>`. */
-export function msrParser(pageBytes: number): () => LineParser {
+/**
+ * A parser of one block format: its row's pages, read or written at one
+ * instant, as one request (block-pages.ts); a header line is skipped.
+ */
+function blockRows(pageBytes: number, format: BlockFormat): () => LineParser {
   checkPageBytes(pageBytes);
-  const names = "Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime";
+  const width = format.columns.split(",").length;
+  const header = format.columns.split(",")[0];
   return () => ({
     parse(line) {
-      const f = fields(line, 7, names);
-      if (f[0] === "Timestamp") return undefined;
-      // FILETIMEs pass 2^53: as a double they keep 16-tick (1.6 µs) steps, far below a millisecond.
-      const time = (parseNumber(f[0], "Timestamp") - fileTimeUnixEpoch) / 10_000;
-      const op = f[3]!.toLowerCase();
-      if (op !== "read" && op !== "write")
-        throw new Error(`Type ${JSON.stringify(f[3]!.slice(0, 20))} is neither Read nor Write`);
-      const volume = `${f[1]}_${f[2]}`;
-      const pages = pagesOf(volume, parseNumber(f[4], "Offset"), parseNumber(f[5], "Size"), pageBytes, {
-        offset: "Offset",
-        size: "Size",
-      });
-      return request(time, pages, op === "write");
+      const f = splitCsv(line);
+      if (f.length !== width)
+        throw new Error(`expected ${width} fields (${format.columns}), found ${f.length}`);
+      for (let i = 0; i < f.length; i++) f[i] = f[i]!.trim();
+      if (f[0] === header) return undefined;
+      const r = format.row(f);
+      const pages = pagesOf(r.volume, r.offset, r.size, pageBytes, format.range);
+      return oneRequest(
+        pages.map((p) =>
+          r.write ? makeEvent(r.time, tenant, type, p, "write") : makeRead(r.time, tenant, type, p, ""),
+        ),
+      );
     },
   });
 }
 
-/** `device_id,opcode,offset,length,timestamp`; a volume is the device. */
-export function alibabaParser(pageBytes: number): () => LineParser {
-  checkPageBytes(pageBytes);
-  const names = "device_id,opcode,offset,length,timestamp";
-  return () => ({
-    parse(line) {
-      const f = fields(line, 5, names);
-      if (f[0] === "device_id") return undefined;
-      const op = f[1]!.toUpperCase();
-      if (op !== "R" && op !== "W")
-        throw new Error(`opcode ${JSON.stringify(f[1]!.slice(0, 20))} is neither R nor W`);
-      const time = parseNumber(f[4], "timestamp") / 1000;
-      const pages = pagesOf(f[0]!, parseNumber(f[2], "offset"), parseNumber(f[3], "length"), pageBytes, {
-        offset: "offset",
-        size: "length",
-      });
-      return request(time, pages, op === "W");
-    },
-  });
-}
+/** MSR Cambridge: a volume is `<host>_<disk>`. */
+const msr: BlockFormat = {
+  columns: "Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime",
+  range: { offset: "Offset", size: "Size" },
+  row(f) {
+    // FILETIMEs pass 2^53: as a double they keep 16-tick (1.6 µs) steps, far below a millisecond.
+    const time = (parseNumber(f[0], "Timestamp") - fileTimeUnixEpoch) / 10_000;
+    const op = f[3]!.toLowerCase();
+    if (op !== "read" && op !== "write")
+      throw new Error(`Type ${JSON.stringify(f[3]!.slice(0, 20))} is neither Read nor Write`);
+    const offset = parseNumber(f[4], "Offset");
+    const size = parseNumber(f[5], "Size");
+    return { time, volume: `${f[1]}_${f[2]}`, offset, size, write: op === "write" };
+  },
+};
 
-/** `Timestamp,Offset,Size,IOType,VolumeID`; a volume is the volume id. */
-export function tencentParser(pageBytes: number): () => LineParser {
-  checkPageBytes(pageBytes);
-  const names = "Timestamp,Offset,Size,IOType,VolumeID";
-  return () => ({
-    parse(line) {
-      const f = fields(line, 5, names);
-      if (f[0] === "Timestamp") return undefined;
-      const time = parseNumber(f[0], "Timestamp") * 1000;
-      const io = f[3];
-      if (io !== "0" && io !== "1")
-        throw new Error(`IOType ${JSON.stringify(io!.slice(0, 20))} is neither 0 (read) nor 1 (write)`);
-      const offset = parseNumber(f[1], "Offset");
-      const size = parseNumber(f[2], "Size");
-      // Checked in sectors, as the row gives them, before they are made bytes.
-      if (!Number.isSafeInteger(offset) || offset < 0)
-        throw new Error(`Offset ${offset} is not a non-negative whole number of sectors`);
-      if (!Number.isSafeInteger(size) || size < 1)
-        throw new Error(`Size ${size} is not a positive whole number of sectors`);
-      const pages = pagesOf(f[4]!, offset * sectorBytes, size * sectorBytes, pageBytes, {
-        offset: "Offset (bytes)",
-        size: "Size (bytes)",
-      });
-      return request(time, pages, io === "1");
-    },
-  });
-}
+/** Alibaba: a volume is the device. */
+const alibaba: BlockFormat = {
+  columns: "device_id,opcode,offset,length,timestamp",
+  range: { offset: "offset", size: "length" },
+  row(f) {
+    const op = f[1]!.toUpperCase();
+    if (op !== "R" && op !== "W")
+      throw new Error(`opcode ${JSON.stringify(f[1]!.slice(0, 20))} is neither R nor W`);
+    const time = parseNumber(f[4], "timestamp") / 1000;
+    const offset = parseNumber(f[2], "offset");
+    const size = parseNumber(f[3], "length");
+    return { time, volume: f[0]!, offset, size, write: op === "W" };
+  },
+};
+
+/** Tencent CBS: a volume is the volume id; offset and size come in sectors. */
+const tencent: BlockFormat = {
+  columns: "Timestamp,Offset,Size,IOType,VolumeID",
+  range: { offset: "Offset (bytes)", size: "Size (bytes)" },
+  row(f) {
+    const time = parseNumber(f[0], "Timestamp") * 1000;
+    const io = f[3];
+    if (io !== "0" && io !== "1")
+      throw new Error(`IOType ${JSON.stringify(io!.slice(0, 20))} is neither 0 (read) nor 1 (write)`);
+    const offset = parseNumber(f[1], "Offset");
+    const size = parseNumber(f[2], "Size");
+    // Checked in sectors, as the row gives them, before they are made bytes.
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new Error(`Offset ${offset} is not a non-negative whole number of sectors`);
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new Error(`Size ${size} is not a positive whole number of sectors`);
+    return { time, volume: f[4]!, offset: offset * sectorBytes, size: size * sectorBytes, write: io === "1" };
+  },
+};
+
+export const msrParser = (pageBytes: number): (() => LineParser) => blockRows(pageBytes, msr);
+export const alibabaParser = (pageBytes: number): (() => LineParser) => blockRows(pageBytes, alibaba);
+export const tencentParser = (pageBytes: number): (() => LineParser) => blockRows(pageBytes, tencent);

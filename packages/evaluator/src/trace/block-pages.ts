@@ -26,7 +26,7 @@ export function pagesOf(
   offset: number,
   size: number,
   pageBytes: number,
-  names: { offset: string; size: string } = { offset: "offset", size: "size" },
+  names: { offset: string; size: string },
 ): string[] {
   if (volume === "") throw new Error("the volume (block, disk or device id) is empty");
   if (!Number.isSafeInteger(size) || size < 1)

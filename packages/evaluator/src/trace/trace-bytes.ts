@@ -23,11 +23,6 @@ export async function* traceBytes(path: string): AsyncGenerator<Buffer> {
   }
 }
 
-/** Compression suffixes traceBytes removes, for naming what lies inside. */
-export function withoutCompression(path: string): string {
-  return path.replace(/\.(gz|zst)$/i, "");
-}
-
 async function* decompressed(path: string, decompressor: NodeJS.ReadWriteStream): AsyncGenerator<Buffer> {
   const input = createReadStream(path);
   // pipeline carries an error of either stream to the other, which the loop below then throws.
