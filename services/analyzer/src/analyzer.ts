@@ -97,9 +97,10 @@ export class Analyzer {
     };
     this.#predictor = new NextActionPredictor(model);
     this.#retrainer = new NextActionRetrainer({ ...model, predictor: this.#predictor, observer });
-    this.#learning = new Learning(s, (keys) => {
-      observer.offered("next_read", keys.length);
-      this.#readAhead.offer(keys);
+    const readAhead = this.#readAhead;
+    this.#learning = new Learning(s, {
+      offer: (key, confidence) => readAhead.offerKey(key, confidence),
+      offered: (count) => observer.offered("next_read", count),
     });
     this.#ingestion = new Ingestion({
       learning: this.#learning,

@@ -15,6 +15,12 @@ import { SuccessorChains } from "./core/successor-chains.js";
 import { UserNamingTenants } from "./core/user-naming-tenants.js";
 import type { AnalyzerSettings } from "./settings.js";
 
+/** Where next-read predictions go: each key as it is found, then how many one read offered. */
+export interface NextReadOffers {
+  offer(key: string, confidence: number): void;
+  offered(count: number): void;
+}
+
 /** Changed tenants tracked one by one; past this many, the next snapshot takes every tenant. */
 const maxDirtyTenants = 10_000;
 
@@ -34,7 +40,7 @@ export class Learning {
   readonly #settings: AnalyzerSettings;
   /** Which tenants' reads name their user: only the others' reads are learned through relations. */
   readonly #naming: UserNamingTenants;
-  readonly #offer: (keys: Array<{ key: string; confidence: number }>) => void;
+  readonly #offer: NextReadOffers;
   /** Tenants whose learned state changed since their last snapshot (bounded: past it, all are saved). */
   readonly #dirty = new Set<string>();
   #allDirty = false;
@@ -48,7 +54,7 @@ export class Learning {
   readonly #restoredOnly = new Set<string>();
 
   /** `offer` queues predicted keys for the precomputer (TakeReadAhead hands them out). */
-  constructor(settings: AnalyzerSettings, offer: (keys: Array<{ key: string; confidence: number }>) => void) {
+  constructor(settings: AnalyzerSettings, offer: NextReadOffers) {
     this.#settings = settings;
     this.#offer = offer;
     this.relations = new EntityRelations(settings.relations);
@@ -147,31 +153,33 @@ export class Learning {
     // on every read.
     if (previous !== undefined && time >= previous && time - previous < this.nextReads.options.minDelayMs)
       return;
-    const rule = this.nextReads.rule(tenant, act, time);
-    if (rule === undefined) return;
-    const keys: Array<{ key: string; confidence: number }> = [];
-    // Every part was validated on its way in (the read's tenant and type, the user, a related
-    // entity): the key is put together, not checked again for each of the offers.
-    const key = (taskType: string, entityId: string, confidence: number): void => {
-      keys.push({ key: canonicalKey(tenant, taskType, entityId), confidence });
-    };
+    const ranked = this.nextReads.ranked(tenant, act, time);
+    if (ranked === undefined) return;
     // A key less likely to be read than a target must be to be learned at all is not offered:
     // the queue is bounded, and a flood of long shots would push out likely keys.
     const floor = this.nextReads.options.minShare;
-    for (const t of rule.targets) {
-      if (t.keyBy === "user") key(t.taskType, userId, t.probability);
-      else if (t.keyBy === "related")
-        for (const r of this.relations.topShares(
-          tenant,
-          userId,
-          this.#settings.nextReadsRelatedLimit,
-          t.taskType,
-        )) {
-          if (t.probability * r.share < floor) break; // strongest first: the rest are less likely still
-          keys.push({ key: r.key, confidence: t.probability * r.share });
+    const limit = this.#settings.nextReadsRelatedLimit;
+    let offered = 0;
+    // Every part was validated on its way in (the read's tenant and type, the user, a related
+    // entity): the key is put together, not checked again for each of the offers. Offered one by
+    // one, as they are found: nearly every read of a user offers some, and a list of them per read
+    // was a tenth of what ingestion allocated.
+    for (let i = 0; i < ranked.length; i++) {
+      const t = ranked[i]!;
+      if (t.keyBy === "user") {
+        this.#offer.offer(canonicalKey(tenant, t.taskType, userId), t.probability);
+        offered++;
+      } else if (t.keyBy === "related") {
+        const shares = this.relations.topShares(tenant, userId, limit, t.taskType);
+        for (let j = 0; j < shares.length; j++) {
+          const confidence = t.probability * shares[j]!.share;
+          if (confidence < floor) break; // strongest first: the rest are less likely still
+          this.#offer.offer(shares[j]!.key, confidence);
+          offered++;
         }
+      }
     }
-    if (keys.length > 0) this.#offer(keys);
+    if (offered > 0) this.#offer.offered(offered);
   }
 
   /**

@@ -284,6 +284,16 @@ describe("EntityRelations.topShares", () => {
     expect(r.topShares("globex", "u1", 2, "campaign_analytics")).toEqual([]);
   });
 
+  it("breaks ties in weight by entity id, as related() does, to choose which of them make the limit", () => {
+    const r = new EntityRelations();
+    for (const id of ["c4", "c2", "c9", "c1", "c3"]) r.relate("acme", "u1", id, t0, "campaign_created", 2);
+    r.relate("acme", "u1", "c7", t0, "campaign_created", 5);
+    const top = r.topShares("acme", "u1", 3, "campaign_analytics");
+    expect(top.map((s) => s.entityId)).toEqual(["c7", "c1", "c2"]);
+    expect(top.map((s) => s.entityId)).toEqual(ids(r.related("acme", "u1", 3, t0, "campaign_analytics")));
+    expect(top.map((s) => s.share)).toEqual([5 / 15, 2 / 15, 2 / 15]);
+  });
+
   it("answers from its memo through small changes, and afresh once they pass a tenth of the weight", () => {
     const r = new EntityRelations();
     for (let i = 0; i < 10; i++) r.relate("acme", "u1", `c${i}`, t0, "campaign_created", i === 0 ? 11 : 1);

@@ -170,6 +170,9 @@ export class EntityRelations {
    * every new relation of a popular entity.
    */
   readonly #subjectsOf: LRUCache<string, Subject[]>;
+  /** topShares' scratch: the strongest entities so far, and their weights. */
+  readonly #topIds: string[] = [];
+  readonly #topWeights: number[] = [];
 
   constructor(options?: Partial<EntityRelationsOptions>) {
     this.options = { ...entityRelationsDefaults, ...options };
@@ -291,18 +294,24 @@ export class EntityRelations {
     if (memo !== undefined && memo.limit === limit && memo.changed <= sharesTolerance * memo.total)
       return memo.top;
     const entries = liveEntries(filter);
-    // Shares are ratios of one subject's weights, the same at any time: no decay to apply.
-    const top: RelatedEntity[] = [];
+    // Shares are ratios of one subject's weights, the same at any time: no decay to apply. The
+    // strongest are ranked in scratch arrays, not a list of pairs: an answer is worked out again
+    // on about one call in five, each a pass over up to perSubject entities.
+    const ids = this.#topIds;
+    const weights = this.#topWeights;
+    let n = 0;
     let total = 0;
     const add = (entityId: string, weight: number): void => {
       total += weight;
-      if (top.length === limit && !stronger(weight, entityId, top[limit - 1]!)) return;
-      let i = top.length === limit ? limit - 1 : top.length;
-      while (i > 0 && stronger(weight, entityId, top[i - 1]!)) {
-        top[i] = top[i - 1]!;
+      if (n === limit && !stronger(weight, entityId, weights[limit - 1]!, ids[limit - 1]!)) return;
+      let i = n === limit ? limit - 1 : n++;
+      while (i > 0 && stronger(weight, entityId, weights[i - 1]!, ids[i - 1]!)) {
+        ids[i] = ids[i - 1]!;
+        weights[i] = weights[i - 1]!;
         i--;
       }
-      top[i] = { entityId, weight };
+      ids[i] = entityId;
+      weights[i] = weight;
     };
     // Two plain loops rather than one over either: a for-of over a Map or an Array at one site is
     // polymorphic, and slow; and a for-of over a Map's entries builds a pair per entity.
@@ -317,16 +326,23 @@ export class EntityRelations {
       }
     // The top rarely changes between answers: the last answer's keys are reused, not built and hashed again.
     const before = memo?.top;
-    const shares =
-      total > 0
-        ? top.map((r) => ({
-            entityId: r.entityId,
-            share: r.weight / total,
-            key:
-              before?.find((b) => b.entityId === r.entityId)?.key ??
-              canonicalKey(tenant, taskType, r.entityId),
-          }))
-        : [];
+    const shares: RelatedShare[] = [];
+    if (total > 0)
+      for (let i = 0; i < n; i++) {
+        const entityId = ids[i]!;
+        let key: string | undefined;
+        if (before !== undefined)
+          for (let j = 0; j < before.length; j++)
+            if (before[j]!.entityId === entityId) {
+              key = before[j]!.key;
+              break;
+            }
+        shares.push({
+          entityId,
+          share: weights[i]! / total,
+          key: key ?? canonicalKey(tenant, taskType, entityId),
+        });
+      }
     filter.shares = { limit, top: shares, total, changed: 0 };
     return shares;
   }
@@ -592,8 +608,8 @@ function relatedTo(s: Subject, entityId: string): boolean {
 }
 
 /** Whether (weight, entityId) ranks before `than`: heavier, then the smaller id (related()'s order). */
-function stronger(weight: number, entityId: string, than: RelatedEntity): boolean {
-  return weight > than.weight || (weight === than.weight && entityId < than.entityId);
+function stronger(weight: number, entityId: string, thanWeight: number, thanId: string): boolean {
+  return weight > thanWeight || (weight === thanWeight && entityId < thanId);
 }
 
 function sharesTag(tags: ReadonlySet<string>, kind: ReadonlySet<string>): boolean {

@@ -115,6 +115,37 @@ describe("FanOutLearner", () => {
     ]);
   });
 
+  it("orders targets of equal probability by task type then key, and ranks one rule as rules() lists it", () => {
+    const { learner: l } = learner();
+    // Ties go by type and key as one string ("b_x" + "entity" before "b" + "entity"), as rules always listed them.
+    const types = ["b_x", "a", "b"];
+    for (let i = 0; i < 10; i++) {
+      const at = t0 + i * min;
+      l.observeEvent("acme", "login", `v${i}`, `u${i}`, at);
+      for (const type of types) {
+        l.observeRead("acme", type, `u${i}`, "", at + sec); // keyed by the event's user
+        l.observeRead("acme", type, `v${i}`, "", at + sec); // keyed by its entity
+      }
+      if (i < 5) l.observeRead("acme", "c", `v${i}`, "", at + sec);
+    }
+    const listed = ruleOf(l.rules(t0 + hour), "acme", "login")?.targets.map(
+      (t) => `${t.taskType}:${t.keyBy}`,
+    );
+    expect(listed).toEqual([
+      "a:entity",
+      "a:user",
+      "b_x:entity",
+      "b_x:user",
+      "b:entity",
+      "b:user",
+      "c:entity",
+    ]);
+    const ranked = l.ranked("acme", "login", t0 + hour)?.map((t) => `${t.taskType}:${t.keyBy}`);
+    expect(ranked).toEqual(listed);
+    expect(l.ranked("acme", "login", t0 + hour)?.at(-1)?.probability).toBe(0.5);
+    expect(l.ranked("acme", "logout", t0 + hour)).toBeUndefined();
+  });
+
   it("counts no read outside the window or before the event", () => {
     const { learner: l } = learner({ windowMs: 10 * min });
     for (let i = 0; i < 10; i++) {

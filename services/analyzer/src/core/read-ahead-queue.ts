@@ -31,12 +31,15 @@ export class ReadAheadQueue {
   }
 
   offer(predictions: ReadonlyArray<{ key: string; confidence: number }>): void {
-    for (const p of predictions) {
-      const held = this.#pending.peek(p.key);
-      if (held !== undefined && held >= p.confidence) continue;
-      // Setting moves the key to the newest end, as a fresh offer.
-      this.#pending.set(p.key, p.confidence);
-    }
+    for (const p of predictions) this.offerKey(p.key, p.confidence);
+  }
+
+  /** One key: held at the higher of its confidences. */
+  offerKey(key: string, confidence: number): void {
+    const held = this.#pending.peek(key);
+    if (held !== undefined && held >= confidence) return;
+    // Setting moves the key to the newest end, as a fresh offer.
+    this.#pending.set(key, confidence);
   }
 
   /** A key was read: it needs no readahead any more. */
