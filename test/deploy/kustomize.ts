@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -10,12 +10,6 @@ export interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: unknown;
-}
-
-/** Whether `kubectl` (with its built-in kustomize) can run here. */
-export function hasKubectl(): boolean {
-  const probe = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
-  return probe.error === undefined && probe.status === 0;
 }
 
 /** `kubectl kustomize <dir>`, parsed. Throws on any YAML error or object without apiVersion, kind or name. */

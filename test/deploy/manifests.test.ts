@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { systemTool } from "@prescient/kit/testing";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
@@ -11,7 +12,7 @@ import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { checkBuild, grpcProbe, MESH, MESH_NAMES } from "./checks.js";
-import { hasKubectl, kustomize, kustomizeWithComponents, type Manifest } from "./kustomize.js";
+import { kustomize, kustomizeWithComponents, type Manifest } from "./kustomize.js";
 import { allowed, type Endpoint } from "./network-reach.js";
 import { envOf, envVar, isMesh, mainContainer, named, of, podSpec, selects, workloads } from "./objects.js";
 
@@ -21,10 +22,10 @@ import { envOf, envVar, isMesh, mainContainer, named, of, podSpec, selects, work
  * for, and the network policy graph against the mesh diagram.
  */
 const deploy = fileURLToPath(new URL("../../deploy/", import.meta.url));
-const kubectl = hasKubectl();
-if (!kubectl) console.warn("test/deploy: kubectl is not installed, so the manifest checks are skipped");
+/** kubectl with its built-in kustomize. */
+const kubectl = systemTool("kubectl", "install kubectl, the Kubernetes CLI", ["version", "--client"]);
 
-describe.skipIf(!kubectl)("deploy/ manifests", () => {
+describe.runIf(kubectl.runTests)("deploy/ manifests", () => {
   const builds = new Map<string, Manifest[]>();
   const build = (name: string): Manifest[] => {
     const ms = builds.get(name);

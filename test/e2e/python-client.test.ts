@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_proces
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { waitForServing } from "@prescient/kit";
-import { freePort } from "@prescient/kit/testing";
+import { freePort, inCi } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -15,7 +15,6 @@ const python = process.env.PRESCIENT_TEST_PYTHON ?? "/usr/bin/python3";
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 const hasGrpc = spawnSync(python, ["-c", "import grpc, google.protobuf"]).status === 0;
-const inCi = !["", "0", "false", "no"].includes((process.env.CI ?? "").trim().toLowerCase());
 const missing = `${python} lacks grpc (apt-get install -y python3-grpcio python3-grpc-tools)`;
 
 /** The live tests in clients/python/tests/test_live.py; each must run and pass, not skip. */

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { inCi } from "@prescient/kit/testing";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ReplayReport, replay } from "../sim/replay.js";
@@ -20,8 +21,7 @@ const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = existsSync(chromium);
 const missing = `no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
-if (!haveChromium && process.env.CI)
-  it("finds Chromium", () => expect.fail(`${missing}: .ci/run installs it`));
+if (!haveChromium && inCi) it("finds Chromium", () => expect.fail(`${missing}: .ci/run installs it`));
 else if (!haveChromium)
   process.stderr.write(`html-report.test.ts: skipping the browser checks: ${missing}\n`);
 

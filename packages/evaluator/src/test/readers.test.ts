@@ -2,11 +2,15 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { systemTool } from "@prescient/kit/testing";
 import { describe, expect, it } from "vitest";
 import { openTrace } from "../trace/open-trace.js";
 import type { TraceRecord } from "../trace/record.js";
 import { isTraceFormatError } from "../trace/trace-error.js";
 import { testTraces, traceFile } from "./fixtures.test-util.js";
+
+/** The test compresses its input with it (and Node 20 reads .zst through it). */
+const zstd = systemTool("zstd", "apt-get install zstd");
 
 async function all(path: string, skipBad = false): Promise<{ records: TraceRecord[]; skipped: number }> {
   const source = await openTrace(path, { skipBad });
@@ -80,12 +84,18 @@ describe("readers", () => {
     expect(sizes.length).toBeGreaterThanOrEqual(20);
   });
 
-  it("reads gzip and zstd traces decompressed, the format told from the decompressed first line", async () => {
+  it("reads gzip traces decompressed", async () => {
     const text = "ts,key,user\n1,acme/ctr_prediction/ad-1,u1\n2,acme/ctr_prediction/ad-2,\n";
     const plain = await all(traceFile(text));
     const gz = traceFile("", "csv.gz");
     writeFileSync(gz, gzipSync(text));
     expect((await all(gz)).records).toEqual(plain.records);
+    const bad = traceFile("", "csv.gz");
+    writeFileSync(bad, "not gzip");
+    await expect(all(bad)).rejects.toThrow(/incorrect header check/);
+  });
+
+  it.runIf(zstd.runTests)("reads zstd traces, the format told from the decompressed first line", async () => {
     // Twitter ships its cache traces as zstd-compressed CSV.
     const twitter = "0,k1,2,0,1,get,0\n1,k1,2,0,1,set,60\n";
     const zst = spawnSync("zstd", ["-q", "-c"], { input: twitter });
@@ -95,9 +105,6 @@ describe("readers", () => {
     const source = await openTrace(path);
     expect(source.format).toBe("twitter-cache");
     expect((await all(path)).records.map((r) => r.kind)).toEqual(["read", "event"]);
-    const bad = traceFile("", "csv.gz");
-    writeFileSync(bad, "not gzip");
-    await expect(all(bad)).rejects.toThrow(/incorrect header check/);
   });
 
   it("keeps a character whole where it straddles two chunks of the file", async () => {
