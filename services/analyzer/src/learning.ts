@@ -146,14 +146,9 @@ export class Learning {
    * weighs each key by the chance that it is the one read.
    */
   #acted(tenant: string, userId: string, act: string, time: number): void {
-    const previous = this.nextReads.lastEventAt(tenant, userId, act);
-    this.nextReads.observeEvent(tenant, act, "", userId, time);
-    // The same act again within the learner's minimum delay predicts the reads its first time
-    // did, which are offered already: a user reading many times a second is not re-predicted
-    // on every read.
-    if (previous !== undefined && time >= previous && time - previous < this.nextReads.options.minDelayMs)
-      return;
-    const ranked = this.nextReads.ranked(tenant, act, time);
+    // Undefined also when the same act came less than the learner's minimum delay before: what
+    // it predicted is offered already.
+    const ranked = this.nextReads.observeAct(tenant, act, userId, time);
     if (ranked === undefined) return;
     // A key less likely to be read than a target must be to be learned at all is not offered:
     // the queue is bounded, and a flood of long shots would push out likely keys.

@@ -115,9 +115,8 @@ describe("FanOutLearner", () => {
     ]);
   });
 
-  it("orders targets of equal probability by task type then key, and ranks one rule as rules() lists it", () => {
-    const { learner: l } = learner();
-    // Ties go by type and key as one string ("b_x" + "entity" before "b" + "entity"), as rules always listed them.
+  it("orders targets of equal probability by task type then key; a user's act answers its rule as rules() lists it", () => {
+    const { learner: l } = learner({ minDelayMs: sec });
     const types = ["b_x", "a", "b"];
     for (let i = 0; i < 10; i++) {
       const at = t0 + i * min;
@@ -128,22 +127,23 @@ describe("FanOutLearner", () => {
       }
       if (i < 5) l.observeRead("acme", "c", `v${i}`, "", at + sec);
     }
-    const listed = ruleOf(l.rules(t0 + hour), "acme", "login")?.targets.map(
-      (t) => `${t.taskType}:${t.keyBy}`,
-    );
-    expect(listed).toEqual([
-      "a:entity",
-      "a:user",
-      "b_x:entity",
-      "b_x:user",
-      "b:entity",
-      "b:user",
-      "c:entity",
-    ]);
-    const ranked = l.ranked("acme", "login", t0 + hour)?.map((t) => `${t.taskType}:${t.keyBy}`);
-    expect(ranked).toEqual(listed);
-    expect(l.ranked("acme", "login", t0 + hour)?.at(-1)?.probability).toBe(0.5);
-    expect(l.ranked("acme", "logout", t0 + hour)).toBeUndefined();
+    const at = t0 + hour;
+    const targets = (rule: readonly { taskType: string; keyBy: string }[] | undefined) =>
+      rule?.map((t) => `${t.taskType}:${t.keyBy}`);
+    // Ties go by type and key as one string ("b_x" + "entity" before "b" + "entity"), as rules always listed them.
+    const order = ["a:entity", "a:user", "b_x:entity", "b_x:user", "b:entity", "b:user", "c:entity"];
+    expect(targets(ruleOf(l.rules(at), "acme", "login")?.targets)).toEqual(order);
+    // The act counts as one more login (of 11, 5 followed by c).
+    const acted = l.observeAct("acme", "login", "u0", at);
+    expect(targets(acted)).toEqual(order);
+    expect(acted?.at(-1)?.probability).toBeCloseTo(5 / 11, 12);
+    expect(targets(ruleOf(l.rules(at), "acme", "login")?.targets)).toEqual(order);
+    // The same act again within minDelayMs: nothing new to predict. Past it, or another act: answered.
+    expect(l.observeAct("acme", "login", "u0", at + sec - 1)).toBeUndefined();
+    expect(targets(l.observeAct("acme", "login", "u1", at + sec - 1))).toEqual(order);
+    expect(targets(l.observeAct("acme", "login", "u0", at + 2 * sec))).toEqual(order);
+    // No rule: an act never seen before, or one below minSupport.
+    expect(l.observeAct("acme", "logout", "u0", at)).toBeUndefined();
   });
 
   it("counts no read outside the window or before the event", () => {

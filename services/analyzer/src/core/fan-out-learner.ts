@@ -74,7 +74,7 @@ export interface LearnedRule {
   targets: LearnedTarget[];
 }
 
-/** A supported target of a rule, as `ranked` answers it (reused: read before the learner's next call). */
+/** A supported target of a rule, as `observeAct` answers it (reused: read before the learner's next call). */
 export interface RankedTarget {
   taskType: string;
   keyBy: LearnedKeyBy;
@@ -139,7 +139,7 @@ export class FanOutLearner {
   readonly #stats: LRUCache<string, EventStats>;
   readonly #pending: LRUCache<string, Pending[]>;
   readonly #targetIds = new Map<string, Readonly<Record<LearnedKeyBy, string>>>();
-  /** `ranked`'s answer, and the entries it reuses (one per target of the largest rule ranked). */
+  /** `#rank`'s answer, and the entries it reuses (one per target of the largest rule ranked). */
   readonly #ranked: Ranking[] = [];
   readonly #rankedPool: Ranking[] = [];
 
@@ -158,6 +158,38 @@ export class FanOutLearner {
 
   /** An event occurred: counted, and its reads awaited under its entity and its user. */
   observeEvent(tenant: string, event: string, entityId: string, userId: string, time: number): void {
+    const stats = this.#counted(tenant, event, time);
+    // Most occurrences are credited by no read: their set is made on the first credit.
+    const p: Pending = { stats, time, entityId, userId, seen: undefined };
+    if (entityId !== "") this.#await(tenant, entityId, p);
+    if (userId !== "" && userId !== entityId) this.#await(tenant, userId, p);
+  }
+
+  /**
+   * A user's act (a read, or an action): an event about no entity, counted
+   * and awaiting their next reads as observeEvent would. Answers the act's
+   * rule (its targets as `rules` lists them, in a list this learner reuses:
+   * read it before calling the learner again), or undefined when the same act of theirs already
+   * awaits reads from less than `minDelayMs` before: that one predicted the
+   * reads this one would, so a user reading many times a second is not
+   * predicted for again on every read. One lookup of the user's awaiting
+   * events and one of the act's counts: every read of a user is an act.
+   */
+  observeAct(tenant: string, act: string, userId: string, time: number): readonly RankedTarget[] | undefined {
+    const stats = this.#counted(tenant, act, time);
+    const id = scopedId(tenant, userId);
+    const list = this.#prune(id, time);
+    let previous: number | undefined;
+    for (const p of list ?? none)
+      if (p.stats.event === act && (previous === undefined || p.time > previous)) previous = p.time;
+    this.#awaitIn(id, list, { stats, time, entityId: "", userId, seen: undefined });
+    if (previous !== undefined && time >= previous && time - previous < this.options.minDelayMs)
+      return undefined;
+    return this.#rank(stats, time);
+  }
+
+  /** The counts of `event`, made if new, with one more occurrence at `time`. */
+  #counted(tenant: string, event: string, time: number): EventStats {
     const id = scopedId(tenant, event);
     let stats = this.#stats.get(id);
     if (stats === undefined) {
@@ -165,18 +197,7 @@ export class FanOutLearner {
       this.#stats.set(id, stats);
     }
     this.#add(stats.events, time, 1);
-    // Most occurrences are credited by no read: their set is made on the first credit.
-    const p: Pending = { stats, time, entityId, userId, seen: undefined };
-    if (entityId !== "") this.#await(tenant, entityId, p);
-    if (userId !== "" && userId !== entityId) this.#await(tenant, userId, p);
-  }
-
-  /** When `subject` last had `event` among the events awaiting their reads (undefined: none is). */
-  lastEventAt(tenant: string, subject: string, event: string): number | undefined {
-    let last: number | undefined;
-    for (const p of this.#pending.peek(scopedId(tenant, subject)) ?? none)
-      if (p.stats.event === event && (last === undefined || p.time > last)) last = p.time;
-    return last;
+    return stats;
   }
 
   /** A read: credits the events awaiting it, once per occurrence and target. */
@@ -243,18 +264,6 @@ export class FanOutLearner {
     return out.sort((a, b) =>
       a.tenant !== b.tenant ? (a.tenant < b.tenant ? -1 : 1) : a.event < b.event ? -1 : 1,
     );
-  }
-
-  /**
-   * One tenant's rule for one event, if it has enough support, without
-   * touching recency: its targets as `rules` orders them, in a list this
-   * learner reuses, valid until its next call. Every read of a user asks
-   * (Learning's next-read offers), and a rule built anew each time was a
-   * fifth of what ingestion allocated.
-   */
-  ranked(tenant: string, event: string, now: number): readonly RankedTarget[] | undefined {
-    const stats = this.#stats.peek(scopedId(tenant, event));
-    return stats === undefined ? undefined : this.#rank(stats, now);
   }
 
   #ruleOf(stats: EventStats, now: number): LearnedRule | undefined {
@@ -438,7 +447,11 @@ export class FanOutLearner {
 
   #await(tenant: string, subject: string, p: Pending): void {
     const id = scopedId(tenant, subject);
-    const list = this.#prune(id, p.time);
+    this.#awaitIn(id, this.#prune(id, p.time), p);
+  }
+
+  /** Adds `p` to the subject's awaiting events, `list` as #prune left it. */
+  #awaitIn(id: string, list: Pending[] | undefined, p: Pending): void {
     if (list === undefined) {
       this.#pending.set(id, [p]);
       return;
