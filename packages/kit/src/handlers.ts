@@ -20,8 +20,18 @@ export interface CallContext {
   deadlineMs: number | undefined;
   /** Aborted when the client cancels or the deadline passes. */
   signal: AbortSignal;
+  /**
+   * Runs `listener` once when the client cancels or the deadline passes (at
+   * once if that has happened), unless the handler has settled; answers a
+   * function that takes it back. What `signal` tells, without an
+   * AbortController and an EventTarget per call: the predictor's batcher
+   * asks for every request it queues.
+   */
+  onCancel(listener: () => void): () => void;
   metadata: Metadata;
 }
+
+const unregistered = (): void => {};
 
 /** Where handlers' failures are logged; exported so tests can watch it. */
 export const handlerLog = createLogger("grpc");
@@ -71,6 +81,8 @@ class HandlerCallContext implements CallContext {
   readonly #call: AnyCall;
   #controller: AbortController | undefined;
   #onCancelled: (() => void) | undefined;
+  /** onCancel's listeners still registered (dropped when the handler settles). */
+  #cancelListeners: Array<() => void> | undefined;
   #done = false;
 
   constructor(call: AnyCall) {
@@ -99,11 +111,30 @@ class HandlerCallContext implements CallContext {
     return this.#controller.signal;
   }
 
+  onCancel(listener: () => void): () => void {
+    if (this.#done) return unregistered;
+    if (this.#call.cancelled) {
+      listener();
+      return unregistered;
+    }
+    this.#call.once("cancelled", listener);
+    this.#cancelListeners ??= [];
+    this.#cancelListeners.push(listener);
+    return () => {
+      this.#call.removeListener("cancelled", listener);
+      const listeners = this.#cancelListeners;
+      const at = listeners?.indexOf(listener) ?? -1;
+      if (at >= 0) listeners?.splice(at, 1);
+    };
+  }
+
   /** The handler settled: a later close of the stream is no cancellation. */
   settled(): void {
     this.#done = true;
     if (this.#onCancelled !== undefined) this.#call.removeListener("cancelled", this.#onCancelled);
     this.#onCancelled = undefined;
+    for (const listener of this.#cancelListeners ?? []) this.#call.removeListener("cancelled", listener);
+    this.#cancelListeners = undefined;
   }
 }
 

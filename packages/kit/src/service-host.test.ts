@@ -17,6 +17,8 @@ const EXECUTOR = "prescient.executor.v1.ExecutorService";
 const hosts: ServiceHost[] = [];
 /** The signal of every Pause call, in order, as its handler saw it. */
 const pauseSignals: AbortSignal[] = [];
+/** Per Pause call, in order: how often its onCancel listener ran, and its taken-back twin's. */
+const pauseCancels: Array<{ told: number; takenBack: number }> = [];
 
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.shutdown()));
@@ -35,6 +37,10 @@ async function startHost(delayMs = 0, resumeError?: Error): Promise<ServiceHost>
   }
   impl.pause = unary(EXECUTOR, "Pause", async (_req: executorV1.PauseRequest, ctx) => {
     pauseSignals.push(ctx.signal);
+    const cancels = { told: 0, takenBack: 0 };
+    pauseCancels.push(cancels);
+    ctx.onCancel(() => cancels.told++);
+    ctx.onCancel(() => cancels.takenBack++)();
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (ctx.signal.aborted) throw new Error("aborted");
     return {};
@@ -105,10 +111,11 @@ describe("ServiceHost", () => {
     c.close();
   });
 
-  it("aborts a handler's signal when the client cancels, and never once the call is answered", async () => {
+  it("aborts a handler's signal and tells its onCancel listeners when the client cancels, never once the call is answered", async () => {
     const host = await startHost(200);
     const c = client(host);
     pauseSignals.length = 0;
+    pauseCancels.length = 0;
     await callUnary(c.pause.bind(c), {});
     const controller = new AbortController();
     const cancelled = callUnary(c.pause.bind(c), {}, { signal: controller.signal }).catch((e: unknown) => e);
@@ -118,6 +125,11 @@ describe("ServiceHost", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     // grpc-js reports the answered call's stream close as a cancellation too; its signal stays quiet.
     expect(pauseSignals.map((s) => s.aborted)).toEqual([false, true]);
+    // onCancel tells the same, once, and a listener taken back is never told.
+    expect(pauseCancels).toEqual([
+      { told: 0, takenBack: 0 },
+      { told: 1, takenBack: 0 },
+    ]);
     c.close();
   });
 

@@ -1,4 +1,5 @@
 import { isResourceExhausted } from "@prescient/core";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type BatchPolicy, BatchQueue, type QueueItem } from "./batch-queue.js";
 
@@ -128,5 +129,109 @@ describe("BatchQueue", () => {
     const q = new BatchQueue<Item>(policy());
     q.push(item());
     expect(q.decide(0, true).kind).toBe("run");
+  });
+});
+
+/**
+ * The queue against a plain model, over random pushes, removals, expiries and
+ * decisions: a list in (level, arrival) order, searched afresh on every call.
+ * It holds the kept earliest deadline and the in-place walk of the levels to
+ * what a fresh scan of the whole queue answers.
+ */
+describe("BatchQueue against a plain model", () => {
+  it("answers every decision, expiry and next deadline as a fresh scan would", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({
+              op: fc.constant("push" as const),
+              rows: fc.integer({ min: 1, max: 5 }),
+              level: fc.integer({ min: 0, max: 2 }),
+              deadline: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+              shape: fc.constantFrom("8", "4"),
+            }),
+            fc.record({ op: fc.constant("remove" as const), pick: fc.nat() }),
+            fc.record({ op: fc.constant("expire" as const) }),
+            fc.record({ op: fc.constant("decide" as const), flush: fc.boolean() }),
+            fc.record({ op: fc.constant("tick" as const), by: fc.integer({ min: 1, max: 8 }) }),
+          ),
+          { maxLength: 120 },
+        ),
+        fc.constantFrom<number[]>([], [4], [2, 6]),
+        (ops, preferredBatchSizes) => {
+          const p = policy({ preferredBatchSizes, maxQueueSize: 1000 });
+          const q = new BatchQueue<Item>(p);
+          let model: Item[] = [];
+          let now = 0;
+          const ordered = () => [...model].sort((a, b) => a.level - b.level || a.id - b.id);
+          const earliest = () =>
+            model.reduce<number | undefined>(
+              (m, i) =>
+                i.deadlineMs === undefined ? m : m === undefined ? i.deadlineMs : Math.min(m, i.deadlineMs),
+              undefined,
+            );
+          for (const o of ops) {
+            if (o.op === "push") {
+              const it = item({
+                rows: o.rows,
+                level: o.level,
+                enqueuedAt: now,
+                deadlineMs: o.deadline,
+                shapeKey: o.shape,
+              });
+              q.push(it);
+              model.push(it);
+            } else if (o.op === "remove" && model.length > 0) {
+              const it = model[o.pick % model.length]!;
+              expect(q.remove(it)).toBe(true);
+              model = model.filter((x) => x !== it);
+            } else if (o.op === "expire") {
+              const want = ordered().filter((i) => i.deadlineMs !== undefined && i.deadlineMs <= now);
+              expect(new Set(q.takeExpired(now))).toEqual(new Set(want));
+              model = model.filter((i) => !want.includes(i));
+            } else if (o.op === "decide") {
+              const d = q.decide(now, o.flush);
+              const all = ordered();
+              if (all.length === 0) expect(d).toEqual({ kind: "idle" });
+              else {
+                const head = all[0]!;
+                const batch: Item[] = [];
+                let rows = 0;
+                let full = false;
+                let preferredEnd = 0;
+                for (const i of all) {
+                  if (i.shapeKey !== head.shapeKey) continue;
+                  if (rows + i.rows > p.maxBatchSize) {
+                    full = true;
+                    break;
+                  }
+                  batch.push(i);
+                  rows += i.rows;
+                  if (preferredBatchSizes.includes(rows)) preferredEnd = batch.length;
+                }
+                const due = Math.min(...all.map((i) => i.enqueuedAt)) + p.maxQueueDelayMs;
+                const want =
+                  full || rows === p.maxBatchSize
+                    ? batch
+                    : preferredEnd > 0
+                      ? batch.slice(0, preferredEnd)
+                      : o.flush || due <= now
+                        ? batch
+                        : undefined;
+                if (want === undefined) expect(d).toEqual({ kind: "wait", untilMs: due });
+                else {
+                  expect(d).toEqual({ kind: "run", batch: want });
+                  model = model.filter((i) => !want.includes(i));
+                }
+              }
+            } else if (o.op === "tick") now += o.by;
+            expect(q.size).toBe(model.length);
+            expect(q.nextDeadline()).toBe(earliest());
+          }
+        },
+      ),
+      { numRuns: 300, seed: 20261206 },
+    );
   });
 });

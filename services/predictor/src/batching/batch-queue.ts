@@ -42,6 +42,12 @@ export class BatchQueue<T extends QueueItem> {
   readonly #policy: BatchPolicy;
   readonly #levels: T[][];
   #size = 0;
+  /**
+   * The earliest deadline queued (undefined: none), or null when items left
+   * and it must be found again. The batcher asks on every request it queues,
+   * and a scan of the queue each time made queueing a batch quadratic.
+   */
+  #earliest: number | undefined | null = undefined;
 
   constructor(policy: BatchPolicy) {
     this.#policy = policy;
@@ -59,6 +65,9 @@ export class BatchQueue<T extends QueueItem> {
     const level = this.#levels[Math.min(Math.max(item.level, 0), this.#levels.length - 1)]!;
     level.push(item);
     this.#size++;
+    if (this.#earliest !== null && item.deadlineMs !== undefined)
+      this.#earliest =
+        this.#earliest === undefined ? item.deadlineMs : Math.min(this.#earliest, item.deadlineMs);
   }
 
   /** Takes an item out (a cancelled request); false when it is no longer queued. */
@@ -68,6 +77,7 @@ export class BatchQueue<T extends QueueItem> {
       if (i >= 0) {
         level.splice(i, 1);
         this.#size--;
+        this.#earliest = null;
         return true;
       }
     }
@@ -77,7 +87,8 @@ export class BatchQueue<T extends QueueItem> {
   /** Removes and returns the items whose deadline has passed. */
   takeExpired(now: number): T[] {
     const expired: T[] = [];
-    if (this.#size === 0) return expired;
+    const earliest = this.nextDeadline();
+    if (earliest === undefined || earliest > now) return expired;
     for (const [l, level] of this.#levels.entries()) {
       if (!level.some((item) => item.deadlineMs !== undefined && item.deadlineMs <= now)) continue;
       const keep: T[] = [];
@@ -86,16 +97,19 @@ export class BatchQueue<T extends QueueItem> {
       this.#levels[l] = keep;
     }
     this.#size -= expired.length;
+    this.#earliest = null;
     return expired;
   }
 
   /** The earliest deadline among queued items, for the wake-up timer. */
   nextDeadline(): number | undefined {
+    if (this.#earliest !== null) return this.#earliest;
     let next: number | undefined;
     for (const level of this.#levels)
       for (const item of level)
         if (item.deadlineMs !== undefined && (next === undefined || item.deadlineMs < next))
           next = item.deadlineMs;
+    this.#earliest = next;
     return next;
   }
 
@@ -105,24 +119,26 @@ export class BatchQueue<T extends QueueItem> {
    */
   decide(now: number, flush = false): Decision<T> {
     if (this.#size === 0) return { kind: "idle" };
-    const ordered = this.#levels.flat();
-    const head = ordered[0]!;
+    // The levels in order, walked in place: decide runs on every request queued while an
+    // instance is free, and a flattened copy of the queue each time was most of its cost.
+    const head = this.#levels.find((level) => level.length > 0)![0]!;
     if (!this.#policy.dynamicBatching) return this.#take([head]);
 
     const batch: T[] = [];
     let rows = 0;
     let full = false;
     let preferredEnd = 0;
-    for (const item of ordered) {
-      if (item.shapeKey !== head.shapeKey) continue;
-      if (rows + item.rows > this.#policy.maxBatchSize) {
-        full = true;
-        break;
+    walk: for (const level of this.#levels)
+      for (const item of level) {
+        if (item.shapeKey !== head.shapeKey) continue;
+        if (rows + item.rows > this.#policy.maxBatchSize) {
+          full = true;
+          break walk;
+        }
+        batch.push(item);
+        rows += item.rows;
+        if (this.#policy.preferredBatchSizes.includes(rows)) preferredEnd = batch.length;
       }
-      batch.push(item);
-      rows += item.rows;
-      if (this.#policy.preferredBatchSizes.includes(rows)) preferredEnd = batch.length;
-    }
     if (full || rows === this.#policy.maxBatchSize) return this.#take(batch);
     if (preferredEnd > 0) return this.#take(batch.slice(0, preferredEnd));
 
@@ -139,6 +155,7 @@ export class BatchQueue<T extends QueueItem> {
     const all = this.#levels.flat();
     for (const level of this.#levels) level.length = 0;
     this.#size = 0;
+    this.#earliest = undefined;
     return all;
   }
 
@@ -148,6 +165,7 @@ export class BatchQueue<T extends QueueItem> {
       if (level.some((item) => taken.has(item))) this.#levels[l] = level.filter((item) => !taken.has(item));
     }
     this.#size -= batch.length;
+    this.#earliest = null;
     return { kind: "run", batch };
   }
 }

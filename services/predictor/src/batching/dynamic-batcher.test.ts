@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import {
   isCancelled,
   isDeadlineExceeded,
@@ -8,7 +9,12 @@ import {
 import { describe, expect, it } from "vitest";
 import type { HostTensor } from "../tensors/datatypes.js";
 import type { BatchPolicy } from "./batch-queue.js";
-import { type BatchRunner, DynamicBatcher, type SubmitOptions } from "./dynamic-batcher.js";
+import {
+  type BatchRunner,
+  type Cancellation,
+  DynamicBatcher,
+  type SubmitOptions,
+} from "./dynamic-batcher.js";
 
 const policy = (p?: Partial<BatchPolicy>): BatchPolicy => ({
   maxBatchSize: 16,
@@ -51,8 +57,19 @@ function recordingRunner(): { runner: BatchRunner; batches: number[][]; gate: ()
 const opts = (o?: Partial<SubmitOptions>): SubmitOptions => ({
   level: 1,
   deadlineMs: undefined,
-  signal: undefined,
+  cancellation: undefined,
   ...o,
+});
+/** A Cancellation driven by an AbortController, as a test's stand-in for a call's onCancel. */
+const cancelledBy = (signal: AbortSignal): Cancellation => ({
+  onCancel(listener) {
+    if (signal.aborted) {
+      listener();
+      return () => {};
+    }
+    signal.addEventListener("abort", listener, { once: true });
+    return () => signal.removeEventListener("abort", listener);
+  },
 });
 const values = (t: HostTensor | undefined) => Array.from(t!.data as Float32Array);
 
@@ -146,13 +163,18 @@ describe("DynamicBatcher", () => {
     const b = new DynamicBatcher(policy({ maxQueueDelayMs: 20 }), [rec.runner]);
     const controller = new AbortController();
     const a = b.submit(rows(1), opts());
-    const cancelled = b.submit(rows(2), opts({ signal: controller.signal }));
+    const cancelled = b.submit(rows(2), opts({ cancellation: cancelledBy(controller.signal) }));
     const c = b.submit(rows(3), opts());
     controller.abort();
+    // Cancelled before it is queued: never queued, never run.
+    const early = b.submit(rows(4), opts({ cancellation: cancelledBy(controller.signal) }));
     expect(isCancelled(await rejection(cancelled))).toBe(true);
+    expect(isCancelled(await rejection(early))).toBe(true);
     expect(values((await a).outputs[0])).toEqual([2, 20]);
     expect(values((await c).outputs[0])).toEqual([6, 60]);
     expect(rec.batches).toEqual([[1, 3]]);
+    // Each listener was taken back when its request left the queue.
+    expect(EventEmitter.getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 
   it("runs batches on every instance in parallel", async () => {

@@ -17,8 +17,13 @@ export interface SubmitOptions {
   level: number;
   /** Absolute time (ms, by the batcher's clock) after which a still-queued request fails. */
   deadlineMs: number | undefined;
-  /** Aborts when the client cancels: a queued request leaves the queue. */
-  signal: AbortSignal | undefined;
+  /** Told when the client cancels (CallContext.onCancel): a queued request leaves the queue. */
+  cancellation: Cancellation | undefined;
+}
+
+/** How a request learns that its client gave up: a listener, and a function that takes it back. */
+export interface Cancellation {
+  onCancel(listener: () => void): () => void;
 }
 
 export interface InferOutcome {
@@ -86,8 +91,6 @@ export class DynamicBatcher {
           `request has ${rows} rows; the model's max_batch_size is ${this.#policy.maxBatchSize}`,
         ),
       );
-    if (options.signal?.aborted)
-      return Promise.reject(new CancelledError("request cancelled before it was queued"));
     return new Promise<InferOutcome>((resolve, reject) => {
       const item: Pending = {
         rows,
@@ -101,15 +104,12 @@ export class DynamicBatcher {
         detach: () => {},
       };
       this.#queue.push(item);
-      const signal = options.signal;
-      if (signal !== undefined) {
-        const onAbort = () => {
+      // A request already cancelled leaves at once: the listener runs as it is added.
+      item.detach =
+        options.cancellation?.onCancel(() => {
           if (this.#queue.remove(item))
             reject(new CancelledError("request cancelled by the client while queued"));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        item.detach = () => signal.removeEventListener("abort", onAbort);
-      }
+        }) ?? item.detach;
       this.#pump();
     });
   }

@@ -1,6 +1,6 @@
 import type { inference } from "@prescient/contracts";
 import { InvalidArgumentError } from "@prescient/core";
-import type { SubmitOptions } from "../batching/dynamic-batcher.js";
+import type { Cancellation, SubmitOptions } from "../batching/dynamic-batcher.js";
 import type { ModelConfig } from "../repository/model-config.js";
 
 /**
@@ -15,7 +15,7 @@ import type { ModelConfig } from "../repository/model-config.js";
 export function scheduleOf(
   request: inference.ModelInferRequest,
   config: ModelConfig,
-  call: { deadlineMs: number | undefined; signal: AbortSignal | undefined },
+  call: { deadlineMs: number | undefined } & Cancellation,
   now: number,
 ): SubmitOptions {
   const priority = integerParameter(request, "priority");
@@ -40,7 +40,7 @@ export function scheduleOf(
       : own === undefined
         ? call.deadlineMs
         : Math.min(own, call.deadlineMs);
-  return { level: level - 1, deadlineMs, signal: call.signal };
+  return { level: level - 1, deadlineMs, cancellation: call };
 }
 
 function integerParameter(request: inference.ModelInferRequest, name: string): number | undefined {
