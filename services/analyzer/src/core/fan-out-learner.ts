@@ -169,11 +169,12 @@ export class FanOutLearner {
    * A user's act (a read, or an action): an event about no entity, counted
    * and awaiting their next reads as observeEvent would. Answers the act's
    * rule (its targets as `rules` lists them, in a list this learner reuses:
-   * read it before calling the learner again), or undefined when the same act of theirs already
-   * awaits reads from less than `minDelayMs` before: that one predicted the
-   * reads this one would, so a user reading many times a second is not
-   * predicted for again on every read. One lookup of the user's awaiting
-   * events and one of the act's counts: every read of a user is an act.
+   * read it before calling the learner again), or undefined when the same
+   * act of theirs already awaits reads from less than `minDelayMs` before:
+   * that one predicted the reads this one would, so a user reading many
+   * times a second is not predicted for again on every read. One lookup of
+   * the user's awaiting events and one of the act's counts: every read of a
+   * user is an act.
    */
   observeAct(tenant: string, act: string, userId: string, time: number): readonly RankedTarget[] | undefined {
     const stats = this.#counted(tenant, act, time);
