@@ -1,8 +1,8 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { waitForServing } from "@prescient/kit";
-import { freePort, inCi } from "@prescient/kit/testing";
+import { freePort, inCi, systemTool } from "@prescient/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -14,8 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const python = process.env.PRESCIENT_TEST_PYTHON ?? "/usr/bin/python3";
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const cli = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
-const hasGrpc = spawnSync(python, ["-c", "import grpc, google.protobuf"]).status === 0;
-const missing = `${python} lacks grpc (apt-get install -y python3-grpcio python3-grpc-tools)`;
+const pythonGrpc = systemTool(
+  python,
+  "apt-get install python3-grpcio python3-grpc-tools",
+  ["-c", "import grpc, google.protobuf"],
+  `gRPC in ${python}`,
+);
 
 /** The live tests in clients/python/tests/test_live.py; each must run and pass, not skip. */
 const liveTests = [
@@ -59,18 +63,7 @@ function runPython(args: string[], env: Record<string, string> = {}): Promise<Ru
   });
 }
 
-// Without Python gRPC, one test says so: skipped on a workstation, failed in CI, where a suite
-// that silently stops running protects nothing.
-if (!hasGrpc) {
-  if (!inCi) console.warn(`skipping the Python client tests: ${missing}`);
-  describe("the Python client without Python gRPC", () => {
-    it.skipIf(!inCi)(`Python gRPC: ${missing}`, () => {
-      throw new Error(`CI is set and ${missing}`);
-    });
-  });
-}
-
-describe.runIf(hasGrpc)("the Python client against prescient up", () => {
+describe.runIf(pythonGrpc.runTests)("the Python client against prescient up", () => {
   let mesh: ChildProcess | undefined;
   let addr = "";
   let meshOutput = "";

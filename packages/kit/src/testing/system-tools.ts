@@ -16,7 +16,8 @@ export interface SystemTool {
 const notified = new Set<string>();
 
 /**
- * Probes `command` (run with `probeArgs`, which must exit 0). The README
+ * Probes `command` (run with `probeArgs`, which must exit 0; `what` names it
+ * in messages, by default "the <command> command"). The README
  * promises that `npm test` passes with redis-server alone: tests that need
  * another tool (zstd, promtool, a Prometheus) skip without it, with one line
  * on stderr saying so. In CI they run anyway and fail, since `.ci/run`
@@ -27,16 +28,17 @@ export function systemTool(
   command: string,
   install: string,
   probeArgs: readonly string[] = ["--version"],
+  what = `the ${command} command`,
 ): SystemTool {
   const probe = spawnSync(command, probeArgs, { stdio: "ignore", timeout: 10_000 });
   const available = probe.error === undefined && probe.status === 0;
-  const missing = `the ${command} command is not available (${install})`;
-  if (!available && !notified.has(command)) {
-    notified.add(command);
+  const missing = `${what} is not available (${install})`;
+  if (!available && !notified.has(what)) {
+    notified.add(what);
     process.stderr.write(
       inCi
-        ? `CI is set, so the tests that need ${command} run and fail: ${missing}\n`
-        : `skipping the tests that need ${command}: ${missing}\n`,
+        ? `CI is set, so the tests that need ${what} run and fail: ${missing}\n`
+        : `skipping the tests that need ${what}: ${missing}\n`,
     );
   }
   return { available, runTests: available || inCi, missing };

@@ -1,9 +1,10 @@
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { systemTool } from "@prescient/kit/testing";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shippedModelsPath } from "../predictor.js";
@@ -15,7 +16,12 @@ import { startTestPredictor, type TestPredictor } from "../predictor.test-util.j
  * grpc_tools, calling ModelMetadata and ModelInfer (raw and typed).
  */
 const python = "/usr/bin/python3";
-const hasGrpc = spawnSync(python, ["-c", "import grpc, grpc_tools.protoc"]).status === 0;
+const pythonGrpc = systemTool(
+  python,
+  "apt-get install python3-grpcio python3-grpc-tools",
+  ["-c", "import grpc, grpc_tools.protoc"],
+  "Debian's Python gRPC",
+);
 const protoDir = fileURLToPath(new URL("../../../../proto", import.meta.url));
 
 const client = `
@@ -47,7 +53,7 @@ print(json.dumps({
 }))
 `;
 
-describe.skipIf(!hasGrpc)("Python OIP client (generated from grpc_service.proto)", () => {
+describe.runIf(pythonGrpc.runTests)("Python OIP client (generated from grpc_service.proto)", () => {
   let p: TestPredictor;
   let dir: string;
   beforeAll(async () => {
@@ -116,8 +122,3 @@ describe.skipIf(!hasGrpc)("Python OIP client (generated from grpc_service.proto)
     expect(want[0]!).toBeGreaterThan(want[1]!);
   });
 });
-
-if (!hasGrpc)
-  console.warn(
-    `skipping the Python OIP client test: ${python} lacks grpc (apt-get install -y python3-grpcio python3-grpc-tools)`,
-  );
