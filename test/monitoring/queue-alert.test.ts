@@ -23,28 +23,6 @@ let mesh: MeshUp;
 let prometheus: PrometheusServer;
 let executor: executorV1.ExecutorServiceClient;
 
-beforeAll(async () => {
-  if (!prometheusTool.runTests) return;
-  mesh = await startMeshUp();
-  const groups = ruleGroups().map((g) => ({
-    ...g,
-    rules: g.rules.map((r) => (isAlert(r) && r.alert === alert ? { ...r, for: "2s" } : r)),
-  }));
-  prometheus = await startPrometheus({
-    target: mesh.metricsTarget,
-    // What the PodMonitor's scrape gives every series in a cluster.
-    labels: { namespace: "prescient", service: "up" },
-    groups,
-  });
-  executor = new executorV1.ExecutorServiceClient(mesh.addr, credentials.createInsecure());
-}, 120_000);
-
-afterAll(async () => {
-  executor?.close();
-  await prometheus?.stop();
-  await mesh?.stop();
-});
-
 const firing = async (): Promise<Record<string, string>[]> =>
   (await prometheus.query(`ALERTS{alertname="${alert}", alertstate="firing"}`)).map((s) => s.metric);
 
@@ -61,6 +39,27 @@ function tasks(n: number): executorV1.TaskSpec[] {
 describe.runIf(prometheusTool.runTests)(
   "a real Prometheus with the shipped rules, scraping prescient up",
   () => {
+    beforeAll(async () => {
+      mesh = await startMeshUp();
+      const groups = ruleGroups().map((g) => ({
+        ...g,
+        rules: g.rules.map((r) => (isAlert(r) && r.alert === alert ? { ...r, for: "2s" } : r)),
+      }));
+      prometheus = await startPrometheus({
+        target: mesh.metricsTarget,
+        // What the PodMonitor's scrape gives every series in a cluster.
+        labels: { namespace: "prescient", service: "up" },
+        groups,
+      });
+      executor = new executorV1.ExecutorServiceClient(mesh.addr, credentials.createInsecure());
+    }, 120_000);
+
+    afterAll(async () => {
+      executor?.close();
+      await prometheus?.stop();
+      await mesh?.stop();
+    });
+
     it("evaluates every rule without error on the mesh's metrics, and the queue alert is quiet", async () => {
       await waitUntil(
         async () => (await prometheus.query("prescient_executor_queue_depth")).length > 0,

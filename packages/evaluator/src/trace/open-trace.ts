@@ -49,12 +49,16 @@ const defaults: OpenTraceOptions = {
   blockPageBytes: 1024 * 1024,
 };
 
-async function firstLine(path: string): Promise<string> {
+/** NOT_FOUND, naming the trace, when it cannot be read. */
+async function readable(path: string): Promise<void> {
   try {
     await access(path);
   } catch (e) {
     throw new NotFoundError(`cannot open trace ${path}: ${(e as Error).message}`);
   }
+}
+
+async function firstLine(path: string): Promise<string> {
   // The first chunk of lines is enough (and for a compressed trace, all that is decompressed).
   for await (const lines of readLineChunks(path)) return lines[0] ?? "";
   return "";
@@ -148,12 +152,9 @@ const wholeSeconds: ReadonlySet<string> = new Set([
  */
 export async function openTrace(path: string, options?: Partial<OpenTraceOptions>): Promise<TraceSource> {
   const o = { ...defaults, ...options };
-  if (o.format === "oracle-general" || (o.format === "auto" && isOracleGeneralPath(path))) {
-    await access(path).catch((e: Error) => {
-      throw new NotFoundError(`cannot open trace ${path}: ${e.message}`);
-    });
+  await readable(path);
+  if (o.format === "oracle-general" || (o.format === "auto" && isOracleGeneralPath(path)))
     return new OracleGeneralSource(path, { skipBad: o.skipBad });
-  }
   const line = await firstLine(path);
   const format = o.format === "auto" ? detectFormat(line) : o.format;
   const resolutionMs = wholeSeconds.has(format) ? 1000 : 0;
