@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { TriggerRule } from "./config.js";
 import { harness } from "./fakes.test-util.js";
+import { planFanOut } from "./fan-out.js";
 
 const video = {
   type: "video_uploaded",
@@ -124,5 +126,54 @@ rules:
     await expect(h.core.triggerMany([video, { ...video, tenant: "" }])).rejects.toThrow(/events\[1\].tenant/);
     await expect(h.core.triggerMany([])).rejects.toThrow(/events is empty/);
     expect(h.executor.tasks).toHaveLength(0);
+  });
+});
+
+describe("planFanOut", () => {
+  const rule = (targets: TriggerRule["targets"]): TriggerRule => ({
+    event: "e",
+    targets,
+    predictNextActions: false,
+    predictNextKeys: false,
+    skipFresh: true,
+    description: "",
+  });
+  const login = { ...video, type: "e", entityId: "", userId: "u1" };
+
+  it("drops a target that keys the same entity twice, and puts the features on the entity's first task only", () => {
+    const tasks = planFanOut(
+      login,
+      rule([
+        { taskType: "dashboard", priority: 5, keyBy: "entity" },
+        { taskType: "dashboard", priority: 9, keyBy: "user" },
+        { taskType: "campaign_analytics", priority: 5, keyBy: "user", probability: 0.4 },
+      ]),
+    );
+    expect(tasks.map((t) => [t.key, t.priority, t.probability])).toEqual([
+      ["acme/dashboard/u1", 5, undefined],
+      ["acme/campaign_analytics/u1", 5, 0.4],
+    ]);
+    expect(tasks.map((t) => t.features)).toEqual([video.features, undefined]);
+  });
+
+  it("drops duplicates among many related entities too, in first-seen order, and checks their ids", () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `c${i % 30}`);
+    const tasks = planFanOut(
+      login,
+      rule([
+        { taskType: "dashboard", priority: 5, keyBy: "user" },
+        { taskType: "campaign_analytics", priority: 5, keyBy: "related" },
+      ]),
+      new Map([["campaign_analytics", ids]]),
+    );
+    expect(tasks.map((t) => t.entityId)).toEqual(["u1", ...Array.from({ length: 30 }, (_, i) => `c${i}`)]);
+    // The analyzer's ids are not trusted as the event's are: a bad one is named.
+    expect(() =>
+      planFanOut(
+        login,
+        rule([{ taskType: "campaign_analytics", priority: 5, keyBy: "related" }]),
+        new Map([["campaign_analytics", ["x".repeat(600)]]]),
+      ),
+    ).toThrow(/entity_id is 600 bytes/);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  canonicalKey,
   eventTypeProblem,
   formatKey,
   InvalidArgumentError,
@@ -75,23 +76,35 @@ export function subjectOf(event: TriggerEvent, keyBy: KeyBy): string {
  * target, one per related entity (`related`: task type → entity ids),
  * duplicates dropped. Learned targets carry their probability, which makes
  * them background work that the budget admits by expected value.
+ *
+ * The event's own ids were checked by validateEvent and the rule's task types
+ * when the rule was taken in, so their keys are rendered without checking
+ * again; related ids come from the analyzer and are checked here.
  */
 export function planFanOut(
   event: TriggerEvent,
   rule: TriggerRule,
-  related: ReadonlyMap<string, readonly string[]> = new Map(),
+  related: ReadonlyMap<string, readonly string[]> = noRelated,
 ): PlannedTask[] {
   const tasks: PlannedTask[] = [];
-  const seen = new Set<string>();
-  const featuresSent = new Set<string>();
+  // Most rules fan out to a handful of tasks: a scan of those beats a Set per event.
+  let seen: Set<string> | undefined;
+  // Features describe the event's own entity, and ride on its first task only.
+  const own = event.entityId || event.userId;
+  let featuresSent = !hasFeatures(event.features);
   for (const target of rule.targets) {
-    const subjects =
-      target.keyBy === "related" ? (related.get(target.taskType) ?? []) : [subjectOf(event, target.keyBy)];
-    for (const entityId of subjects) {
+    const subjects = target.keyBy === "related" ? (related.get(target.taskType) ?? []) : undefined;
+    const count = subjects === undefined ? 1 : subjects.length;
+    for (let s = 0; s < count; s++) {
+      const entityId = subjects === undefined ? subjectOf(event, target.keyBy) : subjects[s]!;
       if (entityId === "") continue;
-      const key = formatKey({ tenant: event.tenant, taskType: target.taskType, entityId });
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const key =
+        subjects === undefined
+          ? canonicalKey(event.tenant, target.taskType, entityId)
+          : formatKey({ tenant: event.tenant, taskType: target.taskType, entityId });
+      if (seen === undefined && tasks.length >= scanLimit) seen = new Set(tasks.map((t) => t.key));
+      if (seen !== undefined ? seen.has(key) : tasks.some((t) => t.key === key)) continue;
+      seen?.add(key);
       const task: PlannedTask = {
         key,
         tenant: event.tenant,
@@ -99,22 +112,21 @@ export function planFanOut(
         entityId,
         priority: target.priority,
         reason: "trigger",
-        ...(target.probability !== undefined ? { probability: target.probability } : {}),
       };
-      // The event's features describe its entity; a user-keyed target gets them only when that is the entity.
-      if (
-        hasFeatures(event.features) &&
-        entityId === (event.entityId || event.userId) &&
-        !featuresSent.has(entityId)
-      ) {
+      if (target.probability !== undefined) task.probability = target.probability;
+      if (!featuresSent && entityId === own) {
         task.features = event.features;
-        featuresSent.add(entityId);
+        featuresSent = true;
       }
       tasks.push(task);
     }
   }
   return tasks;
 }
+
+const noRelated: ReadonlyMap<string, readonly string[]> = new Map();
+/** Fan-outs up to this many tasks find duplicates by a scan; longer ones (related targets) by a Set. */
+const scanLimit = 16;
 
 function hasFeatures(f: Features): boolean {
   for (const _ in f) return true;

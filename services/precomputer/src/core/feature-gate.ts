@@ -34,26 +34,44 @@ export class FeatureGate {
     const stored = this.deps.featuresStored;
     if (stored === undefined) return lacking;
     const types = this.deps.taskTypes;
-    const withFeatures = new Set(carried.map(entityOf));
-    for (const t of tasks) if (t.features !== undefined) withFeatures.add(entityOf(t));
-    const asked = new Map<string, number>();
+    const withFeatures = new EntityMap<true>();
+    for (const c of carried) withFeatures.set(c, true);
+    for (const t of tasks) if (t.features !== undefined) withFeatures.set(t, true);
+    const asked = new EntityMap<number>();
     const refs: EntityRef[] = [];
-    const needy: Array<{ task: PlannedTask; entity: string }> = [];
+    const needy: Array<{ task: PlannedTask; at: number }> = [];
     for (const t of tasks) {
       if (!types.has(t.taskType) || types.get(t.taskType).kind !== "onnx") continue;
-      const entity = entityOf(t);
-      if (withFeatures.has(entity)) continue;
-      needy.push({ task: t, entity });
-      if (!asked.has(entity)) {
-        asked.set(entity, refs.length);
+      if (withFeatures.get(t) !== undefined) continue;
+      let at = asked.get(t);
+      if (at === undefined) {
+        at = refs.length;
+        asked.set(t, at);
         refs.push({ tenant: t.tenant, entityId: t.entityId });
       }
+      needy.push({ task: t, at });
     }
     if (refs.length === 0) return lacking;
     const known = await stored(refs);
-    for (const { task, entity } of needy) if (known[asked.get(entity)!] !== true) lacking.add(task);
+    for (const { task, at } of needy) if (known[at] !== true) lacking.add(task);
     return lacking;
   }
 }
 
-const entityOf = (e: EntityRef): string => `${e.tenant}\u0000${e.entityId}`;
+/**
+ * Values by entity, a map per tenant: a joined tenant-and-id string per task
+ * (hashed afresh each time) cost more than the rest of the check.
+ */
+class EntityMap<V> {
+  readonly #byTenant = new Map<string, Map<string, V>>();
+
+  get(e: EntityRef): V | undefined {
+    return this.#byTenant.get(e.tenant)?.get(e.entityId);
+  }
+
+  set(e: EntityRef, value: V): void {
+    let ids = this.#byTenant.get(e.tenant);
+    if (ids === undefined) this.#byTenant.set(e.tenant, (ids = new Map()));
+    ids.set(e.entityId, value);
+  }
+}

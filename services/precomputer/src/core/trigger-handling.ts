@@ -98,31 +98,36 @@ export class TriggerHandler {
       );
 
     // Fresh results are skipped (the rule allows it); the skipped task types are reported per event.
-    const checkable = perEvent.flatMap((tasks, i) => (rules[i]?.skipFresh ? tasks : []));
-    const fresh = await this.freshness.freshKeys(
-      checkable.map((t) => t.key),
-      0,
-    );
+    const checkable: string[] = [];
+    perEvent.forEach((tasks, i) => {
+      if (rules[i]?.skipFresh) for (const t of tasks) checkable.push(t.key);
+    });
+    const fresh = await this.freshness.freshKeys(checkable, 0);
     const skippedFresh: string[][] = perEvent.map(() => []);
     const upserts: FeatureUpsert[] = [];
-    const kept = perEvent.map((tasks, i) =>
-      tasks.filter((t) => {
-        if (!fresh.has(t.key)) return true;
-        if (t.features !== undefined) {
-          if (this.deps.upsertFeatures === undefined) return true; // keeps the features: see PrecomputerDeps.upsertFeatures
-          upserts.push({ tenant: t.tenant, entityId: t.entityId, features: t.features });
-        }
-        skippedFresh[i]?.push(t.taskType);
-        return false;
-      }),
-    );
+    // Nothing fresh is the usual case for new entities' events: no filtering then.
+    const kept =
+      fresh.size === 0
+        ? perEvent
+        : perEvent.map((tasks, i) =>
+            tasks.filter((t) => {
+              if (!fresh.has(t.key)) return true;
+              if (t.features !== undefined) {
+                if (this.deps.upsertFeatures === undefined) return true; // keeps the features: see PrecomputerDeps.upsertFeatures
+                upserts.push({ tenant: t.tenant, entityId: t.entityId, features: t.features });
+              }
+              skippedFresh[i]?.push(t.taskType);
+              return false;
+            }),
+          );
     this.counters.skipped(
       skipReasons.fresh,
       skippedFresh.reduce((n, s) => n + s.length, 0),
     );
 
     // Model tasks whose entity has no features would only be dead-lettered: one question for the whole call.
-    const lacking = await this.#lackingFeatures(kept.flat(), upserts);
+    const keptAll = joined(kept);
+    const lacking = await this.#lackingFeatures(keptAll, upserts);
     const skippedNoFeatures: string[][] = kept.map(() => []);
     const planned =
       lacking.size === 0
@@ -136,7 +141,7 @@ export class TriggerHandler {
           );
     this.counters.skipped(skipReasons.noFeatures, lacking.size);
 
-    const ids = await this.enqueuer.enqueue(planned.flat(), upserts);
+    const ids = await this.enqueuer.enqueue(planned === kept ? keptAll : joined(planned), upserts);
     // Tasks without an id were deferred by the budget (predicted work only).
     return planned.map((tasks, i) => ({
       queued: groupIds(tasks, ids),
@@ -187,4 +192,11 @@ export class TriggerHandler {
         ),
       );
   }
+}
+
+/** The lists end to end: Array.prototype.flat is generic and, on 600 tasks a call, several times slower. */
+function joined<T>(lists: readonly (readonly T[])[]): T[] {
+  const out: T[] = [];
+  for (const list of lists) for (const x of list) out.push(x);
+  return out;
 }
