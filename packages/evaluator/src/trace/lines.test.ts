@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { LineSplitter, readLineChunks, readLines } from "./lines.js";
+import { LineSplitter, maxTraceLineChars, readLineChunks, readLines } from "./lines.js";
+import { openTrace } from "./open-trace.js";
+import { isTraceFormatError } from "./trace-error.js";
 
 /** The lines Node's readline gives for text arriving in these chunks (what the reader replaced). */
 async function readlineLines(chunks: string[]): Promise<string[]> {
@@ -67,5 +69,31 @@ describe("line splitting", () => {
       expect(number).toBe(++n);
     }
     expect(n).toBe(lines.length);
+  });
+
+  it("stops at a line longer than the bound, naming it, whether or not it has ended", () => {
+    const split = (chunks: string[]) => () => {
+      const s = new LineSplitter("t.csv", 6);
+      for (const c of chunks) s.push(c);
+      return s.end();
+    };
+    expect(split(["abcdef\n", "ghijkl"])()).toBe("ghijkl");
+    expect(split(["abc", "def", "g\n"])).toThrow(/^t\.csv:1: line longer than 6 characters/);
+    expect(split(["ok\nabcdefg\n"])).toThrow(/^t\.csv:2: /);
+    expect(split(["ok\r\nok\nabcdefg"])).toThrow(/^t\.csv:3: /);
+    expect(split(["ok\nabc", "defg", "\n"])).toThrow(/^t\.csv:2: /);
+  });
+
+  it("rejects a file without line endings without reading it whole, when opened and when read", async () => {
+    const path = join(dir, "no-endings.csv");
+    writeFileSync(path, `ts,key,${"x".repeat(3 * maxTraceLineChars)}`);
+    const tooLong = /no-endings\.csv:1: line longer than 1,048,576 characters/;
+    const opened = await openTrace(path).catch((e: unknown) => e);
+    expect(isTraceFormatError(opened)).toBe(true);
+    expect((opened as Error).message).toMatch(tooLong);
+    const read = (async () => {
+      for await (const _ of readLines(path));
+    })();
+    await expect(read).rejects.toThrow(tooLong);
   });
 });

@@ -1,5 +1,13 @@
 import { StringDecoder } from "node:string_decoder";
 import { traceBytes } from "./trace-bytes.js";
+import { TraceFormatError } from "./trace-error.js";
+
+/**
+ * The longest line a trace may hold, in characters. Trace lines are well
+ * under a kilobyte; the bound keeps a file without line endings (a binary
+ * trace read as text, say) from being gathered whole into memory.
+ */
+export const maxTraceLineChars = 1 << 20;
 
 /**
  * Streams a text file line by line with 1-based line numbers, never holding
@@ -21,7 +29,7 @@ export async function* readLines(path: string): AsyncGenerator<{ line: string; n
 export async function* readLineChunks(path: string): AsyncGenerator<string[]> {
   // UTF-8 decoded across chunk boundaries: a character split between two chunks is kept whole.
   const text = new StringDecoder("utf8");
-  const lines = new LineSplitter();
+  const lines = new LineSplitter(path);
   for await (const chunk of traceBytes(path)) {
     const out = lines.push(text.write(chunk));
     if (out.length > 0) yield out;
@@ -32,12 +40,23 @@ export async function* readLineChunks(path: string): AsyncGenerator<string[]> {
   if (last !== undefined) yield [last];
 }
 
-/** Splits text arriving in chunks into lines (see readLineChunks). */
+/**
+ * Splits text arriving in chunks into lines (see readLineChunks). A line
+ * longer than `maxLineChars` is a TraceFormatError naming `source` and the
+ * line, raised as soon as the unfinished line passes the bound.
+ */
 export class LineSplitter {
   /** The unfinished line so far. */
   #rest = "";
   /** The text so far ended with "\r": a "\n" starting the next chunk belongs to that ending. */
   #sawReturn = false;
+  /** Lines ended so far, to name the one that is too long. */
+  #ended = 0;
+
+  constructor(
+    private readonly source = "trace",
+    private readonly maxLineChars = maxTraceLineChars,
+  ) {}
 
   push(chunk: string): string[] {
     let text = chunk;
@@ -52,16 +71,21 @@ export class LineSplitter {
       const atReturn = cr >= 0 && (nl < 0 || cr < nl);
       const end = atReturn ? cr : nl;
       const piece = text.slice(start, end);
-      out.push(found || this.#rest === "" ? piece : this.#rest + piece);
+      const line = found || this.#rest === "" ? piece : this.#rest + piece;
+      if (line.length > this.maxLineChars) this.#tooLong(this.#ended + out.length + 1);
+      out.push(line);
       found = true;
       start = atReturn && nl === cr + 1 ? nl + 1 : end + 1;
       if (nl >= 0 && nl < start) nl = text.indexOf("\n", start);
       if (cr >= 0 && cr < start) cr = text.indexOf("\r", start);
     }
+    this.#ended += out.length;
     if (!found) {
+      if (this.#rest.length + text.length > this.maxLineChars) this.#tooLong(this.#ended + 1);
       this.#rest += text;
       return out;
     }
+    if (text.length - start > this.maxLineChars) this.#tooLong(this.#ended + 1);
     this.#rest = text.slice(start);
     this.#sawReturn = text.charCodeAt(text.length - 1) === 13;
     return out;
@@ -72,6 +96,14 @@ export class LineSplitter {
     const last = this.#rest;
     this.#rest = "";
     return last.length > 0 ? last : undefined;
+  }
+
+  #tooLong(line: number): never {
+    throw new TraceFormatError(
+      this.source,
+      line,
+      `line longer than ${this.maxLineChars.toLocaleString("en-US")} characters: not a text trace? (a binary oracleGeneral trace takes --format oracle-general)`,
+    );
   }
 }
 
