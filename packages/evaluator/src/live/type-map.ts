@@ -91,8 +91,7 @@ export class MappedTraceSource implements TraceSource {
 
   /** Records the reader moved back into time order (the replay reports it). */
   get reordered(): number {
-    const inner = this.#inner as { reordered?: unknown };
-    return typeof inner.reordered === "number" ? inner.reordered : 0;
+    return this.#inner.reordered ?? 0;
   }
 
   async *records(): AsyncIterable<TraceRecord> {

@@ -170,7 +170,7 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
     trace: {
       ...summary,
       distinctKeys: classifier.keys,
-      reordered: "reordered" in source && typeof source.reordered === "number" ? source.reordered : 0,
+      reordered: source.reordered ?? 0,
     },
     settings: {
       budgetPerSecond,

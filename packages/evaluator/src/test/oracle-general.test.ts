@@ -58,6 +58,23 @@ describe("libCacheSim oracleGeneral traces", () => {
     expect(records.every((r) => r.kind === "read" && r.taskType === "object")).toBe(true);
   });
 
+  it("replays a record earlier than one before it at the later time, and counts it", async () => {
+    const path = binaryFile(
+      oracleGeneral([
+        { time: 10, id: 1n },
+        { time: 4, id: 2n },
+        { time: 12, id: 3n },
+      ]),
+      "late.oracleGeneral",
+    );
+    const source = await openTrace(path);
+    const times: number[] = [];
+    for await (const r of source.records()) times.push(r.time);
+    // The late read joins second 10, and the two are spread across it.
+    expect(times).toEqual([10_000, 10_500, 12_000]);
+    expect(source.reordered).toBe(1);
+  });
+
   it("a truncated last record is an error naming it, or skipped and counted", async () => {
     const whole = oracleGeneral([{ time: 1, id: 1n }]);
     const path = binaryFile(Buffer.concat([whole, whole.subarray(0, 10)]), "cut.oracleGeneral");

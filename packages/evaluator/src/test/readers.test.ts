@@ -57,6 +57,16 @@ describe("readers", () => {
     expect(records[2]).toMatchObject({ tenant: "default", taskType: "object", entity: "plainkey" });
   });
 
+  it("a record earlier than one before it is replayed at the later time, and counted, on every pass", async () => {
+    const source = await openTrace(traceFile("ts,key\n5,a\n3,b\n7,c\n4,d\n8,e\n"));
+    for (let pass = 0; pass < 2; pass++) {
+      const times: number[] = [];
+      for await (const r of source.records()) times.push(r.time);
+      expect(times).toEqual([5000, 5000, 7000, 7000, 8000]);
+      expect(source.reordered).toBe(2);
+    }
+  });
+
   it("plain ids and ARC lines are timed by position", async () => {
     const plain = await all(traceFile("a\nb\na\n", "txt"));
     expect(plain.records.map((r) => r.time)).toEqual([0, 1000, 2000]);

@@ -34,8 +34,7 @@ export class LineTraceSource implements TraceSource {
   readonly name: string;
   readonly format: string;
   stats: ReaderStats = emptyStats();
-  /** Records whose time was earlier than one before them; replayed at the later time. */
-  reordered = 0;
+  #order = new TimeOrder();
   readonly #path: string;
   readonly #makeParser: () => LineParser;
   readonly #skipBad: boolean;
@@ -48,6 +47,11 @@ export class LineTraceSource implements TraceSource {
     this.#makeParser = makeParser;
     this.#skipBad = options.skipBad;
     this.#resolutionMs = options.resolutionMs;
+  }
+
+  /** Records whose time was earlier than one before them; replayed at the later time. */
+  get reordered(): number {
+    return this.#order.reordered;
   }
 
   records(): AsyncGenerator<TraceRecord> {
@@ -66,9 +70,9 @@ export class LineTraceSource implements TraceSource {
   async *#rawBatches(): AsyncGenerator<TraceRecord[]> {
     const stats = emptyStats();
     this.stats = stats;
-    this.reordered = 0;
+    const order = new TimeOrder();
+    this.#order = order;
     const parser = this.#makeParser();
-    let last = Number.NEGATIVE_INFINITY;
     let position = 0;
     let number = 0;
     for await (const lines of readLineChunks(this.#path)) {
@@ -103,11 +107,7 @@ export class LineTraceSource implements TraceSource {
         if (out === undefined) continue;
         for (const r of Array.isArray(out) ? out : [out]) {
           position++;
-          // Traces are mostly in order; a slightly late record is replayed at the latest time seen.
-          if (r.time < last) {
-            this.reordered++;
-            r.time = last;
-          } else last = r.time;
+          r.time = order.at(r.time);
           stats.records++;
           batch.push(r);
         }
@@ -121,6 +121,25 @@ export class LineTraceSource implements TraceSource {
       }
       if (batch.length > 0) yield batch;
     }
+  }
+}
+
+/**
+ * Keeps a pass over a trace in time order. Traces are mostly in order; a
+ * slightly late record is replayed at the latest time seen, and counted.
+ */
+export class TimeOrder {
+  reordered = 0;
+  #last = Number.NEGATIVE_INFINITY;
+
+  /** The time to replay a record stamped `time` at. */
+  at(time: number): number {
+    if (time < this.#last) {
+      this.reordered++;
+      return this.#last;
+    }
+    this.#last = time;
+    return time;
   }
 }
 

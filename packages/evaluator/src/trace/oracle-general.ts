@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { inBatches, spreadTies } from "./line-source.js";
+import { inBatches, spreadTies, TimeOrder } from "./line-source.js";
 import { emptyStats, makeRead, type ReaderStats, type TraceRecord, type TraceSource } from "./record.js";
 import { traceBytes } from "./trace-bytes.js";
 import { TraceFormatError } from "./trace-error.js";
@@ -26,8 +26,7 @@ export class OracleGeneralSource implements TraceSource {
   readonly name: string;
   readonly format = "oracle-general";
   stats: ReaderStats = emptyStats();
-  /** Records whose time was earlier than one before them; replayed at the later time. */
-  reordered = 0;
+  #order = new TimeOrder();
   readonly #path: string;
   readonly #skipBad: boolean;
 
@@ -35,6 +34,11 @@ export class OracleGeneralSource implements TraceSource {
     this.name = path;
     this.#path = path;
     this.#skipBad = options.skipBad;
+  }
+
+  /** Records whose time was earlier than one before them; replayed at the later time. */
+  get reordered(): number {
+    return this.#order.reordered;
   }
 
   /** Whole seconds: the reads of one second are spread across it, as for CacheLib's traces. */
@@ -49,8 +53,8 @@ export class OracleGeneralSource implements TraceSource {
   async *#raw(): AsyncGenerator<TraceRecord> {
     const stats = emptyStats();
     this.stats = stats;
-    this.reordered = 0;
-    let last = Number.NEGATIVE_INFINITY;
+    const order = new TimeOrder();
+    this.#order = order;
     let rest: Buffer = Buffer.alloc(0);
     let bytes = 0;
     for await (const chunk of traceBytes(this.#path)) {
@@ -59,12 +63,8 @@ export class OracleGeneralSource implements TraceSource {
       const whole = buf.length - (buf.length % recordBytes);
       for (let at = 0; at < whole; at += recordBytes) {
         stats.lines++;
-        let time = buf.readUInt32LE(at) * 1000;
+        const time = order.at(buf.readUInt32LE(at) * 1000);
         const id = buf.readBigUInt64LE(at + 4).toString();
-        if (time < last) {
-          this.reordered++;
-          time = last;
-        } else last = time;
         stats.records++;
         yield makeRead(time, tenant, type, id, "");
       }

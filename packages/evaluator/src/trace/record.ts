@@ -58,6 +58,8 @@ export interface TraceSource {
   readonly name: string;
   readonly format: string;
   readonly stats: ReaderStats;
+  /** Records of the last pass whose time was earlier than one before them, replayed at the later time. Optional. */
+  readonly reordered?: number;
   records(): AsyncIterable<TraceRecord>;
   /**
    * The same records as `records()`, a batch at a time (each batch in order,
