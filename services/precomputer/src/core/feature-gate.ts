@@ -71,7 +71,10 @@ class EntityMap<V> {
 
   set(e: EntityRef, value: V): void {
     let ids = this.#byTenant.get(e.tenant);
-    if (ids === undefined) this.#byTenant.set(e.tenant, (ids = new Map()));
+    if (ids === undefined) {
+      ids = new Map();
+      this.#byTenant.set(e.tenant, ids);
+    }
     ids.set(e.entityId, value);
   }
 }

@@ -75,7 +75,10 @@ export class TaskEnqueuer {
       if (r === undefined) return;
       ids.set(t, r.taskId);
       let byType = counted.get(t.reason);
-      if (byType === undefined) counted.set(t.reason, (byType = new Map()));
+      if (byType === undefined) {
+        byType = new Map();
+        counted.set(t.reason, byType);
+      }
       byType.set(t.taskType, (byType.get(t.taskType) ?? 0) + 1);
     });
     for (const [reason, byType] of counted)
