@@ -50,6 +50,25 @@ describe("ReadCalibration", () => {
     expect(cal.ratio(kind, hour)).toBeCloseTo(2 / 2.8, 10);
   });
 
+  it("counts no read of a key that another source's work planned within the window first", () => {
+    const cal = new ReadCalibration({ priorWeight: 1 });
+    const made = predictions(4, 0);
+    cal.record(
+      made,
+      made.map(() => 1),
+    );
+    // k0 is then planned by a trigger; k1 by a trigger with another TTL (a different result),
+    // k2 by refresh-ahead itself: neither covers.
+    cal.cover("acme/dashboard_data/k0", hour, "trigger");
+    cal.cover("acme/dashboard_data/k1", 2 * hour, "trigger");
+    cal.cover("acme/dashboard_data/k2", hour, "refresh");
+    cal.cover("acme/dashboard_data/unknown", hour, "trigger");
+    // All four are read: k0's read is the trigger's, the other three count.
+    cal.judge(cal.due(hour), [2, 2, 2, 2], hour);
+    // (3 + 1) / (3.6 + 1).
+    expect(cal.ratio(kind, hour)).toBeCloseTo(4 / 4.6, 10);
+  });
+
   it("tells a read from a store's rounding", () => {
     const mark = 330_000.123;
     expect(rose(mark, mark + 1e-10)).toBe(false);
@@ -165,6 +184,48 @@ describe("read calibration in the precomputer", () => {
     expect(after.get("acme") ?? 0).toBe(0);
     expect(after.get("globex")).toBe(30);
     expect(h.core.counters.skippedCount("low_value")).toBeGreaterThanOrEqual(30);
+  });
+
+  it("stops refreshing keys whose reads a trigger's fan-out serves first, and keeps those it does not", async () => {
+    const analyzer = new MarkingAnalyzer();
+    const clock = new ManualClock(Date.parse("2024-05-01T12:00:00Z"));
+    const h = harness({ deps: { analyzer, clock } });
+    const ttl = 6 * hour; // ctr_prediction
+    for (const tenant of ["acme", "globex"]) hotCtrKeys(analyzer, tenant);
+    const refreshed = async (): Promise<Map<string, number>> => {
+      const before = h.executor.tasks.length;
+      await h.core.tick("refresh_ahead");
+      const byTenant = new Map<string, number>();
+      for (const t of h.executor.tasks.slice(before))
+        if (t.reason === "refresh") byTenant.set(t.tenant, (byTenant.get(t.tenant) ?? 0) + 1);
+      return byTenant;
+    };
+    expect(await refreshed()).toEqual(
+      new Map([
+        ["acme", 30],
+        ["globex", 30],
+      ]),
+    );
+    // Every key of both tenants is read; each of acme's reads follows a video_uploaded of its
+    // entity, whose configured fan-out computes ctr_prediction for it.
+    clock.set(clock.now() + 60_000);
+    await h.core.triggerMany(
+      Array.from({ length: 30 }, (_, i) => ({
+        type: "video_uploaded",
+        tenant: "acme",
+        entityId: `ad-${i}`,
+        userId: "",
+        features: { duration_s: 30 },
+        attributes: {},
+      })),
+    );
+    for (const tenant of ["acme", "globex"])
+      for (let i = 0; i < 30; i++) analyzer.read(`${tenant}/ctr_prediction/ad-${i}`);
+    clock.set(clock.now() + ttl);
+    // acme's refreshes served no read the trigger did not: (0 + 5) / (30 + 5) of the raw estimate.
+    const after = await refreshed();
+    expect(after.get("acme") ?? 0).toBe(0);
+    expect(after.get("globex")).toBe(30);
   });
 
   it("asks for the marks of new and due predictions only, not of keys proposed again while pending", async () => {

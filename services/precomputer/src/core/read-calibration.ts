@@ -14,7 +14,13 @@
  * later by the analyzer's read marks (a number per key that grows with every
  * recorded read and never otherwise), whether or not the task was admitted:
  * a read is logged hit or miss, so the outcome does not depend on the
- * compute. Per tenant, task type, reason and band of p, the evidence is
+ * compute. A read counts only where the source alone would have served
+ * it: when another source's work (a trigger's fan-out, enqueued or found
+ * fresh) plans the key within the window first, the prediction is
+ * covered, and a later read counts as none, since that work would have
+ * served it anyway. What a source is worth is the reads nothing else
+ * serves: a refresh of keys that every read's own event computes is
+ * waste, however often they are read. Per tenant, task type, reason and band of p, the evidence is
  * Σ outcomes (realized) against Σ p (predicted), decayed by `halfLifeMs`; a
  * probability is scaled by (realized + prior) / (predicted + prior), a
  * Beta-like prior at ratio 1, so a new group starts at the raw estimate and
@@ -65,6 +71,10 @@ interface Pending {
   dueAt: number;
   probability: number;
   mark: number | undefined;
+  /** The source that made it: its own work never covers it. */
+  source: string;
+  /** Another source's work planned the key within the window: a read no longer counts (see the class comment). */
+  covered: boolean;
 }
 
 interface Evidence {
@@ -131,10 +141,22 @@ export class ReadCalibration {
         dueAt: p.from + p.ttlMs,
         probability: p.probability,
         mark: marks[i],
+        source: p.source,
+        covered: false,
       });
       this.#pendingCount++;
       if (this.#pendingCount > this.options.maxPending) this.#dropOldest();
     }
+  }
+
+  /**
+   * Work of `source` planned the key (of a result living `ttlMs`) now: a
+   * pending prediction of another source about it is covered, and a later
+   * read counts as none.
+   */
+  cover(key: string, ttlMs: number, source: string): void {
+    const p = this.#pending.get(ttlMs)?.get(key);
+    if (p !== undefined && p.source !== source) p.covered = true;
   }
 
   /** Keys whose predicted window has closed by `now`, to be judged with `judge`. */
@@ -161,7 +183,7 @@ export class ReadCalibration {
         const mark = markOf.get(key);
         // No mark at the prediction: the key has entered the analyzer's sketch since, by a read.
         const read = mark !== undefined && (p.mark === undefined || rose(p.mark, mark));
-        this.#observe(p.group, read ? 1 : 0, p.probability, now);
+        this.#observe(p.group, read && !p.covered ? 1 : 0, p.probability, now);
       }
   }
 

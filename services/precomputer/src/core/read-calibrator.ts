@@ -29,6 +29,18 @@ export class ReadCalibrator {
     this.calibration = new ReadCalibration(options);
   }
 
+  /**
+   * These tasks were planned now, enqueued or found fresh: the pending
+   * predictions of other sources about their keys are covered
+   * (ReadCalibration.cover).
+   */
+  cover(tasks: readonly PlannedTask[]): void {
+    if (this.calibration.pendingCount === 0) return;
+    const { taskTypes } = this.deps;
+    for (const t of tasks)
+      if (taskTypes.has(t.taskType)) this.calibration.cover(t.key, taskTypes.get(t.taskType).ttlMs, t.reason);
+  }
+
   /** Replaces each task's probability by its calibrated one (in place). */
   async apply(tasks: readonly PlannedTask[]): Promise<void> {
     const { analyzer, taskTypes } = this.deps;

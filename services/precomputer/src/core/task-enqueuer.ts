@@ -31,6 +31,15 @@ export class TaskEnqueuer {
   ) {}
 
   /**
+   * Work a trigger planned, enqueued now or already fresh: it serves the
+   * reads that follow, so other sources' read predictions about the same
+   * keys stop counting them (ReadCalibration.cover).
+   */
+  covers(tasks: readonly PlannedTask[]): void {
+    this.calibrator?.cover(tasks);
+  }
+
+  /**
    * Answers the task id of each enqueued task; tasks the budget deferred are
    * counted and get none. A failing executor answers UNAVAILABLE, and the
    * budget is refunded. A call by hand passes `bypassBudget`.

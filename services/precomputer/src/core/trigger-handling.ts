@@ -104,6 +104,7 @@ export class TriggerHandler {
     });
     const fresh = await this.freshness.freshKeys(checkable, 0);
     const skippedFresh: string[][] = perEvent.map(() => []);
+    const freshTasks: PlannedTask[] = [];
     const upserts: FeatureUpsert[] = [];
     // Nothing fresh is the usual case for new entities' events: no filtering then.
     const kept =
@@ -117,6 +118,7 @@ export class TriggerHandler {
                 upserts.push({ tenant: t.tenant, entityId: t.entityId, features: t.features });
               }
               skippedFresh[i]?.push(t.taskType);
+              freshTasks.push(t);
               return false;
             }),
           );
@@ -141,7 +143,11 @@ export class TriggerHandler {
           );
     this.counters.skipped(skipReasons.noFeatures, lacking.size);
 
-    const ids = await this.enqueuer.enqueue(planned === kept ? keptAll : joined(planned), upserts);
+    const toEnqueue = planned === kept ? keptAll : joined(planned);
+    const ids = await this.enqueuer.enqueue(toEnqueue, upserts);
+    // What this call planned (enqueued, or fresh already) serves the reads that follow it.
+    const covering = ids.size === toEnqueue.length ? toEnqueue : toEnqueue.filter((t) => ids.has(t));
+    this.enqueuer.covers(freshTasks.length === 0 ? covering : [...covering, ...freshTasks]);
     // Tasks without an id were deferred by the budget (predicted work only).
     return planned.map((tasks, i) => ({
       queued: groupIds(tasks, ids),
