@@ -93,15 +93,13 @@ export function planFanOut(
   const own = event.entityId || event.userId;
   let featuresSent = !hasFeatures(event.features);
   for (const target of rule.targets) {
-    const subjects = target.keyBy === "related" ? (related.get(target.taskType) ?? []) : undefined;
-    const count = subjects === undefined ? 1 : subjects.length;
-    for (let s = 0; s < count; s++) {
-      const entityId = subjects === undefined ? subjectOf(event, target.keyBy) : subjects[s]!;
+    const isRelated = target.keyBy === "related";
+    const subjects = isRelated ? (related.get(target.taskType) ?? []) : [subjectOf(event, target.keyBy)];
+    for (const entityId of subjects) {
       if (entityId === "") continue;
-      const key =
-        subjects === undefined
-          ? canonicalKey(event.tenant, target.taskType, entityId)
-          : formatKey({ tenant: event.tenant, taskType: target.taskType, entityId });
+      const key = isRelated
+        ? formatKey({ tenant: event.tenant, taskType: target.taskType, entityId })
+        : canonicalKey(event.tenant, target.taskType, entityId);
       if (seen === undefined && tasks.length >= scanLimit) seen = new Set(tasks.map((t) => t.key));
       if (seen !== undefined ? seen.has(key) : tasks.some((t) => t.key === key)) continue;
       seen?.add(key);
