@@ -178,6 +178,22 @@ export const withinReachColumns: readonly Term[] = [
     meaning:
       "that hit rate over the oracle's on the same reads: the share of what is within reach that the policy gets.",
   },
+  {
+    term: "never named",
+    meaning:
+      "reads that are the first read of a key whose entity nothing named before the instant it was read: no " +
+      "earlier event of the entity and no earlier read of it, of any task type. Over all reads. Wider than out " +
+      "of reach: it also holds a key whose run was read before (block.3 after block.0), which only a guess " +
+      "from the numbering of keys can reach (readahead). Where numbers carry no order, as ad ids drawn by " +
+      "popularity, no policy that learns from what came before hits them.",
+  },
+  { term: "hits on unnamed", meaning: "the policy's hits on those reads." },
+  {
+    term: "vs oracle on named",
+    meaning:
+      "the policy's hit rate on the other reads over the oracle's on them: the share it gets of what the oracle " +
+      "gets without knowing which new keys will be read.",
+  },
 ];
 
 const entries = (r: Readonly<Record<string, string>>): Term[] =>

@@ -1,4 +1,4 @@
-import type { PolicyMetrics } from "../sim/metrics.js";
+import type { PolicyMetrics, RateCount } from "../sim/metrics.js";
 import type { ReplayReport } from "../sim/replay.js";
 import { duration, int, pct } from "./format.js";
 import {
@@ -70,13 +70,18 @@ export function byTypeTable(r: ReplayReport): Table {
 
 /**
  * Hit rates with the reads out of any online policy's reach left out (the
- * other pages of one request), where the trace has any: undefined otherwise.
+ * other pages of one request), and with every first read of a key nothing
+ * named left out, where a trace has any: undefined otherwise.
  */
 export function withinReachTable(r: ReplayReport): Table | undefined {
-  if (!r.policies.some((p) => p.outOfReachReads.reads > 0)) return undefined;
-  const within = (p: PolicyMetrics): number =>
-    (p.hits - p.outOfReachReads.hits) / Math.max(1, p.reads - p.outOfReachReads.reads);
+  if (!r.policies.some((p) => p.outOfReachReads.reads > 0 || p.unnamedReads.reads > 0)) return undefined;
+  const without = (p: PolicyMetrics, c: RateCount): number =>
+    (p.hits - c.hits) / Math.max(1, p.reads - c.reads);
+  const within = (p: PolicyMetrics): number => without(p, p.outOfReachReads);
+  const named = (p: PolicyMetrics): number => without(p, p.unnamedReads);
   const oracle = oracleOf(r);
+  const vs = (p: PolicyMetrics, of: (p: PolicyMetrics) => number): string =>
+    oracle !== undefined && of(oracle) > 0 ? `${(of(p) / of(oracle)).toFixed(2)}x` : "-";
   return {
     id: "within-reach",
     title: "Within reach: hit rates without the reads no online policy can serve first",
@@ -87,7 +92,10 @@ export function withinReachTable(r: ReplayReport): Table | undefined {
       pct(p.outOfReachReads.reads / Math.max(1, p.reads)),
       int(p.outOfReachReads.hits),
       pct(within(p)),
-      oracle !== undefined && within(oracle) > 0 ? `${(within(p) / within(oracle)).toFixed(2)}x` : "-",
+      vs(p, within),
+      pct(p.unnamedReads.reads / Math.max(1, p.reads)),
+      int(p.unnamedReads.hits),
+      vs(p, named),
     ]),
   };
 }

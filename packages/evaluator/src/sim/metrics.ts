@@ -20,7 +20,7 @@ export const isAhead = (r: ComputeReason): boolean => r !== "miss";
 
 export type ReadClass = "first" | "after-expiry" | "repeat";
 
-interface HitCount {
+export interface HitCount {
   reads: number;
   hits: number;
 }
@@ -52,6 +52,8 @@ export class MetricsCollector {
   readonly byClass: Record<ReadClass, HitCount> = { first: hc(), "after-expiry": hc(), repeat: hc() };
   /** Reads out of any online policy's reach (ReadClassifier.outOfReach), and hits on them. */
   readonly outOfReach: HitCount = hc();
+  /** First reads of keys whose entity nothing named before (ReadClassifier.unnamed), and hits on them. */
+  readonly unnamed: HitCount = hc();
   readonly byReason = new Map<ComputeReason, ReasonCount>();
   /** The probabilities ahead computes carried, against whether their results were read. */
   readonly calibration = new CalibrationCollector();
@@ -149,6 +151,14 @@ export interface PolicyMetrics {
    * only the oracle hits them.
    */
   outOfReachReads: RateCount;
+  /**
+   * First reads of keys whose entity nothing named before their instant (no
+   * event of it, no read of it of any type), and the hits on them. Wider
+   * than `outOfReachReads`: a later page of a block read before is out of
+   * reach here, though readahead can guess it from the numbering. Where
+   * key numbers carry no order, only the oracle hits these.
+   */
+  unnamedReads: RateCount;
   computes: { total: number; demand: number; ahead: number; wasted: number; pending: number };
   /** Results never read before they expired, over computes that resolved (used or wasted). */
   waste: number;
@@ -213,6 +223,7 @@ export function summarize(
     firstReads: rateCount(m.byClass.first),
     afterExpiryReads: rateCount(m.byClass["after-expiry"]),
     outOfReachReads: rateCount(m.outOfReach),
+    unnamedReads: rateCount(m.unnamed),
     computes: { total, demand, ahead: total - demand, wasted, pending: m.pending },
     waste: rate(wasted, resolved),
     budget: { ...budget, utilisation: rate(budget.used, budget.tokens) },

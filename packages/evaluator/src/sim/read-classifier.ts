@@ -13,6 +13,8 @@ export class ReadClassifier {
   readonly #runFirst = new Map<string, number>();
   /** Tenant and entity of every event so far: reads of them were announced before they came. */
   readonly #announced = new Set<string>();
+  /** Per tenant and entity read so far, the instant it was first read at (any task type). */
+  readonly #entityFirst = new Map<string, number>();
   /** Each key's slot in `#last`: the times live in a typed array, so a read writes a number, not a new box. */
   readonly #slot = new Map<string, number>();
   #last = new Float64Array(1024);
@@ -70,6 +72,28 @@ export class ReadClassifier {
     const out = first === instant && !this.#announced.has(`${r.tenant}\u0000${r.entity}`);
     if (out) this.#readyAt[slot] = r.time + latencyMs;
     return out;
+  }
+
+  /**
+   * Whether a read is the first read of a key whose entity nothing named
+   * before its instant: no event of the entity, and no read of it (of any
+   * task type) at an earlier instant. Wider than `outOfReach`, which counts
+   * a key as reachable once an earlier key of its run was read: a policy
+   * can reach such a key only by guessing from the numbering of keys, as
+   * readahead does for a block's later pages. For keys whose numbers carry
+   * no order (ad ids drawn by popularity), that guess is not there to be
+   * made, and these reads bound what any policy that learns from what came
+   * before can hit. Call it for every read, in order, after `classify`.
+   */
+  unnamed(r: TraceRead, cls: ReadClass): boolean {
+    const instant = r.instant ?? r.time;
+    const entity = `${r.tenant}\u0000${r.entity}`;
+    let first = this.#entityFirst.get(entity);
+    if (first === undefined) {
+      first = instant;
+      this.#entityFirst.set(entity, instant);
+    }
+    return cls === "first" && first === instant && !this.#announced.has(entity);
   }
 
   /** An event: reads of its entity from now on were announced. */

@@ -2,7 +2,7 @@ import { armOf, splitUnit } from "../ab/split.js";
 import { type AbResult, ArmAccumulator, compareArms } from "../ab/stats.js";
 import { createPolicy } from "../policies/registry.js";
 import type { TraceRecord, TraceSource } from "../trace/record.js";
-import type { PolicyMetrics } from "./metrics.js";
+import type { HitCount, PolicyMetrics } from "./metrics.js";
 import { type ReplayOptions, resolveReplayOptions, TypeTable } from "./options.js";
 import { PolicyRun } from "./policy-run.js";
 import { ReadClassifier } from "./read-classifier.js";
@@ -132,6 +132,7 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
       const type = types.of(r.taskType);
       const cls = classifier.classify(r.key, r.time, type.ttlMs);
       const unreachable = classifier.outOfReach(r, cls, type.latencyMs);
+      const unnamed = classifier.unnamed(r, cls);
       if (arms !== undefined && o.ab !== undefined) {
         const unit = splitUnit(r, o.ab.split);
         const arm = armOf(unit);
@@ -140,13 +141,15 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
         const p = run.read(r, cls);
         if (p !== undefined) await p;
         arms[arm]!.add(unit, run.metrics.hits > before);
-        if (unreachable) countOutOfReach(run, before);
+        if (unreachable) count(run.metrics.outOfReach, run, before);
+        if (unnamed) count(run.metrics.unnamed, run, before);
       } else {
         for (const run of runs) {
           const before = run.metrics.hits;
           const p = run.read(r, cls);
           if (p !== undefined) await p;
-          if (unreachable) countOutOfReach(run, before);
+          if (unreachable) count(run.metrics.outOfReach, run, before);
+          if (unnamed) count(run.metrics.unnamed, run, before);
         }
       }
     } else {
@@ -193,8 +196,8 @@ export async function replay(source: TraceSource, options?: Partial<ReplayOption
   };
 }
 
-/** An out-of-reach read was just replayed on `run`, which had `hitsBefore` hits before it. */
-function countOutOfReach(run: PolicyRun, hitsBefore: number): void {
-  run.metrics.outOfReach.reads++;
-  if (run.metrics.hits > hitsBefore) run.metrics.outOfReach.hits++;
+/** A read of a class counted apart (`into`) was just replayed on `run`, which had `hitsBefore` hits before it. */
+function count(into: HitCount, run: PolicyRun, hitsBefore: number): void {
+  into.reads++;
+  if (run.metrics.hits > hitsBefore) into.hits++;
 }
