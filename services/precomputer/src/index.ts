@@ -41,7 +41,13 @@ export { type CountersSnapshot, PrecomputerCounters } from "./core/counters.js";
 export { parseDuration } from "./core/duration.js";
 export { eventLimits, planFanOut, subjectOf, validateEvent } from "./core/fan-out.js";
 export { freshnessUnknown } from "./core/freshness-lookup.js";
-export { type LaunchWarmingOptions, planLaunchWarming, urgentLaunchMs } from "./core/launch-warming.js";
+export {
+  type LaunchWarmingOptions,
+  type LaunchWarmingPlan,
+  planLaunchWarming,
+  urgentLaunchMs,
+  warmForLaunch,
+} from "./core/launch-warming.js";
 export type { RefreshRequest, WarmRequest } from "./core/manual-requests.js";
 export type {
   DemandPattern,

@@ -31,13 +31,20 @@ export interface LaunchWarmingOptions {
 /** Launches this close get priority + 2 (at most 9). */
 export const urgentLaunchMs = 3_600_000;
 
+/** Launch warming's tasks, and the launch time each key is warmed for (a key two launches share is planned once, by the first). */
+export interface LaunchWarmingPlan {
+  tasks: PlannedTask[];
+  launchAt: ReadonlyMap<string, number>;
+}
+
 export function planLaunchWarming(
   launches: readonly UpcomingLaunch[],
   options: LaunchWarmingOptions,
   taskTypes: TaskTypeRegistry,
   skipped: Counts,
-): PlannedTask[] {
+): LaunchWarmingPlan {
   const tasks: PlannedTask[] = [];
+  const launchAt = new Map<string, number>();
   const seen = new Set<string>();
   const horizon = options.now + options.hoursAhead * 3_600_000;
   for (const launch of launches) {
@@ -72,6 +79,7 @@ export function planLaunchWarming(
           continue;
         }
         seen.add(key);
+        launchAt.set(key, launch.launchAt);
         tasks.push({
           key,
           tenant: launch.tenant,
@@ -84,5 +92,17 @@ export function planLaunchWarming(
       }
     }
   }
-  return tasks;
+  return { tasks, launchAt };
+}
+
+/**
+ * Whether a launch task is already warm: its key's stored result, expiring at
+ * `expiresAt`, outlives the launch by more than the type's refresh horizon.
+ * Every run within `hoursAhead` plans the launch again; without this, a
+ * result warmed by the run before is computed a second time, unread, for a
+ * few more minutes of life. Past the horizon, refresh-ahead keeps the result
+ * by the demand the launch brings, as for any key.
+ */
+export function warmForLaunch(expiresAt: number | undefined, launchAt: number, horizonMs: number): boolean {
+  return expiresAt !== undefined && expiresAt - launchAt > horizonMs;
 }

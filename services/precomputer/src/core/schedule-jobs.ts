@@ -5,7 +5,7 @@ import type { PrecomputerConfig, ScheduleSpec } from "./config.js";
 import type { PrecomputerCounters } from "./counters.js";
 import type { FeatureGate } from "./feature-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
-import { planLaunchWarming } from "./launch-warming.js";
+import { planLaunchWarming, warmForLaunch } from "./launch-warming.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import { planReadAhead } from "./predicted.js";
 import type { RareWarnings } from "./rare-warnings.js";
@@ -160,7 +160,7 @@ export class ScheduleJobs {
           )?.targets.map((t) => t.taskType) ?? []);
     // Launches naming no task types warm their event's rule, learned targets as of now.
     if (launches.some((l) => l.taskTypes.length === 0 && l.event !== "")) await this.ruleBook.refresh();
-    const tasks = planLaunchWarming(
+    const { tasks, launchAt } = planLaunchWarming(
       launches,
       {
         now: this.clock.now(),
@@ -174,10 +174,18 @@ export class ScheduleJobs {
       this.deps.taskTypes,
       skipped,
     );
+    // A cache that cannot say what is stored skips nothing (FreshnessLookup warns).
+    const expiries = await this.freshness.expiries(tasks.map((t) => t.key));
+    const due = tasks.filter((t, i) => {
+      const horizon = refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
+      const warm = warmForLaunch(expiries?.[i], launchAt.get(t.key) ?? 0, horizon);
+      if (warm) addCount(skipped, skipReasons.fresh);
+      return !warm;
+    });
     // A launch skipped for want of features is planned again by a later run once they are stored.
     return this.#done(
       spec,
-      await this.#computable(tasks, skipped),
+      await this.#computable(due, skipped),
       `${launches.length} launches within ${spec.hoursAhead} h`,
       skipped,
       ctx,

@@ -95,6 +95,41 @@ describe("schedules", () => {
     expect(h.core.counters.skippedCount("launch_too_far")).toBe(1);
   });
 
+  it("does not warm again a launch whose stored result outlives it by the refresh horizon", async () => {
+    const h = harness();
+    const now = h.clock.now();
+    const launchAt = now + hour;
+    h.analyzer.launches = [
+      {
+        id: "l1",
+        tenant: "acme",
+        campaignId: "c1",
+        launchAt,
+        entityIds: ["ad1", "ad2", "ad3"],
+        taskTypes: ["ctr_prediction"],
+        event: "",
+      },
+    ];
+    // ctr_prediction lives 6 h: its refresh horizon is 10% of that, 36 minutes.
+    h.cache.expiresAt.set("acme/ctr_prediction/ad1", launchAt + 4 * hour); // warmed by the run before
+    h.cache.expiresAt.set("acme/ctr_prediction/ad2", launchAt + 30 * 60_000); // expires soon after the launch
+    expect((await h.core.runScheduleNow("launch_warming")).status).toBe("succeeded");
+    expect(h.executor.tasks.map((t) => t.key).sort()).toEqual([
+      "acme/ctr_prediction/ad2",
+      "acme/ctr_prediction/ad3",
+    ]);
+    expect(h.core.counters.skippedCount("fresh")).toBe(1);
+    // A cache that cannot say what is stored skips nothing: the launch is warmed whole.
+    h.cache.down = true;
+    h.executor.tasks.length = 0;
+    expect((await h.core.runScheduleNow("launch_warming")).status).toBe("succeeded");
+    expect(h.executor.tasks.map((t) => t.key).sort()).toEqual([
+      "acme/ctr_prediction/ad1",
+      "acme/ctr_prediction/ad2",
+      "acme/ctr_prediction/ad3",
+    ]);
+  });
+
   it("warms a launch that names no task types with those of the rule for the event that announced it", async () => {
     const h = harness();
     const now = h.clock.now();
