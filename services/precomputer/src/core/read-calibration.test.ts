@@ -59,14 +59,27 @@ describe("ReadCalibration", () => {
     );
     // k0 is then planned by a trigger; k1 by a trigger with another TTL (a different result),
     // k2 by refresh-ahead itself: neither covers.
-    cal.cover("acme/dashboard_data/k0", hour, "trigger");
-    cal.cover("acme/dashboard_data/k1", 2 * hour, "trigger");
-    cal.cover("acme/dashboard_data/k2", hour, "refresh");
-    cal.cover("acme/dashboard_data/unknown", hour, "trigger");
+    const at = 10 * 60_000;
+    cal.cover("acme/dashboard_data/k0", hour, "trigger", at);
+    cal.cover("acme/dashboard_data/k1", 2 * hour, "trigger", at);
+    cal.cover("acme/dashboard_data/k2", hour, "refresh", at);
+    cal.cover("acme/dashboard_data/unknown", hour, "trigger", at);
+    // k0's outcome is known once covered, and judged then: not read, (0 + 1) / (0.9 + 1).
+    expect(cal.ratio(kind, at)).toBeCloseTo(1 / 1.9, 10);
+    // Covered again by another trigger: judged once.
+    const before = cal.ratio(kind, 2 * at);
+    cal.cover("acme/dashboard_data/k0", hour, "trigger", 2 * at);
+    expect(cal.ratio(kind, 2 * at)).toBe(before);
+    // It stays pending to its window's end: refresh's new prediction of k0 is not recorded, so
+    // the trigger's result, read, is credited to no one.
+    cal.record(predictions(1, 2 * at), [1]);
+    expect(cal.pendingCount).toBe(4);
     // All four are read: k0's read is the trigger's, the other three count.
     cal.judge(cal.due(hour), [2, 2, 2, 2], hour);
-    // (3 + 1) / (3.6 + 1).
-    expect(cal.ratio(kind, hour)).toBeCloseTo(4 / 4.6, 10);
+    expect(cal.pendingCount).toBe(0);
+    // (3 + 1) / (2.7 + 0.9 × decay + 1): k0's 0.9 expected reads were judged 50 minutes earlier.
+    const decay = 0.5 ** ((hour - at) / (24 * hour));
+    expect(cal.ratio(kind, hour)).toBeCloseTo(4 / (3.7 + 0.9 * decay), 10);
   });
 
   it("tells a read from a store's rounding", () => {

@@ -18,8 +18,8 @@
  * it: when another source's work (a trigger's fan-out, enqueued or found
  * fresh) plans the key within the window first, the prediction is
  * covered, and a later read counts as none, since that work would have
- * served it anyway. What a source is worth is the reads nothing else
- * serves: a refresh of keys that every read's own event computes is
+ * served it anyway (it is judged not read when it is covered, not a TTL
+ * later). What a source is worth is the reads nothing else serves: a refresh of keys that every read's own event computes is
  * waste, however often they are read. Per tenant, task type, reason and band of p, the evidence is
  * Σ outcomes (realized) against Σ p (predicted), decayed by `halfLifeMs`; a
  * probability is scaled by (realized + prior) / (predicted + prior), a
@@ -150,13 +150,19 @@ export class ReadCalibration {
   }
 
   /**
-   * Work of `source` planned the key (of a result living `ttlMs`) now: a
-   * pending prediction of another source about it is covered, and a later
-   * read counts as none.
+   * Work of `source` planned the key (of a result living `ttlMs`) at `now`:
+   * a pending prediction of another source about it is covered, and a later
+   * read counts as none. Its outcome is then known, and judged at once (not
+   * read) rather than a TTL later, so a source whose work others redo is
+   * corrected within minutes even where its results live a day. It stays
+   * pending until its window closes: a new prediction of the key by the
+   * same source would be credited with reads the covering work serves.
    */
-  cover(key: string, ttlMs: number, source: string): void {
+  cover(key: string, ttlMs: number, source: string, now: number): void {
     const p = this.#pending.get(ttlMs)?.get(key);
-    if (p !== undefined && p.source !== source) p.covered = true;
+    if (p === undefined || p.source === source || p.covered) return;
+    p.covered = true;
+    this.#observe(p.group, 0, p.probability, now);
   }
 
   /** Keys whose predicted window has closed by `now`, to be judged with `judge`. */
@@ -180,10 +186,11 @@ export class ReadCalibration {
         if (!markOf.has(key)) continue;
         byTtl.delete(key);
         this.#pendingCount--;
+        if (p.covered) continue; // judged when covered
         const mark = markOf.get(key);
         // No mark at the prediction: the key has entered the analyzer's sketch since, by a read.
         const read = mark !== undefined && (p.mark === undefined || rose(p.mark, mark));
-        this.#observe(p.group, read && !p.covered ? 1 : 0, p.probability, now);
+        this.#observe(p.group, read ? 1 : 0, p.probability, now);
       }
   }
 

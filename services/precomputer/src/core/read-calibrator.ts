@@ -37,8 +37,10 @@ export class ReadCalibrator {
   cover(tasks: readonly PlannedTask[]): void {
     if (this.calibration.pendingCount === 0) return;
     const { taskTypes } = this.deps;
+    const now = this.clock.now();
     for (const t of tasks)
-      if (taskTypes.has(t.taskType)) this.calibration.cover(t.key, taskTypes.get(t.taskType).ttlMs, t.reason);
+      if (taskTypes.has(t.taskType))
+        this.calibration.cover(t.key, taskTypes.get(t.taskType).ttlMs, t.reason, now);
   }
 
   /** Replaces each task's probability by its calibrated one (in place). */
