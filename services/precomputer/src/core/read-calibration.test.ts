@@ -13,6 +13,10 @@ const predictions = (n: number, from: number, prefix = "k"): ReadPrediction[] =>
     ttlMs: hour,
   }));
 
+/** A smoothed ratio: `realized` reads of `predicted` expected, with a prior of `k` expected reads at `prior`. */
+const smoothed = (realized: number, predicted: number, k: number, prior: number): number =>
+  (realized + k * prior) / (predicted + k);
+
 describe("ReadCalibration", () => {
   it("starts at the raw probability and learns the realized / predicted ratio one TTL on", () => {
     const cal = new ReadCalibration({ priorWeight: 5 });
@@ -33,9 +37,11 @@ describe("ReadCalibration", () => {
       hour,
     );
     expect(cal.pendingCount).toBe(0);
-    // (2 + 5) / (18 + 5): 20 predictions at 0.9 are 18 expected reads.
-    expect(cal.ratio(kind, hour)).toBeCloseTo(7 / 23, 10);
-    expect(cal.calibrate(kind, hour)).toBeCloseTo((0.9 * 7) / 23, 10);
+    // 20 predictions at 0.9 are 18 expected reads, 2 read. The tenant's refresh-ahead over its
+    // types (these only) is (2 + 5) / (18 + 5), and the group's prior stands there.
+    const group = smoothed(2, 18, 5, 7 / 23);
+    expect(cal.ratio(kind, hour)).toBeCloseTo(group, 10);
+    expect(cal.calibrate(kind, hour)).toBeCloseTo(0.9 * group, 10);
     // Other groups are untouched: another source, tenant or type starts at the raw estimate.
     expect(cal.calibrate({ ...kind, source: "trigger" }, hour)).toBe(0.9);
     expect(cal.calibrate({ ...kind, tenant: "globex" }, hour)).toBe(0.9);
@@ -46,8 +52,8 @@ describe("ReadCalibration", () => {
     const made = predictions(2, 0);
     cal.record(made, [undefined, 5]);
     cal.judge(cal.due(hour), [3, undefined], hour);
-    // One read out of 1.8 expected: (1 + 1) / (1.8 + 1).
-    expect(cal.ratio(kind, hour)).toBeCloseTo(2 / 2.8, 10);
+    // One read out of 1.8 expected.
+    expect(cal.ratio(kind, hour)).toBeCloseTo(smoothed(1, 1.8, 1, 2 / 2.8), 10);
   });
 
   it("counts no read of a key that another source's work planned within the window first", () => {
@@ -64,8 +70,8 @@ describe("ReadCalibration", () => {
     cal.cover("acme/dashboard_data/k1", 2 * hour, "trigger", at);
     cal.cover("acme/dashboard_data/k2", hour, "refresh", at);
     cal.cover("acme/dashboard_data/unknown", hour, "trigger", at);
-    // k0's outcome is known once covered, and judged then: not read, (0 + 1) / (0.9 + 1).
-    expect(cal.ratio(kind, at)).toBeCloseTo(1 / 1.9, 10);
+    // k0's outcome is known once covered, and judged then: not read.
+    expect(cal.ratio(kind, at)).toBeCloseTo(smoothed(0, 0.9, 1, 1 / 1.9), 10);
     // Covered again by another trigger: judged once.
     const before = cal.ratio(kind, 2 * at);
     cal.cover("acme/dashboard_data/k0", hour, "trigger", 2 * at);
@@ -77,9 +83,9 @@ describe("ReadCalibration", () => {
     // All four are read: k0's read is the trigger's, the other three count.
     cal.judge(cal.due(hour), [2, 2, 2, 2], hour);
     expect(cal.pendingCount).toBe(0);
-    // (3 + 1) / (2.7 + 0.9 × decay + 1): k0's 0.9 expected reads were judged 50 minutes earlier.
-    const decay = 0.5 ** ((hour - at) / (24 * hour));
-    expect(cal.ratio(kind, hour)).toBeCloseTo(4 / (3.7 + 0.9 * decay), 10);
+    // 3 reads of 2.7 + 0.9 × decay expected: k0's were judged 50 minutes earlier.
+    const expected = 2.7 + 0.9 * 0.5 ** ((hour - at) / (24 * hour));
+    expect(cal.ratio(kind, hour)).toBeCloseTo(smoothed(3, expected, 1, smoothed(3, expected, 1, 1)), 10);
   });
 
   it("tells a read from a store's rounding", () => {
@@ -120,6 +126,28 @@ describe("ReadCalibration", () => {
     expect(cal.ratio(kind, 11 * hour)).toBeGreaterThan(0.9);
   });
 
+  it("starts a group at its tenant's ratio for the source, never at another tenant's", () => {
+    const cal = new ReadCalibration({ priorWeight: 1 });
+    // acme's refresh-ahead of dashboard_data: 2 of 20 predictions at 0.9 read.
+    const made = predictions(20, 0);
+    cal.record(
+      made,
+      made.map(() => 10),
+    );
+    cal.judge(
+      cal.due(hour),
+      made.map((_, i) => (i < 2 ? 11 : 10)),
+      hour,
+    );
+    const tenantRatio = smoothed(2, 18, 1, 1);
+    // acme's refresh-ahead of another type, with no evidence of its own, starts there.
+    expect(cal.ratio({ ...kind, taskType: "campaign_analytics" }, hour)).toBeCloseTo(tenantRatio, 10);
+    expect(cal.ratio(kind, hour)).toBeCloseTo(smoothed(2, 18, 1, tenantRatio), 10);
+    // Another tenant's refresh-ahead, and another source of acme's, start at the raw estimate.
+    expect(cal.ratio({ ...kind, tenant: "globex" }, hour)).toBe(1);
+    expect(cal.ratio({ ...kind, taskType: "campaign_analytics", source: "trigger" }, hour)).toBe(1);
+  });
+
   it("bounds its memory by maxPending and maxGroups", () => {
     const cal = new ReadCalibration({ maxPending: 100, maxGroups: 10 });
     for (let i = 0; i < 1000; i++) cal.record(predictions(1, i, `p${i}-`), [1]);
@@ -135,6 +163,15 @@ describe("ReadCalibration", () => {
       cal.judge(cal.due(2001 + i), [1], 2001 + i);
     }
     expect(cal.groupCount).toBe(10);
+    // So are the tenants' pooled ratios, one per tenant and source.
+    for (let i = 0; i < 50; i++) {
+      const made: ReadPrediction[] = [
+        { ...kind, tenant: `t${i}`, key: `t${i}/dashboard_data/x`, from: 3000 + i, ttlMs: 1 },
+      ];
+      cal.record(made, [1]);
+      cal.judge(cal.due(3001 + i), [1], 3001 + i);
+    }
+    expect(cal.pooledCount).toBe(10);
   });
 });
 

@@ -19,14 +19,17 @@
  * fresh) plans the key within the window first, the prediction is
  * covered, and a later read counts as none, since that work would have
  * served it anyway (it is judged not read when it is covered, not a TTL
- * later). What a source is worth is the reads nothing else serves: a refresh of keys that every read's own event computes is
- * waste, however often they are read. Per tenant, task type, reason and band of p, the evidence is
- * Σ outcomes (realized) against Σ p (predicted), decayed by `halfLifeMs`; a
- * probability is scaled by (realized + prior) / (predicted + prior), a
- * Beta-like prior at ratio 1, so a new group starts at the raw estimate and
- * the correction grows with evidence. One pending prediction per key at a
- * time; memory is bounded by `maxPending` and `maxGroups` (the oldest go
- * first, unjudged).
+ * later). What a source is worth is the reads nothing else serves: a
+ * refresh of keys that every read's own event computes is waste, however
+ * often they are read. Per tenant, task type, reason and band of p, the
+ * evidence is Σ outcomes (realized) against Σ p (predicted), decayed by
+ * `halfLifeMs`; a probability is scaled by (realized + k × r) / (predicted +
+ * k), a Beta-like prior of k expected reads at the ratio r of the tenant's
+ * source over all its task types (that one with a prior at 1), so a new
+ * group starts where the source stands in its tenant and the correction
+ * grows with its own evidence. One pending prediction per key at a time;
+ * memory is bounded by `maxPending` and `maxGroups` (the oldest go first,
+ * unjudged).
  */
 export interface ReadCalibrationOptions {
   /** Predictions awaiting their outcome, at most. Default 100,000. */
@@ -73,6 +76,7 @@ interface Pending {
   mark: number | undefined;
   /** The source that made it: its own work never covers it. */
   source: string;
+  tenant: string;
   /** Another source's work planned the key within the window: a read no longer counts (see the class comment). */
   covered: boolean;
 }
@@ -90,6 +94,8 @@ export class ReadCalibration {
   #pendingCount = 0;
   /** Group → evidence, least recently updated first. */
   readonly #groups = new Map<string, Evidence>();
+  /** Tenant and source → the evidence over the tenant's task types, a prior for each; as many as groups at most. */
+  readonly #sources = new Map<string, Evidence>();
   /** Tenant → type → source → the group name of each band; at most maxGroups lists, cleared past that. */
   readonly #names = new Map<string, Map<string, Map<string, string[]>>>();
   #namesKept = 0;
@@ -106,18 +112,35 @@ export class ReadCalibration {
     return this.#groups.size;
   }
 
+  /** (tenant, source) evidence kept, the groups' priors. */
+  get pooledCount(): number {
+    return this.#sources.size;
+  }
+
   /** The raw probability scaled by its group's realized / predicted ratio, at most 1. */
   calibrate(p: PredictionKind, now: number): number {
     return Math.min(1, p.probability * this.ratio(p, now));
   }
 
-  /** A group's smoothed realized / predicted ratio (1 with no evidence). */
+  /**
+   * A group's smoothed realized / predicted ratio: its evidence, with a prior
+   * of `priorWeight` expected reads at the ratio of its tenant's source over
+   * all of the tenant's task types (itself with a prior at 1), so a new group
+   * starts where its source stands in the tenant rather than at the raw
+   * estimate: a refresh of a 6 h result waits 6 h for evidence of its own,
+   * and the tenant's 1 h results have spoken by then. Never across tenants.
+   */
   ratio(p: PredictionKind, now: number): number {
+    const s = this.#sources.get(sourceOf(p.tenant, p.source));
+    const prior = s === undefined ? 1 : this.#smoothed(s, now, 1);
     const e = this.#groups.get(this.#group(p));
-    if (e === undefined) return 1;
+    return e === undefined ? prior : this.#smoothed(e, now, prior);
+  }
+
+  #smoothed(e: Evidence, now: number, prior: number): number {
     const k = this.options.priorWeight;
     const f = this.#decay(e, now);
-    return (e.realized * f + k) / (e.predicted * f + k);
+    return (e.realized * f + k * prior) / (e.predicted * f + k);
   }
 
   /** Whether a prediction about the key awaits its outcome. */
@@ -142,6 +165,7 @@ export class ReadCalibration {
         probability: p.probability,
         mark: marks[i],
         source: p.source,
+        tenant: p.tenant,
         covered: false,
       });
       this.#pendingCount++;
@@ -162,7 +186,7 @@ export class ReadCalibration {
     const p = this.#pending.get(ttlMs)?.get(key);
     if (p === undefined || p.source === source || p.covered) return;
     p.covered = true;
-    this.#observe(p.group, 0, p.probability, now);
+    this.#observe(p.group, p.tenant, p.source, 0, p.probability, now);
   }
 
   /** Keys whose predicted window has closed by `now`, to be judged with `judge`. */
@@ -190,23 +214,42 @@ export class ReadCalibration {
         const mark = markOf.get(key);
         // No mark at the prediction: the key has entered the analyzer's sketch since, by a read.
         const read = mark !== undefined && (p.mark === undefined || rose(p.mark, mark));
-        this.#observe(p.group, read ? 1 : 0, p.probability, now);
+        this.#observe(p.group, p.tenant, p.source, read ? 1 : 0, p.probability, now);
       }
   }
 
-  #observe(group: string, realized: number, predicted: number, now: number): void {
+  #observe(
+    group: string,
+    tenant: string,
+    source: string,
+    realized: number,
+    predicted: number,
+    now: number,
+  ): void {
+    const pooled = sourceOf(tenant, source);
+    const had = this.#sources.get(pooled);
+    this.#sources.delete(pooled);
+    this.#sources.set(pooled, this.#added(had, realized, predicted, now));
+    if (this.#sources.size > this.options.maxGroups) {
+      const oldest = this.#sources.keys().next();
+      if (!oldest.done) this.#sources.delete(oldest.value);
+    }
     const e = this.#groups.get(group);
-    const f = e === undefined ? 0 : this.#decay(e, now);
     this.#groups.delete(group);
-    this.#groups.set(group, {
-      realized: (e?.realized ?? 0) * f + realized,
-      predicted: (e?.predicted ?? 0) * f + predicted,
-      at: now,
-    });
+    this.#groups.set(group, this.#added(e, realized, predicted, now));
     if (this.#groups.size > this.options.maxGroups) {
       const oldest = this.#groups.keys().next();
       if (!oldest.done) this.#groups.delete(oldest.value);
     }
+  }
+
+  #added(e: Evidence | undefined, realized: number, predicted: number, now: number): Evidence {
+    const f = e === undefined ? 0 : this.#decay(e, now);
+    return {
+      realized: (e?.realized ?? 0) * f + realized,
+      predicted: (e?.predicted ?? 0) * f + predicted,
+      at: now,
+    };
   }
 
   #decay(e: Evidence, now: number): number {
@@ -257,6 +300,8 @@ export class ReadCalibration {
     this.#pendingCount--;
   }
 }
+
+const sourceOf = (tenant: string, source: string): string => `${tenant}\u0000${source}`;
 
 /**
  * Whether a read mark rose: by more than the rounding a store's rescale
