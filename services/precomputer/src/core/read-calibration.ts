@@ -76,9 +76,16 @@ interface Pending {
   mark: number | undefined;
   /** The source that made it: its own work never covers it. */
   source: string;
-  tenant: string;
+  /** Its tenant's pooled evidence for the source. */
+  pooled: string;
   /** Another source's work planned the key within the window: a read no longer counts (see the class comment). */
   covered: boolean;
+}
+
+/** The names of a (tenant, type, source)'s band groups and of its tenant's pooled evidence for the source. */
+interface GroupNames {
+  bands: string[];
+  pooled: string;
 }
 
 interface Evidence {
@@ -96,8 +103,8 @@ export class ReadCalibration {
   readonly #groups = new Map<string, Evidence>();
   /** Tenant and source → the evidence over the tenant's task types, a prior for each; as many as groups at most. */
   readonly #sources = new Map<string, Evidence>();
-  /** Tenant → type → source → the group name of each band; at most maxGroups lists, cleared past that. */
-  readonly #names = new Map<string, Map<string, Map<string, string[]>>>();
+  /** Tenant → type → source → the group name of each band and the pooled name; at most maxGroups, cleared past that. */
+  readonly #names = new Map<string, Map<string, Map<string, GroupNames>>>();
   #namesKept = 0;
 
   constructor(options?: Partial<ReadCalibrationOptions>) {
@@ -131,9 +138,10 @@ export class ReadCalibration {
    * and the tenant's 1 h results have spoken by then. Never across tenants.
    */
   ratio(p: PredictionKind, now: number): number {
-    const s = this.#sources.get(sourceOf(p.tenant, p.source));
+    const names = this.#namesOf(p);
+    const s = this.#sources.get(names.pooled);
     const prior = s === undefined ? 1 : this.#smoothed(s, now, 1);
-    const e = this.#groups.get(this.#group(p));
+    const e = this.#groups.get(this.#bandOf(names, p.probability));
     return e === undefined ? prior : this.#smoothed(e, now, prior);
   }
 
@@ -158,14 +166,15 @@ export class ReadCalibration {
         this.#pending.set(p.ttlMs, byTtl);
       }
       if (byTtl.has(p.key)) continue;
+      const names = this.#namesOf(p);
       byTtl.set(p.key, {
-        group: this.#group(p),
+        group: this.#bandOf(names, p.probability),
         from: p.from,
         dueAt: p.from + p.ttlMs,
         probability: p.probability,
         mark: marks[i],
         source: p.source,
-        tenant: p.tenant,
+        pooled: names.pooled,
         covered: false,
       });
       this.#pendingCount++;
@@ -186,7 +195,7 @@ export class ReadCalibration {
     const p = this.#pending.get(ttlMs)?.get(key);
     if (p === undefined || p.source === source || p.covered) return;
     p.covered = true;
-    this.#observe(p.group, p.tenant, p.source, 0, p.probability, now);
+    this.#observe(p.group, p.pooled, 0, p.probability, now);
   }
 
   /** Keys whose predicted window has closed by `now`, to be judged with `judge`. */
@@ -214,19 +223,11 @@ export class ReadCalibration {
         const mark = markOf.get(key);
         // No mark at the prediction: the key has entered the analyzer's sketch since, by a read.
         const read = mark !== undefined && (p.mark === undefined || rose(p.mark, mark));
-        this.#observe(p.group, p.tenant, p.source, read ? 1 : 0, p.probability, now);
+        this.#observe(p.group, p.pooled, read ? 1 : 0, p.probability, now);
       }
   }
 
-  #observe(
-    group: string,
-    tenant: string,
-    source: string,
-    realized: number,
-    predicted: number,
-    now: number,
-  ): void {
-    const pooled = sourceOf(tenant, source);
+  #observe(group: string, pooled: string, realized: number, predicted: number, now: number): void {
     const had = this.#sources.get(pooled);
     this.#sources.delete(pooled);
     this.#sources.set(pooled, this.#added(had, realized, predicted, now));
@@ -256,9 +257,13 @@ export class ReadCalibration {
     return 0.5 ** (Math.max(0, now - e.at) / this.options.halfLifeMs);
   }
 
-  #group(p: PredictionKind): string {
-    const bands = Math.max(1, Math.floor(this.options.bands));
-    const band = Math.min(bands - 1, Math.floor(Math.max(0, p.probability) * bands));
+  /** The name of a prediction's group: its (tenant, type, source), and its band of p. */
+  #bandOf(names: GroupNames, probability: number): string {
+    const bands = names.bands.length;
+    return names.bands[Math.min(bands - 1, Math.floor(Math.max(0, probability) * bands))]!;
+  }
+
+  #namesOf(p: PredictionKind): GroupNames {
     // The names are made once per (tenant, type, source): every task of a run asks twice.
     let byType = this.#names.get(p.tenant);
     if (byType === undefined) {
@@ -276,14 +281,18 @@ export class ReadCalibration {
     }
     let names = bySource.get(p.source);
     if (names === undefined) {
-      names = Array.from(
-        { length: bands },
-        (_, b) => `${p.tenant}\u0000${p.taskType}\u0000${p.source}\u0000${b}`,
-      );
+      const bands = Math.max(1, Math.floor(this.options.bands));
+      names = {
+        bands: Array.from(
+          { length: bands },
+          (_, b) => `${p.tenant}\u0000${p.taskType}\u0000${p.source}\u0000${b}`,
+        ),
+        pooled: `${p.tenant}\u0000${p.source}`,
+      };
       bySource.set(p.source, names);
       this.#namesKept++;
     }
-    return names[band]!;
+    return names;
   }
 
   /** Drops the pending prediction made longest ago, unjudged. */
@@ -300,8 +309,6 @@ export class ReadCalibration {
     this.#pendingCount--;
   }
 }
-
-const sourceOf = (tenant: string, source: string): string => `${tenant}\u0000${source}`;
 
 /**
  * Whether a read mark rose: by more than the rounding a store's rescale
