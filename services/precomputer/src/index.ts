@@ -46,7 +46,6 @@ export {
   type LaunchWarmingPlan,
   planLaunchWarming,
   urgentLaunchMs,
-  warmForLaunch,
 } from "./core/launch-warming.js";
 export type { RefreshRequest, WarmRequest } from "./core/manual-requests.js";
 export type {

@@ -94,15 +94,3 @@ export function planLaunchWarming(
   }
   return { tasks, launchAt };
 }
-
-/**
- * Whether a launch task is already warm: its key's stored result, expiring at
- * `expiresAt`, outlives the launch by more than the type's refresh horizon.
- * Every run within `hoursAhead` plans the launch again; without this, a
- * result warmed by the run before is computed a second time, unread, for a
- * few more minutes of life. Past the horizon, refresh-ahead keeps the result
- * by the demand the launch brings, as for any key.
- */
-export function warmForLaunch(expiresAt: number | undefined, launchAt: number, horizonMs: number): boolean {
-  return expiresAt !== undefined && expiresAt - launchAt > horizonMs;
-}

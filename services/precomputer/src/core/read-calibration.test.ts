@@ -175,7 +175,17 @@ describe("ReadCalibration", () => {
   });
 });
 
-/** An analyzer whose read marks the test moves: a key's mark rises when it is read. */
+/** Runs refresh-ahead once: the refresh tasks it enqueued, by tenant. */
+async function refreshedByTenant(h: ReturnType<typeof harness>): Promise<Map<string, number>> {
+  const before = h.executor.tasks.length;
+  const outcome = await h.core.tick("refresh_ahead");
+  expect(outcome?.ran).toBe(true);
+  const byTenant = new Map<string, number>();
+  for (const t of h.executor.tasks.slice(before))
+    if (t.reason === "refresh") byTenant.set(t.tenant, (byTenant.get(t.tenant) ?? 0) + 1);
+  return byTenant;
+}
+
 /** 30 ctr keys of the tenant, each read ~36 times per TTL by its decayed demand (refresh-ahead's estimate is ~1). */
 function hotCtrKeys(analyzer: FakeAnalyzer, tenant: string): void {
   for (let i = 0; i < 30; i++)
@@ -189,6 +199,7 @@ function hotCtrKeys(analyzer: FakeAnalyzer, tenant: string): void {
     });
 }
 
+/** An analyzer whose read marks the test moves: a key's mark rises when it is read. */
 class MarkingAnalyzer extends FakeAnalyzer {
   readonly marks = new Map<string, number>();
   /** Every key whose mark was asked for, in order. */
@@ -210,17 +221,8 @@ describe("read calibration in the precomputer", () => {
     const ttl = 6 * hour; // ctr_prediction
     // Decayed demand says each key is read ~36 times per TTL: refresh-ahead's Poisson estimate is ~1.
     for (const tenant of ["acme", "globex"]) hotCtrKeys(analyzer, tenant);
-    const refreshedBy = async (): Promise<Map<string, number>> => {
-      const before = h.executor.tasks.length;
-      const outcome = await h.core.tick("refresh_ahead");
-      expect(outcome?.ran).toBe(true);
-      const byTenant = new Map<string, number>();
-      for (const t of h.executor.tasks.slice(before))
-        byTenant.set(t.tenant, (byTenant.get(t.tenant) ?? 0) + 1);
-      return byTenant;
-    };
     // Nothing is stored, so every hot key is due at once: all 60 are refreshed.
-    expect(await refreshedBy()).toEqual(
+    expect(await refreshedByTenant(h)).toEqual(
       new Map([
         ["acme", 30],
         ["globex", 30],
@@ -229,8 +231,9 @@ describe("read calibration in the precomputer", () => {
     // Over the next TTL, globex's keys are read and acme's are not.
     for (let i = 0; i < 30; i++) analyzer.read(`globex/ctr_prediction/ad-${i}`);
     clock.set(clock.now() + ttl);
-    // Judged: acme's predictions scale to (0 + 5) / (30 + 5) of the raw estimate, under the 0.2 floor.
-    const after = await refreshedBy();
+    // Judged: none of acme's 30 predictions read, nor any other of its refresh-ahead's, so they scale
+    // to (0 + 5 × 5/35) / (30 + 5) of the raw estimate, under the 0.2 floor.
+    const after = await refreshedByTenant(h);
     expect(after.get("acme") ?? 0).toBe(0);
     expect(after.get("globex")).toBe(30);
     expect(h.core.counters.skippedCount("low_value")).toBeGreaterThanOrEqual(30);
@@ -242,15 +245,7 @@ describe("read calibration in the precomputer", () => {
     const h = harness({ deps: { analyzer, clock } });
     const ttl = 6 * hour; // ctr_prediction
     for (const tenant of ["acme", "globex"]) hotCtrKeys(analyzer, tenant);
-    const refreshed = async (): Promise<Map<string, number>> => {
-      const before = h.executor.tasks.length;
-      await h.core.tick("refresh_ahead");
-      const byTenant = new Map<string, number>();
-      for (const t of h.executor.tasks.slice(before))
-        if (t.reason === "refresh") byTenant.set(t.tenant, (byTenant.get(t.tenant) ?? 0) + 1);
-      return byTenant;
-    };
-    expect(await refreshed()).toEqual(
+    expect(await refreshedByTenant(h)).toEqual(
       new Map([
         ["acme", 30],
         ["globex", 30],
@@ -274,8 +269,9 @@ describe("read calibration in the precomputer", () => {
     for (const tenant of ["acme", "globex"])
       for (let i = 0; i < 30; i++) analyzer.read(`${tenant}/ctr_prediction/ad-${i}`);
     clock.set(clock.now() + ttl);
-    // acme's refreshes served no read the trigger did not: (0 + 5) / (30 + 5) of the raw estimate.
-    const after = await refreshed();
+    // acme's refreshes served no read the trigger did not, judged so when the trigger covered them:
+    // (0 + 5 × 5/35) / (30 + 5) of the raw estimate.
+    const after = await refreshedByTenant(h);
     expect(after.get("acme") ?? 0).toBe(0);
     expect(after.get("globex")).toBe(30);
   });

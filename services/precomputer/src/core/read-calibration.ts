@@ -228,29 +228,30 @@ export class ReadCalibration {
   }
 
   #observe(group: string, pooled: string, realized: number, predicted: number, now: number): void {
-    const had = this.#sources.get(pooled);
-    this.#sources.delete(pooled);
-    this.#sources.set(pooled, this.#added(had, realized, predicted, now));
-    if (this.#sources.size > this.options.maxGroups) {
-      const oldest = this.#sources.keys().next();
-      if (!oldest.done) this.#sources.delete(oldest.value);
-    }
-    const e = this.#groups.get(group);
-    this.#groups.delete(group);
-    this.#groups.set(group, this.#added(e, realized, predicted, now));
-    if (this.#groups.size > this.options.maxGroups) {
-      const oldest = this.#groups.keys().next();
-      if (!oldest.done) this.#groups.delete(oldest.value);
-    }
+    this.#add(this.#sources, pooled, realized, predicted, now);
+    this.#add(this.#groups, group, realized, predicted, now);
   }
 
-  #added(e: Evidence | undefined, realized: number, predicted: number, now: number): Evidence {
+  /** Adds an outcome to `name`'s decayed evidence, most recently updated last; past maxGroups the oldest goes. */
+  #add(
+    evidence: Map<string, Evidence>,
+    name: string,
+    realized: number,
+    predicted: number,
+    now: number,
+  ): void {
+    const e = evidence.get(name);
     const f = e === undefined ? 0 : this.#decay(e, now);
-    return {
+    evidence.delete(name);
+    evidence.set(name, {
       realized: (e?.realized ?? 0) * f + realized,
       predicted: (e?.predicted ?? 0) * f + predicted,
       at: now,
-    };
+    });
+    if (evidence.size > this.options.maxGroups) {
+      const oldest = evidence.keys().next();
+      if (!oldest.done) evidence.delete(oldest.value);
+    }
   }
 
   #decay(e: Evidence, now: number): number {

@@ -5,7 +5,7 @@ import type { PrecomputerConfig, ScheduleSpec } from "./config.js";
 import type { PrecomputerCounters } from "./counters.js";
 import type { FeatureGate } from "./feature-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
-import { planLaunchWarming, warmForLaunch } from "./launch-warming.js";
+import { planLaunchWarming } from "./launch-warming.js";
 import type { PrecomputerDeps } from "./precomputer-deps.js";
 import { planReadAhead } from "./predicted.js";
 import type { RareWarnings } from "./rare-warnings.js";
@@ -131,15 +131,7 @@ export class ScheduleJobs {
     );
     // Keys fresh beyond their refresh horizon need nothing now.
     const now = this.clock.now();
-    const expiries = await this.freshness.expiries(top.map((t) => t.key));
-    const due = top.filter((t, i) => {
-      const exp = expiries?.[i];
-      const stillFresh =
-        exp !== undefined &&
-        exp - now > refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
-      if (stillFresh) addCount(skipped, skipReasons.fresh);
-      return !stillFresh;
-    });
+    const due = await this.#unwarmed(top, () => now, skipped);
     return this.#done(
       spec,
       await this.#computable(due, skipped),
@@ -174,14 +166,8 @@ export class ScheduleJobs {
       this.deps.taskTypes,
       skipped,
     );
-    // A cache that cannot say what is stored skips nothing (FreshnessLookup warns).
-    const expiries = await this.freshness.expiries(tasks.map((t) => t.key));
-    const due = tasks.filter((t, i) => {
-      const horizon = refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
-      const warm = warmForLaunch(expiries?.[i], launchAt.get(t.key) ?? 0, horizon);
-      if (warm) addCount(skipped, skipReasons.fresh);
-      return !warm;
-    });
+    // Every run within hours_ahead plans a launch again: a key the run before warmed is not computed twice.
+    const due = await this.#unwarmed(tasks, (t) => launchAt.get(t.key) ?? this.clock.now(), skipped);
     // A launch skipped for want of features is planned again by a later run once they are stored.
     return this.#done(
       spec,
@@ -190,6 +176,29 @@ export class ScheduleJobs {
       skipped,
       ctx,
     );
+  }
+
+  /**
+   * The tasks still to compute: a key whose stored result outlives
+   * `from(task)` (now, or the launch it is warmed for) by its type's refresh
+   * horizon is skipped as fresh; past the horizon, refresh-ahead keeps it by
+   * its demand. A cache that cannot say what is stored skips nothing
+   * (FreshnessLookup warns).
+   */
+  async #unwarmed(
+    tasks: PlannedTask[],
+    from: (task: PlannedTask) => number,
+    skipped: Counts,
+  ): Promise<PlannedTask[]> {
+    const expiries = await this.freshness.expiries(tasks.map((t) => t.key));
+    return tasks.filter((t, i) => {
+      const exp = expiries?.[i];
+      const warm =
+        exp !== undefined &&
+        exp - from(t) > refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
+      if (warm) addCount(skipped, skipReasons.fresh);
+      return !warm;
+    });
   }
 
   async #refreshAhead(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
