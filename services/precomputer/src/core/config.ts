@@ -98,7 +98,7 @@ const scheduleSchema = z
     task_types: z.array(z.string()).default([]),
     /** launch_warming: launches due within this many hours. */
     hours_ahead: z.number().positive().max(8784).default(4),
-    /** launch_warming: tasks become claimable this long before the launch. */
+    /** launch_warming: tasks become claimable this long before the launch, at most their type's refresh horizon. */
     lead: durationSchema.default("2h"),
     /** analysis: retrain the next-action model too. */
     retrain: z.boolean().default(true),

@@ -12,15 +12,21 @@ import { addCount, type Counts, type PlannedTask, skipReasons } from "./types.js
  * announces a launch without knowing what prescient computes for it.
  *
  * Timing: a task becomes claimable `leadMs` before the launch (the original
- * design warmed 2 h ahead), but never so early that its result would expire
- * before the launch (at most 90% of its TTL ahead), and never later than now
- * when the launch is nearer than the lead. The priority rises as the launch
- * nears, so that the last hour's launches overtake other background work.
+ * design warmed 2 h ahead), but no further ahead than its type's refresh
+ * horizon, and never later than now when the launch is nearer. A launch is
+ * read after it goes live: a 1 h result warmed 54 minutes ahead (90% of its
+ * TTL, the earlier cap) expired six minutes into the launch, and its reads
+ * missed. The horizon is the time the precomputer already counts on to
+ * recompute a result before it is needed (refresh-ahead), so it is slack
+ * enough here too. The priority rises as the launch nears, so that the last
+ * hour's launches overtake other background work.
  */
 export interface LaunchWarmingOptions {
   now: number;
   hoursAhead: number;
   leadMs: number;
+  /** The refresh horizon of a task type (refreshHorizonMs): no task is claimable further ahead of its launch than this. */
+  horizonOf: (taskType: string) => number;
   priority: number;
   /** Task types warmed for a launch that names none and whose event has no rule. */
   defaultTaskTypes: readonly string[];
@@ -69,8 +75,7 @@ export function planLaunchWarming(
         addCount(skipped, skipReasons.unknownTaskType, entities.length);
         continue;
       }
-      const ttlMs = taskTypes.get(taskType).ttlMs;
-      const ahead = Math.min(options.leadMs, 0.9 * ttlMs);
+      const ahead = Math.min(options.leadMs, options.horizonOf(taskType));
       const notBefore = Math.max(options.now, launch.launchAt - ahead);
       for (const entityId of entities) {
         const key = formatKey({ tenant: launch.tenant, taskType, entityId });

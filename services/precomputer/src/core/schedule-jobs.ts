@@ -158,6 +158,8 @@ export class ScheduleJobs {
         now: this.clock.now(),
         hoursAhead: spec.hoursAhead,
         leadMs: spec.leadMs,
+        horizonOf: (taskType) =>
+          refreshHorizonMs(this.deps.taskTypes.get(taskType).ttlMs, this.config.refreshAhead),
         priority: spec.priority,
         defaultTaskTypes: defaults,
         ruleTaskTypes: (tenant, event) =>

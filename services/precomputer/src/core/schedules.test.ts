@@ -56,7 +56,7 @@ describe("schedules", () => {
         campaignId: "c1",
         launchAt: now + 3 * hour,
         entityIds: [],
-        taskTypes: ["ctr_prediction"],
+        taskTypes: ["ctr_prediction", "caption_generation"],
         event: "",
       },
       {
@@ -81,11 +81,17 @@ describe("schedules", () => {
     const run = await h.core.runScheduleNow("launch_warming");
     expect(run.status).toBe("succeeded");
     const byKey = new Map(h.executor.tasks.map((t) => [t.key, t]));
-    // Three hours out: claimable two hours before the launch.
-    expect(byKey.get("acme/ctr_prediction/c1")).toMatchObject({
+    // Three hours out: a result that lives a day is claimable the lead (two hours) before the launch;
+    // one that lives 6 h only its refresh horizon (36 minutes) before, so most of its life follows the launch.
+    expect(byKey.get("acme/caption_generation/c1")).toMatchObject({
       reason: "launch",
       priority: 6,
       notBefore: now + hour,
+    });
+    expect(byKey.get("acme/ctr_prediction/c1")).toMatchObject({
+      reason: "launch",
+      priority: 6,
+      notBefore: now + 3 * hour - 36 * 60_000,
     });
     // Half an hour out: now, and urgent; task types from the campaign_launch_scheduled rule.
     expect(byKey.get("acme/roas_prediction/ad1")).toMatchObject({ priority: 8 });
