@@ -29,8 +29,9 @@ function against(r: LiveResult): string {
  * The mesh's computes beside the simulated prescient's, by reason: what
  * the replay forecast it would spend, not only what it would hit. Live, a
  * reason's figure is what was enqueued for it (the precomputer's counters,
- * and the misses the cache enqueued), where a task merged into one already
- * queued counts too; the total is what the executor completed during the run.
+ * and the misses the cache enqueued; a task merged into one of its key
+ * already queued is no new work and does not count); the total is what the
+ * executor completed during the run.
  */
 function computesTable(r: LiveResult): string[] {
   const sim = r.predictedComputes;

@@ -5,7 +5,7 @@ import type { LoadSampler } from "./load-sampler.js";
 import type { TaskSink } from "./ports.js";
 import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
 import type { ReadCalibrator } from "./read-calibrator.js";
-import type { PlannedTask } from "./types.js";
+import { type PlannedTask, skipReasons } from "./types.js";
 
 /** The task ids one call enqueued, grouped by task type (the RPCs' answer shape). */
 export interface QueuedByType {
@@ -79,10 +79,15 @@ export class TaskEnqueuer {
     // Counted once per reason and type, not per task: each count is a labelled metric update.
     // By reason, then type: a joined string key per task cost more than the enqueue's own bookkeeping.
     const counted = new Map<PlannedTask["reason"], Map<string, number>>();
+    let merged = 0;
     admitted.forEach((t, i) => {
       const r = results[i];
       if (r === undefined) return;
       ids.set(t, r.taskId);
+      if (r.deduplicated) {
+        merged++;
+        return;
+      }
       let byType = counted.get(t.reason);
       if (byType === undefined) {
         byType = new Map();
@@ -92,6 +97,7 @@ export class TaskEnqueuer {
     });
     for (const [reason, byType] of counted)
       for (const [taskType, n] of byType) this.counters.enqueued(reason, taskType, n);
+    this.counters.skipped(skipReasons.queued, merged);
     return ids;
   }
 }

@@ -107,6 +107,12 @@ export const skipReasons = {
   launchTooFar: "launch_too_far",
   /** The same key was planned twice in one batch. */
   duplicate: "duplicate",
+  /**
+   * A task of the key was waiting in the executor's queue already, and the
+   * new one merged into it (the executor's dedup): no new work, so it is not
+   * counted as enqueued. Its answer still carries the waiting task's id.
+   */
+  queued: "queued",
 } as const;
 
 export type SkipReason = (typeof skipReasons)[keyof typeof skipReasons];

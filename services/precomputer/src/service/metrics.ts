@@ -40,7 +40,7 @@ export class PrecomputerMetrics {
     const registers = [registry];
     this.enqueued = new Counter({
       name: "prescient_precomputer_tasks_enqueued_total",
-      help: "Tasks the precomputer enqueued, by reason and task type.",
+      help: "Tasks the precomputer enqueued, by reason and task type; one merged into a task of its key already queued counts as skipped (queued).",
       labelNames: ["reason", "task_type"] as const,
       registers,
     });
