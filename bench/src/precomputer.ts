@@ -173,7 +173,7 @@ export async function run(): Promise<BenchReport> {
     };
     const triggerMany = triggerManyOf("video_uploaded", "vid");
     const unchecked = triggerManyOf(UNCHECKED, "new");
-    // Both paths warm up first (JIT, connections, Lua scripts), so neither pays for going first.
+    // Every path warms up first (JIT, connections, Lua scripts), so none pays for going first.
     await drive("warm-up EnqueueMany", enqueueMany, WARMUP, EVENTS);
     await drive("warm-up TriggerMany", triggerMany, WARMUP, EVENTS);
     await drive("warm-up TriggerMany, unchecked", unchecked, WARMUP, EVENTS);

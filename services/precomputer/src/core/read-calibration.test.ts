@@ -17,25 +17,35 @@ const predictions = (n: number, from: number, prefix = "k"): ReadPrediction[] =>
 const smoothed = (realized: number, predicted: number, k: number, prior: number): number =>
   (realized + k * prior) / (predicted + k);
 
+/** Records 20 predictions at 0.9 (`kind`, from 0), each key's mark at 10. */
+function recordTwenty(cal: ReadCalibration): void {
+  const made = predictions(20, 0);
+  cal.record(
+    made,
+    made.map(() => 10),
+  );
+}
+
+/** Judges the predictions due one TTL on: the first `read` of them were read (their marks rose). */
+function judgeFirstRead(cal: ReadCalibration, read: number): void {
+  const due = cal.due(hour);
+  cal.judge(
+    due,
+    due.map((_, i) => (i < read ? 11 : 10)),
+    hour,
+  );
+}
+
 describe("ReadCalibration", () => {
   it("starts at the raw probability and learns the realized / predicted ratio one TTL on", () => {
     const cal = new ReadCalibration({ priorWeight: 5 });
     expect(cal.calibrate(kind, 0)).toBe(0.9);
-    const made = predictions(20, 0);
-    cal.record(
-      made,
-      made.map(() => 10),
-    );
+    recordTwenty(cal);
     // Not judged before the TTL has passed.
     expect(cal.due(hour - 1)).toEqual([]);
-    const due = cal.due(hour);
-    expect(due).toHaveLength(20);
-    // 2 of the 20 keys were read (their marks rose); 18 were not.
-    cal.judge(
-      due,
-      due.map((_, i) => (i < 2 ? 11 : 10)),
-      hour,
-    );
+    expect(cal.due(hour)).toHaveLength(20);
+    // 2 of the 20 keys were read; 18 were not.
+    judgeFirstRead(cal, 2);
     expect(cal.pendingCount).toBe(0);
     // 20 predictions at 0.9 are 18 expected reads, 2 read. The tenant's refresh-ahead over its
     // types (these only) is (2 + 5) / (18 + 5), and the group's prior stands there.
@@ -129,16 +139,8 @@ describe("ReadCalibration", () => {
   it("starts a group at its tenant's ratio for the source, never at another tenant's", () => {
     const cal = new ReadCalibration({ priorWeight: 1 });
     // acme's refresh-ahead of dashboard_data: 2 of 20 predictions at 0.9 read.
-    const made = predictions(20, 0);
-    cal.record(
-      made,
-      made.map(() => 10),
-    );
-    cal.judge(
-      cal.due(hour),
-      made.map((_, i) => (i < 2 ? 11 : 10)),
-      hour,
-    );
+    recordTwenty(cal);
+    judgeFirstRead(cal, 2);
     const tenantRatio = smoothed(2, 18, 1, 1);
     // acme's refresh-ahead of another type, with no evidence of its own, starts there.
     expect(cal.ratio({ ...kind, taskType: "campaign_analytics" }, hour)).toBeCloseTo(tenantRatio, 10);

@@ -158,8 +158,7 @@ export class ScheduleJobs {
         now: this.clock.now(),
         hoursAhead: spec.hoursAhead,
         leadMs: spec.leadMs,
-        horizonOf: (taskType) =>
-          refreshHorizonMs(this.deps.taskTypes.get(taskType).ttlMs, this.config.refreshAhead),
+        horizonOf: (taskType) => this.#horizonOf(taskType),
         priority: spec.priority,
         defaultTaskTypes: defaults,
         ruleTaskTypes: (tenant, event) =>
@@ -195,12 +194,15 @@ export class ScheduleJobs {
     const expiries = await this.freshness.expiries(tasks.map((t) => t.key));
     return tasks.filter((t, i) => {
       const exp = expiries?.[i];
-      const warm =
-        exp !== undefined &&
-        exp - from(t) > refreshHorizonMs(this.deps.taskTypes.get(t.taskType).ttlMs, this.config.refreshAhead);
+      const warm = exp !== undefined && exp - from(t) > this.#horizonOf(t.taskType);
       if (warm) addCount(skipped, skipReasons.fresh);
       return !warm;
     });
+  }
+
+  /** A task type's refresh horizon: how long before a result is needed the precomputer counts on to compute it. */
+  #horizonOf(taskType: string): number {
+    return refreshHorizonMs(this.deps.taskTypes.get(taskType).ttlMs, this.config.refreshAhead);
   }
 
   async #refreshAhead(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
