@@ -150,6 +150,42 @@ describe("ReadCalibration", () => {
     expect(cal.ratio({ ...kind, taskType: "campaign_analytics", source: "trigger" }, hour)).toBe(1);
   });
 
+  it("starts top-N where refresh-ahead stands in the tenant, one estimator's evidence pooled", () => {
+    // No decay, so that the ratios are whole fractions.
+    const cal = new ReadCalibration({ priorWeight: 5, halfLifeMs: Number.POSITIVE_INFINITY });
+    recordTwenty(cal);
+    judgeFirstRead(cal, 2);
+    // Refresh-ahead's pooled ratio, (2 + 5) / (18 + 5), is the prior of a top-N group with no evidence.
+    const topN = { ...kind, taskType: "ctr_prediction", source: "schedule" };
+    expect(cal.ratio(topN, hour)).toBeCloseTo(7 / 23, 10);
+    expect(cal.pooledCount).toBe(1);
+    // Its outcomes join the same pooled evidence: 10 expected reads, none read.
+    const made = Array.from({ length: 10 }, (_, i) => ({
+      ...topN,
+      probability: 1,
+      key: `acme/ctr_prediction/t${i}`,
+      from: hour,
+      ttlMs: hour,
+    }));
+    cal.record(
+      made,
+      made.map(() => 1),
+    );
+    cal.judge(
+      cal.due(2 * hour),
+      made.map(() => 1),
+      2 * hour,
+    );
+    expect(cal.pooledCount).toBe(1);
+    const pooled = 7 / 33;
+    expect(cal.ratio({ ...kind, taskType: "roas_prediction" }, 2 * hour)).toBeCloseTo(pooled, 10);
+    // Without the sharing, top-N starts at its raw estimate.
+    const apart = new ReadCalibration({ priorWeight: 5, sharedPriors: {} });
+    recordTwenty(apart);
+    judgeFirstRead(apart, 2);
+    expect(apart.ratio(topN, hour)).toBe(1);
+  });
+
   it("bounds its memory by maxPending and maxGroups", () => {
     const cal = new ReadCalibration({ maxPending: 100, maxGroups: 10 });
     for (let i = 0; i < 1000; i++) cal.record(predictions(1, i, `p${i}-`), [1]);

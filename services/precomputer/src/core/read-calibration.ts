@@ -25,9 +25,10 @@
  * evidence is Σ outcomes (realized) against Σ p (predicted), decayed by
  * `halfLifeMs`; a probability is scaled by (realized + k × r) / (predicted +
  * k), a Beta-like prior of k expected reads at the ratio r of the tenant's
- * source over all its task types (that one with a prior at 1), so a new
- * group starts where the source stands in its tenant and the correction
- * grows with its own evidence. One pending prediction per key at a time;
+ * source over all its task types (that one with a prior at 1; sources of
+ * one estimator pool theirs, `sharedPriors`), so a new group starts where
+ * the source stands in its tenant and the correction grows with its own
+ * evidence. One pending prediction per key at a time;
  * memory is bounded by `maxPending` and `maxGroups` (the oldest go first,
  * unjudged).
  */
@@ -42,6 +43,18 @@ export interface ReadCalibrationOptions {
   halfLifeMs: number;
   /** Bands of the raw probability judged apart. Default 1. */
   bands: number;
+  /**
+   * Sources whose probabilities one estimator makes, by the source whose
+   * pooled evidence they share: their outcomes go to one tenant-wide ratio,
+   * the prior of each of their groups. Default: top-N (`schedule`) with
+   * refresh-ahead (`refresh`). Both read a key's decayed demand as a
+   * Poisson rate over its TTL (readProbability), and top-N runs once a day,
+   * so on its own a run would wait a day for the evidence that refresh-ahead
+   * has gathered by then: random-adplatform's off-peak top-N was 85–95%
+   * unread while refresh-ahead's calibration already stood at a third of
+   * what the same estimate claimed.
+   */
+  sharedPriors: Readonly<Record<string, string>>;
 }
 
 export const readCalibrationDefaults: Readonly<ReadCalibrationOptions> = {
@@ -50,6 +63,7 @@ export const readCalibrationDefaults: Readonly<ReadCalibrationOptions> = {
   priorWeight: 5,
   halfLifeMs: 24 * 3_600_000,
   bands: 1,
+  sharedPriors: { schedule: "refresh" },
 };
 
 /** What a prediction is grouped by, and its raw probability. */
@@ -288,12 +302,18 @@ export class ReadCalibration {
           { length: bands },
           (_, b) => `${p.tenant}\u0000${p.taskType}\u0000${p.source}\u0000${b}`,
         ),
-        pooled: `${p.tenant}\u0000${p.source}`,
+        pooled: `${p.tenant}\u0000${this.#pooledSource(p.source)}`,
       };
       bySource.set(p.source, names);
       this.#namesKept++;
     }
     return names;
+  }
+
+  /** The source whose pooled evidence `source` shares (sharedPriors), itself by default. */
+  #pooledSource(source: string): string {
+    const shared = this.options.sharedPriors;
+    return Object.hasOwn(shared, source) ? (shared[source] ?? source) : source;
   }
 
   /** Drops the pending prediction made longest ago, unjudged. */
