@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>>
   predictor: () => import("./predictor.js"),
   "executor-queue": () => import("./executor-queue.js"),
   evaluator: () => import("./evaluator.js"),
+  "prediction-targets": () => import("./prediction-targets.js"),
   executor: () => import("./executor.js"),
   precomputer: () => import("./precomputer.js"),
   "large-requests": () => import("./large-requests.js"),
