@@ -1,9 +1,16 @@
 import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
-import { generate, type PolicyMetrics, RowsTraceSource, replay } from "@prescient/evaluator";
+import {
+  generate,
+  type PolicyMetrics,
+  RowsTraceSource,
+  replay,
+  type WorkloadKind,
+  workloadKinds,
+} from "@prescient/evaluator";
 import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
 
 /**
- * Issue 11's effectiveness targets, on random-adplatform workloads: one day
+ * Issue 11's effectiveness targets, on generated ad-platform workloads: one day
  * per seed, each replayed with reactive, prescient and the oracle at the
  * trace's default budget and at 4× it, so every figure has the oracle of the
  * same replay as its baseline. Per seed it prints prescient's hit rate
@@ -18,8 +25,11 @@ import { type BenchReport, type BenchResult, newReport, result } from "./report.
  * or a range) should be ones no shipped setting was chosen on: settings were
  * chosen on seeds 1-2, and 1, 2, 21, 22, 31-35, 41-44 and 51-56 have been
  * looked at by earlier sessions. Once a setting is chosen on the defaults,
- * move them. BENCH_TARGET_DAYS sets the length (default 1).
+ * move them. BENCH_TARGET_DAYS sets the length (default 1), and
+ * BENCH_TARGET_KIND the workload kind (default random-adplatform; the
+ * generated `adplatform`, whose structure is fixed, is the other ad platform).
  */
+const KIND = workloadKind(process.env.BENCH_TARGET_KIND ?? "random-adplatform");
 const SEEDS = parseSeeds(process.env.BENCH_TARGET_SEEDS ?? "61-68");
 const DAYS = Number(process.env.BENCH_TARGET_DAYS ?? "1");
 if (!Number.isFinite(DAYS) || DAYS <= 0 || DAYS > 30) throw new Error("BENCH_TARGET_DAYS must be in (0, 30]");
@@ -27,6 +37,12 @@ const RATIO = 0.9;
 const WASTE = 0.3;
 const PREDICTED_SHARE = 0.05;
 const MORE_BUDGET = 4;
+
+function workloadKind(name: string): WorkloadKind {
+  const kind = workloadKinds.find((k) => k === name);
+  if (kind === undefined) throw new Error(`BENCH_TARGET_KIND must be one of ${workloadKinds.join(", ")}`);
+  return kind;
+}
 
 function parseSeeds(text: string): number[] {
   const seeds = text.split(",").flatMap((part) => {
@@ -135,16 +151,18 @@ function seedResults(seed: number, at1: Budgeted, at4: Budgeted): { results: Ben
     );
   }
   const rise = at4.prescient.hitRate - at1.prescient.hitRate;
-  // An oracle that gains nothing from more budget asks for no rise; the floor keeps the ratio finite.
-  const needed = Math.max(1e-6, (at4.oracle.hitRate - at1.oracle.hitRate) / 2);
+  const needed = (at4.oracle.hitRate - at1.oracle.hitRate) / 2;
+  // Both offset by a hundredth of a point, so that the ratio stays finite and an oracle that gains
+  // nothing from more budget asks for no rise; met when rise >= needed, as the ratio prints.
+  const offset = 1e-4;
   results.push(
     result({
       case: `seed ${seed}, default -> ${MORE_BUDGET}x budget`,
-      metric: "hit-rate rise",
+      metric: "hit-rate rise (+0.0001)",
       unit: "share",
-      value: rise,
-      baseline: "half the oracle's rise",
-      baseline_value: needed,
+      value: rise + offset,
+      baseline: "half the oracle's rise (+0.0001)",
+      baseline_value: needed + offset,
       target_ratio: 1,
     }),
   );
@@ -168,10 +186,7 @@ export async function run(): Promise<BenchReport> {
   let allThree = 0;
   for (const seed of SEEDS) {
     const began = performance.now();
-    const rows = new RowsTraceSource(
-      `random-adplatform-${seed}`,
-      generate("random-adplatform", seed, DAYS).rows,
-    );
+    const rows = new RowsTraceSource(`${KIND}-${seed}`, generate(KIND, seed, DAYS).rows);
     const first = await replayAt(rows, undefined);
     const more = await replayAt(rows, first.budgetPerSecond * MORE_BUDGET);
     const { results: r, met } = seedResults(seed, first.out, more.out);
