@@ -1,6 +1,6 @@
 import { ManualClock } from "@prescient/core";
 import { describe, expect, it } from "vitest";
-import { Budget } from "./budget.js";
+import { Budget, budgetDefaults } from "./budget.js";
 import type { PlannedTask, TaskReason } from "./types.js";
 
 const task = (i: number, reason: TaskReason = "schedule", tenant = "t", priority = 4): PlannedTask => ({
@@ -89,16 +89,38 @@ describe("budget by expected value", () => {
     expect(b.usage().bar).toBe(0.2);
     // Below the floor: refused even with a full bucket.
     expect(b.admit([likely(0, 0.1)], {}).deferred).toEqual(new Map([["low_value", 1]]));
-    // Spend 70 of 100: fill 0.3, bar (1 − 0.3)² = 0.49.
+    // Spend 70 of 100: fill 0.3, the bar still at the floor ((1 − 0.3)⁴ = 0.24 by default).
     expect(b.admit(many(70), {}).admitted).toHaveLength(70);
-    expect(b.usage().bar).toBeCloseTo(0.49, 5);
-    const r = b.admit([likely(1, 0.45), likely(2, 0.6)], {});
-    expect(r.admitted.map((t) => t.probability)).toEqual([0.6]);
+    expect(b.usage().bar).toBeCloseTo(0.2401, 5);
+    // Spend 20 more: fill 0.1, bar (1 − 0.1)⁴ = 0.6561.
+    expect(b.admit(many(20), {}).admitted).toHaveLength(20);
+    expect(b.usage().bar).toBeCloseTo(0.6561, 5);
+    const r = b.admit([likely(1, 0.6), likely(2, 0.7)], {});
+    expect(r.admitted.map((t) => t.probability)).toEqual([0.7]);
     expect(r.deferred.get("low_value")).toBe(1);
     // The bucket refills with time, and the bar comes down with it.
     clock.advance(60_000);
     expect(b.usage().bar).toBe(0.2);
     expect(b.admit([likely(3, 0.45)], {}).admitted).toHaveLength(1);
+  });
+
+  it("raises the bar sooner the lower its exponent (bar_exponent)", () => {
+    const barAt = (barExponent: number): number => {
+      const b = new Budget(new ManualClock(0), { perMinute: 100, barExponent });
+      b.admit(many(80), {});
+      return b.usage().bar;
+    };
+    // Fill 0.2: (0.8)² = 0.64 at 2, (0.8)⁴ = 0.4096 by default.
+    expect(barAt(2)).toBeCloseTo(0.64, 5);
+    expect(barAt(budgetDefaults.barExponent)).toBeCloseTo(0.4096, 5);
+    // A read of 0.5 waits at 2 and goes by default.
+    const admitsHalf = (barExponent: number): number => {
+      const b = new Budget(new ManualClock(0), { perMinute: 100, barExponent });
+      b.admit(many(80), {});
+      return b.admit([likely(1, 0.5)], {}).admitted.length;
+    };
+    expect(admitsHalf(2)).toBe(0);
+    expect(admitsHalf(budgetDefaults.barExponent)).toBe(1);
   });
 
   it("spends more when given more: the same candidates, ten times the budget", () => {

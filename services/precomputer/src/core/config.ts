@@ -165,6 +165,8 @@ const precomputerSchema = z
         charge_foreground: z.boolean().default(false),
         /** The lowest read probability background work is admitted at (the budget raises it when tight). */
         min_probability: z.number().min(0).max(1).default(0.2),
+        /** How late the bar rises as the bucket empties: max(min_probability, (1 − fill)^bar_exponent). */
+        bar_exponent: z.number().min(1).max(64).default(4),
         /** Back-off thresholds; above one, background work shrinks, at twice it stops. */
         max_live_qps: z.number().positive().default(5000),
         max_queue_depth: z.number().positive().default(10_000),
@@ -178,6 +180,7 @@ const precomputerSchema = z
         burst_minutes: 1,
         charge_foreground: false,
         min_probability: 0.2,
+        bar_exponent: 4,
         max_live_qps: 5000,
         max_queue_depth: 10_000,
         max_predictor_queue_ms: 50,
@@ -448,6 +451,7 @@ export function parsePrecomputerConfig(
       burstMinutes: p.budget.burst_minutes,
       chargeForeground: p.budget.charge_foreground,
       minProbability: p.budget.min_probability,
+      barExponent: p.budget.bar_exponent,
       backgroundReasons,
       maxLiveQps: p.budget.max_live_qps,
       maxQueueDepth: p.budget.max_queue_depth,
