@@ -169,7 +169,6 @@ export class PolicyRun {
     probability: number | undefined,
   ): void {
     const type = this.#types.of(taskType);
-    if (process.env.DEBUG_RT) reason = `${reason}:${taskType}` as ComputeReason;
     const f: Flight = {
       readyAt: this.#scheduler.now + type.latencyMs,
       reason,
