@@ -89,7 +89,7 @@ describe("budget by expected value", () => {
     expect(b.usage().bar).toBe(0.2);
     // Below the floor: refused even with a full bucket.
     expect(b.admit([likely(0, 0.1)], {}).deferred).toEqual(new Map([["low_value", 1]]));
-    // Spend 70 of 100: fill 0.3, the bar still at the floor ((1 − 0.3)⁴ = 0.24 by default).
+    // Spend 70 of 100: fill 0.3, the bar just above the floor ((1 − 0.3)⁴ = 0.2401 by default).
     expect(b.admit(many(70), {}).admitted).toHaveLength(70);
     expect(b.usage().bar).toBeCloseTo(0.2401, 5);
     // Spend 20 more: fill 0.1, bar (1 − 0.1)⁴ = 0.6561.

@@ -87,6 +87,22 @@ schedules:
     expect(s.schedules.get("refresh_ahead")?.timing).toEqual({ kind: "every", everyMs: 120_000 });
   });
 
+  it("takes the budget's bar exponent from configuration, and refuses one below 1", () => {
+    const parseBudget = (budget: string) => {
+      const r = parseTaskTypes(`
+task_types:
+  a: { kind: external, ttl_seconds: 60 }
+precomputer:
+  budget: ${budget}
+`);
+      return () => parsePrecomputerConfig(r.raw, r, validateCron);
+    };
+    expect(parseBudget("{ bar_exponent: 2 }")().budget.barExponent).toBe(2);
+    expect(parseBudget("{ per_minute: 50 }")().budget.barExponent).toBe(4);
+    expect(parsePrecomputerConfig(shipped.raw, shipped, validateCron).budget.barExponent).toBe(4);
+    expect(parseBudget("{ bar_exponent: 0.5 }")).toThrow(/budget\.bar_exponent/);
+  });
+
   it("names every problem with its path", () => {
     const r = parseTaskTypes(`
 task_types:
