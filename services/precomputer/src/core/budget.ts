@@ -47,8 +47,8 @@ export interface BudgetOptions {
    * Default 4: the bar leaves the 0.2 floor below about half full and asks
    * for 0.66 at a tenth full. At 2 it asked for 0.64 at a fifth full, so a
    * bucket held near that level all afternoon refused reads of 0.55-0.65
-   * while the day's budget went a third unspent (chosen on random-adplatform
-   * seeds 71-76 at the default budget; see config/task-types.yaml).
+   * that it had the tokens for (chosen on random-adplatform seeds 71-76 at
+   * the default budget; see config/task-types.yaml).
    */
   barExponent: number;
 }
