@@ -105,22 +105,18 @@ describe("budget by expected value", () => {
   });
 
   it("raises the bar sooner the lower its exponent (bar_exponent)", () => {
-    const barAt = (barExponent: number): number => {
+    /** A budget of 100 a minute with 80 spent: fill 0.2. */
+    const fifthFull = (barExponent: number): Budget => {
       const b = new Budget(new ManualClock(0), { perMinute: 100, barExponent });
       b.admit(many(80), {});
-      return b.usage().bar;
+      return b;
     };
     // Fill 0.2: (0.8)² = 0.64 at 2, (0.8)⁴ = 0.4096 by default.
-    expect(barAt(2)).toBeCloseTo(0.64, 5);
-    expect(barAt(budgetDefaults.barExponent)).toBeCloseTo(0.4096, 5);
+    expect(fifthFull(2).usage().bar).toBeCloseTo(0.64, 5);
+    expect(fifthFull(budgetDefaults.barExponent).usage().bar).toBeCloseTo(0.4096, 5);
     // A read of 0.5 waits at 2 and goes by default.
-    const admitsHalf = (barExponent: number): number => {
-      const b = new Budget(new ManualClock(0), { perMinute: 100, barExponent });
-      b.admit(many(80), {});
-      return b.admit([likely(1, 0.5)], {}).admitted.length;
-    };
-    expect(admitsHalf(2)).toBe(0);
-    expect(admitsHalf(budgetDefaults.barExponent)).toBe(1);
+    expect(fifthFull(2).admit([likely(1, 0.5)], {}).admitted).toHaveLength(0);
+    expect(fifthFull(budgetDefaults.barExponent).admit([likely(1, 0.5)], {}).admitted).toHaveLength(1);
   });
 
   it("spends more when given more: the same candidates, ten times the budget", () => {

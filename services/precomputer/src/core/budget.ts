@@ -44,7 +44,7 @@ export interface BudgetOptions {
   minProbability: number;
   /**
    * How late the bar rises as the bucket empties: (1 − fill)^barExponent.
-   * Default 4: the bar leaves the 0.2 floor below about half full and asks
+   * Default 4: the bar leaves the 0.2 floor below about a third full and asks
    * for 0.66 at a tenth full. At 2 it asked for 0.64 at a fifth full, so a
    * bucket held near that level all afternoon refused reads of 0.55-0.65
    * that it had the tokens for (chosen on random-adplatform seeds 71-76 at

@@ -5,6 +5,17 @@ import { validateCron } from "./schedule-window.js";
 
 const shipped = loadTaskTypes(defaultTaskTypesPath);
 
+/** The config of one external type `a` and this `precomputer:` section (indented under it), parsed when called. */
+const withPrecomputer = (section: string) => {
+  const r = parseTaskTypes(`
+task_types:
+  a: { kind: external, ttl_seconds: 60 }
+precomputer:
+${section}
+`);
+  return () => parsePrecomputerConfig(r.raw, r, validateCron);
+};
+
 describe("precomputer configuration", () => {
   it("reads the shipped rules, schedules and settings", () => {
     const c = parsePrecomputerConfig(shipped.raw, shipped, validateCron);
@@ -88,15 +99,7 @@ schedules:
   });
 
   it("takes the budget's bar exponent from configuration, and refuses one below 1", () => {
-    const parseBudget = (budget: string) => {
-      const r = parseTaskTypes(`
-task_types:
-  a: { kind: external, ttl_seconds: 60 }
-precomputer:
-  budget: ${budget}
-`);
-      return () => parsePrecomputerConfig(r.raw, r, validateCron);
-    };
+    const parseBudget = (budget: string) => withPrecomputer(`  budget: ${budget}`);
     expect(parseBudget("{ bar_exponent: 2 }")().budget.barExponent).toBe(2);
     expect(parseBudget("{ per_minute: 50 }")().budget.barExponent).toBe(4);
     expect(parsePrecomputerConfig(shipped.raw, shipped, validateCron).budget.barExponent).toBe(4);
@@ -137,17 +140,8 @@ schedules:
 
   it("keys a predicted action's types by the user or their related entities, never by an entity it has not made", () => {
     /** The config of one type `a` and one predicted action `open` mapped to `targets`. */
-    const parseOpen = (targets: string) => {
-      const r = parseTaskTypes(`
-task_types:
-  a: { kind: external, ttl_seconds: 60 }
-precomputer:
-  predicted:
-    actions:
-      open: ${targets}
-`);
-      return () => parsePrecomputerConfig(r.raw, r, validateCron);
-    };
+    const parseOpen = (targets: string) =>
+      withPrecomputer(`  predicted:\n    actions:\n      open: ${targets}`);
     expect(
       parseOpen("[a, { task_type: a, key_by: related, related_limit: 7 }]")().predicted.actions.get("open"),
     ).toEqual([
