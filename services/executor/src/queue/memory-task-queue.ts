@@ -6,6 +6,7 @@ import { retryDelayMs } from "./scheduling.js";
 import { StatsCounter } from "./stats-counter.js";
 import type {
   ClaimedTask,
+  ClaimHolder,
   ClaimOptions,
   DeadLetterPage,
   DeadLetterSelector,
@@ -84,28 +85,34 @@ export class MemoryTaskQueue implements TaskQueue {
     return claimed;
   }
 
-  async ack(ids: readonly string[]): Promise<number> {
+  async ack(ids: readonly string[], holder?: ClaimHolder): Promise<number> {
     v.validateIds(ids, "ack");
+    const worker = v.validateHolder(holder);
     const now = this.#now();
-    const done = this.#processing(ids);
+    const done = this.#processing(ids, worker);
     for (const e of done) this.#s.complete(e, now);
     this.#s.sweep(now);
     return done.length;
   }
 
-  async fail(id: string, error: string, options: { permanent?: boolean } = {}): Promise<FailOutcome> {
+  async fail(
+    id: string,
+    error: string,
+    options: { permanent?: boolean } & ClaimHolder = {},
+  ): Promise<FailOutcome> {
     const failure = options.permanent === true ? { id, error, permanent: true } : { id, error };
-    return (await this.failMany([failure]))[0] as FailOutcome;
+    return (await this.failMany([failure], options))[0] as FailOutcome;
   }
 
-  async failMany(failures: readonly TaskFailure[]): Promise<FailOutcome[]> {
+  async failMany(failures: readonly TaskFailure[], holder?: ClaimHolder): Promise<FailOutcome[]> {
     const valid = v.validateFailures(failures);
+    const worker = v.validateHolder(holder);
     const s = this.#s;
     const o = this.options;
     const now = this.#now();
     return valid.map((f): FailOutcome => {
       const e = s.tasks.get(f.id);
-      if (e?.record.state !== "processing") return { id: f.id, outcome: "ignored" };
+      if (e === undefined || !heldBy(e, worker)) return { id: f.id, outcome: "ignored" };
       if (f.permanent === true || e.record.attempts >= o.maxAttempts) {
         s.toDead(e, f.error, now);
         return { id: f.id, outcome: "dead" };
@@ -119,10 +126,11 @@ export class MemoryTaskQueue implements TaskQueue {
     });
   }
 
-  async release(ids: readonly string[]): Promise<number> {
+  async release(ids: readonly string[], holder?: ClaimHolder): Promise<number> {
     v.validateIds(ids, "release");
+    const worker = v.validateHolder(holder);
     const now = this.#now();
-    const released = this.#processing(ids);
+    const released = this.#processing(ids, worker);
     for (const e of released) {
       e.record.attempts = Math.max(0, e.record.attempts - 1);
       this.#s.endLease(e, "queued", undefined, now);
@@ -132,11 +140,16 @@ export class MemoryTaskQueue implements TaskQueue {
     return released.length;
   }
 
-  async extendLease(ids: readonly string[], leaseMs = this.options.leaseMs): Promise<number> {
+  async extendLease(
+    ids: readonly string[],
+    leaseMs = this.options.leaseMs,
+    holder?: ClaimHolder,
+  ): Promise<number> {
     v.validateIds(ids, "extendLease");
     v.validateLease(leaseMs);
+    const worker = v.validateHolder(holder);
     const now = this.#now();
-    const extended = this.#processing(ids);
+    const extended = this.#processing(ids, worker);
     for (const e of extended) {
       e.record.leaseExpiresAt = now + leaseMs;
       e.record.updatedAt = now;
@@ -252,14 +265,19 @@ export class MemoryTaskQueue implements TaskQueue {
   }
 
   /** The distinct entries of `ids` that are processing now. */
-  #processing(ids: readonly string[]): Entry[] {
+  /** The tasks of `ids` processing under `worker` ("" for any worker), each once. */
+  #processing(ids: readonly string[], worker: string): Entry[] {
     const found = new Map<string, Entry>();
     for (const id of ids) {
       const e = this.#s.tasks.get(id);
-      if (e?.record.state === "processing") found.set(id, e);
+      if (e !== undefined && heldBy(e, worker)) found.set(id, e);
     }
     return [...found.values()];
   }
+}
+
+function heldBy(e: Entry, worker: string): boolean {
+  return e.record.state === "processing" && (worker === "" || e.record.workerId === worker);
 }
 
 /** A copy the caller may keep: later moves of the task do not show through it. */

@@ -290,6 +290,40 @@ export function taskQueueConformance(name: string, factory: QueueFactory, traits
       expect(await queue.get(taskId)).toMatchObject({ state: "dead", attempts: 2 });
     });
 
+    it("lets a worker whose lease ran out end none of the claim another worker holds now", async () => {
+      const { queue } = await open({ leaseMs: 1_000, maxAttempts: 2 });
+      const { taskId } = await queue.enqueue(task("stalled"));
+      const late = { workerId: "stalled" };
+      const holder = { workerId: "w2" };
+      await queue.claim(1, late);
+      clock.advance(1_000);
+      const [taken] = await queue.claim(1, holder);
+      expect(taken).toMatchObject({ id: taskId, attempts: 2, workerId: "w2" });
+      // Back from its stall, the first worker's calls find the task held by another: each is a no-op.
+      expect(await queue.extendLease([taskId], 60_000, late)).toBe(0);
+      expect(await queue.fail(taskId, "late failure", late)).toEqual({ id: taskId, outcome: "ignored" });
+      expect(await queue.failMany([{ id: taskId, error: "late", permanent: true }], late)).toEqual([
+        { id: taskId, outcome: "ignored" },
+      ]);
+      expect(await queue.release([taskId], late)).toBe(0);
+      expect(await queue.ack([taskId], late)).toBe(0);
+      expect(await queue.get(taskId)).toMatchObject({
+        state: "processing",
+        attempts: 2,
+        workerId: "w2",
+        leaseExpiresAt: t0 + 2_000,
+      });
+      expect((await queue.stats()).total).toMatchObject({ processing: 1, completed: 0, dead: 0 });
+      // The holder's own calls, and calls that name no worker, still end it.
+      expect(await queue.extendLease([taskId], 5_000, holder)).toBe(1);
+      expect(await queue.ack([taskId], holder)).toBe(1);
+      expect((await queue.get(taskId))?.state).toBe("completed");
+      const other = await queue.enqueue(task("anyone"));
+      await queue.claim(1, holder);
+      expect(await queue.release([other.taskId])).toBe(1);
+      await rejects(queue.ack([taskId], { workerId: "" }), isInvalidArgument);
+      await rejects(queue.release([taskId], { workerId: "w".repeat(300) }), isInvalidArgument);
+    });
     it("keeps a lease alive with extendLease, and release gives it back without an attempt", async () => {
       const { queue } = await open({ leaseMs: 1_000 });
       const long = await queue.enqueue(task("long", 5));

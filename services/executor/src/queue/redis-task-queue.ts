@@ -25,6 +25,7 @@ import { StatsCounter } from "./stats-counter.js";
 import { storeError } from "./store-error.js";
 import type {
   ClaimedTask,
+  ClaimHolder,
   ClaimOptions,
   DeadLetterPage,
   DeadLetterSelector,
@@ -196,24 +197,30 @@ export class RedisTaskQueue implements TaskQueue {
     return jsonArray(claimed).map((row) => decodeClaimed(row, now, c.workerId, c.leaseMs));
   }
 
-  async ack(ids: readonly string[]): Promise<number> {
+  async ack(ids: readonly string[], holder?: ClaimHolder): Promise<number> {
     v.validateIds(ids, "ack");
+    const worker = v.validateHolder(holder);
     if (ids.length === 0) return 0;
     return this.#sumByPartition(ids, (p, part) =>
-      this.#run("ack", [this.options.retentionMs, ...part], undefined, p),
+      this.#run("ack", [this.options.retentionMs, worker, ...part], undefined, p),
     );
   }
 
-  async fail(id: string, error: string, options: { permanent?: boolean } = {}): Promise<FailOutcome> {
+  async fail(
+    id: string,
+    error: string,
+    options: { permanent?: boolean } & ClaimHolder = {},
+  ): Promise<FailOutcome> {
     const failure = options.permanent === true ? { id, error, permanent: true } : { id, error };
-    return (await this.failMany([failure]))[0] as FailOutcome;
+    return (await this.failMany([failure], options))[0] as FailOutcome;
   }
 
-  async failMany(failures: readonly TaskFailure[]): Promise<FailOutcome[]> {
+  async failMany(failures: readonly TaskFailure[], holder?: ClaimHolder): Promise<FailOutcome[]> {
     const valid = v.validateFailures(failures);
+    const worker = v.validateHolder(holder);
     if (valid.length === 0) return [];
     if (this.options.partitions === 1 && !valid.some((f) => f.id.includes(".")))
-      return this.#failIn(0, valid);
+      return this.#failIn(0, valid, worker);
     const out: FailOutcome[] = new Array(valid.length);
     const groups = groupByPartition(valid, (f) => partitionOfId(f.id));
     await Promise.all(
@@ -221,7 +228,7 @@ export class RedisTaskQueue implements TaskQueue {
         const part = indices.map((i) => valid[i] as TaskFailure);
         const outcomes =
           p < this.options.partitions
-            ? await this.#failIn(p, part)
+            ? await this.#failIn(p, part, worker)
             : part.map((f): FailOutcome => ({ id: f.id, outcome: "ignored" }));
         indices.forEach((i, j) => {
           out[i] = outcomes[j] as FailOutcome;
@@ -231,7 +238,7 @@ export class RedisTaskQueue implements TaskQueue {
     return out;
   }
 
-  async #failIn(p: number, valid: readonly TaskFailure[]): Promise<FailOutcome[]> {
+  async #failIn(p: number, valid: readonly TaskFailure[], worker: string): Promise<FailOutcome[]> {
     const o = this.options;
     const args: (string | number)[] = [
       o.maxAttempts,
@@ -241,6 +248,7 @@ export class RedisTaskQueue implements TaskQueue {
       o.deadLetterRetentionMs,
       // As many as one call can dead-letter, so the set is back under capacity when it returns.
       queueLimits.batchMax,
+      worker,
     ];
     for (const f of valid) args.push(f.id, f.error, f.permanent === true ? "1" : "0", o.random());
     const reply = asArray(await this.#run("fail", args, undefined, p));
@@ -252,17 +260,25 @@ export class RedisTaskQueue implements TaskQueue {
     });
   }
 
-  async release(ids: readonly string[]): Promise<number> {
+  async release(ids: readonly string[], holder?: ClaimHolder): Promise<number> {
     v.validateIds(ids, "release");
+    const worker = v.validateHolder(holder);
     if (ids.length === 0) return 0;
-    return this.#sumByPartition(ids, (p, part) => this.#run("release", part, undefined, p));
+    return this.#sumByPartition(ids, (p, part) => this.#run("release", [worker, ...part], undefined, p));
   }
 
-  async extendLease(ids: readonly string[], leaseMs = this.options.leaseMs): Promise<number> {
+  async extendLease(
+    ids: readonly string[],
+    leaseMs = this.options.leaseMs,
+    holder?: ClaimHolder,
+  ): Promise<number> {
     v.validateIds(ids, "extendLease");
     v.validateLease(leaseMs);
+    const worker = v.validateHolder(holder);
     if (ids.length === 0) return 0;
-    return this.#sumByPartition(ids, (p, part) => this.#run("extendLease", [leaseMs, ...part], undefined, p));
+    return this.#sumByPartition(ids, (p, part) =>
+      this.#run("extendLease", [leaseMs, worker, ...part], undefined, p),
+    );
   }
 
   async requeueExpired(): Promise<number> {

@@ -80,6 +80,20 @@ export interface ClaimOptions {
   leaseMs?: number;
 }
 
+/**
+ * Whose claims an end of a claim (ack, fail, release, extendLease) may end.
+ * A worker that stalls past its lease (a long pause, Redis out of reach)
+ * loses the task to the next claim; when it comes back, its late calls
+ * must not end the new holder's claim: a late fail would retry or
+ * dead-letter work that is running, and a late release would hand it out
+ * twice. With `workerId` only tasks processing under that worker are
+ * ended (BullMQ's lock token plays this part); without it, any processing
+ * task is.
+ */
+export interface ClaimHolder {
+  workerId?: string;
+}
+
 export interface TaskFailure {
   id: string;
   error: string;
@@ -142,15 +156,15 @@ export interface TaskQueue {
   /** Claims up to `n` tasks, highest priority first, each under a lease. Nothing while paused. */
   claim(n: number, options: ClaimOptions): Promise<ClaimedTask[]>;
   /** Completes processing tasks; returns how many were. */
-  ack(ids: readonly string[]): Promise<number>;
+  ack(ids: readonly string[], holder?: ClaimHolder): Promise<number>;
   /** Fails one processing task: retried with backoff, or dead-lettered when out of attempts. */
-  fail(id: string, error: string, options?: { permanent?: boolean }): Promise<FailOutcome>;
+  fail(id: string, error: string, options?: { permanent?: boolean } & ClaimHolder): Promise<FailOutcome>;
   /** Fails several tasks in one round trip. */
-  failMany(failures: readonly TaskFailure[]): Promise<FailOutcome[]>;
+  failMany(failures: readonly TaskFailure[], holder?: ClaimHolder): Promise<FailOutcome[]>;
   /** Gives back claimed tasks that were never started, without counting an attempt. */
-  release(ids: readonly string[]): Promise<number>;
+  release(ids: readonly string[], holder?: ClaimHolder): Promise<number>;
   /** Pushes the leases of processing tasks `leaseMs` (default: the queue's) past now. */
-  extendLease(ids: readonly string[], leaseMs?: number): Promise<number>;
+  extendLease(ids: readonly string[], leaseMs?: number, holder?: ClaimHolder): Promise<number>;
   /** Returns tasks whose lease expired (counting the attempt); claim does this too. */
   requeueExpired(): Promise<number>;
   get(id: string): Promise<TaskRecord | undefined>;

@@ -2,6 +2,7 @@ import { randomFillSync } from "node:crypto";
 import { InvalidArgumentError, isTaskReason, parseKey } from "@prescient/core";
 import { queueLimits, type TaskQueueOptions } from "./options.js";
 import {
+  type ClaimHolder,
   type ClaimOptions,
   type DeadLetterSelector,
   type NewTask,
@@ -114,13 +115,7 @@ export function validateClaim(n: number, options: ClaimOptions, defaults: TaskQu
     throw new InvalidArgumentError(
       `claim size must be an integer from 1 to ${queueLimits.batchMax}, got ${n}`,
     );
-  const workerId = options.workerId;
-  if (
-    typeof workerId !== "string" ||
-    workerId.length === 0 ||
-    workerId.length > queueLimits.workerIdMaxLength
-  )
-    throw new InvalidArgumentError(`workerId must be 1 to ${queueLimits.workerIdMaxLength} characters`);
+  const workerId = validateWorkerId(options.workerId);
   if (options.taskTypes !== undefined && !Array.isArray(options.taskTypes))
     throw new InvalidArgumentError("claim taskTypes is not an array");
   const taskTypes = [...new Set(options.taskTypes ?? [])];
@@ -128,6 +123,21 @@ export function validateClaim(n: number, options: ClaimOptions, defaults: TaskQu
     if (typeof t !== "string" || !/^[a-z][a-z0-9_]{0,63}$/.test(t))
       throw new InvalidArgumentError(`claim task type ${JSON.stringify(t)} is not a task type name`);
   return { n, workerId, taskTypes, leaseMs: validateLease(options.leaseMs ?? defaults.leaseMs) };
+}
+
+function validateWorkerId(workerId: unknown): string {
+  if (
+    typeof workerId !== "string" ||
+    workerId.length === 0 ||
+    workerId.length > queueLimits.workerIdMaxLength
+  )
+    throw new InvalidArgumentError(`workerId must be 1 to ${queueLimits.workerIdMaxLength} characters`);
+  return workerId;
+}
+
+/** The worker whose claims an end of a claim may end; "" (none named) for any. */
+export function validateHolder(holder: ClaimHolder | undefined): string {
+  return holder?.workerId === undefined ? "" : validateWorkerId(holder.workerId);
 }
 
 export function validateLease(leaseMs: number): number {

@@ -272,4 +272,46 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
     for (const r of await records(stores.queue, ids))
       expect(r).toMatchObject({ state: "completed", attempts: 1 });
   });
+
+  it("settles nothing a rival claimed after the batch's lease ran out", async () => {
+    await open({ leaseMs: 300, maxAttempts: 5 });
+    const ids = await enqueue(
+      "ctr_prediction",
+      Array.from({ length: 2 }, (_, i) => [`lost-${i}`, ctrFeatures(i)]),
+    );
+    const inference = gate();
+    backends.predictor.before = async () => {
+      await inference.promise;
+      throw new Error("predictor stalled");
+    };
+    // The batch's lease extensions wait until the rival has claimed: as if its process had stalled.
+    const rivalClaimed = gate();
+    const queue = new Proxy(stores.queue, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (typeof value !== "function") return value;
+        if (name !== "extendLease") return value.bind(target);
+        return async (...args: Parameters<TaskQueue["extendLease"]>) => {
+          await rivalClaimed.promise;
+          return target.extendLease(...args);
+        };
+      },
+    });
+    const p = startPool({ leaseMs: 300 }, queue);
+    await waitFor("the batch to start", () => backends.predictor.calls.length === 1);
+    await sleep(400);
+    const rival = stores.peerQueue();
+    const taken = await rival.claim(10, { workerId: "rival", leaseMs: 60_000 });
+    expect(taken.map((t) => t.id).sort()).toEqual([...ids].sort());
+    rivalClaimed.open();
+    inference.open();
+    await waitFor("the stalled batch to settle", () => p.counters.batches === 1);
+    // Its failures and lease extensions named it, so they left the rival's claims alone.
+    for (const r of await records(stores.queue, ids)) {
+      expect(r).toMatchObject({ state: "processing", attempts: 2, workerId: "rival" });
+      // Still the rival's minute, not cut back to the stalled batch's 300 ms.
+      expect(r.leaseExpiresAt).toBeGreaterThan(Date.now() + 30_000);
+    }
+    expect(await rival.ack(ids, { workerId: "rival" })).toBe(2);
+  });
 });

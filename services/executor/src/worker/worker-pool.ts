@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { errorMessage, systemClock } from "@prescient/core";
 import { createLogger, type Logger } from "@prescient/kit";
 import { linksFromCarriers, withSpan } from "@prescient/tracing";
-import type { ClaimedTask, TaskQueue } from "../queue/index.js";
+import type { ClaimedTask, ClaimHolder, TaskQueue } from "../queue/index.js";
 import { type BatchDeps, processBatch } from "./batch-processor.js";
 import { BatchTrace } from "./batch-trace.js";
 import { logDeadLetters } from "./dead-letter-log.js";
@@ -116,19 +116,21 @@ export class WorkerPool {
       this.options.metrics?.claimed(claimed.length);
       if (!this.#running) {
         // Claimed just as shutdown began: hand the tasks back unstarted.
-        await this.#queue.release(claimed.map((t) => t.id)).catch(() => 0);
+        const ids = claimed.map((t) => t.id);
+        await this.#queue.release(ids, { workerId }).catch(() => 0);
         this.options.metrics?.released(claimed.length);
         return;
       }
-      await this.#run(claimed);
+      await this.#run(claimed, { workerId });
     }
   }
 
-  async #run(claimed: ClaimedTask[]): Promise<void> {
+  /** Runs one claimed batch; every end of its claims names `holder`, so a lease lost meanwhile is not ended. */
+  async #run(claimed: ClaimedTask[], holder: ClaimHolder): Promise<void> {
     const ids = claimed.map((t) => t.id);
     // A batch that outlives half its lease extends it, so a slow predictor does not hand the tasks to a second worker.
     const extender = setInterval(() => {
-      void this.#queue.extendLease(ids, this.options.leaseMs).catch(() => 0);
+      void this.#queue.extendLease(ids, this.options.leaseMs, holder).catch(() => 0);
     }, this.options.leaseMs / 2);
     extender.unref();
     try {
@@ -147,10 +149,15 @@ export class WorkerPool {
               error: f.error,
               permanent: f.permanent,
             }));
-            const [, failed] = await Promise.all([
-              outcome.completed.length > 0 ? this.#queue.ack(outcome.completed) : Promise.resolve(0),
-              failures.length > 0 ? this.#queue.failMany(failures) : Promise.resolve([]),
+            const [acked, failed] = await Promise.all([
+              outcome.completed.length > 0 ? this.#queue.ack(outcome.completed, holder) : Promise.resolve(0),
+              failures.length > 0 ? this.#queue.failMany(failures, holder) : Promise.resolve([]),
             ]);
+            if (acked < outcome.completed.length)
+              this.options.logger.warn(
+                { tasks: outcome.completed.length - acked },
+                "results written for tasks this worker no longer held (their lease ran out); the queue runs them again",
+              );
             traced.settle(outcome.completed, failures, failed);
             return { outcome, failures, failed };
           } finally {

@@ -1,15 +1,17 @@
 -- One of the ends of a claim (ack, fail, release, extendLease). Each acts
 -- only on tasks that are processing now; an id in any other state (acked
--- twice, reaped after its lease expired, unknown) is skipped and not counted.
--- ARGV: B, NOW, retentionMs, ids... Returns how many were completed.
+-- twice, reaped after its lease expired, unknown) is skipped and not counted,
+-- as is one processing under another worker than the one named.
+-- ARGV: B, NOW, retentionMs, worker ('' for any), ids... Returns how many
+-- were completed.
 --- @include "lib"
-local RETENTION = ARGV[3]
+local RETENTION, WORKER = ARGV[3], ARGV[4]
 local n, done, pointers, acked = 0, {}, {}, {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local id = ARGV[i]
   local t = tkey(id)
-  local f = redis.call('HMGET', t, 'state', 'type', 'key')
-  if f[1] == 'processing' then
+  local f = redis.call('HMGET', t, 'state', 'type', 'key', 'worker')
+  if heldBy(f[1], f[4], WORKER) then
     endLease(id, 'completed', nil)
     -- The record, and the key's pointer to it, stay readable for the retention.
     redis.call('PEXPIRE', t, RETENTION)

@@ -1,19 +1,22 @@
 -- One of the ends of a claim (ack, fail, release, extendLease). Each acts
 -- only on tasks that are processing now; an id in any other state (acked
--- twice, reaped after its lease expired, unknown) is skipped and not counted.
+-- twice, reaped after its lease expired, unknown) is skipped and not counted,
+-- as is one processing under another worker than the one named.
 -- ARGV: B, NOW, maxAttempts, backoffBaseMs, backoffMaxMs, deadLetterCapacity,
--- deadLetterRetentionMs, housekeepingLimit, then per failure: id, error,
+-- deadLetterRetentionMs, housekeepingLimit, worker ('' for any), then per
+-- failure: id, error,
 -- permanent ('1'/'0'), jitter in [0, 1) (drawn by the caller: Lua's
 -- math.random is deterministic inside Redis).
 -- Returns {outcome1, retryAt1, outcome2, retryAt2, ..., droppedByCapacity, droppedByRetention}.
 --- @include "lib"
 local MAX_ATTEMPTS = tonumber(ARGV[3])
 local BASE, CAP = tonumber(ARGV[4]), tonumber(ARGV[5])
+local WORKER = ARGV[9]
 local out, died = {}, false
-for i = 9, #ARGV, 4 do
+for i = 10, #ARGV, 4 do
   local id, err, permanent, jitter = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1', tonumber(ARGV[i + 3])
-  local f = redis.call('HMGET', tkey(id), 'state', 'type', 'attempts', 'key')
-  if f[1] ~= 'processing' then
+  local f = redis.call('HMGET', tkey(id), 'state', 'type', 'attempts', 'key', 'worker')
+  if not heldBy(f[1], f[5], WORKER) then
     table.insert(out, 'ignored'); table.insert(out, 0)
   else
     redis.call('ZREM', zkey('active', f[2]), id)

@@ -46,6 +46,13 @@ local function fmt(n) return string.format('%.0f', n) end
 local function readyScore(priority, seq) return fmt((10 - priority) * BAND + seq) end
 local NOWS = fmt(NOW)
 local function isWaiting(state) return state == 'queued' or state == 'failed' end
+-- Whether a task is processing under WORKER ('' for any worker): the ends of
+-- a claim pass the worker whose claims they may end (ClaimHolder in
+-- task-queue.ts), so a worker back from a stall cannot end a claim another
+-- worker has taken since its lease ran out.
+local function heldBy(state, worker, WORKER)
+  return state == 'processing' and (WORKER == '' or worker == WORKER)
+end
 
 -- Batched writes, in slices: unpack() of thousands of values overflows
 -- Lua's C stack. One call per slice instead of one per task is most of what
