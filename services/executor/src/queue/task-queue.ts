@@ -72,7 +72,7 @@ export interface TaskRecord {
 export type ClaimedTask = TaskRecord & { state: "processing"; workerId: string; leaseExpiresAt: number };
 
 export interface ClaimOptions {
-  /** Worker identity, recorded on the task for diagnosis. */
+  /** Worker identity: recorded on the task, and what the ends of its claims name (ClaimHolder). */
   workerId: string;
   /** Only these task types; absent or empty means all. */
   taskTypes?: readonly string[];

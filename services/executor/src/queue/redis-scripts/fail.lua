@@ -4,9 +4,8 @@
 -- as is one processing under another worker than the one named.
 -- ARGV: B, NOW, maxAttempts, backoffBaseMs, backoffMaxMs, deadLetterCapacity,
 -- deadLetterRetentionMs, housekeepingLimit, worker ('' for any), then per
--- failure: id, error,
--- permanent ('1'/'0'), jitter in [0, 1) (drawn by the caller: Lua's
--- math.random is deterministic inside Redis).
+-- failure: id, error, permanent ('1'/'0'), jitter in [0, 1) (drawn by the
+-- caller: Lua's math.random is deterministic inside Redis).
 -- Returns {outcome1, retryAt1, outcome2, retryAt2, ..., droppedByCapacity, droppedByRetention}.
 --- @include "lib"
 local MAX_ATTEMPTS = tonumber(ARGV[3])
