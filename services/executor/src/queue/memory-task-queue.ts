@@ -264,8 +264,7 @@ export class MemoryTaskQueue implements TaskQueue {
     return now;
   }
 
-  /** The distinct entries of `ids` that are processing now. */
-  /** The tasks of `ids` processing under `worker` ("" for any worker), each once. */
+  /** The distinct entries of `ids` processing under `worker` ("" for any worker). */
   #processing(ids: readonly string[], worker: string): Entry[] {
     const found = new Map<string, Entry>();
     for (const id of ids) {
