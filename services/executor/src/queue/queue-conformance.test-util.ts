@@ -324,6 +324,7 @@ export function taskQueueConformance(name: string, factory: QueueFactory, traits
       await rejects(queue.ack([taskId], { workerId: "" }), isInvalidArgument);
       await rejects(queue.release([taskId], { workerId: "w".repeat(300) }), isInvalidArgument);
     });
+
     it("keeps a lease alive with extendLease, and release gives it back without an attempt", async () => {
       const { queue } = await open({ leaseMs: 1_000 });
       const long = await queue.enqueue(task("long", 5));

@@ -273,18 +273,21 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
       expect(r).toMatchObject({ state: "completed", attempts: 1 });
   });
 
-  it("settles nothing a rival claimed after the batch's lease ran out", async () => {
+  /**
+   * A batch whose predictor call blocks, and whose lease extensions are held back (as if its process
+   * had stalled) until a rival has claimed its two tasks; then the call ends as `ends` says.
+   */
+  const stalledBatch = async (ends: "failing" | "computing") => {
     await open({ leaseMs: 300, maxAttempts: 5 });
     const ids = await enqueue(
       "ctr_prediction",
-      Array.from({ length: 2 }, (_, i) => [`lost-${i}`, ctrFeatures(i)]),
+      Array.from({ length: 2 }, (_, i) => [`lost-${ends}-${i}`, ctrFeatures(i)]),
     );
     const inference = gate();
     backends.predictor.before = async () => {
       await inference.promise;
-      throw new Error("predictor stalled");
+      if (ends === "failing") throw new Error("predictor stalled");
     };
-    // The batch's lease extensions wait until the rival has claimed: as if its process had stalled.
     const rivalClaimed = gate();
     const queue = new Proxy(stores.queue, {
       get(target, name) {
@@ -306,12 +309,26 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
     rivalClaimed.open();
     inference.open();
     await waitFor("the stalled batch to settle", () => p.counters.batches === 1);
+    return { ids, rival };
+  };
+
+  it("settles nothing a rival claimed after the batch's lease ran out", async () => {
+    const { ids, rival } = await stalledBatch("failing");
     // Its failures and lease extensions named it, so they left the rival's claims alone.
     for (const r of await records(stores.queue, ids)) {
       expect(r).toMatchObject({ state: "processing", attempts: 2, workerId: "rival" });
       // Still the rival's minute, not cut back to the stalled batch's 300 ms.
       expect(r.leaseExpiresAt).toBeGreaterThan(Date.now() + 30_000);
     }
+    expect(await rival.ack(ids, { workerId: "rival" })).toBe(2);
+  });
+
+  it("acks nothing a rival claimed after the batch's lease ran out, though it writes its results", async () => {
+    const { ids, rival } = await stalledBatch("computing");
+    expect(backends.sink.calls).toEqual([2]);
+    // Its ack named it, so the rival's claims are still the rival's to complete.
+    for (const r of await records(stores.queue, ids))
+      expect(r).toMatchObject({ state: "processing", attempts: 2, workerId: "rival" });
     expect(await rival.ack(ids, { workerId: "rival" })).toBe(2);
   });
 });

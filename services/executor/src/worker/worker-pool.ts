@@ -94,6 +94,8 @@ export class WorkerPool {
 
   async #loop(index: number): Promise<void> {
     const workerId = `${this.options.workerId}/${index}`;
+    // Every end of this loop's claims names it, so a lease lost meanwhile is not ended.
+    const holder: ClaimHolder = { workerId };
     let idleMs = 1;
     while (this.#running) {
       let claimed: ClaimedTask[] = [];
@@ -117,15 +119,15 @@ export class WorkerPool {
       if (!this.#running) {
         // Claimed just as shutdown began: hand the tasks back unstarted.
         const ids = claimed.map((t) => t.id);
-        await this.#queue.release(ids, { workerId }).catch(() => 0);
+        await this.#queue.release(ids, holder).catch(() => 0);
         this.options.metrics?.released(claimed.length);
         return;
       }
-      await this.#run(claimed, { workerId });
+      await this.#run(claimed, holder);
     }
   }
 
-  /** Runs one claimed batch; every end of its claims names `holder`, so a lease lost meanwhile is not ended. */
+  /** Runs one claimed batch; every end of its claims names `holder`. */
   async #run(claimed: ClaimedTask[], holder: ClaimHolder): Promise<void> {
     const ids = claimed.map((t) => t.id);
     // A batch that outlives half its lease extends it, so a slow predictor does not hand the tasks to a second worker.
@@ -156,7 +158,7 @@ export class WorkerPool {
             if (acked < outcome.completed.length)
               this.options.logger.warn(
                 { tasks: outcome.completed.length - acked },
-                "results written for tasks this worker no longer held (their lease ran out); the queue runs them again",
+                "results written for tasks this worker no longer held (their lease ran out): another worker holds them, or the queue runs them again",
               );
             traced.settle(outcome.completed, failures, failed);
             return { outcome, failures, failed };

@@ -46,12 +46,12 @@ local function fmt(n) return string.format('%.0f', n) end
 local function readyScore(priority, seq) return fmt((10 - priority) * BAND + seq) end
 local NOWS = fmt(NOW)
 local function isWaiting(state) return state == 'queued' or state == 'failed' end
--- Whether a task is processing under WORKER ('' for any worker): the ends of
+-- Whether a task is processing under the worker named ('' for any): the ends of
 -- a claim pass the worker whose claims they may end (ClaimHolder in
 -- task-queue.ts), so a worker back from a stall cannot end a claim another
 -- worker has taken since its lease ran out.
-local function heldBy(state, worker, WORKER)
-  return state == 'processing' and (WORKER == '' or worker == WORKER)
+local function heldBy(state, worker, named)
+  return state == 'processing' and (named == '' or worker == named)
 end
 
 -- Batched writes, in slices: unpack() of thousands of values overflows
