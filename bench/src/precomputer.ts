@@ -7,6 +7,7 @@ import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
 import { startRedisServer } from "@prescient/kit/testing";
 import { inProcessCache, inProcessExecutor, startPrecomputer } from "@prescient/precomputer";
 import { CpuProbe, redisServerPid } from "./proc-cpu.js";
+import { padKeyspace } from "./redis-keyspace.js";
 import { type BenchReport, newReport, result } from "./report.js";
 
 /**
@@ -28,7 +29,9 @@ import { type BenchReport, newReport, result } from "./report.js";
  * with BENCH_INFLIGHT calls in flight, BENCH_BATCH events per call. The
  * three paths run in BENCH_ROUNDS rounds of baseline, TriggerMany, the
  * unchecked TriggerMany, then the same in reverse, so that all see the
- * queue (and Redis) at the same sizes on average.
+ * queue (and Redis) at the same sizes on average. Redis's key table is sized
+ * before the run (padKeyspace), so that it does not double, and rehash every
+ * key, inside one path's slice.
  */
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -109,6 +112,9 @@ export async function run(): Promise<BenchReport> {
   const redis = await startRedisServer();
   const host = new ServiceHost({ address: "127.0.0.1:0", drainTimeoutMs: 1000 });
   try {
+    // What the run adds: per event of each of the three paths, six task records, six key pointers and an entity.
+    const runKeys = Math.ceil((EVENTS + WARMUP) * 3 * 13 * 1.05);
+    const padded = await padKeyspace(redis.url, runKeys);
     const taskTypes = withUncheckedRule(loadTaskTypes(defaultTaskTypesPath));
     const store = { redisUrl: redis.url };
     const cache = startCache(host, { taskTypes, store });
@@ -137,7 +143,10 @@ export async function run(): Promise<BenchReport> {
       options,
     );
     const ex = new executorV1.ExecutorServiceClient(host.address, credentials.createInsecure(), options);
-    log(`${EVENTS} events, ${BATCH} per call, ${INFLIGHT} calls in flight; redis at ${redis.url}`);
+    log(
+      `${EVENTS} events, ${BATCH} per call, ${INFLIGHT} calls in flight; redis at ${redis.url}, ` +
+        `its key table sized by ${padded} padding keys for the run's ${runKeys}`,
+    );
 
     // Baseline: the same six tasks per event, straight to the executor (features on the first, as fan-out does).
     const enqueueMany = async (start: number, size: number): Promise<void> => {
@@ -181,10 +190,9 @@ export async function run(): Promise<BenchReport> {
     const pids = [process.pid, await redisServerPid(redis.url)];
     // Timed and costed in ROUNDS of ABCCBA over slices of the events: the queue grows by every
     // task enqueued, and a bigger queue costs Redis more per insert, so whichever path went
-    // later would pay more. Redis also resizes its key table as it doubles (524,288 keys falls
-    // inside this run); with one ABBA round that cost fell on the middle path, TriggerMany,
-    // every time (BAAB gave it 0.95x where ABBA gave 0.80-0.86x on the same build). Several
-    // rounds spread both effects over the paths.
+    // later would pay more. Rounds cannot spread the key table's doublings (each is one event
+    // in one slice: with one ABBA round it fell on TriggerMany every time, and with four
+    // ABCCBA rounds both of the run's fell on the unchecked path); padKeyspace keeps them out.
     const slices = 2 * ROUNDS;
     const parts = Array.from({ length: slices }, (_, k) => {
       const first = Math.floor((EVENTS * k) / slices);
