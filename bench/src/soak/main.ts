@@ -8,7 +8,7 @@ import { startHandlerServer } from "./handler-server.js";
 import { MeshProcesses, roles } from "./mesh-processes.js";
 import { ProcSampler } from "./proc-sampler.js";
 import { RedisProcess } from "./redis-process.js";
-import { rssVerdicts } from "./rss-bounds.js";
+import { rssFailed, rssVerdicts } from "./rss-bounds.js";
 import { soakOptionsFromEnv } from "./soak-options.js";
 import {
   type ProcessSummary,
@@ -147,7 +147,7 @@ try {
   const processes: Record<string, ProcessSummary> = {};
   const samples: SoakReport["samples"] = {};
   for (const [role, series] of sampler.series) {
-    const s = summarizeProcess(series, loadEnd - start);
+    const s = summarizeProcess(series, loadEnd - start, loadStart - start);
     if (s !== undefined) processes[role] = s;
     samples[role] = series.map((x) => [
       Math.round(x.t / 100) / 10,
@@ -182,9 +182,9 @@ try {
     process.stderr.write(`soak: ${tasks.lost} acknowledged tasks lost\n`);
     exitCode = 1;
   }
-  for (const v of report.rssBounds.filter((b) => !b.withinBound || !b.cameDown)) {
+  for (const v of report.rssBounds.filter(rssFailed)) {
     process.stderr.write(
-      `soak: ${v.role} peaked at ${v.peakMiB} MiB (limit ${v.boundMiB} MiB)${v.cameDown ? "" : " and kept what the load added"}\n`,
+      `soak: ${v.role} peaked at ${v.peakMiB} MiB (limit ${v.boundMiB} MiB)${v.cameDown || v.heldFlat ? "" : ", kept what the load added and was still rising at its end"}\n`,
     );
     exitCode = 1;
   }

@@ -18,6 +18,12 @@ export interface ProcessSummary {
   afterLoadMiB: number;
   /** afterLoadMiB / peakMiB. */
   afterVsPeak: number;
+  /**
+   * The largest RSS read in each third of the load phase (first, middle,
+   * last); undefined when a third has no reading. A bounded process levels
+   * off, so its last third stays near its middle one; a leak keeps rising.
+   */
+  loadThirdsMiB: [number, number, number] | undefined;
   meanCpuPct: number;
   /** Per minute of the run: the largest and last RSS read in it and the mean CPU. */
   byMinute: { minute: number; maxMiB: number; lastMiB: number; cpuPct: number }[];
@@ -46,7 +52,11 @@ export interface SoakReport {
 const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
 const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-export function summarizeProcess(samples: ProcSample[], loadEndMs: number): ProcessSummary | undefined {
+export function summarizeProcess(
+  samples: ProcSample[],
+  loadEndMs: number,
+  loadStartMs = 0,
+): ProcessSummary | undefined {
   const first = samples[0];
   const last = samples.at(-1);
   if (first === undefined || last === undefined) return undefined;
@@ -73,6 +83,7 @@ export function summarizeProcess(samples: ProcSample[], loadEndMs: number): Proc
     endOfLoadMiB: mib((duringLoad.at(-1) ?? last).rssKiB),
     afterLoadMiB: mib(last.rssKiB),
     afterVsPeak: Math.round((last.rssKiB / peak.rssKiB) * 100) / 100,
+    loadThirdsMiB: loadThirds(samples, loadStartMs, loadEndMs),
     meanCpuPct: Math.round(mean(samples.flatMap((s) => (s.cpuPct === null ? [] : [s.cpuPct]))) * 10) / 10,
     byMinute: [...minutes].map(([minute, list]) => ({
       minute,
@@ -81,6 +92,21 @@ export function summarizeProcess(samples: ProcSample[], loadEndMs: number): Proc
       cpuPct: Math.round(mean(list.flatMap((s) => (s.cpuPct === null ? [] : [s.cpuPct]))) * 10) / 10,
     })),
   };
+}
+
+/** The largest RSS in each third of [startMs, endMs]; undefined when a third has no reading. */
+function loadThirds(
+  samples: ProcSample[],
+  startMs: number,
+  endMs: number,
+): [number, number, number] | undefined {
+  const span = (endMs - startMs) / 3;
+  const peaks = [0, 1, 2].map((k) => {
+    const inThird = samples.filter((s) => s.t >= startMs + k * span && s.t <= startMs + (k + 1) * span);
+    return inThird.length === 0 ? undefined : mib(Math.max(...inThird.map((s) => s.rssKiB)));
+  });
+  const [a, b, c] = peaks;
+  return a === undefined || b === undefined || c === undefined ? undefined : [a, b, c];
 }
 
 function table(headers: string[], rows: string[][]): string {
@@ -153,13 +179,14 @@ export function printSoakReport(r: SoakReport): void {
   out.push(
     "\nRSS against each service's memory limit in deploy/base (its state bounds plus runtime overhead)",
     table(
-      ["process", "limit", "peak", "within", "came back down"],
+      ["process", "limit", "peak", "within", "came back down", "held flat under load"],
       r.rssBounds.map((v) => [
         v.role,
         String(v.boundMiB),
         String(v.peakMiB),
         v.withinBound ? "yes" : "NO",
-        v.cameDown ? "yes" : "NO",
+        v.cameDown ? "yes" : v.heldFlat ? "no" : "NO",
+        v.heldFlat ? "yes" : v.cameDown ? "no" : "NO",
       ]),
     ),
   );
