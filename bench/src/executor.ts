@@ -13,6 +13,7 @@ import {
   startExecutorRig,
 } from "./executor-e2e.js";
 import { redisServerPid } from "./proc-cpu.js";
+import { padKeyspace } from "./redis-keyspace.js";
 import { type BenchReport, newReport, result } from "./report.js";
 
 /**
@@ -30,6 +31,11 @@ import { type BenchReport, newReport, result } from "./report.js";
  * loop, so its own core, as a separate deployment would have), and the
  * workers on the main thread call them over real gRPC. BENCH_SERVERS=inline
  * puts them on the main thread instead, as one `prescient up` process would.
+ *
+ * redis-server's key tables are sized before the run (padKeyspace), as a
+ * deployment's are in its steady state: otherwise ours, which adds 800,000
+ * keys to an empty Redis, pays every doubling of them, and BullMQ's run, which
+ * removes its jobs as it completes them, none.
  *
  * BENCH_TASKS sets N (default 200,000); BENCH_BASELINE_TASKS the BullMQ run
  * (default N/10, at least 2,000: at its rate a full run would take minutes,
@@ -119,10 +125,15 @@ export async function run(): Promise<BenchReport> {
   });
   try {
     const seeded = Math.max(TASKS, BASELINE_TASKS);
+    const warm = Math.min(5_000, Math.max(500, Math.floor(TASKS / 40)));
+    // What the run adds: an entity per task, then per task a record, its key's pointer and its result (BullMQ's fewer).
+    const runKeys = Math.ceil((seeded + (warm + TASKS + BASELINE_TASKS) * 3) * 1.05);
+    log(
+      `sizing redis-server's key tables for the run's ${runKeys} keys: ${await padKeyspace(redis.url, runKeys)} padding keys`,
+    );
     log(`storing features of ${seeded} entities`);
     await seedFeatures(rig.entities, seeded);
 
-    const warm = Math.min(5_000, Math.max(500, Math.floor(TASKS / 40)));
     log(`warm-up: ${warm} tasks each way`);
     await prescient(rig, warm, "bench:warm");
     await bullmq(rig, redis.port, Math.min(warm, 1_000));
