@@ -29,9 +29,9 @@ import { type BenchReport, newReport, result } from "./report.js";
  * with BENCH_INFLIGHT calls in flight, BENCH_BATCH events per call. The
  * three paths run in BENCH_ROUNDS rounds of baseline, TriggerMany, the
  * unchecked TriggerMany, then the same in reverse, so that all see the
- * queue (and Redis) at the same sizes on average. Redis's key table is sized
- * before the run (padKeyspace), so that it does not double, and rehash every
- * key, inside one path's slice.
+ * queue (and Redis) at the same sizes on average. Redis's key tables are
+ * sized before the run (padKeyspace), so that neither doubles, and rehashes
+ * every key, inside one path's slice.
  */
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -145,7 +145,7 @@ export async function run(): Promise<BenchReport> {
     const ex = new executorV1.ExecutorServiceClient(host.address, credentials.createInsecure(), options);
     log(
       `${EVENTS} events, ${BATCH} per call, ${INFLIGHT} calls in flight; redis at ${redis.url}, ` +
-        `its key table sized by ${padded} padding keys for the run's ${runKeys}`,
+        `its key tables sized by ${padded} padding keys for the run's ${runKeys}`,
     );
 
     // Baseline: the same six tasks per event, straight to the executor (features on the first, as fan-out does).
@@ -190,7 +190,7 @@ export async function run(): Promise<BenchReport> {
     const pids = [process.pid, await redisServerPid(redis.url)];
     // Timed and costed in ROUNDS of ABCCBA over slices of the events: the queue grows by every
     // task enqueued, and a bigger queue costs Redis more per insert, so whichever path went
-    // later would pay more. Rounds cannot spread the key table's doublings (each is one event
+    // later would pay more. Rounds cannot spread the key tables' doublings (each is one event
     // in one slice: with one ABBA round it fell on TriggerMany every time, and with four
     // ABCCBA rounds both of the run's fell on the unchecked path); padKeyspace keeps them out.
     const slices = 2 * ROUNDS;
