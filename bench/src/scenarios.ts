@@ -37,6 +37,10 @@ export type ScenarioArgs =
       shippedClient?: boolean;
       /** The compact form: tenant, task_type and entity_ids instead of keys. */
       compact?: boolean;
+      /** A freshness check: read without counting as a read. */
+      peek?: boolean;
+      /** Answer each key's expiry alone (the precomputer's freshness check). */
+      expiriesOnly?: boolean;
     }
   | { kind: "mget"; redisUrl: string; keys: string[]; batch: number }
   /** The minimal gRPC MGET service of mget-service.ts, given physical Redis keys. */
@@ -92,8 +96,9 @@ export function createScenario(args: ScenarioArgs): Scenario {
         onMiss: cacheV1.OnMiss.ON_MISS_NONE,
         userId: "",
         rejectStale: false,
-        peek: false,
+        peek: args.peek ?? false,
         valuesOnly: args.valuesOnly ?? false,
+        ...(args.expiriesOnly ? { expiriesOnly: true } : {}),
       });
       let offset = 0;
       const next = (): number => {
@@ -141,10 +146,12 @@ export function createScenario(args: ScenarioArgs): Scenario {
       return {
         call: async () => {
           const r = await callUnary(lookupMany, request(next()));
-          const missed = args.valuesOnly
-            ? r.values.length !== args.batch ||
-              r.values.some((v) => v.tensors === undefined && v.payload === undefined)
-            : r.results.length !== args.batch || r.results.some((x) => !x.hit);
+          const missed = args.expiriesOnly
+            ? r.expiresAtMs.length !== args.batch || r.expiresAtMs.some((ms) => ms === 0n)
+            : args.valuesOnly
+              ? r.values.length !== args.batch ||
+                r.values.some((v) => v.tensors === undefined && v.payload === undefined)
+              : r.results.length !== args.batch || r.results.some((x) => !x.hit);
           if (missed) throw new Error("benchmark LookupMany missed");
         },
         close: () => client.close(),

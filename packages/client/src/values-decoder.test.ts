@@ -44,7 +44,7 @@ describe("decodeLookupValues", () => {
   it("decodes every values-only answer as the generated decoder and decodeValue do", () => {
     fc.assert(
       fc.property(fc.array(value, { maxLength: 8 }), (values) => {
-        const bytes = cacheV1.LookupManyResponse.encode({ results: [], values }).finish();
+        const bytes = cacheV1.LookupManyResponse.encode({ results: [], values, expiresAtMs: [] }).finish();
         expect(decodeLookupValues(bytes)).toEqual(reference(bytes));
       }),
       { numRuns: 500 },
@@ -88,6 +88,7 @@ describe("decodeLookupValues", () => {
     const bytes = cacheV1.LookupManyResponse.encode({
       results: [],
       values: [{ payload: Buffer.from('{"a":1}'), contentType: "application/json" }],
+      expiresAtMs: [],
     }).finish();
     for (let cut = 1; cut < bytes.length; cut++) {
       let error: unknown;

@@ -13,7 +13,7 @@ import { type CacheCoreOptions, cacheCoreDefaults } from "./cache-core-options.j
 import { CacheMetrics } from "./cache-metrics.js";
 import { CacheStats, type StatsCell } from "./cache-stats.js";
 import { CacheWrites } from "./cache-writes.js";
-import { answerValue, hit, miss, peekAnswer } from "./lookup-responses.js";
+import { answerExpiry, answerValue, hit, miss, peekAnswer, peekExpiry } from "./lookup-responses.js";
 import { checkOnMiss, MissCoalescer, onMissMode } from "./miss-coalescer.js";
 import type { MissFeatures } from "./miss-handler.js";
 import { reportLookup } from "./observed-lookup.js";
@@ -133,6 +133,11 @@ export class CacheCore {
         `LookupMany asked for ${n} keys; the limit is ${this.options.maxLookupMany} per call`,
       );
     checkOnMiss(request.onMiss);
+    const expiriesOnly = request.expiriesOnly === true;
+    if (expiriesOnly && request.valuesOnly === true)
+      throw new InvalidArgumentError("set expiries_only or values_only, not both");
+    if (expiriesOnly && request.onMiss !== 0 && request.onMiss !== onMissMode.none)
+      throw new InvalidArgumentError("expiries_only answers what is stored: on_miss must be ON_MISS_NONE");
     const resolved = compact
       ? resolveEntityIds(
           this.#types,
@@ -155,6 +160,8 @@ export class CacheCore {
     }
     const now = this.options.clock.now();
     let answers: (LookupResponse | Promise<LookupResponse>)[];
+    if (request.peek && expiriesOnly)
+      return { results: [], values: [], expiresAtMs: resolved.map((k, i) => peekExpiry(k, results[i], now)) };
     if (request.peek) {
       // A freshness check, not demand: answer from the store and count nothing.
       answers = resolved.map((k, i) => peekAnswer(k, results[i], now, degraded));
@@ -194,14 +201,16 @@ export class CacheCore {
         if (cell !== undefined) flushTally(cell, tally);
       }
     }
+    if (expiriesOnly)
+      return { results: [], values: [], expiresAtMs: (await Promise.all(answers)).map(answerExpiry) };
     if (request.valuesOnly === true) {
       // Most answers are ready (hits, plain misses); only misses being computed or enqueued wait.
       const values = answers.some((a) => a instanceof Promise)
         ? (await Promise.all(answers)).map(answerValue)
         : (answers as LookupResponse[]).map(answerValue);
-      return { results: [], values };
+      return { results: [], values, expiresAtMs: [] };
     }
-    return { results: await Promise.all(answers), values: [] };
+    return { results: await Promise.all(answers), values: [], expiresAtMs: [] };
   }
 
   put(request: cacheV1.PutRequest): Promise<cacheV1.PutResponse> {

@@ -135,6 +135,73 @@ describe("LookupMany: values only", () => {
   });
 });
 
+describe("LookupMany: expiries only", () => {
+  it("answers each key's stored expiry in request order, 0 for a miss, and no results or values", async () => {
+    const { core, clock } = setup();
+    const keys = await mixed(core, clock);
+    const full = await core.lookupMany(many(keys, { peek: true }));
+    const lean = await core.lookupMany(many(keys, { peek: true, expiriesOnly: true }));
+    expect(lean.results).toEqual([]);
+    expect(lean.values).toEqual([]);
+    expect(full.expiresAtMs).toEqual([]);
+    expect(lean.expiresAtMs).toEqual(
+      full.results.map((r) => BigInt(r.hit ? (r.result?.expiresAt?.getTime() ?? 0) : 0)),
+    );
+    // a and d fresh (TTLs 100 s and 10 s), s stale (its expiry now, inside the grace), m missing.
+    const now = BigInt(clock.now());
+    expect(lean.expiresAtMs).toEqual([now + 100_000n, now, now + 10_000n, 0n, now + 100_000n]);
+    // Past its grace a result is a miss, as a peek's answer says.
+    clock.advance(1_000_000);
+    expect((await core.lookupMany(many(keys, { peek: true, expiriesOnly: true }))).expiresAtMs).toEqual([
+      0n,
+      0n,
+      0n,
+      0n,
+      0n,
+    ]);
+  });
+
+  it("counts nothing on a peek, and counts and reports as a full LookupMany without one", async () => {
+    const a = setup();
+    const b = setup();
+    const keysA = await mixed(a.core, a.clock);
+    const keysB = await mixed(b.core, b.clock);
+    await b.core.lookupMany(many(keysB, { peek: true, expiriesOnly: true }));
+    expect(b.seen).toEqual([]);
+    expect((await b.core.stats({ tenant: "", taskType: "" })).total).toMatchObject({ hits: 0n, misses: 0n });
+    await a.core.lookupMany(many(keysA));
+    const counted = await b.core.lookupMany(many(keysB, { expiriesOnly: true }));
+    expect(counted.expiresAtMs.map((ms) => ms > 0n)).toEqual([true, true, true, false, true]);
+    expect(b.seen).toEqual(a.seen);
+    expect(await b.core.stats({ tenant: "", taskType: "" })).toEqual(
+      await a.core.stats({ tenant: "", taskType: "" }),
+    );
+  });
+
+  it("answers 0 for every key when the store fails, and refuses values_only or an on_miss with it", async () => {
+    const { core, store } = setup();
+    await core.put({ entry: entry(key("a")) });
+    store.failing = true;
+    const degraded = await core.lookupMany(many([key("a"), key("b")], { peek: true, expiriesOnly: true }));
+    expect(degraded.expiresAtMs).toEqual([0n, 0n]);
+    store.failing = false;
+    for (const extra of [
+      { valuesOnly: true },
+      { onMiss: onMissMode.enqueue },
+      { onMiss: onMissMode.compute, peek: false },
+    ]) {
+      const error = await core.lookupMany(many([key("a")], { expiriesOnly: true, ...extra })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isInvalidArgument(error)).toBe(true);
+    }
+    expect(
+      (await core.lookupMany(many([key("a")], { expiriesOnly: true, onMiss: onMissMode.none }))).expiresAtMs,
+    ).toHaveLength(1);
+  });
+});
+
 describe("LookupMany: metrics taken once per call", () => {
   it("count every key's outcome, per task type, as one increment per key would", async () => {
     const { core, clock, registry, store } = setup();
@@ -206,6 +273,6 @@ describe("LookupMany: keys of one tenant and type by entity id", () => {
     const tooMany = await refusal(ids(["a", "b", "c", "d"]));
     expect(isResourceExhausted(tooMany)).toBe(true);
     expect(tooMany?.message).toBe("LookupMany asked for 4 keys; the limit is 3 per call");
-    expect(await core.lookupMany(ids([]))).toEqual({ results: [], values: [] });
+    expect(await core.lookupMany(ids([]))).toEqual({ results: [], values: [], expiresAtMs: [] });
   });
 });

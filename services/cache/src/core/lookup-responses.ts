@@ -42,6 +42,22 @@ export function peekAnswer(
   return freshness === "expired" ? miss(k.key, degraded) : hit(k.key, result, freshness === "stale", false);
 }
 
+/**
+ * An expiries-only peek's answer: when the stored result expires (ms since
+ * the epoch), or 0 where peekAnswer would answer a miss. The same judgement
+ * as peekAnswer's, without building an answer per key.
+ */
+export function peekExpiry(k: ResolvedKey, result: CachedResult | undefined, now: number): bigint {
+  if (result === undefined) return 0n;
+  const expiresAtMs = expiresAtMsOf(result);
+  return classifyFreshness(now, expiresAtMs, k.type.staleGraceMs) === "expired" ? 0n : BigInt(expiresAtMs);
+}
+
+/** An answer's expiry for an expiries-only LookupMany: its result's, or 0 without one. */
+export function answerExpiry(answer: cacheV1.LookupResponse): bigint {
+  return answer.result === undefined ? 0n : BigInt(expiresAtMsOf(answer.result));
+}
+
 /** What a values-only LookupMany answers for a key without a result: a Value with no kind set. */
 export const noValue: commonV1.Value = Object.freeze({ contentType: "" });
 

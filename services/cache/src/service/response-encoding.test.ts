@@ -49,13 +49,14 @@ describe("pass-through response encoding", () => {
       result: message.result && result,
     }).finish();
     expect(Buffer.from(ours).equals(Buffer.from(generated))).toBe(true);
-    const many = encodeLookupManyResponse({ results: [message, message], values: [] });
+    const many = encodeLookupManyResponse({ results: [message, message], values: [], expiresAtMs: [] });
     expect(
       many.equals(
         Buffer.from(
           cacheV1.LookupManyResponse.encode({
             results: [message, message].map((m) => ({ ...m, result: m.result && result })),
             values: [],
+            expiresAtMs: [],
           }).finish(),
         ),
       ),
@@ -74,10 +75,12 @@ describe("pass-through response encoding", () => {
     const ours = encodeLookupManyResponse({
       results: [],
       values: [new EncodedValue(encodedValue), noValue, payload],
+      expiresAtMs: [],
     });
     const generated = cacheV1.LookupManyResponse.encode({
       results: [],
       values: [result.value as commonV1.Value, { contentType: "" }, payload],
+      expiresAtMs: [],
     }).finish();
     expect(ours.equals(Buffer.from(generated))).toBe(true);
     expect(cacheV1.LookupManyResponse.decode(ours).values).toEqual([
@@ -87,10 +90,22 @@ describe("pass-through response encoding", () => {
     ]);
   });
 
+  it("writes expiries-only answers as the generated encoder does, packed", () => {
+    const expiresAtMs = [1_700_000_600_000n, 0n, 127n, 128n, 2n ** 52n];
+    const ours = encodeLookupManyResponse({ results: [], values: [], expiresAtMs });
+    const generated = cacheV1.LookupManyResponse.encode({ results: [], values: [], expiresAtMs }).finish();
+    expect(ours.equals(Buffer.from(generated))).toBe(true);
+    expect(cacheV1.LookupManyResponse.decode(ours).expiresAtMs).toEqual(expiresAtMs);
+  });
+
   it("covers every field of LookupResponse, so a new field cannot be forgotten", () => {
     expect(Object.keys(cacheV1.LookupResponse.fromPartial({})).sort()).toEqual(
       ["computed", "degraded", "hit", "key", "refreshDue", "result", "stale", "taskId"].sort(),
     );
-    expect(Object.keys(cacheV1.LookupManyResponse.fromPartial({})).sort()).toEqual(["results", "values"]);
+    expect(Object.keys(cacheV1.LookupManyResponse.fromPartial({})).sort()).toEqual([
+      "expiresAtMs",
+      "results",
+      "values",
+    ]);
   });
 });

@@ -22,6 +22,8 @@ const taskIdTag = (8 << 3) | 2;
 // Tags of LookupManyResponse.
 const resultsTag = (1 << 3) | 2;
 const valuesTag = (2 << 3) | 2;
+// Packed, as proto3 writes a repeated scalar.
+const expiresAtMsTag = (3 << 3) | 2;
 
 /** One answer's pieces, measured once and written once. */
 interface Sized {
@@ -90,16 +92,21 @@ export function encodeLookupResponse(m: cacheV1.LookupResponse): Buffer {
 
 /**
  * LookupManyResponse: `results`, or with values_only the `values`, each a
- * stored Value's bytes where the store gave them.
+ * stored Value's bytes where the store gave them, or with expiries_only the
+ * `expires_at_ms` (never negative: epoch milliseconds or 0).
  */
 export function encodeLookupManyResponse(m: cacheV1.LookupManyResponse): Buffer {
   const sized = m.results.map(measure);
   const values = m.values.map((v) =>
     v instanceof EncodedValue ? v.encoded : commonV1.Value.encode(v).finish(),
   );
+  const expiries = m.expiresAtMs.map(Number);
+  let expiriesBytes = 0;
+  for (const e of expiries) expiriesBytes += varintLength(e);
   let total = 0;
   for (const s of sized) total += 1 + varintLength(s.size) + s.size;
   for (const v of values) total += 1 + varintLength(v.length) + v.length;
+  if (expiries.length > 0) total += 1 + varintLength(expiriesBytes) + expiriesBytes;
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
   for (const s of sized) {
@@ -112,6 +119,11 @@ export function encodeLookupManyResponse(m: cacheV1.LookupManyResponse): Buffer 
     pos = writeVarint(buf, pos, v.length);
     buf.set(v, pos);
     pos += v.length;
+  }
+  if (expiries.length > 0) {
+    buf[pos++] = expiresAtMsTag;
+    pos = writeVarint(buf, pos, expiriesBytes);
+    for (const e of expiries) pos = writeVarint(buf, pos, e);
   }
   return buf;
 }

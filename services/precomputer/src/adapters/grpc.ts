@@ -111,6 +111,7 @@ export function grpcCache(address: string, timeoutMs = grpcPeerTimeouts.cacheMs)
     expiries: (keys) =>
       call("cache", async () => {
         // A peek: freshness checks must not count as demand, or checked keys would stay hot forever.
+        // Expiries only: a present key's whole result would cross the wire for one timestamp.
         const r = await callUnary(
           client.lookupMany.bind(client),
           {
@@ -120,10 +121,13 @@ export function grpcCache(address: string, timeoutMs = grpcPeerTimeouts.cacheMs)
             userId: "precomputer",
             rejectStale: false,
             peek: true,
+            expiriesOnly: true,
           },
           { timeoutMs },
         );
-        return r.results.map((x) => (x.hit ? x.result?.expiresAt?.getTime() : undefined));
+        if (r.expiresAtMs.length !== keys.length)
+          throw new Error(`the cache answered ${r.expiresAtMs.length} expiries for ${keys.length} keys`);
+        return r.expiresAtMs.map((ms) => (ms === 0n ? undefined : Number(ms)));
       }),
     takeRefreshDue: (limit) =>
       call(

@@ -15,7 +15,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from ....prescient.common.v1 import common_pb2 as prescient_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprescient/cache/v1/cache.proto\x12\x12prescient.cache.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a prescient/common/v1/common.proto\"\xa1\x02\n\rLookupRequest\x12%\n\x03key\x18\x01 \x01(\x0b\x32\x18.prescient.common.v1.Key\x12+\n\x07on_miss\x18\x02 \x01(\x0e\x32\x1a.prescient.cache.v1.OnMiss\x12\x41\n\x08\x66\x65\x61tures\x18\x03 \x03(\x0b\x32/.prescient.cache.v1.LookupRequest.FeaturesEntry\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x14\n\x0creject_stale\x18\x05 \x01(\x08\x1aR\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x30\n\x05value\x18\x02 \x01(\x0b\x32!.prescient.common.v1.FeatureValue:\x02\x38\x01\"\xb0\x01\n\x0eLookupResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03hit\x18\x02 \x01(\x08\x12+\n\x06result\x18\x03 \x01(\x0b\x32\x1b.prescient.common.v1.Result\x12\r\n\x05stale\x18\x04 \x01(\x08\x12\x13\n\x0brefresh_due\x18\x05 \x01(\x08\x12\x10\n\x08\x64\x65graded\x18\x06 \x01(\x08\x12\x10\n\x08\x63omputed\x18\x07 \x01(\x08\x12\x0f\n\x07task_id\x18\x08 \x01(\t\"\xa1\x02\n\x11LookupManyRequest\x12&\n\x04keys\x18\x01 \x03(\x0b\x32\x18.prescient.common.v1.Key\x12+\n\x07on_miss\x18\x02 \x01(\x0e\x32\x1a.prescient.cache.v1.OnMiss\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x14\n\x0creject_stale\x18\x04 \x01(\x08\x12\x0c\n\x04peek\x18\x05 \x01(\x08\x12\x18\n\x0bvalues_only\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x13\n\x06tenant\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x16\n\ttask_type\x18\x08 \x01(\tH\x02\x88\x01\x01\x12\x12\n\nentity_ids\x18\t \x03(\tB\x0e\n\x0c_values_onlyB\t\n\x07_tenantB\x0c\n\n_task_type\"u\n\x12LookupManyResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".prescient.cache.v1.LookupResponse\x12*\n\x06values\x18\x02 \x03(\x0b\x32\x1a.prescient.common.v1.Value\"\x9a\x02\n\x08PutEntry\x12%\n\x03key\x18\x01 \x01(\x0b\x32\x18.prescient.common.v1.Key\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.prescient.common.v1.Value\x12\x12\n\nmodel_name\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12\x12\n\ncompute_ms\x18\x05 \x01(\x01\x12\x14\n\x0cinput_digest\x18\x06 \x01(\t\x12\x0c\n\x04tags\x18\x07 \x03(\t\x12\x18\n\x0bttl_seconds\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12/\n\x0b\x63omputed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0e\n\x0c_ttl_seconds\"9\n\nPutRequest\x12+\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x1c.prescient.cache.v1.PutEntry\"J\n\x0bPutResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x0ePutManyRequest\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.prescient.cache.v1.PutEntry\"\x1f\n\x0fPutManyResponse\x12\x0c\n\x04keys\x18\x01 \x03(\t\"F\n\x14ModelVersionSelector\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x1a\n\x12older_than_version\x18\x02 \x01(\t\"\xe7\x01\n\x11InvalidateRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\'\n\x03key\x18\x02 \x01(\x0b\x32\x18.prescient.common.v1.KeyH\x00\x12\x10\n\x06prefix\x18\x03 \x01(\tH\x00\x12\x11\n\x07pattern\x18\x04 \x01(\tH\x00\x12\r\n\x03tag\x18\x05 \x01(\tH\x00\x12\x13\n\ttask_type\x18\x06 \x01(\tH\x00\x12\x44\n\x10model_older_than\x18\x07 \x01(\x0b\x32(.prescient.cache.v1.ModelVersionSelectorH\x00\x42\n\n\x08selector\"%\n\x12InvalidateResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x04\"1\n\x0cStatsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\"^\n\x08\x43ounters\x12\x0c\n\x04hits\x18\x01 \x01(\x04\x12\x12\n\nstale_hits\x18\x02 \x01(\x04\x12\x0e\n\x06misses\x18\x03 \x01(\x04\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x04\x12\x10\n\x08hit_rate\x18\x05 \x01(\x01\"J\n\nGroupStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\x08\x63ounters\x18\x02 \x01(\x0b\x32\x1c.prescient.cache.v1.Counters\"\xd4\x01\n\rStatsResponse\x12+\n\x05total\x18\x01 \x01(\x0b\x32\x1c.prescient.cache.v1.Counters\x12\x34\n\x0c\x62y_task_type\x18\x02 \x03(\x0b\x32\x1e.prescient.cache.v1.GroupStats\x12\x31\n\tby_tenant\x18\x03 \x03(\x0b\x32\x1e.prescient.cache.v1.GroupStats\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12\r\n\x05\x62ytes\x18\x05 \x01(\x04\x12\r\n\x05store\x18\x06 \x01(\t\"&\n\x15TakeRefreshDueRequest\x12\r\n\x05limit\x18\x01 \x01(\r\"&\n\x16TakeRefreshDueResponse\x12\x0c\n\x04keys\x18\x01 \x03(\t*]\n\x06OnMiss\x12\x17\n\x13ON_MISS_UNSPECIFIED\x10\x00\x12\x10\n\x0cON_MISS_NONE\x10\x01\x12\x13\n\x0fON_MISS_ENQUEUE\x10\x02\x12\x13\n\x0fON_MISS_COMPUTE\x10\x03\x32\xec\x04\n\x0c\x43\x61\x63heService\x12O\n\x06Lookup\x12!.prescient.cache.v1.LookupRequest\x1a\".prescient.cache.v1.LookupResponse\x12[\n\nLookupMany\x12%.prescient.cache.v1.LookupManyRequest\x1a&.prescient.cache.v1.LookupManyResponse\x12\x46\n\x03Put\x12\x1e.prescient.cache.v1.PutRequest\x1a\x1f.prescient.cache.v1.PutResponse\x12R\n\x07PutMany\x12\".prescient.cache.v1.PutManyRequest\x1a#.prescient.cache.v1.PutManyResponse\x12[\n\nInvalidate\x12%.prescient.cache.v1.InvalidateRequest\x1a&.prescient.cache.v1.InvalidateResponse\x12L\n\x05Stats\x12 .prescient.cache.v1.StatsRequest\x1a!.prescient.cache.v1.StatsResponse\x12g\n\x0eTakeRefreshDue\x12).prescient.cache.v1.TakeRefreshDueRequest\x1a*.prescient.cache.v1.TakeRefreshDueResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprescient/cache/v1/cache.proto\x12\x12prescient.cache.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a prescient/common/v1/common.proto\"\xa1\x02\n\rLookupRequest\x12%\n\x03key\x18\x01 \x01(\x0b\x32\x18.prescient.common.v1.Key\x12+\n\x07on_miss\x18\x02 \x01(\x0e\x32\x1a.prescient.cache.v1.OnMiss\x12\x41\n\x08\x66\x65\x61tures\x18\x03 \x03(\x0b\x32/.prescient.cache.v1.LookupRequest.FeaturesEntry\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x14\n\x0creject_stale\x18\x05 \x01(\x08\x1aR\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x30\n\x05value\x18\x02 \x01(\x0b\x32!.prescient.common.v1.FeatureValue:\x02\x38\x01\"\xb0\x01\n\x0eLookupResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03hit\x18\x02 \x01(\x08\x12+\n\x06result\x18\x03 \x01(\x0b\x32\x1b.prescient.common.v1.Result\x12\r\n\x05stale\x18\x04 \x01(\x08\x12\x13\n\x0brefresh_due\x18\x05 \x01(\x08\x12\x10\n\x08\x64\x65graded\x18\x06 \x01(\x08\x12\x10\n\x08\x63omputed\x18\x07 \x01(\x08\x12\x0f\n\x07task_id\x18\x08 \x01(\t\"\xcf\x02\n\x11LookupManyRequest\x12&\n\x04keys\x18\x01 \x03(\x0b\x32\x18.prescient.common.v1.Key\x12+\n\x07on_miss\x18\x02 \x01(\x0e\x32\x1a.prescient.cache.v1.OnMiss\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x14\n\x0creject_stale\x18\x04 \x01(\x08\x12\x0c\n\x04peek\x18\x05 \x01(\x08\x12\x18\n\x0bvalues_only\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x13\n\x06tenant\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x16\n\ttask_type\x18\x08 \x01(\tH\x02\x88\x01\x01\x12\x12\n\nentity_ids\x18\t \x03(\t\x12\x1a\n\rexpiries_only\x18\n \x01(\x08H\x03\x88\x01\x01\x42\x0e\n\x0c_values_onlyB\t\n\x07_tenantB\x0c\n\n_task_typeB\x10\n\x0e_expiries_only\"\x8c\x01\n\x12LookupManyResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".prescient.cache.v1.LookupResponse\x12*\n\x06values\x18\x02 \x03(\x0b\x32\x1a.prescient.common.v1.Value\x12\x15\n\rexpires_at_ms\x18\x03 \x03(\x03\"\x9a\x02\n\x08PutEntry\x12%\n\x03key\x18\x01 \x01(\x0b\x32\x18.prescient.common.v1.Key\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.prescient.common.v1.Value\x12\x12\n\nmodel_name\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12\x12\n\ncompute_ms\x18\x05 \x01(\x01\x12\x14\n\x0cinput_digest\x18\x06 \x01(\t\x12\x0c\n\x04tags\x18\x07 \x03(\t\x12\x18\n\x0bttl_seconds\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12/\n\x0b\x63omputed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0e\n\x0c_ttl_seconds\"9\n\nPutRequest\x12+\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x1c.prescient.cache.v1.PutEntry\"J\n\x0bPutResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x0ePutManyRequest\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.prescient.cache.v1.PutEntry\"\x1f\n\x0fPutManyResponse\x12\x0c\n\x04keys\x18\x01 \x03(\t\"F\n\x14ModelVersionSelector\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x1a\n\x12older_than_version\x18\x02 \x01(\t\"\xe7\x01\n\x11InvalidateRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\'\n\x03key\x18\x02 \x01(\x0b\x32\x18.prescient.common.v1.KeyH\x00\x12\x10\n\x06prefix\x18\x03 \x01(\tH\x00\x12\x11\n\x07pattern\x18\x04 \x01(\tH\x00\x12\r\n\x03tag\x18\x05 \x01(\tH\x00\x12\x13\n\ttask_type\x18\x06 \x01(\tH\x00\x12\x44\n\x10model_older_than\x18\x07 \x01(\x0b\x32(.prescient.cache.v1.ModelVersionSelectorH\x00\x42\n\n\x08selector\"%\n\x12InvalidateResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x04\"1\n\x0cStatsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\"^\n\x08\x43ounters\x12\x0c\n\x04hits\x18\x01 \x01(\x04\x12\x12\n\nstale_hits\x18\x02 \x01(\x04\x12\x0e\n\x06misses\x18\x03 \x01(\x04\x12\x0e\n\x06\x65rrors\x18\x04 \x01(\x04\x12\x10\n\x08hit_rate\x18\x05 \x01(\x01\"J\n\nGroupStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\x08\x63ounters\x18\x02 \x01(\x0b\x32\x1c.prescient.cache.v1.Counters\"\xd4\x01\n\rStatsResponse\x12+\n\x05total\x18\x01 \x01(\x0b\x32\x1c.prescient.cache.v1.Counters\x12\x34\n\x0c\x62y_task_type\x18\x02 \x03(\x0b\x32\x1e.prescient.cache.v1.GroupStats\x12\x31\n\tby_tenant\x18\x03 \x03(\x0b\x32\x1e.prescient.cache.v1.GroupStats\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12\r\n\x05\x62ytes\x18\x05 \x01(\x04\x12\r\n\x05store\x18\x06 \x01(\t\"&\n\x15TakeRefreshDueRequest\x12\r\n\x05limit\x18\x01 \x01(\r\"&\n\x16TakeRefreshDueResponse\x12\x0c\n\x04keys\x18\x01 \x03(\t*]\n\x06OnMiss\x12\x17\n\x13ON_MISS_UNSPECIFIED\x10\x00\x12\x10\n\x0cON_MISS_NONE\x10\x01\x12\x13\n\x0fON_MISS_ENQUEUE\x10\x02\x12\x13\n\x0fON_MISS_COMPUTE\x10\x03\x32\xec\x04\n\x0c\x43\x61\x63heService\x12O\n\x06Lookup\x12!.prescient.cache.v1.LookupRequest\x1a\".prescient.cache.v1.LookupResponse\x12[\n\nLookupMany\x12%.prescient.cache.v1.LookupManyRequest\x1a&.prescient.cache.v1.LookupManyResponse\x12\x46\n\x03Put\x12\x1e.prescient.cache.v1.PutRequest\x1a\x1f.prescient.cache.v1.PutResponse\x12R\n\x07PutMany\x12\".prescient.cache.v1.PutManyRequest\x1a#.prescient.cache.v1.PutManyResponse\x12[\n\nInvalidate\x12%.prescient.cache.v1.InvalidateRequest\x1a&.prescient.cache.v1.InvalidateResponse\x12L\n\x05Stats\x12 .prescient.cache.v1.StatsRequest\x1a!.prescient.cache.v1.StatsResponse\x12g\n\x0eTakeRefreshDue\x12).prescient.cache.v1.TakeRefreshDueRequest\x1a*.prescient.cache.v1.TakeRefreshDueResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, __name__, globals())
@@ -24,8 +24,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _LOOKUPREQUEST_FEATURESENTRY._options = None
   _LOOKUPREQUEST_FEATURESENTRY._serialized_options = b'8\001'
-  _ONMISS._serialized_start=2384
-  _ONMISS._serialized_end=2477
+  _ONMISS._serialized_start=2454
+  _ONMISS._serialized_end=2547
   _LOOKUPREQUEST._serialized_start=122
   _LOOKUPREQUEST._serialized_end=411
   _LOOKUPREQUEST_FEATURESENTRY._serialized_start=329
@@ -33,37 +33,37 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _LOOKUPRESPONSE._serialized_start=414
   _LOOKUPRESPONSE._serialized_end=590
   _LOOKUPMANYREQUEST._serialized_start=593
-  _LOOKUPMANYREQUEST._serialized_end=882
-  _LOOKUPMANYRESPONSE._serialized_start=884
-  _LOOKUPMANYRESPONSE._serialized_end=1001
-  _PUTENTRY._serialized_start=1004
-  _PUTENTRY._serialized_end=1286
-  _PUTREQUEST._serialized_start=1288
-  _PUTREQUEST._serialized_end=1345
-  _PUTRESPONSE._serialized_start=1347
-  _PUTRESPONSE._serialized_end=1421
-  _PUTMANYREQUEST._serialized_start=1423
-  _PUTMANYREQUEST._serialized_end=1486
-  _PUTMANYRESPONSE._serialized_start=1488
-  _PUTMANYRESPONSE._serialized_end=1519
-  _MODELVERSIONSELECTOR._serialized_start=1521
-  _MODELVERSIONSELECTOR._serialized_end=1591
-  _INVALIDATEREQUEST._serialized_start=1594
-  _INVALIDATEREQUEST._serialized_end=1825
-  _INVALIDATERESPONSE._serialized_start=1827
-  _INVALIDATERESPONSE._serialized_end=1864
-  _STATSREQUEST._serialized_start=1866
-  _STATSREQUEST._serialized_end=1915
-  _COUNTERS._serialized_start=1917
-  _COUNTERS._serialized_end=2011
-  _GROUPSTATS._serialized_start=2013
-  _GROUPSTATS._serialized_end=2087
-  _STATSRESPONSE._serialized_start=2090
-  _STATSRESPONSE._serialized_end=2302
-  _TAKEREFRESHDUEREQUEST._serialized_start=2304
-  _TAKEREFRESHDUEREQUEST._serialized_end=2342
-  _TAKEREFRESHDUERESPONSE._serialized_start=2344
-  _TAKEREFRESHDUERESPONSE._serialized_end=2382
-  _CACHESERVICE._serialized_start=2480
-  _CACHESERVICE._serialized_end=3100
+  _LOOKUPMANYREQUEST._serialized_end=928
+  _LOOKUPMANYRESPONSE._serialized_start=931
+  _LOOKUPMANYRESPONSE._serialized_end=1071
+  _PUTENTRY._serialized_start=1074
+  _PUTENTRY._serialized_end=1356
+  _PUTREQUEST._serialized_start=1358
+  _PUTREQUEST._serialized_end=1415
+  _PUTRESPONSE._serialized_start=1417
+  _PUTRESPONSE._serialized_end=1491
+  _PUTMANYREQUEST._serialized_start=1493
+  _PUTMANYREQUEST._serialized_end=1556
+  _PUTMANYRESPONSE._serialized_start=1558
+  _PUTMANYRESPONSE._serialized_end=1589
+  _MODELVERSIONSELECTOR._serialized_start=1591
+  _MODELVERSIONSELECTOR._serialized_end=1661
+  _INVALIDATEREQUEST._serialized_start=1664
+  _INVALIDATEREQUEST._serialized_end=1895
+  _INVALIDATERESPONSE._serialized_start=1897
+  _INVALIDATERESPONSE._serialized_end=1934
+  _STATSREQUEST._serialized_start=1936
+  _STATSREQUEST._serialized_end=1985
+  _COUNTERS._serialized_start=1987
+  _COUNTERS._serialized_end=2081
+  _GROUPSTATS._serialized_start=2083
+  _GROUPSTATS._serialized_end=2157
+  _STATSRESPONSE._serialized_start=2160
+  _STATSRESPONSE._serialized_end=2372
+  _TAKEREFRESHDUEREQUEST._serialized_start=2374
+  _TAKEREFRESHDUEREQUEST._serialized_end=2412
+  _TAKEREFRESHDUERESPONSE._serialized_start=2414
+  _TAKEREFRESHDUERESPONSE._serialized_end=2452
+  _CACHESERVICE._serialized_start=2550
+  _CACHESERVICE._serialized_end=3170
 # @@protoc_insertion_point(module_scope)

@@ -59,8 +59,9 @@ class InvalidateResponse(_message.Message):
     def __init__(self, removed: _Optional[int] = ...) -> None: ...
 
 class LookupManyRequest(_message.Message):
-    __slots__ = ["entity_ids", "keys", "on_miss", "peek", "reject_stale", "task_type", "tenant", "user_id", "values_only"]
+    __slots__ = ["entity_ids", "expiries_only", "keys", "on_miss", "peek", "reject_stale", "task_type", "tenant", "user_id", "values_only"]
     ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRIES_ONLY_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     ON_MISS_FIELD_NUMBER: _ClassVar[int]
     PEEK_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +71,7 @@ class LookupManyRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     VALUES_ONLY_FIELD_NUMBER: _ClassVar[int]
     entity_ids: _containers.RepeatedScalarFieldContainer[str]
+    expiries_only: bool
     keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.Key]
     on_miss: OnMiss
     peek: bool
@@ -78,15 +80,17 @@ class LookupManyRequest(_message.Message):
     tenant: str
     user_id: str
     values_only: bool
-    def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.Key, _Mapping]]] = ..., on_miss: _Optional[_Union[OnMiss, str]] = ..., user_id: _Optional[str] = ..., reject_stale: bool = ..., peek: bool = ..., values_only: bool = ..., tenant: _Optional[str] = ..., task_type: _Optional[str] = ..., entity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.Key, _Mapping]]] = ..., on_miss: _Optional[_Union[OnMiss, str]] = ..., user_id: _Optional[str] = ..., reject_stale: bool = ..., peek: bool = ..., values_only: bool = ..., tenant: _Optional[str] = ..., task_type: _Optional[str] = ..., entity_ids: _Optional[_Iterable[str]] = ..., expiries_only: bool = ...) -> None: ...
 
 class LookupManyResponse(_message.Message):
-    __slots__ = ["results", "values"]
+    __slots__ = ["expires_at_ms", "results", "values"]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    expires_at_ms: _containers.RepeatedScalarFieldContainer[int]
     results: _containers.RepeatedCompositeFieldContainer[LookupResponse]
     values: _containers.RepeatedCompositeFieldContainer[_common_pb2.Value]
-    def __init__(self, results: _Optional[_Iterable[_Union[LookupResponse, _Mapping]]] = ..., values: _Optional[_Iterable[_Union[_common_pb2.Value, _Mapping]]] = ...) -> None: ...
+    def __init__(self, results: _Optional[_Iterable[_Union[LookupResponse, _Mapping]]] = ..., values: _Optional[_Iterable[_Union[_common_pb2.Value, _Mapping]]] = ..., expires_at_ms: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class LookupRequest(_message.Message):
     __slots__ = ["features", "key", "on_miss", "reject_stale", "user_id"]

@@ -143,6 +143,16 @@ export interface LookupManyRequest {
   tenant?: string | undefined;
   taskType?: string | undefined;
   entityIds: string[];
+  /**
+   * Answer only when each key's stored result expires, in
+   * LookupManyResponse.expires_at_ms, and leave results and values empty:
+   * for a freshness check (the precomputer's, with peek), which reads the
+   * expiry alone and need not carry a value per present key. Counts, refresh
+   * marks and the query log work as without it (none with peek). on_miss
+   * must be ON_MISS_NONE, and values_only unset. Optional, as values_only
+   * is, so that existing callers need not set it; unset is false.
+   */
+  expiriesOnly?: boolean | undefined;
 }
 
 export interface LookupManyResponse {
@@ -155,6 +165,13 @@ export interface LookupManyResponse {
    * an expired result, or a degraded answer.
    */
   values: Value[];
+  /**
+   * With expiries_only: one per requested key, in request order. When the
+   * key's stored result expires, in milliseconds since the Unix epoch (in
+   * the past for a stale one); 0 for a miss, a result past its stale grace,
+   * or a degraded answer (the store could not be read).
+   */
+  expiresAtMs: bigint[];
 }
 
 export interface PutEntry {
@@ -736,6 +753,7 @@ function createBaseLookupManyRequest(): LookupManyRequest {
     tenant: undefined,
     taskType: undefined,
     entityIds: [],
+    expiriesOnly: undefined,
   };
 }
 
@@ -767,6 +785,9 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     }
     for (const v of message.entityIds) {
       writer.uint32(74).string(v!);
+    }
+    if (message.expiriesOnly !== undefined) {
+      writer.uint32(80).bool(message.expiriesOnly);
     }
     return writer;
   },
@@ -856,6 +877,14 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
             message.entityIds.push(reader.string());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.expiriesOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -903,6 +932,11 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
         : globalThis.Array.isArray(object?.entity_ids)
         ? object.entity_ids.map((e: any) => globalThis.String(e))
         : [],
+      expiriesOnly: isSet(object.expiriesOnly)
+        ? globalThis.Boolean(object.expiriesOnly)
+        : isSet(object.expiries_only)
+        ? globalThis.Boolean(object.expiries_only)
+        : undefined,
     };
   },
 
@@ -935,6 +969,9 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     if (message.entityIds?.length) {
       obj.entityIds = message.entityIds;
     }
+    if (message.expiriesOnly !== undefined) {
+      obj.expiriesOnly = message.expiriesOnly;
+    }
     return obj;
   },
 
@@ -952,12 +989,13 @@ export const LookupManyRequest: MessageFns<LookupManyRequest> = {
     message.tenant = object.tenant ?? undefined;
     message.taskType = object.taskType ?? undefined;
     message.entityIds = object.entityIds?.map((e) => e) || [];
+    message.expiriesOnly = object.expiriesOnly ?? undefined;
     return message;
   },
 };
 
 function createBaseLookupManyResponse(): LookupManyResponse {
-  return { results: [], values: [] };
+  return { results: [], values: [], expiresAtMs: [] };
 }
 
 export const LookupManyResponse: MessageFns<LookupManyResponse> = {
@@ -967,6 +1005,16 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
     }
     for (const v of message.values) {
       Value.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.expiresAtMs.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.expiresAtMs) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field expiresAtMs of type int64 is too large");
+        }
+        writer.int64(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1000,6 +1048,24 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
             message.values.push(Value.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag === 24) {
+              message.expiresAtMs.push(reader.int64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.expiresAtMs.push(reader.int64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1018,6 +1084,11 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
         ? object.results.map((e: any) => LookupResponse.fromJSON(e))
         : [],
       values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => Value.fromJSON(e)) : [],
+      expiresAtMs: globalThis.Array.isArray(object?.expiresAtMs)
+        ? object.expiresAtMs.map((e: any) => BigInt(e))
+        : globalThis.Array.isArray(object?.expires_at_ms)
+        ? object.expires_at_ms.map((e: any) => BigInt(e))
+        : [],
     };
   },
 
@@ -1029,6 +1100,9 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
     if (message.values?.length) {
       obj.values = message.values.map((e) => Value.toJSON(e));
     }
+    if (message.expiresAtMs?.length) {
+      obj.expiresAtMs = message.expiresAtMs.map((e) => e.toString());
+    }
     return obj;
   },
 
@@ -1039,6 +1113,7 @@ export const LookupManyResponse: MessageFns<LookupManyResponse> = {
     const message = createBaseLookupManyResponse();
     message.results = object.results?.map((e) => LookupResponse.fromPartial(e)) || [];
     message.values = object.values?.map((e) => Value.fromPartial(e)) || [];
+    message.expiresAtMs = object.expiresAtMs?.map((e) => BigInt(e)) || [];
     return message;
   },
 };
