@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { deployedLimitMiB, rssFailed, rssVerdicts, toMiB } from "../../bench/src/soak/rss-bounds.js";
+import {
+  deployedLimitMiB,
+  type RssVerdict,
+  rssFailed,
+  rssVerdicts,
+  toMiB,
+} from "../../bench/src/soak/rss-bounds.js";
 import { type ProcessSummary, summarizeProcess } from "../../bench/src/soak/soak-report.js";
 
 const summary = (
@@ -20,6 +26,13 @@ const summary = (
   meanCpuPct: 0,
   byMinute: [],
 });
+
+/** The roles whose verdict fails the soak, sorted. */
+const failedRoles = (verdicts: RssVerdict[]): string[] =>
+  verdicts
+    .filter(rssFailed)
+    .map((v) => v.role)
+    .sort();
 
 describe("the soak's RSS bounds", () => {
   it("read each service's memory limit from deploy/base", () => {
@@ -45,12 +58,7 @@ describe("the soak's RSS bounds", () => {
     expect(byRole.executor).toMatchObject({ withinBound: false, cameDown: true });
     expect(byRole.analyzer).toMatchObject({ withinBound: true, cameDown: false });
     expect(byRole.precomputer).toMatchObject({ withinBound: true, cameDown: true });
-    expect(
-      verdicts
-        .filter(rssFailed)
-        .map((v) => v.role)
-        .sort(),
-    ).toEqual(["analyzer", "executor"]);
+    expect(failedRoles(verdicts)).toEqual(["analyzer", "executor"]);
   });
 
   it("pass a process that kept its working set but levelled off under the load, and fail one still rising", () => {
@@ -68,12 +76,7 @@ describe("the soak's RSS bounds", () => {
     expect(byRole.analyzer).toMatchObject({ cameDown: false, heldFlat: true });
     expect(byRole.executor).toMatchObject({ cameDown: false, heldFlat: false });
     expect(byRole.precomputer).toMatchObject({ cameDown: false, heldFlat: false });
-    expect(
-      verdicts
-        .filter(rssFailed)
-        .map((v) => v.role)
-        .sort(),
-    ).toEqual(["executor", "precomputer"]);
+    expect(failedRoles(verdicts)).toEqual(["executor", "precomputer"]);
   });
 
   it("read the largest RSS of each third of the load, leaving out what came before and after it", () => {

@@ -136,7 +136,7 @@ export class CacheCore {
     const expiriesOnly = request.expiriesOnly === true;
     if (expiriesOnly && request.valuesOnly === true)
       throw new InvalidArgumentError("set expiries_only or values_only, not both");
-    if (expiriesOnly && request.onMiss !== 0 && request.onMiss !== onMissMode.none)
+    if (expiriesOnly && (request.onMiss === onMissMode.enqueue || request.onMiss === onMissMode.compute))
       throw new InvalidArgumentError("expiries_only answers what is stored: on_miss must be ON_MISS_NONE");
     const resolved = compact
       ? resolveEntityIds(

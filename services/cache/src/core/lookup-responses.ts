@@ -50,12 +50,23 @@ export function peekAnswer(
 export function peekExpiry(k: ResolvedKey, result: CachedResult | undefined, now: number): bigint {
   if (result === undefined) return 0n;
   const expiresAtMs = expiresAtMsOf(result);
-  return classifyFreshness(now, expiresAtMs, k.type.staleGraceMs) === "expired" ? 0n : BigInt(expiresAtMs);
+  return classifyFreshness(now, expiresAtMs, k.type.staleGraceMs) === "expired"
+    ? 0n
+    : wireExpiry(expiresAtMs);
 }
 
 /** An answer's expiry for an expiries-only LookupMany: its result's, or 0 without one. */
 export function answerExpiry(answer: cacheV1.LookupResponse): bigint {
-  return answer.result === undefined ? 0n : BigInt(expiresAtMsOf(answer.result));
+  return answer.result === undefined ? 0n : wireExpiry(expiresAtMsOf(answer.result));
+}
+
+/**
+ * An expiry as expires_at_ms carries it: 0 (none) for one at or before the
+ * epoch, which no stored result has, so that the field is never negative
+ * (the pass-through encoder writes it as an unsigned varint).
+ */
+function wireExpiry(expiresAtMs: number): bigint {
+  return expiresAtMs > 0 ? BigInt(expiresAtMs) : 0n;
 }
 
 /** What a values-only LookupMany answers for a key without a result: a Value with no kind set. */

@@ -93,7 +93,8 @@ export function encodeLookupResponse(m: cacheV1.LookupResponse): Buffer {
 /**
  * LookupManyResponse: `results`, or with values_only the `values`, each a
  * stored Value's bytes where the store gave them, or with expiries_only the
- * `expires_at_ms` (never negative: epoch milliseconds or 0).
+ * `expires_at_ms` (never negative: epoch milliseconds or 0, see wireExpiry
+ * in lookup-responses.ts).
  */
 export function encodeLookupManyResponse(m: cacheV1.LookupManyResponse): Buffer {
   const sized = m.results.map(measure);
