@@ -2,6 +2,7 @@ import type { cacheV1 } from "@prescient/contracts";
 import {
   classifyFreshness,
   InvalidArgumentError,
+  parseKey,
   ResourceExhaustedError,
   type TaskTypeRegistry,
   xfetchRefreshDue,
@@ -13,7 +14,15 @@ import { type CacheCoreOptions, cacheCoreDefaults } from "./cache-core-options.j
 import { CacheMetrics } from "./cache-metrics.js";
 import { CacheStats, type StatsCell } from "./cache-stats.js";
 import { CacheWrites } from "./cache-writes.js";
-import { answerExpiry, answerValue, hit, miss, peekAnswer, peekExpiry } from "./lookup-responses.js";
+import {
+  answerExpiry,
+  answerValue,
+  hit,
+  logicalExpiry,
+  miss,
+  peekAnswer,
+  wireExpiry,
+} from "./lookup-responses.js";
 import { checkOnMiss, MissCoalescer, onMissMode } from "./miss-coalescer.js";
 import type { MissFeatures } from "./miss-handler.js";
 import { reportLookup } from "./observed-lookup.js";
@@ -122,6 +131,34 @@ export class CacheCore {
     return answer;
   }
 
+  /**
+   * Each canonical key's stored expires_at in ms, undefined where nothing is
+   * stored or the result is past its stale grace: what a LookupMany peek
+   * with expiries_only answers, for a precomputer in this process. Reads no
+   * values and counts nothing; throws when the store cannot be read.
+   */
+  async peekExpiries(keys: readonly string[]): Promise<(number | undefined)[]> {
+    const physical = await this.#store.physicalExpiries(keys);
+    return keys.map((key, i) => {
+      const p = physical[i];
+      return p === undefined ? undefined : logicalExpiry(p, this.#types.get(parseKey(key).taskType));
+    });
+  }
+
+  /** peekExpiries for a LookupMany's resolved keys, as expires_at_ms: 0 where none, or where the store failed. */
+  async #peekExpiries(resolved: readonly ResolvedKey[]): Promise<bigint[]> {
+    let physical: (number | undefined)[] = [];
+    try {
+      physical = await this.#store.physicalExpiries(resolved.map((k) => k.key));
+    } catch (err) {
+      this.#failures.record("get_many", err);
+    }
+    return resolved.map((k, i) => {
+      const p = physical[i];
+      return p === undefined ? 0n : wireExpiry(logicalExpiry(p, k.type));
+    });
+  }
+
   async lookupMany(request: cacheV1.LookupManyRequest): Promise<cacheV1.LookupManyResponse> {
     const compact =
       request.entityIds.length > 0 || request.tenant !== undefined || request.taskType !== undefined;
@@ -147,6 +184,9 @@ export class CacheCore {
           "entity_ids",
         )
       : resolveKeys(this.#types, request.keys, "keys");
+    // A freshness check of expiries alone reads no values (CacheStore.physicalExpiries).
+    if (request.peek && expiriesOnly)
+      return { results: [], values: [], expiresAtMs: await this.#peekExpiries(resolved) };
     let results: (CachedResult | undefined)[] = [];
     let degraded = false;
     try {
@@ -160,8 +200,6 @@ export class CacheCore {
     }
     const now = this.options.clock.now();
     let answers: (LookupResponse | Promise<LookupResponse>)[];
-    if (request.peek && expiriesOnly)
-      return { results: [], values: [], expiresAtMs: resolved.map((k, i) => peekExpiry(k, results[i], now)) };
     if (request.peek) {
       // A freshness check, not demand: answer from the store and count nothing.
       answers = resolved.map((k, i) => peekAnswer(k, results[i], now, degraded));

@@ -61,6 +61,10 @@ export class FlakyStore implements CacheStore {
     this.#gate();
     return this.inner.getMany(keys, options);
   }
+  async physicalExpiries(keys: readonly string[]) {
+    this.#gate();
+    return this.inner.physicalExpiries(keys);
+  }
   async putMany(entries: Parameters<CacheStore["putMany"]>[0]) {
     this.#gate();
     return this.inner.putMany(entries);

@@ -1,5 +1,5 @@
 import type { cacheV1, commonV1 } from "@prescient/contracts";
-import { classifyFreshness } from "@prescient/core";
+import { classifyFreshness, type TaskType } from "@prescient/core";
 import type { ResolvedKey } from "@prescient/kit";
 import type { CachedResult } from "../store/cache-store.js";
 import { EncodedResult, EncodedValue, expiresAtMsOf } from "../store/encoded-result.js";
@@ -43,16 +43,11 @@ export function peekAnswer(
 }
 
 /**
- * An expiries-only peek's answer: when the stored result expires (ms since
- * the epoch), or 0 where peekAnswer would answer a miss. The same judgement
- * as peekAnswer's, without building an answer per key.
+ * A stored result's expires_at from when the store may forget it
+ * (StoreWrite.physicalExpiryMs: expires_at plus the type's stale grace).
  */
-export function peekExpiry(k: ResolvedKey, result: CachedResult | undefined, now: number): bigint {
-  if (result === undefined) return 0n;
-  const expiresAtMs = expiresAtMsOf(result);
-  return classifyFreshness(now, expiresAtMs, k.type.staleGraceMs) === "expired"
-    ? 0n
-    : wireExpiry(expiresAtMs);
+export function logicalExpiry(physicalExpiryMs: number, type: Pick<TaskType, "staleGraceMs">): number {
+  return physicalExpiryMs - type.staleGraceMs;
 }
 
 /** An answer's expiry for an expiries-only LookupMany: its result's, or 0 without one. */
@@ -65,7 +60,7 @@ export function answerExpiry(answer: cacheV1.LookupResponse): bigint {
  * epoch, which no stored result has, so that the field is never negative
  * (the pass-through encoder writes it as an unsigned varint).
  */
-function wireExpiry(expiresAtMs: number): bigint {
+export function wireExpiry(expiresAtMs: number): bigint {
   return expiresAtMs > 0 ? BigInt(expiresAtMs) : 0n;
 }
 

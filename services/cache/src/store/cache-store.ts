@@ -61,6 +61,15 @@ export interface CacheStore {
    * with every key a trigger checks before it is first computed.
    */
   getMany(keys: readonly string[], options?: GetManyOptions): Promise<(CachedResult | undefined)[]>;
+  /**
+   * When each entry may be forgotten (its StoreWrite.physicalExpiryMs, ms
+   * since the epoch), in the order of `keys`; undefined where absent or past
+   * it. A freshness check that reads no values, so that checking a
+   * thumbnail costs what checking a CTR does; like a `peek`, it leaves no
+   * trace. The Redis store answers from the key's TTL, measured from before
+   * the call: early by up to the round trip, never late.
+   */
+  physicalExpiries(keys: readonly string[]): Promise<(number | undefined)[]>;
   /** Writes entries (replacing any with the same key) with their tags, type and model indexed. */
   putMany(entries: readonly StoreWrite[]): Promise<void>;
   /** Removes exact keys; answers how many existed. */

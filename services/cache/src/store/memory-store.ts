@@ -149,6 +149,14 @@ export class MemoryCacheStore implements CacheStore {
     return out;
   }
 
+  async physicalExpiries(keys: readonly string[]): Promise<(number | undefined)[]> {
+    const now = this.options.clock.now();
+    return keys.map((key) => {
+      const expiry = this.#lru.peek(key)?.physicalExpiryMs;
+      return expiry !== undefined && expiry > now ? expiry : undefined;
+    });
+  }
+
   async putMany(entries: readonly StoreWrite[]): Promise<void> {
     const now = this.options.clock.now();
     const slicer = new TimeSlicer();

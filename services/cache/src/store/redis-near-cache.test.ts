@@ -258,6 +258,25 @@ describe("redis store near cache", () => {
     expect(nearHits - hits).toBe(1);
   });
 
+  it("answers expiries from TTLs: no value read, nothing kept in the process, no key tracked", async () => {
+    const tracked = async (): Promise<number> =>
+      Number(/tracking_total_keys:(\d+)/.exec(await admin.info("stats"))?.[1] ?? Number.NaN);
+    const store = await open();
+    const thumbnail = write("t1", "thumbnail_generation", "v1", { ttlMs: 60_000 });
+    thumbnail.result.value = { payload: Buffer.alloc(64 * 1024, 7), contentType: "image/jpeg" };
+    await store.putMany([thumbnail]);
+    const absent = Array.from({ length: 20 }, (_, i) => key(`absent-${i}`));
+    const before = { mget: await calls("mget"), get: await calls("get"), tracked: await tracked() };
+    const [expiry, ...rest] = await store.physicalExpiries([thumbnail.key, ...absent]);
+    expect(expiry).toBeGreaterThan(Date.now());
+    expect(expiry).toBeLessThanOrEqual(thumbnail.physicalExpiryMs + 1000);
+    expect(rest.every((e) => e === undefined)).toBe(true);
+    expect(await calls("mget")).toBe(before.mget);
+    expect(await calls("get")).toBe(before.get);
+    expect(store.near?.size).toBe(0);
+    expect(await tracked()).toBe(before.tracked);
+  });
+
   it("keeps its entries however many keys are peeked: Redis's tracking table never fills with them", async () => {
     // A full table makes Redis drop tracked keys, and tell the near cache to drop them too.
     await admin.config("SET", "tracking-table-max-keys", "20");

@@ -1,4 +1,4 @@
-import { type Cluster, Redis } from "ioredis";
+import { type ChainableCommander, type Cluster, Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import { type EncodedResult, encodedResultOf } from "./encoded-result.js";
@@ -139,22 +139,26 @@ export class RedisNearCache {
   }
 
   /**
-   * An MGET that Redis does not track, for reads that keep nothing here (a
-   * freshness peek): CLIENT CACHING no, which tracking's OPTOUT mode
-   * (TrackingLink) honours for the very next command, goes with the MGET in
-   * one pipeline, so no other command comes between them. Where tracking is
-   * off (disarmed, or a connection not yet armed again), Redis refuses CLIENT
-   * CACHING and the MGET is untracked anyway, so the refusal is ignored.
+   * A read that Redis does not track, for reads that keep nothing here (a
+   * freshness peek, expiries): CLIENT CACHING no, which tracking's OPTOUT
+   * mode (TrackingLink) honours for the very next command, goes with the
+   * read in one pipeline, so no other command comes between them. Where
+   * tracking is off (disarmed, or a connection not yet armed again), Redis
+   * refuses CLIENT CACHING and the read is untracked anyway, so the refusal
+   * is ignored. `read` queues exactly one command; its reply is answered.
    */
-  async untrackedMget(client: Redis | Cluster, physicalKeys: readonly string[]): Promise<(Buffer | null)[]> {
-    const replies = await client
-      .pipeline()
-      .call("CLIENT", "CACHING", "no")
-      .mgetBuffer(physicalKeys as string[])
-      .exec();
-    const [err, values] = replies?.[1] ?? [new Error("Redis answered no MGET"), null];
+  async untracked<T>(client: Redis | Cluster, read: (pipeline: ChainableCommander) => void): Promise<T> {
+    const pipeline = client.pipeline().call("CLIENT", "CACHING", "no");
+    read(pipeline);
+    const replies = await pipeline.exec();
+    const [err, value] = replies?.[1] ?? [new Error("Redis answered no reply to the read"), null];
     if (err) throw err;
-    return values as (Buffer | null)[];
+    return value as T;
+  }
+
+  /** An untracked MGET (see untracked). */
+  untrackedMget(client: Redis | Cluster, physicalKeys: readonly string[]): Promise<(Buffer | null)[]> {
+    return this.untracked(client, (p) => p.mgetBuffer(physicalKeys as string[]));
   }
 
   /** Ends reads that failed: nothing is kept. */

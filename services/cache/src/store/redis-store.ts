@@ -75,6 +75,9 @@ export const redisStoreDefaults: Readonly<
 /** putMany's per-tenant write (put-entries.lua); its keys vary in number. */
 const putEntries = new LuaCommand("prescientCachePut", new URL("./put-entries.lua", import.meta.url));
 
+/** physicalExpiries' per-tenant read (physical-ttls.lua): the entries' TTLs, not their values. */
+const physicalTtls = new LuaCommand("prescientCacheTtls", new URL("./physical-ttls.lua", import.meta.url));
+
 /** Most entries the budget forgets or evicts per call: a PutMany holds at most 1,000 by default. */
 const budgetBatch = 1_000;
 
@@ -118,6 +121,7 @@ export class RedisCacheStore implements CacheStore {
         maxRetriesPerRequest: 0,
       });
     putEntries.define(this.client);
+    physicalTtls.define(this.client);
     let lastLog = 0;
     this.client.on("error", (err: Error) => {
       // ioredis repeats connection errors on every retry; one line per 10 s is plenty.
@@ -230,6 +234,29 @@ export class RedisCacheStore implements CacheStore {
         }
         const results = near?.end(ticket, physical, values) ?? values.map(encodedResultOf);
         for (let j = 0; j < positions.length; j++) out[positions[j] as number] = results[j];
+      }),
+    );
+    return out;
+  }
+
+  async physicalExpiries(keys: readonly string[]): Promise<(number | undefined)[]> {
+    const out = new Array<number | undefined>(keys.length);
+    if (keys.length === 0) return out;
+    // Read before the call: an expiry worked out from a TTL may then be early by the round trip, never late.
+    const now = this.options.clock.now();
+    await Promise.all(
+      [...groupByTenant(this.layout, keys)].map(async ([tenant, positions]) => {
+        const physical = positions.map((i) => this.layout.entry(keys[i] as string, tenant));
+        // Reads that keep nothing in the process: untracked, or Redis would track every key checked.
+        const near = this.near;
+        const ttls =
+          near === undefined
+            ? await physicalTtls.run<number[]>(this.client, physical)
+            : await near.untracked<number[]>(this.client, (p) => physicalTtls.queue(p, physical));
+        for (let j = 0; j < positions.length; j++) {
+          const ttl = ttls[j] as number;
+          out[positions[j] as number] = ttl > 0 ? now + ttl : undefined;
+        }
       }),
     );
     return out;

@@ -6,9 +6,10 @@ import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./peers.js";
 
 /**
  * Peers in this process (`prescient up`): the executor, cache and analyzer
- * cores called directly. The cache is read through its store, not its
- * lookup path, so freshness checks neither count as hits nor reach the
- * analyzer as demand (which would keep every checked key hot forever).
+ * cores called directly. Freshness checks read the cache's expiries
+ * (peekExpiries), not its lookup path, so they neither count as hits nor
+ * reach the analyzer as demand (which would keep every checked key hot
+ * forever), and read no values.
  */
 export function inProcessExecutor(core: ExecutorCore, entities?: EntityStore): ExecutorPeer {
   return {
@@ -42,8 +43,7 @@ export function inProcessCache(core: CacheCore | Promise<CacheCore>): CachePeer 
   const ready = Promise.resolve(core);
   return {
     async expiries(keys) {
-      const results = await (await ready).store.getMany(keys, { peek: true });
-      return results.map((r) => r?.expiresAt?.getTime());
+      return (await ready).peekExpiries(keys);
     },
     async takeRefreshDue(limit) {
       return (await ready).takeRefreshDue({ limit }).keys;

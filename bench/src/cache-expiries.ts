@@ -1,0 +1,172 @@
+import { RedisCacheStore, type StoreWrite } from "@prescient/cache";
+import type { commonV1 } from "@prescient/contracts";
+import { formatKey } from "@prescient/core";
+import { startRedisServer } from "@prescient/kit/testing";
+import { CpuProbe, redisServerPid } from "./proc-cpu.js";
+import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
+
+/**
+ * The freshness check's read of the Redis cache store: what the precomputer
+ * asks before it enqueues a trigger's fan-out (in process, CacheCore
+ * peekExpiries; in a split mesh, LookupMany peek with expiries_only). Since
+ * the entries' physical expiries are read from their TTLs
+ * (CacheStore.physicalExpiries, one script per tenant), against the same
+ * keys' values read and parsed (getMany with peek: one untracked MGET per
+ * tenant), which is how the expiries were read before, in the same run on
+ * the same redis-server. Two key sets: CTR results (one float, about 60
+ * bytes stored) and thumbnails (64 KB payloads), read in calls of 600 keys
+ * (a TriggerMany of 100 six-way events) with 4 in flight, rounds ABBA.
+ * Costed in CPU µs per key over this process and redis-server.
+ */
+const KEYS = Number(process.env.BENCH_EXPIRY_KEYS ?? 3_000);
+const CALLS = Number(process.env.BENCH_EXPIRY_CALLS ?? 300);
+for (const [name, v] of Object.entries({ KEYS, CALLS }))
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`BENCH_EXPIRY_${name} must be a positive integer`);
+const BATCH = 600;
+const INFLIGHT = 4;
+const ROUNDS = 3;
+const TENANT = "bench";
+
+const log = (line: string): void => {
+  process.stdout.write(`cache-expiries: ${line}\n`);
+};
+
+interface KeySet {
+  label: string;
+  keys: string[];
+  writes: StoreWrite[];
+}
+
+function keySet(label: string, taskType: string, value: (i: number) => commonV1.Value): KeySet {
+  const now = Date.now();
+  const ttlMs = 3_600_000;
+  const writes = Array.from({ length: KEYS }, (_, i): StoreWrite => {
+    const key = formatKey({ tenant: TENANT, taskType, entityId: `e-${i}` });
+    return {
+      key,
+      tenant: TENANT,
+      taskType,
+      result: {
+        value: value(i),
+        modelName: taskType,
+        modelVersion: "1",
+        computedAt: new Date(now),
+        expiresAt: new Date(now + ttlMs),
+        computeMs: 3,
+        inputDigest: "",
+        tags: [],
+      },
+      physicalExpiryMs: now + ttlMs,
+    };
+  });
+  return { label, keys: writes.map((w) => w.key), writes };
+}
+
+const ctr = (i: number): commonV1.Value => ({
+  tensors: { tensors: [{ name: "probability", datatype: "FP32", shape: [1n, 1n], data: [0.01 + i / 1e5] }] },
+  contentType: "",
+});
+const thumbnail = (i: number): commonV1.Value => ({
+  payload: Buffer.alloc(64 * 1024, i % 251),
+  contentType: "image/jpeg",
+});
+
+type Read = (keys: readonly string[]) => Promise<(number | undefined)[]>;
+
+interface Figures {
+  keysPerSecond: number;
+  cpuUsPerKey: number;
+}
+
+/** CALLS calls of BATCH keys drawn in turn from the set, INFLIGHT at a time; checks every key is found. */
+async function drive(read: Read, set: KeySet, pids: number[]): Promise<Figures> {
+  let next = 0;
+  const probe = await CpuProbe.start(pids);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: INFLIGHT }, async () => {
+      while (next < CALLS) {
+        const start = (next++ * BATCH) % set.keys.length;
+        const batch = Array.from(
+          { length: BATCH },
+          (_, j) => set.keys[(start + j) % set.keys.length] as string,
+        );
+        const expiries = await read(batch);
+        if (expiries.some((e) => e === undefined))
+          throw new Error(`${set.label}: a stored key read as absent`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = await probe.stop();
+  const keys = CALLS * BATCH;
+  return { keysPerSecond: keys / seconds, cpuUsPerKey: cpu.totalUs / keys };
+}
+
+/** Mean figures of each way over ROUNDS rounds of ABBA. */
+async function compare(ways: [Read, Read], set: KeySet, pids: number[]): Promise<[Figures, Figures]> {
+  const sums = [
+    { keysPerSecond: 0, cpuUsPerKey: 0 },
+    { keysPerSecond: 0, cpuUsPerKey: 0 },
+  ];
+  for (let r = 0; r < ROUNDS; r++)
+    for (const w of [0, 1, 1, 0]) {
+      const f = await drive(ways[w] as Read, set, pids);
+      const s = sums[w] as Figures;
+      s.keysPerSecond += f.keysPerSecond / (2 * ROUNDS);
+      s.cpuUsPerKey += f.cpuUsPerKey / (2 * ROUNDS);
+    }
+  return sums as [Figures, Figures];
+}
+
+export async function run(): Promise<BenchReport> {
+  const redis = await startRedisServer();
+  const store = new RedisCacheStore({ url: redis.url, keyPrefix: "bench:expiries:", sweepIntervalMs: 0 });
+  const results: BenchResult[] = [];
+  try {
+    await store.ready();
+    const pids = [process.pid, await redisServerPid(redis.url)];
+    const values: Read = async (keys) =>
+      (await store.getMany(keys, { peek: true })).map((r) => r?.expiresAt?.getTime());
+    const ttls: Read = (keys) => store.physicalExpiries(keys);
+    for (const set of [
+      keySet("ctr", "ctr_prediction", ctr),
+      keySet("thumbnail", "thumbnail_generation", thumbnail),
+    ]) {
+      for (let i = 0; i < set.writes.length; i += 500) await store.putMany(set.writes.slice(i, i + 500));
+      await compare([values, ttls], { ...set, keys: set.keys.slice(0, BATCH) }, pids); // warm-up
+      const [before, after] = await compare([values, ttls], set, pids);
+      log(
+        `${set.label}: TTLs ${Math.round(after.keysPerSecond)} keys/s, ${after.cpuUsPerKey.toFixed(2)} CPU µs/key; ` +
+          `values ${Math.round(before.keysPerSecond)} keys/s, ${before.cpuUsPerKey.toFixed(2)} CPU µs/key`,
+      );
+      const name = `freshness check of ${set.label} results, ${BATCH} keys per call, c=${INFLIGHT}, redis`;
+      const baseline = "the same keys' values read and parsed (getMany peek), same run";
+      results.push(
+        result({
+          case: name,
+          metric: "throughput",
+          unit: "keys/s",
+          value: after.keysPerSecond,
+          baseline,
+          baseline_value: before.keysPerSecond,
+          target_ratio: null,
+        }),
+        result({
+          case: name,
+          metric: "CPU per key (this process + redis-server)",
+          unit: "µs",
+          value: after.cpuUsPerKey,
+          baseline,
+          baseline_value: before.cpuUsPerKey,
+          target_ratio: null,
+          lowerIsBetter: true,
+        }),
+      );
+    }
+  } finally {
+    await store.close();
+    await redis.stop();
+  }
+  return newReport("cache-expiries", results);
+}
