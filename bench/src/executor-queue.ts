@@ -91,8 +91,8 @@ async function prescient(url: string, n: number): Promise<Phase> {
           for (;;) {
             const batch = await q.claim(CLAIM, { workerId: `bench-${w}` });
             if (batch.length === 0) return;
-            const n = await q.ack(batch.map((t) => t.id));
-            acked += n; // after the await: `acked += await` would add to a stale value
+            const { completed } = await q.ack(batch.map((t) => t.id));
+            acked += completed; // after the await: `acked += await` would add to a stale value
           }
         }),
       );

@@ -5,6 +5,7 @@ import { queueFullError } from "./queue-messages.js";
 import { retryDelayMs } from "./scheduling.js";
 import { StatsCounter } from "./stats-counter.js";
 import type {
+  AckResult,
   ClaimedTask,
   ClaimHolder,
   ClaimOptions,
@@ -85,14 +86,15 @@ export class MemoryTaskQueue implements TaskQueue {
     return claimed;
   }
 
-  async ack(ids: readonly string[], holder?: ClaimHolder): Promise<number> {
+  async ack(ids: readonly string[], holder?: ClaimHolder): Promise<AckResult> {
     v.validateIds(ids, "ack");
     const worker = v.validateHolder(holder);
     const now = this.#now();
     const done = this.#processing(ids, worker);
     for (const e of done) this.#s.complete(e, now);
     this.#s.sweep(now);
-    return done.length;
+    const completed = new Set(done.map((e) => e.record.id));
+    return { completed: done.length, refused: [...new Set(ids)].filter((id) => !completed.has(id)) };
   }
 
   async fail(

@@ -234,8 +234,8 @@ export function taskQueueConformance(name: string, factory: QueueFactory, traits
       expect(claimed?.leaseExpiresAt).toBe(t0 + 5 + 10_000);
       expect(claimed).toEqual(await queue.get(taskId));
       clock.advance(5);
-      expect(await queue.ack([taskId, taskId])).toBe(1);
-      expect(await queue.ack([taskId])).toBe(0);
+      expect(await queue.ack([taskId, taskId])).toEqual({ completed: 1, refused: [] });
+      expect(await queue.ack([taskId])).toEqual({ completed: 0, refused: [taskId] });
       const done = await queue.getByKey(task("s").key);
       expect(done).toMatchObject({ state: "completed", attempts: 1, createdAt: t0, updatedAt: t0 + 10 });
       expect(done?.workerId).toBeUndefined();
@@ -306,7 +306,7 @@ export function taskQueueConformance(name: string, factory: QueueFactory, traits
         { id: taskId, outcome: "ignored" },
       ]);
       expect(await queue.release([taskId], late)).toBe(0);
-      expect(await queue.ack([taskId], late)).toBe(0);
+      expect(await queue.ack([taskId], late)).toEqual({ completed: 0, refused: [taskId] });
       expect(await queue.get(taskId)).toMatchObject({
         state: "processing",
         attempts: 2,
@@ -316,7 +316,7 @@ export function taskQueueConformance(name: string, factory: QueueFactory, traits
       expect((await queue.stats()).total).toMatchObject({ processing: 1, completed: 0, dead: 0 });
       // The holder's own calls, and calls that name no worker, still end it.
       expect(await queue.extendLease([taskId], 5_000, holder)).toBe(1);
-      expect(await queue.ack([taskId], holder)).toBe(1);
+      expect(await queue.ack([taskId], holder)).toEqual({ completed: 1, refused: [] });
       expect((await queue.get(taskId))?.state).toBe("completed");
       const other = await queue.enqueue(task("anyone"));
       await queue.claim(1, holder);
@@ -585,7 +585,7 @@ export function taskQueueConformance(name: string, factory: QueueFactory, traits
               expect(seen.get(t.id), `task ${t.id} claimed twice`).toBeUndefined();
               seen.set(t.id, `w${w}`);
             }
-            expect(await q.ack(batch.map((t) => t.id))).toBe(batch.length);
+            expect(await q.ack(batch.map((t) => t.id))).toEqual({ completed: batch.length, refused: [] });
           }
         }),
       );

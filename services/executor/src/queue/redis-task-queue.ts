@@ -24,6 +24,7 @@ import { asArray, decodeClaimed, decodeRecord, fieldMap, jsonArray } from "./red
 import { StatsCounter } from "./stats-counter.js";
 import { storeError } from "./store-error.js";
 import type {
+  AckResult,
   ClaimedTask,
   ClaimHolder,
   ClaimOptions,
@@ -197,13 +198,27 @@ export class RedisTaskQueue implements TaskQueue {
     return jsonArray(claimed).map((row) => decodeClaimed(row, now, c.workerId, c.leaseMs));
   }
 
-  async ack(ids: readonly string[], holder?: ClaimHolder): Promise<number> {
+  async ack(ids: readonly string[], holder?: ClaimHolder): Promise<AckResult> {
     v.validateIds(ids, "ack");
     const worker = v.validateHolder(holder);
-    if (ids.length === 0) return 0;
-    return this.#sumByPartition(ids, (p, part) =>
-      this.#run("ack", [this.options.retentionMs, worker, ...part], undefined, p),
+    if (ids.length === 0) return { completed: 0, refused: [] };
+    const groups = this.#byPartition(ids);
+    const replies = await Promise.all(
+      groups.map(async ([p, part]) =>
+        asArray(await this.#run("ack", [this.options.retentionMs, worker, ...part], undefined, p)),
+      ),
     );
+    let completed = 0;
+    const refused = new Set<string>();
+    for (const [n, ...skipped] of replies) {
+      completed += Number(n);
+      for (const id of skipped) refused.add(String(id));
+    }
+    // Ids of no partition of this queue went to none: refused too.
+    if (groups.reduce((sent, [, part]) => sent + part.length, 0) < ids.length)
+      for (const id of ids) if (partitionOfId(id) >= this.options.partitions) refused.add(id);
+    if (refused.size === 0) return { completed, refused: [] };
+    return { completed, refused: [...new Set(ids)].filter((id) => refused.has(id)) };
   }
 
   async fail(
@@ -445,17 +460,16 @@ export class RedisTaskQueue implements TaskQueue {
     ids: readonly string[],
     f: (p: number, ids: readonly string[]) => Promise<unknown>,
   ): Promise<number> {
-    if (this.options.partitions === 1 && !ids.some((id) => id.includes("."))) return Number(await f(0, ids));
-    const groups = [...groupByPartition(ids, partitionOfId)].filter(([p]) => p < this.options.partitions);
-    const counts = await Promise.all(
-      groups.map(([p, indices]) =>
-        f(
-          p,
-          indices.map((i) => ids[i] as string),
-        ),
-      ),
-    );
+    const counts = await Promise.all(this.#byPartition(ids).map(([p, part]) => f(p, part)));
     return counts.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+
+  /** The ids by the partition that holds them; ids of no partition of this queue (none holds them) are left out. */
+  #byPartition(ids: readonly string[]): Array<[number, readonly string[]]> {
+    if (this.options.partitions === 1 && !ids.some((id) => id.includes("."))) return [[0, ids]];
+    return [...groupByPartition(ids, partitionOfId)]
+      .filter(([p]) => p < this.options.partitions)
+      .map(([p, indices]) => [p, indices.map((i) => ids[i] as string)]);
   }
 
   async #sumPartitions(f: (p: number) => Promise<number>): Promise<number> {

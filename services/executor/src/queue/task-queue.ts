@@ -107,6 +107,18 @@ export type FailOutcome =
   /** The task was not processing (already acked, released, or its lease was reaped). */
   | { id: string; outcome: "ignored" };
 
+/** What an ack did. */
+export interface AckResult {
+  /** How many tasks it completed. */
+  completed: number;
+  /**
+   * The ids it did not complete, each once, in the order given: not
+   * processing (acked already, released, reaped after their lease ran out,
+   * unknown), or processing under another worker than the one named.
+   */
+  refused: string[];
+}
+
 export interface DeadLetterPage {
   tasks: TaskRecord[];
   /** Pass back as `pageToken` for the next page; absent on the last page. */
@@ -155,8 +167,8 @@ export interface TaskQueue {
   enqueueMany(tasks: readonly NewTask[]): Promise<EnqueueResult[]>;
   /** Claims up to `n` tasks, highest priority first, each under a lease. Nothing while paused. */
   claim(n: number, options: ClaimOptions): Promise<ClaimedTask[]>;
-  /** Completes processing tasks; returns how many were. */
-  ack(ids: readonly string[], holder?: ClaimHolder): Promise<number>;
+  /** Completes processing tasks; answers how many it completed and which it refused. */
+  ack(ids: readonly string[], holder?: ClaimHolder): Promise<AckResult>;
   /** Fails one processing task: retried with backoff, or dead-lettered when out of attempts. */
   fail(id: string, error: string, options?: { permanent?: boolean } & ClaimHolder): Promise<FailOutcome>;
   /** Fails several tasks in one round trip. */

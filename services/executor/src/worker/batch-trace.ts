@@ -56,13 +56,19 @@ export class BatchTrace {
     }
   }
 
-  /** Ends every task span with its outcome, and records the failures on the batch span. */
+  /**
+   * Ends every task span with its outcome, and records the failures on the
+   * batch span. `refused`: computed, but no longer this worker's to ack.
+   */
   settle(
     completed: readonly string[],
     failures: readonly TaskFailure[],
     outcomes: readonly FailOutcome[],
+    refused: readonly string[] = [],
   ): void {
     for (const id of completed) this.#end(id, "completed");
+    for (const id of refused)
+      this.#end(id, "lease_lost", "computed after the lease ran out: another claim completes it");
     const outcomeOf = new Map(outcomes.map((o) => [o.id, o.outcome]));
     let events = 0;
     for (const f of failures) {

@@ -5,7 +5,9 @@ import {
   type InMemoryTracing,
   installInMemoryTracing,
 } from "../../../../packages/tracing/src/in-memory-tracing.test-util.js";
+import type { ClaimedTask } from "../queue/index.js";
 import { ExecutorCore } from "../service/executor-core.js";
+import { BatchTrace } from "./batch-trace.js";
 import {
   type Backends,
   batchDeps,
@@ -149,5 +151,42 @@ describe("the executor.batch span", () => {
       await pool.stop();
       await stores.close();
     }
+  });
+
+  it("ends a task whose ack was refused as lease_lost: computed, but another claim's to complete", async () => {
+    tracing.exporter.reset();
+    const claimed = ["kept", "lost"].map(
+      (id, i): ClaimedTask => ({
+        id,
+        key: `traced/ctr_prediction/ad-${id}`,
+        taskType: "ctr_prediction",
+        tenant: "traced",
+        priority: 5,
+        reasons: ["trigger"],
+        state: "processing",
+        attempts: 1,
+        createdAt: 0,
+        updatedAt: 0,
+        traceparent: `00-${String(i + 1).repeat(32)}-${String(i + 1).repeat(16)}-01`,
+        workerId: "w",
+        leaseExpiresAt: 1,
+      }),
+    );
+    await withSpan("executor.batch", {}, async (span) => {
+      new BatchTrace(span, claimed).settle(["kept"], [], [], ["lost"]);
+    });
+    const outcomes = Object.fromEntries(
+      tracing.exporter
+        .getFinishedSpans()
+        .filter((s) => s.name === "executor.task")
+        .map((s) => [
+          s.attributes["prescient.task.id"],
+          [s.attributes["prescient.task.outcome"], s.status.code],
+        ]),
+    );
+    expect(outcomes).toEqual({
+      kept: ["completed", SpanStatusCode.UNSET],
+      lost: ["lease_lost", SpanStatusCode.ERROR],
+    });
   });
 });

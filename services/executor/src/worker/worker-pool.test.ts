@@ -309,7 +309,7 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
     rivalClaimed.open();
     inference.open();
     await waitFor("the stalled batch to settle", () => p.counters.batches === 1);
-    return { ids, rival };
+    return { ids, rival, pool: p };
   };
 
   it("settles nothing a rival claimed after the batch's lease ran out", async () => {
@@ -320,15 +320,16 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
       // Still the rival's minute, not cut back to the stalled batch's 300 ms.
       expect(r.leaseExpiresAt).toBeGreaterThan(Date.now() + 30_000);
     }
-    expect(await rival.ack(ids, { workerId: "rival" })).toBe(2);
+    expect(await rival.ack(ids, { workerId: "rival" })).toEqual({ completed: 2, refused: [] });
   });
 
   it("acks nothing a rival claimed after the batch's lease ran out, though it writes its results", async () => {
-    const { ids, rival } = await stalledBatch("computing");
+    const { ids, rival, pool } = await stalledBatch("computing");
     expect(backends.sink.calls).toEqual([2]);
-    // Its ack named it, so the rival's claims are still the rival's to complete.
+    // Its ack named it, so the rival's claims are still the rival's to complete, and to count.
     for (const r of await records(stores.queue, ids))
       expect(r).toMatchObject({ state: "processing", attempts: 2, workerId: "rival" });
-    expect(await rival.ack(ids, { workerId: "rival" })).toBe(2);
+    expect(pool.counters).toMatchObject({ batches: 1, completed: 0, failed: 0 });
+    expect(await rival.ack(ids, { workerId: "rival" })).toEqual({ completed: 2, refused: [] });
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { errorMessage, systemClock } from "@prescient/core";
 import { createLogger, type Logger } from "@prescient/kit";
 import { linksFromCarriers, withSpan } from "@prescient/tracing";
-import type { ClaimedTask, ClaimHolder, TaskQueue } from "../queue/index.js";
+import type { AckResult, ClaimedTask, ClaimHolder, TaskQueue } from "../queue/index.js";
 import { type BatchDeps, processBatch } from "./batch-processor.js";
 import { BatchTrace } from "./batch-trace.js";
 import { logDeadLetters } from "./dead-letter-log.js";
@@ -31,6 +31,8 @@ export interface WorkerPoolOptions {
   /** Where claims and task outcomes are counted. Default none. */
   metrics: WorkerMetrics | undefined;
 }
+
+const noAck: Promise<AckResult> = Promise.resolve({ completed: 0, refused: [] });
 
 const defaults = (): WorkerPoolOptions => ({
   claimSize: 256,
@@ -139,7 +141,7 @@ export class WorkerPool {
       const links = linksFromCarriers(
         claimed.map((t) => (t.traceparent ? { traceparent: t.traceparent } : undefined)),
       );
-      const { outcome, failures, failed } = await withSpan(
+      const { completed, failures, failed } = await withSpan(
         "executor.batch",
         {},
         async (span) => {
@@ -152,16 +154,21 @@ export class WorkerPool {
               permanent: f.permanent,
             }));
             const [acked, failed] = await Promise.all([
-              outcome.completed.length > 0 ? this.#queue.ack(outcome.completed, holder) : Promise.resolve(0),
+              outcome.completed.length > 0 ? this.#queue.ack(outcome.completed, holder) : noAck,
               failures.length > 0 ? this.#queue.failMany(failures, holder) : Promise.resolve([]),
             ]);
-            if (acked < outcome.completed.length)
+            // Completed are only those acked: a refused one is another claim's to complete and count.
+            let completed = outcome.completed;
+            if (acked.refused.length > 0) {
               this.options.logger.warn(
-                { tasks: outcome.completed.length - acked },
+                { tasks: acked.refused.length },
                 "results written for tasks this worker no longer held (their lease ran out): another worker holds them, or the queue runs them again",
               );
-            traced.settle(outcome.completed, failures, failed);
-            return { outcome, failures, failed };
+              const refused = new Set(acked.refused);
+              completed = completed.filter((id) => !refused.has(id));
+            }
+            traced.settle(completed, failures, failed, acked.refused);
+            return { completed, failures, failed };
           } finally {
             // A throw leaves every task unsettled; settling twice is a no-op.
             traced.settle([], [], []);
@@ -170,15 +177,10 @@ export class WorkerPool {
         { links },
       );
       logDeadLetters(this.options.logger, claimed, failures, failed);
-      this.options.metrics?.settled(
-        claimed,
-        outcome.completed,
-        failed,
-        (this.#deps.clock ?? systemClock).now(),
-      );
+      this.options.metrics?.settled(claimed, completed, failed, (this.#deps.clock ?? systemClock).now());
       this.counters.batches++;
-      this.counters.completed += outcome.completed.length;
-      this.counters.failed += outcome.failed.length;
+      this.counters.completed += completed.length;
+      this.counters.failed += failures.length;
     } catch (err) {
       // The queue itself failed mid-batch: the leases run out and the tasks come back.
       this.options.logger.error({ err: errorMessage(err), tasks: ids.length }, "batch could not be settled");

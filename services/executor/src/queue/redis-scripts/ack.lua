@@ -3,15 +3,20 @@
 -- twice, reaped after its lease expired, unknown) is skipped and not counted,
 -- as is one processing under another worker than the one named.
 -- ARGV: B, NOW, retentionMs, worker ('' for any), ids... Returns how many
--- were completed.
+-- were completed, then the ids given that were not (each may repeat): a
+-- worker whose lease ran out learns which of its results another claim owns.
 --- @include "lib"
 local RETENTION, WORKER = ARGV[3], ARGV[4]
-local n, done, pointers, acked = 0, {}, {}, {}
+local n, done, pointers, acked, refused, completed = 0, {}, {}, {}, {}, {}
 for i = 5, #ARGV do
   local id = ARGV[i]
   local t = tkey(id)
   local f = redis.call('HMGET', t, 'state', 'type', 'key', 'worker')
-  if heldBy(f[1], f[4], WORKER) then
+  if not heldBy(f[1], f[4], WORKER) then
+    -- The same id twice in one call: completed by its first, not refused by its second.
+    if not completed[id] then refused[#refused + 1] = id end
+  else
+    completed[id] = true
     endLease(id, 'completed', nil)
     -- The record, and the key's pointer to it, stay readable for the retention.
     redis.call('PEXPIRE', t, RETENTION)
@@ -36,4 +41,7 @@ for taskType, ids in pairs(done) do
   zremAll(zkey('active', taskType), ids)
   redis.call('HINCRBY', B .. 'counts', 'completed:' .. taskType, #ids)
 end
-return n
+-- Built, not unpacked: a whole claim refused would overflow Lua's C stack.
+local reply = { n }
+for i = 1, #refused do reply[i + 1] = refused[i] end
+return reply
