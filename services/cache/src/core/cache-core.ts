@@ -14,15 +14,7 @@ import { type CacheCoreOptions, cacheCoreDefaults } from "./cache-core-options.j
 import { CacheMetrics } from "./cache-metrics.js";
 import { CacheStats, type StatsCell } from "./cache-stats.js";
 import { CacheWrites } from "./cache-writes.js";
-import {
-  answerExpiry,
-  answerValue,
-  hit,
-  logicalExpiry,
-  miss,
-  peekAnswer,
-  wireExpiry,
-} from "./lookup-responses.js";
+import { answerExpiry, answerValue, hit, miss, peekAnswer, wireExpiry } from "./lookup-responses.js";
 import { checkOnMiss, MissCoalescer, onMissMode } from "./miss-coalescer.js";
 import type { MissFeatures } from "./miss-handler.js";
 import { reportLookup } from "./observed-lookup.js";
@@ -134,29 +126,31 @@ export class CacheCore {
   /**
    * Each canonical key's stored expires_at in ms, undefined where nothing is
    * stored or the result is past its stale grace: what a LookupMany peek
-   * with expiries_only answers, for a precomputer in this process. Reads no
-   * values and counts nothing; throws when the store cannot be read.
+   * with expiries_only answers, for a precomputer in this process. Counts
+   * nothing, and reads large results' TTLs rather than their values
+   * (CacheStore.expiries); throws when the store cannot be read.
    */
-  async peekExpiries(keys: readonly string[]): Promise<(number | undefined)[]> {
-    const physical = await this.#store.physicalExpiries(keys);
-    return keys.map((key, i) => {
-      const p = physical[i];
-      return p === undefined ? undefined : logicalExpiry(p, this.#types.get(parseKey(key).taskType));
-    });
+  peekExpiries(keys: readonly string[]): Promise<(number | undefined)[]> {
+    return this.#store.expiries(
+      keys,
+      (i) => this.#types.get(parseKey(keys[i] as string).taskType).staleGraceMs,
+    );
   }
 
   /** peekExpiries for a LookupMany's resolved keys, as expires_at_ms: 0 where none, or where the store failed. */
   async #peekExpiries(resolved: readonly ResolvedKey[]): Promise<bigint[]> {
-    let physical: (number | undefined)[] = [];
+    let expiries: (number | undefined)[] = [];
     try {
-      physical = await this.#store.physicalExpiries(resolved.map((k) => k.key));
+      expiries = await this.#store.expiries(
+        resolved.map((k) => k.key),
+        (i) => (resolved[i] as ResolvedKey).type.staleGraceMs,
+      );
     } catch (err) {
       this.#failures.record("get_many", err);
     }
-    return resolved.map((k, i) => {
-      const p = physical[i];
-      return p === undefined ? 0n : wireExpiry(logicalExpiry(p, k.type));
-    });
+    return expiries.length === 0
+      ? resolved.map(() => 0n)
+      : expiries.map((e) => (e === undefined ? 0n : wireExpiry(e)));
   }
 
   async lookupMany(request: cacheV1.LookupManyRequest): Promise<cacheV1.LookupManyResponse> {
@@ -184,7 +178,7 @@ export class CacheCore {
           "entity_ids",
         )
       : resolveKeys(this.#types, request.keys, "keys");
-    // A freshness check of expiries alone reads no values (CacheStore.physicalExpiries).
+    // A freshness check of expiries alone builds no answer per key (CacheStore.expiries).
     if (request.peek && expiriesOnly)
       return { results: [], values: [], expiresAtMs: await this.#peekExpiries(resolved) };
     let results: (CachedResult | undefined)[] = [];

@@ -61,9 +61,9 @@ export class FlakyStore implements CacheStore {
     this.#gate();
     return this.inner.getMany(keys, options);
   }
-  async physicalExpiries(keys: readonly string[]) {
+  async expiries(keys: readonly string[]) {
     this.#gate();
-    return this.inner.physicalExpiries(keys);
+    return this.inner.expiries(keys);
   }
   async putMany(entries: Parameters<CacheStore["putMany"]>[0]) {
     this.#gate();

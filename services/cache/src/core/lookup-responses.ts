@@ -1,5 +1,5 @@
 import type { cacheV1, commonV1 } from "@prescient/contracts";
-import { classifyFreshness, type TaskType } from "@prescient/core";
+import { classifyFreshness } from "@prescient/core";
 import type { ResolvedKey } from "@prescient/kit";
 import type { CachedResult } from "../store/cache-store.js";
 import { EncodedResult, EncodedValue, expiresAtMsOf } from "../store/encoded-result.js";
@@ -40,14 +40,6 @@ export function peekAnswer(
   if (result === undefined) return miss(k.key, degraded);
   const freshness = classifyFreshness(now, expiresAtMsOf(result), k.type.staleGraceMs);
   return freshness === "expired" ? miss(k.key, degraded) : hit(k.key, result, freshness === "stale", false);
-}
-
-/**
- * A stored result's expires_at from when the store may forget it
- * (StoreWrite.physicalExpiryMs: expires_at plus the type's stale grace).
- */
-export function logicalExpiry(physicalExpiryMs: number, type: Pick<TaskType, "staleGraceMs">): number {
-  return physicalExpiryMs - type.staleGraceMs;
 }
 
 /** An answer's expiry for an expiries-only LookupMany: its result's, or 0 without one. */

@@ -62,14 +62,16 @@ export interface CacheStore {
    */
   getMany(keys: readonly string[], options?: GetManyOptions): Promise<(CachedResult | undefined)[]>;
   /**
-   * When each entry may be forgotten (its StoreWrite.physicalExpiryMs, ms
-   * since the epoch), in the order of `keys`; undefined where absent or past
-   * it. A freshness check that reads no values, so that checking a
-   * thumbnail costs what checking a CTR does; like a `peek`, it leaves no
-   * trace. The Redis store answers from the key's TTL, measured from before
-   * the call: early by up to the round trip, never late.
+   * Each entry's expires_at (ms since the epoch), in the order of `keys`;
+   * undefined where absent or past its physical expiry. A freshness check:
+   * like a `peek`, it leaves no trace. `staleGraceMs(i)` is the stale grace
+   * of keys[i]'s type, for a store that reads when an entry may be forgotten
+   * (StoreWrite.physicalExpiryMs, expires_at plus the grace) rather than its
+   * value: the Redis store does for types whose results are large, where a
+   * value costs Redis more than a TTL (expiriesFromTtlMinBytes), and such an
+   * expiry is early by at most the round trip, never late.
    */
-  physicalExpiries(keys: readonly string[]): Promise<(number | undefined)[]>;
+  expiries(keys: readonly string[], staleGraceMs: (index: number) => number): Promise<(number | undefined)[]>;
   /** Writes entries (replacing any with the same key) with their tags, type and model indexed. */
   putMany(entries: readonly StoreWrite[]): Promise<void>;
   /** Removes exact keys; answers how many existed. */

@@ -149,11 +149,11 @@ export class MemoryCacheStore implements CacheStore {
     return out;
   }
 
-  async physicalExpiries(keys: readonly string[]): Promise<(number | undefined)[]> {
+  async expiries(keys: readonly string[]): Promise<(number | undefined)[]> {
     const now = this.options.clock.now();
     return keys.map((key) => {
-      const expiry = this.#lru.peek(key)?.physicalExpiryMs;
-      return expiry !== undefined && expiry > now ? expiry : undefined;
+      const entry = this.#lru.peek(key);
+      return entry !== undefined && entry.physicalExpiryMs > now ? entry.result.expiresAtMs : undefined;
     });
   }
 

@@ -258,23 +258,34 @@ describe("redis store near cache", () => {
     expect(nearHits - hits).toBe(1);
   });
 
-  it("answers expiries from TTLs: no value read, nothing kept in the process, no key tracked", async () => {
+  it("reads large results' expiries from TTLs and small ones' from values: nothing kept, no key tracked", async () => {
     const tracked = async (): Promise<number> =>
       Number(/tracking_total_keys:(\d+)/.exec(await admin.info("stats"))?.[1] ?? Number.NaN);
     const store = await open();
     const thumbnail = write("t1", "thumbnail_generation", "v1", { ttlMs: 60_000 });
     thumbnail.result.value = { payload: Buffer.alloc(64 * 1024, 7), contentType: "image/jpeg" };
-    await store.putMany([thumbnail]);
+    const small = write("t1", "ctr_prediction", "small", { value: 1 });
+    await store.putMany([thumbnail, small]);
     const absent = Array.from({ length: 20 }, (_, i) => key(`absent-${i}`));
-    const before = { mget: await calls("mget"), get: await calls("get"), tracked: await tracked() };
-    const [expiry, ...rest] = await store.physicalExpiries([thumbnail.key, ...absent]);
-    expect(expiry).toBeGreaterThan(Date.now());
-    expect(expiry).toBeLessThanOrEqual(thumbnail.physicalExpiryMs + 1000);
+    const counts = async () => ({
+      mget: await calls("mget"),
+      get: await calls("get"),
+      pttl: await calls("pttl"),
+      tracked: await tracked(),
+    });
+    const before = await counts();
+    const [big, ctr, ...rest] = await store.expiries([thumbnail.key, small.key, ...absent], () => 0);
+    expect(big).toBeGreaterThan(Date.now());
+    expect(big).toBeLessThanOrEqual(thumbnail.physicalExpiryMs + 1000);
+    expect(ctr).toBe(small.result.expiresAt?.getTime());
     expect(rest.every((e) => e === undefined)).toBe(true);
-    expect(await calls("mget")).toBe(before.mget);
-    expect(await calls("get")).toBe(before.get);
+    // The thumbnail's TTL alone; the CTR results' values in one MGET, untracked like a peek's.
+    expect(await counts()).toEqual({ ...before, mget: before.mget + 1, pttl: before.pttl + 1 });
     expect(store.near?.size).toBe(0);
-    expect(await tracked()).toBe(before.tracked);
+    // A store that has written none of them does not know they are large: values, as before.
+    const other = await open();
+    await other.expiries([thumbnail.key], () => 0);
+    expect(await calls("pttl")).toBe(before.pttl + 1);
   });
 
   it("keeps its entries however many keys are peeked: Redis's tracking table never fills with them", async () => {

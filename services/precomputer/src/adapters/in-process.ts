@@ -9,7 +9,7 @@ import type { AnalyzerPeer, CachePeer, ExecutorPeer } from "./peers.js";
  * cores called directly. Freshness checks read the cache's expiries
  * (peekExpiries), not its lookup path, so they neither count as hits nor
  * reach the analyzer as demand (which would keep every checked key hot
- * forever), and read no values.
+ * forever), and large results' TTLs rather than their values.
  */
 export function inProcessExecutor(core: ExecutorCore, entities?: EntityStore): ExecutorPeer {
   return {

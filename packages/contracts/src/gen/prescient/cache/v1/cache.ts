@@ -148,8 +148,8 @@ export interface LookupManyRequest {
    * LookupManyResponse.expires_at_ms, and leave results and values empty:
    * for a freshness check (the precomputer's, with peek), which reads the
    * expiry alone and need not carry a value per present key. With peek the
-   * cache reads no values either: the Redis store works the expiry out from
-   * the entry's TTL, early by at most a round trip, never late. Counts,
+   * Redis store reads large results' expiries from their TTLs rather than
+   * their values, early by at most a round trip, never late. Counts,
    * refresh marks and the query log work as without it (none with peek). on_miss
    * must be ON_MISS_NONE, and values_only unset. Optional, as values_only
    * is, so that existing callers need not set it; unset is false.
