@@ -34,6 +34,7 @@ const contract: Record<Service, string[]> = {
     "prescient_executor_dead_letters_dropped_total",
     "prescient_executor_tasks_dead_lettered_total",
     "prescient_executor_task_retries_total",
+    "prescient_executor_tasks_lease_lost_total",
     "prescient_executor_claim_batch_size",
     "prescient_executor_task_duration_seconds",
     "prescient_executor_store_errors_total",

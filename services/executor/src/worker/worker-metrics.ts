@@ -5,6 +5,7 @@ import type { ClaimedTask, FailOutcome } from "../queue/index.js";
 /** The label children of one task type, resolved once so settling a batch only increments. */
 interface TypeSeries {
   deadLettered: Counter.Internal;
+  leaseLost: Counter.Internal;
   retries: Counter.Internal;
   completed: Histogram.Internal<"task_type" | "outcome">;
   retried: Histogram.Internal<"task_type" | "outcome">;
@@ -37,6 +38,7 @@ export class WorkerMetrics {
   readonly inFlight: Gauge;
   readonly deadLettered: Counter<"task_type">;
   readonly retries: Counter<"task_type">;
+  readonly leaseLost: Counter<"task_type">;
   readonly claimBatchSize: Histogram;
   readonly duration: Histogram<"task_type" | "outcome">;
   readonly #types = new Map<string, TypeSeries>();
@@ -57,6 +59,12 @@ export class WorkerMetrics {
     this.retries = new Counter({
       name: "prescient_executor_task_retries_total",
       help: "Tasks this process's workers failed and the queue scheduled for a retry, by task type.",
+      labelNames: ["task_type"] as const,
+      registers,
+    });
+    this.leaseLost = new Counter({
+      name: "prescient_executor_tasks_lease_lost_total",
+      help: "Tasks this process's workers computed after their lease ran out: the ack was refused, and another claim completes them (a lease too short for the batch, or a stalled process), by task type.",
       labelNames: ["task_type"] as const,
       registers,
     });
@@ -86,18 +94,27 @@ export class WorkerMetrics {
     this.inFlight.dec(n);
   }
 
-  /** Counts each task's outcome: `completed` were acked, `failed` are the queue's answers to failMany. */
+  /**
+   * Counts each task's outcome: `completed` were acked, `failed` are the
+   * queue's answers to failMany, `refused` were computed but their ack was
+   * refused (the lease ran out).
+   */
   settled(
     claimed: readonly ClaimedTask[],
     completed: readonly string[],
     failed: readonly FailOutcome[],
     now: number,
+    refused: readonly string[] = [],
   ): void {
     const byId = new Map(claimed.map((t) => [t.id, t]));
     const seconds = (t: ClaimedTask): number => Math.max(0, now - t.createdAt) / 1000;
     for (const id of completed) {
       const t = byId.get(id);
       if (t !== undefined) this.#type(t.taskType).completed.observe(seconds(t));
+    }
+    for (const id of refused) {
+      const t = byId.get(id);
+      if (t !== undefined) this.#type(t.taskType).leaseLost.inc();
     }
     for (const f of failed) {
       const t = byId.get(f.id);
@@ -118,6 +135,7 @@ export class WorkerMetrics {
     if (s === undefined) {
       s = {
         deadLettered: this.deadLettered.labels(taskType),
+        leaseLost: this.leaseLost.labels(taskType),
         retries: this.retries.labels(taskType),
         completed: this.duration.labels(taskType, "completed"),
         retried: this.duration.labels(taskType, "retried"),

@@ -1,6 +1,7 @@
 import type { commonV1 } from "@prescient/contracts";
-import { freePort } from "@prescient/kit/testing";
+import { freePort, metricValue } from "@prescient/kit/testing";
 import { pino } from "pino";
+import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { OipPredictor } from "../compute/oip-client.js";
 import type { Features } from "../entities/entity-store.js";
@@ -21,6 +22,7 @@ import {
   startBackends,
   waitFor,
 } from "./pipeline.test-util.js";
+import { WorkerMetrics } from "./worker-metrics.js";
 import { WorkerPool, type WorkerPoolOptions } from "./worker-pool.js";
 
 /**
@@ -277,7 +279,7 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
    * A batch whose predictor call blocks, and whose lease extensions are held back (as if its process
    * had stalled) until a rival has claimed its two tasks; then the call ends as `ends` says.
    */
-  const stalledBatch = async (ends: "failing" | "computing") => {
+  const stalledBatch = async (ends: "failing" | "computing", metrics?: WorkerMetrics) => {
     await open({ leaseMs: 300, maxAttempts: 5 });
     const ids = await enqueue(
       "ctr_prediction",
@@ -300,7 +302,7 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
         };
       },
     });
-    const p = startPool({ leaseMs: 300 }, queue);
+    const p = startPool({ leaseMs: 300, ...(metrics !== undefined ? { metrics } : {}) }, queue);
     await waitFor("the batch to start", () => backends.predictor.calls.length === 1);
     await sleep(400);
     const rival = stores.peerQueue();
@@ -324,12 +326,22 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
   });
 
   it("acks nothing a rival claimed after the batch's lease ran out, though it writes its results", async () => {
-    const { ids, rival, pool } = await stalledBatch("computing");
+    const registry = new Registry();
+    const { ids, rival, pool } = await stalledBatch("computing", WorkerMetrics.for(registry));
     expect(backends.sink.calls).toEqual([2]);
     // Its ack named it, so the rival's claims are still the rival's to complete, and to count.
     for (const r of await records(stores.queue, ids))
       expect(r).toMatchObject({ state: "processing", attempts: 2, workerId: "rival" });
     expect(pool.counters).toMatchObject({ batches: 1, completed: 0, failed: 0 });
+    const scrape = await registry.metrics();
+    const ctr = { task_type: "ctr_prediction" };
+    expect(metricValue(scrape, "prescient_executor_tasks_lease_lost_total", ctr)).toBe(2);
+    // Nor are they counted completed here: the rival's worker will.
+    const completedHere = metricValue(scrape, "prescient_executor_task_duration_seconds_count", {
+      ...ctr,
+      outcome: "completed",
+    });
+    expect(completedHere ?? 0).toBe(0);
     expect(await rival.ack(ids, { workerId: "rival" })).toEqual({ completed: 2, refused: [] });
   });
 });

@@ -141,7 +141,7 @@ export class WorkerPool {
       const links = linksFromCarriers(
         claimed.map((t) => (t.traceparent ? { traceparent: t.traceparent } : undefined)),
       );
-      const { completed, failures, failed } = await withSpan(
+      const { completed, failures, failed, refused } = await withSpan(
         "executor.batch",
         {},
         async (span) => {
@@ -168,7 +168,7 @@ export class WorkerPool {
               completed = completed.filter((id) => !refused.has(id));
             }
             traced.settle(completed, failures, failed, acked.refused);
-            return { completed, failures, failed };
+            return { completed, failures, failed, refused: acked.refused };
           } finally {
             // A throw leaves every task unsettled; settling twice is a no-op.
             traced.settle([], [], []);
@@ -177,7 +177,13 @@ export class WorkerPool {
         { links },
       );
       logDeadLetters(this.options.logger, claimed, failures, failed);
-      this.options.metrics?.settled(claimed, completed, failed, (this.#deps.clock ?? systemClock).now());
+      this.options.metrics?.settled(
+        claimed,
+        completed,
+        failed,
+        (this.#deps.clock ?? systemClock).now(),
+        refused,
+      );
       this.counters.batches++;
       this.counters.completed += completed.length;
       this.counters.failed += failures.length;
