@@ -139,7 +139,7 @@ export class CacheCore {
 
   /** peekExpiries for a LookupMany's resolved keys, as expires_at_ms: 0 where none, or where the store failed. */
   async #peekExpiries(resolved: readonly ResolvedKey[]): Promise<bigint[]> {
-    let expiries: (number | undefined)[] = [];
+    let expiries: (number | undefined)[];
     try {
       expiries = await this.#store.expiries(
         resolved.map((k) => k.key),
@@ -147,10 +147,9 @@ export class CacheCore {
       );
     } catch (err) {
       this.#failures.record("get_many", err);
+      return resolved.map(() => 0n);
     }
-    return expiries.length === 0
-      ? resolved.map(() => 0n)
-      : expiries.map((e) => (e === undefined ? 0n : wireExpiry(e)));
+    return expiries.map((e) => (e === undefined ? 0n : wireExpiry(e)));
   }
 
   async lookupMany(request: cacheV1.LookupManyRequest): Promise<cacheV1.LookupManyResponse> {

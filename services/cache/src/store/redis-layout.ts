@@ -29,6 +29,12 @@ export class RedisLayout {
     return key.slice(0, key.indexOf("/"));
   }
 
+  /** The task type of a canonical key `tenant/type/subject`. */
+  taskTypeOf(key: string, tenant: string = this.tenantOf(key)): string {
+    const start = tenant.length + 1;
+    return key.slice(start, key.indexOf("/", start));
+  }
+
   /** The physical key of a canonical key `tenant/type/subject`. */
   entry(key: string, tenant: string = this.tenantOf(key)): string {
     return `${this.prefix}{${tenant}}${key.slice(tenant.length)}`;

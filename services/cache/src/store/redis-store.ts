@@ -275,8 +275,7 @@ export class RedisCacheStore implements CacheStore {
   #largeResults(key: string, tenant: string): boolean {
     const min = this.options.expiriesFromTtlMinBytes;
     if (min <= 0) return true;
-    const typeStart = tenant.length + 1;
-    const mean = this.#sizes.meanOf(key.slice(typeStart, key.indexOf("/", typeStart)));
+    const mean = this.#sizes.meanOf(this.layout.taskTypeOf(key, tenant));
     return mean !== undefined && mean >= min;
   }
 

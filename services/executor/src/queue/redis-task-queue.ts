@@ -202,21 +202,19 @@ export class RedisTaskQueue implements TaskQueue {
     v.validateIds(ids, "ack");
     const worker = v.validateHolder(holder);
     if (ids.length === 0) return { completed: 0, refused: [] };
-    const groups = this.#byPartition(ids);
+    const { held, elsewhere } = this.#byPartition(ids);
     const replies = await Promise.all(
-      groups.map(async ([p, part]) =>
+      held.map(async ([p, part]) =>
         asArray(await this.#run("ack", [this.options.retentionMs, worker, ...part], undefined, p)),
       ),
     );
     let completed = 0;
-    const refused = new Set<string>();
+    // Ids of no partition of this queue went to none: refused too.
+    const refused = new Set<string>(elsewhere);
     for (const [n, ...skipped] of replies) {
       completed += Number(n);
       for (const id of skipped) refused.add(String(id));
     }
-    // Ids of no partition of this queue went to none: refused too.
-    if (groups.reduce((sent, [, part]) => sent + part.length, 0) < ids.length)
-      for (const id of ids) if (partitionOfId(id) >= this.options.partitions) refused.add(id);
     if (refused.size === 0) return { completed, refused: [] };
     return { completed, refused: [...new Set(ids)].filter((id) => refused.has(id)) };
   }
@@ -460,16 +458,22 @@ export class RedisTaskQueue implements TaskQueue {
     ids: readonly string[],
     f: (p: number, ids: readonly string[]) => Promise<unknown>,
   ): Promise<number> {
-    const counts = await Promise.all(this.#byPartition(ids).map(([p, part]) => f(p, part)));
+    const counts = await Promise.all(this.#byPartition(ids).held.map(([p, part]) => f(p, part)));
     return counts.reduce<number>((sum, n) => sum + Number(n), 0);
   }
 
-  /** The ids by the partition that holds them; ids of no partition of this queue (none holds them) are left out. */
-  #byPartition(ids: readonly string[]): Array<[number, readonly string[]]> {
-    if (this.options.partitions === 1 && !ids.some((id) => id.includes("."))) return [[0, ids]];
-    return [...groupByPartition(ids, partitionOfId)]
-      .filter(([p]) => p < this.options.partitions)
-      .map(([p, indices]) => [p, indices.map((i) => ids[i] as string)]);
+  /** The ids by the partition that holds them, and those of no partition of this queue (none holds them). */
+  #byPartition(ids: readonly string[]): { held: Array<[number, readonly string[]]>; elsewhere: string[] } {
+    if (this.options.partitions === 1 && !ids.some((id) => id.includes(".")))
+      return { held: [[0, ids]], elsewhere: [] };
+    const held: Array<[number, readonly string[]]> = [];
+    const elsewhere: string[] = [];
+    for (const [p, indices] of groupByPartition(ids, partitionOfId)) {
+      const part = indices.map((i) => ids[i] as string);
+      if (p < this.options.partitions) held.push([p, part]);
+      else elsewhere.push(...part);
+    }
+    return { held, elsewhere };
   }
 
   async #sumPartitions(f: (p: number) => Promise<number>): Promise<number> {
