@@ -17,8 +17,10 @@ import type { ScenarioArgs } from "./scenarios.js";
  * Issue 2's cache benchmark: Lookup hits on both stores against a bare
  * grpc-js echo of the same message sizes, and LookupMany of 100 keys on Redis
  * against a minimal grpc-js MGET service (mget-service.ts: 100 keys in, one
- * MGET, the 100 stored values out), all in one run. LookupMany runs four
- * ways: full results; values_only with the generated client decoding every
+ * MGET, the 100 stored values out), all in one run. LookupMany runs six
+ * ways: full results, through the generated client and through the shipped
+ * client's lookupMany (its lean decoder, which leaves each result's metadata
+ * undecoded until read); values_only with the generated client decoding every
  * Value; values_only with the client keeping each Value's bytes as the MGET
  * service's client keeps its payloads; and values_only through the shipped
  * client's lookupValues (its lean decoder, keys validated as a backend's
@@ -283,38 +285,42 @@ export async function lookupManyAgainstMget(
     nearAddress === undefined
       ? []
       : [{ kind: "lookup-many", address: nearAddress, keys, batch, valuesOnly: true, shippedClient: true }];
-  const [raw, mget, many, lean, compact, bytes, shipped, peekFull, peekExpiries, near] = (await interleaved(
-    [
-      { kind: "mget", redisUrl, keys: physical, batch },
-      { kind: "mget-service", address: service.address, keys: physical, batch },
-      { kind: "lookup-many", address, keys, batch },
-      { kind: "lookup-many", address, keys, batch, valuesOnly: true },
-      { kind: "lookup-many", address, keys, batch, valuesOnly: true, compact: true },
-      { kind: "lookup-many", address, keys, batch, valuesOnly: true, valueBytes: true, compact: true },
-      { kind: "lookup-many", address, keys, batch, valuesOnly: true, shippedClient: true },
-      { kind: "lookup-many", address, keys, batch, peek: true },
-      { kind: "lookup-many", address, keys, batch, peek: true, expiriesOnly: true },
-      ...nearCase,
-    ],
-    loadOptions(16),
-    pids,
-  )) as [
-    Measured,
-    Measured,
-    Measured,
-    Measured,
-    Measured,
-    Measured,
-    Measured,
-    Measured,
-    Measured,
-    Measured | undefined,
-  ];
+  const [raw, mget, many, shippedMany, lean, compact, bytes, shipped, peekFull, peekExpiries, near] =
+    (await interleaved(
+      [
+        { kind: "mget", redisUrl, keys: physical, batch },
+        { kind: "mget-service", address: service.address, keys: physical, batch },
+        { kind: "lookup-many", address, keys, batch },
+        { kind: "lookup-many", address, keys, batch, shippedClient: true },
+        { kind: "lookup-many", address, keys, batch, valuesOnly: true },
+        { kind: "lookup-many", address, keys, batch, valuesOnly: true, compact: true },
+        { kind: "lookup-many", address, keys, batch, valuesOnly: true, valueBytes: true, compact: true },
+        { kind: "lookup-many", address, keys, batch, valuesOnly: true, shippedClient: true },
+        { kind: "lookup-many", address, keys, batch, peek: true },
+        { kind: "lookup-many", address, keys, batch, peek: true, expiriesOnly: true },
+        ...nearCase,
+      ],
+      loadOptions(16),
+      pids,
+    )) as [
+      Measured,
+      Measured,
+      Measured,
+      Measured,
+      Measured,
+      Measured,
+      Measured,
+      Measured,
+      Measured,
+      Measured,
+      Measured | undefined,
+    ];
   await service.close();
   process.stdout.write(
     line("ioredis MGET(100) c=16", raw, batch) +
       line("MGET service(100) c=16", mget, batch) +
       line("LookupMany(100) c=16", many, batch) +
+      line("lookupMany (client)", shippedMany, batch) +
       line("LookupMany values c=16", lean, batch) +
       line("LookupMany values, ids", compact, batch) +
       line("LookupMany value bytes", bytes, batch) +
@@ -362,6 +368,13 @@ export async function lookupManyAgainstMget(
       null,
     ),
     ...perKey("LookupMany 100 keys, redis, c=16", many, baseline, mget, 0.7),
+    ...perKey(
+      "LookupMany 100 keys, full results, @prescient/client lookupMany, redis, c=16",
+      shippedMany,
+      baseline,
+      mget,
+      0.7,
+    ),
     ...perKey("LookupMany 100 keys, values only, redis, c=16", lean, baseline, mget, 0.7),
     ...perKey("LookupMany 100 keys, values only, entity_ids form, redis, c=16", compact, baseline, mget, 0.7),
     ...perKey(

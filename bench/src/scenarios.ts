@@ -24,8 +24,9 @@ export type ScenarioArgs =
    * valueBytes (with valuesOnly): the client keeps each Value as its bytes,
    * for the caller to decode when it uses one, as the MGET service's client
    * keeps its payloads; otherwise the generated decoder builds every Value.
-   * shippedClient (with valuesOnly): @prescient/client's lookupValues, which
-   * decodes the answer straight into the values a caller gets.
+   * shippedClient: @prescient/client's lookupValues (with valuesOnly) or
+   * lookupMany (without), which decode the answer straight into the values
+   * or LookupResults a caller gets.
    */
   | {
       kind: "lookup-many";
@@ -105,7 +106,7 @@ export function createScenario(args: ScenarioArgs): Scenario {
         offset += args.batch;
         return offset % (args.keys.length - args.batch);
       };
-      if (args.valuesOnly && args.shippedClient) {
+      if (args.shippedClient) {
         client.close();
         const shipped = createClient({ address: args.address, deadlineMs: 30_000 });
         const parts = args.keys.map(({ tenant, taskType, entityId }) => ({
@@ -116,7 +117,10 @@ export function createScenario(args: ScenarioArgs): Scenario {
         return {
           call: async () => {
             const start = next();
-            const values = await shipped.lookupValues(parts.slice(start, start + args.batch));
+            const batch = parts.slice(start, start + args.batch);
+            const values = args.valuesOnly
+              ? await shipped.lookupValues(batch)
+              : (await shipped.lookupMany(batch)).map((r) => r.value);
             if (values.length !== args.batch || values.some((v) => v === undefined))
               throw new Error("benchmark LookupMany missed");
           },

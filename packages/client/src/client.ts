@@ -15,6 +15,7 @@ import { type InferResult, inferRequest, inferResult, type TensorInput } from ".
 import { type KeyInput, toWireKey } from "./keys.js";
 import { type LookupManyKeys, lookupManyKeys } from "./lookup-many-keys.js";
 import { type ClientOptions, resolveClientOptions, type ServiceRole } from "./options.js";
+import { decodeLookupResults, type LookupResultsAnswer } from "./results-decoder.js";
 import { SingleFlight } from "./single-flight.js";
 import { Transport } from "./transport.js";
 import { type DecodedValue, decodeValue, toValue } from "./values.js";
@@ -171,7 +172,7 @@ export class PrescientClient {
     const r = await this.#lookupMany(keys, options, false);
     if (r.results.length !== keys.length)
       throw new InternalError(`LookupMany answered ${r.results.length} results for ${keys.length} keys`);
-    return r.results.map(lookupResult);
+    return r.results;
   }
 
   /**
@@ -202,7 +203,7 @@ export class PrescientClient {
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
     valuesOnly: false,
-  ): Promise<cacheV1.LookupManyResponse>;
+  ): Promise<LookupResultsAnswer>;
   #lookupMany(
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
@@ -212,14 +213,14 @@ export class PrescientClient {
     keys: readonly KeyInput[],
     options: Omit<LookupOptions, "features" | "onMiss"> & { onMiss?: "none" | "enqueue" },
     valuesOnly: boolean,
-  ): Promise<cacheV1.LookupManyResponse | LookupValuesAnswer> {
+  ): Promise<LookupResultsAnswer | LookupValuesAnswer> {
     checkCount(keys.length, clientLimits.maxKeysPerCall, "keys");
     const proto = keys.map((k) => toWireKey(k).proto);
-    // Values only are decoded from the wire straight into DecodedValues (values-decoder.ts).
-    const method = valuesOnly ? this.#lookupValuesMethod : this.#cache.lookupMany.bind(this.#cache);
+    // Decoded from the wire straight into what the caller gets (values-decoder.ts, results-decoder.ts).
+    const method = valuesOnly ? this.#lookupValuesMethod : this.#lookupResultsMethod;
     const send = (form: LookupManyKeys) =>
       this.#call("LookupMany", options, (settings) =>
-        callUnary<cacheV1.LookupManyRequest, cacheV1.LookupManyResponse | LookupValuesAnswer>(
+        callUnary<cacheV1.LookupManyRequest, LookupResultsAnswer | LookupValuesAnswer>(
           method,
           {
             ...form,
@@ -232,8 +233,8 @@ export class PrescientClient {
           settings,
         ),
       );
-    const answered = (r: cacheV1.LookupManyResponse | LookupValuesAnswer): number =>
-      r.values.length + (typeof r.results === "number" ? r.results : r.results.length);
+    const answered = (r: LookupResultsAnswer | LookupValuesAnswer): number =>
+      isResults(r) ? r.values + r.results.length : r.values.length + r.results;
     const form = lookupManyKeys(proto, this.#compactLookupMany);
     const r = await send(form);
     if (form.keys.length === 0 && keys.length > 0 && answered(r) === 0) {
@@ -243,24 +244,29 @@ export class PrescientClient {
     return r;
   }
 
-  /** LookupMany with its answer read by decodeLookupValues instead of the generated decoder. */
-  readonly #lookupValuesMethod = (
-    request: cacheV1.LookupManyRequest,
-    metadata: Metadata,
-    options: Partial<GrpcCallOptions>,
-    callback: (error: ServiceError | null, response: LookupValuesAnswer) => void,
-  ): ClientUnaryCall => {
-    const m = cacheV1.CacheServiceService.lookupMany;
-    return this.#cache.makeUnaryRequest(
-      m.path,
-      m.requestSerialize,
-      decodeLookupValues,
-      request,
-      metadata,
-      options,
-      (error, response) => callback(error, response as LookupValuesAnswer),
-    );
-  };
+  /** LookupMany with its answer read by `decode` instead of the generated decoder. */
+  #lookupManyDecodedBy<T>(decode: (bytes: Buffer) => T) {
+    return (
+      request: cacheV1.LookupManyRequest,
+      metadata: Metadata,
+      options: Partial<GrpcCallOptions>,
+      callback: (error: ServiceError | null, response: T) => void,
+    ): ClientUnaryCall => {
+      const m = cacheV1.CacheServiceService.lookupMany;
+      return this.#cache.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        decode,
+        request,
+        metadata,
+        options,
+        (error, response) => callback(error, response as T),
+      );
+    };
+  }
+
+  readonly #lookupValuesMethod = this.#lookupManyDecodedBy(decodeLookupValues);
+  readonly #lookupResultsMethod = this.#lookupManyDecodedBy(decodeLookupResults);
 
   /**
    * Cache-aside: the cached value on a hit (fresh or stale), else `compute`'s,
@@ -399,7 +405,12 @@ export function createClient(options: Partial<ClientOptions> = {}): PrescientCli
   return new PrescientClient(options);
 }
 
-function lookupResult(r: cacheV1.LookupResponse): LookupResult {
+function isResults(r: LookupResultsAnswer | LookupValuesAnswer): r is LookupResultsAnswer {
+  return typeof r.values === "number";
+}
+
+/** A generated LookupResponse as a LookupResult (what results-decoder.ts reads from the wire alike). */
+export function lookupResult(r: cacheV1.LookupResponse): LookupResult {
   const outcome = outcomeOfLookup(r);
   const stored = outcome !== "miss" || r.computed ? r.result : undefined;
   return {

@@ -1,10 +1,11 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { cacheV1, type commonV1 } from "@prescient/contracts";
+import { cacheV1 } from "@prescient/contracts";
 import { InternalError } from "@prescient/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeValue } from "./values.js";
 import { decodeLookupValues } from "./values-decoder.js";
+import { value } from "./wire-values.test-util.js";
 
 /** What lookupValues answered before it had its own decoder: the generated decoder, then decodeValue. */
 function reference(bytes: Uint8Array) {
@@ -16,29 +17,6 @@ function reference(bytes: Uint8Array) {
     results: r.results.length,
   };
 }
-
-const tensor = fc.record({
-  name: fc.constantFrom("probability", "score", "", "ünï"),
-  datatype: fc.constantFrom("FP32", "INT64", ""),
-  shape: fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { maxLength: 3 }),
-  data: fc.array(fc.double(), { maxLength: 4 }),
-});
-
-const value: fc.Arbitrary<commonV1.Value> = fc.oneof(
-  fc.record({
-    tensors: fc.record({ tensors: fc.array(tensor, { maxLength: 3 }) }),
-    contentType: fc.constant(""),
-  }),
-  fc.record({
-    payload: fc.oneof(
-      fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b)),
-      fc.jsonValue().map((j) => Buffer.from(JSON.stringify(j))),
-    ),
-    contentType: fc.constantFrom("application/json", "application/problem+json", "image/png", ""),
-  }),
-  // A miss: neither tensors nor payload.
-  fc.constantFrom<commonV1.Value>({ contentType: "" }, { contentType: "application/json" }),
-);
 
 describe("decodeLookupValues", () => {
   it("decodes every values-only answer as the generated decoder and decodeValue do", () => {
