@@ -13,8 +13,10 @@ import {
   stepsOf,
 } from "@prescient/analyzer";
 import { analyzerV1 } from "@prescient/contracts";
+import { defaultTaskTypesPath, loadTaskTypes } from "@prescient/core";
 import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
 import { startRedisServer } from "@prescient/kit/testing";
+import { parsePrecomputerConfig } from "@prescient/precomputer";
 import { startPredictor } from "@prescient/predictor";
 import { Redis } from "ioredis";
 import { closedLoop, loadOptions } from "./load.js";
@@ -37,6 +39,10 @@ import { type BenchReport, type BenchResult, newReport, result } from "./report.
  *
  * Serving: PredictNextActions latency at concurrency 1 and 64, answered by
  * the learned model through the predictor.
+ *
+ * As in the mesh, a precomputer takes each analyzer's readahead throughout:
+ * TakeReadAhead once a second, as the shipped `readahead` schedule runs, with
+ * the shipped limit and `predicted.min_confidence` as its floor.
  */
 const EVENTS = Number(process.env.BENCH_ANALYZER_EVENTS ?? "200000");
 /** Zipf exponent of the key popularity. */
@@ -122,10 +128,25 @@ interface IngestFigures {
   redisUsPerEvent: number;
 }
 
+/** The shipped readahead schedule's period, limit and floor, as a mesh's precomputer takes readahead. */
+function readAheadTaker() {
+  const types = loadTaskTypes(defaultTaskTypesPath);
+  const config = parsePrecomputerConfig(types.raw, types);
+  const schedule = [...config.schedules.values()].find((s) => s.job === "readahead");
+  if (schedule === undefined || schedule.timing.kind !== "every")
+    throw new Error("the shipped configuration has no periodic readahead schedule");
+  return {
+    everyMs: schedule.timing.everyMs,
+    limit: schedule.limit,
+    minConfidence: config.predicted.minConfidence,
+  };
+}
+
 /**
  * Streams the batches into one analyzer and waits until its store holds
  * them all (a read flushes what is pre-aggregated), checking the count the
- * store recorded; CPU is this process plus redis-server.
+ * store recorded, while readahead is taken as the mesh's precomputer takes
+ * it; CPU is this process plus redis-server.
  */
 async function measureIngest(
   label: string,
@@ -135,12 +156,28 @@ async function measureIngest(
   redis: Redis,
 ): Promise<IngestFigures> {
   const before = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0);
+  const taker = readAheadTaker();
+  const take = () =>
+    callUnary(target.client.takeReadAhead.bind(target.client), {
+      limit: taker.limit,
+      minConfidence: taker.minConfidence,
+    });
+  await take();
+  let takes: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    takes = takes.then(take);
+  }, taker.everyMs);
   const probe = await CpuProbe.start([process.pid, pids.redis]);
   const t0 = performance.now();
-  await ingestThroughService(target.client, batches);
-  await target.runtime.analyzer.topMembers("tenants", 1);
+  try {
+    await ingestThroughService(target.client, batches);
+    await target.runtime.analyzer.topMembers("tenants", 1);
+  } finally {
+    clearInterval(timer);
+  }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = await probe.stop();
+  await takes;
   const events = batches.length * PER_MESSAGE;
   const stored = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0) - before;
   if (stored !== events) throw new Error(`${label}: the store counted ${stored} of ${events} events`);

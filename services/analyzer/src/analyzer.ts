@@ -100,6 +100,7 @@ export class Analyzer {
     const readAhead = this.#readAhead;
     this.#learning = new Learning(s, {
       offer: (key, confidence) => readAhead.offerKey(key, confidence),
+      floor: () => readAhead.floor,
       offered: (count) => observer.offered("next_read", count),
     });
     this.#ingestion = new Ingestion({
@@ -354,12 +355,19 @@ export class Analyzer {
     return this.#demand.readMarks(keys);
   }
 
-  /** The keys past sequential runs that recorded reads moved forward, once each, most confident first. */
-  takeReadAhead(limit: number): Array<{ key: string; confidence: number }> {
+  /**
+   * The keys past sequential runs that recorded reads moved forward, and the
+   * keys users are learned to read next, once each, most confident first.
+   * `minConfidence` is the least the taker plans work for: no key below it
+   * is handed out, or queued until a later take names another floor.
+   */
+  takeReadAhead(limit: number, minConfidence?: number): Array<{ key: string; confidence: number }> {
     const n = limit === 0 ? 1000 : limit;
     if (!Number.isInteger(n) || n < 0 || n > 100_000)
       throw new InvalidArgumentError("limit must be from 0 to 100000; 0 takes 1000");
-    return this.#readAhead.take(n, this.settings.clock.now());
+    if (minConfidence !== undefined && !(minConfidence >= 0 && minConfidence <= 1))
+      throw new InvalidArgumentError("min_confidence must be from 0 to 1");
+    return this.#readAhead.take(n, this.settings.clock.now(), minConfidence);
   }
 
   predictNextKeys(key: string, limit: number): Promise<Array<{ key: string; confidence: number }>> {

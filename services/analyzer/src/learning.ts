@@ -18,6 +18,8 @@ import type { AnalyzerSettings } from "./settings.js";
 /** Where next-read predictions go: each key as it is found, then how many one read offered. */
 export interface NextReadOffers {
   offer(key: string, confidence: number): void;
+  /** The least confidence worth offering (the readahead taker's floor): less is not looked for. */
+  floor(): number;
   offered(count: number): void;
 }
 
@@ -150,9 +152,12 @@ export class Learning {
     // it predicted is offered already.
     const ranked = this.nextReads.observeAct(tenant, act, userId, time);
     if (ranked === undefined) return;
-    // A key less likely to be read than a target must be to be learned at all is not offered:
-    // the queue is bounded, and a flood of long shots would push out likely keys.
-    const floor = this.nextReads.options.minShare;
+    // A key less likely to be read than a target must be to be learned at all is not offered, nor
+    // one below what the readahead's taker computes: the queue is bounded, and a flood of long shots
+    // would push out likely keys. A target below the taker's floor is not looked at: its keys'
+    // confidences are its probability times shares, so none of them can reach it.
+    const takerFloor = this.#offer.floor();
+    const floor = Math.max(this.nextReads.options.minShare, takerFloor);
     const limit = this.#settings.nextReadsRelatedLimit;
     let offered = 0;
     // Every part was validated on its way in (the read's tenant and type, the user, a related
@@ -161,6 +166,7 @@ export class Learning {
     // was a tenth of what ingestion allocated.
     for (let i = 0; i < ranked.length; i++) {
       const t = ranked[i]!;
+      if (t.probability < takerFloor) continue;
       if (t.keyBy === "user") {
         this.#offer.offer(canonicalKey(tenant, t.taskType, userId), t.probability);
         offered++;

@@ -123,4 +123,28 @@ describe("next reads keyed by related entities", () => {
     expect(await dashboardAt(at + 500)).toEqual([]);
     expect(await dashboardAt(at + 2 * sec)).toContain("acme/campaign_analytics/c0");
   });
+
+  it("queues no key below the floor its taker names, until a take names another", async () => {
+    const clock = new ManualClock(t0);
+    const analyzer = coreAnalyzer(clock);
+    await sessions(analyzer, clock);
+    analyzer.takeReadAhead(100, 0.4); // the last dashboard's offers; from now on, nothing under 0.4
+    const dashboardAt = async (time: number) => {
+      clock.set(time);
+      await analyzer.recordQueries(
+        [query(time, "acme", "dashboard_data", "u0", { userId: "u0" })],
+        emptyIngestResult(),
+      );
+      return analyzer.takeReadAhead(100).map((k) => k.key); // naming no floor keeps the last
+    };
+    // c0 at about 0.48, c1 at about 0.21 (the last dashboard was not followed): only c0 is queued.
+    expect(await dashboardAt(t0 + 30 * hour)).toEqual(["acme/campaign_analytics/c0"]);
+    // Above the target's probability itself: no key of it can reach the floor.
+    analyzer.takeReadAhead(100, 0.95);
+    expect(await dashboardAt(t0 + 31 * hour)).toEqual([]);
+    analyzer.takeReadAhead(100, 0);
+    const both = await dashboardAt(t0 + 32 * hour);
+    expect(both.sort()).toEqual(["acme/campaign_analytics/c0", "acme/campaign_analytics/c1"]);
+    expect(() => analyzer.takeReadAhead(100, 1.01)).toThrow(/min_confidence must be from 0 to 1/);
+  });
 });

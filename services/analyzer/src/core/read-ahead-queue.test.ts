@@ -39,6 +39,33 @@ describe("ReadAheadQueue", () => {
     expect(q.take(5)).toEqual([]);
   });
 
+  it("keeps the floor a take names: nothing below it is handed out or queued, until a take names another", () => {
+    const q = new ReadAheadQueue(3);
+    q.offer([
+      { key: "t/p/a.1", confidence: 0.1 },
+      { key: "t/p/a.2", confidence: 0.3 },
+    ]);
+    expect(q.floor).toBe(0);
+    // The key below the floor is dropped, not handed out.
+    expect(q.take(5, 0, 0.2)).toEqual([{ key: "t/p/a.2", confidence: 0.3 }]);
+    expect(q.size).toBe(0);
+    expect(q.floor).toBe(0.2);
+    // Long shots no longer push out a likely key: the queue holds three.
+    q.offer([{ key: "t/p/b.1", confidence: 0.9 }]);
+    for (let i = 0; i < 10; i++) q.offer([{ key: `t/p/c.${i}`, confidence: 0.19 }]);
+    q.offerKey("t/p/b.2", 0.2);
+    expect(q.size).toBe(2);
+    // A take without a floor keeps it; one naming another replaces it.
+    expect(q.take(5).map((p) => p.key)).toEqual(["t/p/b.1", "t/p/b.2"]);
+    q.offerKey("t/p/c.0", 0.19);
+    expect(q.size).toBe(0);
+    expect(q.take(5, undefined, 0)).toEqual([]);
+    q.offerKey("t/p/c.0", 0.19);
+    expect(q.take(5)).toEqual([{ key: "t/p/c.0", confidence: 0.19 }]);
+    expect(() => q.take(5, undefined, 1.5)).toThrow(RangeError);
+    expect(() => q.take(5, undefined, Number.NaN)).toThrow(RangeError);
+  });
+
   it("drops the oldest offers beyond its capacity", () => {
     const q = new ReadAheadQueue(3);
     for (let i = 0; i < 5; i++) q.offer([{ key: `t/p/f.${i}`, confidence: 0.8 }]);

@@ -207,6 +207,7 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     await expectCode(callUnary(client.predictNextKeys.bind(client), { key: "not-a-key", limit: 3 }), bad);
     await expectCode(callUnary(client.cleanup.bind(client), { daysToKeep: 100_000 }), bad);
     await expectCode(callUnary(client.takeReadAhead.bind(client), { limit: 200_000 }), bad);
+    await expectCode(callUnary(client.takeReadAhead.bind(client), { limit: 0, minConfidence: 1.5 }), bad);
   });
 
   it("hands out the keys past a scan once, through TakeReadAhead", async () => {
@@ -226,6 +227,28 @@ describe("AnalyzerService over gRPC, with the predictor serving the next-action 
     );
     expect(scanned.every((k) => Number(k.split(".").at(-1)) >= 4)).toBe(true);
     expect((await callUnary(client.takeReadAhead.bind(client), { limit: 0 })).keys).toEqual([]);
+  });
+
+  it("queues nothing below the floor a TakeReadAhead names, until one names another", async () => {
+    const scan = async (name: string) => {
+      const pages = Array.from({ length: 4 }, (_, p) =>
+        event({ time: new Date(now - 3500 + p * 1000), entityId: `${name}.${p}`, userId: "" }),
+      );
+      expect((await callUnary(client.recordQueryBatch.bind(client), { events: pages })).accepted).toBe(4n);
+    };
+    const take = async (minConfidence?: number) =>
+      (
+        await callUnary(client.takeReadAhead.bind(client), {
+          limit: 0,
+          ...(minConfidence === undefined ? {} : { minConfidence }),
+        })
+      ).keys.map((k) => k.key);
+    await take(1); // nothing is that sure
+    await scan("first");
+    expect(await take()).toEqual([]);
+    await take(0);
+    await scan("second");
+    expect(await take()).toContain("acme/ctr_prediction/second.4");
   });
 
   it("registers launches and lists the upcoming ones", async () => {

@@ -206,13 +206,21 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
       s,
       "TakeReadAhead",
       async (req, ctx) => {
-        const keys = await guard(async () => analyzer.takeReadAhead(req.limit));
+        const keys = await guard(async () => analyzer.takeReadAhead(req.limit, req.minConfidence));
         const want = req.limit === 0 ? 1000 : req.limit;
         // Each replica queues its own tenants' readahead: the rest of the limit is taken from the others.
         if (router?.routes(ctx) === true && keys.length < want)
           await router.untilEnough(
             "TakeReadAhead",
-            (c, settings) => callUnary(c.takeReadAhead.bind(c), { limit: want - keys.length }, settings),
+            (c, settings) =>
+              callUnary(
+                c.takeReadAhead.bind(c),
+                {
+                  limit: want - keys.length,
+                  ...(req.minConfidence === undefined ? {} : { minConfidence: req.minConfidence }),
+                },
+                settings,
+              ),
             (answer) => {
               keys.push(...answer.keys);
               return keys.length >= want;

@@ -206,10 +206,11 @@ export function grpcAnalyzer(address: string, timeoutMs = grpcPeerTimeouts.analy
         "analyzer",
         async () => (await callUnary(client.predictNextKeys.bind(client), { key, limit }, settings)).keys,
       ),
-    takeReadAhead: (limit) =>
+    takeReadAhead: (limit, minConfidence) =>
       call(
         "analyzer",
-        async () => (await callUnary(client.takeReadAhead.bind(client), { limit }, settings)).keys,
+        async () =>
+          (await callUnary(client.takeReadAhead.bind(client), { limit, minConfidence }, settings)).keys,
       ),
     readMarks: (keys) =>
       call("analyzer", async () =>

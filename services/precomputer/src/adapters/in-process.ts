@@ -85,8 +85,8 @@ export function inProcessAnalyzer(analyzer: Analyzer | Promise<Analyzer>): Analy
     async readMarks(keys) {
       return (await ready).readMarks(keys);
     },
-    async takeReadAhead(limit) {
-      return (await ready).takeReadAhead(limit);
+    async takeReadAhead(limit, minConfidence) {
+      return (await ready).takeReadAhead(limit, minConfidence);
     },
     async retrainNextAction() {
       const r = await (await ready).retrainNextAction();

@@ -86,8 +86,11 @@ export class FakeAnalyzer implements DemandSource {
     this.#check("predictNextKeys");
     return this.nextKeys;
   }
-  async takeReadAhead(limit: number) {
+  /** The floors takes named, in order. Keys below them are handed out all the same, as an analyzer from before the field does. */
+  readonly readAheadFloors: number[] = [];
+  async takeReadAhead(limit: number, minConfidence: number) {
     this.#check("takeReadAhead");
+    this.readAheadFloors.push(minConfidence);
     return this.readAhead.splice(0, limit);
   }
   async retrainNextAction() {

@@ -92,8 +92,12 @@ export interface DemandSource {
    * happen (ReadCalibration).
    */
   readMarks?(keys: readonly string[]): Promise<(number | undefined)[]>;
-  /** Keys past sequential runs that recorded reads moved forward, handed out once each. */
-  takeReadAhead(limit: number): Promise<Array<{ key: string; confidence: number }>>;
+  /**
+   * Keys past sequential runs that recorded reads moved forward, and keys
+   * users are learned to read next, handed out once each; none below
+   * `minConfidence`, which the analyzer keeps as its queue's floor.
+   */
+  takeReadAhead(limit: number, minConfidence: number): Promise<Array<{ key: string; confidence: number }>>;
   /** Retrains the next-action model; answers a one-line summary for the run history. */
   retrainNextAction(): Promise<string>;
   /** Drops old logs; answers how many records went. */

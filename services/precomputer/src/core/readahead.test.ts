@@ -24,6 +24,9 @@ describe("the readahead schedule", () => {
     expect(runs[0]?.note).toMatch(/5 readahead keys; 2 enqueued; skipped .*1 fresh/);
     expect(runs[0]?.note).toMatch(/1 low_confidence/);
     expect(runs[0]?.note).toMatch(/1 unknown_task_type/);
+    // The threshold it plans by is the floor it names, so the analyzer queues nothing it would drop;
+    // an analyzer from before that floor hands the rest out anyway, and they are skipped as above.
+    expect(h.analyzer.readAheadFloors).toEqual([0.2]);
   });
 
   it("asks the run store to keep a one-second schedule's records for an hour, not the store's month", async () => {

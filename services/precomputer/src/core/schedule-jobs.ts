@@ -224,7 +224,10 @@ export class ScheduleJobs {
 
   async #readAhead(spec: ScheduleSpec, ctx: JobContext): Promise<JobResult> {
     const skipped: Counts = new Map();
-    const keys = await callAnalyzer(() => this.deps.analyzer.takeReadAhead(spec.limit));
+    // The floor lets the analyzer queue only keys this job would compute (planReadAhead's threshold).
+    const keys = await callAnalyzer(() =>
+      this.deps.analyzer.takeReadAhead(spec.limit, this.config.predicted.minConfidence),
+    );
     const tasks = planReadAhead(
       keys,
       { ...this.config.predicted, priority: spec.priority },

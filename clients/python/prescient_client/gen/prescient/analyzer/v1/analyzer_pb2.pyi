@@ -419,10 +419,12 @@ class RetrainNextActionResponse(_message.Message):
     def __init__(self, candidate: _Optional[_Union[ModelMetrics, _Mapping]] = ..., current: _Optional[_Union[ModelMetrics, _Mapping]] = ..., markov_baseline: _Optional[_Union[ModelMetrics, _Mapping]] = ..., frequency_baseline: _Optional[_Union[ModelMetrics, _Mapping]] = ..., promoted: bool = ..., version: _Optional[str] = ..., explanation: _Optional[str] = ...) -> None: ...
 
 class TakeReadAheadRequest(_message.Message):
-    __slots__ = ["limit"]
+    __slots__ = ["limit", "min_confidence"]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     limit: int
-    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+    min_confidence: float
+    def __init__(self, limit: _Optional[int] = ..., min_confidence: _Optional[float] = ...) -> None: ...
 
 class TakeReadAheadResponse(_message.Message):
     __slots__ = ["keys"]

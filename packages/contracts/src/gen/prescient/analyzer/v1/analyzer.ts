@@ -356,6 +356,15 @@ export interface PredictNextKeysResponse {
 export interface TakeReadAheadRequest {
   /** At most this many keys; 0 takes 1000. */
   limit: number;
+  /**
+   * The least confidence the taker plans work for (the precomputer's
+   * predicted.min_confidence), from 0 to 1. The analyzer then hands out no
+   * key below it, and queues none below it until a later take names another:
+   * between takes a busy analyzer offers far more keys than its queue holds,
+   * and keys nobody would compute must not push out those somebody would.
+   * Unset keeps the floor the last take named (none before the first).
+   */
+  minConfidence?: number | undefined;
 }
 
 export interface TakeReadAheadResponse {
@@ -3282,13 +3291,16 @@ export const PredictNextKeysResponse: MessageFns<PredictNextKeysResponse> = {
 };
 
 function createBaseTakeReadAheadRequest(): TakeReadAheadRequest {
-  return { limit: 0 };
+  return { limit: 0, minConfidence: undefined };
 }
 
 export const TakeReadAheadRequest: MessageFns<TakeReadAheadRequest> = {
   encode(message: TakeReadAheadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.limit !== 0) {
       writer.uint32(8).uint32(message.limit);
+    }
+    if (message.minConfidence !== undefined) {
+      writer.uint32(17).double(message.minConfidence);
     }
     return writer;
   },
@@ -3314,6 +3326,14 @@ export const TakeReadAheadRequest: MessageFns<TakeReadAheadRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.minConfidence = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3327,13 +3347,23 @@ export const TakeReadAheadRequest: MessageFns<TakeReadAheadRequest> = {
   },
 
   fromJSON(object: any): TakeReadAheadRequest {
-    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0 };
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      minConfidence: isSet(object.minConfidence)
+        ? globalThis.Number(object.minConfidence)
+        : isSet(object.min_confidence)
+        ? globalThis.Number(object.min_confidence)
+        : undefined,
+    };
   },
 
   toJSON(message: TakeReadAheadRequest): unknown {
     const obj: any = {};
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
+    }
+    if (message.minConfidence !== undefined) {
+      obj.minConfidence = floatToJson(message.minConfidence);
     }
     return obj;
   },
@@ -3344,6 +3374,7 @@ export const TakeReadAheadRequest: MessageFns<TakeReadAheadRequest> = {
   fromPartial<I extends Exact<DeepPartial<TakeReadAheadRequest>, I>>(object: I): TakeReadAheadRequest {
     const message = createBaseTakeReadAheadRequest();
     message.limit = object.limit ?? 0;
+    message.minConfidence = object.minConfidence ?? undefined;
     return message;
   },
 };
