@@ -1,11 +1,10 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { cacheV1, type commonV1 } from "@prescient/contracts";
-import { InternalError } from "@prescient/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type LookupResult, lookupResult } from "./client.js";
 import { decodeLookupResults } from "./results-decoder.js";
-import { value } from "./wire-values.test-util.js";
+import { expectEveryTruncationRefused, value } from "./wire-values.test-util.js";
 
 /** What lookupMany answered before it had its own decoder: the generated decoder, then lookupResult. */
 function reference(bytes: Uint8Array) {
@@ -164,14 +163,6 @@ describe("decodeLookupResults", () => {
       values: [],
       expiresAtMs: [],
     }).finish();
-    for (let cut = 1; cut < bytes.length; cut++) {
-      let error: unknown;
-      try {
-        decodeLookupResults(bytes.subarray(0, cut));
-      } catch (e) {
-        error = e;
-      }
-      expect(error, `cut at ${cut}`).toBeInstanceOf(InternalError);
-    }
+    expectEveryTruncationRefused(decodeLookupResults, bytes);
   });
 });

@@ -1,5 +1,7 @@
 import type { commonV1 } from "@prescient/contracts";
+import { InternalError } from "@prescient/core";
 import fc from "fast-check";
+import { expect } from "vitest";
 
 /** Values as the cache may answer them, for the client decoders' property tests. */
 const tensor = fc.record({
@@ -24,3 +26,19 @@ export const value: fc.Arbitrary<commonV1.Value> = fc.oneof(
   // Neither tensors nor payload (a miss, in a values-only answer).
   fc.constantFrom<commonV1.Value>({ contentType: "" }, { contentType: "application/json" }),
 );
+
+/** Every cut of an answer short of its end is an InternalError from `decode`, never a wrong answer. */
+export function expectEveryTruncationRefused(
+  decode: (bytes: Uint8Array) => unknown,
+  bytes: Uint8Array,
+): void {
+  for (let cut = 1; cut < bytes.length; cut++) {
+    let error: unknown;
+    try {
+      decode(bytes.subarray(0, cut));
+    } catch (e) {
+      error = e;
+    }
+    expect(error, `cut at ${cut}`).toBeInstanceOf(InternalError);
+  }
+}
