@@ -1,8 +1,9 @@
 import { commonV1 } from "@prescient/contracts";
 import type { LookupOutcome } from "@prescient/core";
+import { outcomeOfLookup } from "@prescient/kit/wire";
 import type { LookupResult } from "./client.js";
-import { type DecodedValue, decodeValue } from "./values.js";
-import { readValueParts } from "./values-decoder.js";
+import type { DecodedValue } from "./values.js";
+import { decodeValueParts, readValueParts } from "./values-decoder.js";
 import { WireReader, wire } from "./wire-reader.js";
 
 /**
@@ -133,42 +134,44 @@ function readResponse(r: WireReader, end: number): LookupResult {
     else r.skip(type); // refresh_due and degraded are not part of a LookupResult
   }
   r.expectAt(end);
-  const outcome: LookupOutcome = !hit ? "miss" : stale ? "stale" : "hit";
+  const outcome = outcomeOfLookup({ hit, stale });
   // As lookupResult: a miss carries no result unless this call computed one.
-  const kept = resultStart >= 0 && (outcome !== "miss" || computed);
+  const stored =
+    resultStart >= 0 && (outcome !== "miss" || computed)
+      ? readStoredResult(r, resultStart, resultEnd)
+      : undefined;
+  return new WireLookupResult(
+    { key, outcome, value: stored?.value, computed, taskId: taskId === "" ? undefined : taskId },
+    stored?.bytes,
+    stored?.computedAtMs ?? Number.NaN,
+    stored?.expiresAtMs ?? Number.NaN,
+  );
+}
+
+/**
+ * The Result from `start` to `end`, the reader left where it was: its bytes
+ * (copied, as a payload is: a result the caller keeps must not hold the
+ * whole answer's buffer), value (1), computed_at (4) and expires_at (5); the
+ * rest waits for `raw`.
+ */
+function readStoredResult(r: WireReader, start: number, end: number) {
+  const at = r.pos;
   let value: DecodedValue | undefined;
   let computedAtMs = Number.NaN;
   let expiresAtMs = Number.NaN;
-  let stored: Uint8Array | undefined;
-  if (kept) {
-    // Copied, as a payload is: a result the caller keeps must not hold the whole answer's buffer.
-    stored = r.copy(resultStart, resultEnd);
-    const after = r.pos;
-    r.pos = resultStart;
-    // Result: value (1), computed_at (4), expires_at (5); the rest waits for `raw`.
-    while (r.pos < resultEnd) {
-      const tag = r.varint32();
-      const field = tag >>> 3;
-      const type = tag & 7;
-      if (field === 1 && type === wire.len) {
-        const { tensors, payload, contentType } = readValueParts(r, r.length());
-        value =
-          tensors !== undefined
-            ? { kind: "tensors", tensors }
-            : decodeValue(payload === undefined ? { contentType } : { payload, contentType });
-      } else if (field === 4 && type === wire.len) computedAtMs = readTimestamp(r, r.length());
-      else if (field === 5 && type === wire.len) expiresAtMs = readTimestamp(r, r.length());
-      else r.skip(type);
-    }
-    r.expectAt(resultEnd);
-    r.pos = after;
+  r.pos = start;
+  while (r.pos < end) {
+    const tag = r.varint32();
+    const field = tag >>> 3;
+    const type = tag & 7;
+    if (field === 1 && type === wire.len) value = decodeValueParts(readValueParts(r, r.length()));
+    else if (field === 4 && type === wire.len) computedAtMs = readTimestamp(r, r.length());
+    else if (field === 5 && type === wire.len) expiresAtMs = readTimestamp(r, r.length());
+    else r.skip(type);
   }
-  return new WireLookupResult(
-    { key, outcome, value, computed, taskId: taskId === "" ? undefined : taskId },
-    stored,
-    computedAtMs,
-    expiresAtMs,
-  );
+  r.expectAt(end);
+  r.pos = at;
+  return { bytes: r.copy(start, end), value, computedAtMs, expiresAtMs };
 }
 
 /** Timestamp: seconds (1, int64), nanos (2, int32), in ms as the generated decoder makes its Date. */

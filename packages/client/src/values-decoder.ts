@@ -60,12 +60,16 @@ export function readValueParts(r: WireReader, end: number): ValueParts {
   return { tensors, payload, contentType };
 }
 
+/** A Value read from the wire, as decodeValue answers for the generated Value with the same fields. */
+export function decodeValueParts({ tensors, payload, contentType }: ValueParts): DecodedValue | undefined {
+  if (tensors !== undefined) return { kind: "tensors", tensors };
+  return decodeValue(payload === undefined ? { contentType } : { payload, contentType });
+}
+
 /** A values-only answer's Value: undefined for a miss (neither tensors nor payload). */
 function readValue(r: WireReader, end: number): DecodedValue | undefined {
-  const { tensors, payload, contentType } = readValueParts(r, end);
-  if (tensors !== undefined) return { kind: "tensors", tensors };
-  if (payload === undefined) return undefined;
-  return decodeValue({ payload, contentType });
+  const parts = readValueParts(r, end);
+  return parts.tensors === undefined && parts.payload === undefined ? undefined : decodeValueParts(parts);
 }
 
 /** Tensors: repeated Tensor (1). */

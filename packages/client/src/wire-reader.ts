@@ -100,7 +100,7 @@ export class WireReader {
 
   /** The bytes up to `end`, copied: the caller may keep them past the call's buffer. */
   bytes(end: number): Buffer {
-    const b = Buffer.from(this.#buf.subarray(this.pos, end));
+    const b = this.copy(this.pos, end);
     this.pos = end;
     return b;
   }

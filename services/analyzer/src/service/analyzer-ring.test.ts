@@ -252,6 +252,34 @@ describe("analyzer replicas sharing tenants through the ring", () => {
     expect(await forwardsFailed()).toBe(failedBefore);
   });
 
+  it("passes a take's floor on to the replicas it gathers readahead from", { timeout: 60_000 }, async () => {
+    const pair = await launch("floor", 2, true);
+    const [asked, other] = pair as [Replica, Replica];
+    const theirs = tenants.find((t) => other.runtime.ownsTenant(t))!;
+    // A scan of `theirs`, sent to its owner: what it queues depends on the owner's floor.
+    const scan = async (name: string) => {
+      const events = Array.from({ length: 4 }, (_, p) => ({
+        time: new Date(start - 3500 + p * 1000),
+        tenant: theirs,
+        taskType: "ctr_prediction",
+        entityId: `${name}.${p}`,
+        key: "",
+        userId: "",
+        outcome: 3,
+        computeMs: 0,
+        latencyMs: 1,
+      }));
+      await callUnary(other.client.recordQueryBatch.bind(other.client), { events });
+      return other.runtime.analyzer.takeReadAhead(0).map((k) => k.key);
+    };
+    const take = (minConfidence: number) =>
+      callUnary(asked.client.takeReadAhead.bind(asked.client), { limit: 0, minConfidence });
+    await take(1); // nothing is that sure: the other replica queues nothing from now on
+    expect(await scan("first")).toEqual([]);
+    await take(0);
+    expect(await scan("second")).toContain(`${theirs}/ctr_prediction/second.4`);
+  });
+
   it("answers differently without the ring: the comparison above can fail", {
     timeout: 120_000,
   }, async () => {

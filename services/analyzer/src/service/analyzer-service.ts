@@ -215,10 +215,7 @@ export function analyzerService(analyzer: Analyzer, router?: RingRouter): Untype
             (c, settings) =>
               callUnary(
                 c.takeReadAhead.bind(c),
-                {
-                  limit: want - keys.length,
-                  ...(req.minConfidence === undefined ? {} : { minConfidence: req.minConfidence }),
-                },
+                { limit: want - keys.length, minConfidence: req.minConfidence },
                 settings,
               ),
             (answer) => {
