@@ -242,8 +242,11 @@ describe("exactly-once schedule runs through a Redis Cluster master failover (pr
     let stoppedAt = 0;
     try {
       await Promise.all(replicas.map((r) => r.store.ready()));
+      const starting = Promise.all(replicas.map((r) => r.runner.start()));
+      // Read once every runner has picked its first window (start() reads the clock for it before it returns):
+      // read before, it could fall in a window that closed before any runner looked, which none would run.
       const startedAt = Date.now();
-      await Promise.all(replicas.map((r) => r.runner.start()));
+      await starting;
 
       // Healthy windows first.
       const tidyEvery = everyMs.get("tidy") as number;
