@@ -45,6 +45,21 @@ export function entityStoreConformance(name: string, create: () => Promise<Entit
       expect(got).toEqual([undefined, { x: 2 }]);
     });
 
+    it("keeps every digit of a number and any text through a merge", async () => {
+      const text = 'a "quoted" \\ /slash, ü and 😀';
+      await store.upsertMany([
+        { tenant: "t1", entityId: "m", features: { sum: 0.1 + 0.2, big: 2 ** 53 - 1 } },
+      ]);
+      await store.upsertMany([{ tenant: "t1", entityId: "m", features: { [text]: text, tiny: 5e-324 } }]);
+      const [features] = await store.getMany([{ tenant: "t1", entityId: "m" }]);
+      expect(features).toEqual({
+        sum: 0.30000000000000004,
+        big: 9007199254740991,
+        [text]: text,
+        tiny: 5e-324,
+      });
+    });
+
     it("round-trips text with colons and numbers like 1e-7", async () => {
       await store.upsertMany([{ tenant: "t1", entityId: "z", features: { s: "n:5", tiny: 1e-7, neg: -3 } }]);
       const [features] = await store.getMany([{ tenant: "t1", entityId: "z" }]);
