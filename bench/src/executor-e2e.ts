@@ -16,6 +16,7 @@ import { connectRedis, ServiceHost } from "@prescient/kit";
 import { startPredictor } from "@prescient/predictor";
 import { pino } from "pino";
 import { CpuProbe } from "./proc-cpu.js";
+import { timed } from "./timed.js";
 
 /**
  * The executor's end-to-end path as the benches drive it (executor.ts, and
@@ -177,14 +178,7 @@ export async function measure(
   const { log } = rig;
   // Every process the tasks touch: this one (load, workers, predictor, cache) and redis-server(s).
   const probe = await CpuProbe.start([process.pid, ...rig.redisPids]);
-  const start = performance.now();
-  const ticker = setInterval(() => log(`  ${label}: ${done()} / ${total}`), 1_000);
-  try {
-    await work();
-  } finally {
-    clearInterval(ticker);
-  }
-  const seconds = (performance.now() - start) / 1000;
+  const seconds = await timed(log, label, total, done, work);
   const cpu = await probe.stop();
   const nodeCpuUs = (cpu.byPid.get(process.pid) ?? 0) / total;
   const redisByPid = new Map(rig.redisPids.map((pid) => [pid, (cpu.byPid.get(pid) ?? 0) / total]));

@@ -4,6 +4,7 @@ import { startRedisServer } from "@prescient/kit/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { type BenchReport, newReport, result } from "./report.js";
+import { timed } from "./timed.js";
 
 /**
  * Issue 4's queue-alone benchmark: the hand-written Redis task queue against
@@ -46,16 +47,9 @@ async function redisCpu(redis: Redis): Promise<number> {
   return field("used_cpu_user") + field("used_cpu_sys");
 }
 
-/** Times `work`, printing how far it got once a second. */
-async function timed(label: string, total: number, done: () => number, work: () => Promise<void>) {
-  const start = performance.now();
-  const ticker = setInterval(() => log(`  ${label}: ${done()} / ${total}`), 1_000);
-  try {
-    await work();
-  } finally {
-    clearInterval(ticker);
-  }
-  const seconds = (performance.now() - start) / 1000;
+/** Times `work` (timed.ts) and answers its rate per second. */
+async function perSecond(label: string, total: number, done: () => number, work: () => Promise<void>) {
+  const seconds = await timed(log, label, total, done, work);
   log(`  ${label}: ${total} in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)}/s`);
   return total / seconds;
 }
@@ -67,7 +61,7 @@ async function prescient(url: string, n: number): Promise<Phase> {
   const queues = connections.map((c) => new RedisTaskQueue(c, { keyPrefix: "bench:q", capacity: n }));
   const producer = queues[0] as RedisTaskQueue;
   let enqueued = 0;
-  const enqueuePerS = await timed(
+  const enqueuePerS = await perSecond(
     "enqueueMany",
     n,
     () => enqueued,
@@ -81,7 +75,7 @@ async function prescient(url: string, n: number): Promise<Phase> {
   );
   let acked = 0;
   const cpuBefore = await redisCpu(producerConnection(connections));
-  const drainPerS = await timed(
+  const drainPerS = await perSecond(
     "claim+ack",
     n,
     () => acked,
@@ -111,7 +105,7 @@ async function bullmq(port: number, admin: Redis, n: number): Promise<Phase> {
   const name = `bench-${n}`;
   const queue = new Queue(name, { connection });
   let added = 0;
-  const enqueuePerS = await timed(
+  const enqueuePerS = await perSecond(
     "BullMQ addBulk",
     n,
     () => added,
@@ -140,7 +134,7 @@ async function bullmq(port: number, admin: Redis, n: number): Promise<Phase> {
     if (++completed === n) finish();
   });
   const cpuBefore = await redisCpu(admin);
-  const drainPerS = await timed(
+  const drainPerS = await perSecond(
     "BullMQ worker",
     n,
     () => completed,

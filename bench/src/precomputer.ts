@@ -9,6 +9,7 @@ import { inProcessCache, inProcessExecutor, startPrecomputer } from "@prescient/
 import { CpuProbe, redisServerPid } from "./proc-cpu.js";
 import { padKeyspace } from "./redis-keyspace.js";
 import { type BenchReport, newReport, result } from "./report.js";
+import { timed } from "./timed.js";
 
 /**
  * Issue 6: TriggerMany with six-way fan-out (video_uploaded) on Redis, in
@@ -83,24 +84,25 @@ async function drive(
   const EVENTS = first + total;
   let next = first;
   let done = 0;
-  const started = performance.now();
-  const ticker = setInterval(() => log(`  ${label}: ${done} / ${total} events`), 1000);
-  try {
-    await Promise.all(
-      Array.from({ length: INFLIGHT }, async () => {
-        while (next < EVENTS) {
-          const start = next;
-          const size = Math.min(BATCH, EVENTS - start);
-          next += size;
-          await call(start, size);
-          done += size;
-        }
-      }),
-    );
-  } finally {
-    clearInterval(ticker);
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await timed(
+    log,
+    label,
+    total,
+    () => done,
+    async () => {
+      await Promise.all(
+        Array.from({ length: INFLIGHT }, async () => {
+          while (next < EVENTS) {
+            const start = next;
+            const size = Math.min(BATCH, EVENTS - start);
+            next += size;
+            await call(start, size);
+            done += size;
+          }
+        }),
+      );
+    },
+  );
   const rate = total / seconds;
   log(
     `  ${label}: ${total} events (${total * 6} tasks) in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s`,
