@@ -1,4 +1,5 @@
 import { commonV1 } from "@prescient/contracts";
+import { compileKeyPattern } from "@prescient/core";
 import { LuaCommand } from "@prescient/kit";
 import type { CachedResult, InvalidationSelector } from "./cache-store.js";
 import { numericModelVersion } from "./cache-store.js";
@@ -51,9 +52,14 @@ export async function invalidateRedis(
       });
     }
     case "task_type":
-      return sumOverTenants(client, layout, selector.tenant, chunk, (d) =>
-        drainSet({ ...d, removed }, layout.type(d.tenant, selector.taskType), {}),
-      );
+      // A scan of the tenant's keys: a set per type cost every write a member for an invalidation that is rare.
+      return sumOverTenants(client, layout, selector.tenant, chunk, (d) => {
+        const { redisGlob, regex } = compileKeyPattern(d.tenant, `${selector.taskType}/*`);
+        return drainSet({ ...d, removed }, layout.keys(d.tenant), {
+          match: redisGlob,
+          filter: (k) => regex.test(k),
+        });
+      });
     case "model_older_than":
       return sumOverTenants(client, layout, selector.tenant, chunk, (d) =>
         drainModel({ ...d, removed }, selector.modelName, selector.olderThan),

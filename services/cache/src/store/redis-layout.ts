@@ -10,8 +10,7 @@ export type { RedisClient };
  * Entry keys continue with '/', index keys with ':', so the two never meet.
  *
  * - `{p}{t}/type/entity`   the entry: protobuf-encoded Result, PX = expiry + grace
- * - `{p}{t}:keys`          set of the tenant's canonical keys (prefix/pattern scans)
- * - `{p}{t}:type:<type>`   set of keys per task type
+ * - `{p}{t}:keys`          set of the tenant's canonical keys (pattern and task type scans)
  * - `{p}{t}:tag:<tag>`     set of keys per tag
  * - `{p}{t}:model:<name>`  zset of keys per model, scored by numeric version
  * - `{p}{t}:indexes`       set of the index names above, for the sweeper
@@ -20,7 +19,10 @@ export type { RedisClient };
  *                          ':' never occurs in a tenant, so the tag is its own
  *
  * Index members can outlive their entries (Redis expires entries on its
- * own); readers verify, and the sweeper prunes.
+ * own); readers verify, and the sweeper prunes. Earlier versions also kept a
+ * set per task type (`{p}{t}:type:<type>`); invalidating a type now scans
+ * the keys set, and such a set left behind is pruned by the sweeper, from the
+ * registry, until it expires with its longest-lived member.
  */
 export class RedisLayout {
   constructor(readonly prefix: string) {}
@@ -42,10 +44,6 @@ export class RedisLayout {
 
   keys(tenant: string): string {
     return `${this.prefix}{${tenant}}:keys`;
-  }
-
-  type(tenant: string, taskType: string): string {
-    return `${this.prefix}{${tenant}}:type:${taskType}`;
   }
 
   tag(tenant: string, tag: string): string {

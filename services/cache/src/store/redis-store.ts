@@ -388,12 +388,11 @@ export class RedisCacheStore implements CacheStore {
       const bytes = e.result instanceof EncodedResult ? e.result.encoded : (encoded.get(e) as Uint8Array);
       entryArgs.push(ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       addTo(this.layout.keys(tenant), e.key, ttl);
-      addTo(this.layout.type(tenant, e.taskType), e.key, ttl);
       for (const tag of e.result.tags) addTo(this.layout.tag(tenant, tag), e.key, ttl);
       const version = numericModelVersion(e.result.modelVersion);
       const inModelIndex = e.result.modelName !== "" && version !== undefined;
-      // Memberships: keys, type, each tag, the model zset, and the budget's zset and hash.
-      const memberships = 4 + e.result.tags.length + (inModelIndex ? 1 : 0);
+      // Memberships: keys, each tag, the model zset, and the budget's zset and hash.
+      const memberships = 3 + e.result.tags.length + (inModelIndex ? 1 : 0);
       booked.push({
         key: e.key,
         bytes: redisEntryBytes(physical, e.key, bytes.byteLength, e.result.tags, memberships),

@@ -252,7 +252,12 @@ export function describeStoreConformance(
       const writes = ["t1", "t2", "t3"].flatMap((t) =>
         Array.from({ length: 20 }, (_, i) => write(t, "ctr_prediction", `e${i}`)),
       );
-      writes.push(write("t1", "roas_prediction", "e0"));
+      // Types whose names start alike: each is a type of its own.
+      writes.push(
+        write("t1", "roas_prediction", "e0"),
+        write("t1", "ctr", "e0"),
+        write("t1", "ctr_prediction_v2", "e0"),
+      );
       await store.putMany(writes);
       expect(await store.invalidate({ kind: "task_type", tenant: "t1", taskType: "ctr_prediction" })).toBe(
         20,
@@ -262,6 +267,9 @@ export function describeStoreConformance(
         await store.invalidate({ kind: "task_type", tenant: undefined, taskType: "ctr_prediction" }),
       ).toBe(40);
       expect(await store.get(key("t1", "roas_prediction", "e0"))).toBeDefined();
+      expect(await store.get(key("t1", "ctr_prediction_v2", "e0"))).toBeDefined();
+      expect(await store.invalidate({ kind: "task_type", tenant: "t1", taskType: "ctr" })).toBe(1);
+      expect(await store.get(key("t1", "ctr_prediction_v2", "e0"))).toBeDefined();
     });
 
     it("invalidates by model version, numerically, in one tenant or in all", async () => {
