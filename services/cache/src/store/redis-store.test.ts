@@ -125,6 +125,25 @@ describe("redis store layout", () => {
     await store.close();
   });
 
+  it("prunes a set per task type an earlier version left in the registry, and forgets it once it expired", async () => {
+    const store = fresh();
+    await store.ready();
+    await store.putMany([write("t", "ctr_prediction", "kept", { tags: ["x"] })]);
+    // As an earlier version wrote it: a type set naming a live entry and one Redis expired, in the registry.
+    const legacy = `${store.layout.prefix}{t}:type:ctr_prediction`;
+    await admin.sadd(legacy, "t/ctr_prediction/kept", "t/ctr_prediction/gone");
+    await admin.pexpire(legacy, 300);
+    await admin.sadd(store.layout.indexes("t"), legacy);
+    expect(await store.sweep()).toBe(1);
+    expect(await admin.smembers(legacy)).toEqual(["t/ctr_prediction/kept"]);
+    expect(await admin.sismember(store.layout.indexes("t"), legacy)).toBe(1);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await store.sweep()).toBe(0);
+    expect(await admin.sismember(store.layout.indexes("t"), legacy)).toBe(0);
+    expect(await store.invalidate({ kind: "task_type", tenant: "t", taskType: "ctr_prediction" })).toBe(1);
+    await store.close();
+  });
+
   it("evicts the entries closest to expiry first, forgets expired ones without counting them, books overwrites once", async () => {
     let evicted = 0;
     const store = new RedisCacheStore({
