@@ -128,8 +128,21 @@ interface IngestFigures {
   redisUsPerEvent: number;
 }
 
-/** The shipped readahead schedule's period, limit and floor, as a mesh's precomputer takes readahead. */
-function readAheadTaker() {
+interface ReadAheadTaker {
+  everyMs: number;
+  limit: number;
+  minConfidence: number;
+}
+
+let shippedTaker: ReadAheadTaker | undefined;
+
+/** The shipped readahead schedule's period, limit and floor, as a mesh's precomputer takes readahead; read once. */
+function readAheadTaker(): ReadAheadTaker {
+  shippedTaker ??= shippedReadAheadTaker();
+  return shippedTaker;
+}
+
+function shippedReadAheadTaker(): ReadAheadTaker {
   const types = loadTaskTypes(defaultTaskTypesPath);
   const config = parsePrecomputerConfig(types.raw, types);
   const schedule = [...config.schedules.values()].find((s) => s.job === "readahead");

@@ -40,12 +40,10 @@ export interface BudgetWrite {
  * each tag, the model zset, the budget's zset and hash) at about 64 bytes
  * per member, plus each tag's name. Measured against used_memory on Redis
  * 7.0 over 20,000 CTR entries with a model version: 706 real against 733
- * counted without tags, 976 against 1,114 with three shared tags (796
- * against 825, and 1,060 against 1,205, while a set per task type held
- * every key once more); a tag that only one entry carries costs about 300
- * bytes more (a set of its own), which the estimate leaves out (2,754
- * against 2,115 with two such tags, measured earlier). maxmemory stays the
- * hard stop.
+ * counted without tags, 976 against 1,114 with three shared tags; a tag
+ * that only one entry carries costs about 300 bytes more (a set of its
+ * own), which the estimate leaves out (2,754 against 2,115 with two such
+ * tags). maxmemory stays the hard stop.
  */
 export function redisEntryBytes(
   physicalKey: string,
