@@ -64,7 +64,11 @@ const ruleSchema = z
     predict_next_actions: z.boolean().default(false),
     /** Consult PredictNextKeys for each fanned-out key. */
     predict_next_keys: z.boolean().default(false),
-    /** Skip task types whose result is already fresh in the cache. */
+    /**
+     * Skip task types whose result is already fresh in the cache. Keys of a
+     * kind whose lookups almost never find one are looked up by sample
+     * (PrecomputerOptions.freshPeeks), so such a key may be computed again.
+     */
     skip_fresh: z.boolean().default(true),
     description: z.string().default(""),
   })

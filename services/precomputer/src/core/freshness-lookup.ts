@@ -24,16 +24,22 @@ export class FreshnessLookup {
   freshKeys(keys: readonly string[], marginMs: number): Promise<Set<string>> {
     // Nothing to look up (a readahead run with no keys, every second): no async frame either.
     if (keys.length === 0) return Promise.resolve(new Set<string>());
+    return this.#freshKeys(keys, marginMs).then((fresh) => fresh ?? new Set<string>());
+  }
+
+  /** As freshKeys, but undefined when the cache could not answer (so that no one learns from the silence). */
+  freshKeysOrUnknown(keys: readonly string[], marginMs: number): Promise<Set<string> | undefined> {
+    if (keys.length === 0) return Promise.resolve(new Set<string>());
     return this.#freshKeys(keys, marginMs);
   }
 
-  async #freshKeys(keys: readonly string[], marginMs: number): Promise<Set<string>> {
-    const fresh = new Set<string>();
+  async #freshKeys(keys: readonly string[], marginMs: number): Promise<Set<string> | undefined> {
     const expiries = await this.expiries(keys);
     if (expiries === undefined) {
       this.counters.skipped(freshnessUnknown);
-      return fresh;
+      return undefined;
     }
+    const fresh = new Set<string>();
     const now = this.clock.now();
     keys.forEach((k, i) => {
       const e = expiries[i];

@@ -1,5 +1,6 @@
 import type { Clock, TaskTypeRegistry } from "@prescient/core";
 import type { PrecomputerConfig } from "./config.js";
+import type { FreshPeekGateOptions } from "./fresh-peek-gate.js";
 import type { DemandSource, FreshnessSource, LoadProbe, PrecomputerLog, TaskSink } from "./ports.js";
 import type { ReadCalibrationOptions } from "./read-calibration.js";
 import type { RunStore } from "./run-store.js";
@@ -84,6 +85,12 @@ export interface PrecomputerOptions {
   learnedMinProbability: number;
   /** How the sources' read probabilities are calibrated (ReadCalibration; its defaults there). Default {}. */
   readCalibration: Partial<ReadCalibrationOptions>;
+  /**
+   * Which of a trigger's skip-fresh keys are looked up, and when a kind that
+   * is almost never fresh is only sampled (FreshPeekGate; its defaults
+   * there). `{ minFreshRate: 0 }` looks up every key. Default {}.
+   */
+  freshPeeks: Partial<FreshPeekGateOptions>;
 }
 
 export const precomputerDefaults: Readonly<PrecomputerOptions> = {
@@ -97,6 +104,7 @@ export const precomputerDefaults: Readonly<PrecomputerOptions> = {
   learnedRelatedLimit: 3,
   learnedMinProbability: 0.2,
   readCalibration: {},
+  freshPeeks: {},
 };
 
 /** What a run's trace is told of the run. */

@@ -5,6 +5,7 @@ import { Budget, type BudgetUsage } from "./budget.js";
 import type { PrecomputerConfig } from "./config.js";
 import { type CountersSnapshot, PrecomputerCounters } from "./counters.js";
 import { FeatureGate } from "./feature-gate.js";
+import { FreshPeekGate } from "./fresh-peek-gate.js";
 import { FreshnessLookup } from "./freshness-lookup.js";
 import { LoadSampler } from "./load-sampler.js";
 import { ManualRequests, type RefreshRequest, type WarmRequest } from "./manual-requests.js";
@@ -88,6 +89,7 @@ export class Precomputer {
       this.options,
       predictions,
       freshness,
+      new FreshPeekGate(this.options.freshPeeks),
       enqueuer,
       this.counters,
       gate,

@@ -2,6 +2,7 @@ import { errorMessage, InvalidArgumentError, mapInSlices, ResourceExhaustedError
 import type { PrecomputerCounters } from "./counters.js";
 import { planFanOut, validateEvent } from "./fan-out.js";
 import type { FeatureGate } from "./feature-gate.js";
+import { type FreshPeekGate, freshnessSampled } from "./fresh-peek-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
@@ -26,7 +27,8 @@ export interface TriggerOutcome {
 /**
  * Trigger and TriggerMany: each event fans out by its rule, configured and
  * learned (plus its related and predicted tasks), fresh results are skipped
- * where the rule allows, model tasks that could only fail for want of
+ * where the rule allows (looked up in full, or sampled for kinds of key that
+ * are almost never fresh: FreshPeekGate), model tasks that could only fail for want of
  * features are skipped, and all events' tasks go out in one enqueue, so a
  * batch is all-or-nothing. Every accepted event is passed on to the
  * analyzer, which learns the rules and relations from it.
@@ -40,6 +42,7 @@ export class TriggerHandler {
     private readonly options: Pick<PrecomputerOptions, "maxEvents" | "maxTasksPerCall">,
     private readonly predictions: TriggerPredictions,
     private readonly freshness: FreshnessLookup,
+    private readonly peeks: FreshPeekGate,
     private readonly enqueuer: TaskEnqueuer,
     private readonly counters: PrecomputerCounters,
     private readonly gate: FeatureGate,
@@ -99,10 +102,23 @@ export class TriggerHandler {
 
     // Fresh results are skipped (the rule allows it); the skipped task types are reported per event.
     const checkable: string[] = [];
+    const looked: Array<{ task: PlannedTask; eventType: string }> = [];
+    let unlooked = 0;
     perEvent.forEach((tasks, i) => {
-      if (rules[i]?.skipFresh) for (const t of tasks) checkable.push(t.key);
+      if (!rules[i]?.skipFresh) return;
+      const eventType = (events[i] as TriggerEvent).type;
+      for (const t of tasks)
+        if (this.peeks.shouldLook(t.tenant, eventType, t.taskType)) {
+          checkable.push(t.key);
+          looked.push({ task: t, eventType });
+        } else unlooked++;
     });
-    const fresh = await this.freshness.freshKeys(checkable, 0);
+    this.counters.skipped(freshnessSampled, unlooked);
+    const answered = await this.freshness.freshKeysOrUnknown(checkable, 0);
+    if (answered !== undefined)
+      for (const { task, eventType } of looked)
+        this.peeks.looked(task.tenant, eventType, task.taskType, answered.has(task.key));
+    const fresh = answered ?? new Set<string>();
     const skippedFresh: string[][] = perEvent.map(() => []);
     const freshTasks: PlannedTask[] = [];
     const upserts: FeatureUpsert[] = [];
