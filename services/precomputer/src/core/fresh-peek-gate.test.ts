@@ -27,48 +27,60 @@ function counted(core?: Partial<PrecomputerOptions>) {
   return { ...h, asked };
 }
 
+/** Asks the gate about one key of kind (t, e, x) per call, `calls` times. */
+function decisions(gate: FreshPeekGate, calls: number, tenant = "t", eventType = "e", taskType = "x") {
+  return Array.from({ length: calls }, () =>
+    gate.shouldLook(gate.kindsOf(tenant, eventType, true), taskType, gate.beginCall()),
+  );
+}
+
+function learn(gate: FreshPeekGate, n: number, fresh: (i: number) => boolean, tenant = "t", eventType = "e") {
+  const kinds = gate.kindsOf(tenant, eventType, true);
+  for (let i = 0; i < n; i++) gate.looked(kinds, "x", fresh(i));
+}
+
 describe("FreshPeekGate", () => {
-  it("looks every key up until a kind has shown itself almost never fresh, then one in sampleEvery", () => {
+  it("looks every key up until a kind has shown itself almost never fresh, then in one call in sampleEvery", () => {
     const gate = new FreshPeekGate({ minFreshRate: 0.02, sampleEvery: 4, window: 1024 });
     // Fresh + 3 finds' margin must fall below 2% of the looked-up keys: 150 looked, none fresh, is not yet enough.
-    for (let i = 0; i < 150; i++) {
-      expect(gate.shouldLook("t", "e", "x")).toBe(true);
-      gate.looked("t", "e", "x", false);
-    }
-    expect(gate.shouldLook("t", "e", "x")).toBe(true);
-    gate.looked("t", "e", "x", false);
-    const decisions = Array.from({ length: 8 }, () => gate.shouldLook("t", "e", "x"));
-    expect(decisions).toEqual([false, false, false, true, false, false, false, true]);
+    learn(gate, 150, () => false);
+    expect(decisions(gate, 3)).toEqual([true, true, true]);
+    learn(gate, 1, () => false);
+    expect(decisions(gate, 8)).toEqual([false, false, false, true, false, false, false, true]);
+    // Every key of the kind in one call gets the call's answer.
+    const kinds = gate.kindsOf("t", "e", false);
+    const call = gate.beginCall();
+    expect([1, 2, 3].map(() => gate.shouldLook(kinds, "x", call))).toEqual([false, false, false]);
     // Other task types of the event, other events and other tenants are their own kinds.
-    expect(gate.shouldLook("t", "e", "y")).toBe(true);
-    expect(gate.shouldLook("t", "other", "x")).toBe(true);
-    expect(gate.shouldLook("u", "e", "x")).toBe(true);
+    expect(gate.shouldLook(kinds, "y", call)).toBe(true);
+    expect(decisions(gate, 1, "t", "other")).toEqual([true]);
+    expect(decisions(gate, 1, "u")).toEqual([true]);
   });
 
   it("looks everything up again once the sampled keys find fresh results", () => {
     const gate = new FreshPeekGate({ minFreshRate: 0.02, sampleEvery: 4, window: 1024 });
-    for (let i = 0; i < 400; i++) gate.looked("t", "e", "x", false);
-    expect([1, 2, 3, 4].map(() => gate.shouldLook("t", "e", "x"))).toEqual([false, false, false, true]);
+    learn(gate, 400, () => false);
+    expect(decisions(gate, 4)).toEqual([false, false, false, true]);
     // 400 looked: 8 finds less the margin's 3 is the most below 2%; the sixth fresh find brings full lookups back.
-    for (let i = 0; i < 5; i++) gate.looked("t", "e", "x", true);
-    expect([1, 2, 3, 4].map(() => gate.shouldLook("t", "e", "x"))).toEqual([false, false, false, true]);
-    gate.looked("t", "e", "x", true);
-    expect([1, 2, 3, 4].map(() => gate.shouldLook("t", "e", "x"))).toEqual([true, true, true, true]);
+    learn(gate, 5, () => true);
+    expect(decisions(gate, 4)).toEqual([false, false, false, true]);
+    learn(gate, 1, () => true);
+    expect(decisions(gate, 4)).toEqual([true, true, true, true]);
   });
 
   it("weighs recent lookups most: the counts halve whenever the window fills", () => {
     const gate = new FreshPeekGate({ minFreshRate: 0.02, sampleEvery: 2, window: 512 });
     // Half fresh long ago, then none: the old finds fade and the kind is sampled.
-    for (let i = 0; i < 500; i++) gate.looked("t", "e", "x", i % 2 === 0);
-    expect(gate.shouldLook("t", "e", "x")).toBe(true);
-    for (let i = 0; i < 3000; i++) gate.looked("t", "e", "x", false);
-    expect([gate.shouldLook("t", "e", "x"), gate.shouldLook("t", "e", "x")]).toEqual([false, true]);
+    learn(gate, 500, (i) => i % 2 === 0);
+    expect(decisions(gate, 1)).toEqual([true]);
+    learn(gate, 3000, () => false);
+    expect(decisions(gate, 2)).toEqual([false, true]);
   });
 
   it("with minFreshRate 0 looks every key up, and rejects settings out of range", () => {
     const gate = new FreshPeekGate({ minFreshRate: 0 });
-    for (let i = 0; i < 5000; i++) gate.looked("t", "e", "x", false);
-    expect(gate.shouldLook("t", "e", "x")).toBe(true);
+    learn(gate, 5000, () => false);
+    expect(decisions(gate, 20).every((d) => d)).toBe(true);
     expect(() => new FreshPeekGate({ minFreshRate: 1.5 })).toThrow(/minFreshRate/);
     expect(() => new FreshPeekGate({ sampleEvery: 0 })).toThrow(/sampleEvery/);
     expect(() => new FreshPeekGate({ maxKinds: 1.5 })).toThrow(/maxKinds/);
@@ -76,12 +88,12 @@ describe("FreshPeekGate", () => {
 
   it("remembers at most maxKinds kinds (tenant and event type), forgetting the least recent", () => {
     const gate = new FreshPeekGate({ maxKinds: 2, sampleEvery: 1_000 });
-    for (const tenant of ["a", "b"]) for (let i = 0; i < 400; i++) gate.looked(tenant, "e", "x", false);
-    expect(gate.shouldLook("a", "e", "x")).toBe(false);
-    for (let i = 0; i < 400; i++) gate.looked("c", "e", "x", false);
-    // b was least recently used: forgotten, so looked up in full again.
-    expect(gate.shouldLook("b", "e", "x")).toBe(true);
-    expect(gate.shouldLook("a", "e", "x")).toBe(false);
+    for (const tenant of ["a", "b"]) learn(gate, 400, () => false, tenant);
+    expect(decisions(gate, 1, "a")).toEqual([false]);
+    learn(gate, 400, () => false, "c");
+    // b was least recently used: forgotten, so looked up in full again; a and c were kept.
+    expect(decisions(gate, 1, "a")).toEqual([false]);
+    expect(decisions(gate, 1, "b")).toEqual([true]);
   });
 });
 
@@ -92,10 +104,15 @@ describe("triggers with the freshness gate", () => {
     await h.core.triggerMany(videos("acme", 0, 200));
     expect(h.asked).toHaveLength(1200);
     h.asked.length = 0;
-    const r = await h.core.triggerMany(videos("acme", 200, 160));
-    // One key in 16 of each kind is looked up; every task is still enqueued.
-    expect(h.asked).toHaveLength(60);
-    expect(r.every((x) => x.queued.length === 6)).toBe(true);
+    // Each kind is looked up in one call in 16: the 16th of these calls of 10 videos.
+    const calls = [];
+    for (let k = 0; k < 16; k++) {
+      const before = h.asked.length;
+      calls.push(await h.core.triggerMany(videos("acme", 200 + 10 * k, 10)));
+      expect(h.asked.length - before).toBe(k === 15 ? 60 : 0);
+    }
+    // Every task is still enqueued.
+    expect(calls.flat().every((x) => x.queued.length === 6)).toBe(true);
     expect(h.executor.tasks).toHaveLength(360 * 6);
     expect(h.core.counters.skippedCount(freshnessSampled)).toBe(900);
     // Another tenant's first videos are looked up in full: its own kinds.
@@ -114,8 +131,8 @@ describe("triggers with the freshness gate", () => {
     for (const t of ["thumbnail_generation", "caption_generation"])
       for (let i = 1000; i < 1400; i++) h.cache.expiresAt.set(`acme/${t}/vid-${i}`, h.clock.now() + 60_000);
     let skipped = 0;
-    for (let k = 0; k < 10; k++) {
-      const r = await h.core.triggerMany(videos("acme", 1000 + 40 * k, 40));
+    for (let k = 0; k < 40; k++) {
+      const r = await h.core.triggerMany(videos("acme", 1000 + 10 * k, 10));
       skipped += r.reduce((n, x) => n + x.skippedFresh.length, 0);
     }
     h.asked.length = 0;
@@ -124,7 +141,8 @@ describe("triggers with the freshness gate", () => {
     // that carries the event's features (this executor takes no features without a task).
     expect(h.asked).toHaveLength(60);
     expect(last.map((x) => [x.skippedFresh.length, x.queued.length])).toEqual(Array(10).fill([5, 1]));
-    expect(skipped).toBeGreaterThan(5 * 300);
+    // The first sampled call found ten fresh results a kind: full lookups from the next call on.
+    expect(skipped).toBe(5 * 400 - 5 * 150);
   });
 
   it("learn nothing from a cache that did not answer", async () => {

@@ -10,9 +10,9 @@ export interface FreshPeekGateOptions {
   /**
    * Keys of one kind (tenant, event type, task type) stop being looked up
    * one by one once fewer than this share of them are found fresh, with
-   * three fresh finds' margin: only every `sampleEvery`th is then looked up,
-   * which keeps the share measured and brings the lookups back when it
-   * rises. 0 looks up every key. Default 0.02.
+   * three fresh finds' margin: its keys are then looked up in one call in
+   * `sampleEvery`, which keeps the share measured and brings the lookups
+   * back when it rises. 0 looks up every key. Default 0.02.
    *
    * Why: a lookup costs about 4 µs of CPU per key (Node and Redis, measured
    * by the precomputer bench), and a result computed again needlessly costs
@@ -21,7 +21,7 @@ export interface FreshPeekGateOptions {
    * looking while it is unsure.
    */
   minFreshRate: number;
-  /** When a kind's keys are sampled, one in this many is looked up. Default 16. */
+  /** When a kind's keys are sampled, they are looked up in one call in this many that have any. Default 16. */
   sampleEvery: number;
   /** Looked-up keys per kind that the share is measured over (older ones weigh half, and so on). Default 1024. */
   window: number;
@@ -37,24 +37,33 @@ export const freshPeekGateDefaults: Readonly<FreshPeekGateOptions> = {
 };
 
 /** One kind's looked-up keys and how many were fresh, both halved whenever the window fills. */
-interface KindStats {
+export interface KindStats {
   looked: number;
   fresh: number;
-  /** Keys of this kind the gate passed over since the last sampled one. */
-  unsampled: number;
+  /** Calls with keys of this kind that the gate passed over since the last sampled one. */
+  passed: number;
+  /** The last call that asked about this kind, and what it was told. */
+  lastCall: number;
+  lookThisCall: boolean;
 }
+
+/** An event's kinds, one per task type (the tenant's and event type's). */
+export type EventKinds = Map<string, KindStats>;
 
 /**
  * Decides which of a trigger's skip-fresh keys are worth a freshness lookup.
  * The events that find nothing fresh (a new video's analyses, a new
  * campaign's first prediction) are most of them, and each lookup costs
  * CPU in the precomputer, the cache and Redis; for a kind of key whose
- * lookups almost never find anything, the gate looks up a sample instead.
- * Kinds are per tenant, so one tenant's traffic never decides another's.
+ * lookups almost never find anything, the gate looks up its keys in one
+ * call in `sampleEvery` (all of them in that call: a call with no lookup
+ * saves the round trip as well). Kinds are per tenant, so one tenant's
+ * traffic never decides another's.
  */
 export class FreshPeekGate {
   readonly options: Readonly<FreshPeekGateOptions>;
-  readonly #kinds: LRUCache<string, Map<string, KindStats>>;
+  readonly #kinds: LRUCache<string, EventKinds>;
+  #calls = 0;
 
   constructor(options?: Partial<FreshPeekGateOptions>) {
     this.options = { ...freshPeekGateDefaults, ...options };
@@ -65,20 +74,43 @@ export class FreshPeekGate {
     this.#kinds = new LRUCache({ max: maxKinds });
   }
 
-  /** Whether to look up this key of an event of `eventType`'s; false counts it toward the next sample. */
-  shouldLook(tenant: string, eventType: string, taskType: string): boolean {
-    if (this.options.minFreshRate === 0) return true;
-    const s = this.#stats(tenant, eventType, taskType, false);
+  /** A new call's number, for shouldLook: a sampled kind is looked up in whole calls. */
+  beginCall(): number {
+    return ++this.#calls;
+  }
+
+  /** The kinds of an event of this tenant and type, created when `create`. Undefined: all unknown (look everything up). */
+  kindsOf(tenant: string, eventType: string, create: boolean): EventKinds | undefined {
+    if (this.options.minFreshRate === 0) return undefined;
+    const key = `${tenant}\u0000${eventType}`;
+    let kinds = this.#kinds.get(key);
+    if (kinds === undefined && create) {
+      kinds = new Map();
+      this.#kinds.set(key, kinds);
+    }
+    return kinds;
+  }
+
+  /** Whether to look up, in call `call`, a key of this task type of an event whose kinds are `kinds`. */
+  shouldLook(kinds: EventKinds | undefined, taskType: string, call: number): boolean {
+    const s = kinds?.get(taskType);
     if (s === undefined || !this.#rarelyFresh(s)) return true;
-    if (++s.unsampled < this.options.sampleEvery) return false;
-    s.unsampled = 0;
-    return true;
+    if (s.lastCall !== call) {
+      s.lastCall = call;
+      s.lookThisCall = ++s.passed >= this.options.sampleEvery;
+      if (s.lookThisCall) s.passed = 0;
+    }
+    return s.lookThisCall;
   }
 
   /** What a lookup found for a key of this kind. Not called when the cache could not answer. */
-  looked(tenant: string, eventType: string, taskType: string, fresh: boolean): void {
-    if (this.options.minFreshRate === 0) return;
-    const s = this.#stats(tenant, eventType, taskType, true) as KindStats;
+  looked(kinds: EventKinds | undefined, taskType: string, fresh: boolean): void {
+    if (kinds === undefined) return;
+    let s = kinds.get(taskType);
+    if (s === undefined) {
+      s = { looked: 0, fresh: 0, passed: 0, lastCall: 0, lookThisCall: true };
+      kinds.set(taskType, s);
+    }
     s.looked++;
     if (fresh) s.fresh++;
     if (s.looked >= this.options.window) {
@@ -90,21 +122,5 @@ export class FreshPeekGate {
   /** Whether the kind's measured fresh share, plus three finds' margin, is below minFreshRate. */
   #rarelyFresh(s: KindStats): boolean {
     return s.fresh + 3 < this.options.minFreshRate * s.looked;
-  }
-
-  #stats(tenant: string, eventType: string, taskType: string, create: boolean): KindStats | undefined {
-    const kind = `${tenant}\u0000${eventType}`;
-    let byType = this.#kinds.get(kind);
-    if (byType === undefined) {
-      if (!create) return undefined;
-      byType = new Map();
-      this.#kinds.set(kind, byType);
-    }
-    let s = byType.get(taskType);
-    if (s === undefined && create) {
-      s = { looked: 0, fresh: 0, unsampled: 0 };
-      byType.set(taskType, s);
-    }
-    return s;
   }
 }

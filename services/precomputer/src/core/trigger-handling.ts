@@ -2,7 +2,7 @@ import { errorMessage, InvalidArgumentError, mapInSlices, ResourceExhaustedError
 import type { PrecomputerCounters } from "./counters.js";
 import { planFanOut, validateEvent } from "./fan-out.js";
 import type { FeatureGate } from "./feature-gate.js";
-import { type FreshPeekGate, freshnessSampled } from "./fresh-peek-gate.js";
+import { type EventKinds, type FreshPeekGate, freshnessSampled } from "./fresh-peek-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
@@ -102,22 +102,23 @@ export class TriggerHandler {
 
     // Fresh results are skipped (the rule allows it); the skipped task types are reported per event.
     const checkable: string[] = [];
-    const looked: Array<{ task: PlannedTask; eventType: string }> = [];
+    const looked: Array<{ task: PlannedTask; kinds: EventKinds | undefined }> = [];
     let unlooked = 0;
+    const call = this.peeks.beginCall();
     perEvent.forEach((tasks, i) => {
-      if (!rules[i]?.skipFresh) return;
-      const eventType = (events[i] as TriggerEvent).type;
+      if (!rules[i]?.skipFresh || tasks.length === 0) return;
+      const event = events[i] as TriggerEvent;
+      const kinds = this.peeks.kindsOf(event.tenant, event.type, true);
       for (const t of tasks)
-        if (this.peeks.shouldLook(t.tenant, eventType, t.taskType)) {
+        if (this.peeks.shouldLook(kinds, t.taskType, call)) {
           checkable.push(t.key);
-          looked.push({ task: t, eventType });
+          looked.push({ task: t, kinds });
         } else unlooked++;
     });
     this.counters.skipped(freshnessSampled, unlooked);
     const answered = await this.freshness.freshKeysOrUnknown(checkable, 0);
     if (answered !== undefined)
-      for (const { task, eventType } of looked)
-        this.peeks.looked(task.tenant, eventType, task.taskType, answered.has(task.key));
+      for (const { task, kinds } of looked) this.peeks.looked(kinds, task.taskType, answered.has(task.key));
     const fresh = answered ?? new Set<string>();
     const skippedFresh: string[][] = perEvent.map(() => []);
     const freshTasks: PlannedTask[] = [];
