@@ -62,6 +62,7 @@ const contract: Record<Service, string[]> = {
   precomputer: [
     "prescient_precomputer_tasks_enqueued_total",
     "prescient_precomputer_tasks_skipped_total",
+    "prescient_precomputer_freshness_lookups_sampled_out_total",
     "prescient_precomputer_budget_used",
     "prescient_precomputer_budget_limit",
     "prescient_precomputer_budget_pressure",

@@ -40,7 +40,7 @@ export {
 export { type CountersSnapshot, PrecomputerCounters } from "./core/counters.js";
 export { parseDuration } from "./core/duration.js";
 export { eventLimits, planFanOut, subjectOf, validateEvent } from "./core/fan-out.js";
-export { FreshPeekGate, type FreshPeekGateOptions, freshnessSampled } from "./core/fresh-peek-gate.js";
+export { FreshPeekGate, type FreshPeekGateOptions } from "./core/fresh-peek-gate.js";
 export { freshnessUnknown } from "./core/freshness-lookup.js";
 export {
   type LaunchWarmingOptions,

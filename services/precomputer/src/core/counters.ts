@@ -7,6 +7,9 @@ export interface CountersSnapshot {
   skippedByReason: Array<{ name: string; count: number }>;
 }
 
+/** What a counter listener is told changed. */
+export type CounterKind = "enqueued" | "skipped" | "unlooked";
+
 /**
  * Counts tasks enqueued (by reason and by task type) and skipped or deferred
  * (by reason). Listeners mirror every change into metrics without the core
@@ -16,9 +19,10 @@ export class PrecomputerCounters {
   readonly #byReason: Counts = new Map();
   readonly #byType: Counts = new Map();
   readonly #skipped: Counts = new Map();
-  readonly #listeners: Array<(kind: "enqueued" | "skipped", labels: string[], n: number) => void> = [];
+  #unlooked = 0;
+  readonly #listeners: Array<(kind: CounterKind, labels: string[], n: number) => void> = [];
 
-  onChange(listener: (kind: "enqueued" | "skipped", labels: string[], n: number) => void): void {
+  onChange(listener: (kind: CounterKind, labels: string[], n: number) => void): void {
     this.#listeners.push(listener);
   }
 
@@ -33,6 +37,17 @@ export class PrecomputerCounters {
     if (n <= 0) return;
     addCount(this.#skipped, reason, n);
     for (const l of this.#listeners) l("skipped", [reason], n);
+  }
+
+  /** Skip-fresh keys enqueued without a freshness lookup (FreshPeekGate): tasks enqueued, not skipped. */
+  unlooked(n: number): void {
+    if (n <= 0) return;
+    this.#unlooked += n;
+    for (const l of this.#listeners) l("unlooked", [], n);
+  }
+
+  unlookedCount(): number {
+    return this.#unlooked;
   }
 
   skippedAll(counts: Counts): void {

@@ -1,11 +1,5 @@
 import { LRUCache } from "lru-cache";
 
-/**
- * Skip-count reason for keys enqueued without a freshness lookup, because
- * their kind's lookups almost never find a fresh result (sampled instead).
- */
-export const freshnessSampled = "freshness_sampled";
-
 export interface FreshPeekGateOptions {
   /**
    * Keys of one kind (tenant, event type, task type) stop being looked up

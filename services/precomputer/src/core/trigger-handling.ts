@@ -2,7 +2,7 @@ import { errorMessage, InvalidArgumentError, mapInSlices, ResourceExhaustedError
 import type { PrecomputerCounters } from "./counters.js";
 import { planFanOut, validateEvent } from "./fan-out.js";
 import type { FeatureGate } from "./feature-gate.js";
-import { type EventKinds, type FreshPeekGate, freshnessSampled } from "./fresh-peek-gate.js";
+import type { EventKinds, FreshPeekGate } from "./fresh-peek-gate.js";
 import type { FreshnessLookup } from "./freshness-lookup.js";
 import type { FeatureUpsert, PrecomputerDeps, PrecomputerOptions } from "./precomputer-deps.js";
 import type { RareWarnings } from "./rare-warnings.js";
@@ -115,7 +115,7 @@ export class TriggerHandler {
           looked.push({ task: t, kinds });
         } else unlooked++;
     });
-    this.counters.skipped(freshnessSampled, unlooked);
+    this.counters.unlooked(unlooked);
     const answered = await this.freshness.freshKeysOrUnknown(checkable, 0);
     if (answered !== undefined)
       for (const { task, kinds } of looked) this.peeks.looked(kinds, task.taskType, answered.has(task.key));

@@ -24,6 +24,7 @@ export class PrecomputerMetrics {
 
   readonly enqueued: Counter<"reason" | "task_type">;
   readonly skipped: Counter<"reason">;
+  readonly unlooked: Counter;
   readonly budgetUsed: Gauge;
   readonly budgetLimit: Gauge;
   readonly budgetPressure: Gauge;
@@ -48,6 +49,11 @@ export class PrecomputerMetrics {
       name: "prescient_precomputer_tasks_skipped_total",
       help: "Tasks the precomputer skipped or deferred, by reason (fresh, budget_exhausted, backoff_*, cold, ...).",
       labelNames: ["reason"] as const,
+      registers,
+    });
+    this.unlooked = new Counter({
+      name: "prescient_precomputer_freshness_lookups_sampled_out_total",
+      help: "Keys of skip-fresh triggers enqueued without a freshness lookup, because lookups of their kind (tenant, event type, task type) almost never find a fresh result and are only sampled.",
       registers,
     });
     this.budgetUsed = new Gauge({
@@ -120,7 +126,8 @@ export class PrecomputerMetrics {
   mirrorCounters(counters: PrecomputerCounters): void {
     counters.onChange((kind, labels, n) => {
       if (kind === "enqueued") this.enqueued.labels(labels[0] ?? "", labels[1] ?? "").inc(n);
-      else this.skipped.labels(labels[0] ?? "").inc(n);
+      else if (kind === "skipped") this.skipped.labels(labels[0] ?? "").inc(n);
+      else this.unlooked.inc(n);
     });
   }
 
