@@ -29,14 +29,15 @@ function counted(core?: Partial<PrecomputerOptions>) {
 
 /** Asks the gate about one key of kind (t, e, x) per call, `calls` times. */
 function decisions(gate: FreshPeekGate, calls: number, tenant = "t", eventType = "e", taskType = "x") {
-  return Array.from({ length: calls }, () =>
-    gate.shouldLook(gate.kindsOf(tenant, eventType, true), taskType, gate.beginCall()),
+  return Array.from(
+    { length: calls },
+    () => gate.shouldLook(gate.kindsOf(tenant, eventType, true), taskType, gate.beginCall()) > 0,
   );
 }
 
 function learn(gate: FreshPeekGate, n: number, fresh: (i: number) => boolean, tenant = "t", eventType = "e") {
   const kinds = gate.kindsOf(tenant, eventType, true);
-  for (let i = 0; i < n; i++) gate.looked(kinds, "x", fresh(i));
+  for (let i = 0; i < n; i++) gate.looked(kinds, "x", fresh(i), 1);
 }
 
 describe("FreshPeekGate", () => {
@@ -50,9 +51,9 @@ describe("FreshPeekGate", () => {
     // Every key of the kind in one call gets the call's answer.
     const kinds = gate.kindsOf("t", "e", false);
     const call = gate.beginCall();
-    expect([1, 2, 3].map(() => gate.shouldLook(kinds, "x", call))).toEqual([false, false, false]);
+    expect([1, 2, 3].map(() => gate.shouldLook(kinds, "x", call))).toEqual([0, 0, 0]);
     // Other task types of the event, other events and other tenants are their own kinds.
-    expect(gate.shouldLook(kinds, "y", call)).toBe(true);
+    expect(gate.shouldLook(kinds, "y", call)).toBe(1);
     expect(decisions(gate, 1, "t", "other")).toEqual([true]);
     expect(decisions(gate, 1, "u")).toEqual([true]);
   });
@@ -66,6 +67,22 @@ describe("FreshPeekGate", () => {
     expect(decisions(gate, 4)).toEqual([false, false, false, true]);
     learn(gate, 1, () => true);
     expect(decisions(gate, 4)).toEqual([true, true, true, true]);
+  });
+
+  it("counts a sampled lookup for the keys passed over: one sampled fresh find can bring full lookups back", () => {
+    const gate = new FreshPeekGate({ minFreshRate: 0.02, sampleEvery: 16, window: 1024 });
+    learn(gate, 400, () => false);
+    const kinds = gate.kindsOf("t", "e", false);
+    let weight = 0;
+    while (weight === 0) weight = gate.shouldLook(kinds, "x", gate.beginCall());
+    // The sampled call's lookups weigh sampleEvery each; a lookup in full weighs 1.
+    expect(weight).toBe(16);
+    gate.looked(kinds, "x", false, weight);
+    expect(decisions(gate, 15).some((d) => d)).toBe(false);
+    // 416 looked and none fresh; one sampled fresh find makes it 432 and 16: 19 is not below 2% of 432.
+    gate.looked(kinds, "x", true, 16);
+    expect(decisions(gate, 3)).toEqual([true, true, true]);
+    expect(gate.shouldLook(kinds, "x", gate.beginCall())).toBe(1);
   });
 
   it("weighs recent lookups most: the counts halve whenever the window fills", () => {
@@ -145,6 +162,20 @@ describe("triggers with the freshness gate", () => {
     expect(last.map((x) => [x.skippedFresh.length, x.queued.length])).toEqual(Array(10).fill([5, 1]));
     // The first sampled call found ten fresh results a kind: full lookups from the next call on.
     expect(skipped).toBe(5 * 400 - 5 * 150);
+  });
+
+  it("follow a kind that turns fresh within one sampled call, one event per call", async () => {
+    const h = counted();
+    await h.core.triggerMany(videos("acme", 0, 200));
+    const types = ["scene_detection", "face_detection", "hook_analysis", "ctr_prediction"];
+    for (const t of [...types, "thumbnail_generation", "caption_generation"])
+      for (let i = 2000; i < 2040; i++) h.cache.expiresAt.set(`acme/${t}/vid-${i}`, h.clock.now() + 60_000);
+    const skipped: number[] = [];
+    for (let i = 2000; i < 2040; i++) skipped.push((await h.core.trigger(video("acme", i))).skippedFresh.length);
+    // Fifteen calls pass over the lookups; the sixteenth samples them, finds every result fresh,
+    // and its finding stands for the fifteen: full lookups (five skipped of six) from then on.
+    expect(skipped).toEqual([...Array(15).fill(0), ...Array(25).fill(5)]);
+    expect(h.core.counters.unlookedCount()).toBe(15 * 6);
   });
 
   it("learn nothing from a cache that did not answer", async () => {

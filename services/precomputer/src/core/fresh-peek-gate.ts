@@ -85,29 +85,35 @@ export class FreshPeekGate {
     return kinds;
   }
 
-  /** Whether to look up, in call `call`, a key of this task type of an event whose kinds are `kinds`. */
-  shouldLook(kinds: EventKinds | undefined, taskType: string, call: number): boolean {
+  /**
+   * Whether to look up, in call `call`, a key of this task type of an event
+   * whose kinds are `kinds`, as the weight its finding carries: 0 not looked
+   * up, 1 looked up in full, `sampleEvery` looked up by sample (the finding
+   * stands for the keys passed over too, so a change is followed as soon
+   * as the samples show it, not once as many samples as full lookups did).
+   */
+  shouldLook(kinds: EventKinds | undefined, taskType: string, call: number): number {
     const s = kinds?.get(taskType);
-    if (s === undefined || !this.#rarelyFresh(s)) return true;
+    if (s === undefined || !this.#rarelyFresh(s)) return 1;
     if (s.lastCall !== call) {
       s.lastCall = call;
       s.lookThisCall = ++s.passed >= this.options.sampleEvery;
       if (s.lookThisCall) s.passed = 0;
     }
-    return s.lookThisCall;
+    return s.lookThisCall ? this.options.sampleEvery : 0;
   }
 
-  /** What a lookup found for a key of this kind. Not called when the cache could not answer. */
-  looked(kinds: EventKinds | undefined, taskType: string, fresh: boolean): void {
+  /** What a lookup found for a key of this kind, with shouldLook's weight. Not called when the cache could not answer. */
+  looked(kinds: EventKinds | undefined, taskType: string, fresh: boolean, weight: number): void {
     if (kinds === undefined) return;
     let s = kinds.get(taskType);
     if (s === undefined) {
       s = { looked: 0, fresh: 0, passed: 0, lastCall: 0, lookThisCall: true };
       kinds.set(taskType, s);
     }
-    s.looked++;
-    if (fresh) s.fresh++;
-    if (s.looked >= this.options.window) {
+    s.looked += weight;
+    if (fresh) s.fresh += weight;
+    while (s.looked >= this.options.window) {
       s.looked /= 2;
       s.fresh /= 2;
     }

@@ -102,23 +102,27 @@ export class TriggerHandler {
 
     // Fresh results are skipped (the rule allows it); the skipped task types are reported per event.
     const checkable: string[] = [];
-    const looked: Array<{ task: PlannedTask; kinds: EventKinds | undefined }> = [];
+    const looked: Array<{ task: PlannedTask; kinds: EventKinds | undefined; weight: number }> = [];
     let unlooked = 0;
     const call = this.peeks.beginCall();
     perEvent.forEach((tasks, i) => {
       if (!rules[i]?.skipFresh || tasks.length === 0) return;
       const event = events[i] as TriggerEvent;
       const kinds = this.peeks.kindsOf(event.tenant, event.type, true);
-      for (const t of tasks)
-        if (this.peeks.shouldLook(kinds, t.taskType, call)) {
+      for (const t of tasks) {
+        const weight = this.peeks.shouldLook(kinds, t.taskType, call);
+        if (weight === 0) unlooked++;
+        else {
           checkable.push(t.key);
-          looked.push({ task: t, kinds });
-        } else unlooked++;
+          looked.push({ task: t, kinds, weight });
+        }
+      }
     });
     this.counters.unlooked(unlooked);
     const answered = await this.freshness.freshKeysOrUnknown(checkable, 0);
     if (answered !== undefined)
-      for (const { task, kinds } of looked) this.peeks.looked(kinds, task.taskType, answered.has(task.key));
+      for (const { task, kinds, weight } of looked)
+        this.peeks.looked(kinds, task.taskType, answered.has(task.key), weight);
     const fresh = answered ?? new Set<string>();
     const skippedFresh: string[][] = perEvent.map(() => []);
     const freshTasks: PlannedTask[] = [];
