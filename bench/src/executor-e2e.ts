@@ -22,8 +22,9 @@ import { timed } from "./timed.js";
  * The executor's end-to-end path as the benches drive it (executor.ts, and
  * redis-cluster.ts on a single node and on a Redis Cluster): ctr_prediction
  * tasks from the Redis task queue through the predictor (the shipped ctr
- * model, ONNX Runtime) into the cache on Redis. A WorkerPool claims 256 at a
- * time (one feature read, one ModelInfer, one PutMany and one ack per batch).
+ * model, ONNX Runtime) into the cache on Redis. A WorkerPool claims 512 at a
+ * time (one feature read, two ModelInfers of the model's 256 rows, one
+ * PutMany and one ack per batch).
  *
  * The predictor and the cache listen on one loopback ServiceHost in a worker
  * thread (its own event loop, so its own core, as a separate deployment
@@ -32,7 +33,7 @@ import { timed } from "./timed.js";
  * `prescient up` process would. Every Redis client comes from connectRedis,
  * so a `redis+cluster://` URL works as REDIS_URL does in the services.
  */
-export const CLAIM = 256; // the ctr model's max_batch_size
+export const CLAIM = 512; // the WorkerPool's default: two of the ctr model's batches (max_batch_size 256)
 export const BATCHES_IN_FLIGHT = 4; // the WorkerPool's default
 export const CHUNK = 1_000;
 export const TENANT = "bench";

@@ -15,7 +15,13 @@ export { QueueMetrics } from "./queue-metrics.js";
 export { ExecutorCore, type TaskRequest } from "./service/executor-core.js";
 export { executorServiceImplementation, executorServiceName } from "./service/executor-service.js";
 export { type ExecutorRuntime, startExecutor } from "./start-executor.js";
-export { type BatchOutcome, type BatchTask, processBatch } from "./worker/batch-processor.js";
+export {
+  type BatchOptions,
+  type BatchOutcome,
+  type BatchTask,
+  batchDefaults,
+  processBatch,
+} from "./worker/batch-processor.js";
 export { GrpcCacheSink } from "./worker/cache-sink.js";
 export type { HandlerItem, HandlerOutcome, ResultSink, TaskHandlers } from "./worker/ports.js";
 export { WorkerMetrics } from "./worker/worker-metrics.js";

@@ -48,6 +48,27 @@ export interface BatchDeps {
   clock?: Clock;
 }
 
+/** How a batch is cut into calls. Defaults: batchDefaults. */
+export interface BatchOptions {
+  /**
+   * Most rows in one ModelInfer: at most the smallest max_batch_size of the
+   * models this executor runs, which the predictor enforces (the shipped
+   * models': 256). A task type's share of a claim that is larger goes out
+   * as several ModelInfers at once, so a claim is not bound to one model
+   * batch. Default 256.
+   */
+  inferRows: number;
+  /**
+   * Most results in one PutMany: at most the cache's limit
+   * (PRESCIENT_CACHE_MAX_PUT_MANY, 1000 by default). A batch with more is
+   * written in several PutManys at once, and fails whole if any of them
+   * fails (the writes are idempotent, so the retry rewrites them). Default 1000.
+   */
+  putEntries: number;
+}
+
+export const batchDefaults: Readonly<BatchOptions> = { inferRows: 256, putEntries: 1000 };
+
 interface Row {
   task: BatchTask;
   parts: KeyParts;
@@ -56,13 +77,29 @@ interface Row {
 
 /**
  * Runs one claimed batch: groups tasks by task type (one model version each),
- * builds every group's inputs from entity features, makes one ModelInfer (or
- * one external Handle) per group, and writes all results with one PutMany.
+ * builds every group's inputs from entity features, makes one ModelInfer per
+ * group of at most `inferRows` (or one external Handle per task type), and
+ * writes all results with one PutMany per `putEntries`.
  * A task with bad inputs fails alone; a group whose predictor call fails
  * fails as a group (transiently, so it is retried); a failed write fails
  * every task that computed, since nothing of theirs was stored.
  */
-export async function processBatch(tasks: readonly BatchTask[], deps: BatchDeps): Promise<BatchOutcome> {
+export async function processBatch(
+  tasks: readonly BatchTask[],
+  deps: BatchDeps,
+  options?: Partial<BatchOptions>,
+): Promise<BatchOutcome> {
+  const { inferRows, putEntries } = { ...batchDefaults, ...options };
+  // Slices of a size below 1 would never end.
+  if (
+    !(
+      Number.isSafeInteger(inferRows) &&
+      inferRows >= 1 &&
+      Number.isSafeInteger(putEntries) &&
+      putEntries >= 1
+    )
+  )
+    throw new RangeError("inferRows and putEntries must be positive integers");
   const clock = deps.clock ?? systemClock;
   const failed: BatchFailure[] = [];
   const rows: Row[] = [];
@@ -87,16 +124,22 @@ export async function processBatch(tasks: readonly BatchTask[], deps: BatchDeps)
     if (s !== undefined) r.features = r.features === undefined ? s : { ...s, ...r.features };
   });
 
-  const groups = new Map<string, Row[]>();
+  const byType = new Map<string, Row[]>();
   for (const row of rows) {
-    const group = groups.get(row.parts.taskType);
+    const group = byType.get(row.parts.taskType);
     if (group) group.push(row);
-    else groups.set(row.parts.taskType, [row]);
+    else byType.set(row.parts.taskType, [row]);
+  }
+  // A model's group in slices of at most inferRows, one ModelInfer each; a handler's whole.
+  const groups: Array<[string, Row[]]> = [];
+  for (const [name, group] of byType) {
+    const step = deps.taskTypes.get(name).kind === "onnx" ? inferRows : group.length;
+    for (let i = 0; i < group.length; i += step) groups.push([name, group.slice(i, i + step)]);
   }
 
   const entries: { id: string; entry: cacheV1.PutEntry }[] = [];
   await Promise.all(
-    [...groups].map(async ([name, group]) => {
+    groups.map(async ([name, group]) => {
       const taskType = deps.taskTypes.get(name);
       try {
         const computed =
@@ -114,7 +157,14 @@ export async function processBatch(tasks: readonly BatchTask[], deps: BatchDeps)
   const results = new Map<string, commonV1.Result>();
   if (entries.length > 0) {
     try {
-      await deps.sink.putMany(entries.map((e) => e.entry));
+      const all = entries.map((e) => e.entry);
+      if (all.length <= putEntries) await deps.sink.putMany(all);
+      else {
+        const writes: Promise<void>[] = [];
+        for (let i = 0; i < all.length; i += putEntries)
+          writes.push(deps.sink.putMany(all.slice(i, i + putEntries)));
+        await Promise.all(writes);
+      }
     } catch (e) {
       const error = `writing results to the cache failed: ${errorMessage(e)}`;
       for (const { id } of entries) failed.push({ id, error, permanent: false });

@@ -5,6 +5,8 @@ import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { OipPredictor } from "../compute/oip-client.js";
 import type { Features } from "../entities/entity-store.js";
+import { buildInputs } from "../inputs/build-inputs.js";
+import { MemoryTaskQueue } from "../queue/memory-task-queue.js";
 import type { TaskQueueOptions } from "../queue/options.js";
 import type { TaskQueue } from "../queue/task-queue.js";
 import {
@@ -20,6 +22,7 @@ import {
   type StoreKind,
   type Stores,
   startBackends,
+  taskTypes,
   waitFor,
 } from "./pipeline.test-util.js";
 import { WorkerMetrics } from "./worker-metrics.js";
@@ -120,6 +123,34 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
     });
     expect(roasHit.result).toMatchObject({ modelName: "roas_prediction", modelVersion: "1" });
     expect(tensorOf(roasHit.result?.value, "roas")?.data).toHaveLength(1);
+  });
+
+  it("cuts a claim bigger than a model batch and a PutMany into ModelInfers of inferRows and PutManys of putEntries", async () => {
+    await open();
+    // The predictor refuses more rows than the model's max_batch_size (256): the claim must be cut.
+    await enqueue(
+      "ctr_prediction",
+      Array.from({ length: 600 }, (_, i) => [`big-${kind}-${i}`, ctrFeatures(i)]),
+    );
+    startPool({ claimSize: 600, putEntries: 250 });
+    await waitFor("600 completed tasks", async () => pool?.counters.completed === 600);
+    expect(backends.predictor.calls.map((c) => c.rows).sort((a, b) => a - b)).toEqual([88, 256, 256]);
+    expect([...backends.sink.calls].sort((a, b) => a - b)).toEqual([100, 250, 250]);
+    expect(pool?.counters).toMatchObject({ batches: 1, completed: 600, failed: 0 });
+    // Rows were not mixed up between the calls: each key holds its own features' prediction.
+    const ctr = taskTypes.get("ctr_prediction");
+    for (const i of [0, 255, 256, 300, 511, 512, 599]) {
+      const built = buildInputs(ctr, [ctrFeatures(i)]);
+      const direct = await backends.predictor.target.infer(
+        ctr.model,
+        ctr.modelVersion,
+        built.tensors,
+        ctr.outputs,
+      );
+      const want = direct.outputs.find((o) => o.name === "probability")?.rows[0]?.[0] ?? Number.NaN;
+      const hit = await backends.lookup({ tenant, taskType: "ctr_prediction", entityId: `big-${kind}-${i}` });
+      expect(tensorOf(hit.result?.value, "probability")?.data[0]).toBeCloseTo(want, 5);
+    }
   });
 
   it("dead-letters a poisoned task alone, with its reason, while the rest of its batch completes", async () => {
@@ -343,5 +374,14 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
     });
     expect(completedHere ?? 0).toBe(0);
     expect(await rival.ack(ids, { workerId: "rival" })).toEqual({ completed: 2, refused: [] });
+  });
+});
+
+describe("WorkerPool options", () => {
+  it("refuses inferRows, putEntries or claimSize below one", () => {
+    const queue = new MemoryTaskQueue();
+    expect(() => new WorkerPool(queue, {} as never, { inferRows: 0 })).toThrow(/inferRows/);
+    expect(() => new WorkerPool(queue, {} as never, { putEntries: 1.5 })).toThrow(/putEntries/);
+    expect(() => new WorkerPool(queue, {} as never, { claimSize: -1 })).toThrow(/claimSize/);
   });
 });

@@ -171,7 +171,8 @@ describe("triggers with the freshness gate", () => {
     for (const t of [...types, "thumbnail_generation", "caption_generation"])
       for (let i = 2000; i < 2040; i++) h.cache.expiresAt.set(`acme/${t}/vid-${i}`, h.clock.now() + 60_000);
     const skipped: number[] = [];
-    for (let i = 2000; i < 2040; i++) skipped.push((await h.core.trigger(video("acme", i))).skippedFresh.length);
+    for (let i = 2000; i < 2040; i++)
+      skipped.push((await h.core.trigger(video("acme", i))).skippedFresh.length);
     // Fifteen calls pass over the lookups; the sixteenth samples them, finds every result fresh,
     // and its finding stands for the fifteen: full lookups (five skipped of six) from then on.
     expect(skipped).toEqual([...Array(15).fill(0), ...Array(25).fill(5)]);
