@@ -32,10 +32,19 @@ import { timed } from "./timed.js";
  * `servers: "inline"` puts them on the main thread instead, as one
  * `prescient up` process would. Every Redis client comes from connectRedis,
  * so a `redis+cluster://` URL works as REDIS_URL does in the services.
+ *
+ * BENCH_CLAIM and BENCH_BATCHES_IN_FLIGHT override the pool's claim size and
+ * batches in flight, for experiments; the defaults are the WorkerPool's.
  */
-export const CLAIM = 512; // the WorkerPool's default: two of the ctr model's batches (max_batch_size 256)
-export const BATCHES_IN_FLIGHT = 4; // the WorkerPool's default
+export const CLAIM = positiveFromEnv("BENCH_CLAIM", 512); // the WorkerPool's default: two of the ctr model's batches (max_batch_size 256)
+export const BATCHES_IN_FLIGHT = positiveFromEnv("BENCH_BATCHES_IN_FLIGHT", 4); // the WorkerPool's default
 export const CHUNK = 1_000;
+
+function positiveFromEnv(name: string, fallback: number): number {
+  const v = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
+  return v;
+}
 export const TENANT = "bench";
 export const TYPE = "ctr_prediction";
 const quiet = pino({ level: "silent" });
