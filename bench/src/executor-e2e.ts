@@ -15,6 +15,7 @@ import {
 import { connectRedis, ServiceHost } from "@prescient/kit";
 import { startPredictor } from "@prescient/predictor";
 import { pino } from "pino";
+import { positiveFromEnv } from "./bench-env.js";
 import { CpuProbe } from "./proc-cpu.js";
 import { timed } from "./timed.js";
 
@@ -40,11 +41,6 @@ export const CLAIM = positiveFromEnv("BENCH_CLAIM", 512); // the WorkerPool's de
 export const BATCHES_IN_FLIGHT = positiveFromEnv("BENCH_BATCHES_IN_FLIGHT", 4); // the WorkerPool's default
 export const CHUNK = 1_000;
 
-function positiveFromEnv(name: string, fallback: number): number {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
-  return v;
-}
 export const TENANT = "bench";
 export const TYPE = "ctr_prediction";
 const quiet = pino({ level: "silent" });

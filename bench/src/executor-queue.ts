@@ -3,6 +3,7 @@ import { type NewTask, RedisTaskQueue } from "@prescient/executor";
 import { startRedisServer } from "@prescient/kit/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { positiveFromEnv } from "./bench-env.js";
 import { type BenchReport, newReport, result } from "./report.js";
 import { timed } from "./timed.js";
 
@@ -17,8 +18,7 @@ import { timed } from "./timed.js";
  *
  * BENCH_TASKS sets N (default 100,000).
  */
-const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);
-if (!Number.isSafeInteger(TASKS) || TASKS < 1) throw new Error("BENCH_TASKS must be a positive integer");
+const TASKS = positiveFromEnv("BENCH_TASKS", 100_000);
 const CHUNK = 1_000;
 const CLAIM = 256;
 const WORKERS = 4;

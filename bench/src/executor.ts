@@ -2,6 +2,7 @@ import { processBatch } from "@prescient/executor";
 import { startRedisServer } from "@prescient/kit/testing";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { positiveFromEnv } from "./bench-env.js";
 import {
   type BatchDeps,
   CHUNK,
@@ -41,11 +42,8 @@ import { type BenchReport, newReport, result } from "./report.js";
  * (default N/10, at least 2,000: at its rate a full run would take minutes,
  * and throughput is what is compared).
  */
-const TASKS = Number(process.env.BENCH_TASKS ?? 200_000);
-if (!Number.isSafeInteger(TASKS) || TASKS < 1) throw new Error("BENCH_TASKS must be a positive integer");
-const BASELINE_TASKS = Number(process.env.BENCH_BASELINE_TASKS ?? Math.max(2_000, Math.floor(TASKS / 10)));
-if (!Number.isSafeInteger(BASELINE_TASKS) || BASELINE_TASKS < 1)
-  throw new Error("BENCH_BASELINE_TASKS must be a positive integer");
+const TASKS = positiveFromEnv("BENCH_TASKS", 200_000);
+const BASELINE_TASKS = positiveFromEnv("BENCH_BASELINE_TASKS", Math.max(2_000, Math.floor(TASKS / 10)));
 const BULL_CONCURRENCY = 50;
 const SERVERS = process.env.BENCH_SERVERS ?? "thread";
 if (SERVERS !== "thread" && SERVERS !== "inline") throw new Error("BENCH_SERVERS must be thread or inline");

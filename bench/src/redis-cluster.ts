@@ -6,6 +6,7 @@ import { type RedisServerProcess, startRedisCluster, startRedisServer } from "@p
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { ingestThroughService, messages, PER_MESSAGE, ZIPF_S } from "./analyzer.js";
+import { positiveFromEnv } from "./bench-env.js";
 import {
   type ExecutorRig,
   type Measured,
@@ -68,17 +69,11 @@ import { type BenchReport, type BenchResult, newReport, result } from "./report.
  * BENCH_CLUSTER_TASKS (default 40,000) and BENCH_CLUSTER_EVENTS (default
  * 50,000) size the measured cases.
  */
-const TASKS = positive("BENCH_CLUSTER_TASKS", 40_000);
-const EVENTS = positive("BENCH_CLUSTER_EVENTS", 50_000);
+const TASKS = positiveFromEnv("BENCH_CLUSTER_TASKS", 40_000);
+const EVENTS = positiveFromEnv("BENCH_CLUSTER_EVENTS", 50_000);
 const MASTERS = 3;
 const MACHINES = [1, 3, 6, 12];
 const quiet = pino({ level: "silent" });
-
-function positive(name: string, fallback: number): number {
-  const n = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
-  return n;
-}
 
 const log = (line: string): void => {
   process.stdout.write(`redis-cluster: ${line}\n`);
