@@ -61,8 +61,8 @@ export const executorEnvShape = {
   PRESCIENT_HANDLER_ADDR: addressSchema.optional(),
   /** Tasks claimed per batch. */
   PRESCIENT_EXECUTOR_CLAIM_SIZE: intFromEnv(1, 5000).optional(),
-  /** Most rows per ModelInfer: at most the smallest max_batch_size of the models run. */
-  PRESCIENT_EXECUTOR_INFER_ROWS: intFromEnv(1, 100_000).optional(),
+  /** Most tasks of one type per ModelInfer (at most the smallest max_batch_size of the models run) or Handle. */
+  PRESCIENT_EXECUTOR_ROWS_PER_CALL: intFromEnv(1, 100_000).optional(),
   /** Most results per PutMany: at most the cache's PRESCIENT_CACHE_MAX_PUT_MANY. */
   PRESCIENT_EXECUTOR_PUT_ENTRIES: intFromEnv(1, 100_000).optional(),
   /** Batches in flight per process. */
@@ -127,7 +127,9 @@ export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
     ...(e.PRESCIENT_EXECUTOR_BATCHES_IN_FLIGHT !== undefined
       ? { batchesInFlight: e.PRESCIENT_EXECUTOR_BATCHES_IN_FLIGHT }
       : {}),
-    ...(e.PRESCIENT_EXECUTOR_INFER_ROWS !== undefined ? { inferRows: e.PRESCIENT_EXECUTOR_INFER_ROWS } : {}),
+    ...(e.PRESCIENT_EXECUTOR_ROWS_PER_CALL !== undefined
+      ? { rowsPerCall: e.PRESCIENT_EXECUTOR_ROWS_PER_CALL }
+      : {}),
     ...(e.PRESCIENT_EXECUTOR_PUT_ENTRIES !== undefined
       ? { putEntries: e.PRESCIENT_EXECUTOR_PUT_ENTRIES }
       : {}),

@@ -137,6 +137,40 @@ describe("external task types", () => {
     }
   });
 
+  it("send a group bigger than rowsPerCall in Handle calls of at most rowsPerCall", async () => {
+    const stores = await openStores("redis", redisUrl);
+    const handlers = new GrpcTaskHandlers(handlerHost.address);
+    const pool = new WorkerPool(stores.queue, batchDeps(stores, backends, { handlers }), {
+      claimSize: 50,
+      rowsPerCall: 20,
+      batchesInFlight: 1,
+      maxIdleMs: 20,
+      logger: quietLogger,
+    });
+    try {
+      const entities = Array.from({ length: 50 }, (_, i) => `long-${i}`);
+      await stores.entities.upsertMany(
+        entities.map((entityId) => ({ tenant, entityId, features: { duration_s: 40 } })),
+      );
+      await stores.queue.enqueueMany(entities.map((id) => newTask(tenant, "scene_detection", id)));
+      const before = handleCalls.length;
+      pool.start();
+      await waitFor("50 completed", async () => pool.counters.completed === 50);
+      const calls = handleCalls.slice(before);
+      expect(calls.map((c) => c.items.length).sort((a, b) => a - b)).toEqual([10, 20, 20]);
+      expect(
+        calls
+          .flatMap((c) => c.items.map((i) => i.entityId))
+          .sort()
+          .join(),
+      ).toBe([...entities].sort().join());
+    } finally {
+      await pool.stop();
+      handlers.close();
+      await stores.close();
+    }
+  });
+
   it("fail the group transiently when the handler is unreachable", async () => {
     const stores = await openStores("memory", redisUrl, { maxAttempts: 1 });
     const handlers = new GrpcTaskHandlers(undefined);

@@ -51,13 +51,15 @@ export interface BatchDeps {
 /** How a batch is cut into calls. Defaults: batchDefaults. */
 export interface BatchOptions {
   /**
-   * Most rows in one ModelInfer: at most the smallest max_batch_size of the
-   * models this executor runs, which the predictor enforces (the shipped
-   * models': 256). A task type's share of a claim that is larger goes out
-   * as several ModelInfers at once, so a claim is not bound to one model
-   * batch. Default 256.
+   * Most tasks of one type in one call: rows of a ModelInfer, at most the
+   * smallest max_batch_size of the models this executor runs, which the
+   * predictor enforces (the shipped models': 256); items of an external
+   * handler's Handle, which got at most a claim (256 by default) when claims
+   * were that size. A task type's share of a claim that is larger goes out
+   * as several calls at once, so a claim is not bound to one model batch.
+   * Default 256.
    */
-  inferRows: number;
+  rowsPerCall: number;
   /**
    * Most results in one PutMany: at most the cache's limit
    * (PRESCIENT_CACHE_MAX_PUT_MANY, 1000 by default). A batch with more is
@@ -67,7 +69,7 @@ export interface BatchOptions {
   putEntries: number;
 }
 
-export const batchDefaults: Readonly<BatchOptions> = { inferRows: 256, putEntries: 1000 };
+export const batchDefaults: Readonly<BatchOptions> = { rowsPerCall: 256, putEntries: 1000 };
 
 interface Row {
   task: BatchTask;
@@ -77,9 +79,9 @@ interface Row {
 
 /**
  * Runs one claimed batch: groups tasks by task type (one model version each),
- * builds every group's inputs from entity features, makes one ModelInfer per
- * group of at most `inferRows` (or one external Handle per task type), and
- * writes all results with one PutMany per `putEntries`.
+ * builds every group's inputs from entity features, makes one ModelInfer (or
+ * one external Handle) per group of at most `rowsPerCall`, and writes all
+ * results with one PutMany per `putEntries`.
  * A task with bad inputs fails alone; a group whose predictor call fails
  * fails as a group (transiently, so it is retried); a failed write fails
  * every task that computed, since nothing of theirs was stored.
@@ -89,17 +91,17 @@ export async function processBatch(
   deps: BatchDeps,
   options?: Partial<BatchOptions>,
 ): Promise<BatchOutcome> {
-  const { inferRows, putEntries } = { ...batchDefaults, ...options };
+  const { rowsPerCall, putEntries } = { ...batchDefaults, ...options };
   // Slices of a size below 1 would never end.
   if (
     !(
-      Number.isSafeInteger(inferRows) &&
-      inferRows >= 1 &&
+      Number.isSafeInteger(rowsPerCall) &&
+      rowsPerCall >= 1 &&
       Number.isSafeInteger(putEntries) &&
       putEntries >= 1
     )
   )
-    throw new RangeError("inferRows and putEntries must be positive integers");
+    throw new RangeError("rowsPerCall and putEntries must be positive integers");
   const clock = deps.clock ?? systemClock;
   const failed: BatchFailure[] = [];
   const rows: Row[] = [];
@@ -130,12 +132,10 @@ export async function processBatch(
     if (group) group.push(row);
     else byType.set(row.parts.taskType, [row]);
   }
-  // A model's group in slices of at most inferRows, one ModelInfer each; a handler's whole.
+  // A type's group in slices of at most rowsPerCall, one ModelInfer or Handle each.
   const groups: Array<[string, Row[]]> = [];
-  for (const [name, group] of byType) {
-    const step = deps.taskTypes.get(name).kind === "onnx" ? inferRows : group.length;
-    for (let i = 0; i < group.length; i += step) groups.push([name, group.slice(i, i + step)]);
-  }
+  for (const [name, group] of byType)
+    for (let i = 0; i < group.length; i += rowsPerCall) groups.push([name, group.slice(i, i + rowsPerCall)]);
 
   const entries: { id: string; entry: cacheV1.PutEntry }[] = [];
   await Promise.all(

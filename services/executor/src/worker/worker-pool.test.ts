@@ -125,7 +125,7 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
     expect(tensorOf(roasHit.result?.value, "roas")?.data).toHaveLength(1);
   });
 
-  it("cuts a claim bigger than a model batch and a PutMany into ModelInfers of inferRows and PutManys of putEntries", async () => {
+  it("cuts a claim bigger than a model batch and a PutMany into ModelInfers of rowsPerCall and PutManys of putEntries", async () => {
     await open();
     // The predictor refuses more rows than the model's max_batch_size (256): the claim must be cut.
     await enqueue(
@@ -378,9 +378,9 @@ describe.each<StoreKind>(["memory", "redis"])("WorkerPool on the %s queue", (kin
 });
 
 describe("WorkerPool options", () => {
-  it("refuses inferRows, putEntries or claimSize below one", () => {
+  it("refuses rowsPerCall, putEntries or claimSize below one", () => {
     const queue = new MemoryTaskQueue();
-    expect(() => new WorkerPool(queue, {} as never, { inferRows: 0 })).toThrow(/inferRows/);
+    expect(() => new WorkerPool(queue, {} as never, { rowsPerCall: 0 })).toThrow(/rowsPerCall/);
     expect(() => new WorkerPool(queue, {} as never, { putEntries: 1.5 })).toThrow(/putEntries/);
     expect(() => new WorkerPool(queue, {} as never, { claimSize: -1 })).toThrow(/claimSize/);
   });

@@ -12,7 +12,7 @@ export interface WorkerPoolOptions {
   /**
    * Tasks claimed at once. Default 512: every claim costs a claim, a feature
    * read, a PutMany and an ack whatever its size, and a claim of two model
-   * batches (inferRows) pays them once for both (executor bench, 100,000 ctr
+   * batches (rowsPerCall) pays them once for both (executor bench, 100,000 ctr
    * tasks, 4 in flight: 512 ran 26.5-27.8k tasks/s at 61.9-64.1 us of CPU per
    * task, 256 ran 24.6-24.7k at 66.2-66.8 us).
    */
@@ -25,8 +25,8 @@ export interface WorkerPoolOptions {
    * Each batch in flight holds its claims' leases.
    */
   batchesInFlight: number;
-  /** Most rows per ModelInfer (BatchOptions.inferRows). Default 256. */
-  inferRows: number;
+  /** Most tasks of one type per ModelInfer or Handle (BatchOptions.rowsPerCall). Default 256. */
+  rowsPerCall: number;
   /** Most results per PutMany (BatchOptions.putEntries). Default 1000. */
   putEntries: number;
   /** Only these task types; empty means all. Default []. */
@@ -82,11 +82,11 @@ export class WorkerPool {
     this.#queue = queue;
     this.#deps = deps;
     this.options = { ...defaults(), ...options };
-    const { claimSize, batchesInFlight, inferRows, putEntries } = this.options;
-    for (const [name, v] of Object.entries({ claimSize, batchesInFlight, inferRows, putEntries }))
+    const { claimSize, batchesInFlight, rowsPerCall, putEntries } = this.options;
+    for (const [name, v] of Object.entries({ claimSize, batchesInFlight, rowsPerCall, putEntries }))
       if (!Number.isSafeInteger(v) || v < 1)
         throw new RangeError(`WorkerPool ${name} must be a positive integer`);
-    this.#batch = { inferRows, putEntries };
+    this.#batch = { rowsPerCall, putEntries };
   }
 
   start(): void {
