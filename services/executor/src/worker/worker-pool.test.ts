@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { OipPredictor } from "../compute/oip-client.js";
 import type { Features } from "../entities/entity-store.js";
 import { buildInputs } from "../inputs/build-inputs.js";
+import { executorOptionsFromEnv } from "../options.js";
 import { MemoryTaskQueue } from "../queue/memory-task-queue.js";
 import type { TaskQueueOptions } from "../queue/options.js";
 import type { TaskQueue } from "../queue/task-queue.js";
@@ -383,5 +384,19 @@ describe("WorkerPool options", () => {
     expect(() => new WorkerPool(queue, {} as never, { rowsPerCall: 0 })).toThrow(/rowsPerCall/);
     expect(() => new WorkerPool(queue, {} as never, { putEntries: 1.5 })).toThrow(/putEntries/);
     expect(() => new WorkerPool(queue, {} as never, { claimSize: -1 })).toThrow(/claimSize/);
+  });
+
+  it("reads rowsPerCall and putEntries from the environment, validated", () => {
+    const o = executorOptionsFromEnv({
+      PRESCIENT_EXECUTOR_ROWS_PER_CALL: "64",
+      PRESCIENT_EXECUTOR_PUT_ENTRIES: "500",
+    });
+    expect(o.workers).toMatchObject({ rowsPerCall: 64, putEntries: 500 });
+    expect(() => executorOptionsFromEnv({ PRESCIENT_EXECUTOR_ROWS_PER_CALL: "0" })).toThrow(
+      /PRESCIENT_EXECUTOR_ROWS_PER_CALL/,
+    );
+    expect(() => executorOptionsFromEnv({ PRESCIENT_EXECUTOR_PUT_ENTRIES: "many" })).toThrow(
+      /PRESCIENT_EXECUTOR_PUT_ENTRIES/,
+    );
   });
 });
