@@ -97,6 +97,7 @@ describe("a bad configuration is refused before anything starts", () => {
   it.each([
     ["cache", "PRESCIENT_CACHE_MAX_BYTES", "1"],
     ["precomputer", "PRESCIENT_PRECOMPUTER_OWNER", "x".repeat(200)],
+    ["precomputer", "PRESCIENT_PRECOMPUTER_FRESH_PEEK_MIN_RATE", "2"],
     ["executor", "PRESCIENT_EXECUTOR_CLAIM_SIZE", "0"],
     ["analyzer", "PRESCIENT_ANALYZER_KEY_CAPACITY", "1"],
     ["predictor", "PRESCIENT_MODEL_POLL_MS", "-1"],

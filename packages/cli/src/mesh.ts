@@ -174,7 +174,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       taskTypes,
       store,
       ...config.precomputer,
-      core: scalePrecomputerCoreOptions(timeScale),
+      core: { ...config.precomputer.core, ...scalePrecomputerCoreOptions(timeScale) },
       ...(executor ? { executor: inProcessExecutor(executor.core, executor.entities) } : {}),
       ...(cache ? { cache: inProcessCache(cache.then((c) => c.core)) } : {}),
       ...(analyzer ? { analyzer: inProcessAnalyzer(analyzer.then((a) => a.analyzer)) } : {}),

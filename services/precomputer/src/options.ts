@@ -66,6 +66,15 @@ export const precomputerEnvShape = {
   PRESCIENT_PRECOMPUTER_SCHEDULES: z.enum(["true", "false"]).optional(),
   /** This replica's name in run records. */
   PRESCIENT_PRECOMPUTER_OWNER: z.string().min(1).max(128).optional(),
+  /**
+   * Fresh share below which a kind of trigger key's freshness lookups are
+   * only sampled (FreshPeekGateOptions.minFreshRate, 0.02); 0 looks up every key.
+   */
+  PRESCIENT_PRECOMPUTER_FRESH_PEEK_MIN_RATE: z.coerce
+    .number({ error: "expected a number from 0 to 1" })
+    .min(0, { error: "must be at least 0" })
+    .max(1, { error: "must be at most 1" })
+    .optional(),
 };
 
 export function precomputerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PrecomputerOptions> {
@@ -78,5 +87,8 @@ export function precomputerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env):
       ? { runSchedules: e.PRESCIENT_PRECOMPUTER_SCHEDULES === "true" }
       : {}),
     ...(e.PRESCIENT_PRECOMPUTER_OWNER !== undefined ? { owner: e.PRESCIENT_PRECOMPUTER_OWNER } : {}),
+    ...(e.PRESCIENT_PRECOMPUTER_FRESH_PEEK_MIN_RATE !== undefined
+      ? { core: { freshPeeks: { minFreshRate: e.PRESCIENT_PRECOMPUTER_FRESH_PEEK_MIN_RATE } } }
+      : {}),
   };
 }
