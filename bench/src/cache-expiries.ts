@@ -2,6 +2,7 @@ import { RedisCacheStore, type StoreWrite } from "@prescient/cache";
 import type { commonV1 } from "@prescient/contracts";
 import { formatKey } from "@prescient/core";
 import { startRedisServer } from "@prescient/kit/testing";
+import { positiveFromEnv } from "./bench-env.js";
 import { CpuProbe, redisServerPid } from "./proc-cpu.js";
 import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
 
@@ -21,10 +22,8 @@ import { type BenchReport, type BenchResult, newReport, result } from "./report.
  * redis-server alone: a TTL read by script costs Redis more than a small
  * value does, and Redis is the one process that does not scale out.
  */
-const KEYS = Number(process.env.BENCH_EXPIRY_KEYS ?? 3_000);
-const CALLS = Number(process.env.BENCH_EXPIRY_CALLS ?? 300);
-for (const [name, v] of Object.entries({ KEYS, CALLS }))
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`BENCH_EXPIRY_${name} must be a positive integer`);
+const KEYS = positiveFromEnv("BENCH_EXPIRY_KEYS", 3_000);
+const CALLS = positiveFromEnv("BENCH_EXPIRY_CALLS", 300);
 const BATCH = 600;
 const INFLIGHT = 4;
 const ROUNDS = 3;

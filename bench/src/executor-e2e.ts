@@ -40,7 +40,6 @@ import { timed } from "./timed.js";
 export const CLAIM = positiveFromEnv("BENCH_CLAIM", 512); // the WorkerPool's default: two of the ctr model's batches (max_batch_size 256)
 export const BATCHES_IN_FLIGHT = positiveFromEnv("BENCH_BATCHES_IN_FLIGHT", 4); // the WorkerPool's default
 export const CHUNK = 1_000;
-
 export const TENANT = "bench";
 export const TYPE = "ctr_prediction";
 const quiet = pino({ level: "silent" });

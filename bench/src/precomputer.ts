@@ -7,6 +7,7 @@ import { callUnary, clientChannelOptions, ServiceHost } from "@prescient/kit";
 import { startRedisServer } from "@prescient/kit/testing";
 import { inProcessCache, inProcessExecutor, startPrecomputer } from "@prescient/precomputer";
 import { Registry } from "prom-client";
+import { positiveFromEnv } from "./bench-env.js";
 import { CpuProbe, redisServerPid } from "./proc-cpu.js";
 import { padKeyspace } from "./redis-keyspace.js";
 import { type BenchReport, newReport, result } from "./report.js";
@@ -35,18 +36,17 @@ import { timed } from "./timed.js";
  * One process carries cache, executor (no workers: enqueue only) and
  * precomputer, as `prescient up --redis` does; the client calls over gRPC
  * with BENCH_INFLIGHT calls in flight, BENCH_BATCH events per call. The
- * three paths run in BENCH_ROUNDS rounds of baseline, TriggerMany, the
- * unchecked TriggerMany, then the same in reverse, so that all see the
+ * four paths run in BENCH_ROUNDS rounds of baseline, TriggerMany, the
+ * unchecked TriggerMany, every key looked up, then the same in reverse, so
+ * that all see the
  * queue (and Redis) at the same sizes on average. Redis's key tables are
  * sized before the run (padKeyspace), so that neither doubles, and rehashes
  * every key, inside one path's slice.
  */
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
-const BATCH = Number(process.env.BENCH_BATCH ?? 100);
-const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
-for (const [name, v] of Object.entries({ EVENTS, BATCH, INFLIGHT, ROUNDS }))
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`BENCH_${name} must be a positive integer`);
+const EVENTS = positiveFromEnv("BENCH_EVENTS", 30_000);
+const BATCH = positiveFromEnv("BENCH_BATCH", 100);
+const INFLIGHT = positiveFromEnv("BENCH_INFLIGHT", 4);
+const ROUNDS = positiveFromEnv("BENCH_ROUNDS", 4);
 const WARMUP = Math.min(3000, EVENTS);
 const TARGET = 5000;
 const fanOut = [
@@ -216,7 +216,7 @@ export async function run(): Promise<BenchReport> {
     await drive("warm-up TriggerMany, every key looked up", everyKey, WARMUP, EVENTS);
     // CPU per event: this process (client, cache, executor, precomputer) plus redis-server, from /proc.
     const pids = [process.pid, await redisServerPid(redis.url)];
-    // Timed and costed in ROUNDS of ABCCBA over slices of the events: the queue grows by every
+    // Timed and costed in ROUNDS of ABCDDCBA over slices of the events: the queue grows by every
     // task enqueued, and a bigger queue costs Redis more per insert, so whichever path went
     // later would pay more. Rounds cannot spread the key tables' doublings (each is one event
     // in one slice: with one ABBA round it fell on TriggerMany every time, and with four

@@ -71,6 +71,14 @@ export interface BatchOptions {
 
 export const batchDefaults: Readonly<BatchOptions> = { rowsPerCall: 256, putEntries: 1000 };
 
+/** The options with their defaults, checked: slices of a size below 1 would never end. */
+export function batchOptionsOf(options?: Partial<BatchOptions>): BatchOptions {
+  const o = { ...batchDefaults, ...options };
+  for (const [name, v] of Object.entries(o))
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
+  return o;
+}
+
 interface Row {
   task: BatchTask;
   parts: KeyParts;
@@ -91,17 +99,7 @@ export async function processBatch(
   deps: BatchDeps,
   options?: Partial<BatchOptions>,
 ): Promise<BatchOutcome> {
-  const { rowsPerCall, putEntries } = { ...batchDefaults, ...options };
-  // Slices of a size below 1 would never end.
-  if (
-    !(
-      Number.isSafeInteger(rowsPerCall) &&
-      rowsPerCall >= 1 &&
-      Number.isSafeInteger(putEntries) &&
-      putEntries >= 1
-    )
-  )
-    throw new RangeError("rowsPerCall and putEntries must be positive integers");
+  const { rowsPerCall, putEntries } = batchOptionsOf(options);
   const clock = deps.clock ?? systemClock;
   const failed: BatchFailure[] = [];
   const rows: Row[] = [];

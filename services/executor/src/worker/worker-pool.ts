@@ -3,7 +3,13 @@ import { errorMessage, systemClock } from "@prescient/core";
 import { createLogger, type Logger } from "@prescient/kit";
 import { linksFromCarriers, withSpan } from "@prescient/tracing";
 import type { AckResult, ClaimedTask, ClaimHolder, TaskQueue } from "../queue/index.js";
-import { type BatchDeps, type BatchOptions, batchDefaults, processBatch } from "./batch-processor.js";
+import {
+  type BatchDeps,
+  type BatchOptions,
+  batchDefaults,
+  batchOptionsOf,
+  processBatch,
+} from "./batch-processor.js";
 import { BatchTrace } from "./batch-trace.js";
 import { logDeadLetters } from "./dead-letter-log.js";
 import type { WorkerMetrics } from "./worker-metrics.js";
@@ -83,10 +89,10 @@ export class WorkerPool {
     this.#deps = deps;
     this.options = { ...defaults(), ...options };
     const { claimSize, batchesInFlight, rowsPerCall, putEntries } = this.options;
-    for (const [name, v] of Object.entries({ claimSize, batchesInFlight, rowsPerCall, putEntries }))
+    for (const [name, v] of Object.entries({ claimSize, batchesInFlight }))
       if (!Number.isSafeInteger(v) || v < 1)
         throw new RangeError(`WorkerPool ${name} must be a positive integer`);
-    this.#batch = { rowsPerCall, putEntries };
+    this.#batch = batchOptionsOf({ rowsPerCall, putEntries });
   }
 
   start(): void {
