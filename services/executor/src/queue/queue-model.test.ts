@@ -24,7 +24,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const types = ["ctr_prediction", "roas_prediction"] as const;
+const types = ["ctr_prediction", "roas_prediction", "video_analysis"] as const;
 const reasons: TaskReason[] = ["trigger", "miss", "schedule", "refresh"];
 const t0 = 1_700_000_000_000;
 
@@ -47,7 +47,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       tasks: fc.array(
         fc.record({
           e: fc.integer({ min: 0, max: 4 }),
-          type: fc.integer({ min: 0, max: 1 }),
+          type: fc.integer({ min: 0, max: types.length - 1 }),
           priority: fc.integer({ min: 1, max: 10 }),
           reason: fc.integer({ min: 0, max: 3 }),
           delay: fc.constantFrom(0, 0, 1_000, 5_000),

@@ -33,22 +33,47 @@ local types = {}
 for i = 10, #ARGV do types[#types + 1] = ARGV[i] end
 if #types == 0 then types = redis.call('SMEMBERS', B .. 'types') end
 
--- Candidates: the N best of each type, since the N best overall are among
--- them. A ready set is sorted already, so one type needs no merge.
-local candidates = {}
-for _, taskType in ipairs(types) do
+-- The N best of all types are among the N best of each. A ready set is
+-- sorted already, so one type is read as it stands, and several are merged
+-- by their heads: no table per candidate and no sort, as this runs per
+-- claimed task (a sort of every type's N took a tenth of a claim's time).
+local ids, idTypes = {}, {}
+if #types == 1 then
+  local taskType = types[1]
   promote(taskType, LIMIT)
-  local r = redis.call('ZRANGE', zkey('ready', taskType), 0, N - 1, 'WITHSCORES')
-  for i = 1, #r, 2 do candidates[#candidates + 1] = { tonumber(r[i + 1]), r[i], taskType } end
+  ids = redis.call('ZRANGE', zkey('ready', taskType), 0, N - 1)
+  for i = 1, #ids do idTypes[i] = taskType end
+else
+  -- Per type: its ids and scores, where its head is, and the head's score (nil once used up).
+  local lists, heads, headScores = {}, {}, {}
+  for k, taskType in ipairs(types) do
+    promote(taskType, LIMIT)
+    lists[k] = redis.call('ZRANGE', zkey('ready', taskType), 0, N - 1, 'WITHSCORES')
+    heads[k] = 1
+    headScores[k] = tonumber(lists[k][2])
+  end
+  while #ids < N do
+    local best
+    for k = 1, #types do
+      if headScores[k] and (not best or headScores[k] < headScores[best]) then best = k end
+    end
+    if not best then break end
+    local h = heads[best]
+    ids[#ids + 1] = lists[best][h]
+    idTypes[#ids] = types[best]
+    heads[best] = h + 2
+    headScores[best] = tonumber(lists[best][h + 3])
+  end
 end
-if #types > 1 then table.sort(candidates, function(a, b) return a[1] < b[1] end) end
 
 local out, taken, leased = {}, {}, {}
-for i = 1, math.min(N, #candidates) do
-  local id, taskType = candidates[i][2], candidates[i][3]
+for i = 1, #ids do
+  local id, taskType = ids[i], idTypes[i]
   local t = tkey(id)
   local values = redis.call('HMGET', t, unpack(FIELDS))
-  push(taken, taskType, id)
+  local list = taken[taskType]
+  if not list then list = {}; taken[taskType] = list end
+  list[#list + 1] = id
   -- A ready id without a record (deleted by hand) is dropped, not claimed.
   if values[1] then
     values[ATTEMPTS] = tonumber(values[ATTEMPTS]) + 1
@@ -56,10 +81,13 @@ for i = 1, math.min(N, #candidates) do
       'worker', WORKER, 'lease', LEASE_UNTIL)
     table.insert(values, 1, id)
     out[#out + 1] = values
-    push(leased, taskType, LEASE_UNTIL, id)
+    list = leased[taskType]
+    if not list then list = {}; leased[taskType] = list end
+    list[#list + 1] = LEASE_UNTIL
+    list[#list + 1] = id
   end
 end
-for taskType, ids in pairs(taken) do zremAll(zkey('ready', taskType), ids) end
+for taskType, list in pairs(taken) do zremAll(zkey('ready', taskType), list) end
 for taskType, list in pairs(leased) do zaddAll(zkey('active', taskType), list) end
 -- cjson writes an empty table as {}
 return { #out == 0 and '[]' or cjson.encode(out), DROPPED_CAPACITY, DROPPED_RETENTION }
