@@ -128,7 +128,7 @@ interface IngestFigures {
   redisUsPerEvent: number;
 }
 
-interface ReadAheadTaker {
+export interface ReadAheadTaker {
   everyMs: number;
   limit: number;
   minConfidence: number;
@@ -137,7 +137,7 @@ interface ReadAheadTaker {
 let shippedTaker: ReadAheadTaker | undefined;
 
 /** The shipped readahead schedule's period, limit and floor, as a mesh's precomputer takes readahead; read once. */
-function readAheadTaker(): ReadAheadTaker {
+export function readAheadTaker(): ReadAheadTaker {
   shippedTaker ??= shippedReadAheadTaker();
   return shippedTaker;
 }

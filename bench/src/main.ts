@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>>
   "cache-expiries": () => import("./cache-expiries.js"),
   analyzer: () => import("./analyzer.js"),
   "analyzer-replicas": () => import("./analyzer-replicas.js"),
+  "analyzer-vs-commit": () => import("./analyzer-vs-commit.js"),
   predictor: () => import("./predictor.js"),
   "executor-queue": () => import("./executor-queue.js"),
   evaluator: () => import("./evaluator.js"),
