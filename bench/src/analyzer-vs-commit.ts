@@ -4,12 +4,12 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { analyzerV1 } from "@prescient/contracts";
-import { callUnary, clientChannelOptions } from "@prescient/kit";
+import { clientChannelOptions } from "@prescient/kit";
 import { startRedisServer } from "@prescient/kit/testing";
 import { Redis } from "ioredis";
-import { ingestThroughService, messages, PER_MESSAGE, readAheadTaker, ZIPF_S } from "./analyzer.js";
+import { ingestThroughService, messages, timedIngest, ZIPF_S } from "./analyzer.js";
 import { positiveFromEnv } from "./bench-env.js";
-import { CpuProbe, redisServerPid } from "./proc-cpu.js";
+import { redisServerPid } from "./proc-cpu.js";
 import { type BenchReport, newReport, result } from "./report.js";
 
 /**
@@ -106,32 +106,13 @@ async function measureRound(
 ): Promise<Round> {
   const pid = side.child.pid;
   if (pid === undefined) throw new Error(`the ${side.name} analyzer has no pid`);
-  const before = Number((await redis.hget(`${side.prefix}meta`, "events")) ?? 0);
-  const taker = readAheadTaker();
-  const take = () =>
-    callUnary(side.client.takeReadAhead.bind(side.client), {
-      limit: taker.limit,
-      minConfidence: taker.minConfidence,
-    });
-  await take();
-  let takes: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    takes = takes.then(take);
-  }, taker.everyMs);
-  const probe = await CpuProbe.start([pid, redisPid, process.pid]);
-  const t0 = performance.now();
-  try {
-    await ingestThroughService(side.client, batches);
-    await flushed(side.child);
-  } finally {
-    clearInterval(timer);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = await probe.stop();
-  await takes;
-  const events = batches.length * PER_MESSAGE;
-  const stored = Number((await redis.hget(`${side.prefix}meta`, "events")) ?? 0) - before;
-  if (stored !== events) throw new Error(`${side.name}: the store counted ${stored} of ${events} events`);
+  const { seconds, events, cpu } = await timedIngest(
+    side.name,
+    { client: side.client, prefix: side.prefix, flush: () => flushed(side.child) },
+    batches,
+    [pid, redisPid, process.pid],
+    redis,
+  );
   const round = {
     seconds,
     analyzerUs: (cpu.byPid.get(pid) ?? 0) / events,

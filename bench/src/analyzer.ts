@@ -20,7 +20,7 @@ import { parsePrecomputerConfig } from "@prescient/precomputer";
 import { startPredictor } from "@prescient/predictor";
 import { Redis } from "ioredis";
 import { closedLoop, loadOptions } from "./load.js";
-import { CpuProbe, redisServerPid } from "./proc-cpu.js";
+import { CpuProbe, type CpuUsage, redisServerPid } from "./proc-cpu.js";
 import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
 
 /**
@@ -128,7 +128,7 @@ interface IngestFigures {
   redisUsPerEvent: number;
 }
 
-export interface ReadAheadTaker {
+interface ReadAheadTaker {
   everyMs: number;
   limit: number;
   minConfidence: number;
@@ -137,7 +137,7 @@ export interface ReadAheadTaker {
 let shippedTaker: ReadAheadTaker | undefined;
 
 /** The shipped readahead schedule's period, limit and floor, as a mesh's precomputer takes readahead; read once. */
-export function readAheadTaker(): ReadAheadTaker {
+function readAheadTaker(): ReadAheadTaker {
   shippedTaker ??= shippedReadAheadTaker();
   return shippedTaker;
 }
@@ -155,12 +155,59 @@ function shippedReadAheadTaker(): ReadAheadTaker {
   };
 }
 
+/** Takes the analyzer's readahead as the shipped schedule does: once now, then every period, until stopped. */
+async function takeReadAheadMeanwhile(client: analyzerV1.AnalyzerServiceClient) {
+  const taker = readAheadTaker();
+  const take = () =>
+    callUnary(client.takeReadAhead.bind(client), { limit: taker.limit, minConfidence: taker.minConfidence });
+  await take();
+  let takes: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    takes = takes.then(take);
+  }, taker.everyMs);
+  return { stop: () => clearInterval(timer), drained: () => takes };
+}
+
+/** One analyzer to stream into: its client, its store's key prefix, and how to wait until the store holds what it acknowledged. */
+export interface IngestTarget {
+  client: analyzerV1.AnalyzerServiceClient;
+  prefix: string;
+  /** Resolves once the store holds every acknowledged event (a read flushes any pre-aggregation). */
+  flush(): Promise<unknown>;
+}
+
 /**
  * Streams the batches into one analyzer and waits until its store holds
- * them all (a read flushes what is pre-aggregated), checking the count the
- * store recorded, while readahead is taken as the mesh's precomputer takes
- * it; CPU is this process plus redis-server.
+ * them all, checking the count the store recorded, while readahead is taken
+ * as the mesh's precomputer takes it; CPU is read over `pids`.
  */
+export async function timedIngest(
+  label: string,
+  target: IngestTarget,
+  batches: analyzerV1.QueryEvent[][],
+  pids: readonly number[],
+  redis: Redis,
+): Promise<{ seconds: number; events: number; cpu: CpuUsage }> {
+  const before = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0);
+  const taking = await takeReadAheadMeanwhile(target.client);
+  const probe = await CpuProbe.start(pids);
+  const t0 = performance.now();
+  try {
+    await ingestThroughService(target.client, batches);
+    await target.flush();
+  } finally {
+    taking.stop();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = await probe.stop();
+  await taking.drained();
+  const events = batches.length * PER_MESSAGE;
+  const stored = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0) - before;
+  if (stored !== events) throw new Error(`${label}: the store counted ${stored} of ${events} events`);
+  return { seconds, events, cpu };
+}
+
+/** timedIngest into an analyzer of this process; CPU is this process plus redis-server. */
 async function measureIngest(
   label: string,
   target: { client: analyzerV1.AnalyzerServiceClient; runtime: AnalyzerRuntime; prefix: string },
@@ -168,32 +215,13 @@ async function measureIngest(
   pids: { redis: number },
   redis: Redis,
 ): Promise<IngestFigures> {
-  const before = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0);
-  const taker = readAheadTaker();
-  const take = () =>
-    callUnary(target.client.takeReadAhead.bind(target.client), {
-      limit: taker.limit,
-      minConfidence: taker.minConfidence,
-    });
-  await take();
-  let takes: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    takes = takes.then(take);
-  }, taker.everyMs);
-  const probe = await CpuProbe.start([process.pid, pids.redis]);
-  const t0 = performance.now();
-  try {
-    await ingestThroughService(target.client, batches);
-    await target.runtime.analyzer.topMembers("tenants", 1);
-  } finally {
-    clearInterval(timer);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = await probe.stop();
-  await takes;
-  const events = batches.length * PER_MESSAGE;
-  const stored = Number((await redis.hget(`${target.prefix}meta`, "events")) ?? 0) - before;
-  if (stored !== events) throw new Error(`${label}: the store counted ${stored} of ${events} events`);
+  const { seconds, events, cpu } = await timedIngest(
+    label,
+    { ...target, flush: () => target.runtime.analyzer.topMembers("tenants", 1) },
+    batches,
+    [process.pid, pids.redis],
+    redis,
+  );
   const figures = {
     eventsPerSecond: events / seconds,
     cpuUsPerEvent: cpu.totalUs / events,
