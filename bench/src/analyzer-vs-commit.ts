@@ -17,7 +17,7 @@ import { type BenchReport, newReport, result } from "./report.js";
  * it was when the issue was filed rather than against today's code with one
  * option off (bench analyzer's baseline, which cannot credit what changed
  * in learning since). The baseline is a built checkout of an older commit,
- * BENCH_BASELINE_TREE (61480f5 was main when the issue was filed):
+ * BENCH_BASELINE_TREE (61480f5, the last commit before issue 16's work began):
  *
  *   git worktree add /tmp/prescient-61480f5 61480f5
  *   (cd /tmp/prescient-61480f5 && npm ci && npx tsc -b)
