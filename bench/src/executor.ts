@@ -40,8 +40,7 @@ import { type BenchReport, newReport, result } from "./report.js";
  * them unsized, as this bench ran before it sized them: to compare with an
  * older commit's own bench (issue 16's "half of today's" is against the
  * executor when the issue was filed: 61480f5, the last commit before its
- * work began, whose bench prints CPU per
- * task too).
+ * work began, whose bench prints CPU per task too).
  *
  * BENCH_TASKS sets N (default 200,000); BENCH_BASELINE_TASKS the BullMQ run
  * (default N/10, at least 2,000: at its rate a full run would take minutes,
