@@ -1,5 +1,9 @@
+import { credentials } from "@grpc/grpc-js";
 import { queryReporterDefaults, resolveOptions } from "@prescient/analyzer";
+import { precomputerV1 } from "@prescient/contracts";
 import { defaultTaskTypesPath, loadTaskTypes, TaskTypeRegistry } from "@prescient/core";
+import { callUnary, clientChannelOptions, kitRegistry } from "@prescient/kit";
+import { metricValue } from "@prescient/kit/testing";
 import { parsePrecomputerConfig, precomputerDefaults, readCalibrationDefaults } from "@prescient/precomputer";
 import { describe, expect, it } from "vitest";
 import { startMesh } from "./mesh.js";
@@ -213,6 +217,46 @@ describe("prescient up --time-scale: policy durations divided, rates multiplied"
     expect(scaleReporterOptions(10)).toEqual({ flushIntervalMs: queryReporterDefaults.flushIntervalMs / 10 });
     expect(scaleReporterOptions(600)).toEqual({ flushIntervalMs: 1 });
     expect(scaleReporterOptions(1)).toEqual({});
+  });
+
+  it("keeps the environment's precomputer options beside the time scale's", async () => {
+    // PRESCIENT_PRECOMPUTER_FRESH_PEEK_MIN_RATE=0 looks up every trigger key; were it dropped for the
+    // time scale's options, the shipped gate would sample these never-fresh videos after about 150 each.
+    const mesh = await startMesh({
+      services: ["precomputer", "executor", "cache"],
+      address: "127.0.0.1:0",
+      timeScale: 600,
+      env: { PRESCIENT_METRICS_PORT: "0", PRESCIENT_PRECOMPUTER_FRESH_PEEK_MIN_RATE: "0" },
+    });
+    const client = new precomputerV1.PrecomputerServiceClient(
+      mesh.host.address,
+      credentials.createInsecure(),
+      clientChannelOptions(),
+    );
+    try {
+      await mesh.ready;
+      for (let call = 0; call < 4; call++) {
+        const events = Array.from({ length: 100 }, (_, i) => ({
+          type: "video_uploaded",
+          tenant: "acme",
+          entityId: `vid-${call * 100 + i}`,
+          userId: "",
+          relatedEntityIds: [],
+          features: { duration_s: { number: 31 }, lang: { text: "en" } },
+          attributes: {},
+        }));
+        const r = await callUnary(client.triggerMany.bind(client), { events });
+        expect(r.results.every((x) => x.queued.length > 0)).toBe(true);
+      }
+      const scrape = await kitRegistry.metrics();
+      expect(
+        metricValue(scrape, "prescient_precomputer_tasks_enqueued_total", { reason: "trigger" }),
+      ).toBeGreaterThan(0);
+      expect(metricValue(scrape, "prescient_precomputer_freshness_lookups_sampled_out_total")).toBe(0);
+    } finally {
+      client.close();
+      await mesh.close();
+    }
   });
 
   it("refuses a bad PRESCIENT_TIME_SCALE at start-up, naming it", async () => {
