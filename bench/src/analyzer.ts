@@ -19,6 +19,7 @@ import { startRedisServer } from "@prescient/kit/testing";
 import { parsePrecomputerConfig } from "@prescient/precomputer";
 import { startPredictor } from "@prescient/predictor";
 import { Redis } from "ioredis";
+import { positiveFromEnv } from "./bench-env.js";
 import { closedLoop, loadOptions } from "./load.js";
 import { CpuProbe, type CpuUsage, redisServerPid } from "./proc-cpu.js";
 import { type BenchReport, type BenchResult, newReport, result } from "./report.js";
@@ -44,7 +45,7 @@ import { type BenchReport, type BenchResult, newReport, result } from "./report.
  * TakeReadAhead once a second, as the shipped `readahead` schedule runs, with
  * the shipped limit and `predicted.min_confidence` as its floor.
  */
-const EVENTS = Number(process.env.BENCH_ANALYZER_EVENTS ?? "200000");
+const EVENTS = positiveFromEnv("BENCH_ANALYZER_EVENTS", 200_000);
 /** Zipf exponent of the key popularity. */
 export const ZIPF_S = 1.1;
 export const PER_MESSAGE = 500;

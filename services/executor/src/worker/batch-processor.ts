@@ -156,13 +156,10 @@ export async function processBatch(
   if (entries.length > 0) {
     try {
       const all = entries.map((e) => e.entry);
-      if (all.length <= putEntries) await deps.sink.putMany(all);
-      else {
-        const writes: Promise<void>[] = [];
-        for (let i = 0; i < all.length; i += putEntries)
-          writes.push(deps.sink.putMany(all.slice(i, i + putEntries)));
-        await Promise.all(writes);
-      }
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < all.length; i += putEntries)
+        writes.push(deps.sink.putMany(all.slice(i, i + putEntries)));
+      await Promise.all(writes);
     } catch (e) {
       const error = `writing results to the cache failed: ${errorMessage(e)}`;
       for (const { id } of entries) failed.push({ id, error, permanent: false });
