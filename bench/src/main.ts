@@ -7,6 +7,7 @@ import { type BenchReport, printReport, writeReport } from "./report.js";
 const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>> = {
   cache: () => import("./cache.js"),
   "cache-expiries": () => import("./cache-expiries.js"),
+  "cache-budget": () => import("./cache-budget.js"),
   analyzer: () => import("./analyzer.js"),
   "analyzer-replicas": () => import("./analyzer-replicas.js"),
   "analyzer-vs-commit": () => import("./analyzer-vs-commit.js"),
