@@ -258,6 +258,30 @@ describe("redis store near cache", () => {
     expect(nearHits - hits).toBe(1);
   });
 
+  it("sweeps and invalidates without tracking: Redis's tracking table gains none of the keys they look at", async () => {
+    const tracked = async (): Promise<number> =>
+      Number(/tracking_total_keys:(\d+)/.exec(await admin.info("stats"))?.[1] ?? Number.NaN);
+    const store = await open({ chunkSize: 40 });
+    const versioned = (id: string, version: string) =>
+      write("t1", "ctr_prediction", id, { modelName: "ctr", modelVersion: version, tags: ["campaign-7"] });
+    // 120 live entries in the keys set, the model zset and a tag's set; 30 more whose entries go.
+    await store.putMany(Array.from({ length: 150 }, (_, i) => versioned(`e${i}`, i % 2 === 0 ? "3" : "4")));
+    await admin.unlink(...Array.from({ length: 30 }, (_, i) => store.layout.entry(key(`e${120 + i}`), "t1")));
+    const before = await tracked();
+    // Each index is pruned of the 30 (prune-index.lua over every member, in chunks of 40).
+    expect(await store.sweep()).toBe(90);
+    // The scans read five sets (tenants, the registry, keys, the model zset, the tag): none of the entries.
+    const sets = 5;
+    expect((await tracked()) - before).toBeLessThanOrEqual(sets);
+    // Invalidations verify candidates (an MGET) and prune survivors: untracked as well.
+    expect(
+      await store.invalidate({ kind: "model_older_than", tenant: "t1", modelName: "ctr", olderThan: 4 }),
+    ).toBe(60);
+    expect(await store.invalidate({ kind: "tag", tenant: "t1", tag: "campaign-7" })).toBe(60);
+    expect((await tracked()) - before).toBeLessThanOrEqual(sets);
+    expect((await store.count()).entries).toBe(0);
+  });
+
   it("reads large results' expiries from TTLs and small ones' from values: nothing kept, no key tracked", async () => {
     const tracked = async (): Promise<number> =>
       Number(/tracking_total_keys:(\d+)/.exec(await admin.info("stats"))?.[1] ?? Number.NaN);

@@ -12,7 +12,7 @@ import type {
 import { numericModelVersion } from "./cache-store.js";
 import { EncodedResult, encodedResultOf, expiresAtMsOf } from "./encoded-result.js";
 import { type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.js";
-import { invalidateRedis, sweepRedis } from "./redis-invalidation.js";
+import { invalidateRedis, sweepRedis, type UntrackedRead } from "./redis-invalidation.js";
 import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
 import { nearCacheDefaults, RedisNearCache } from "./redis-near-cache.js";
 import { encodeResult, encodeSmallResult } from "./result-bytes.js";
@@ -448,10 +448,22 @@ export class RedisCacheStore implements CacheStore {
     return counts.reduce((a, b) => a + b, 0);
   }
 
+  /** Housekeeping reads without tracking, where the connection tracks (redis-invalidation.ts says why). */
+  get #untracked(): UntrackedRead | undefined {
+    const near = this.near;
+    if (near === undefined) return undefined;
+    return (read) => near.untracked(this.client, read);
+  }
+
   async invalidate(selector: InvalidationSelector): Promise<number> {
     try {
-      return await invalidateRedis(this.client, this.layout, selector, this.options.chunkSize, (keys) =>
-        this.#budget.forget(keys),
+      return await invalidateRedis(
+        this.client,
+        this.layout,
+        selector,
+        this.options.chunkSize,
+        (keys) => this.#budget.forget(keys),
+        this.#untracked,
       );
     } finally {
       // Which keys went is Redis's to say; an invalidation is rare enough to start the near cache afresh.
@@ -480,7 +492,7 @@ export class RedisCacheStore implements CacheStore {
    * spell). Safe to run at any time, on any replica.
    */
   async sweep(): Promise<number> {
-    const pruned = await sweepRedis(this.client, this.layout, this.options.chunkSize);
+    const pruned = await sweepRedis(this.client, this.layout, this.options.chunkSize, this.#untracked);
     await this.#evict(await this.#budget.record([], this.options.clock.now()));
     return pruned;
   }
