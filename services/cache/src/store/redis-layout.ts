@@ -17,6 +17,7 @@ export type { RedisClient };
  * - `{p}tenants`           set of tenants, for invalidation across tenants
  * - `{p}{:budget}:...`     the entry and byte budget's ledger (redis-budget.ts);
  *                          ':' never occurs in a tenant, so the tag is its own
+ * - `{p}{:sweep}:lease`    the replica whose timer swept last, while its lease lasts
  *
  * Index members can outlive their entries (Redis expires entries on its
  * own); readers verify, and the sweeper prunes. Earlier versions also kept a
@@ -76,6 +77,10 @@ export class RedisLayout {
 
   budgetTotal(): string {
     return `${this.prefix}{:budget}:total`;
+  }
+
+  sweepLease(): string {
+    return `${this.prefix}{:sweep}:lease`;
   }
 }
 

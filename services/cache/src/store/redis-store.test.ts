@@ -144,6 +144,32 @@ describe("redis store layout", () => {
     await store.close();
   });
 
+  it("sweeps on its timer only where no other replica of the store swept within the interval", async () => {
+    const keyPrefix = `${filePrefix}${n++}:`;
+    // Timers of an hour: the test drives the timer's run itself.
+    const replicas = [0, 1].map(() => new RedisCacheStore({ url, keyPrefix, sweepIntervalMs: 3_600_000 }));
+    const [a, b] = replicas as [RedisCacheStore, RedisCacheStore];
+    await Promise.all(replicas.map((r) => r.ready()));
+    await a.putMany([write("t", "ctr_prediction", "x"), write("t", "ctr_prediction", "y")]);
+    await admin.unlink(a.layout.entry(write("t", "ctr_prediction", "y").key, "t"));
+    expect(await a.periodicSweep()).toBe(1);
+    expect(await b.periodicSweep()).toBeUndefined();
+    expect(await a.periodicSweep()).toBeUndefined();
+    const lease = a.layout.sweepLease();
+    expect(await admin.pttl(lease)).toBeGreaterThan(3_000_000);
+    expect(await admin.pttl(lease)).toBeLessThanOrEqual(3_240_000);
+    // The lease gone (it lapsed, or its replica stopped): the next timer to fire sweeps.
+    await admin.del(lease);
+    await a.putMany([write("t", "ctr_prediction", "z")]);
+    await admin.unlink(a.layout.entry(write("t", "ctr_prediction", "z").key, "t"));
+    expect(await b.periodicSweep()).toBe(1);
+    expect(await a.periodicSweep()).toBeUndefined();
+    // An explicit sweep is not the timer's: it always runs.
+    expect(await a.sweep()).toBe(0);
+    await Promise.all(replicas.map((r) => r.close()));
+    await removePrefix(keyPrefix);
+  });
+
   it("evicts the entries closest to expiry first, forgets expired ones without counting them, books overwrites once", async () => {
     let evicted = 0;
     const store = new RedisCacheStore({

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { type Clock, errorMessage, systemClock, TimeSlicer } from "@prescient/core";
 import { connectRedis, LuaCommand } from "@prescient/kit";
 import type { Logger } from "pino";
@@ -29,7 +31,7 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   /** Members per SSCAN/ZRANGE chunk and per UNLINK during invalidation. Default 500. */
   chunkSize: number;
-  /** How often stale index members are pruned; 0 turns the sweeper off. Default 5 min. */
+  /** How often stale index members are pruned, by one replica of the store per interval (periodicSweep); 0 turns the sweeper off. Default 5 min. */
   sweepIntervalMs: number;
   /**
    * Most entries held; beyond it the entries closest to expiry are evicted
@@ -109,6 +111,8 @@ export class RedisCacheStore implements CacheStore {
   readonly near: RedisNearCache | undefined;
   /** Mean stored size per task type, for how expiries are read. */
   readonly #sizes = new ValueSizes();
+  /** Who holds the sweep lease, for an operator reading it. */
+  readonly #replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options?: Partial<RedisStoreOptions>) {
@@ -162,7 +166,7 @@ export class RedisCacheStore implements CacheStore {
     });
     if (this.options.sweepIntervalMs > 0) {
       this.#sweeper = setInterval(() => {
-        this.sweep().catch((err: unknown) =>
+        this.periodicSweep().catch((err: unknown) =>
           this.options.logger?.warn({ err: errorMessage(err) }, "redis index sweep failed"),
         );
       }, this.options.sweepIntervalMs);
@@ -495,6 +499,22 @@ export class RedisCacheStore implements CacheStore {
     const pruned = await sweepRedis(this.client, this.layout, this.options.chunkSize, this.#untracked);
     await this.#evict(await this.#budget.record([], this.options.clock.now()));
     return pruned;
+  }
+
+  /**
+   * The sweeper timer's run: a sweep, unless another replica of this store
+   * (the same Redis and key prefix) has swept within the last 90% of the
+   * interval. Every replica keeps its timer, so sweeping goes on when one
+   * stops; a lease in Redis (SET NX PX) lets one of them do it. A sweep
+   * reads every member of every index, so each replica sweeping on its own
+   * cost that many times as much for nothing. Answers members pruned, or
+   * undefined when another replica holds the lease.
+   */
+  async periodicSweep(): Promise<number | undefined> {
+    const leaseMs = Math.max(1, Math.floor(this.options.sweepIntervalMs * 0.9));
+    const taken = await this.client.set(this.layout.sweepLease(), this.#replica, "PX", leaseMs, "NX");
+    if (taken === null) return undefined;
+    return this.sweep();
   }
 
   /** Unlinks entries the budget evicted (already off its ledger) and drops them from their keys sets. */
