@@ -37,7 +37,6 @@ export type {
 } from "./store/cache-store.js";
 export { MemoryCacheStore, type MemoryStoreOptions, memoryStoreDefaults } from "./store/memory-store.js";
 export { type BudgetLimits, type BudgetWrite, RedisBudget } from "./store/redis-budget.js";
-export { sweepRedis } from "./store/redis-invalidation.js";
 export { RedisLayout } from "./store/redis-layout.js";
 export { RedisCacheStore, type RedisStoreOptions, redisStoreDefaults } from "./store/redis-store.js";
 

@@ -40,7 +40,12 @@ export class RedisLayout {
 
   /** The physical key of a canonical key `tenant/type/subject`. */
   entry(key: string, tenant: string = this.tenantOf(key)): string {
-    return `${this.prefix}{${tenant}}${key.slice(tenant.length)}`;
+    return `${this.entryPrefix(tenant)}${key.slice(tenant.length)}`;
+  }
+
+  /** What a tenant's physical keys start with: an entry is this, then its canonical key past the tenant. */
+  entryPrefix(tenant: string): string {
+    return `${this.prefix}{${tenant}}`;
   }
 
   keys(tenant: string): string {
