@@ -18,8 +18,8 @@ import { type BenchReport, newReport, result } from "./report.js";
  *   untracked (CLIENT CACHING no); members never travel to Node;
  * - as at b521b65: Node scans (SSCAN/ZSCAN) and sends each chunk's members
  *   to prune-index.lua, which checks them (500 declared keys), untracked;
- * - as at c68f430: the same, tracked, where Redis 7.0 remembers the
- *   script's 500 declared keys again for each EXISTS it makes.
+ * - as at c68f430: the same, tracked, where a script's cost per read grows
+ *   with the keys it declares (redis-invalidation.ts).
  *
  * BENCH_SWEEP_ENTRIES CTR results (default 50,000), each in the keys set and
  * its model's zset; rounds in order, then in reverse. Costed in seconds per

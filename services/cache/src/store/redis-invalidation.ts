@@ -15,9 +15,10 @@ import { type RedisClient, type RedisLayout, scanSet } from "./redis-layout.js";
  * Where the store's connection tracks keys for its near cache, the reads
  * here that keep nothing (the sweep's script, the prune script, the MGET
  * that verifies candidates) go untracked. Tracked, they would fill Redis's
- * tracking table with every entry the sweeper looks at; and Redis 7.0
- * remembers a script's declared keys again for every read command the
- * script makes, so a tracked prune of 500 declared keys cost quadratically.
+ * tracking table with every entry the sweeper looks at; and on Redis 7.0 a
+ * tracked script's cost per read grows with the keys it declares (measured:
+ * 9, 18 and 45 µs per EXISTS at 200, 400 and 800 declared keys, against
+ * under 1.3 untracked), so a tracked prune of 500 keys cost quadratically.
  * The sweep scans each index inside its script (sweep-index.lua), so the
  * members never travel to Node and back. A sweep of 50,000 entries: 9.35 s
  * as it ran at c68f430 (Node scans, prune tracked), 0.75 s with the prune
