@@ -96,7 +96,7 @@ function createStore(o: CacheOptions): CacheStore {
   }
   if ("redisUrl" in o.store) {
     const evicted = evictions?.labels("redis");
-    const nearHits = o.registry ? CacheMetrics.for(o.registry).nearHits : undefined;
+    const metrics = o.registry ? CacheMetrics.for(o.registry) : undefined;
     return new RedisCacheStore({
       url: o.store.redisUrl,
       keyPrefix: o.store.keyPrefix ?? o.redisKeyPrefix,
@@ -105,7 +105,11 @@ function createStore(o: CacheOptions): CacheStore {
       onEvicted: (n) => evicted?.inc(n),
       nearCacheMaxEntries: o.redisNearEntries,
       nearCacheMaxBytes: o.redisNearBytes,
-      onNearHits: (n) => nearHits?.inc(n),
+      onNearHits: (n) => metrics?.nearHits.inc(n),
+      onSwept: ({ pruned, seconds }) => {
+        metrics?.redisSweepSeconds.observe(seconds);
+        metrics?.redisSweepPruned.inc(pruned);
+      },
       clock: o.clock,
       logger: o.logger,
     });

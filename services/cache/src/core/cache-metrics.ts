@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { StoreCount } from "../store/cache-store.js";
 
 /** The label children of one task type, resolved once so lookups only increment. */
@@ -36,6 +36,8 @@ export class CacheMetrics {
   readonly missHandlerCalls: Counter<"mode" | "outcome">;
   readonly evictions: Counter<"store">;
   readonly nearHits: Counter;
+  readonly redisSweepSeconds: Histogram;
+  readonly redisSweepPruned: Counter;
   /** Where the entries/bytes gauges read from: the most recently started cache. */
   countSource: (() => Promise<StoreCount>) | undefined;
   readonly #types = new Map<string, TypeCounters>();
@@ -87,6 +89,17 @@ export class CacheMetrics {
     this.nearHits = new Counter({
       name: "prescient_cache_redis_near_hits_total",
       help: "Reads the Redis store answered from the process's near cache, without a round trip (CLIENT TRACKING); freshness peeks are not reads.",
+      registers,
+    });
+    this.redisSweepSeconds = new Histogram({
+      name: "prescient_cache_redis_sweep_seconds",
+      help: "Index sweeps of the Redis store by duration (one replica sweeps per interval; each looks at every index member).",
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    });
+    this.redisSweepPruned = new Counter({
+      name: "prescient_cache_redis_sweep_pruned_total",
+      help: "Index members the Redis store's sweeps pruned: members whose entries Redis had expired.",
       registers,
     });
     const gauge = (name: string, help: string, pick: (c: StoreCount) => number | undefined): void => {

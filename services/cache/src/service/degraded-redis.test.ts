@@ -1,11 +1,13 @@
 import { status } from "@grpc/grpc-js";
 import { cacheV1 } from "@prescient/contracts";
+import { formatKey } from "@prescient/core";
 import { checkHealth, type HealthStatus, livenessServiceName } from "@prescient/kit";
 import { type RedisServerProcess, startRedisServer } from "@prescient/kit/testing";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entry, key, lookupRequest, testTypes } from "../core/core.test-util.js";
 import type { MissHandler } from "../core/miss-handler.js";
+import { RedisCacheStore } from "../store/redis-store.js";
 import { cacheServiceName } from "./cache-service.js";
 import { grpcError, startTestCache } from "./grpc.test-util.js";
 
@@ -114,5 +116,20 @@ describe("cache service when its Redis dies", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(await nearHits()).toBeGreaterThan(before);
+  });
+
+  it("counts the sweeps its timer runs, and what they prune", async () => {
+    const store = cache.runtime.store;
+    if (!(store instanceof RedisCacheStore)) throw new Error("the test cache is not on Redis");
+    await cache.rpc.put({ entry: entry(key("gone")) });
+    // Gone as if Redis had expired it: its keys-set and model-index members are left to the sweep.
+    await store.client.unlink(
+      store.layout.entry(formatKey({ tenant: "acme", taskType: "ctr_prediction", entityId: "gone" })),
+    );
+    await store.client.del(store.layout.sweepLease());
+    expect(await store.periodicSweep()).toBe(2);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^prescient_cache_redis_sweep_pruned_total 2$/m);
+    expect(text).toMatch(/^prescient_cache_redis_sweep_seconds_count 1$/m);
   });
 });

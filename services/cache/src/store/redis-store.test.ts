@@ -147,7 +147,16 @@ describe("redis store layout", () => {
   it("sweeps on its timer only where no other replica of the store swept within the interval", async () => {
     const keyPrefix = `${filePrefix}${n++}:`;
     // Timers of an hour: the test drives the timer's run itself.
-    const replicas = [0, 1].map(() => new RedisCacheStore({ url, keyPrefix, sweepIntervalMs: 3_600_000 }));
+    const swept: { replica: number; pruned: number; seconds: number }[] = [];
+    const replicas = [0, 1].map(
+      (replica) =>
+        new RedisCacheStore({
+          url,
+          keyPrefix,
+          sweepIntervalMs: 3_600_000,
+          onSwept: (s) => swept.push({ replica, ...s }),
+        }),
+    );
     const [a, b] = replicas as [RedisCacheStore, RedisCacheStore];
     await Promise.all(replicas.map((r) => r.ready()));
     await a.putMany([write("t", "ctr_prediction", "x"), write("t", "ctr_prediction", "y")]);
@@ -164,8 +173,13 @@ describe("redis store layout", () => {
     await admin.unlink(a.layout.entry(write("t", "ctr_prediction", "z").key, "t"));
     expect(await b.periodicSweep()).toBe(1);
     expect(await a.periodicSweep()).toBeUndefined();
-    // An explicit sweep is not the timer's: it always runs.
+    // An explicit sweep is not the timer's: it always runs, and is not reported as one.
     expect(await a.sweep()).toBe(0);
+    expect(swept.map(({ replica, pruned }) => ({ replica, pruned }))).toEqual([
+      { replica: 0, pruned: 1 },
+      { replica: 1, pruned: 1 },
+    ]);
+    expect(swept.every((s) => s.seconds >= 0 && s.seconds < 10)).toBe(true);
     await Promise.all(replicas.map((r) => r.close()));
     await removePrefix(keyPrefix);
   });

@@ -57,6 +57,12 @@ export interface RedisStoreOptions {
   /** Told how many reads the near cache answered (the near-hits metric). Default: nothing. */
   onNearHits: (count: number) => void;
   /**
+   * Told of each sweep the timer ran (periodicSweep; not one it skipped
+   * for another replica's lease): members pruned and seconds taken.
+   * Default: nothing.
+   */
+  onSwept: (sweep: { pruned: number; seconds: number }) => void;
+  /**
    * A freshness check (expiries) reads the expiry of a task type's results
    * from their TTLs (physical-ttls.lua) once this process has seen them
    * average at least this many bytes, and from their values below it (and
@@ -72,7 +78,7 @@ export interface RedisStoreOptions {
 }
 
 export const redisStoreDefaults: Readonly<
-  Omit<RedisStoreOptions, "clock" | "client" | "logger" | "onEvicted" | "onNearHits">
+  Omit<RedisStoreOptions, "clock" | "client" | "logger" | "onEvicted" | "onNearHits" | "onSwept">
 > = {
   url: "redis://127.0.0.1:6379",
   keyPrefix: "prescient:cache:",
@@ -123,6 +129,7 @@ export class RedisCacheStore implements CacheStore {
       logger: undefined,
       onEvicted: () => {},
       onNearHits: () => {},
+      onSwept: () => {},
       ...options,
     };
     this.layout = new RedisLayout(this.options.keyPrefix);
@@ -514,7 +521,10 @@ export class RedisCacheStore implements CacheStore {
     const leaseMs = Math.max(1, Math.floor(this.options.sweepIntervalMs * 0.9));
     const taken = await this.client.set(this.layout.sweepLease(), this.#replica, "PX", leaseMs, "NX");
     if (taken === null) return undefined;
-    return this.sweep();
+    const started = performance.now();
+    const pruned = await this.sweep();
+    this.options.onSwept({ pruned, seconds: (performance.now() - started) / 1000 });
+    return pruned;
   }
 
   /** Unlinks entries the budget evicted (already off its ledger) and drops them from their keys sets. */
