@@ -33,10 +33,8 @@ const log = (line: string): void => {
   process.stdout.write(`cache-budget: ${line}\n`);
 };
 
-interface Ledger {
-  record(writes: readonly { key: string; bytes: number; expiryMs: number }[], now: number): Promise<string[]>;
-  forget(keys: readonly string[]): Promise<void>;
-}
+/** What the cases drive: the shipped RedisBudget, or the baseline with its calls. */
+type Ledger = Pick<RedisBudget, "record" | "forget">;
 
 const recordPerKey = new LuaCommand(
   "benchBudgetRecordPerKey",
@@ -88,6 +86,7 @@ const writesOf = (round: number, from: number, count: number, expiryMs: number) 
 
 /** One case on a fresh ledger: set up unmeasured, then ENTRIES keys measured. */
 async function measure(
+  client: Redis,
   make: (layout: RedisLayout, maxEntries: number) => Ledger,
   which: Case,
   round: number,
@@ -102,24 +101,26 @@ async function measure(
   for (let i = 0; i < ENTRIES; i += WRITES_PER_CALL)
     await ledger.record(writesOf(round, i, Math.min(WRITES_PER_CALL, ENTRIES - i), expiry + (i % 97)), now);
   const probe = await CpuProbe.start(pids);
-  let done = 0;
+  let evicted = 0;
   if (which === "at its budget") {
     for (let i = 0; i < ENTRIES; i += WRITES_PER_CALL) {
-      const victims = await ledger.record(writesOf(round + 1_000, i, WRITES_PER_CALL, now + 7_200_000), now);
-      done += victims.length;
+      const count = Math.min(WRITES_PER_CALL, ENTRIES - i);
+      evicted += (await ledger.record(writesOf(round + 1_000, i, count, now + 7_200_000), now)).length;
     }
   } else if (which === "forgetting expired") {
     for (let i = 0; i < ENTRIES; i += BATCH) await ledger.record([], now + 10_000);
-    done = ENTRIES;
   } else {
     for (let i = 0; i < ENTRIES; i += BATCH)
       await ledger.forget(
         Array.from({ length: Math.min(BATCH, ENTRIES - i) }, (_, j) => keyOf(round, i + j)),
       );
-    done = ENTRIES;
   }
   const cpu = await probe.stop();
-  if (done !== ENTRIES) throw new Error(`${which}: ${done} keys handled, expected ${ENTRIES}`);
+  // Every booked key went: evicted for the new ones, or off the ledger, which holds only the new ones then.
+  const held = await client.zcard(layout.budgetExpiry());
+  const done = which === "at its budget" ? evicted : ENTRIES - held;
+  if (done !== ENTRIES || held !== (which === "at its budget" ? ENTRIES : 0))
+    throw new Error(`${which}: ${done} keys handled and ${held} still booked, expected ${ENTRIES}`);
   return { redisUs: (cpu.byPid.get(pids[1] as number) ?? 0) / ENTRIES, totalUs: cpu.totalUs / ENTRIES };
 }
 
@@ -139,7 +140,7 @@ export async function run(): Promise<BenchReport> {
       const sums: Figures[] = ways.map(() => ({ redisUs: 0, totalUs: 0 }));
       for (let r = 0; r < ROUNDS; r++)
         for (const w of r % 2 === 0 ? [0, 1] : [1, 0]) {
-          const f = await measure(ways[w] as typeof shipped, which, round++ * 10, pids);
+          const f = await measure(client, ways[w] as typeof shipped, which, round++ * 10, pids);
           const s = sums[w] as Figures;
           s.redisUs += f.redisUs / ROUNDS;
           s.totalUs += f.totalUs / ROUNDS;

@@ -33,16 +33,22 @@ const log = (line: string): void => {
   process.stdout.write(`cache-expiries: ${line}\n`);
 };
 
-interface KeySet {
+export interface KeySet {
   label: string;
   keys: string[];
   writes: StoreWrite[];
 }
 
-function keySet(label: string, taskType: string, value: (i: number) => commonV1.Value): KeySet {
+/** `count` results of one task type for tenant "bench", living an hour, of model `taskType` version 1. */
+export function keySet(
+  label: string,
+  taskType: string,
+  value: (i: number) => commonV1.Value,
+  count = KEYS,
+): KeySet {
   const now = Date.now();
   const ttlMs = 3_600_000;
-  const writes = Array.from({ length: KEYS }, (_, i): StoreWrite => {
+  const writes = Array.from({ length: count }, (_, i): StoreWrite => {
     const key = formatKey({ tenant: TENANT, taskType, entityId: `e-${i}` });
     return {
       key,
@@ -64,7 +70,7 @@ function keySet(label: string, taskType: string, value: (i: number) => commonV1.
   return { label, keys: writes.map((w) => w.key), writes };
 }
 
-const ctr = (i: number): commonV1.Value => ({
+export const ctr = (i: number): commonV1.Value => ({
   tensors: { tensors: [{ name: "probability", datatype: "FP32", shape: [1n, 1n], data: [0.01 + i / 1e5] }] },
   contentType: "",
 });

@@ -1,8 +1,8 @@
-import { RedisCacheStore, type StoreWrite } from "@prescient/cache";
-import { formatKey } from "@prescient/core";
+import { RedisCacheStore } from "@prescient/cache";
 import { LuaCommand } from "@prescient/kit";
 import { startRedisServer } from "@prescient/kit/testing";
 import { positiveFromEnv } from "./bench-env.js";
+import { ctr, keySet } from "./cache-expiries.js";
 import { CpuProbe, redisServerPid } from "./proc-cpu.js";
 import { type BenchReport, newReport, result } from "./report.js";
 
@@ -22,37 +22,20 @@ import { type BenchReport, newReport, result } from "./report.js";
  *   with the keys it declares (redis-invalidation.ts).
  *
  * BENCH_SWEEP_ENTRIES CTR results (default 50,000), each in the keys set and
- * its model's zset; rounds in order, then in reverse. Costed in seconds per
+ * its model's zset; rounds in order, then in reverse. Before each sweep 50
+ * entries are unlinked, as if Redis had expired them, and the sweep must
+ * prune exactly their 100 members. Costed in seconds per
  * sweep and CPU µs per entry (this process and redis-server, from /proc).
  */
 const ENTRIES = positiveFromEnv("BENCH_SWEEP_ENTRIES", 50_000);
+/** Entries removed before each sweep, which it must find: 0.1% of the default. */
+const GONE = 50;
+if (ENTRIES < 1_000)
+  throw new Error("BENCH_SWEEP_ENTRIES must be at least 1,000: each of six sweeps removes 50");
 
 const log = (line: string): void => {
   process.stdout.write(`cache-sweep: ${line}\n`);
 };
-
-function entry(i: number, now: number): StoreWrite {
-  const ttlMs = 3_600_000;
-  return {
-    key: formatKey({ tenant: "bench", taskType: "ctr_prediction", entityId: `ad-${i}` }),
-    tenant: "bench",
-    taskType: "ctr_prediction",
-    result: {
-      value: {
-        tensors: { tensors: [{ name: "probability", datatype: "FP32", shape: [1n, 1n], data: [0.5] }] },
-        contentType: "",
-      },
-      modelName: "ctr_prediction",
-      modelVersion: "1",
-      computedAt: new Date(now),
-      expiresAt: new Date(now + ttlMs),
-      computeMs: 3,
-      inputDigest: "",
-      tags: [],
-    },
-    physicalExpiryMs: now + ttlMs,
-  };
-}
 
 /** The prune script the earlier sweeps sent each chunk to, as shipped (invalidation still uses it). */
 const pruneIndex = new LuaCommand(
@@ -122,9 +105,8 @@ export async function run(): Promise<BenchReport> {
         throw new Error("the store's near cache never armed: its connection does not track");
       await new Promise((r) => setTimeout(r, 10));
     }
-    const now = Date.now();
-    for (let i = 0; i < ENTRIES; i += 500)
-      await store.putMany(Array.from({ length: Math.min(500, ENTRIES - i) }, (_, j) => entry(i + j, now)));
+    const { writes } = keySet("ctr", "ctr_prediction", ctr, ENTRIES);
+    for (let i = 0; i < ENTRIES; i += 500) await store.putMany(writes.slice(i, i + 500));
     const pids = [process.pid, await redisServerPid(redis.url)];
     const ways: [string, () => Promise<number>][] = [
       ["as at c68f430 (Node scans, prune tracked)", () => sweepFromNode(store, false)],
@@ -133,13 +115,17 @@ export async function run(): Promise<BenchReport> {
     ];
     const sums: Figures[] = ways.map(() => ({ seconds: 0, cpuUsPerEntry: 0, redisUsPerEntry: 0 }));
     const order = [...ways.keys(), ...[...ways.keys()].reverse()];
-    for (const w of order) {
+    for (const [run, w] of order.entries()) {
+      // Each sweep has GONE entries to find, gone as if Redis had expired them: in the keys set and the model zset.
+      const gone = writes.slice(run * GONE, (run + 1) * GONE);
+      await store.client.unlink(...gone.map((e) => store.layout.entry(e.key)));
       const probe = await CpuProbe.start(pids);
       const started = performance.now();
       const pruned = await (ways[w] as [string, () => Promise<number>])[1]();
       const seconds = (performance.now() - started) / 1000;
       const cpu = await probe.stop();
-      if (pruned !== 0) throw new Error(`a sweep pruned ${pruned} members of live entries`);
+      if (pruned !== 2 * GONE)
+        throw new Error(`a sweep pruned ${pruned} members, not the ${2 * GONE} of gone entries`);
       const s = sums[w] as Figures;
       s.seconds += seconds / 2;
       s.cpuUsPerEntry += cpu.totalUs / ENTRIES / 2;

@@ -1,6 +1,6 @@
 import { commonV1 } from "@prescient/contracts";
 import { compileKeyPattern } from "@prescient/core";
-import { LuaCommand } from "@prescient/kit";
+import { type LuaArg, LuaCommand } from "@prescient/kit";
 import type { ChainableCommander } from "ioredis";
 import type { CachedResult, InvalidationSelector } from "./cache-store.js";
 import { numericModelVersion } from "./cache-store.js";
@@ -199,17 +199,19 @@ async function unlinkAll(d: Drain, keys: string[], indexes: string[]): Promise<n
   return typeof unlinked === "number" ? unlinked : 0;
 }
 
+/** Runs a housekeeping script that keeps nothing in the process: untracked where the connection tracks. */
+function runHousekeeping<T>(d: Drain, script: LuaCommand, keys: string[], args: LuaArg[]): Promise<T> {
+  if (d.untracked === undefined) return script.run<T>(d.client, keys, args);
+  script.define(d.client);
+  return d.untracked<T>((p) => {
+    script.queue(p, keys, args);
+  });
+}
+
 async function prune(d: Drain, index: string, kind: "s" | "z", members: string[]): Promise<number> {
   if (members.length === 0) return 0;
   const keys = [index, ...members.map((k) => d.layout.entry(k, d.tenant))];
-  const args = [kind, ...members];
-  pruneIndex.define(d.client);
-  const n =
-    d.untracked === undefined
-      ? await pruneIndex.run(d.client, keys, args)
-      : await d.untracked((p) => {
-          pruneIndex.queue(p, keys, args);
-        });
+  const n = await runHousekeeping(d, pruneIndex, keys, [kind, ...members]);
   return typeof n === "number" ? n : 0;
 }
 
@@ -245,19 +247,17 @@ export async function sweepRedis(
  * call, pruning members whose entries are gone; answers how many.
  */
 async function sweepIndex(d: Drain, index: string, kind: "s" | "z"): Promise<number> {
-  sweepIndexScript.define(d.client);
   const prefix = d.layout.entryPrefix(d.tenant);
   const tenantBytes = Buffer.byteLength(d.tenant);
   let cursor = "0";
   let removed = 0;
   do {
-    const args = [kind, cursor, d.chunk, prefix, tenantBytes];
-    const [next, n] =
-      d.untracked === undefined
-        ? await sweepIndexScript.run<[string, number]>(d.client, [index], args)
-        : await d.untracked<[string, number]>((p) => {
-            sweepIndexScript.queue(p, [index], args);
-          });
+    const [next, n] = await runHousekeeping<[string, number]>(
+      d,
+      sweepIndexScript,
+      [index],
+      [kind, cursor, d.chunk, prefix, tenantBytes],
+    );
     cursor = next;
     removed += n;
   } while (cursor !== "0");

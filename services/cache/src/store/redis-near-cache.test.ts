@@ -268,9 +268,10 @@ describe("redis store near cache", () => {
     await store.putMany(Array.from({ length: 150 }, (_, i) => versioned(`e${i}`, i % 2 === 0 ? "3" : "4")));
     await admin.unlink(...Array.from({ length: 30 }, (_, i) => store.layout.entry(key(`e${120 + i}`), "t1")));
     const before = await tracked();
-    // Each index is pruned of the 30 (prune-index.lua over every member, in chunks of 40).
+    // Each index is pruned of the 30 (sweep-index.lua over every member, in chunks of 40).
     expect(await store.sweep()).toBe(90);
-    // The scans read five sets (tenants, the registry, keys, the model zset, the tag): none of the entries.
+    // At most the five sets a sweep reads (tenants and the registry from here, each index in its
+    // script) may be tracked: none of the entries.
     const sets = 5;
     expect((await tracked()) - before).toBeLessThanOrEqual(sets);
     // Invalidations verify candidates (an MGET) and prune survivors: untracked as well.
