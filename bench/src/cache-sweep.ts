@@ -7,8 +7,8 @@ import { CpuProbe, redisServerPid } from "./proc-cpu.js";
 import { type BenchReport, newReport, result } from "./report.js";
 
 /**
- * The Redis cache store's index sweep (RedisCacheStore.sweep, every 5
- * minutes by one cache replica): it walks every member of every index (the
+ * The Redis cache store's index sweep (RedisCacheStore.sweep, by its timer on
+ * one cache replica once enough entries have gone: bench cache-churn): it walks every member of every index (the
  * keys set, the model zsets, the tags' sets) and prunes those whose entries
  * Redis has expired. The store runs with its near cache, as deployed, so its
  * connection tracks keys. Three ways over the same store and entries, in
@@ -88,6 +88,17 @@ async function sweepFromNode(store: RedisCacheStore, untracked: boolean): Promis
   return pruned;
 }
 
+/** Waits for the store's near cache to arm (its connection tracking), as a deployed store's is. */
+export async function nearCacheArmed(store: RedisCacheStore): Promise<void> {
+  await store.ready();
+  const end = Date.now() + 5_000;
+  while (store.near?.armed !== true) {
+    if (Date.now() > end)
+      throw new Error("the store's near cache never armed: its connection does not track");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 interface Figures {
   seconds: number;
   cpuUsPerEntry: number;
@@ -98,13 +109,7 @@ export async function run(): Promise<BenchReport> {
   const redis = await startRedisServer();
   const store = new RedisCacheStore({ url: redis.url, keyPrefix: "bench:sweep:", sweepIntervalMs: 0 });
   try {
-    await store.ready();
-    const end = Date.now() + 5_000;
-    while (store.near?.armed !== true) {
-      if (Date.now() > end)
-        throw new Error("the store's near cache never armed: its connection does not track");
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await nearCacheArmed(store);
     const { writes } = keySet("ctr", "ctr_prediction", ctr, ENTRIES);
     for (let i = 0; i < ENTRIES; i += 500) await store.putMany(writes.slice(i, i + 500));
     const pids = [process.pid, await redisServerPid(redis.url)];

@@ -8,6 +8,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<BenchReport> }>>
   cache: () => import("./cache.js"),
   "cache-expiries": () => import("./cache-expiries.js"),
   "cache-budget": () => import("./cache-budget.js"),
+  "cache-churn": () => import("./cache-churn.js"),
   "cache-sweep": () => import("./cache-sweep.js"),
   analyzer: () => import("./analyzer.js"),
   "analyzer-replicas": () => import("./analyzer-replicas.js"),

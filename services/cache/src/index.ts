@@ -36,7 +36,7 @@ export type {
   StoreWrite,
 } from "./store/cache-store.js";
 export { MemoryCacheStore, type MemoryStoreOptions, memoryStoreDefaults } from "./store/memory-store.js";
-export { type BudgetLimits, type BudgetWrite, RedisBudget } from "./store/redis-budget.js";
+export { type BudgetLimits, type BudgetTally, type BudgetWrite, RedisBudget } from "./store/redis-budget.js";
 export { RedisLayout } from "./store/redis-layout.js";
 export { RedisCacheStore, type RedisStoreOptions, redisStoreDefaults } from "./store/redis-store.js";
 

@@ -1,15 +1,21 @@
 -- Books a PutMany's writes in the entry and byte budget (redis-budget.ts),
 -- forgets what Redis has expired already, and names the entries to evict,
 -- soonest expiry first, while over maxEntries or maxBytes.
--- KEYS: expiry zset, bytes hash, total. ARGV: now, maxEntries, maxBytes,
--- batch, then key, bytes, expiry per write. Returns {victims, total, entries}.
-local Z, H, T = KEYS[1], KEYS[2], KEYS[3]
+-- It also counts, in G, the entries that left the ledger (expired or
+-- evicted here, forgotten by forget-budget.lua): each leaves index members
+-- behind for the sweeper, which reads G to know when a sweep is worth its
+-- cost, and takes off what it has swept (SETTLE) in the same call.
+-- KEYS: expiry zset, bytes hash, total, gone. ARGV: now, maxEntries,
+-- maxBytes, batch, settle, then key, bytes, expiry per write.
+-- Returns {victims, total, entries, gone}.
+local Z, H, T, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local NOW, MAX_ENTRIES, MAX_BYTES, BATCH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local SETTLE = tonumber(ARGV[5])
 local total = tonumber(redis.call('GET', T) or '0')
 -- The writes as three commands per slice (HMGET, HSET, ZADD) rather than
 -- three per key: the same end state, since a key written twice in one call
 -- replaces its own earlier size, and HSET and ZADD keep a repeated key's last.
-for first = 5, #ARGV, 1500 do
+for first = 6, #ARGV, 1500 do
   local last = math.min(first + 1499, #ARGV)
   local keys, sizes, expiries = {}, {}, {}
   for i = first, last, 3 do
@@ -66,4 +72,9 @@ while over() and #victims < BATCH do
 end
 if total < 0 or entries == 0 then total = 0 end
 redis.call('SET', T, total)
-return { victims, total, entries }
+local gone = tonumber(redis.call('GET', G) or '0')
+if SETTLE > 0 or #expired + #victims > 0 then
+  gone = math.max(0, gone - SETTLE) + #expired + #victims
+  redis.call('SET', G, gone)
+end
+return { victims, total, entries, gone }

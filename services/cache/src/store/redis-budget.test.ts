@@ -28,6 +28,8 @@ afterAll(async () => {
 class LedgerModel {
   readonly entries = new Map<string, { bytes: number; expiry: number }>();
   total = 0;
+  /** Entries that left (expired, evicted, forgotten) since the last settle. */
+  gone = 0;
 
   constructor(readonly limits: BudgetLimits) {}
 
@@ -37,14 +39,16 @@ class LedgerModel {
       .map(([k]) => k);
   }
 
-  #remove(key: string): void {
+  #remove(key: string): boolean {
     const e = this.entries.get(key);
-    if (e === undefined) return;
+    if (e === undefined) return false;
     this.total -= e.bytes;
     this.entries.delete(key);
+    return true;
   }
 
-  record(writes: readonly BudgetWrite[], now: number): string[] {
+  record(writes: readonly BudgetWrite[], now: number, settle = 0): string[] {
+    this.gone = Math.max(0, this.gone - settle);
     for (const w of writes) {
       this.#remove(w.key);
       this.entries.set(w.key, { bytes: w.bytes, expiry: Math.ceil(w.expiryMs) });
@@ -54,6 +58,7 @@ class LedgerModel {
       .filter((k) => (this.entries.get(k)?.expiry ?? 0) <= now)
       .slice(0, this.limits.batch);
     for (const k of expired) this.#remove(k);
+    this.gone += expired.length;
     const victims: string[] = [];
     const over = () => this.entries.size > this.limits.maxEntries || this.total > this.limits.maxBytes;
     for (const k of this.#ordered()) {
@@ -62,11 +67,12 @@ class LedgerModel {
       victims.push(k);
     }
     if (this.total < 0 || this.entries.size === 0) this.total = 0;
+    this.gone += victims.length;
     return victims;
   }
 
   forget(keys: readonly string[]): void {
-    for (const k of keys) this.#remove(k);
+    for (const k of keys) if (this.#remove(k)) this.gone++;
     if (this.total < 0 || this.entries.size === 0) this.total = 0;
   }
 }
@@ -79,6 +85,7 @@ const ledger = (limits: BudgetLimits) => {
 
 async function expectSameState(budget: RedisBudget, layout: RedisLayout, model: LedgerModel): Promise<void> {
   expect(await budget.bytes()).toBe(model.total);
+  expect(Number((await client.get(layout.budgetGone())) ?? 0)).toBe(model.gone);
   const scored = await client.zrange(layout.budgetExpiry(), "0", "-1", "WITHSCORES");
   const expiries: Record<string, number> = {};
   for (let i = 0; i < scored.length; i += 2) expiries[scored[i] as string] = Number(scored[i + 1]);
@@ -101,6 +108,8 @@ describe("RedisBudget, against a plain model of the ledger", () => {
   });
   const step = fc.oneof(
     fc.record({ kind: fc.constant("record" as const), writes: fc.array(write, { maxLength: 8 }) }),
+    // The sweeper's call: no writes, and a settle of up to a few more than are gone.
+    fc.record({ kind: fc.constant("tally" as const), settle: fc.integer({ min: 0, max: 8 }) }),
     fc.record({
       kind: fc.constant("forget" as const),
       keys: fc.array(
@@ -132,6 +141,13 @@ describe("RedisBudget, against a plain model of the ledger", () => {
                 expiryMs: now + w.expiresIn,
               }));
               expect(await budget.record(writes, now)).toEqual(model.record(writes, now));
+            } else if (s.kind === "tally") {
+              const victims = model.record([], now, s.settle);
+              expect(await budget.tally(now, s.settle)).toEqual({
+                victims,
+                entries: model.entries.size,
+                gone: model.gone,
+              });
             } else {
               await budget.forget(s.keys);
               model.forget(s.keys);

@@ -9,6 +9,8 @@ import type { RedisClient, RedisLayout } from "./redis-layout.js";
  * - `{p}{:budget}:expiry`  zset: canonical key → physical expiry (ms)
  * - `{p}{:budget}:bytes`   hash: canonical key → its estimated bytes
  * - `{p}{:budget}:total`   string: the sum of those bytes
+ * - `{p}{:budget}:gone`    string: entries that left the ledger since the
+ *                          last sweep (expired, evicted, forgotten)
  *
  * The three share one hash tag, so one Lua script keeps them in step
  * atomically, and the script does the bookkeeping of a whole PutMany in one
@@ -18,6 +20,11 @@ import type { RedisClient, RedisLayout } from "./redis-layout.js";
  * are not evictions. Entries live in their tenants' slots, so the store
  * unlinks the victims the script names in a second step; a key rewritten
  * between the two steps may lose its new value, which a cache can afford.
+ *
+ * Every entry that leaves the ledger leaves index members behind (keys
+ * set, model zset, tags) for the store's sweeper, whose cost is per member,
+ * live or not. So the ledger counts them (`gone`), and the sweeper sweeps
+ * only once enough have gone to be worth a pass over all of them.
  */
 export interface BudgetLimits {
   maxEntries: number;
@@ -58,19 +65,29 @@ export function redisEntryBytes(
   return bytes;
 }
 
-/** The ledger's scripts (record-budget.lua, forget-budget.lua); KEYS: expiry zset, bytes hash, total. */
+/** The ledger as one record call leaves it: what to evict, and what the sweeper goes by. */
+export interface BudgetTally {
+  /** Keys to evict, soonest expiry first (already off the ledger). */
+  victims: string[];
+  /** Entries booked. */
+  entries: number;
+  /** Entries that left the ledger since the sweeper last settled the count. */
+  gone: number;
+}
+
+/** The ledger's scripts (record-budget.lua, forget-budget.lua); KEYS: expiry zset, bytes hash, total, gone. */
 const recordBudget = new LuaCommand(
   "prescientCacheBudgetRecord",
   new URL("./record-budget.lua", import.meta.url),
   {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
   },
 );
 const forgetBudget = new LuaCommand(
   "prescientCacheBudgetForget",
   new URL("./forget-budget.lua", import.meta.url),
   {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
   },
 );
 
@@ -82,7 +99,7 @@ export class RedisBudget {
     layout: RedisLayout,
     readonly limits: BudgetLimits,
   ) {
-    this.#keys = [layout.budgetExpiry(), layout.budgetBytes(), layout.budgetTotal()];
+    this.#keys = [layout.budgetExpiry(), layout.budgetBytes(), layout.budgetTotal(), layout.budgetGone()];
     defineLuaCommands(client, [recordBudget, forgetBudget]);
   }
 
@@ -91,10 +108,33 @@ export class RedisBudget {
    * and answers the keys to evict, soonest expiry first.
    */
   async record(writes: readonly BudgetWrite[], now: number): Promise<string[]> {
-    const args: (string | number)[] = [now, this.limits.maxEntries, this.limits.maxBytes, this.limits.batch];
+    return (await this.#record(writes, now, 0)).victims;
+  }
+
+  /**
+   * A record of no writes (what expired is forgotten, what is over budget
+   * named), after taking `settle` off the gone count: the sweeper passes
+   * what it read before a sweep, which that sweep pruned.
+   */
+  tally(now: number, settle = 0): Promise<BudgetTally> {
+    return this.#record([], now, settle);
+  }
+
+  async #record(writes: readonly BudgetWrite[], now: number, settle: number): Promise<BudgetTally> {
+    const args: (string | number)[] = [
+      now,
+      this.limits.maxEntries,
+      this.limits.maxBytes,
+      this.limits.batch,
+      settle,
+    ];
     for (const w of writes) args.push(w.key, w.bytes, Math.ceil(w.expiryMs));
-    const reply = await recordBudget.run<[string[], number, number]>(this.client, this.#keys, args);
-    return reply[0];
+    const [victims, , entries, gone] = await recordBudget.run<[string[], number, number, number]>(
+      this.client,
+      this.#keys,
+      args,
+    );
+    return { victims, entries, gone };
   }
 
   /** Takes removed keys off the ledger. */

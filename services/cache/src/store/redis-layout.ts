@@ -15,7 +15,8 @@ export type { RedisClient };
  * - `{p}{t}:model:<name>`  zset of keys per model, scored by numeric version
  * - `{p}{t}:indexes`       set of the index names above, for the sweeper
  * - `{p}tenants`           set of tenants, for invalidation across tenants
- * - `{p}{:budget}:...`     the entry and byte budget's ledger (redis-budget.ts);
+ * - `{p}{:budget}:...`     the entry and byte budget's ledger (redis-budget.ts),
+ *                          with its count of entries gone since the last sweep;
  *                          ':' never occurs in a tenant, so the tag is its own
  * - `{p}{:sweep}:lease`    the replica whose timer swept last, while its lease lasts
  *
@@ -82,6 +83,10 @@ export class RedisLayout {
 
   budgetTotal(): string {
     return `${this.prefix}{:budget}:total`;
+  }
+
+  budgetGone(): string {
+    return `${this.prefix}{:budget}:gone`;
   }
 
   sweepLease(): string {

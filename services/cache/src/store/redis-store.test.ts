@@ -154,6 +154,8 @@ describe("redis store layout", () => {
           url,
           keyPrefix,
           sweepIntervalMs: 3_600_000,
+          // Entries gone by hand are not the ledger's to count: this test is about the lease alone.
+          sweepMinStaleShare: 0,
           onSwept: (s) => swept.push({ replica, ...s }),
         }),
     );
@@ -182,6 +184,39 @@ describe("redis store layout", () => {
     expect(swept.every((s) => s.seconds >= 0 && s.seconds < 10)).toBe(true);
     await Promise.all(replicas.map((r) => r.close()));
     await removePrefix(keyPrefix);
+  });
+
+  it("sweeps on its timer only once a quarter of the entries have left the ledger since the last sweep", async () => {
+    const swept: number[] = [];
+    const store = new RedisCacheStore({
+      url,
+      keyPrefix: `${filePrefix}${n++}:`,
+      sweepIntervalMs: 3_600_000,
+      onSwept: (s) => swept.push(s.pruned),
+    });
+    await store.ready();
+    const lease = store.layout.sweepLease();
+    const w = (id: string, ttlMs: number, tags: string[] = []) =>
+      write("t", "ctr_prediction", id, { ttlMs, tags, modelName: "ctr", modelVersion: "3" });
+    const live = Array.from({ length: 10 }, (_, i) => w(`live${i}`, 600_000, ["campaign:1"]));
+    await store.putMany([...live, w("short0", 80, ["campaign:1"]), w("short1", 80)]);
+    await new Promise((r) => setTimeout(r, 150));
+    // Two of 12 gone (Redis expired them): under a quarter, so the timer leaves their members be.
+    expect(await store.periodicSweep()).toBeUndefined();
+    expect(await admin.scard(store.layout.keys("t"))).toBe(12);
+    // The tick forgot them on the ledger, with no write to do it. A third gone, by delete: 3 of 9.
+    expect(await admin.zcard(store.layout.budgetExpiry())).toBe(10);
+    expect(await store.delete([live[0]?.key as string])).toBe(1);
+    // Their members: short0's keys, model and tag; short1's keys and model; live0's model and tag.
+    expect(await store.periodicSweep()).toBe(3 + 2 + 2);
+    expect(await admin.get(store.layout.budgetGone())).toBe("0");
+    expect(swept).toEqual([7]);
+    // Nothing gone since: the next tick does nothing, lease or not.
+    await admin.del(lease);
+    expect(await store.periodicSweep()).toBeUndefined();
+    expect(swept).toEqual([7]);
+    await removePrefix(store.layout.prefix);
+    await store.close();
   });
 
   it("evicts the entries closest to expiry first, forgets expired ones without counting them, books overwrites once", async () => {

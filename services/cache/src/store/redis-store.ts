@@ -31,8 +31,19 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   /** Members per SSCAN/ZRANGE chunk and per UNLINK during invalidation. Default 500. */
   chunkSize: number;
-  /** How often stale index members are pruned, by one replica of the store per interval (periodicSweep); 0 turns the sweeper off. Default 5 min. */
+  /** How often the sweeper looks whether stale index members are worth pruning, on one replica of the store per interval (periodicSweep); 0 turns it off. Default 5 min. */
   sweepIntervalMs: number;
+  /**
+   * The sweeper's timer sweeps only once the entries that left the budget's
+   * ledger since the last sweep (expired, evicted, deleted, invalidated)
+   * number at least this share of the entries it holds. A sweep costs about
+   * as much per live entry as per stale member, so sweeping on every tick
+   * costs each entry a pass per interval of its life (72 for a 6-hour TTL
+   * at 5 minutes); at 0.25 a gone entry pays for about 5 passes, whatever
+   * its TTL, and stale members stay under about a quarter of the live ones
+   * plus one interval's churn. 0 sweeps on every tick. Default 0.25.
+   */
+  sweepMinStaleShare: number;
   /**
    * Most entries held; beyond it the entries closest to expiry are evicted
    * (redis-budget.ts). Default 1,000,000.
@@ -85,6 +96,7 @@ export const redisStoreDefaults: Readonly<
   commandTimeoutMs: 1000,
   chunkSize: 500,
   sweepIntervalMs: 5 * 60_000,
+  sweepMinStaleShare: 0.25,
   maxEntries: 1_000_000,
   maxBytes: 1024 * 1024 * 1024,
   nearCacheMaxEntries: nearCacheDefaults.maxEntries,
@@ -132,6 +144,8 @@ export class RedisCacheStore implements CacheStore {
       onSwept: () => {},
       ...options,
     };
+    const share = this.options.sweepMinStaleShare;
+    if (!(share >= 0 && share <= 1)) throw new RangeError("sweepMinStaleShare must be in [0, 1]");
     this.layout = new RedisLayout(this.options.keyPrefix);
     this.#ownsClient = this.options.client === undefined;
     this.client =
@@ -503,26 +517,38 @@ export class RedisCacheStore implements CacheStore {
    * spell). Safe to run at any time, on any replica.
    */
   async sweep(): Promise<number> {
+    return this.#sweep((await this.#budget.tally(this.options.clock.now())).gone);
+  }
+
+  /** A sweep, then the ledger's gone count less `settle`, what was gone before the sweep began. */
+  async #sweep(settle: number): Promise<number> {
     const pruned = await sweepRedis(this.client, this.layout, this.options.chunkSize, this.#untracked);
-    await this.#evict(await this.#budget.record([], this.options.clock.now()));
+    await this.#evict((await this.#budget.tally(this.options.clock.now(), settle)).victims);
     return pruned;
   }
 
   /**
-   * The sweeper timer's run: a sweep, unless another replica of this store
-   * (the same Redis and key prefix) has swept within the last 90% of the
-   * interval. Every replica keeps its timer, so sweeping goes on when one
-   * stops; a lease in Redis (SET NX PX) lets one of them do it. A sweep
-   * reads every member of every index, so each replica sweeping on its own
-   * cost that many times as much for nothing. Answers members pruned, or
-   * undefined when another replica holds the lease.
+   * The sweeper timer's run. It first brings the budget's ledger up to date
+   * (what expired is forgotten, what is over budget evicted), which an idle
+   * cache would otherwise leave for its next write. Then it sweeps, unless
+   * too few entries have gone since the last sweep (sweepMinStaleShare), or
+   * another replica of this store (the same Redis and key prefix) has swept
+   * within the last 90% of the interval. Every replica keeps its timer, so
+   * sweeping goes on when one stops; a lease in Redis (SET NX PX) lets one
+   * of them do it. A sweep reads every member of every index, so each
+   * replica sweeping on its own cost that many times as much for nothing.
+   * Answers members pruned, or undefined when it did not sweep.
    */
   async periodicSweep(): Promise<number | undefined> {
+    const ledger = await this.#budget.tally(this.options.clock.now());
+    await this.#evict(ledger.victims);
+    const share = this.options.sweepMinStaleShare;
+    if (share > 0 && (ledger.gone === 0 || ledger.gone < share * ledger.entries)) return undefined;
     const leaseMs = Math.max(1, Math.floor(this.options.sweepIntervalMs * 0.9));
     const taken = await this.client.set(this.layout.sweepLease(), this.#replica, "PX", leaseMs, "NX");
     if (taken === null) return undefined;
     const started = performance.now();
-    const pruned = await this.sweep();
+    const pruned = await this.#sweep(ledger.gone);
     this.options.onSwept({ pruned, seconds: (performance.now() - started) / 1000 });
     return pruned;
   }
