@@ -8,7 +8,7 @@ import { type BenchReport, newReport, result } from "./report.js";
 
 /**
  * The Redis cache store's index sweep (RedisCacheStore.sweep, by its timer on
- * one cache replica once enough entries have gone: bench cache-churn): it walks every member of every index (the
+ * one cache replica when enough is left to it: bench cache-churn): it walks every member of every index (the
  * keys set, the model zsets, the tags' sets) and prunes those whose entries
  * Redis has expired. The store runs with its near cache, as deployed, so its
  * connection tracks keys. Three ways over the same store and entries, in

@@ -1,12 +1,11 @@
 -- Takes keys removed by delete or invalidation off the budget's ledger
--- (redis-budget.ts), and counts them gone (record-budget.lua says why).
--- KEYS: expiry zset, bytes hash, total, gone. ARGV: the canonical keys (a
--- key may repeat). Returns the bytes booked after.
+-- (redis-budget.ts). KEYS: expiry zset, bytes hash, total. ARGV: the
+-- canonical keys (a key may repeat). Returns the bytes booked after.
 -- A slice of keys per HMGET, HDEL and ZREM rather than three calls per key:
 -- an invalidation may name thousands.
-local Z, H, T, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local Z, H, T = KEYS[1], KEYS[2], KEYS[3]
 local total = tonumber(redis.call('GET', T) or '0')
-local seen, forgotten = {}, 0
+local seen = {}
 for first = 1, #ARGV, 500 do
   local last = math.min(first + 499, #ARGV)
   local sizes = redis.call('HMGET', H, unpack(ARGV, first, last))
@@ -21,12 +20,10 @@ for first = 1, #ARGV, 500 do
     end
   end
   if #booked > 0 then
-    forgotten = forgotten + #booked
     redis.call('HDEL', H, unpack(booked))
     redis.call('ZREM', Z, unpack(booked))
   end
 end
 if total < 0 or redis.call('ZCARD', Z) == 0 then total = 0 end
 redis.call('SET', T, total)
-if forgotten > 0 then redis.call('INCRBY', G, forgotten) end
 return total

@@ -1,13 +1,13 @@
 -- Books a PutMany's writes in the entry and byte budget (redis-budget.ts),
 -- forgets what Redis has expired already, and names the entries to evict,
--- soonest expiry first, while over maxEntries or maxBytes.
--- It also counts, in G, the entries that left the ledger (expired or
--- evicted here, forgotten by forget-budget.lua): each leaves index members
--- behind for the sweeper, which reads G to know when a sweep is worth its
--- cost, and takes off what it has swept (SETTLE) in the same call.
+-- soonest expiry first, while over maxEntries or maxBytes. The expired are
+-- named too: each leaves members in the indexes it joined, which the store
+-- prunes as it hears of them. G counts those it could not (it adds them
+-- itself), for its sweeper, which takes off what it has swept (SETTLE)
+-- in the same call.
 -- KEYS: expiry zset, bytes hash, total, gone. ARGV: now, maxEntries,
 -- maxBytes, batch, settle, then key, bytes, expiry per write.
--- Returns {victims, total, entries, gone}.
+-- Returns {victims, total, entries, gone, expired}.
 local Z, H, T, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local NOW, MAX_ENTRIES, MAX_BYTES, BATCH = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local SETTLE = tonumber(ARGV[5])
@@ -73,8 +73,8 @@ end
 if total < 0 or entries == 0 then total = 0 end
 redis.call('SET', T, total)
 local gone = tonumber(redis.call('GET', G) or '0')
-if SETTLE > 0 or #expired + #victims > 0 then
-  gone = math.max(0, gone - SETTLE) + #expired + #victims
+if SETTLE > 0 then
+  gone = math.max(0, gone - SETTLE)
   redis.call('SET', G, gone)
 end
-return { victims, total, entries, gone }
+return { victims, total, entries, gone, expired }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type BudgetLimits, type BudgetWrite, RedisBudget } from "./redis-budget.js";
+import { type BudgetLimits, type BudgetTally, type BudgetWrite, RedisBudget } from "./redis-budget.js";
 import { RedisLayout } from "./redis-layout.js";
 
 const url = inject("redisUrl");
@@ -28,7 +28,7 @@ afterAll(async () => {
 class LedgerModel {
   readonly entries = new Map<string, { bytes: number; expiry: number }>();
   total = 0;
-  /** Entries that left (expired, evicted, forgotten) since the last settle. */
+  /** What the store counted for the sweeper (countGone), less what it settled. */
   gone = 0;
 
   constructor(readonly limits: BudgetLimits) {}
@@ -39,15 +39,14 @@ class LedgerModel {
       .map(([k]) => k);
   }
 
-  #remove(key: string): boolean {
+  #remove(key: string): void {
     const e = this.entries.get(key);
-    if (e === undefined) return false;
+    if (e === undefined) return;
     this.total -= e.bytes;
     this.entries.delete(key);
-    return true;
   }
 
-  record(writes: readonly BudgetWrite[], now: number, settle = 0): string[] {
+  record(writes: readonly BudgetWrite[], now: number, settle = 0): BudgetTally {
     this.gone = Math.max(0, this.gone - settle);
     for (const w of writes) {
       this.#remove(w.key);
@@ -58,7 +57,6 @@ class LedgerModel {
       .filter((k) => (this.entries.get(k)?.expiry ?? 0) <= now)
       .slice(0, this.limits.batch);
     for (const k of expired) this.#remove(k);
-    this.gone += expired.length;
     const victims: string[] = [];
     const over = () => this.entries.size > this.limits.maxEntries || this.total > this.limits.maxBytes;
     for (const k of this.#ordered()) {
@@ -67,12 +65,11 @@ class LedgerModel {
       victims.push(k);
     }
     if (this.total < 0 || this.entries.size === 0) this.total = 0;
-    this.gone += victims.length;
-    return victims;
+    return { victims, entries: this.entries.size, gone: this.gone, expired };
   }
 
   forget(keys: readonly string[]): void {
-    for (const k of keys) if (this.#remove(k)) this.gone++;
+    for (const k of keys) this.#remove(k);
     if (this.total < 0 || this.entries.size === 0) this.total = 0;
   }
 }
@@ -110,6 +107,8 @@ describe("RedisBudget, against a plain model of the ledger", () => {
     fc.record({ kind: fc.constant("record" as const), writes: fc.array(write, { maxLength: 8 }) }),
     // The sweeper's call: no writes, and a settle of up to a few more than are gone.
     fc.record({ kind: fc.constant("tally" as const), settle: fc.integer({ min: 0, max: 8 }) }),
+    // The store counting entries it left to the sweeper.
+    fc.record({ kind: fc.constant("count" as const), n: fc.integer({ min: 0, max: 5 }) }),
     fc.record({
       kind: fc.constant("forget" as const),
       keys: fc.array(
@@ -142,12 +141,10 @@ describe("RedisBudget, against a plain model of the ledger", () => {
               }));
               expect(await budget.record(writes, now)).toEqual(model.record(writes, now));
             } else if (s.kind === "tally") {
-              const victims = model.record([], now, s.settle);
-              expect(await budget.tally(now, s.settle)).toEqual({
-                victims,
-                entries: model.entries.size,
-                gone: model.gone,
-              });
+              expect(await budget.tally(now, s.settle)).toEqual(model.record([], now, s.settle));
+            } else if (s.kind === "count") {
+              await budget.countGone(s.n);
+              model.gone += s.n;
             } else {
               await budget.forget(s.keys);
               model.forget(s.keys);
@@ -180,9 +177,9 @@ describe("RedisBudget, against a plain model of the ledger", () => {
     const tight = new LedgerModel({ ...limits, maxEntries: 300 });
     const small = ledger(tight.limits);
     const many = writes(10_000, 1_400, 9_000).map((w, i) => ({ ...w, expiryMs: 9_000 + (i % 50) }));
-    const victims = await small.budget.record(many, 1_000);
-    expect(victims).toEqual(tight.record(many, 1_000));
-    expect(victims).toHaveLength(1_000);
+    const booked = await small.budget.record(many, 1_000);
+    expect(booked).toEqual(tight.record(many, 1_000));
+    expect(booked.victims).toHaveLength(1_000);
     await expectSameState(small.budget, small.layout, tight);
     // A forget of 1,300 keys, some twice and some never booked, counts each booked one once.
     const named = [...many.map((w) => w.key), ...many.slice(0, 200).map((w) => w.key), "t/x/never"];

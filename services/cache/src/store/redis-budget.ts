@@ -9,8 +9,8 @@ import type { RedisClient, RedisLayout } from "./redis-layout.js";
  * - `{p}{:budget}:expiry`  zset: canonical key → physical expiry (ms)
  * - `{p}{:budget}:bytes`   hash: canonical key → its estimated bytes
  * - `{p}{:budget}:total`   string: the sum of those bytes
- * - `{p}{:budget}:gone`    string: entries that left the ledger since the
- *                          last sweep (expired, evicted, forgotten)
+ * - `{p}{:budget}:gone`    string: entries gone since the last sweep whose
+ *                          index members were left to it
  *
  * The three share one hash tag, so one Lua script keeps them in step
  * atomically, and the script does the bookkeeping of a whole PutMany in one
@@ -21,10 +21,12 @@ import type { RedisClient, RedisLayout } from "./redis-layout.js";
  * unlinks the victims the script names in a second step; a key rewritten
  * between the two steps may lose its new value, which a cache can afford.
  *
- * Every entry that leaves the ledger leaves index members behind (keys
- * set, model zset, tags) for the store's sweeper, whose cost is per member,
- * live or not. So the ledger counts them (`gone`), and the sweeper sweeps
- * only once enough have gone to be worth a pass over all of them.
+ * Every entry that leaves the ledger (expired, evicted, deleted,
+ * invalidated) leaves members in the indexes it joined (keys set, model
+ * zset, tags). The store prunes them as it hears of them; what it cannot
+ * (a tenant with many indexes, a prune that failed) it counts here
+ * (`gone`), for its sweeper, whose cost is per member, live or not, to
+ * sweep only once enough is there to be worth a pass over all of them.
  */
 export interface BudgetLimits {
   maxEntries: number;
@@ -71,11 +73,13 @@ export interface BudgetTally {
   victims: string[];
   /** Entries booked. */
   entries: number;
-  /** Entries that left the ledger since the sweeper last settled the count. */
+  /** Entries gone since the sweeper last settled the count, whose index members were left to it. */
   gone: number;
+  /** Keys forgotten as Redis expired them, soonest first: their index members are to prune. */
+  expired: string[];
 }
 
-/** The ledger's scripts (record-budget.lua, forget-budget.lua); KEYS: expiry zset, bytes hash, total, gone. */
+/** The ledger's scripts: record-budget.lua (KEYS: expiry zset, bytes hash, total, gone), forget-budget.lua (the first three). */
 const recordBudget = new LuaCommand(
   "prescientCacheBudgetRecord",
   new URL("./record-budget.lua", import.meta.url),
@@ -87,7 +91,7 @@ const forgetBudget = new LuaCommand(
   "prescientCacheBudgetForget",
   new URL("./forget-budget.lua", import.meta.url),
   {
-    numberOfKeys: 4,
+    numberOfKeys: 3,
   },
 );
 
@@ -105,10 +109,10 @@ export class RedisBudget {
 
   /**
    * Books writes (overwrites replace their old size), forgets what expired,
-   * and answers the keys to evict, soonest expiry first.
+   * and answers the keys to evict, soonest expiry first, and those expired.
    */
-  async record(writes: readonly BudgetWrite[], now: number): Promise<string[]> {
-    return (await this.#record(writes, now, 0)).victims;
+  record(writes: readonly BudgetWrite[], now: number): Promise<BudgetTally> {
+    return this.#record(writes, now, 0);
   }
 
   /**
@@ -129,17 +133,20 @@ export class RedisBudget {
       settle,
     ];
     for (const w of writes) args.push(w.key, w.bytes, Math.ceil(w.expiryMs));
-    const [victims, , entries, gone] = await recordBudget.run<[string[], number, number, number]>(
-      this.client,
-      this.#keys,
-      args,
-    );
-    return { victims, entries, gone };
+    const [victims, , entries, gone, expired] = await recordBudget.run<
+      [string[], number, number, number, string[]]
+    >(this.client, this.#keys, args);
+    return { victims, entries, gone, expired };
   }
 
   /** Takes removed keys off the ledger. */
   async forget(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await forgetBudget.run(this.client, this.#keys, keys);
+    if (keys.length > 0) await forgetBudget.run(this.client, this.#keys.slice(0, 3), keys);
+  }
+
+  /** Counts entries whose index members were left to the sweeper. */
+  async countGone(n: number): Promise<void> {
+    if (n > 0) await this.client.incrby(this.#keys[3] as string, n);
   }
 
   /** Bytes booked now. */

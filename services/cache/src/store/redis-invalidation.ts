@@ -4,7 +4,7 @@ import { type LuaArg, LuaCommand } from "@prescient/kit";
 import type { ChainableCommander } from "ioredis";
 import type { CachedResult, InvalidationSelector } from "./cache-store.js";
 import { numericModelVersion } from "./cache-store.js";
-import { type RedisClient, type RedisLayout, scanSet } from "./redis-layout.js";
+import { groupByTenant, type RedisClient, type RedisLayout, scanSet } from "./redis-layout.js";
 
 /**
  * Invalidation and index hygiene for the Redis store. Nothing here blocks
@@ -40,6 +40,14 @@ const sweepIndexScript = new LuaCommand(
   new URL("./sweep-index.lua", import.meta.url),
   {
     numberOfKeys: 1,
+  },
+);
+/** Takes gone entries out of their tenant's indexes (prune-gone.lua); KEYS: keys set, registry. */
+const pruneGoneScript = new LuaCommand(
+  "prescientCachePruneGone",
+  new URL("./prune-gone.lua", import.meta.url),
+  {
+    numberOfKeys: 2,
   },
 );
 /** Forgets an index name once its index has expired away (forget-index.lua). */
@@ -213,6 +221,54 @@ async function prune(d: Drain, index: string, kind: "s" | "z", members: string[]
   const keys = [index, ...members.map((k) => d.layout.entry(k, d.tenant))];
   const n = await runHousekeeping(d, pruneIndex, keys, [kind, ...members]);
   return typeof n === "number" ? n : 0;
+}
+
+/**
+ * An entry the ledger saw expire but Redis still holds with at most this
+ * long to live is one whose PX Redis took a little after the ledger took
+ * its expiry, or by another clock: left to the sweeper (prune-gone.lua).
+ */
+const expiringSoonMs = 5_000;
+
+/**
+ * Takes entries that left the budget's ledger (expired, evicted, deleted,
+ * invalidated) out of their tenants' indexes, one script call per tenant,
+ * where Redis no longer holds them: out of the keys set, and out of every
+ * index the tenant's registry names while it names at most `maxIndexes`.
+ * Answers members removed, and entries whose indexes were left to the
+ * sweeper (the other indexes of tenants with more; entries about to expire).
+ */
+export async function pruneGone(
+  client: RedisClient,
+  layout: RedisLayout,
+  keys: readonly string[],
+  maxIndexes: number,
+  untracked?: UntrackedRead,
+): Promise<{ removed: number; unpruned: number }> {
+  const unique = [...new Set(keys)];
+  const replies = await Promise.all(
+    [...groupByTenant(layout, unique)].map(([tenant, positions]) =>
+      runHousekeeping<[number, number]>(
+        { client, layout, tenant, chunk: 0, untracked },
+        pruneGoneScript,
+        [layout.keys(tenant), layout.indexes(tenant)],
+        [
+          maxIndexes,
+          layout.entryPrefix(tenant),
+          Buffer.byteLength(tenant),
+          expiringSoonMs,
+          ...positions.map((i) => unique[i] as string),
+        ],
+      ),
+    ),
+  );
+  let removed = 0;
+  let unpruned = 0;
+  for (const [r, u] of replies) {
+    removed += r;
+    unpruned += u;
+  }
+  return { removed, unpruned };
 }
 
 /**

@@ -13,8 +13,8 @@ import type {
 } from "./cache-store.js";
 import { numericModelVersion } from "./cache-store.js";
 import { EncodedResult, encodedResultOf, expiresAtMsOf } from "./encoded-result.js";
-import { type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.js";
-import { invalidateRedis, sweepRedis, type UntrackedRead } from "./redis-invalidation.js";
+import { type BudgetTally, type BudgetWrite, RedisBudget, redisEntryBytes } from "./redis-budget.js";
+import { invalidateRedis, pruneGone, sweepRedis, type UntrackedRead } from "./redis-invalidation.js";
 import { groupByTenant, type RedisClient, RedisLayout, scanSet } from "./redis-layout.js";
 import { nearCacheDefaults, RedisNearCache } from "./redis-near-cache.js";
 import { encodeResult, encodeSmallResult } from "./result-bytes.js";
@@ -34,14 +34,16 @@ export interface RedisStoreOptions {
   /** How often the sweeper looks whether stale index members are worth pruning, on one replica of the store per interval (periodicSweep); 0 turns it off. Default 5 min. */
   sweepIntervalMs: number;
   /**
-   * The sweeper's timer sweeps only once the entries that left the budget's
-   * ledger since the last sweep (expired, evicted, deleted, invalidated)
-   * number at least this share of the entries it holds. A sweep costs about
-   * as much per live entry as per stale member, so sweeping on every tick
-   * costs each entry a pass per interval of its life (72 for a 6-hour TTL
-   * at 5 minutes); at 0.25 a gone entry pays for about 5 passes, whatever
-   * its TTL, and stale members stay under about a quarter of the live ones
-   * plus one interval's churn. 0 sweeps on every tick. Default 0.25.
+   * The sweeper's timer sweeps only once the entries whose index members
+   * were left to it since the last sweep (counted on the budget's ledger:
+   * those of tenants with more indexes than are pruned as entries leave,
+   * and of prunes that failed) number at least this share of the entries
+   * held. A sweep costs about as much per live entry as per stale member,
+   * so sweeping on every tick cost each entry a pass per interval of its
+   * life (72 for a 6-hour TTL at 5 minutes); at 0.25 a gone entry left to
+   * the sweeper pays for about 5 passes, whatever its TTL, and such stale
+   * members stay under about a quarter of the live entries plus one
+   * interval's churn. 0 sweeps on every tick. Default 0.25.
    */
   sweepMinStaleShare: number;
   /**
@@ -109,6 +111,15 @@ const putEntries = new LuaCommand("prescientCachePut", new URL("./put-entries.lu
 
 /** expiries' per-tenant read of large results (physical-ttls.lua): the entries' TTLs, not their values. */
 const physicalTtls = new LuaCommand("prescientCacheTtls", new URL("./physical-ttls.lua", import.meta.url));
+
+/**
+ * Most indexes a tenant may have for an entry that leaves the budget's
+ * ledger to be taken out of all of them at once (pruneGone): each costs a
+ * command per batch of such entries, whether the entry was in it or not. A
+ * tenant of a few models qualifies; one of many tags leaves them to the
+ * sweeper.
+ */
+const inlinePruneMaxIndexes = 8;
 
 /** Most entries the budget forgets or evicts per call: a PutMany holds at most 1,000 by default. */
 const budgetBatch = 1_000;
@@ -370,9 +381,10 @@ export class RedisCacheStore implements CacheStore {
     for (const [tenant, list] of byTenant)
       writes.push(this.#putTenant(tenant, list, encoded, now, booked, gone));
     const booking = this.#budget.record(booked, now);
-    await Promise.all([...writes, booking, this.#budget.forget(gone)]);
-    // Evicted only once the writes have landed, so a victim from this very batch stays evicted.
-    await this.#evict(await booking);
+    await Promise.all([...writes, booking]);
+    // Only once the writes have landed: a victim from this very batch stays evicted, and an entry
+    // the writes unlinked (written expired) is no longer there when its index members are pruned.
+    await Promise.all([this.#settle(await booking), this.#forget(gone)]);
   }
 
   /**
@@ -469,8 +481,51 @@ export class RedisCacheStore implements CacheStore {
         return typeof unlinked === "number" ? unlinked : 0;
       }),
     );
-    await this.#budget.forget(keys);
+    await this.#forget(keys);
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Takes removed keys off the budget's ledger, and out of the indexes they joined. */
+  async #forget(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#budget.forget(keys);
+    await this.#prune(keys);
+  }
+
+  /**
+   * Evicts what the budget named, then takes what left its ledger (those
+   * and the expired) out of the indexes they joined; answers members pruned.
+   */
+  async #settle(tally: BudgetTally): Promise<number> {
+    await this.#evict(tally.victims);
+    return this.#prune([...tally.expired, ...tally.victims]);
+  }
+
+  /**
+   * Takes entries gone from Redis out of their tenants' indexes, as far as
+   * pruneGone can; the rest, and all of them if it fails (which costs the
+   * caller nothing), is counted for the sweeper. Answers members pruned.
+   */
+  async #prune(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    try {
+      const { removed, unpruned } = await pruneGone(
+        this.client,
+        this.layout,
+        keys,
+        inlinePruneMaxIndexes,
+        this.#untracked,
+      );
+      await this.#budget.countGone(unpruned);
+      return removed;
+    } catch (err) {
+      await this.#budget.countGone(keys.length).catch(() => {});
+      this.options.logger?.warn(
+        { err: errorMessage(err), entries: keys.length },
+        "pruning the index members of gone entries failed: left to the sweeper",
+      );
+      return 0;
+    }
   }
 
   /** Housekeeping reads without tracking, where the connection tracks (redis-invalidation.ts says why). */
@@ -487,7 +542,7 @@ export class RedisCacheStore implements CacheStore {
         this.layout,
         selector,
         this.options.chunkSize,
-        (keys) => this.#budget.forget(keys),
+        (keys) => this.#forget(keys),
         this.#untracked,
       );
     } finally {
@@ -517,21 +572,22 @@ export class RedisCacheStore implements CacheStore {
    * spell). Safe to run at any time, on any replica.
    */
   async sweep(): Promise<number> {
-    return this.#sweep((await this.#budget.tally(this.options.clock.now())).gone);
+    const ledger = await this.#budget.tally(this.options.clock.now());
+    return (await this.#settle(ledger)) + (await this.#sweep(ledger.gone));
   }
 
   /** A sweep, then the ledger's gone count less `settle`, what was gone before the sweep began. */
   async #sweep(settle: number): Promise<number> {
     const pruned = await sweepRedis(this.client, this.layout, this.options.chunkSize, this.#untracked);
-    await this.#evict((await this.#budget.tally(this.options.clock.now(), settle)).victims);
-    return pruned;
+    return pruned + (await this.#settle(await this.#budget.tally(this.options.clock.now(), settle)));
   }
 
   /**
    * The sweeper timer's run. It first brings the budget's ledger up to date
-   * (what expired is forgotten, what is over budget evicted), which an idle
-   * cache would otherwise leave for its next write. Then it sweeps, unless
-   * too few entries have gone since the last sweep (sweepMinStaleShare), or
+   * (what expired is forgotten and pruned from its indexes, what is over
+   * budget evicted), which an idle cache would otherwise leave for its next
+   * write. Then it sweeps, unless too little has been left to it since the
+   * last sweep (sweepMinStaleShare), or
    * another replica of this store (the same Redis and key prefix) has swept
    * within the last 90% of the interval. Every replica keeps its timer, so
    * sweeping goes on when one stops; a lease in Redis (SET NX PX) lets one
@@ -541,7 +597,7 @@ export class RedisCacheStore implements CacheStore {
    */
   async periodicSweep(): Promise<number | undefined> {
     const ledger = await this.#budget.tally(this.options.clock.now());
-    await this.#evict(ledger.victims);
+    await this.#settle(ledger);
     const share = this.options.sweepMinStaleShare;
     if (share > 0 && (ledger.gone === 0 || ledger.gone < share * ledger.entries)) return undefined;
     const leaseMs = Math.max(1, Math.floor(this.options.sweepIntervalMs * 0.9));
