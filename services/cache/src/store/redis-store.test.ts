@@ -208,7 +208,8 @@ describe("redis store layout", () => {
     const live = Array.from({ length: 10 }, (_, i) => w("t", `live${i}`, 600_000, ["campaign:1"]));
     await store.putMany([...live, w("t", "short0", 80, ["campaign:1"]), w("t", "short1", 80)]);
     expect(await members("t", "campaign:1")).toEqual([12, 12, 11]);
-    await new Promise((r) => setTimeout(r, 150));
+    // Past their expiry and the ledger's lag behind it (ledgerLagMs, 250 ms).
+    await new Promise((r) => setTimeout(r, 400));
     // Redis expired two: the timer's tick takes them off the ledger and out of every index of
     // the tenant (two: the model's zset and the tag's set), with no write to do it and no sweep.
     expect(await store.periodicSweep()).toBeUndefined();
@@ -225,7 +226,7 @@ describe("redis store layout", () => {
     // short-lived entries' own tags' sets expire with them.)
     const tagged = (id: number, ttlMs: number) => w("u", `ad${id}`, ttlMs, [`ad:${id}`, `group:${id % 2}`]);
     await store.putMany(Array.from({ length: 10 }, (_, i) => tagged(i, i < 4 ? 80 : 600_000)));
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 400));
     expect(await store.periodicSweep()).toBeUndefined();
     expect(await members("u", "group:0")).toEqual([6, 10, 5]);
     expect(await admin.get(layout.budgetGone())).toBe("4");
@@ -243,8 +244,8 @@ describe("redis store layout", () => {
   });
 
   it("leaves an entry Redis still holds a moment after the ledger saw it expire to the sweeper", async () => {
-    // The store's clock stands still past the write: the ledger then sees the entry expire while
-    // Redis, which took its PX a little later (here: 80 ms of real time), still holds it.
+    // The store's clock jumps past the write: the ledger then sees the entry expire while Redis,
+    // which took its PX later (here: 80 ms of real time after it), still holds it.
     const clock = new ManualClock(Date.now());
     const store = new RedisCacheStore({
       url,
@@ -265,7 +266,8 @@ describe("redis store layout", () => {
       { ...entry, physicalExpiryMs: clock.now() + 80 },
       { ...long, physicalExpiryMs: clock.now() + 600_000 },
     ]);
-    clock.advance(100);
+    // Past its expiry and the ledger's lag behind it (250 ms), by the store's clock alone.
+    clock.advance(400);
     expect(await admin.exists(layout.entry(entry.key))).toBe(1);
     // Not pruned (it is still there) and not lost: counted for the sweeper.
     expect(await store.periodicSweep()).toBeUndefined();
@@ -293,7 +295,7 @@ describe("redis store layout", () => {
     const w = (id: string, ttlMs: number, tags: string[] = []) =>
       write("t", "ctr_prediction", id, { ttlMs, tags, modelName: "ctr", modelVersion: "3" });
     await store.putMany([w("short", 80, ["x"]), w("long", 600_000)]);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 400));
     // The tag's set replaced by a string: the prune's SREM fails (WRONGTYPE), as a real fault would.
     await admin.set(layout.tag("t", "x"), "not a set");
     expect(await store.periodicSweep()).toBeUndefined();
@@ -326,7 +328,8 @@ describe("redis store layout", () => {
     await store.putMany([w("gone", 50), w("soon", 10_000), w("late", 60_000)]);
     for (let i = 0; i < 20; i++) await store.putMany([w("late", 60_000)]);
     expect(await admin.zcard(store.layout.budgetExpiry())).toBe(3);
-    await new Promise((r) => setTimeout(r, 150));
+    // Past its expiry and the ledger's lag behind it (250 ms).
+    await new Promise((r) => setTimeout(r, 400));
     // "gone" expired in Redis: booking "later" forgets it, no eviction needed.
     await store.putMany([w("later", 120_000)]);
     expect(evicted).toBe(0);
