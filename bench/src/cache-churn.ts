@@ -115,7 +115,8 @@ async function round(url: string, admin: Redis, pids: number[], share: number): 
       redisUsPerEntry: (cpu.byPid.get(pids[1] as number) ?? 0) / written,
       sweeps,
       sweepSeconds,
-      staleShare: (members - live) / Math.max(1, live),
+      // The ledger holds an entry 250 ms past its expiry (ledgerLagMs), so the keys set may hold fewer.
+      staleShare: Math.max(0, members - live) / Math.max(1, live),
     };
   } finally {
     await store.close();
