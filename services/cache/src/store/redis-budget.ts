@@ -12,7 +12,7 @@ import type { RedisClient, RedisLayout } from "./redis-layout.js";
  * - `{p}{:budget}:gone`    string: entries gone since the last sweep whose
  *                          index members were left to it
  *
- * The three share one hash tag, so one Lua script keeps them in step
+ * They share one hash tag, so one Lua script keeps them in step
  * atomically, and the script does the bookkeeping of a whole PutMany in one
  * round trip: no scan, ever. Over budget it evicts the entries closest to
  * expiry first (what Redis's volatile-ttl would pick: the least left to

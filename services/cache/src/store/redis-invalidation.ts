@@ -208,7 +208,12 @@ async function unlinkAll(d: Drain, keys: string[], indexes: string[]): Promise<n
 }
 
 /** Runs a housekeeping script that keeps nothing in the process: untracked where the connection tracks. */
-function runHousekeeping<T>(d: Drain, script: LuaCommand, keys: string[], args: LuaArg[]): Promise<T> {
+function runHousekeeping<T>(
+  d: Pick<Drain, "client" | "untracked">,
+  script: LuaCommand,
+  keys: string[],
+  args: LuaArg[],
+): Promise<T> {
   if (d.untracked === undefined) return script.run<T>(d.client, keys, args);
   script.define(d.client);
   return d.untracked<T>((p) => {
@@ -249,7 +254,7 @@ export async function pruneGone(
   const replies = await Promise.all(
     [...groupByTenant(layout, unique)].map(([tenant, positions]) =>
       runHousekeeping<[number, number]>(
-        { client, layout, tenant, chunk: 0, untracked },
+        { client, untracked },
         pruneGoneScript,
         [layout.keys(tenant), layout.indexes(tenant)],
         [

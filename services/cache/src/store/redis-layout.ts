@@ -21,7 +21,8 @@ export type { RedisClient };
  * - `{p}{:sweep}:lease`    the replica whose timer swept last, while its lease lasts
  *
  * Index members can outlive their entries (Redis expires entries on its
- * own); readers verify, and the sweeper prunes. Earlier versions also kept a
+ * own); readers verify, the store prunes them as the budget's ledger sees
+ * entries go (prune-gone.lua), and the sweeper the rest. Earlier versions also kept a
  * set per task type (`{p}{t}:type:<type>`); invalidating a type now scans
  * the keys set, and such a set left behind is pruned by the sweeper, from the
  * registry, until it expires with its longest-lived member.

@@ -83,6 +83,10 @@ for (const [name, near] of [
     (budget) => opened(near, { url: clusterUrl, ...(near ? fromTtls : {}), ...budget }),
   );
 
+/** A CTR result of model ctr version 3 (so in the model's zset), with tags. */
+const modelled = (tenant: string, id: string, ttlMs: number, tags: string[] = []) =>
+  write(tenant, "ctr_prediction", id, { ttlMs, tags, modelName: "ctr", modelVersion: "3" });
+
 describe("redis store layout", () => {
   it("hash-tags every key of a tenant, so one tenant's keys share a cluster slot", async () => {
     const store = fresh();
@@ -190,23 +194,16 @@ describe("redis store layout", () => {
 
   it("prunes entries' index members as they leave the ledger, and sweeps only for what that cannot reach", async () => {
     const swept: number[] = [];
-    const store = new RedisCacheStore({
-      url,
-      keyPrefix: `${filePrefix}${n++}:`,
-      sweepIntervalMs: 3_600_000,
-      onSwept: (s) => swept.push(s.pruned),
-    });
-    await store.ready();
+    // Timers of an hour: the test drives the timer's run itself.
+    const store = await opened(true, { sweepIntervalMs: 3_600_000, onSwept: (s) => swept.push(s.pruned) });
     const { layout } = store;
-    const w = (tenant: string, id: string, ttlMs: number, tags: string[] = []) =>
-      write(tenant, "ctr_prediction", id, { ttlMs, tags, modelName: "ctr", modelVersion: "3" });
     const members = async (tenant: string, tag: string) => [
       await admin.scard(layout.keys(tenant)),
       await admin.zcard(layout.model(tenant, "ctr")),
       await admin.scard(layout.tag(tenant, tag)),
     ];
-    const live = Array.from({ length: 10 }, (_, i) => w("t", `live${i}`, 600_000, ["campaign:1"]));
-    await store.putMany([...live, w("t", "short0", 80, ["campaign:1"]), w("t", "short1", 80)]);
+    const live = Array.from({ length: 10 }, (_, i) => modelled("t", `live${i}`, 600_000, ["campaign:1"]));
+    await store.putMany([...live, modelled("t", "short0", 80, ["campaign:1"]), modelled("t", "short1", 80)]);
     expect(await members("t", "campaign:1")).toEqual([12, 12, 11]);
     // Past their expiry and the ledger's lag behind it (ledgerLagMs, 250 ms).
     await new Promise((r) => setTimeout(r, 400));
@@ -224,7 +221,8 @@ describe("redis store layout", () => {
     // A tenant of more indexes than are pruned at once (a tag per entry, and two groups): its gone
     // entries leave its keys set, and their other members are counted for the sweeper. (The
     // short-lived entries' own tags' sets expire with them.)
-    const tagged = (id: number, ttlMs: number) => w("u", `ad${id}`, ttlMs, [`ad:${id}`, `group:${id % 2}`]);
+    const tagged = (id: number, ttlMs: number) =>
+      modelled("u", `ad${id}`, ttlMs, [`ad:${id}`, `group:${id % 2}`]);
     await store.putMany(Array.from({ length: 10 }, (_, i) => tagged(i, i < 4 ? 80 : 600_000)));
     await new Promise((r) => setTimeout(r, 400));
     expect(await store.periodicSweep()).toBeUndefined();
@@ -247,21 +245,11 @@ describe("redis store layout", () => {
     // The store's clock jumps past the write: the ledger then sees the entry expire while Redis,
     // which took its PX later (here: 80 ms of real time after it), still holds it.
     const clock = new ManualClock(Date.now());
-    const store = new RedisCacheStore({
-      url,
-      keyPrefix: `${filePrefix}${n++}:`,
-      sweepIntervalMs: 3_600_000,
-      clock,
-    });
-    await store.ready();
+    const store = await opened(true, { sweepIntervalMs: 3_600_000, clock });
     const { layout } = store;
-    const entry = write("t", "ctr_prediction", "late", { ttlMs: 80, modelName: "ctr", modelVersion: "3" });
+    const entry = modelled("t", "late", 80);
     // One that lives on, so that the indexes (which expire with their longest-lived member) do too.
-    const long = write("t", "ctr_prediction", "long", {
-      ttlMs: 600_000,
-      modelName: "ctr",
-      modelVersion: "3",
-    });
+    const long = modelled("t", "long", 600_000);
     await store.putMany([
       { ...entry, physicalExpiryMs: clock.now() + 80 },
       { ...long, physicalExpiryMs: clock.now() + 600_000 },
@@ -284,17 +272,12 @@ describe("redis store layout", () => {
 
   it("leaves the entries of a prune that failed to the sweeper, counted", async () => {
     const logged: string[] = [];
-    const store = new RedisCacheStore({
-      url,
-      keyPrefix: `${filePrefix}${n++}:`,
+    const store = await opened(true, {
       sweepIntervalMs: 3_600_000,
       logger: pino({ level: "warn" }, { write: (line: string) => logged.push(line) }),
     });
-    await store.ready();
     const { layout } = store;
-    const w = (id: string, ttlMs: number, tags: string[] = []) =>
-      write("t", "ctr_prediction", id, { ttlMs, tags, modelName: "ctr", modelVersion: "3" });
-    await store.putMany([w("short", 80, ["x"]), w("long", 600_000)]);
+    await store.putMany([modelled("t", "short", 80, ["x"]), modelled("t", "long", 600_000)]);
     await new Promise((r) => setTimeout(r, 400));
     // The tag's set replaced by a string: the prune's SREM fails (WRONGTYPE), as a real fault would.
     await admin.set(layout.tag("t", "x"), "not a set");

@@ -476,22 +476,24 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async delete(keys: readonly string[]): Promise<number> {
-    const groups = groupByTenant(this.layout, keys);
+    const unlinked = await this.#unlink(keys);
+    await this.#forget(keys);
+    return unlinked;
+  }
+
+  /**
+   * Unlinks entries, a command per tenant, and drops them from the near
+   * cache; answers how many existed. Their index members are #prune's.
+   */
+  async #unlink(keys: readonly string[]): Promise<number> {
     const counts = await Promise.all(
-      [...groups].map(async ([tenant, positions]) => {
-        const canonical = positions.map((i) => keys[i] as string);
-        const physical = canonical.map((k) => this.layout.entry(k, tenant));
-        const replies = await this.client
-          .multi()
-          .unlink(...physical)
-          .srem(this.layout.keys(tenant), ...canonical)
-          .exec();
+      [...groupByTenant(this.layout, keys)].map(async ([tenant, positions]) => {
+        const physical = positions.map((i) => this.layout.entry(keys[i] as string, tenant));
+        const unlinked = await this.client.unlink(...physical);
         if (this.near !== undefined) for (const k of physical) this.near.invalidate(k);
-        const unlinked = replies?.[0]?.[1];
-        return typeof unlinked === "number" ? unlinked : 0;
+        return unlinked;
       }),
     );
-    await this.#forget(keys);
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -621,25 +623,10 @@ export class RedisCacheStore implements CacheStore {
     return pruned;
   }
 
-  /** Unlinks entries the budget evicted (already off its ledger) and drops them from their keys sets. */
+  /** Unlinks entries the budget evicted (already off its ledger); #settle prunes their index members. */
   async #evict(victims: readonly string[]): Promise<void> {
     if (victims.length === 0) return;
-    const groups = groupByTenant(this.layout, victims);
-    await Promise.all(
-      [...groups].map(async ([tenant, positions]) => {
-        const canonical = positions.map((i) => victims[i] as string);
-        const physical = canonical.map((k) => this.layout.entry(k, tenant));
-        // The other indexes keep the members until the sweeper prunes them, as after a Redis expiry.
-        const replies = await this.client
-          .multi()
-          .unlink(...physical)
-          .srem(this.layout.keys(tenant), ...canonical)
-          .exec();
-        if (this.near !== undefined) for (const k of physical) this.near.invalidate(k);
-        const failed = replies?.find(([err]) => err !== null);
-        if (failed) throw failed[0];
-      }),
-    );
+    await this.#unlink(victims);
     this.options.onEvicted(victims.length);
   }
 
