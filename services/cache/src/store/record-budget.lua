@@ -2,9 +2,9 @@
 -- forgets what Redis has expired already, and names the entries to evict,
 -- soonest expiry first, while over maxEntries or maxBytes. The expired are
 -- named too: each leaves members in the indexes it joined, which the store
--- prunes as it hears of them. G counts those it could not (it adds them
--- itself), for its sweeper, which takes off what it has swept (SETTLE)
--- in the same call.
+-- prunes as it hears of them. G counts the entries whose members the store
+-- could not prune (RedisBudget.countGone adds them, not this script), for
+-- its sweeper, which takes off what it has swept (SETTLE) in the same call.
 -- KEYS: expiry zset, bytes hash, total, gone. ARGV: now, maxEntries,
 -- maxBytes, batch, settle, then key, bytes, expiry per write.
 -- Returns {victims, total, entries, gone, expired}.

@@ -96,14 +96,17 @@ const forgetBudget = new LuaCommand(
 );
 
 export class RedisBudget {
+  /** The ledger's keys, as record-budget.lua takes them; forget-budget.lua takes the first three. */
   readonly #keys: string[];
+  readonly #ledgerKeys: string[];
 
   constructor(
     readonly client: RedisClient,
     layout: RedisLayout,
     readonly limits: BudgetLimits,
   ) {
-    this.#keys = [layout.budgetExpiry(), layout.budgetBytes(), layout.budgetTotal(), layout.budgetGone()];
+    this.#ledgerKeys = [layout.budgetExpiry(), layout.budgetBytes(), layout.budgetTotal()];
+    this.#keys = [...this.#ledgerKeys, layout.budgetGone()];
     defineLuaCommands(client, [recordBudget, forgetBudget]);
   }
 
@@ -141,7 +144,7 @@ export class RedisBudget {
 
   /** Takes removed keys off the ledger. */
   async forget(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await forgetBudget.run(this.client, this.#keys.slice(0, 3), keys);
+    if (keys.length > 0) await forgetBudget.run(this.client, this.#ledgerKeys, keys);
   }
 
   /** Counts entries whose index members were left to the sweeper. */

@@ -497,11 +497,14 @@ export class RedisCacheStore implements CacheStore {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  /** Takes removed keys off the budget's ledger, and out of the indexes they joined. */
+  /**
+   * Takes removed keys off the budget's ledger, and out of the indexes they
+   * joined: the two at once, since the prune looks at Redis's entries (the
+   * callers have unlinked them already), not at the ledger.
+   */
   async #forget(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.#budget.forget(keys);
-    await this.#prune(keys);
+    await Promise.all([this.#budget.forget(keys), this.#prune(keys)]);
   }
 
   /**
